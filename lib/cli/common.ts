@@ -1,0 +1,103 @@
+/**
+ * What every CLI command shares: argument parsing on `node:util`'s parseArgs, the
+ * daemon's socket paths, and output.
+ *
+ * @module
+ */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { UsageError } from "../errors.ts";
+import { CONTROL_SOCKET_NAME, type PathEnv, processPathEnv, resolveRunDir } from "../paths.ts";
+
+/** Where a command writes: injected by tests. */
+export interface Output {
+  /** A line on stdout. */
+  out(line: string): void;
+  /** A line on stderr. */
+  err(line: string): void;
+}
+
+/** The console. */
+export const consoleOutput: Output = {
+  out: (line) => console.log(line),
+  err: (line) => console.error(line),
+};
+
+/** What a command gets. */
+export interface CommandContext {
+  /** Output sink. */
+  io: Output;
+  /** Process facts for path resolution. */
+  env: PathEnv;
+}
+
+/** The default context: the console and this process. */
+export function defaultContext(): CommandContext {
+  return { io: consoleOutput, env: processPathEnv() };
+}
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+/** Parse `argv` strictly; unknown options and bad forms become a {@linkcode UsageError}. */
+export function parseCommandArgs<O extends Options>(
+  argv: string[],
+  options: O,
+  usage: string,
+) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    const msg = (err as Error).message.replace(/\. To specify a positional.*$/s, "");
+    throw new UsageError(msg.replace(/\.$/, ""), usage, { cause: err });
+  }
+}
+
+/** Options every client command takes. */
+export const CLIENT_OPTIONS = {
+  "run-dir": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** The control socket for `--run-dir` (or the default run directory). */
+export function controlSocketPath(env: PathEnv, runDir?: string): string {
+  return `${resolveRunDir(env, runDir)}/${CONTROL_SOCKET_NAME}`;
+}
+
+/** Pad columns of `rows` to a table (the last column is not padded). */
+export function table(rows: string[][]): string[] {
+  const widths: number[] = [];
+  for (const row of rows) {
+    row.forEach((cell, i) => widths[i] = Math.max(widths[i] ?? 0, cell.length));
+  }
+  return rows.map((row) =>
+    row.map((cell, i) => i === row.length - 1 ? cell : cell.padEnd(widths[i])).join("  ")
+      .trimEnd()
+  );
+}
+
+/**
+ * Parse a size with LTTng's suffixes (`k`, `M`, `G`, powers of 1024), as `--max-size`
+ * takes it; throws a {@linkcode UsageError} naming `option`.
+ */
+export function parseSize(text: string, option: string, usage: string): number {
+  const m = /^(\d+)([kKmMgG]?)$/.exec(text);
+  const mult = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(m?.[2] ?? "").toLowerCase()];
+  const n = m === null || mult === undefined ? NaN : Number(m[1]) * mult;
+  if (!Number.isSafeInteger(n) || n <= 0) {
+    throw new UsageError(
+      `invalid ${option} "${text}": expected a positive size such as 4096, 512k, 64M or 1G`,
+      usage,
+    );
+  }
+  return n;
+}
+
+/** Parse a non-negative integer option; throws a {@linkcode UsageError} naming it. */
+export function parseCount(text: string, option: string, usage: string, min = 1): number {
+  if (!/^\d{1,15}$/.test(text) || Number(text) < min) {
+    throw new UsageError(
+      `invalid ${option} "${text}": expected an integer of at least ${min}`,
+      usage,
+    );
+  }
+  return Number(text);
+}

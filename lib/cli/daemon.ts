@@ -1,0 +1,74 @@
+/**
+ * `lttng-trig daemon`: run the trigger daemon in the foreground until SIGTERM or SIGINT.
+ *
+ * @module
+ */
+import { UsageError } from "../errors.ts";
+import { resolveRunDir, resolveStateDir } from "../paths.ts";
+import { Daemon } from "../daemon/daemon.ts";
+import { type CommandContext, parseCommandArgs, parseCount } from "./common.ts";
+
+/** Usage line of `daemon`. */
+export const DAEMON_USAGE =
+  "lttng-trig daemon [--run-dir=DIR] [--state-dir=DIR] [--action-timeout=MS] [--quiet]";
+
+/** Help of `daemon`. */
+export const DAEMON_HELP = `Usage: ${DAEMON_USAGE}
+
+Run the trigger daemon in the foreground (use systemd, or '&', to background it). It
+listens on RUN_DIR/notify-lttng-sessiond for core dump notifications and on
+RUN_DIR/client-lttng-trig for set/list/remove/history, keeps triggers and crash history in
+STATE_DIR/lttng-trig.db, and runs each fired action through the lttng command. SIGTERM
+or SIGINT stops it cleanly (in-flight crashes are answered first) and removes its sockets.
+
+As root it serves root's session daemon; run by another user, it serves that user's
+sessions, and the notifier tells it of that user's crashes only.
+
+Options:
+      --run-dir=DIR        Socket directory. Default /var/run/lttng (root) or
+                           $LTTNG_HOME/.lttng; $LTTNG_RUNDIR also sets it.
+                             lttng-trig daemon --run-dir=/tmp/trig
+      --state-dir=DIR      Store directory. Default /var/lib/lttng-trig (root) or
+                           $LTTNG_HOME/.lttng/lttng-trig.
+      --action-timeout=MS  Deadline of one lttng action, after which it is killed
+                           (default 8000; the notifier holds a crash at most 10 s).
+      --quiet              Do not log crashes and actions to stderr.
+  -h, --help               Show this help.
+`;
+
+/** Run `daemon`; resolves when it stops. */
+export async function daemonCommand(argv: string[], ctx: CommandContext): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, {
+    "run-dir": { type: "string" },
+    "state-dir": { type: "string" },
+    "action-timeout": { type: "string" },
+    quiet: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  }, DAEMON_USAGE);
+  if (positionals.length > 0) {
+    throw new UsageError(`unexpected argument "${positionals[0]}"`, DAEMON_USAGE);
+  }
+  const actionTimeoutMs = values["action-timeout"] === undefined
+    ? undefined
+    : parseCount(values["action-timeout"], "--action-timeout", DAEMON_USAGE, 100);
+  const log = values.quiet
+    ? undefined
+    : (line: string) => ctx.io.err(`${new Date().toISOString()} lttng-trig: ${line}`);
+  const daemon = await Daemon.start({
+    runDir: resolveRunDir(ctx.env, values["run-dir"]),
+    stateDir: resolveStateDir(ctx.env, values["state-dir"]),
+    uid: ctx.env.uid,
+    actionTimeoutMs,
+    log,
+  });
+  const stop = () => void daemon.stop();
+  Deno.addSignalListener("SIGTERM", stop);
+  Deno.addSignalListener("SIGINT", stop);
+  try {
+    await daemon.finished;
+  } finally {
+    Deno.removeSignalListener("SIGTERM", stop);
+    Deno.removeSignalListener("SIGINT", stop);
+  }
+  return 0;
+}

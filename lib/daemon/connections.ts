@@ -1,0 +1,173 @@
+/**
+ * Serving one socket: accept, a bounded number of connections (the oldest idle one is
+ * dropped first when full), and a deadline on every frame a client owes us.
+ *
+ * @module
+ */
+import { type Frame, FrameError, readFrame, writeAll } from "../wire/frame.ts";
+
+/** What a connection's handler returns for one frame. */
+export interface FrameResult {
+  /** Bytes to send back, if any. */
+  reply?: Uint8Array;
+  /** Close the connection after the reply. */
+  close?: boolean;
+}
+
+/** Options of {@linkcode SocketServer}. */
+export interface SocketServerOptions {
+  /** Largest payload per command; -1 for an unknown command. */
+  maxPayload(cmd: number): number;
+  /** Handles one frame. */
+  onFrame(frame: Frame): Promise<FrameResult>;
+  /** Reply to a frame that could not be read (unknown command, too large). */
+  onFrameError(err: FrameError): Uint8Array | undefined;
+  /** Most connections at once. @default 256 */
+  maxConnections?: number;
+  /** How long a client may take to send a whole frame, in milliseconds. @default 5000 */
+  frameTimeoutMs?: number;
+}
+
+class Connection {
+  readonly conn: Deno.Conn;
+  busy = false;
+  since = performance.now();
+  #closed = false;
+
+  constructor(conn: Deno.Conn) {
+    this.conn = conn;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.conn.close();
+    } catch (err) {
+      if (!(err instanceof Deno.errors.BadResource)) throw err;
+    }
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+}
+
+/** Serves framed requests on a listener until closed. */
+export class SocketServer {
+  #listener: Deno.Listener;
+  #options: Required<SocketServerOptions>;
+  #connections = new Set<Connection>();
+  #tasks = new Set<Promise<void>>();
+  #acceptLoop: Promise<void>;
+  #closing = false;
+
+  /** Start serving `listener`. */
+  constructor(listener: Deno.Listener, options: SocketServerOptions) {
+    this.#listener = listener;
+    this.#options = { maxConnections: 256, frameTimeoutMs: 5000, ...options };
+    this.#acceptLoop = this.#accept();
+  }
+
+  /** Open connections now. */
+  get connections(): number {
+    return this.#connections.size;
+  }
+
+  async #accept(): Promise<void> {
+    while (!this.#closing) {
+      let conn: Deno.Conn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (err) {
+        if (this.#closing) return;
+        if (err instanceof Deno.errors.BadResource) return;
+        continue; // EMFILE and the like: keep serving
+      }
+      if (this.#closing) {
+        conn.close();
+        return;
+      }
+      if (this.#connections.size >= this.#options.maxConnections) this.#evictIdle();
+      const c = new Connection(conn);
+      this.#connections.add(c);
+      const task = this.#serve(c).finally(() => {
+        this.#connections.delete(c);
+        this.#tasks.delete(task);
+      });
+      this.#tasks.add(task);
+    }
+  }
+
+  #evictIdle(): void {
+    let oldest: Connection | undefined;
+    for (const c of this.#connections) {
+      if (!c.busy && (oldest === undefined || c.since < oldest.since)) oldest = c;
+    }
+    oldest?.close();
+  }
+
+  async #serve(c: Connection): Promise<void> {
+    try {
+      while (!c.closed) {
+        c.busy = false;
+        c.since = performance.now();
+        const timer = setTimeout(() => c.close(), this.#options.frameTimeoutMs);
+        let frame: Frame | null;
+        try {
+          frame = await readFrame(c.conn, this.#options);
+        } catch (err) {
+          if (err instanceof FrameError && !c.closed) {
+            const reply = this.#options.onFrameError(err);
+            if (reply !== undefined) await writeAll(c.conn, reply).catch(() => {});
+          }
+          return;
+        } finally {
+          clearTimeout(timer);
+        }
+        if (frame === null) return;
+        c.busy = true;
+        const result = await this.#options.onFrame(frame);
+        if (c.closed) return;
+        if (result.reply !== undefined) {
+          // A client that stops reading gets its reply dropped after the deadline.
+          const timer = setTimeout(() => c.close(), this.#options.frameTimeoutMs);
+          try {
+            await writeAll(c.conn, result.reply);
+          } catch {
+            return; // the sender left without reading the reply: normal
+          } finally {
+            clearTimeout(timer);
+          }
+        }
+        if (result.close) return;
+      }
+    } catch {
+      // Reads on a connection closed by its deadline end here.
+    } finally {
+      c.close();
+    }
+  }
+
+  /**
+   * Stop accepting, let connections that are being answered finish (bounded by
+   * `graceMs`), then close the rest.
+   */
+  async close(graceMs = 10_000): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    try {
+      this.#listener.close();
+    } catch { /* already closed */ }
+    await this.#acceptLoop;
+    for (const c of this.#connections) if (!c.busy) c.close();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all([...this.#tasks]),
+      new Promise((r) => timer = setTimeout(r, graceMs)),
+    ]);
+    clearTimeout(timer);
+    for (const c of this.#connections) c.close();
+    await Promise.all([...this.#tasks]);
+  }
+}

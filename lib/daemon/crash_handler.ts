@@ -1,0 +1,151 @@
+/**
+ * What the daemon does with one crash: record it, decide which triggers act, run their
+ * actions (one at a time per session), and record the outcome.
+ *
+ * @module
+ */
+import {
+  type CrashFacts,
+  describeAction,
+  snapshotNameFor,
+  type Trigger,
+  type TriggerAction,
+} from "../trigger.ts";
+import type { Decision, TriggerOutcome, TriggerStore } from "../store/trigger_store.ts";
+import type { SnapshotResult } from "../lttng/control.ts";
+import { SessionActionQueue } from "./action_queue.ts";
+
+/** The session actions the handler needs (an `LttngControl` in production). */
+export interface SessionActions {
+  /** Take a snapshot. */
+  snapshot(session: string, name: string, action: TriggerAction & { type: "snapshot" }): Promise<
+    SnapshotResult
+  >;
+  /** Stop a session. */
+  stop(session: string): Promise<void>;
+}
+
+/** The outcome of one crash, as the notifier's reply needs it. */
+export interface CrashOutcome {
+  /** History id. */
+  id: number;
+  /** Triggers whose action ran. */
+  fired: number;
+  /** Of those, how many failed. */
+  failed: number;
+  /** Per-trigger outcomes. */
+  results: TriggerOutcome[];
+  /** The history outcome word. */
+  outcome: string;
+}
+
+/** A listener told of every finished crash (for `watch`). */
+export type CrashListener = (crash: CrashFacts & CrashOutcome & { source: string }) => void;
+
+/** Options of {@linkcode CrashHandler}. */
+export interface CrashHandlerOptions {
+  /** The durable store. */
+  store: TriggerStore;
+  /** The session actions. */
+  actions: SessionActions;
+  /** Clock. @default () => new Date() */
+  now?: () => Date;
+}
+
+// LTTng's own daemons: acting on a session while one of them is frozen in its core dump
+// would block until the dump is released, which waits on us.
+const LTTNG_DAEMONS = /^lttng-(sessiond|consumerd|relayd)$/;
+
+/** Handles crashes. */
+export class CrashHandler {
+  #store: TriggerStore;
+  #actions: SessionActions;
+  #queue = new SessionActionQueue();
+  #now: () => Date;
+  #listeners = new Set<CrashListener>();
+
+  /** Build a handler. */
+  constructor(options: CrashHandlerOptions) {
+    this.#store = options.store;
+    this.#actions = options.actions;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  /** Subscribe to finished crashes; returns the unsubscribe function. */
+  listen(listener: CrashListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Resolves once no action is queued or running. */
+  idle(): Promise<void> {
+    return this.#queue.idle();
+  }
+
+  /** Record `crash`, run the actions it fires, and resolve when they are done. */
+  async handle(crash: CrashFacts, source: string): Promise<CrashOutcome> {
+    const { id, decisions } = this.#store.recordCrash(crash, source, this.#now());
+    const results = await Promise.all(decisions.map((d) => this.#act(d, crash)));
+    const fired = results.filter((r) => r.outcome !== "skipped").length;
+    const failed = results.filter((r) => r.outcome === "failed").length;
+    const outcome = decisions.length === 0
+      ? "no-trigger"
+      : failed > 0
+      ? "failed"
+      : fired === 0
+      ? "skipped"
+      : "ok";
+    try {
+      this.#store.finishCrash(id, outcome, results);
+    } catch {
+      // The crash row exists (pending); a store that refuses writes must not stop the reply.
+    }
+    const done = { ...crash, id, fired, failed, results, outcome, source };
+    for (const l of this.#listeners) {
+      try {
+        l(done);
+      } catch { /* a listener's failure is its own */ }
+    }
+    return { id, fired, failed, results, outcome };
+  }
+
+  #act(decision: Decision, crash: CrashFacts): Promise<TriggerOutcome> {
+    const t: Trigger = decision.trigger;
+    const base = { trigger: t.name, session: t.session, action: describeAction(t.action) };
+    if (!decision.allowed) {
+      return Promise.resolve({
+        ...base,
+        outcome: "skipped",
+        reason: `rate policy ${t.ratePolicy?.kind}:${t.ratePolicy?.count} (hit ${t.hits})`,
+      });
+    }
+    if (LTTNG_DAEMONS.test(crash.execName)) {
+      return Promise.resolve({
+        ...base,
+        outcome: "skipped",
+        reason: `the crashed process is LTTng's own ${crash.execName}: acting could block on it`,
+      });
+    }
+    const action = t.action;
+    const started = performance.now();
+    const run = action.type === "snapshot"
+      ? () => this.#actions.snapshot(t.session, snapshotNameFor(crash), action)
+      : () => this.#actions.stop(t.session).then(() => undefined);
+    // Identical actions on one session coalesce while queued (see SessionActionQueue).
+    const key = JSON.stringify(action);
+    return this.#queue.submit<SnapshotResult | undefined>(t.session, key, run).then(
+      (r): TriggerOutcome => ({
+        ...base,
+        outcome: "ok",
+        durationMs: Math.round(performance.now() - started),
+        ...(r === undefined ? {} : { snapshot: r.location }),
+      }),
+      (err): TriggerOutcome => ({
+        ...base,
+        outcome: "failed",
+        reason: err instanceof Error ? err.message : String(err),
+        durationMs: Math.round(performance.now() - started),
+      }),
+    );
+  }
+}

@@ -1,0 +1,349 @@
+/**
+ * The trigger daemon: the notification socket, the control socket, the store and the
+ * action runner.
+ *
+ * @module
+ */
+import {
+  CONTROL_SOCKET_NAME,
+  NOTIFY_SOCKET_NAME,
+  PID_FILE_NAME,
+  STORE_FILE_NAME,
+} from "../paths.ts";
+import { TriggerStore } from "../store/trigger_store.ts";
+import { LttngControl } from "../lttng/control.ts";
+import {
+  decodeOnAnyCoreDump,
+  encodeNotifyReply,
+  NotifyCommand,
+  NotifyStatus,
+  ONANYCOREDUMP_C_SIZE,
+} from "../wire/notify.ts";
+import {
+  ControlCommand,
+  ControlStatus,
+  decodeControlRequest,
+  encodeControlReply,
+  MAX_CONTROL_REQUEST,
+} from "../wire/control.ts";
+import type { FrameError } from "../wire/frame.ts";
+import { CrashHandler, type SessionActions } from "./crash_handler.ts";
+import { handleControl } from "./control_handler.ts";
+import { type FrameResult, SocketServer } from "./connections.ts";
+import {
+  bindSocket,
+  type BoundSocket,
+  groupId,
+  socketAnswers,
+  unlinkOwnSocket,
+} from "./sockets.ts";
+import type { SessionInfo } from "../lttng/control.ts";
+
+/** The daemon cannot start; the message says why and what to do. */
+export class DaemonStartError extends Error {
+  /** Build the error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "DaemonStartError";
+  }
+}
+
+/** Options of {@linkcode Daemon.start}. */
+export interface DaemonOptions {
+  /** Directory of the sockets. */
+  runDir: string;
+  /** Directory of the store. */
+  stateDir: string;
+  /** The daemon's uid (root, or the user it serves). @default Deno.uid() */
+  uid?: number;
+  /** Session actions. @default an LttngControl on the `lttng` command */
+  actions?: SessionActions & { listSessions(): Promise<SessionInfo[]> };
+  /** Deadline of one action, in milliseconds. @default 8000 */
+  actionTimeoutMs?: number;
+  /** Longest wait before a notifier gets its reply, in milliseconds. @default 9000 */
+  replyTimeoutMs?: number;
+  /** Deadline for a client to send a whole frame, in milliseconds. @default 5000 */
+  frameTimeoutMs?: number;
+  /** Most connections per socket. @default 256 */
+  maxConnections?: number;
+  /** Log line sink. @default nothing */
+  log?: (line: string) => void;
+}
+
+type ResolvedOptions = Required<Omit<DaemonOptions, "actions">>;
+
+/**
+ * A running daemon.
+ *
+ * @example
+ * ```ts ignore
+ * await using daemon = await Daemon.start({ runDir: "/tmp/run", stateDir: "/tmp/state" });
+ * ```
+ */
+export class Daemon implements AsyncDisposable {
+  #options: ResolvedOptions;
+  #store: TriggerStore;
+  #handler: CrashHandler;
+  #sockets: BoundSocket[] = [];
+  #servers: SocketServer[] = [];
+  #actions: SessionActions & { listSessions(): Promise<SessionInfo[]> };
+  #startedAt = new Date();
+  #stopped?: Promise<void>;
+  #done: PromiseWithResolvers<void> = Promise.withResolvers();
+
+  private constructor(
+    options: ResolvedOptions,
+    store: TriggerStore,
+    actions: SessionActions & { listSessions(): Promise<SessionInfo[]> },
+  ) {
+    this.#options = options;
+    this.#store = store;
+    this.#actions = actions;
+    this.#handler = new CrashHandler({ store, actions });
+  }
+
+  /** The crash handler (to subscribe to crashes). */
+  get crashes(): CrashHandler {
+    return this.#handler;
+  }
+
+  /** Path of the notification socket. */
+  get notifySocketPath(): string {
+    return `${this.#options.runDir}/${NOTIFY_SOCKET_NAME}`;
+  }
+
+  /** Path of the control socket. */
+  get controlSocketPath(): string {
+    return `${this.#options.runDir}/${CONTROL_SOCKET_NAME}`;
+  }
+
+  /** Resolves once the daemon has stopped. */
+  get finished(): Promise<void> {
+    return this.#done.promise;
+  }
+
+  /** Start a daemon: check the directories, open the store, bind both sockets. */
+  static async start(options: DaemonOptions): Promise<Daemon> {
+    const uid = options.uid ?? Deno.uid() ?? 0;
+    const full = {
+      runDir: options.runDir.replace(/\/+$/, "") || "/",
+      stateDir: options.stateDir.replace(/\/+$/, "") || "/",
+      uid,
+      actionTimeoutMs: options.actionTimeoutMs ?? 8000,
+      replyTimeoutMs: options.replyTimeoutMs ?? 9000,
+      frameTimeoutMs: options.frameTimeoutMs ?? 5000,
+      maxConnections: options.maxConnections ?? 256,
+      log: options.log ?? (() => {}),
+    };
+    await prepareDir(full.runDir, uid === 0 ? 0o755 : 0o700, uid, "run");
+    await prepareDir(full.stateDir, 0o700, uid, "state");
+    const control = `${full.runDir}/${CONTROL_SOCKET_NAME}`;
+    if (await socketAnswers(control)) {
+      throw new DaemonStartError(
+        `another lttng-trig daemon answers on ${control}: stop it first, or pass another --run-dir`,
+      );
+    }
+    const store = TriggerStore.open(`${full.stateDir}/${STORE_FILE_NAME}`);
+    const actions = options.actions ?? new LttngControl({ timeoutMs: full.actionTimeoutMs });
+    const daemon = new Daemon(full, store, actions);
+    try {
+      const interrupted = store.markInterrupted();
+      if (interrupted > 0) {
+        full.log(`${interrupted} crash(es) left pending by a previous daemon marked interrupted`);
+      }
+      await daemon.#bind();
+      await Deno.writeTextFile(`${full.runDir}/${PID_FILE_NAME}`, `${Deno.pid}\n`, {
+        mode: 0o644,
+      });
+    } catch (err) {
+      await daemon.stop();
+      throw err;
+    }
+    full.log(
+      `lttng-trig daemon ${Deno.pid} listening on ${daemon.notifySocketPath} and ${daemon.controlSocketPath}`,
+    );
+    return daemon;
+  }
+
+  async #bind(): Promise<void> {
+    const o = this.#options;
+    // Root: the notifier runs as root, so only root may notify; the control socket is
+    // shared with group "tracing" where it exists, as LTTng does.
+    const tracing = o.uid === 0 ? await groupId("tracing") : undefined;
+    const notify = await bindSocket(this.notifySocketPath, { mode: 0o600 });
+    this.#sockets.push(notify);
+    const control = await bindSocket(
+      this.controlSocketPath,
+      tracing === undefined ? { mode: 0o600 } : { mode: 0o660, gid: tracing },
+    );
+    this.#sockets.push(control);
+    const common = {
+      frameTimeoutMs: o.frameTimeoutMs,
+      maxConnections: o.maxConnections,
+    };
+    this.#servers.push(
+      new SocketServer(notify.listener, {
+        ...common,
+        maxPayload: (cmd) => cmd === NotifyCommand.ONANYCOREDUMP ? ONANYCOREDUMP_C_SIZE : -1,
+        onFrameError: () =>
+          encodeNotifyReply({ status: NotifyStatus.BAD_REQUEST, fired: 0, failed: 0 }),
+        onFrame: (frame) => this.#onNotify(frame.payload),
+      }),
+      new SocketServer(control.listener, {
+        ...common,
+        maxPayload: (cmd) =>
+          Object.values(ControlCommand).includes(cmd as 1) ? MAX_CONTROL_REQUEST : -1,
+        onFrameError: (err: FrameError) =>
+          encodeControlReply(err.header?.cmd ?? 0, {
+            status: err.kind === "unknown-command"
+              ? ControlStatus.UNKNOWN_COMMAND
+              : ControlStatus.INVALID,
+            error: err.message,
+            payload: null,
+          }),
+        onFrame: (frame) => this.#onControl(frame.header.cmd, frame.payload),
+      }),
+    );
+  }
+
+  async #onNotify(payload: Uint8Array): Promise<FrameResult> {
+    let facts;
+    try {
+      facts = decodeOnAnyCoreDump(payload);
+    } catch (err) {
+      this.#options.log(`bad notification: ${(err as Error).message}`);
+      return {
+        reply: encodeNotifyReply({ status: NotifyStatus.BAD_REQUEST, fired: 0, failed: 0 }),
+        close: true,
+      };
+    }
+    if (this.#stopped !== undefined) {
+      return {
+        reply: encodeNotifyReply({ status: NotifyStatus.UNAVAILABLE, fired: 0, failed: 0 }),
+        close: true,
+      };
+    }
+    const work = this.#handler.handle(facts, "notify").then((outcome) => {
+      this.#options.log(
+        `crash pid=${facts.pid} uid=${facts.uid} exec=${
+          JSON.stringify(facts.execName)
+        }: ${outcome.outcome}` +
+          outcome.results.map((r) =>
+            ` [${r.trigger}: ${r.outcome}${r.snapshot ? ` ${r.snapshot}` : ""}${
+              r.reason ? ` (${r.reason})` : ""
+            }]`
+          ).join(""),
+      );
+      return encodeNotifyReply({
+        status: outcome.failed > 0 ? NotifyStatus.ACTION_FAILED : NotifyStatus.OK,
+        fired: outcome.fired,
+        failed: outcome.failed,
+      });
+    }, (err) => {
+      this.#options.log(`crash pid=${facts.pid}: ${(err as Error).message}`);
+      return encodeNotifyReply({ status: NotifyStatus.ACTION_FAILED, fired: 0, failed: 1 });
+    });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<Uint8Array>((resolve) => {
+      timer = setTimeout(
+        () => resolve(encodeNotifyReply({ status: NotifyStatus.TIMEOUT, fired: 0, failed: 0 })),
+        this.#options.replyTimeoutMs,
+      );
+    });
+    try {
+      return { reply: await Promise.race([work, timeout]) };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #onControl(cmd: number, payload: Uint8Array): Promise<FrameResult> {
+    let request: unknown;
+    try {
+      request = decodeControlRequest(payload);
+    } catch (err) {
+      return {
+        reply: encodeControlReply(cmd, {
+          status: ControlStatus.INVALID,
+          error: (err as Error).message,
+          payload: null,
+        }),
+        close: true,
+      };
+    }
+    const reply = await handleControl(cmd, request, {
+      store: this.#store,
+      uid: this.#options.uid,
+      listSessions: () => this.#actions.listSessions(),
+      status: () => ({
+        pid: Deno.pid,
+        uid: this.#options.uid,
+        runDir: this.#options.runDir,
+        stateDir: this.#options.stateDir,
+        store: this.#store.path,
+        startedAt: this.#startedAt.toISOString(),
+        triggers: this.#store.listTriggers().length,
+      }),
+    });
+    if (cmd === ControlCommand.SET && reply.status === ControlStatus.OK) {
+      const t = (reply.payload as { trigger: { name: string } }).trigger;
+      this.#options.log(`added trigger ${t.name}`);
+    }
+    return { reply: encodeControlReply(cmd, reply) };
+  }
+
+  /** Stop: close the sockets (answering in-flight notifications first), then the store. */
+  stop(): Promise<void> {
+    this.#stopped ??= (async () => {
+      await Promise.all(this.#servers.map((s) => s.close(this.#options.replyTimeoutMs)));
+      await this.#handler.idle();
+      for (const s of this.#sockets) await unlinkOwnSocket(s);
+      try {
+        const pidFile = `${this.#options.runDir}/${PID_FILE_NAME}`;
+        if ((await Deno.readTextFile(pidFile)).trim() === String(Deno.pid)) {
+          await Deno.remove(pidFile);
+        }
+      } catch { /* not ours or gone */ }
+      this.#store.close();
+      this.#options.log("lttng-trig daemon stopped");
+      this.#done.resolve();
+    })();
+    return this.#stopped;
+  }
+
+  /** Same as {@linkcode Daemon.stop}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+}
+
+/**
+ * Create `dir` if missing (with `mode`), and refuse one that someone other than `uid`
+ * or root owns, or that others can write: our sockets and store live there.
+ */
+async function prepareDir(dir: string, mode: number, uid: number, what: string): Promise<void> {
+  try {
+    await Deno.mkdir(dir, { recursive: true, mode });
+  } catch (err) {
+    throw new DaemonStartError(
+      `Cannot create the ${what} directory ${dir}: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+  const st = await Deno.lstat(dir);
+  if (!st.isDirectory) {
+    throw new DaemonStartError(`The ${what} directory ${dir} is not a directory (or is a link)`);
+  }
+  if (st.uid !== uid && st.uid !== 0) {
+    throw new DaemonStartError(
+      `The ${what} directory ${dir} belongs to uid ${st.uid}, not to you (uid ${uid}): pass another --${what}-dir`,
+    );
+  }
+  if (((st.mode ?? 0) & 0o022) !== 0) {
+    throw new DaemonStartError(
+      `The ${what} directory ${dir} is writable by others (mode ${
+        ((st.mode ?? 0) & 0o777).toString(8)
+      }): run 'chmod go-w ${dir}' or pass another --${what}-dir`,
+    );
+  }
+}

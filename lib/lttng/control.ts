@@ -1,0 +1,180 @@
+/**
+ * The actions on LTTng sessions, through the `lttng` command (`--no-sessiond`, so that an
+ * action never spawns a session daemon, and `--mi xml` where the answer is parsed).
+ *
+ * @module
+ */
+import type { SnapshotAction } from "../trigger.ts";
+import { denoProcessRunner, type ProcessResult, type ProcessRunner } from "./process.ts";
+
+/** A session as `lttng list` reports it. */
+export interface SessionInfo {
+  /** Session name. */
+  name: string;
+  /** Trace output path (empty for snapshot sessions). */
+  path: string;
+  /** Whether it is recording. */
+  enabled: boolean;
+  /** Whether it was created with `--snapshot`. */
+  snapshotMode: boolean;
+}
+
+/** An action that failed, with a reason a user can read. */
+export class LttngActionError extends Error {
+  /** Build the error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "LttngActionError";
+  }
+}
+
+/** Options of {@linkcode LttngControl}. */
+export interface LttngControlOptions {
+  /** Runs `lttng`. @default denoProcessRunner */
+  runner?: ProcessRunner;
+  /** The `lttng` binary. @default "lttng" */
+  binary?: string;
+  /** Deadline of one `lttng` run, in milliseconds. @default 8000 */
+  timeoutMs?: number;
+}
+
+/** The result of a snapshot. */
+export interface SnapshotResult {
+  /** Where the snapshot is: a local directory, or the URL and name on a relay daemon. */
+  location: string;
+}
+
+/** Controls LTTng sessions through the `lttng` command. */
+export class LttngControl {
+  #runner: ProcessRunner;
+  #binary: string;
+  #timeoutMs: number;
+
+  /** Build a controller. */
+  constructor(options: LttngControlOptions = {}) {
+    this.#runner = options.runner ?? denoProcessRunner;
+    this.#binary = options.binary ?? "lttng";
+    this.#timeoutMs = options.timeoutMs ?? 8000;
+  }
+
+  async #lttng(args: string[], what: string): Promise<ProcessResult> {
+    const r = await this.#runner.run(this.#binary, ["--no-sessiond", ...args], {
+      timeoutMs: this.#timeoutMs,
+    });
+    if (r.spawnError !== undefined) {
+      throw new LttngActionError(`Cannot ${what}: ${r.spawnError} (install lttng-tools)`);
+    }
+    if (r.timedOut) {
+      throw new LttngActionError(
+        `Cannot ${what}: lttng did not finish within ${this.#timeoutMs} ms and was killed`,
+      );
+    }
+    if (r.code !== 0) {
+      throw new LttngActionError(`Cannot ${what}: ${lttngError(r)}`);
+    }
+    return r;
+  }
+
+  /** All sessions of the session daemon this user talks to. */
+  async listSessions(): Promise<SessionInfo[]> {
+    const r = await this.#lttng(["--mi", "xml", "list"], "list the sessions");
+    return parseSessionList(r.stdout);
+  }
+
+  /**
+   * `lttng snapshot record` on `session`, named `name`, with the action's output options.
+   * Resolves to where the snapshot went.
+   */
+  async snapshot(session: string, name: string, action: SnapshotAction): Promise<SnapshotResult> {
+    const args = ["snapshot", "record", `--session=${session}`, `--name=${name}`];
+    if (action.maxSize !== undefined) args.push(`--max-size=${action.maxSize}`);
+    if (action.ctrlUrl !== undefined && action.dataUrl !== undefined) {
+      args.push(`--ctrl-url=${action.ctrlUrl}`, `--data-url=${action.dataUrl}`);
+    } else if (action.url !== undefined) {
+      args.push(action.url);
+    } else if (action.path !== undefined) {
+      args.push(`file://${action.path}`);
+    }
+    // Where the output goes when the action names none: the session's snapshot output.
+    let outputDir: string | undefined;
+    if (action.url === undefined && action.ctrlUrl === undefined) {
+      outputDir = action.path ?? await this.snapshotOutput(session).catch(() => undefined);
+    }
+    await this.#lttng(args, `snapshot session "${session}"`);
+    const remote = action.url ?? action.ctrlUrl;
+    if (remote !== undefined && !remote.startsWith("file://")) {
+      return { location: `${remote} (${name})` };
+    }
+    const dir = remote !== undefined ? remote.slice("file://".length) : outputDir;
+    if (dir === undefined) return { location: name };
+    return { location: (await findSnapshotDir(dir, name)) ?? `${dir}/${name}-*` };
+  }
+
+  /** The session's snapshot output directory or URL (`lttng snapshot list-output`). */
+  async snapshotOutput(session: string): Promise<string | undefined> {
+    const r = await this.#lttng(
+      ["--mi", "xml", "snapshot", "list-output", `--session=${session}`],
+      `read the snapshot output of session "${session}"`,
+    );
+    const url = /<ctrl_url>([^<]*)<\/ctrl_url>/.exec(r.stdout)?.[1];
+    return url === undefined ? undefined : unescapeXml(url);
+  }
+
+  /** `lttng stop` on `session`. */
+  async stop(session: string): Promise<void> {
+    await this.#lttng(["stop", session], `stop session "${session}"`);
+  }
+}
+
+/** The newest entry of `dir` called `name-<date>-<time>-<n>`, as a full path. */
+async function findSnapshotDir(dir: string, name: string): Promise<string | undefined> {
+  let best: { path: string; mtime: number } | undefined;
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      if (!entry.isDirectory || !entry.name.startsWith(`${name}-`)) continue;
+      const path = `${dir.replace(/\/+$/, "")}/${entry.name}`;
+      const mtime = (await Deno.stat(path)).mtime?.getTime() ?? 0;
+      if (best === undefined || mtime >= best.mtime) best = { path, mtime };
+    }
+  } catch {
+    return undefined;
+  }
+  return best?.path;
+}
+
+/** The `Error: ...` lines of lttng's output, or the exit code. */
+export function lttngError(r: ProcessResult): string {
+  const lines = `${r.stderr}\n${r.stdout}`.split("\n").map((l) => l.trim())
+    .filter((l) => /^(Error|Warning|PERROR)/.test(l))
+    .map((l) => l.replace(/^Error:\s*/, ""));
+  if (lines.length > 0) return lines.join("; ");
+  const detail = r.stderr.trim().split("\n").slice(-2).join("; ");
+  return `lttng exited with code ${r.code}${detail ? `: ${detail}` : ""}`;
+}
+
+/** Parse `lttng --mi xml list` into sessions. */
+export function parseSessionList(xml: string): SessionInfo[] {
+  const sessions: SessionInfo[] = [];
+  const re = /<session>([\s\S]*?)<\/session>/g;
+  for (const m of xml.matchAll(re)) {
+    const body = m[1];
+    const field = (tag: string) => {
+      const v = new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(body)?.[1];
+      return v === undefined ? undefined : unescapeXml(v);
+    };
+    const name = field("name");
+    if (name === undefined) continue;
+    sessions.push({
+      name,
+      path: field("path") ?? "",
+      enabled: field("enabled") === "true",
+      snapshotMode: field("snapshot_mode") === "1",
+    });
+  }
+  return sessions;
+}
+
+function unescapeXml(s: string): string {
+  return s.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'").replace(/&amp;/g, "&");
+}

@@ -1,0 +1,92 @@
+/**
+ * Running a program with no shell, stdin closed, output captured (capped) and a deadline
+ * after which the child is killed by pid.
+ *
+ * @module
+ */
+
+/** What a finished program left. */
+export interface ProcessResult {
+  /** Exit code; -1 when it was killed or could not start. */
+  code: number;
+  /** Captured standard output (capped). */
+  stdout: string;
+  /** Captured standard error (capped). */
+  stderr: string;
+  /** It ran past its deadline and was killed. */
+  timedOut: boolean;
+  /** It could not be started (binary missing...): the reason. */
+  spawnError?: string;
+}
+
+/** Options of {@linkcode ProcessRunner.run}. */
+export interface RunOptions {
+  /** Deadline in milliseconds. */
+  timeoutMs: number;
+  /** Environment additions. */
+  env?: Record<string, string>;
+}
+
+/** Runs programs; injected so the daemon's logic can be tested without them. */
+export interface ProcessRunner {
+  /** Run `command` with `args` (never through a shell). */
+  run(command: string, args: string[], options: RunOptions): Promise<ProcessResult>;
+}
+
+const OUTPUT_CAP = 1024 * 1024;
+
+async function collect(stream: ReadableStream<Uint8Array>): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    if (size < OUTPUT_CAP) {
+      chunks.push(chunk.subarray(0, OUTPUT_CAP - size));
+      size += Math.min(chunk.byteLength, OUTPUT_CAP - size);
+    }
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.byteLength;
+  }
+  return new TextDecoder().decode(all);
+}
+
+/** The real {@linkcode ProcessRunner}, on `Deno.Command`. */
+export const denoProcessRunner: ProcessRunner = {
+  async run(command, args, options) {
+    let child: Deno.ChildProcess;
+    try {
+      child = new Deno.Command(command, {
+        args,
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+        env: options.env,
+      }).spawn();
+    } catch (err) {
+      const reason = err instanceof Deno.errors.NotFound
+        ? `${command} is not installed or not on PATH`
+        : (err instanceof Error ? err.message : String(err));
+      return { code: -1, stdout: "", stderr: "", timedOut: false, spawnError: reason };
+    }
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        child.kill("SIGKILL");
+      } catch { /* it exited meanwhile */ }
+    }, options.timeoutMs);
+    try {
+      const [stdout, stderr, status] = await Promise.all([
+        collect(child.stdout),
+        collect(child.stderr),
+        child.status,
+      ]);
+      return { code: timedOut ? -1 : status.code, stdout, stderr, timedOut };
+    } finally {
+      clearTimeout(timer);
+    }
+  },
+};

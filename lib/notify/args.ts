@@ -1,0 +1,94 @@
+/**
+ * The notifier's command line, as the kernel gives it from core_pattern:
+ * `notify [--OPTION=VALUE...] %p %u %g %e %h`.
+ *
+ * Only leading `--name=value` words are options (a pid never starts with `--`); the five
+ * positional values are taken as they are and never parsed as flags, so an exec name
+ * like `--help` or `a b` stays data.
+ *
+ * @module
+ */
+
+/** The parsed notifier arguments. */
+export interface NotifyArgs {
+  /** `%p`; 0 when empty or not a number. */
+  pid: number;
+  /** `%u`; undefined when empty or not a number. */
+  uid: number | undefined;
+  /** `%g`; 0 when empty or not a number. */
+  gid: number;
+  /** `%e`. */
+  execName: string;
+  /** `%h`. */
+  hostname: string;
+  /** `--run-dir=DIR`: the root daemon's run directory. */
+  runDir?: string;
+  /** `--state-dir=DIR`: where failures are journaled. */
+  stateDir?: string;
+  /** `--timeout=MS`: how long to hold the dump waiting for replies. */
+  timeoutMs?: number;
+  /** Problems with the arguments, journaled but never fatal. */
+  warnings: string[];
+}
+
+const OPTION_RE = /^--([a-z][a-z-]*)=(.*)$/s;
+
+function u32(text: string | undefined): number | undefined {
+  if (text === undefined || !/^\d{1,10}$/.test(text)) return undefined;
+  const n = Number(text);
+  return n <= 0xffff_ffff ? n : undefined;
+}
+
+/**
+ * Parse the words after `notify`. `splitsExecName` says whether the kernel splits `%e` on
+ * spaces (before Linux 5.3): then everything between `%g` and the last word is the exec
+ * name; otherwise words after `%h` are ignored.
+ */
+export function parseNotifyArgs(words: string[], splitsExecName: boolean): NotifyArgs {
+  const warnings: string[] = [];
+  const out: Partial<NotifyArgs> = {};
+  let i = 0;
+  for (; i < words.length; i++) {
+    const m = OPTION_RE.exec(words[i]);
+    if (m === null) break;
+    const [, name, value] = m;
+    if (name === "run-dir" && value.startsWith("/")) out.runDir = value;
+    else if (name === "state-dir" && value.startsWith("/")) out.stateDir = value;
+    else if (name === "timeout" && u32(value) !== undefined) out.timeoutMs = u32(value);
+    else warnings.push(`ignored option --${name}`);
+  }
+  const pos = words.slice(i);
+  if (pos.length < 5) {
+    warnings.push(`expected %p %u %g %e %h, got ${pos.length} argument(s)`);
+  }
+  let execName = pos[3] ?? "";
+  let hostname = pos[4] ?? "";
+  if (splitsExecName && pos.length > 5) {
+    execName = pos.slice(3, -1).join(" ");
+    hostname = pos[pos.length - 1];
+  } else if (pos.length > 5) {
+    warnings.push(`ignored ${pos.length - 5} extra argument(s)`);
+  }
+  const pid = u32(pos[0]);
+  const uid = u32(pos[1]);
+  const gid = u32(pos[2]);
+  if (pid === undefined) warnings.push(`bad pid ${JSON.stringify(pos[0] ?? "")}`);
+  if (uid === undefined) warnings.push(`bad uid ${JSON.stringify(pos[1] ?? "")}`);
+  return {
+    ...out,
+    pid: pid ?? 0,
+    uid,
+    gid: gid ?? 0,
+    execName,
+    hostname,
+    warnings,
+  };
+}
+
+/** Does a kernel of release `release` (e.g. "5.2.0") split `%e` on spaces? */
+export function kernelSplitsExecName(release: string): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  if (m === null) return false;
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  return major < 5 || (major === 5 && minor < 3);
+}

@@ -1,0 +1,33 @@
+/**
+ * `lttng-trig notify %p %u %g %e %h`: the entry point the kernel runs.
+ *
+ * @module
+ */
+import { kernelSplitsExecName, parseNotifyArgs } from "./args.ts";
+import { runNotifier } from "./notifier.ts";
+import { denoNotifierIo, journalFailure } from "./io.ts";
+import { processPathEnv, resolveStateDir, ROOT_STATE_DIR } from "../paths.ts";
+
+/** Run the notifier on the words after `notify`; resolves to the exit code. */
+export async function notifyMain(words: string[]): Promise<number> {
+  const release = await Deno.readTextFile("/proc/sys/kernel/osrelease").catch(() => "");
+  const args = parseNotifyArgs(words, kernelSplitsExecName(release));
+  const run = await runNotifier(args, denoNotifierIo, {
+    runDir: args.runDir,
+    timeoutMs: args.timeoutMs,
+  });
+  if (Deno.env.get("LTTNG_TRIG_DEBUG")) console.error(JSON.stringify(run));
+  if (run.failures.length === 0) return 0;
+  let stateDir = args.stateDir ?? ROOT_STATE_DIR;
+  try {
+    stateDir = resolveStateDir(processPathEnv(), args.stateDir);
+  } catch { /* no HOME: keep the root default */ }
+  await journalFailure(stateDir, {
+    time: new Date().toISOString(),
+    pid: args.pid,
+    ...(args.uid === undefined ? {} : { uid: args.uid }),
+    exec: args.execName,
+    failures: run.failures,
+  }).catch(() => {});
+  return 1;
+}

@@ -1,0 +1,197 @@
+/**
+ * The core dump notifier: tells the root daemon, and the crashing user's own daemon if
+ * one runs, then releases the dump once they have replied (or the deadline passed).
+ * This is the hot path run by the kernel on every crash: it imports only the codec.
+ *
+ * @module
+ */
+import { NOTIFY_SOCKET_NAME, ROOT_RUN_DIR } from "../paths.ts";
+import { encodeOnAnyCoreDump, NotifyCommand, NotifyStatus } from "../wire/notify.ts";
+import { decodeNotifyReply, NOTIFY_REPLY_SIZE } from "../wire/notify.ts";
+import { type ByteReader, type ByteWriter, readFrame, writeAll } from "../wire/frame.ts";
+import type { NotifyArgs } from "./args.ts";
+
+/** File facts the safety checks need (from `lstat`, which never follows a link). */
+export interface FileFacts {
+  /** It is a unix socket. */
+  isSocket: boolean;
+  /** It is a directory (not a link to one). */
+  isDirectory: boolean;
+  /** Owner. */
+  uid: number;
+  /** Mode bits. */
+  mode: number;
+  /** Inode. */
+  ino: number;
+}
+
+/** A connection, as far as the notifier uses it. */
+export interface NotifierConn extends ByteReader, ByteWriter {
+  /** Close it. */
+  close(): void;
+}
+
+/** The notifier's side effects, injected so its logic is testable without a kernel. */
+export interface NotifierIo {
+  /** `lstat(path)`, or `undefined` when it does not exist. */
+  lstat(path: string): Promise<FileFacts | undefined>;
+  /** Connect to a unix socket. */
+  connect(path: string): Promise<NotifierConn>;
+  /** Home directory of `uid` (from the password database). */
+  homeOf(uid: number): Promise<string | undefined>;
+  /** Release the dump: close (or drain) the core pipe. */
+  releaseCore(): void;
+}
+
+/** One delivery's outcome. */
+export interface Delivery {
+  /** Socket path. */
+  path: string;
+  /** `root` or `user`. */
+  target: "root" | "user";
+  /** Replied, absent (no daemon), refused (unsafe socket), failed. */
+  outcome: "replied" | "absent" | "refused" | "failed";
+  /** The daemon's status, when it replied. */
+  status?: number;
+  /** Triggers fired, when it replied. */
+  fired?: number;
+  /** Why it was refused or failed. */
+  reason?: string;
+}
+
+/** What one notifier run did. */
+export interface NotifierRun {
+  /** Each target's outcome. */
+  deliveries: Delivery[];
+  /** Problems to journal (empty when all went well). */
+  failures: string[];
+  /** Milliseconds from start to release. */
+  heldMs: number;
+}
+
+/** Options of {@linkcode runNotifier}. */
+export interface NotifierOptions {
+  /** The root daemon's run directory. @default "/var/run/lttng" */
+  runDir?: string;
+  /** How long to hold the dump waiting for replies, in ms. @default 10000 */
+  timeoutMs?: number;
+}
+
+/** Send the crash to its daemons, wait for their replies (bounded), release the dump. */
+export async function runNotifier(
+  args: NotifyArgs,
+  io: NotifierIo,
+  options: NotifierOptions = {},
+): Promise<NotifierRun> {
+  const started = performance.now();
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const failures = [...args.warnings];
+  const frame = encodeOnAnyCoreDump({
+    pid: args.pid,
+    uid: args.uid ?? 0,
+    gid: args.gid,
+    execName: args.execName.replaceAll("\0", ""),
+    hostname: args.hostname.replaceAll("\0", ""),
+  });
+  const targets: { target: Delivery["target"]; dir: string; owner: number }[] = [
+    { target: "root", dir: options.runDir ?? ROOT_RUN_DIR, owner: 0 },
+  ];
+  if (args.uid !== undefined && args.uid !== 0) {
+    const home = await io.homeOf(args.uid).catch(() => undefined);
+    if (home !== undefined && home.startsWith("/")) {
+      targets.push({ target: "user", dir: `${home.replace(/\/+$/, "")}/.lttng`, owner: args.uid });
+    }
+  }
+  const deadline = Promise.withResolvers<void>();
+  const timer = setTimeout(deadline.resolve, timeoutMs);
+  const deliveries: Delivery[] = [];
+  try {
+    await Promise.all(targets.map(async (t) => {
+      const d = await deliver(t, frame, io, deadline.promise, timeoutMs);
+      deliveries.push(d);
+    }));
+  } finally {
+    clearTimeout(timer);
+    io.releaseCore();
+  }
+  for (const d of deliveries) {
+    if (d.target === "root" && d.outcome === "absent") {
+      failures.push(`no root daemon: ${d.reason}`);
+    } else if (d.outcome === "refused" || d.outcome === "failed") {
+      failures.push(`${d.target} daemon at ${d.path}: ${d.reason}`);
+    } else if (d.outcome === "replied" && d.status === NotifyStatus.TIMEOUT) {
+      failures.push(`${d.target} daemon at ${d.path}: actions did not finish in time`);
+    }
+  }
+  return { deliveries, failures, heldMs: Math.round(performance.now() - started) };
+}
+
+async function deliver(
+  t: { target: Delivery["target"]; dir: string; owner: number },
+  frame: Uint8Array,
+  io: NotifierIo,
+  deadline: Promise<void>,
+  timeoutMs: number,
+): Promise<Delivery> {
+  const path = `${t.dir}/${NOTIFY_SOCKET_NAME}`;
+  const base = { path, target: t.target };
+  // Never through a link, never a socket or directory the target uid does not own, never
+  // in a directory that others can write.
+  const dir = await io.lstat(t.dir);
+  if (dir === undefined) return { ...base, outcome: "absent", reason: `${t.dir} does not exist` };
+  if (!dir.isDirectory) {
+    return { ...base, outcome: "refused", reason: `${t.dir} is not a directory (a link?)` };
+  }
+  if (dir.uid !== t.owner) {
+    return { ...base, outcome: "refused", reason: `${t.dir} is owned by uid ${dir.uid}` };
+  }
+  if ((dir.mode & 0o022) !== 0) {
+    return { ...base, outcome: "refused", reason: `${t.dir} is writable by others` };
+  }
+  const sock = await io.lstat(path);
+  if (sock === undefined) return { ...base, outcome: "absent", reason: `${path} does not exist` };
+  if (!sock.isSocket) {
+    return { ...base, outcome: "refused", reason: `${path} is not a socket (a link?)` };
+  }
+  if (sock.uid !== t.owner) {
+    return { ...base, outcome: "refused", reason: `${path} is owned by uid ${sock.uid}` };
+  }
+  let conn: NotifierConn | undefined;
+  const timedOut = deadline.then((): Delivery => ({
+    ...base,
+    outcome: "failed",
+    reason: `no reply within ${timeoutMs} ms`,
+  }));
+  const exchange = (async (): Promise<Delivery> => {
+    try {
+      conn = await io.connect(path);
+    } catch (err) {
+      return { ...base, outcome: "absent", reason: `cannot connect: ${(err as Error).message}` };
+    }
+    // The path could have been swapped between the checks and the connect.
+    const again = await io.lstat(path);
+    if (again === undefined || again.ino !== sock.ino || !again.isSocket) {
+      return { ...base, outcome: "refused", reason: `${path} changed while connecting` };
+    }
+    await writeAll(conn, frame);
+    const reply = await readFrame(conn, {
+      maxPayload: (cmd) => cmd === NotifyCommand.REPLY ? NOTIFY_REPLY_SIZE : -1,
+    });
+    if (reply === null) {
+      return { ...base, outcome: "failed", reason: "the daemon closed without replying" };
+    }
+    const r = decodeNotifyReply(reply.payload);
+    return { ...base, outcome: "replied", status: r.status, fired: r.fired };
+  })().catch((err): Delivery => ({
+    ...base,
+    outcome: "failed",
+    reason: err instanceof Error ? err.message : String(err),
+  }));
+  try {
+    return await Promise.race([exchange, timedOut]);
+  } finally {
+    try {
+      conn?.close();
+    } catch { /* closed */ }
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Where lttng-trig keeps its sockets and state, following LTTng's conventions
+ * (SPEC §2). The one source of truth for these names.
+ *
+ * @module
+ */
+
+/** The notification socket's file name (the RFC's name). */
+export const NOTIFY_SOCKET_NAME = "notify-lttng-sessiond";
+/** The control socket's file name. */
+export const CONTROL_SOCKET_NAME = "client-lttng-trig";
+/** The daemon's pid file name, in the run directory. */
+export const PID_FILE_NAME = "lttng-trig.pid";
+/** The root run directory (LTTng's). */
+export const ROOT_RUN_DIR = "/var/run/lttng";
+/** The root state directory. */
+export const ROOT_STATE_DIR = "/var/lib/lttng-trig";
+/** The store's file name in the state directory. */
+export const STORE_FILE_NAME = "lttng-trig.db";
+/** The notifier's failure journal, in the state directory. */
+export const NOTIFIER_LOG_NAME = "notifier.log";
+
+/** What path resolution reads from the process: injected for tests. */
+export interface PathEnv {
+  /** Effective uid. */
+  uid: number;
+  /** Read an environment variable. */
+  get(name: string): string | undefined;
+}
+
+/** `$LTTNG_HOME`, else `$HOME`; `undefined` when neither is set. */
+export function lttngHome(env: PathEnv): string | undefined {
+  return nonEmpty(env.get("LTTNG_HOME")) ?? nonEmpty(env.get("HOME"));
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === "" ? undefined : value;
+}
+
+/**
+ * RUN_DIR: `override` (from `--run-dir`), else `$LTTNG_RUNDIR`, else `/var/run/lttng` for
+ * root and `$LTTNG_HOME/.lttng` for other users.
+ */
+export function resolveRunDir(env: PathEnv, override?: string): string {
+  const explicit = nonEmpty(override) ?? nonEmpty(env.get("LTTNG_RUNDIR"));
+  if (explicit !== undefined) return explicit;
+  if (env.uid === 0) return ROOT_RUN_DIR;
+  const home = lttngHome(env);
+  if (home === undefined) {
+    throw new Error("Cannot find the run directory: set HOME or LTTNG_HOME, or pass --run-dir");
+  }
+  return `${home}/.lttng`;
+}
+
+/**
+ * The state directory: `override` (from `--state-dir`), else `/var/lib/lttng-trig` for
+ * root and `$LTTNG_HOME/.lttng/lttng-trig` for other users.
+ */
+export function resolveStateDir(env: PathEnv, override?: string): string {
+  const explicit = nonEmpty(override);
+  if (explicit !== undefined) return explicit;
+  if (env.uid === 0) return ROOT_STATE_DIR;
+  const home = lttngHome(env);
+  if (home === undefined) {
+    throw new Error(
+      "Cannot find the state directory: set HOME or LTTNG_HOME, or pass --state-dir",
+    );
+  }
+  return `${home}/.lttng/lttng-trig`;
+}
+
+/** The process's own {@linkcode PathEnv}. */
+export function processPathEnv(): PathEnv {
+  return { uid: Deno.uid() ?? 0, get: (name) => Deno.env.get(name) };
+}

@@ -1,0 +1,439 @@
+/**
+ * The durable store: triggers, their rate counters and the crash history, in SQLite
+ * through Deno's built-in `node:sqlite`. One writer (the daemon); WAL with
+ * `synchronous=FULL`, so whatever a method returned from is on disk before a client hears
+ * of it.
+ *
+ * @module
+ */
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import {
+  conditionMatches,
+  type CrashFacts,
+  rateAllows,
+  type Trigger,
+  triggerIdentity,
+  type TriggerSpec,
+} from "../trigger.ts";
+
+const SCHEMA_VERSION = 1;
+
+/** The store cannot be opened or written. */
+export class StoreError extends Error {
+  /** The database file. */
+  readonly path: string;
+  /** Build a store error. */
+  constructor(path: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "StoreError";
+    this.path = path;
+  }
+}
+
+/** A trigger with that name, or an identical trigger, exists already. */
+export class TriggerExistsError extends Error {
+  /** The existing trigger's name. */
+  readonly existing: string;
+  /** Build the error. */
+  constructor(message: string, existing: string) {
+    super(message);
+    this.name = "TriggerExistsError";
+    this.existing = existing;
+  }
+}
+
+/** What happened to one trigger for one crash. */
+export interface TriggerOutcome {
+  /** Trigger name. */
+  trigger: string;
+  /** Session acted on. */
+  session: string;
+  /** `snapshot` or `stop`. */
+  action: string;
+  /** `ok`, `failed` or `skipped` (rate policy and the like). */
+  outcome: "ok" | "failed" | "skipped";
+  /** Why it failed or was skipped. */
+  reason?: string;
+  /** The snapshot's location, for a snapshot that was taken. */
+  snapshot?: string;
+  /** How long the action took, in milliseconds. */
+  durationMs?: number;
+}
+
+/** One crash in the history. */
+export interface CrashRecord extends CrashFacts {
+  /** History id. */
+  id: number;
+  /** When the daemon received it (ISO 8601). */
+  time: string;
+  /** Where it came from: `notify` (pipe helper), `socket`... */
+  source: string;
+  /** `pending`, `ok`, `failed`, `no-trigger`, `skipped`, `interrupted`. */
+  outcome: string;
+  /** Per-trigger outcomes. */
+  results: TriggerOutcome[];
+  /** Extra detail. */
+  detail?: string;
+}
+
+/** A trigger that matched a crash, and whether its rate policy lets it act. */
+export interface Decision {
+  /** The trigger, with its counters after this crash. */
+  trigger: Trigger;
+  /** Whether the action runs. */
+  allowed: boolean;
+}
+
+/** Options of {@linkcode TriggerStore.listCrashes}. */
+export interface ListCrashesOptions {
+  /** At most this many, the newest. @default 1000 */
+  limit?: number;
+}
+
+interface TriggerRow {
+  name: string;
+  owner: number;
+  spec: string;
+  created_at: string;
+  hits: number;
+  fired: number;
+}
+
+interface CrashRow {
+  id: number;
+  time: string;
+  pid: number;
+  uid: number;
+  gid: number;
+  exec: string;
+  hostname: string;
+  facts: string;
+  source: string;
+  outcome: string;
+  results: string;
+  detail: string | null;
+}
+
+/**
+ * The trigger store.
+ *
+ * @example
+ * ```ts ignore
+ * using store = TriggerStore.open("/tmp/example.db");
+ * store.addTrigger({ session: "s", condition: { type: "OnAnyCoreDump" }, action: { type: "snapshot" } }, 0);
+ * ```
+ */
+export class TriggerStore implements Disposable {
+  #db: DatabaseSync;
+  #path: string;
+  #stmts: Record<string, StatementSync> = {};
+  #closed = false;
+
+  private constructor(db: DatabaseSync, path: string) {
+    this.#db = db;
+    this.#path = path;
+  }
+
+  /** The database file. */
+  get path(): string {
+    return this.#path;
+  }
+
+  /**
+   * Open (or create) the store at `path`. A file that is not a healthy lttng-trig store is
+   * refused with a {@linkcode StoreError} that names it: never silently replaced.
+   */
+  static open(path: string): TriggerStore {
+    let db: DatabaseSync;
+    try {
+      db = new DatabaseSync(path);
+    } catch (err) {
+      throw new StoreError(
+        path,
+        `Cannot open the state store ${path}: ${
+          errText(err)
+        }: check the state directory's permissions`,
+        { cause: err },
+      );
+    }
+    try {
+      db.exec("PRAGMA busy_timeout = 5000");
+      db.exec("PRAGMA journal_mode = WAL");
+      db.exec("PRAGMA synchronous = FULL");
+      const check = db.prepare("PRAGMA quick_check").all() as { quick_check: string }[];
+      if (check.length !== 1 || check[0].quick_check !== "ok") {
+        throw new Error(check.map((r) => r.quick_check).join("; "));
+      }
+      const store = new TriggerStore(db, path);
+      store.#migrate();
+      return store;
+    } catch (err) {
+      try {
+        db.close();
+      } catch { /* already failing */ }
+      if (err instanceof StoreError) throw err;
+      throw new StoreError(
+        path,
+        `The state store ${path} is unreadable or corrupt (${
+          errText(err)
+        }): move it aside to start with no triggers, or restore it from a backup`,
+        { cause: err },
+      );
+    }
+  }
+
+  #migrate(): void {
+    const db = this.#db;
+    db.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
+    const row = db.prepare("SELECT value FROM meta WHERE key = 'schema'").get() as
+      | { value: string }
+      | undefined;
+    if (row !== undefined && Number(row.value) !== SCHEMA_VERSION) {
+      throw new StoreError(
+        this.#path,
+        `The state store ${this.#path} has schema version ${row.value}, this lttng-trig knows ${SCHEMA_VERSION}: use the matching lttng-trig version`,
+      );
+    }
+    const tables = db.prepare(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('meta', 'sqlite_sequence')",
+    ).all() as { name: string }[];
+    if (row === undefined && tables.length > 0) {
+      throw new StoreError(
+        this.#path,
+        `The file ${this.#path} is an SQLite database but not an lttng-trig store: pass another --state-dir`,
+      );
+    }
+    db.exec(`
+      BEGIN;
+      CREATE TABLE IF NOT EXISTS triggers (
+        name TEXT PRIMARY KEY,
+        identity TEXT NOT NULL UNIQUE,
+        owner INTEGER NOT NULL,
+        spec TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        hits INTEGER NOT NULL DEFAULT 0,
+        fired INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE TABLE IF NOT EXISTS crashes (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        time TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        uid INTEGER NOT NULL,
+        gid INTEGER NOT NULL,
+        exec TEXT NOT NULL,
+        hostname TEXT NOT NULL,
+        facts TEXT NOT NULL,
+        source TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        results TEXT NOT NULL,
+        detail TEXT
+      );
+      INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '${SCHEMA_VERSION}');
+      COMMIT;
+    `);
+  }
+
+  #stmt(sql: string): StatementSync {
+    if (this.#closed) throw new StoreError(this.#path, "The state store is closed");
+    let s = this.#stmts[sql];
+    if (s === undefined) {
+      s = this.#db.prepare(sql);
+      this.#stmts[sql] = s;
+    }
+    return s;
+  }
+
+  #write<T>(what: string, fn: () => T): T {
+    if (this.#closed) throw new StoreError(this.#path, "The state store is closed");
+    try {
+      this.#db.exec("BEGIN IMMEDIATE");
+    } catch (err) {
+      throw new StoreError(this.#path, `Cannot ${what}: ${errText(err)}`, { cause: err });
+    }
+    try {
+      const result = fn();
+      this.#db.exec("COMMIT");
+      return result;
+    } catch (err) {
+      try {
+        this.#db.exec("ROLLBACK");
+      } catch { /* the transaction may already be gone */ }
+      if (err instanceof TriggerExistsError || err instanceof StoreError) throw err;
+      throw new StoreError(
+        this.#path,
+        `Cannot ${what}: ${
+          errText(err)
+        } (state store ${this.#path}): check free space and permissions`,
+        { cause: err },
+      );
+    }
+  }
+
+  /**
+   * Add a trigger owned by `owner`. The name is `spec.name` or the first free
+   * `trigger-N`. Throws {@linkcode TriggerExistsError} for a taken name or an identical
+   * trigger; nothing is written then.
+   */
+  addTrigger(spec: TriggerSpec, owner: number, now = new Date()): Trigger {
+    const identity = triggerIdentity(spec);
+    return this.#write("save the trigger", () => {
+      const same = this.#stmt("SELECT name FROM triggers WHERE identity = ?").get(identity) as
+        | { name: string }
+        | undefined;
+      if (same !== undefined) {
+        throw new TriggerExistsError(
+          `an identical trigger exists already: \`${same.name}\` (same session, condition and action)`,
+          same.name,
+        );
+      }
+      let name = spec.name;
+      if (name === undefined) {
+        const n = this.#stmt("SELECT COUNT(*) AS n FROM triggers").get() as { n: number };
+        for (let i = n.n + 1;; i++) {
+          const candidate = `trigger-${i}`;
+          if (this.#stmt("SELECT 1 FROM triggers WHERE name = ?").get(candidate) === undefined) {
+            name = candidate;
+            break;
+          }
+        }
+      } else if (this.#stmt("SELECT 1 FROM triggers WHERE name = ?").get(name) !== undefined) {
+        throw new TriggerExistsError(`a trigger named \`${name}\` exists already`, name);
+      }
+      const stored: TriggerSpec = { ...spec, name };
+      const createdAt = now.toISOString();
+      this.#stmt(
+        "INSERT INTO triggers (name, identity, owner, spec, created_at) VALUES (?, ?, ?, ?, ?)",
+      ).run(name, identity, owner, JSON.stringify(stored), createdAt);
+      return { ...stored, name, owner, createdAt, hits: 0, fired: 0 };
+    });
+  }
+
+  /** Remove the trigger `name`; returns whether it existed. */
+  removeTrigger(name: string): boolean {
+    return this.#write("remove the trigger", () => {
+      const r = this.#stmt("DELETE FROM triggers WHERE name = ?").run(name);
+      return Number(r.changes) > 0;
+    });
+  }
+
+  /** Every trigger, by name. */
+  listTriggers(): Trigger[] {
+    const rows = this.#stmt(
+      "SELECT name, owner, spec, created_at, hits, fired FROM triggers ORDER BY name",
+    ).all() as unknown as TriggerRow[];
+    return rows.map(rowToTrigger);
+  }
+
+  /**
+   * Record a crash and decide which triggers act on it, in one transaction: the crash row
+   * (outcome `pending`) and every matching trigger's counters.
+   */
+  recordCrash(
+    facts: CrashFacts,
+    source: string,
+    now = new Date(),
+  ): { id: number; decisions: Decision[] } {
+    return this.#write("record the crash", () => {
+      const decisions: Decision[] = [];
+      for (const trigger of this.listTriggers()) {
+        if (!conditionMatches(trigger.condition, facts)) continue;
+        const hits = trigger.hits + 1;
+        const allowed = rateAllows(trigger.ratePolicy, hits);
+        const fired = trigger.fired + (allowed ? 1 : 0);
+        this.#stmt("UPDATE triggers SET hits = ?, fired = ? WHERE name = ?").run(
+          hits,
+          fired,
+          trigger.name,
+        );
+        decisions.push({ trigger: { ...trigger, hits, fired }, allowed });
+      }
+      const r = this.#stmt(
+        `INSERT INTO crashes (time, pid, uid, gid, exec, hostname, facts, source, outcome, results)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', '[]')`,
+      ).run(
+        now.toISOString(),
+        facts.pid,
+        facts.uid,
+        facts.gid,
+        facts.execName,
+        facts.hostname,
+        JSON.stringify(facts),
+        source,
+      );
+      return { id: Number(r.lastInsertRowid), decisions };
+    });
+  }
+
+  /** Set a crash's final outcome and per-trigger results. */
+  finishCrash(id: number, outcome: string, results: TriggerOutcome[], detail?: string): void {
+    this.#write("record the crash's outcome", () => {
+      this.#stmt("UPDATE crashes SET outcome = ?, results = ?, detail = ? WHERE id = ?").run(
+        outcome,
+        JSON.stringify(results),
+        detail ?? null,
+        id,
+      );
+    });
+  }
+
+  /** Mark crashes left `pending` by a daemon that died as `interrupted`; returns how many. */
+  markInterrupted(): number {
+    return this.#write("mark interrupted crashes", () => {
+      const r = this.#stmt(
+        "UPDATE crashes SET outcome = 'interrupted', detail = 'the daemon stopped before the actions finished' WHERE outcome = 'pending'",
+      ).run();
+      return Number(r.changes);
+    });
+  }
+
+  /** The newest crashes, oldest first. */
+  listCrashes(options: ListCrashesOptions = {}): CrashRecord[] {
+    const limit = Math.max(1, Math.min(options.limit ?? 1000, 100_000));
+    const rows = this.#stmt(
+      "SELECT * FROM (SELECT * FROM crashes ORDER BY id DESC LIMIT ?) ORDER BY id",
+    ).all(limit) as unknown as CrashRow[];
+    return rows.map(rowToCrash);
+  }
+
+  /** Close the database; idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#stmts = {};
+    this.#db.close();
+  }
+
+  /** Same as {@linkcode TriggerStore.close}. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+function rowToTrigger(row: TriggerRow): Trigger {
+  const spec = JSON.parse(row.spec) as TriggerSpec;
+  return {
+    ...spec,
+    name: row.name,
+    owner: row.owner,
+    createdAt: row.created_at,
+    hits: row.hits,
+    fired: row.fired,
+  };
+}
+
+function rowToCrash(row: CrashRow): CrashRecord {
+  const facts = JSON.parse(row.facts) as CrashFacts;
+  return {
+    ...facts,
+    id: row.id,
+    time: row.time,
+    source: row.source,
+    outcome: row.outcome,
+    results: JSON.parse(row.results) as TriggerOutcome[],
+    ...(row.detail === null ? {} : { detail: row.detail }),
+  };
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

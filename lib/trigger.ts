@@ -1,0 +1,325 @@
+/**
+ * Triggers: what they match and what they do. Pure data and pure functions, shared by
+ * the CLI (validation before sending), the daemon (matching) and the store.
+ *
+ * @module
+ */
+import picomatch from "picomatch";
+
+/** The one condition type: any process dumped core (the RFC's `OnAnyCoreDump`). */
+export const ON_ANY_CORE_DUMP = "OnAnyCoreDump";
+
+/** What a trigger waits for, with the optional filters that narrow it. */
+export interface TriggerCondition {
+  /** Always {@linkcode ON_ANY_CORE_DUMP}. */
+  type: typeof ON_ANY_CORE_DUMP;
+  /** Glob on the exec name (and on the executable's path where known). */
+  exec?: string;
+  /** The crash's uid must be one of these. */
+  uids?: number[];
+  /** The crash's signal must be one of these (where the signal is known). */
+  signals?: number[];
+}
+
+/** Take a snapshot of the session (`lttng snapshot record`). */
+export interface SnapshotAction {
+  /** Action kind. */
+  type: "snapshot";
+  /** `--max-size` in bytes. */
+  maxSize?: number;
+  /** Local directory for the snapshot instead of the session's snapshot output. */
+  path?: string;
+  /** Output URL (`file://`, `net://`, `net6://`, `tcp://`...). */
+  url?: string;
+  /** Control URL; always with {@linkcode SnapshotAction.dataUrl}. */
+  ctrlUrl?: string;
+  /** Data URL; always with {@linkcode SnapshotAction.ctrlUrl}. */
+  dataUrl?: string;
+}
+
+/** Stop the session (`lttng stop`). */
+export interface StopAction {
+  /** Action kind. */
+  type: "stop";
+}
+
+/** What a trigger does when it fires. */
+export type TriggerAction = SnapshotAction | StopAction;
+
+/** LTTng's rate policies: fire every Nth time, or once at the Nth time. */
+export interface RatePolicy {
+  /** `every` or `once-after`. */
+  kind: "every" | "once-after";
+  /** N, at least 1. */
+  count: number;
+}
+
+/** What a client asks for when it sets a trigger. */
+export interface TriggerSpec {
+  /** Unique name per owner; generated when absent. */
+  name?: string;
+  /** The LTTng session the action applies to. */
+  session: string;
+  /** When it fires. */
+  condition: TriggerCondition;
+  /** What it does. */
+  action: TriggerAction;
+  /** Rate policy; default `every:1`. */
+  ratePolicy?: RatePolicy;
+}
+
+/** A stored trigger. */
+export interface Trigger extends TriggerSpec {
+  /** The trigger's name. */
+  name: string;
+  /** Uid of the daemon that owns it. */
+  owner: number;
+  /** When it was set (ISO 8601). */
+  createdAt: string;
+  /** How many matching crashes it has seen (the rate policy's counter). */
+  hits: number;
+  /** How many times its action ran. */
+  fired: number;
+}
+
+/** The facts of one crash as the daemon sees them. */
+export interface CrashFacts {
+  /** Pid (`%p`). */
+  pid: number;
+  /** Uid (`%u`). */
+  uid: number;
+  /** Gid (`%g`). */
+  gid: number;
+  /** Exec name (`%e`). */
+  execName: string;
+  /** Hostname (`%h`). */
+  hostname: string;
+  /** Signal number, when known. */
+  signal?: number;
+  /** Path of the executable, when known. */
+  exePath?: string;
+}
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+// LTTng limits a session name to 255 bytes (LTTNG_NAME_MAX) and refuses "/".
+const SESSION_RE = /^[^/\0\s-][^/\0]{0,254}$/;
+
+/** Is `name` a valid trigger name (a letter or digit, then letters, digits, `._-`)? */
+export function isValidTriggerName(name: string): boolean {
+  return NAME_RE.test(name);
+}
+
+/** Parse the WHAT argument (case-insensitive `OnAnyCoreDump`). */
+export function parseCondition(what: string): typeof ON_ANY_CORE_DUMP | undefined {
+  return what.toLowerCase() === ON_ANY_CORE_DUMP.toLowerCase() ? ON_ANY_CORE_DUMP : undefined;
+}
+
+/** Parse `every:N` or `once-after:N`; throws `RangeError`/`SyntaxError` with the form. */
+export function parseRatePolicy(text: string): RatePolicy {
+  const m = /^(every|once-after):(\d+)$/.exec(text);
+  if (m === null) {
+    throw new SyntaxError(
+      `Invalid rate policy "${text}": expected every:N or once-after:N (N at least 1)`,
+    );
+  }
+  const count = Number(m[2]);
+  if (!Number.isSafeInteger(count) || count < 1) {
+    throw new RangeError(`Invalid rate policy "${text}": N must be at least 1`);
+  }
+  return { kind: m[1] as RatePolicy["kind"], count };
+}
+
+/** Render a rate policy the way it is written on the command line. */
+export function formatRatePolicy(policy: RatePolicy | undefined): string {
+  const p = policy ?? { kind: "every", count: 1 };
+  return `${p.kind}:${p.count}`;
+}
+
+/**
+ * Check a spec's shape and values; returns the list of problems (empty when valid). Used
+ * by the daemon on every SET, whoever the client is.
+ */
+export function validateTriggerSpec(spec: unknown): string[] {
+  const problems: string[] = [];
+  if (typeof spec !== "object" || spec === null) return ["the trigger must be an object"];
+  const s = spec as Record<string, unknown>;
+  if (s.name !== undefined && (typeof s.name !== "string" || !isValidTriggerName(s.name))) {
+    problems.push(
+      `invalid trigger name ${
+        JSON.stringify(s.name)
+      }: use 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit`,
+    );
+  }
+  if (typeof s.session !== "string" || !SESSION_RE.test(s.session)) {
+    problems.push(`invalid session name ${JSON.stringify(s.session)}`);
+  }
+  const c = s.condition as Record<string, unknown> | undefined;
+  if (typeof c !== "object" || c === null || c.type !== ON_ANY_CORE_DUMP) {
+    problems.push(`the condition must be ${ON_ANY_CORE_DUMP}`);
+  } else {
+    if (c.exec !== undefined && (typeof c.exec !== "string" || c.exec === "")) {
+      problems.push("--exec needs a non-empty glob");
+    }
+    if (c.uids !== undefined && !isIdList(c.uids, 0xffff_fffe)) {
+      problems.push("--uid needs a list of uids (0 to 4294967294)");
+    }
+    if (c.signals !== undefined && !isIdList(c.signals, 64)) {
+      problems.push("--signal needs a list of signal numbers (1 to 64)");
+    }
+  }
+  const a = s.action as Record<string, unknown> | undefined;
+  if (typeof a !== "object" || a === null || (a.type !== "snapshot" && a.type !== "stop")) {
+    problems.push("the action must be snapshot or stop");
+  } else if (a.type === "snapshot") {
+    problems.push(...validateSnapshotOutput(a as unknown as SnapshotAction));
+  } else if (Object.keys(a).length > 1) {
+    problems.push("the stop action takes no options");
+  }
+  if (s.ratePolicy !== undefined) {
+    const r = s.ratePolicy as Record<string, unknown>;
+    if (
+      typeof r !== "object" || r === null || (r.kind !== "every" && r.kind !== "once-after") ||
+      !Number.isSafeInteger(r.count) || (r.count as number) < 1
+    ) {
+      problems.push("--rate-policy must be every:N or once-after:N (N at least 1)");
+    }
+  }
+  return problems;
+}
+
+function isIdList(value: unknown, max: number): boolean {
+  return Array.isArray(value) && value.length > 0 && value.length <= 64 &&
+    value.every((v) => Number.isSafeInteger(v) && v >= 0 && v <= max);
+}
+
+/** Problems with a snapshot action's output options (empty when valid). */
+export function validateSnapshotOutput(a: SnapshotAction): string[] {
+  const problems: string[] = [];
+  const outputs = [a.path, a.url, a.ctrlUrl ?? a.dataUrl].filter((v) => v !== undefined);
+  if (outputs.length > 1) {
+    problems.push("--path, --url and --ctrl-url/--data-url are mutually exclusive: choose one");
+  }
+  if ((a.ctrlUrl === undefined) !== (a.dataUrl === undefined)) {
+    problems.push("--ctrl-url and --data-url go together: give both");
+  }
+  if (a.maxSize !== undefined && (!Number.isSafeInteger(a.maxSize) || a.maxSize <= 0)) {
+    problems.push("--max-size must be a positive size (e.g. 64M)");
+  }
+  if (a.path !== undefined && (typeof a.path !== "string" || !a.path.startsWith("/"))) {
+    problems.push("--path must be an absolute directory path");
+  }
+  for (
+    const [flag, url] of [["--url", a.url], ["--ctrl-url", a.ctrlUrl], [
+      "--data-url",
+      a.dataUrl,
+    ]] as const
+  ) {
+    if (url !== undefined && (typeof url !== "string" || !isLttngUrl(url))) {
+      problems.push(
+        `${flag} must be an LTTng URL: file:///DIR, net://HOST[:CTRL[:DATA]][/PATH], net6://..., tcp://HOST:PORT`,
+      );
+    }
+  }
+  if (a.ctrlUrl !== undefined && a.dataUrl !== undefined) {
+    if (!/^(tcp6?):\/\//.test(a.ctrlUrl) || !/^(tcp6?):\/\//.test(a.dataUrl)) {
+      problems.push("--ctrl-url and --data-url must be tcp:// or tcp6:// URLs");
+    }
+  }
+  return problems;
+}
+
+function isLttngUrl(url: string): boolean {
+  return /^(file:\/\/\/[^\0]*|(net6?|tcp6?):\/\/[^\s\0/]+(\/[^\0]*)?)$/.test(url) &&
+    !url.startsWith("-");
+}
+
+/**
+ * The identity of a trigger: two triggers with the same session, condition, action and
+ * rate policy are the same trigger, whatever their names.
+ */
+export function triggerIdentity(spec: TriggerSpec): string {
+  return JSON.stringify([
+    spec.session,
+    canonical(spec.condition),
+    canonical(spec.action),
+    formatRatePolicy(spec.ratePolicy),
+  ]);
+}
+
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (typeof value === "object" && value !== null) {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value).sort()) {
+      const v = (value as Record<string, unknown>)[key];
+      if (v !== undefined) out[key] = canonical(v);
+    }
+    return out;
+  }
+  return value;
+}
+
+const globCache = new Map<string, (s: string) => boolean>();
+
+function globMatcher(glob: string): (s: string) => boolean {
+  const cached = globCache.get(glob);
+  if (cached !== undefined) return cached;
+  const m: (s: string) => boolean = picomatch(glob, { dot: true });
+  if (globCache.size > 1000) globCache.clear();
+  globCache.set(glob, m);
+  return m;
+}
+
+/** Does `condition` select `crash`? Every filter present must match. */
+export function conditionMatches(condition: TriggerCondition, crash: CrashFacts): boolean {
+  if (condition.uids !== undefined && !condition.uids.includes(crash.uid)) return false;
+  if (condition.signals !== undefined) {
+    if (crash.signal === undefined || !condition.signals.includes(crash.signal)) return false;
+  }
+  if (condition.exec !== undefined) {
+    const m = globMatcher(condition.exec);
+    const byName = m(crash.execName);
+    const byPath = crash.exePath !== undefined && m(crash.exePath);
+    if (!byName && !byPath) return false;
+  }
+  return true;
+}
+
+/**
+ * Apply the rate policy: given the trigger's hit count including this crash, does the
+ * action run?
+ */
+export function rateAllows(policy: RatePolicy | undefined, hits: number): boolean {
+  const p = policy ?? { kind: "every", count: 1 };
+  return p.kind === "every" ? hits % p.count === 0 : hits === p.count;
+}
+
+/** One line describing the condition, as `list` shows it. */
+export function describeCondition(c: TriggerCondition): string {
+  const parts: string[] = [c.type];
+  if (c.exec !== undefined) parts.push(`exec=${c.exec}`);
+  if (c.uids !== undefined) parts.push(`uid=${c.uids.join(",")}`);
+  if (c.signals !== undefined) parts.push(`signal=${c.signals.join(",")}`);
+  return parts.join(" ");
+}
+
+/** One line describing the action, as `list` shows it. */
+export function describeAction(a: TriggerAction): string {
+  if (a.type === "stop") return "stop";
+  const parts = ["snapshot"];
+  if (a.maxSize !== undefined) parts.push(`max-size=${a.maxSize}`);
+  if (a.path !== undefined) parts.push(`path=${a.path}`);
+  if (a.url !== undefined) parts.push(`url=${a.url}`);
+  if (a.ctrlUrl !== undefined) parts.push(`ctrl-url=${a.ctrlUrl} data-url=${a.dataUrl}`);
+  return parts.join(" ");
+}
+
+/**
+ * The snapshot name for a crash: `core-<exec>-<pid>`, with every character that is not
+ * safe in a directory name replaced by `_` and the exec part capped, so that LTTng's
+ * `<name>-<date>-<time>-<n>` directory stays well under NAME_MAX.
+ */
+export function snapshotNameFor(crash: Pick<CrashFacts, "execName" | "pid">): string {
+  const exec = crash.execName.replace(/[^A-Za-z0-9._+-]/g, "_").slice(0, 64) || "unknown";
+  return `core-${exec.replace(/^\.+/, "_")}-${crash.pid}`;
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Installs what lttng-trig needs when it is missing, and nothing else:
+#   - Deno 2.9.6 from the npm registry into .tools/ (git-ignored; no package.json at the
+#     repository root, which would change how Deno resolves npm: specifiers);
+#   - LTTng (lttng-tools, liblttng-ust-dev, liblttng-ctl-dev) and babeltrace2 from Debian;
+#   - gcc, used by the tests and the demo to build a small crashing program;
+# then warms Deno's cache in .tools/deno-dir, so that the notifier, which the kernel runs
+# with an empty environment, never downloads or transpiles anything at crash time.
+# Safe to run again: each step is skipped when already done.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DENO_VERSION=2.9.6
+
+case $(uname -m) in
+  x86_64) arch=x64 ;;
+  aarch64 | arm64) arch=arm64 ;;
+  *) echo "Error: unsupported machine $(uname -m)" >&2; exit 1 ;;
+esac
+deno="$root/.tools/node_modules/@deno/linux-$arch-glibc/deno"
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+
+if [ ! -x "$deno" ] || ! "$deno" --version 2>/dev/null | grep -q "^deno $DENO_VERSION "; then
+  command -v npm >/dev/null || { echo "Error: npm is needed to install Deno: install Node.js and npm" >&2; exit 1; }
+  say "installing Deno $DENO_VERSION from npm into .tools/"
+  mkdir -p "$root/.tools"
+  [ -f "$root/.tools/package.json" ] || echo '{"private": true}' > "$root/.tools/package.json"
+  npm install --prefix "$root/.tools" --no-audit --no-fund --loglevel=error "deno@$DENO_VERSION" >&2
+  # The npm package's postinstall is not needed: the binary ships in @deno/linux-*.
+  [ -x "$deno" ] || { echo "Error: Deno was not installed at $deno" >&2; exit 1; }
+fi
+
+need=()
+command -v lttng >/dev/null || need+=(lttng-tools)
+command -v lttng-sessiond >/dev/null || need+=(lttng-tools)
+command -v babeltrace2 >/dev/null || need+=(babeltrace2)
+[ -e /usr/include/lttng/lttng.h ] || need+=(liblttng-ctl-dev)
+ls /usr/lib/*/liblttng-ust-libc-wrapper.so.1 >/dev/null 2>&1 || need+=(liblttng-ust-dev)
+command -v gcc >/dev/null || need+=(gcc libc6-dev)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "Error: missing Debian packages ${need[*]}: install them as root (apt-get install ${need[*]})" >&2
+    exit 1
+  fi
+  say "installing ${need[*]} from Debian"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >&2
+  apt-get install -y -q --no-install-recommends "${need[@]}" >&2
+fi
+
+export DENO_DIR="$root/.tools/deno-dir" DENO_NO_UPDATE_CHECK=1
+# Populate the cache for every entry point (npm packages included).
+(cd "$root" && "$deno" cache --quiet main.ts mod.ts $(find tests -name '*.ts' 2>/dev/null) >&2)
+echo "$deno"

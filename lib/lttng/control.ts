@@ -122,7 +122,9 @@ export class LttngControl {
 
   /** `lttng stop` on `session`. */
   async stop(session: string): Promise<void> {
-    await this.#lttng(["stop", session], `stop session "${session}"`);
+    // --no-wait: recording stops at once; waiting for the consumer to flush data that a
+    // snapshot session never writes out would hold the crashed process for seconds.
+    await this.#lttng(["stop", "--no-wait", session], `stop session "${session}"`);
   }
 }
 

@@ -1,0 +1,192 @@
+/**
+ * End to end, for real: a real lttng-sessiond, real snapshot sessions, a real program
+ * that crashes under liblttng-ust-libc-wrapper, core_pattern pointing at bin/lttng-trig
+ * exactly as users write it, and the snapshot read back with babeltrace2.
+ *
+ * The root daemon runs on the root run directory (/var/run/lttng), since the kernel
+ * runs the notifier with the default paths; its state is in a temporary directory.
+ */
+import assert from "node:assert/strict";
+import { LAUNCHER } from "../fixtures/paths.ts";
+import { runLauncher } from "../fixtures/launcher.ts";
+import { type DaemonProcess, startDaemon } from "../fixtures/daemon.ts";
+import { readTrace, SessionDaemon, SnapshotSession } from "../fixtures/lttng.ts";
+import { CorePatternGuard } from "../fixtures/core_pattern.ts";
+import { buildCrasher, crash } from "../fixtures/crasher.ts";
+import { waitFor } from "../fixtures/wait.ts";
+
+const PATTERN = `|${LAUNCHER} notify %p %u %g %e %h`;
+const ROOT_CONTROL = "/var/run/lttng/client-lttng-trig";
+
+async function otherDaemonRuns(): Promise<boolean> {
+  try {
+    (await Deno.connect({ transport: "unix", path: ROOT_CONTROL })).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const busy = Deno.uid() !== 0 || await otherDaemonRuns();
+if (busy) {
+  console.error(
+    "e2e: skipped: needs root and no lttng-trig daemon already serving /var/run/lttng",
+  );
+}
+
+interface HistoryCrash {
+  pid: number;
+  uid: number;
+  execName: string;
+  outcome: string;
+  results: { trigger: string; outcome: string; snapshot?: string; reason?: string }[];
+}
+
+async function history(): Promise<HistoryCrash[]> {
+  const r = await runLauncher(["history", "--json", "-n", "1000"]);
+  assert.equal(r.code, 0, r.stderr);
+  return (JSON.parse(r.stdout) as { crashes: HistoryCrash[] }).crashes;
+}
+
+async function set(...args: string[]): Promise<void> {
+  const r = await runLauncher(["set", ...args]);
+  assert.equal(r.code, 0, `set ${args.join(" ")}: ${r.stderr}`);
+}
+
+async function remove(name: string): Promise<void> {
+  const r = await runLauncher(["remove", name]);
+  assert.equal(r.code, 0, r.stderr);
+}
+
+/** The crash's history entry, once its actions have finished. */
+function crashEntry(pid: number): Promise<HistoryCrash> {
+  return waitFor(async () => {
+    const c = (await history()).find((h) => h.pid === pid);
+    return c !== undefined && c.outcome !== "pending" ? c : undefined;
+  }, { timeoutMs: 20_000, what: `history entry of pid ${pid}` });
+}
+
+/** The malloc events of `pid` in the snapshot, read with babeltrace2. */
+async function mallocsOf(snapshot: string, pid: number): Promise<string[]> {
+  const events = await readTrace(snapshot);
+  return events.filter((e) =>
+    e.includes("lttng_ust_libc:malloc") && e.includes(`vpid = ${pid} `)
+  );
+}
+
+Deno.test({
+  name: "end to end: a real crash under core_pattern fires lttng-trig's triggers",
+  ignore: busy,
+  async fn(t) {
+    await buildCrasher();
+    await using _sessiond = await SessionDaemon.ensure();
+    const work = await Deno.makeTempDir({ prefix: "lttng-trig-e2e-" });
+    await Deno.chmod(work, 0o755);
+    const stateDir = `${work}/state`;
+    let daemon: DaemonProcess | undefined = await startDaemon({ stateDir });
+    try {
+      await using _pattern = await CorePatternGuard.set(PATTERN);
+      const figures: string[] = [];
+
+      for (const buffers of ["uid", "pid"] as const) {
+        await t.step(
+          `the snapshot of a per-${buffers} session holds the crashed process's last allocation`,
+          async () => {
+            await using session = await SnapshotSession.create({
+              buffers,
+              output: `${work}/out-${buffers}`,
+            });
+            await set("-s", session.name, "--name", `e2e-${buffers}`, "OnAnyCoreDump", "snapshot");
+            try {
+              const size = buffers === "uid" ? 31337 : 27183;
+              const run = await crash({ lastAlloc: size });
+              assert.equal(run.signal, "SIGSEGV");
+              const entry = await crashEntry(run.pid);
+              assert.equal(entry.execName, "crasher");
+              assert.equal(entry.outcome, "ok", JSON.stringify(entry));
+              const result = entry.results.find((r) => r.trigger === `e2e-${buffers}`);
+              assert.ok(result?.snapshot, JSON.stringify(entry));
+              const snapshot = result.snapshot;
+              assert.ok(
+                snapshot.startsWith(`${work}/out-${buffers}/core-crasher-${run.pid}-`),
+                snapshot,
+              );
+              assert.ok((await Deno.stat(snapshot)).isDirectory);
+              const mallocs = await mallocsOf(snapshot, run.pid);
+              assert.ok(mallocs.length > 0, `no malloc of pid ${run.pid} in ${snapshot}`);
+              assert.match(mallocs[mallocs.length - 1], new RegExp(`size = ${size}\\b`));
+              figures.push(
+                `per-${buffers}: crash-to-release ${run.releaseMs.toFixed(0)} ms, snapshot action ${
+                  (result as { durationMs?: number }).durationMs
+                } ms`,
+              );
+            } finally {
+              await remove(`e2e-${buffers}`);
+            }
+          },
+        );
+      }
+
+      await t.step("a crash of another user's process fires the root trigger", async () => {
+        await using session = await SnapshotSession.create({
+          buffers: "uid",
+          output: `${work}/out-other`,
+        });
+        await set("-s", session.name, "--name", "e2e-other", "OnAnyCoreDump", "snapshot");
+        try {
+          const run = await crash({ lastAlloc: 4242, asUid: 65534, asGid: 65534 });
+          assert.equal(run.signal, "SIGSEGV");
+          const entry = await crashEntry(run.pid);
+          assert.equal(entry.uid, 65534);
+          assert.equal(entry.outcome, "ok", JSON.stringify(entry));
+          const snapshot = entry.results[0].snapshot!;
+          const mallocs = await mallocsOf(snapshot, run.pid);
+          assert.ok(mallocs.length > 0, `no malloc of pid ${run.pid} in ${snapshot}`);
+          assert.match(mallocs[mallocs.length - 1], /size = 4242\b/);
+        } finally {
+          await remove("e2e-other");
+        }
+      });
+
+      await t.step("the stop action stops its session", async () => {
+        await using session = await SnapshotSession.create({
+          buffers: "uid",
+          output: `${work}/out-stop`,
+        });
+        assert.equal(await session.active(), true);
+        await set("-s", session.name, "--name", "e2e-stop", "OnAnyCoreDump", "stop");
+        try {
+          const run = await crash();
+          const entry = await crashEntry(run.pid);
+          assert.equal(entry.outcome, "ok", JSON.stringify(entry));
+          assert.equal(await session.active(), false);
+        } finally {
+          await remove("e2e-stop");
+        }
+      });
+
+      await t.step("triggers survive a daemon restart and still fire", async () => {
+        await using session = await SnapshotSession.create({
+          buffers: "uid",
+          output: `${work}/out-restart`,
+        });
+        await set("-s", session.name, "--name", "e2e-restart", "OnAnyCoreDump", "snapshot");
+        const status = await daemon!.stop();
+        assert.equal(status.code, 0, daemon!.log);
+        daemon = await startDaemon({ stateDir });
+        const listed = await runLauncher(["list"]);
+        assert.match(listed.stdout, /e2e-restart/);
+        const run = await crash();
+        const entry = await crashEntry(run.pid);
+        assert.equal(entry.outcome, "ok", JSON.stringify(entry));
+        assert.ok(entry.results[0].snapshot?.includes(`core-crasher-${run.pid}-`));
+        await remove("e2e-restart");
+      });
+
+      console.log(`e2e figures: ${figures.join("; ")}`);
+    } finally {
+      await daemon?.stop();
+      await Deno.remove(work, { recursive: true }).catch(() => {});
+    }
+  },
+});

@@ -16,7 +16,8 @@ import { DAEMON_HELP, daemonCommand } from "./daemon.ts";
 /** The project's version. */
 export const VERSION = "0.1.0";
 
-const NOTIFY_HELP =
+/** Help of `notify` (shown by `lttng-trig notify --help` and `lttng-trig help notify`). */
+export const NOTIFY_HELP =
   `Usage: lttng-trig notify [--run-dir=DIR] [--state-dir=DIR] [--timeout=MS] PID UID GID EXEC HOST
 
 The core dump notifier, run by the kernel from /proc/sys/kernel/core_pattern:

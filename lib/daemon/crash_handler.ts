@@ -82,10 +82,30 @@ export class CrashHandler {
     return this.#queue.idle();
   }
 
-  /** Record `crash`, run the actions it fires, and resolve when they are done. */
-  async handle(crash: CrashFacts, source: string): Promise<CrashOutcome> {
+  /**
+   * Record `crash`, run the actions it fires, and resolve when they are done.
+   *
+   * `onRelease` is called as soon as the crashed process may be released: when every
+   * action that needs it held (a snapshot, which must catch its buffers) has finished.
+   * A stop action does not hold it: LTTng's stop waits on every traced process, the
+   * frozen one included, so holding it would only delay the stop by the session
+   * daemon's app timeout (5 s).
+   */
+  async handle(
+    crash: CrashFacts,
+    source: string,
+    onRelease?: (release: { fired: number; failed: number }) => void,
+  ): Promise<CrashOutcome> {
     const { id, decisions } = this.#store.recordCrash(crash, source, this.#now());
-    const results = await Promise.all(decisions.map((d) => this.#act(d, crash)));
+    const pending = decisions.map((d) => this.#act(d, crash));
+    const holding = pending.filter((_, i) => decisions[i].trigger.action.type !== "stop");
+    const released = Promise.all(holding).then((held) => {
+      const fired = decisions.filter((d) => d.allowed).length;
+      const failed = held.filter((r) => r.outcome === "failed").length;
+      onRelease?.({ fired, failed });
+    });
+    const results = await Promise.all(pending);
+    await released;
     const fired = results.filter((r) => r.outcome !== "skipped").length;
     const failed = results.filter((r) => r.outcome === "failed").length;
     const outcome = decisions.length === 0

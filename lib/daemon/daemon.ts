@@ -223,26 +223,30 @@ export class Daemon implements AsyncDisposable {
         close: true,
       };
     }
-    const work = this.#handler.handle(facts, "notify").then((outcome) => {
-      this.#options.log(
-        `crash pid=${facts.pid} uid=${facts.uid} exec=${
-          JSON.stringify(facts.execName)
-        }: ${outcome.outcome}` +
-          outcome.results.map((r) =>
-            ` [${r.trigger}: ${r.outcome}${r.snapshot ? ` ${r.snapshot}` : ""}${
-              r.reason ? ` (${r.reason})` : ""
-            }]`
-          ).join(""),
-      );
-      return encodeNotifyReply({
-        status: outcome.failed > 0 ? NotifyStatus.ACTION_FAILED : NotifyStatus.OK,
-        fired: outcome.fired,
-        failed: outcome.failed,
+    const release = Promise.withResolvers<Uint8Array>();
+    this.#handler.handle(facts, "notify", ({ fired, failed }) =>
+      release.resolve(encodeNotifyReply({
+        status: failed > 0 ? NotifyStatus.ACTION_FAILED : NotifyStatus.OK,
+        fired,
+        failed,
+      }))).then((outcome) => {
+        this.#options.log(
+          `crash pid=${facts.pid} uid=${facts.uid} exec=${
+            JSON.stringify(facts.execName)
+          }: ${outcome.outcome}` +
+            outcome.results.map((r) =>
+              ` [${r.trigger}: ${r.outcome}${r.snapshot ? ` ${r.snapshot}` : ""}${
+                r.reason ? ` (${r.reason})` : ""
+              }]`
+            ).join(""),
+        );
+      }, (err) => {
+        this.#options.log(`crash pid=${facts.pid}: ${(err as Error).message}`);
+        release.resolve(
+          encodeNotifyReply({ status: NotifyStatus.ACTION_FAILED, fired: 0, failed: 1 }),
+        );
       });
-    }, (err) => {
-      this.#options.log(`crash pid=${facts.pid}: ${(err as Error).message}`);
-      return encodeNotifyReply({ status: NotifyStatus.ACTION_FAILED, fired: 0, failed: 1 });
-    });
+    const work = release.promise;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<Uint8Array>((resolve) => {
       timer = setTimeout(

@@ -10,6 +10,14 @@ import { processPathEnv, resolveStateDir, ROOT_STATE_DIR } from "../paths.ts";
 
 /** Run the notifier on the words after `notify`; resolves to the exit code. */
 export async function notifyMain(words: string[]): Promise<number> {
+  // A lone -h/--help is a user asking: the kernel always passes the five words, and an
+  // exec name "--help" among them stays data. Without this, it would notify the root
+  // daemon of a crash of pid 0.
+  if (words.length === 1 && (words[0] === "--help" || words[0] === "-h")) {
+    const { NOTIFY_HELP } = await import("../cli/main.ts");
+    console.log(NOTIFY_HELP.trimEnd());
+    return 0;
+  }
   const release = await Deno.readTextFile("/proc/sys/kernel/osrelease").catch(() => "");
   const args = parseNotifyArgs(words, kernelSplitsExecName(release));
   const run = await runNotifier(args, denoNotifierIo, {

@@ -274,7 +274,7 @@ export class TriggerStore implements Disposable {
    * `trigger-N`. Throws {@linkcode TriggerExistsError} for a taken name or an identical
    * trigger; nothing is written then.
    */
-  addTrigger(spec: TriggerSpec, owner: number, now = new Date()): Trigger {
+  addTrigger(spec: TriggerSpec, owner: number, now: Date = new Date()): Trigger {
     const identity = triggerIdentity(spec);
     return this.#write("save the trigger", () => {
       const same = this.#stmt("SELECT name FROM triggers WHERE identity = ?").get(identity) as
@@ -331,7 +331,7 @@ export class TriggerStore implements Disposable {
   recordCrash(
     facts: CrashFacts,
     source: string,
-    now = new Date(),
+    now: Date = new Date(),
   ): { id: number; decisions: Decision[] } {
     return this.#write("record the crash", () => {
       const decisions: Decision[] = [];

@@ -20,7 +20,7 @@ export const EXEC_NAME_SIZE = 255;
 /** RFC 1035's 255 bytes: the size of `hostname`. */
 export const HOSTNAME_SIZE = 255;
 /** The packed size of `struct lttcomm_sessiond_notify_onanycoredump` (what we send). */
-export const ONANYCOREDUMP_SIZE = 12 + EXEC_NAME_SIZE + HOSTNAME_SIZE; // 522
+export const ONANYCOREDUMP_SIZE: number = 12 + EXEC_NAME_SIZE + HOSTNAME_SIZE; // 522
 /** `sizeof` the same struct from a C compiler, padded to 4-byte alignment. */
 export const ONANYCOREDUMP_C_SIZE = 524;
 

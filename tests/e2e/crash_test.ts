@@ -9,30 +9,16 @@
 import assert from "node:assert/strict";
 import { LAUNCHER } from "../fixtures/paths.ts";
 import { runLauncher } from "../fixtures/launcher.ts";
-import { type DaemonProcess, startDaemon } from "../fixtures/daemon.ts";
+import { e2eUnavailable, RootDaemon } from "../fixtures/root_daemon.ts";
 import { readTrace, SessionDaemon, SnapshotSession } from "../fixtures/lttng.ts";
 import { CorePatternGuard } from "../fixtures/core_pattern.ts";
 import { buildCrasher, crash } from "../fixtures/crasher.ts";
 import { waitFor } from "../fixtures/wait.ts";
 
 const PATTERN = `|${LAUNCHER} notify %p %u %g %e %h`;
-const ROOT_CONTROL = "/var/run/lttng/client-lttng-trig";
 
-async function otherDaemonRuns(): Promise<boolean> {
-  try {
-    (await Deno.connect({ transport: "unix", path: ROOT_CONTROL })).close();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const busy = Deno.uid() !== 0 || await otherDaemonRuns();
-if (busy) {
-  console.error(
-    "e2e: skipped: needs root and no lttng-trig daemon already serving /var/run/lttng",
-  );
-}
+const skip = await e2eUnavailable();
+if (skip !== undefined) console.error(`e2e: skipped: ${skip}`);
 
 interface HistoryCrash {
   pid: number;
@@ -76,15 +62,15 @@ async function mallocsOf(snapshot: string, pid: number): Promise<string[]> {
 
 Deno.test({
   name: "end to end: a real crash under core_pattern fires lttng-trig's triggers",
-  ignore: busy,
+  ignore: skip !== undefined,
   async fn(t) {
     await buildCrasher();
     await using _sessiond = await SessionDaemon.ensure();
     const work = await Deno.makeTempDir({ prefix: "lttng-trig-e2e-" });
     await Deno.chmod(work, 0o755);
     const stateDir = `${work}/state`;
-    let daemon: DaemonProcess | undefined = await startDaemon({ stateDir });
     try {
+      await using root = await RootDaemon.start(stateDir);
       await using _pattern = await CorePatternGuard.set(PATTERN);
       const figures: string[] = [];
 
@@ -171,9 +157,8 @@ Deno.test({
           output: `${work}/out-restart`,
         });
         await set("-s", session.name, "--name", "e2e-restart", "OnAnyCoreDump", "snapshot");
-        const status = await daemon!.stop();
-        assert.equal(status.code, 0, daemon!.log);
-        daemon = await startDaemon({ stateDir });
+        const status = await root.restart();
+        assert.equal(status.code, 0, root.daemon.log);
         const listed = await runLauncher(["list"]);
         assert.match(listed.stdout, /e2e-restart/);
         const run = await crash();
@@ -185,7 +170,6 @@ Deno.test({
 
       console.log(`e2e figures: ${figures.join("; ")}`);
     } finally {
-      await daemon?.stop();
       await Deno.remove(work, { recursive: true }).catch(() => {});
     }
   },

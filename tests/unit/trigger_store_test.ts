@@ -1,0 +1,377 @@
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { StoreError, TriggerExistsError, TriggerStore } from "../../lib/store/trigger_store.ts";
+import { type CrashFacts, ON_ANY_CORE_DUMP, type TriggerSpec } from "../../lib/trigger.ts";
+
+/** A temporary directory removed (with everything in it) on dispose. */
+async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
+  const path = await Deno.makeTempDir({ prefix: "lttng-trig-store-" });
+  return {
+    path,
+    async [Symbol.asyncDispose]() {
+      await Deno.remove(path, { recursive: true });
+    },
+  };
+}
+
+function snapshotSpec(session = "s1", extra: Partial<TriggerSpec> = {}): TriggerSpec {
+  return {
+    session,
+    condition: { type: ON_ANY_CORE_DUMP },
+    action: { type: "snapshot" },
+    ...extra,
+  };
+}
+
+function crash(overrides: Partial<CrashFacts> = {}): CrashFacts {
+  return { pid: 42, uid: 1000, gid: 1000, execName: "apache2", hostname: "h", ...overrides };
+}
+
+Deno.test("TriggerStore.addTrigger() stores a trigger that listTriggers() returns", async () => {
+  await using dir = await tempDir();
+  using store = TriggerStore.open(`${dir.path}/t.db`);
+  const now = new Date("2024-05-06T07:08:09.000Z");
+  const t = store.addTrigger(snapshotSpec("s1", { name: "web" }), 1000, now);
+  assert.deepEqual(t, {
+    name: "web",
+    session: "s1",
+    condition: { type: ON_ANY_CORE_DUMP },
+    action: { type: "snapshot" },
+    owner: 1000,
+    createdAt: "2024-05-06T07:08:09.000Z",
+    hits: 0,
+    fired: 0,
+  });
+  assert.deepEqual(store.listTriggers(), [t]);
+});
+
+Deno.test("TriggerStore.listTriggers() is empty for a new store and sorted by name", async () => {
+  await using dir = await tempDir();
+  using store = TriggerStore.open(`${dir.path}/t.db`);
+  assert.deepEqual(store.listTriggers(), []);
+  store.addTrigger(snapshotSpec("a", { name: "zeta" }), 0);
+  store.addTrigger(snapshotSpec("b", { name: "alpha" }), 0);
+  assert.deepEqual(store.listTriggers().map((t) => t.name), ["alpha", "zeta"]);
+});
+
+Deno.test("TriggerStore.addTrigger() generates free names trigger-N", async () => {
+  await using dir = await tempDir();
+  using store = TriggerStore.open(`${dir.path}/t.db`);
+  assert.equal(store.addTrigger(snapshotSpec("a"), 0).name, "trigger-1");
+  assert.equal(store.addTrigger(snapshotSpec("b"), 0).name, "trigger-2");
+  assert.ok(store.removeTrigger("trigger-1"));
+  const third = store.addTrigger(snapshotSpec("c"), 0).name;
+  assert.match(third, /^trigger-\d+$/);
+  assert.notEqual(third, "trigger-2");
+  // A user-chosen name in the trigger-N space is skipped over.
+  store.addTrigger(snapshotSpec("d", { name: "trigger-4" }), 0);
+  const names = new Set(store.listTriggers().map((t) => t.name));
+  const fifth = store.addTrigger(snapshotSpec("e"), 0).name;
+  assert.ok(!names.has(fifth), `${fifth} was taken`);
+  assert.equal(store.listTriggers().length, 4);
+});
+
+Deno.test("TriggerStore.addTrigger() refuses a taken name and writes nothing", async () => {
+  await using dir = await tempDir();
+  using store = TriggerStore.open(`${dir.path}/t.db`);
+  store.addTrigger(snapshotSpec("s1", { name: "web" }), 0);
+  const before = store.listTriggers();
+  assert.throws(
+    () => store.addTrigger(snapshotSpec("other", { name: "web" }), 0),
+    (err: unknown) => {
+      assert.ok(err instanceof TriggerExistsError);
+      assert.equal(err.existing, "web");
+      assert.match(err.message, /web/);
+      return true;
+    },
+  );
+  assert.deepEqual(store.listTriggers(), before);
+});
+
+Deno.test("TriggerStore.addTrigger() refuses an identical trigger under another name", async () => {
+  await using dir = await tempDir();
+  using store = TriggerStore.open(`${dir.path}/t.db`);
+  store.addTrigger(snapshotSpec("s1", { name: "first" }), 0);
+  const before = store.listTriggers();
+  // Same session, condition, action and (default) policy, keys in another order.
+  const same = {
+    action: { type: "snapshot" },
+    ratePolicy: { kind: "every", count: 1 },
+    condition: { type: ON_ANY_CORE_DUMP },
+    session: "s1",
+    name: "second",
+  } as TriggerSpec;
+  assert.throws(() => store.addTrigger(same, 0), (err: unknown) => {
+    assert.ok(err instanceof TriggerExistsError);
+    assert.equal(err.existing, "first");
+    return true;
+  });
+  // Without a name: nothing written, and no generated name was consumed.
+  assert.throws(() => store.addTrigger(snapshotSpec("s1"), 0), TriggerExistsError);
+  assert.deepEqual(store.listTriggers(), before);
+});
+
+Deno.test("TriggerStore.removeTrigger() removes by name and says whether it existed", async () => {
+  await using dir = await tempDir();
+  using store = TriggerStore.open(`${dir.path}/t.db`);
+  store.addTrigger(snapshotSpec("s1", { name: "a" }), 0);
+  store.addTrigger(snapshotSpec("s2", { name: "b" }), 0);
+  assert.equal(store.removeTrigger("a"), true);
+  assert.equal(store.removeTrigger("a"), false);
+  assert.equal(store.removeTrigger("nope"), false);
+  assert.deepEqual(store.listTriggers().map((t) => t.name), ["b"]);
+  // The identity is free again.
+  assert.equal(store.addTrigger(snapshotSpec("s1", { name: "a2" }), 0).name, "a2");
+});
+
+Deno.test("TriggerStore keeps triggers, counters and crashes across close and reopen", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/t.db`;
+  {
+    using store = TriggerStore.open(path);
+    store.addTrigger(
+      snapshotSpec("s1", { name: "web", ratePolicy: { kind: "every", count: 2 } }),
+      0,
+    );
+    store.addTrigger({ ...snapshotSpec("s2"), action: { type: "stop" } }, 0);
+    store.recordCrash(crash(), "notify");
+  }
+  using store = TriggerStore.open(path);
+  const triggers = store.listTriggers();
+  assert.deepEqual(triggers.map((t) => [t.name, t.hits, t.fired]), [
+    ["trigger-2", 1, 1],
+    ["web", 1, 0],
+  ]);
+  assert.deepEqual(triggers[1].ratePolicy, { kind: "every", count: 2 });
+  assert.equal(store.listCrashes().length, 1);
+  assert.throws(() => store.addTrigger(snapshotSpec("s1", { name: "web" }), 0), TriggerExistsError);
+});
+
+Deno.test("TriggerStore.close() is idempotent and later calls throw StoreError", async () => {
+  await using dir = await tempDir();
+  const store = TriggerStore.open(`${dir.path}/t.db`);
+  store.close();
+  store.close();
+  assert.throws(() => store.listTriggers(), StoreError);
+  assert.throws(() => store.addTrigger(snapshotSpec(), 0), StoreError);
+});
+
+Deno.test("TriggerStore.recordCrash() counts hits and fires under every:N", async () => {
+  await using dir = await tempDir();
+  using store = TriggerStore.open(`${dir.path}/t.db`);
+  store.addTrigger(snapshotSpec("s", { name: "t", ratePolicy: { kind: "every", count: 2 } }), 0);
+  const seen: [boolean, number, number][] = [];
+  for (let i = 0; i < 5; i++) {
+    const { decisions } = store.recordCrash(crash({ pid: i }), "notify");
+    assert.equal(decisions.length, 1);
+    const d = decisions[0];
+    seen.push([d.allowed, d.trigger.hits, d.trigger.fired]);
+  }
+  assert.deepEqual(seen, [
+    [false, 1, 0],
+    [true, 2, 1],
+    [false, 3, 1],
+    [true, 4, 2],
+    [false, 5, 2],
+  ]);
+  const [t] = store.listTriggers();
+  assert.equal(t.hits, 5);
+  assert.equal(t.fired, 2);
+});
+
+Deno.test("TriggerStore.recordCrash() fires once-after:N only at hit N", async () => {
+  await using dir = await tempDir();
+  using store = TriggerStore.open(`${dir.path}/t.db`);
+  store.addTrigger(
+    snapshotSpec("s", { name: "t", ratePolicy: { kind: "once-after", count: 3 } }),
+    0,
+  );
+  const allowed = [];
+  for (let i = 0; i < 6; i++) {
+    allowed.push(store.recordCrash(crash(), "notify").decisions[0].allowed);
+  }
+  assert.deepEqual(allowed, [false, false, true, false, false, false]);
+  assert.equal(store.listTriggers()[0].fired, 1);
+});
+
+Deno.test("TriggerStore.recordCrash() leaves triggers that do not match untouched", async () => {
+  await using dir = await tempDir();
+  using store = TriggerStore.open(`${dir.path}/t.db`);
+  store.addTrigger({
+    ...snapshotSpec("s1", { name: "nginx" }),
+    condition: { type: ON_ANY_CORE_DUMP, exec: "nginx" },
+  }, 0);
+  store.addTrigger({
+    ...snapshotSpec("s2", { name: "any" }),
+  }, 0);
+  const { decisions } = store.recordCrash(crash(), "notify");
+  assert.deepEqual(decisions.map((d) => d.trigger.name), ["any"]);
+  const byName = Object.fromEntries(store.listTriggers().map((t) => [t.name, t.hits]));
+  assert.deepEqual(byName, { any: 1, nginx: 0 });
+});
+
+Deno.test("TriggerStore.recordCrash() inserts a pending history row", async () => {
+  await using dir = await tempDir();
+  using store = TriggerStore.open(`${dir.path}/t.db`);
+  const now = new Date("2024-01-02T03:04:05.000Z");
+  const facts = crash({ signal: 11, exePath: "/usr/sbin/apache2" });
+  const { id, decisions } = store.recordCrash(facts, "notify", now);
+  assert.deepEqual(decisions, []);
+  assert.deepEqual(store.listCrashes(), [{
+    ...facts,
+    id,
+    time: "2024-01-02T03:04:05.000Z",
+    source: "notify",
+    outcome: "pending",
+    results: [],
+  }]);
+});
+
+Deno.test("TriggerStore.finishCrash() sets the outcome, results and detail", async () => {
+  await using dir = await tempDir();
+  using store = TriggerStore.open(`${dir.path}/t.db`);
+  const { id } = store.recordCrash(crash(), "notify");
+  const other = store.recordCrash(crash({ pid: 43 }), "notify").id;
+  const results = [{
+    trigger: "t",
+    session: "s",
+    action: "snapshot",
+    outcome: "failed" as const,
+    reason: "boom",
+    durationMs: 3,
+  }];
+  store.finishCrash(id, "failed", results, "detail text");
+  const [first, second] = store.listCrashes();
+  assert.equal(first.outcome, "failed");
+  assert.deepEqual(first.results, results);
+  assert.equal(first.detail, "detail text");
+  assert.equal(second.id, other);
+  assert.equal(second.outcome, "pending");
+  assert.ok(!("detail" in second));
+});
+
+Deno.test("TriggerStore.markInterrupted() marks only pending crashes", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/t.db`;
+  {
+    using store = TriggerStore.open(path);
+    const a = store.recordCrash(crash({ pid: 1 }), "notify").id;
+    store.recordCrash(crash({ pid: 2 }), "notify");
+    store.recordCrash(crash({ pid: 3 }), "notify");
+    store.finishCrash(a, "ok", []);
+  }
+  using store = TriggerStore.open(path);
+  assert.equal(store.markInterrupted(), 2);
+  assert.deepEqual(store.listCrashes().map((c) => [c.pid, c.outcome]), [
+    [1, "ok"],
+    [2, "interrupted"],
+    [3, "interrupted"],
+  ]);
+  assert.match(store.listCrashes()[1].detail ?? "", /stopped/);
+  assert.equal(store.markInterrupted(), 0);
+});
+
+Deno.test("TriggerStore.listCrashes() returns the newest N, oldest first", async () => {
+  await using dir = await tempDir();
+  using store = TriggerStore.open(`${dir.path}/t.db`);
+  for (let pid = 1; pid <= 6; pid++) store.recordCrash(crash({ pid }), "notify");
+  assert.deepEqual(store.listCrashes({ limit: 3 }).map((c) => c.pid), [4, 5, 6]);
+  assert.deepEqual(store.listCrashes({ limit: 1 }).map((c) => c.pid), [6]);
+  assert.deepEqual(store.listCrashes({ limit: 100 }).map((c) => c.pid), [1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(store.listCrashes().map((c) => c.pid), [1, 2, 3, 4, 5, 6]);
+  const ids = store.listCrashes().map((c) => c.id);
+  assert.deepEqual(ids, [...ids].sort((a, b) => a - b));
+});
+
+Deno.test("TriggerStore.open() refuses a corrupt file with a StoreError naming it", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/corrupt.db`;
+  const junk = new Uint8Array(4096);
+  crypto.getRandomValues(junk);
+  await Deno.writeFile(path, junk);
+  assert.throws(() => TriggerStore.open(path), (err: unknown) => {
+    assert.ok(err instanceof StoreError, `got ${err}`);
+    assert.equal(err.path, path);
+    assert.ok(err.message.includes(path), err.message);
+    return true;
+  });
+  // Refused, never replaced.
+  assert.deepEqual(await Deno.readFile(path), junk);
+});
+
+Deno.test("TriggerStore.open() refuses a text file with a StoreError naming it", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/notes.db`;
+  await Deno.writeTextFile(path, "these are not the triggers you are looking for\n".repeat(100));
+  assert.throws(() => TriggerStore.open(path), (err: unknown) => {
+    assert.ok(err instanceof StoreError);
+    assert.ok(err.message.includes(path));
+    return true;
+  });
+});
+
+Deno.test("TriggerStore.open() refuses a foreign SQLite database and leaves it as it was", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/foreign.db`;
+  {
+    const db = new DatabaseSync(path);
+    db.exec("CREATE TABLE accounts (id INTEGER PRIMARY KEY, owner TEXT)");
+    db.exec("INSERT INTO accounts (owner) VALUES ('alice')");
+    db.close();
+  }
+  const before = await Deno.readFile(path);
+  assert.throws(() => TriggerStore.open(path), (err: unknown) => {
+    assert.ok(err instanceof StoreError, `got ${err}`);
+    assert.equal(err.path, path);
+    assert.ok(err.message.includes(path), err.message);
+    assert.match(err.message, /not an lttng-trig store/);
+    return true;
+  });
+  const db = new DatabaseSync(path);
+  try {
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all();
+    assert.deepEqual(tables.map((t) => t.name), ["accounts"]);
+  } finally {
+    db.close();
+  }
+  assert.deepEqual(await Deno.readFile(path), before, "the file is left byte for byte");
+});
+
+Deno.test("TriggerStore.open() refuses a store with another schema version", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/t.db`;
+  TriggerStore.open(path).close();
+  {
+    const db = new DatabaseSync(path);
+    db.exec("UPDATE meta SET value = '99' WHERE key = 'schema'");
+    db.close();
+  }
+  assert.throws(() => TriggerStore.open(path), (err: unknown) => {
+    assert.ok(err instanceof StoreError);
+    assert.match(err.message, /schema version 99/);
+    return true;
+  });
+});
+
+Deno.test("TriggerStore.open() refuses a path in a missing directory with a StoreError", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/missing/t.db`;
+  assert.throws(() => TriggerStore.open(path), (err: unknown) => {
+    assert.ok(err instanceof StoreError);
+    assert.ok(err.message.includes(path));
+    return true;
+  });
+});
+
+Deno.test("TriggerStore.open() puts a new store in WAL mode", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/t.db`;
+  TriggerStore.open(path).close();
+  const db = new DatabaseSync(path);
+  try {
+    const [row] = db.prepare("PRAGMA journal_mode").all();
+    assert.equal(row.journal_mode, "wal");
+  } finally {
+    db.close();
+  }
+});

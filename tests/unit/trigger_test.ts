@@ -1,0 +1,398 @@
+import assert from "node:assert/strict";
+import {
+  conditionMatches,
+  type CrashFacts,
+  formatRatePolicy,
+  isValidTriggerName,
+  ON_ANY_CORE_DUMP,
+  parseCondition,
+  parseRatePolicy,
+  rateAllows,
+  type RatePolicy,
+  snapshotNameFor,
+  triggerIdentity,
+  type TriggerCondition,
+  type TriggerSpec,
+  validateTriggerSpec,
+} from "../../lib/trigger.ts";
+
+const CRASH: CrashFacts = {
+  pid: 42,
+  uid: 1000,
+  gid: 1000,
+  execName: "apache2",
+  hostname: "host",
+};
+
+function spec(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    session: "s1",
+    condition: { type: ON_ANY_CORE_DUMP },
+    action: { type: "snapshot" },
+    ...overrides,
+  };
+}
+
+/** The one problem reported for `value`. */
+function onlyProblem(value: unknown): string {
+  const problems = validateTriggerSpec(value);
+  assert.equal(problems.length, 1, `expected one problem, got ${JSON.stringify(problems)}`);
+  return problems[0];
+}
+
+// parseCondition
+
+Deno.test("parseCondition() accepts OnAnyCoreDump in any case", () => {
+  for (const what of ["OnAnyCoreDump", "onanycoredump", "ONANYCOREDUMP", "onAnyCoreDump"]) {
+    assert.equal(parseCondition(what), ON_ANY_CORE_DUMP);
+  }
+});
+
+Deno.test("parseCondition() rejects other words", () => {
+  for (const what of ["", "OnAnyCoreDumps", " OnAnyCoreDump", "OnCoreDump", "snapshot"]) {
+    assert.equal(parseCondition(what), undefined, what);
+  }
+});
+
+// parseRatePolicy / formatRatePolicy
+
+Deno.test("parseRatePolicy() parses every:N and once-after:N", () => {
+  assert.deepEqual(parseRatePolicy("every:1"), { kind: "every", count: 1 });
+  assert.deepEqual(parseRatePolicy("every:10"), { kind: "every", count: 10 });
+  assert.deepEqual(parseRatePolicy("once-after:3"), { kind: "once-after", count: 3 });
+});
+
+Deno.test("parseRatePolicy() rejects N of 0", () => {
+  assert.throws(() => parseRatePolicy("every:0"), RangeError);
+  assert.throws(() => parseRatePolicy("once-after:0"), RangeError);
+});
+
+Deno.test("parseRatePolicy() rejects malformed policies with the expected form", () => {
+  for (const text of ["every:", "foo:1", "every:-1", "every", "every:1.5", "every: 1", ""]) {
+    assert.throws(() => parseRatePolicy(text), {
+      name: "SyntaxError",
+      message: /every:N or once-after:N/,
+    }, text);
+  }
+});
+
+Deno.test("parseRatePolicy() rejects an N beyond safe integers", () => {
+  assert.throws(() => parseRatePolicy("every:99999999999999999999"), RangeError);
+});
+
+Deno.test("formatRatePolicy() writes the policy back, every:1 by default", () => {
+  assert.equal(formatRatePolicy(undefined), "every:1");
+  assert.equal(formatRatePolicy({ kind: "once-after", count: 5 }), "once-after:5");
+});
+
+// rateAllows
+
+function firingHits(policy: RatePolicy | undefined, upTo: number): number[] {
+  const out: number[] = [];
+  for (let hit = 1; hit <= upTo; hit++) if (rateAllows(policy, hit)) out.push(hit);
+  return out;
+}
+
+Deno.test("rateAllows() with every:N fires on hits N, 2N, 3N...", () => {
+  assert.deepEqual(firingHits({ kind: "every", count: 3 }, 10), [3, 6, 9]);
+  assert.deepEqual(firingHits({ kind: "every", count: 1 }, 4), [1, 2, 3, 4]);
+});
+
+Deno.test("rateAllows() fires on every hit without a policy", () => {
+  assert.deepEqual(firingHits(undefined, 4), [1, 2, 3, 4]);
+});
+
+Deno.test("rateAllows() with once-after:N fires only at hit N", () => {
+  assert.deepEqual(firingHits({ kind: "once-after", count: 3 }, 10), [3]);
+  assert.deepEqual(firingHits({ kind: "once-after", count: 1 }, 10), [1]);
+});
+
+// validateTriggerSpec
+
+Deno.test("validateTriggerSpec() accepts valid specs", () => {
+  const valid = [
+    spec(),
+    spec({ name: "my-trigger_1.x" }),
+    spec({ action: { type: "stop" } }),
+    spec({ condition: { type: ON_ANY_CORE_DUMP, exec: "apache*", uids: [0, 4294967294] } }),
+    spec({ condition: { type: ON_ANY_CORE_DUMP, signals: [6, 11] } }),
+    spec({ action: { type: "snapshot", maxSize: 1024, path: "/tmp/snap" } }),
+    spec({ action: { type: "snapshot", url: "net://relay.example.com" } }),
+    spec({ action: { type: "snapshot", url: "net6://[::1]:5342:5343/traces" } }),
+    spec({ action: { type: "snapshot", url: "file:///var/traces" } }),
+    spec({
+      action: { type: "snapshot", ctrlUrl: "tcp://10.0.0.1:5342", dataUrl: "tcp://10.0.0.1:5343" },
+    }),
+    spec({ ratePolicy: { kind: "once-after", count: 2 } }),
+  ];
+  for (const s of valid) assert.deepEqual(validateTriggerSpec(s), [], JSON.stringify(s));
+});
+
+Deno.test("validateTriggerSpec() rejects a value that is not an object", () => {
+  for (const v of [null, undefined, "s", 1, true]) {
+    assert.deepEqual(validateTriggerSpec(v), ["the trigger must be an object"]);
+  }
+});
+
+Deno.test("validateTriggerSpec() rejects bad trigger names", () => {
+  for (const name of ["", "-x", ".x", "a b", "a/b", "x".repeat(129), 5, null]) {
+    assert.match(onlyProblem(spec({ name })), /invalid trigger name/, String(name));
+  }
+  assert.ok(isValidTriggerName("x".repeat(128)));
+});
+
+Deno.test("validateTriggerSpec() rejects a session starting with '-' and other bad sessions", () => {
+  for (const session of ["-s", "--help", "", "a/b", " s", "x".repeat(256), undefined, 3]) {
+    assert.match(onlyProblem(spec({ session })), /invalid session name/, String(session));
+  }
+});
+
+Deno.test("validateTriggerSpec() rejects a condition that is not OnAnyCoreDump", () => {
+  for (const condition of [undefined, null, {}, { type: "onanycoredump" }, "OnAnyCoreDump"]) {
+    assert.match(onlyProblem(spec({ condition })), /condition must be OnAnyCoreDump/);
+  }
+});
+
+Deno.test("validateTriggerSpec() rejects an empty exec glob", () => {
+  const c = { type: ON_ANY_CORE_DUMP, exec: "" };
+  assert.match(onlyProblem(spec({ condition: c })), /--exec/);
+});
+
+Deno.test("validateTriggerSpec() rejects uid lists out of range or malformed", () => {
+  for (const uids of [[-1], [4294967295], [1.5], [], "0", ["0"], Array(65).fill(0)]) {
+    const c = { type: ON_ANY_CORE_DUMP, uids };
+    assert.match(onlyProblem(spec({ condition: c })), /--uid/, JSON.stringify(uids));
+  }
+});
+
+Deno.test("validateTriggerSpec() rejects signal numbers outside 1 to 64", () => {
+  for (const signals of [[65], [-1], []]) {
+    const c = { type: ON_ANY_CORE_DUMP, signals };
+    assert.match(onlyProblem(spec({ condition: c })), /--signal/);
+  }
+});
+
+Deno.test("validateTriggerSpec() rejects an unknown action", () => {
+  for (const action of [undefined, null, {}, { type: "record" }]) {
+    assert.match(onlyProblem(spec({ action })), /snapshot or stop/);
+  }
+});
+
+Deno.test("validateTriggerSpec() rejects a stop action with options", () => {
+  assert.match(
+    onlyProblem(spec({ action: { type: "stop", path: "/tmp" } })),
+    /stop action takes no options/,
+  );
+});
+
+Deno.test("validateTriggerSpec() rejects mutually exclusive snapshot outputs", () => {
+  const both = { type: "snapshot", path: "/tmp/x", url: "net://relay" };
+  assert.match(onlyProblem(spec({ action: both })), /mutually exclusive/);
+  const pathAndCtrl = {
+    type: "snapshot",
+    path: "/tmp/x",
+    ctrlUrl: "tcp://h:1",
+    dataUrl: "tcp://h:2",
+  };
+  assert.match(onlyProblem(spec({ action: pathAndCtrl })), /mutually exclusive/);
+});
+
+Deno.test("validateTriggerSpec() rejects a ctrl-url without a data-url, and the reverse", () => {
+  const ctrl = { type: "snapshot", ctrlUrl: "tcp://h:1" };
+  assert.match(onlyProblem(spec({ action: ctrl })), /go together/);
+  const data = { type: "snapshot", dataUrl: "tcp://h:2" };
+  assert.match(onlyProblem(spec({ action: data })), /go together/);
+});
+
+Deno.test("validateTriggerSpec() rejects ctrl/data URLs that are not tcp://", () => {
+  const a = { type: "snapshot", ctrlUrl: "net://h", dataUrl: "net://h" };
+  assert.match(onlyProblem(spec({ action: a })), /tcp:\/\/ or tcp6:\/\//);
+});
+
+Deno.test("validateTriggerSpec() rejects a non-absolute path", () => {
+  for (const path of ["tmp/x", "./x", "", "-o", 7]) {
+    const a = { type: "snapshot", path };
+    assert.match(onlyProblem(spec({ action: a })), /--path must be an absolute/, String(path));
+  }
+});
+
+Deno.test("validateTriggerSpec() rejects bad URLs", () => {
+  for (
+    const url of [
+      "http://h",
+      "net://",
+      "file://relative",
+      "-net://h",
+      "net://h st",
+      "relay:5342",
+      "",
+      42,
+    ]
+  ) {
+    const a = { type: "snapshot", url };
+    assert.match(onlyProblem(spec({ action: a })), /--url must be an LTTng URL/, String(url));
+  }
+});
+
+Deno.test("validateTriggerSpec() rejects a bad max size", () => {
+  for (const maxSize of [0, -1, 1.5, "64M"]) {
+    const a = { type: "snapshot", maxSize };
+    assert.match(onlyProblem(spec({ action: a })), /--max-size/, String(maxSize));
+  }
+});
+
+Deno.test("validateTriggerSpec() rejects bad rate policies", () => {
+  for (
+    const ratePolicy of [
+      null,
+      "every:1",
+      { kind: "every", count: 0 },
+      { kind: "often", count: 1 },
+      { kind: "every" },
+      { kind: "once-after", count: 1.5 },
+    ]
+  ) {
+    assert.match(onlyProblem(spec({ ratePolicy })), /--rate-policy/, JSON.stringify(ratePolicy));
+  }
+});
+
+Deno.test("validateTriggerSpec() reports every problem at once", () => {
+  const problems = validateTriggerSpec({
+    name: "-bad",
+    session: "-s",
+    condition: { type: "x" },
+    action: { type: "stop", x: 1 },
+  });
+  assert.equal(problems.length, 4, JSON.stringify(problems));
+});
+
+// triggerIdentity
+
+Deno.test("triggerIdentity() is equal whatever the order of keys", () => {
+  const a: TriggerSpec = {
+    session: "s",
+    condition: { type: ON_ANY_CORE_DUMP, exec: "a*", uids: [1, 2] },
+    action: { type: "snapshot", maxSize: 10, path: "/p" },
+    ratePolicy: { kind: "every", count: 2 },
+  };
+  const b = {
+    ratePolicy: { count: 2, kind: "every" },
+    action: { path: "/p", maxSize: 10, type: "snapshot" },
+    condition: { uids: [1, 2], exec: "a*", type: ON_ANY_CORE_DUMP },
+    session: "s",
+  } as TriggerSpec;
+  assert.equal(triggerIdentity(a), triggerIdentity(b));
+});
+
+Deno.test("triggerIdentity() ignores the name and undefined fields", () => {
+  const a: TriggerSpec = {
+    name: "one",
+    session: "s",
+    condition: { type: ON_ANY_CORE_DUMP },
+    action: { type: "stop" },
+  };
+  const b: TriggerSpec = {
+    name: "two",
+    session: "s",
+    condition: { type: ON_ANY_CORE_DUMP, exec: undefined },
+    action: { type: "stop" },
+    ratePolicy: { kind: "every", count: 1 },
+  };
+  assert.equal(triggerIdentity(a), triggerIdentity(b));
+});
+
+Deno.test("triggerIdentity() differs for a different session, condition, action or policy", () => {
+  const base: TriggerSpec = {
+    session: "s",
+    condition: { type: ON_ANY_CORE_DUMP },
+    action: { type: "snapshot" },
+  };
+  const id = triggerIdentity(base);
+  assert.notEqual(triggerIdentity({ ...base, session: "t" }), id);
+  assert.notEqual(
+    triggerIdentity({ ...base, condition: { type: ON_ANY_CORE_DUMP, exec: "x" } }),
+    id,
+  );
+  assert.notEqual(triggerIdentity({ ...base, action: { type: "stop" } }), id);
+  assert.notEqual(triggerIdentity({ ...base, ratePolicy: { kind: "every", count: 2 } }), id);
+});
+
+// conditionMatches
+
+Deno.test("conditionMatches() matches any crash without filters", () => {
+  assert.ok(conditionMatches({ type: ON_ANY_CORE_DUMP }, CRASH));
+});
+
+Deno.test("conditionMatches() applies the exec glob to the exec name", () => {
+  assert.ok(conditionMatches({ type: ON_ANY_CORE_DUMP, exec: "apache*" }, CRASH));
+  assert.ok(conditionMatches({ type: ON_ANY_CORE_DUMP, exec: "apache2" }, CRASH));
+  assert.ok(conditionMatches({ type: ON_ANY_CORE_DUMP, exec: "apach?2" }, CRASH));
+  assert.ok(!conditionMatches({ type: ON_ANY_CORE_DUMP, exec: "nginx*" }, CRASH));
+  assert.ok(!conditionMatches({ type: ON_ANY_CORE_DUMP, exec: "apache" }, CRASH));
+});
+
+Deno.test("conditionMatches() matches dot-files with a star glob", () => {
+  const crash = { ...CRASH, execName: ".hidden" };
+  assert.ok(conditionMatches({ type: ON_ANY_CORE_DUMP, exec: "*" }, crash));
+});
+
+Deno.test("conditionMatches() applies the exec glob to the executable's path too", () => {
+  const crash = { ...CRASH, execName: "worker", exePath: "/usr/sbin/apache2" };
+  assert.ok(conditionMatches({ type: ON_ANY_CORE_DUMP, exec: "/usr/sbin/*" }, crash));
+  assert.ok(conditionMatches({ type: ON_ANY_CORE_DUMP, exec: "worker" }, crash));
+  assert.ok(!conditionMatches({ type: ON_ANY_CORE_DUMP, exec: "/usr/bin/*" }, crash));
+  assert.ok(!conditionMatches({ type: ON_ANY_CORE_DUMP, exec: "/usr/sbin/*" }, CRASH));
+});
+
+Deno.test("conditionMatches() requires the crash uid to be in the list", () => {
+  assert.ok(conditionMatches({ type: ON_ANY_CORE_DUMP, uids: [0, 1000] }, CRASH));
+  assert.ok(!conditionMatches({ type: ON_ANY_CORE_DUMP, uids: [0] }, CRASH));
+});
+
+Deno.test("conditionMatches() never matches a signal filter when the signal is unknown", () => {
+  const c: TriggerCondition = { type: ON_ANY_CORE_DUMP, signals: [11] };
+  assert.ok(!conditionMatches(c, CRASH));
+  assert.ok(conditionMatches(c, { ...CRASH, signal: 11 }));
+  assert.ok(!conditionMatches(c, { ...CRASH, signal: 6 }));
+});
+
+Deno.test("conditionMatches() requires every filter to match", () => {
+  const c: TriggerCondition = {
+    type: ON_ANY_CORE_DUMP,
+    exec: "apache*",
+    uids: [1000],
+    signals: [11],
+  };
+  assert.ok(conditionMatches(c, { ...CRASH, signal: 11 }));
+  assert.ok(!conditionMatches(c, { ...CRASH, signal: 11, uid: 0 }));
+  assert.ok(!conditionMatches(c, { ...CRASH, signal: 11, execName: "bash" }));
+});
+
+// snapshotNameFor
+
+Deno.test("snapshotNameFor() names the snapshot core-<exec>-<pid>", () => {
+  assert.equal(snapshotNameFor(CRASH), "core-apache2-42");
+  assert.equal(snapshotNameFor({ execName: "my_app.bin+1-x", pid: 7 }), "core-my_app.bin+1-x-7");
+});
+
+Deno.test("snapshotNameFor() replaces characters unsafe in a directory name", () => {
+  assert.equal(snapshotNameFor({ execName: "a/b c", pid: 1 }), "core-a_b_c-1");
+  assert.equal(snapshotNameFor({ execName: "é$(x)", pid: 1 }), "core-___x_-1");
+  assert.equal(snapshotNameFor({ execName: "a\nb", pid: 1 }), "core-a_b-1");
+});
+
+Deno.test("snapshotNameFor() replaces leading dots", () => {
+  assert.equal(snapshotNameFor({ execName: "..", pid: 3 }), "core-_-3");
+  assert.equal(snapshotNameFor({ execName: "...x", pid: 3 }), "core-_x-3");
+  assert.equal(snapshotNameFor({ execName: ".x.y", pid: 3 }), "core-_x.y-3");
+});
+
+Deno.test("snapshotNameFor() caps long exec names", () => {
+  const name = snapshotNameFor({ execName: "x".repeat(255), pid: 4294967295 });
+  assert.equal(name, `core-${"x".repeat(64)}-4294967295`);
+  assert.ok(name.length <= 80);
+});
+
+Deno.test("snapshotNameFor() names an empty exec unknown", () => {
+  assert.equal(snapshotNameFor({ execName: "", pid: 9 }), "core-unknown-9");
+});

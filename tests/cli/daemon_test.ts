@@ -162,7 +162,7 @@ Deno.test("triggers acknowledged just before kill -9 survive, and the stale sock
         "-n",
         `durable-${i}`,
         "-s",
-        session,
+        `${session}-${i}`,
         `OnAnyCoreDump`,
         i % 2 ? "stop" : "snapshot",
       ]),

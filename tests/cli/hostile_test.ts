@@ -387,7 +387,7 @@ Deno.test("more idle connections than the daemon holds do not lock out a real cl
     // The daemon dropped idle ones to make room: at least 300 - 256 of them, well before
     // the frame deadline would have.
     let dropped = 0;
-    const reads = idle.map((c) => c.read(new Uint8Array(1)).then(() => dropped++, () => {}));
+    const reads = idle.map((c) => c.read(new Uint8Array(1)).then(() => dropped++, () => dropped++));
     await waitFor(() => dropped >= 300 - 256, {
       what: "idle connections to be evicted",
       timeoutMs: FRAME_DEADLINE_MS - 1000,

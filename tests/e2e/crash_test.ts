@@ -55,9 +55,7 @@ function crashEntry(pid: number): Promise<HistoryCrash> {
 /** The malloc events of `pid` in the snapshot, read with babeltrace2. */
 async function mallocsOf(snapshot: string, pid: number): Promise<string[]> {
   const events = await readTrace(snapshot);
-  return events.filter((e) =>
-    e.includes("lttng_ust_libc:malloc") && e.includes(`vpid = ${pid} `)
-  );
+  return events.filter((e) => e.includes("lttng_ust_libc:malloc") && e.includes(`vpid = ${pid} `));
 }
 
 Deno.test({

@@ -12,6 +12,9 @@ import { SET_HELP, setCommand } from "./set.ts";
 import { LIST_HELP, listCommand, REMOVE_HELP, removeCommand } from "./list.ts";
 import { HISTORY_HELP, historyCommand } from "./history.ts";
 import { DAEMON_HELP, daemonCommand } from "./daemon.ts";
+import { INSTALL_HELP, installCommand, UNINSTALL_HELP, uninstallCommand } from "./install.ts";
+import { STATUS_HELP, statusCommand } from "./status.ts";
+import { COMPLETIONS_HELP, completionsCommand } from "./completions.ts";
 
 /** The project's version. */
 export const VERSION = "0.1.0";
@@ -43,6 +46,10 @@ Commands:
   list       List triggers.
   remove     Remove a trigger by name.
   history    List the crashes received and what they fired.
+  status     Is lttng-trig installed, does the daemon answer, what happened last.
+  install    Point /proc/sys/kernel/core_pattern at the notifier (remembers the old one).
+  uninstall  Restore the core_pattern that install replaced.
+  completions  Print a bash completion script:  lttng-trig completions bash
   notify     The core dump notifier (run by the kernel from core_pattern).
 
 Run 'lttng-trig COMMAND --help' for a command's options.
@@ -60,6 +67,10 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   list: { run: listCommand, help: LIST_HELP },
   remove: { run: removeCommand, help: REMOVE_HELP },
   history: { run: historyCommand, help: HISTORY_HELP },
+  status: { run: statusCommand, help: STATUS_HELP },
+  install: { run: installCommand, help: INSTALL_HELP },
+  uninstall: { run: uninstallCommand, help: UNINSTALL_HELP },
+  completions: { run: completionsCommand, help: COMPLETIONS_HELP },
   notify: {
     run: async (argv) => (await import("../notify/cli.ts")).notifyMain(argv),
     help: NOTIFY_HELP,

@@ -28,7 +28,7 @@ import {
   resolveRunDir,
 } from "./lib/paths.ts";
 import {
-  ON_ANY_CORE_DUMP,
+  ON_ANY_CORE_DUMP as ON_ANY,
   type RatePolicy,
   type Trigger,
   type TriggerAction,
@@ -58,10 +58,27 @@ export {
   encodeControlReply,
   encodeControlRequest,
 } from "./lib/wire/control.ts";
-export { type Frame, FrameError, readFrame, type ReadFrameOptions } from "./lib/wire/frame.ts";
+export {
+  type ByteReader,
+  type ByteWriter,
+  type Frame,
+  FrameError,
+  readFrame,
+  type ReadFrameOptions,
+} from "./lib/wire/frame.ts";
 export { Daemon, type DaemonOptions, DaemonStartError } from "./lib/daemon/daemon.ts";
 export {
+  type CrashListener,
+  CrashHandler,
+  type CrashHandlerOptions,
+  type CrashOutcome,
+  type SessionActions,
+} from "./lib/daemon/crash_handler.ts";
+export { type SessionInfo, type SnapshotResult } from "./lib/lttng/control.ts";
+export {
   type CrashRecord,
+  type Decision,
+  type ListCrashesOptions,
   StoreError,
   TriggerExistsError,
   type TriggerOutcome,
@@ -77,8 +94,14 @@ export type {
   TriggerCondition,
   TriggerSpec,
 } from "./lib/trigger.ts";
-export { ControlRequestError, DaemonUnavailableError } from "./lib/errors.ts";
-export { controlRequest, sendNotification } from "./lib/client/client.ts";
+export {
+  CommandError,
+  ControlRequestError,
+  DaemonUnavailableError,
+  UsageError,
+} from "./lib/errors.ts";
+export { controlRequest, type RequestOptions, sendNotification } from "./lib/client/client.ts";
+export { ON_ANY_CORE_DUMP } from "./lib/trigger.ts";
 
 /** Trigger types (RFC: `enum lttng_trigger_type`). */
 export const TriggerType = {
@@ -141,7 +164,7 @@ export async function setTrigger(
   const reply = await controlRequest(path, ControlCommand.SET, {
     ...(options.name === undefined ? {} : { name: options.name }),
     session: handle.session,
-    condition: { type: ON_ANY_CORE_DUMP, ...options.filters },
+    condition: { type: ON_ANY, ...options.filters },
     action: act,
     ...(options.ratePolicy === undefined ? {} : { ratePolicy: options.ratePolicy }),
   }) as { trigger: Trigger };

@@ -135,42 +135,71 @@ async function deliver(
 ): Promise<Delivery> {
   const path = `${t.dir}/${NOTIFY_SOCKET_NAME}`;
   const base = { path, target: t.target };
-  // Never through a link, never a socket or directory the target uid does not own, never
-  // in a directory that others can write.
-  const dir = await io.lstat(t.dir);
-  if (dir === undefined) return { ...base, outcome: "absent", reason: `${t.dir} does not exist` };
-  if (!dir.isDirectory) {
-    return { ...base, outcome: "refused", reason: `${t.dir} is not a directory (a link?)` };
-  }
-  if (dir.uid !== t.owner) {
-    return { ...base, outcome: "refused", reason: `${t.dir} is owned by uid ${dir.uid}` };
-  }
-  if ((dir.mode & 0o022) !== 0) {
-    return { ...base, outcome: "refused", reason: `${t.dir} is writable by others` };
-  }
-  const sock = await io.lstat(path);
-  if (sock === undefined) return { ...base, outcome: "absent", reason: `${path} does not exist` };
-  if (!sock.isSocket) {
-    return { ...base, outcome: "refused", reason: `${path} is not a socket (a link?)` };
-  }
-  if (sock.uid !== t.owner) {
-    return { ...base, outcome: "refused", reason: `${path} is owned by uid ${sock.uid}` };
-  }
   let conn: NotifierConn | undefined;
+  let settled = false;
+  let ino = -1;
   const timedOut = deadline.then((): Delivery => ({
     ...base,
     outcome: "failed",
     reason: `no reply within ${timeoutMs} ms`,
   }));
-  const exchange = (async (): Promise<Delivery> => {
+  // The checks are inside the race too: an lstat on a hung filesystem must not hold the dump.
+  const attempt = check().then(
+    (refusal) => refusal ?? exchange(),
+  ).catch((err): Delivery => ({
+    ...base,
+    outcome: "failed",
+    reason: err instanceof Error ? err.message : String(err),
+  }));
+  try {
+    return await Promise.race([attempt, timedOut]);
+  } finally {
+    settled = true;
+    try {
+      conn?.close();
+    } catch { /* closed */ }
+  }
+
+  async function check(): Promise<Delivery | undefined> {
+    // Never through a link, never a socket or directory the target uid does not own, never
+    // in a directory that others can write.
+    const dir = await io.lstat(t.dir);
+    if (dir === undefined) return { ...base, outcome: "absent", reason: `${t.dir} does not exist` };
+    if (!dir.isDirectory) {
+      return { ...base, outcome: "refused", reason: `${t.dir} is not a directory (a link?)` };
+    }
+    if (dir.uid !== t.owner) {
+      return { ...base, outcome: "refused", reason: `${t.dir} is owned by uid ${dir.uid}` };
+    }
+    if ((dir.mode & 0o022) !== 0) {
+      return { ...base, outcome: "refused", reason: `${t.dir} is writable by others` };
+    }
+    const sock = await io.lstat(path);
+    if (sock === undefined) return { ...base, outcome: "absent", reason: `${path} does not exist` };
+    if (!sock.isSocket) {
+      return { ...base, outcome: "refused", reason: `${path} is not a socket (a link?)` };
+    }
+    if (sock.uid !== t.owner) {
+      return { ...base, outcome: "refused", reason: `${path} is owned by uid ${sock.uid}` };
+    }
+    ino = sock.ino;
+    return undefined;
+  }
+
+  async function exchange(): Promise<Delivery> {
     try {
       conn = await io.connect(path);
     } catch (err) {
       return { ...base, outcome: "absent", reason: `cannot connect: ${(err as Error).message}` };
     }
+    if (settled) {
+      // Connected after the deadline: the dump is released, nothing more to say.
+      conn.close();
+      return { ...base, outcome: "failed", reason: "connected after the deadline" };
+    }
     // The path could have been swapped between the checks and the connect.
     const again = await io.lstat(path);
-    if (again === undefined || again.ino !== sock.ino || !again.isSocket) {
+    if (again === undefined || again.ino !== ino || !again.isSocket) {
       return { ...base, outcome: "refused", reason: `${path} changed while connecting` };
     }
     await writeAll(conn, frame);
@@ -182,16 +211,5 @@ async function deliver(
     }
     const r = decodeNotifyReply(reply.payload);
     return { ...base, outcome: "replied", status: r.status, fired: r.fired };
-  })().catch((err): Delivery => ({
-    ...base,
-    outcome: "failed",
-    reason: err instanceof Error ? err.message : String(err),
-  }));
-  try {
-    return await Promise.race([exchange, timedOut]);
-  } finally {
-    try {
-      conn?.close();
-    } catch { /* closed */ }
   }
 }

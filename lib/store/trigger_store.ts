@@ -158,14 +158,15 @@ export class TriggerStore implements Disposable {
     }
     try {
       db.exec("PRAGMA busy_timeout = 5000");
-      db.exec("PRAGMA journal_mode = WAL");
-      db.exec("PRAGMA synchronous = FULL");
       const check = db.prepare("PRAGMA quick_check").all() as { quick_check: string }[];
       if (check.length !== 1 || check[0].quick_check !== "ok") {
         throw new Error(check.map((r) => r.quick_check).join("; "));
       }
       const store = new TriggerStore(db, path);
+      // Checks before any write (WAL is persistent): a foreign file is refused untouched.
       store.#migrate();
+      db.exec("PRAGMA journal_mode = WAL");
+      db.exec("PRAGMA synchronous = FULL");
       return store;
     } catch (err) {
       try {
@@ -184,10 +185,14 @@ export class TriggerStore implements Disposable {
 
   #migrate(): void {
     const db = this.#db;
-    db.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
-    const row = db.prepare("SELECT value FROM meta WHERE key = 'schema'").get() as
-      | { value: string }
-      | undefined;
+    const hasMeta = db.prepare(
+      "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+    ).get() !== undefined;
+    const row = hasMeta
+      ? db.prepare("SELECT value FROM meta WHERE key = 'schema'").get() as
+        | { value: string }
+        | undefined
+      : undefined;
     if (row !== undefined && Number(row.value) !== SCHEMA_VERSION) {
       throw new StoreError(
         this.#path,
@@ -205,6 +210,7 @@ export class TriggerStore implements Disposable {
     }
     db.exec(`
       BEGIN;
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS triggers (
         name TEXT PRIMARY KEY,
         identity TEXT NOT NULL UNIQUE,

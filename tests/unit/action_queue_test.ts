@@ -4,6 +4,8 @@ import { SessionActionQueue } from "../../lib/daemon/action_queue.ts";
 /** A job whose completion the test controls, logging its start and end. */
 function gatedJob<T>(log: string[], name: string, value: T) {
   const gate = Promise.withResolvers<void>();
+  // A gate may be failed before its job starts: that is not an unhandled rejection.
+  gate.promise.catch(() => {});
   let runs = 0;
   return {
     get runs() {

@@ -193,7 +193,10 @@ Deno.test("runNotifier() delivers the crash to the root daemon and releases the 
 });
 
 Deno.test("runNotifier() reads a reply that arrives one byte at a time", async () => {
-  const io = rootOnly({ reply: { status: NotifyStatus.ACTION_FAILED, fired: 3, failed: 1 }, chunk: 1 });
+  const io = rootOnly({
+    reply: { status: NotifyStatus.ACTION_FAILED, fired: 3, failed: 1 },
+    chunk: 1,
+  });
   const run = await runNotifier(args(), io, { runDir: ROOT_DIR });
   const d = delivery(run, "root");
   assert.equal(d.outcome, "replied");
@@ -232,7 +235,13 @@ Deno.test("runNotifier() does not count an absent user daemon as a failure", asy
 });
 
 Deno.test("runNotifier() refuses a user socket that is a symlink", async () => {
-  const link: FileFacts = { isSocket: false, isDirectory: false, uid: 1000, mode: 0o120777, ino: 5 };
+  const link: FileFacts = {
+    isSocket: false,
+    isDirectory: false,
+    uid: 1000,
+    mode: 0o120777,
+    ino: 5,
+  };
   const io = rootAndUser({ [USER_DIR]: dir(1000), [USER_SOCK]: link });
   const run = await runNotifier(args({ uid: 1000 }), io, { runDir: ROOT_DIR });
   const user = delivery(run, "user");
@@ -243,7 +252,13 @@ Deno.test("runNotifier() refuses a user socket that is a symlink", async () => {
 });
 
 Deno.test("runNotifier() refuses a run directory that is a symlink", async () => {
-  const link: FileFacts = { isSocket: false, isDirectory: false, uid: 1000, mode: 0o120777, ino: 5 };
+  const link: FileFacts = {
+    isSocket: false,
+    isDirectory: false,
+    uid: 1000,
+    mode: 0o120777,
+    ino: 5,
+  };
   const io = rootAndUser({ [USER_DIR]: link, [USER_SOCK]: sock(1000) });
   const run = await runNotifier(args({ uid: 1000 }), io, { runDir: ROOT_DIR });
   assert.equal(delivery(run, "user").outcome, "refused");
@@ -459,7 +474,7 @@ Deno.test("runNotifier() reports a daemon whose actions timed out", async () => 
 
 Deno.test("runNotifier() carries the argument warnings into its failures", async () => {
   const io = rootOnly();
-  const run = await runNotifier(args({ warnings: ["bad pid \"x\""] }), io, { runDir: ROOT_DIR });
+  const run = await runNotifier(args({ warnings: ['bad pid "x"'] }), io, { runDir: ROOT_DIR });
   assert.deepEqual(run.failures, ['bad pid "x"']);
 });
 

@@ -10,8 +10,8 @@ import {
   rateAllows,
   type RatePolicy,
   snapshotNameFor,
-  triggerIdentity,
   type TriggerCondition,
+  triggerIdentity,
   type TriggerSpec,
   validateTriggerSpec,
 } from "../../lib/trigger.ts";

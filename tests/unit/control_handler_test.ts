@@ -1,0 +1,238 @@
+import assert from "node:assert/strict";
+import { type ControlContext, handleControl } from "../../lib/daemon/control_handler.ts";
+import { ControlCommand, ControlStatus } from "../../lib/wire/control.ts";
+import { TriggerStore } from "../../lib/store/trigger_store.ts";
+import { ON_ANY_CORE_DUMP, type Trigger } from "../../lib/trigger.ts";
+import type { SessionInfo } from "../../lib/lttng/control.ts";
+
+interface TestContext extends ControlContext, AsyncDisposable {
+  sessions: SessionInfo[] | Error;
+}
+
+/** A context with a real store in a temporary directory and scripted sessions. */
+async function context(sessions: SessionInfo[] | Error = []): Promise<TestContext> {
+  const dir = await Deno.makeTempDir({ prefix: "lttng-trig-control-" });
+  const store = TriggerStore.open(`${dir}/t.db`);
+  const ctx: TestContext = {
+    store,
+    uid: 1000,
+    sessions,
+    listSessions() {
+      return ctx.sessions instanceof Error
+        ? Promise.reject(ctx.sessions)
+        : Promise.resolve(ctx.sessions);
+    },
+    status: () => ({ pid: 123, triggers: store.listTriggers().length }),
+    async [Symbol.asyncDispose]() {
+      store.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+  return ctx;
+}
+
+function session(name: string, snapshotMode = true): SessionInfo {
+  return { name, path: "", enabled: true, snapshotMode };
+}
+
+function setRequest(overrides: Record<string, unknown> = {}) {
+  return {
+    session: "s1",
+    condition: { type: ON_ANY_CORE_DUMP },
+    action: { type: "snapshot" },
+    ...overrides,
+  };
+}
+
+Deno.test("handleControl() SET stores the trigger and replies with it, no warning", async () => {
+  await using ctx = await context([session("s1")]);
+  const reply = await handleControl(ControlCommand.SET, setRequest({ name: "web" }), ctx);
+  assert.equal(reply.status, ControlStatus.OK);
+  assert.equal(reply.error, "");
+  const payload = reply.payload as { trigger: Trigger; warnings: string[] };
+  assert.equal(payload.trigger.name, "web");
+  assert.equal(payload.trigger.owner, 1000);
+  assert.deepEqual(payload.warnings, []);
+  assert.deepEqual(ctx.store.listTriggers().map((t) => t.name), ["web"]);
+});
+
+Deno.test("handleControl() SET warns when the session does not exist yet", async () => {
+  await using ctx = await context([session("other")]);
+  const reply = await handleControl(ControlCommand.SET, setRequest(), ctx);
+  assert.equal(reply.status, ControlStatus.OK);
+  const { warnings } = reply.payload as { warnings: string[] };
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0], /session "s1" does not exist/);
+  assert.match(warnings[0], /lttng create s1 --snapshot/);
+  assert.equal(ctx.store.listTriggers().length, 1, "the trigger is still set");
+});
+
+Deno.test("handleControl() SET warns when a snapshot session is not in snapshot mode", async () => {
+  await using ctx = await context([session("s1", false)]);
+  const reply = await handleControl(ControlCommand.SET, setRequest(), ctx);
+  assert.equal(reply.status, ControlStatus.OK);
+  const { warnings } = reply.payload as { warnings: string[] };
+  assert.deepEqual(warnings.length, 1);
+  assert.match(warnings[0], /not in snapshot mode/);
+});
+
+Deno.test("handleControl() SET does not ask for snapshot mode for a stop trigger", async () => {
+  await using ctx = await context([session("s1", false)]);
+  const reply = await handleControl(
+    ControlCommand.SET,
+    setRequest({ action: { type: "stop" } }),
+    ctx,
+  );
+  assert.deepEqual((reply.payload as { warnings: string[] }).warnings, []);
+});
+
+Deno.test("handleControl() SET warns, and still sets, when sessions cannot be listed", async () => {
+  await using ctx = await context(new Error("lttng-sessiond is not running"));
+  const reply = await handleControl(ControlCommand.SET, setRequest(), ctx);
+  assert.equal(reply.status, ControlStatus.OK);
+  const { warnings } = reply.payload as { warnings: string[] };
+  assert.match(warnings[0], /cannot check session "s1": lttng-sessiond is not running/);
+  assert.equal(ctx.store.listTriggers().length, 1);
+});
+
+Deno.test("handleControl() SET replies EXISTS for a taken name or an identical trigger", async () => {
+  await using ctx = await context([session("s1"), session("s2")]);
+  await handleControl(ControlCommand.SET, setRequest({ name: "web" }), ctx);
+  const sameName = await handleControl(
+    ControlCommand.SET,
+    setRequest({ name: "web", session: "s2" }),
+    ctx,
+  );
+  assert.equal(sameName.status, ControlStatus.EXISTS);
+  assert.match(sameName.error, /web/);
+  assert.equal(sameName.payload, null);
+  const identical = await handleControl(ControlCommand.SET, setRequest({ name: "other" }), ctx);
+  assert.equal(identical.status, ControlStatus.EXISTS);
+  assert.match(identical.error, /identical/);
+  assert.deepEqual(ctx.store.listTriggers().map((t) => t.name), ["web"]);
+});
+
+Deno.test("handleControl() SET replies INVALID for a bad spec and stores nothing", async () => {
+  await using ctx = await context([session("s1")]);
+  for (
+    const request of [
+      null,
+      "OnAnyCoreDump",
+      setRequest({ session: "-s" }),
+      setRequest({ name: "bad name" }),
+      setRequest({ action: { type: "snapshot", path: "rel" } }),
+      setRequest({ condition: { type: ON_ANY_CORE_DUMP, uids: [-1] } }),
+      setRequest({ ratePolicy: { kind: "every", count: 0 } }),
+    ]
+  ) {
+    const reply = await handleControl(ControlCommand.SET, request, ctx);
+    assert.equal(reply.status, ControlStatus.INVALID, JSON.stringify(request));
+    assert.notEqual(reply.error, "");
+    assert.equal(reply.payload, null);
+  }
+  assert.deepEqual(ctx.store.listTriggers(), []);
+});
+
+Deno.test("handleControl() SET joins every problem in one error", async () => {
+  await using ctx = await context();
+  const reply = await handleControl(
+    ControlCommand.SET,
+    { session: "-s", condition: {}, action: {} },
+    ctx,
+  );
+  assert.equal(reply.status, ControlStatus.INVALID);
+  assert.equal(reply.error.split("; ").length, 3);
+});
+
+Deno.test("handleControl() LIST returns the stored triggers", async () => {
+  await using ctx = await context();
+  assert.deepEqual(await handleControl(ControlCommand.LIST, null, ctx), {
+    status: ControlStatus.OK,
+    error: "",
+    payload: { triggers: [] },
+  });
+  await handleControl(ControlCommand.SET, setRequest({ name: "a" }), ctx);
+  const reply = await handleControl(ControlCommand.LIST, null, ctx);
+  const { triggers } = reply.payload as { triggers: Trigger[] };
+  assert.deepEqual(triggers.map((t) => t.name), ["a"]);
+});
+
+Deno.test("handleControl() REMOVE removes a trigger by name", async () => {
+  await using ctx = await context();
+  await handleControl(ControlCommand.SET, setRequest({ name: "a" }), ctx);
+  const reply = await handleControl(ControlCommand.REMOVE, { name: "a" }, ctx);
+  assert.deepEqual(reply, { status: ControlStatus.OK, error: "", payload: { removed: "a" } });
+  assert.deepEqual(ctx.store.listTriggers(), []);
+});
+
+Deno.test("handleControl() REMOVE replies NOT_FOUND for an unknown name", async () => {
+  await using ctx = await context();
+  const reply = await handleControl(ControlCommand.REMOVE, { name: "nope" }, ctx);
+  assert.equal(reply.status, ControlStatus.NOT_FOUND);
+  assert.match(reply.error, /no trigger named `nope`/);
+});
+
+Deno.test("handleControl() REMOVE replies INVALID without a name", async () => {
+  await using ctx = await context();
+  for (const request of [null, {}, { name: "" }, { name: 3 }, "a"]) {
+    const reply = await handleControl(ControlCommand.REMOVE, request, ctx);
+    assert.equal(reply.status, ControlStatus.INVALID, JSON.stringify(request));
+  }
+});
+
+Deno.test("handleControl() HISTORY returns the newest crashes up to the limit", async () => {
+  await using ctx = await context();
+  for (let pid = 1; pid <= 4; pid++) {
+    ctx.store.recordCrash({ pid, uid: 0, gid: 0, execName: "e", hostname: "h" }, "notify");
+  }
+  const all = await handleControl(ControlCommand.HISTORY, null, ctx);
+  assert.equal(all.status, ControlStatus.OK);
+  assert.deepEqual((all.payload as { crashes: { pid: number }[] }).crashes.map((c) => c.pid), [
+    1,
+    2,
+    3,
+    4,
+  ]);
+  const two = await handleControl(ControlCommand.HISTORY, { limit: 2 }, ctx);
+  assert.deepEqual((two.payload as { crashes: { pid: number }[] }).crashes.map((c) => c.pid), [
+    3,
+    4,
+  ]);
+});
+
+Deno.test("handleControl() HISTORY rejects a limit that is not a positive integer", async () => {
+  await using ctx = await context();
+  for (const limit of [0, -1, 1.5, "10", null, Number.MAX_VALUE, Number.NaN]) {
+    const reply = await handleControl(ControlCommand.HISTORY, { limit }, ctx);
+    assert.equal(reply.status, ControlStatus.INVALID, String(limit));
+    assert.match(reply.error, /positive integer/);
+  }
+});
+
+Deno.test("handleControl() STATUS returns the daemon's facts", async () => {
+  await using ctx = await context();
+  const reply = await handleControl(ControlCommand.STATUS, null, ctx);
+  assert.deepEqual(reply, {
+    status: ControlStatus.OK,
+    error: "",
+    payload: { pid: 123, triggers: 0 },
+  });
+});
+
+Deno.test("handleControl() replies UNKNOWN_COMMAND for an unknown command", async () => {
+  await using ctx = await context();
+  for (const cmd of [0, 6, 99, 0x8000_0001]) {
+    const reply = await handleControl(cmd, null, ctx);
+    assert.equal(reply.status, ControlStatus.UNKNOWN_COMMAND);
+    assert.equal(reply.error, `unknown command ${cmd}`);
+  }
+});
+
+Deno.test("handleControl() replies STORE_FAILED when the store cannot be used", async () => {
+  await using ctx = await context([session("s1")]);
+  ctx.store.close();
+  const list = await handleControl(ControlCommand.LIST, null, ctx);
+  assert.equal(list.status, ControlStatus.STORE_FAILED);
+  const set = await handleControl(ControlCommand.SET, setRequest(), ctx);
+  assert.equal(set.status, ControlStatus.STORE_FAILED);
+});

@@ -1,0 +1,270 @@
+import assert from "node:assert/strict";
+import { CrashHandler, type SessionActions } from "../../lib/daemon/crash_handler.ts";
+import { TriggerStore } from "../../lib/store/trigger_store.ts";
+import {
+  type CrashFacts,
+  ON_ANY_CORE_DUMP,
+  type SnapshotAction,
+  type TriggerSpec,
+} from "../../lib/trigger.ts";
+import type { SnapshotResult } from "../../lib/lttng/control.ts";
+
+/** A store in a fresh temporary directory, removed on dispose. */
+async function tempStore(): Promise<{ store: TriggerStore } & AsyncDisposable> {
+  const dir = await Deno.makeTempDir({ prefix: "lttng-trig-crash-" });
+  const store = TriggerStore.open(`${dir}/t.db`);
+  return {
+    store,
+    async [Symbol.asyncDispose]() {
+      store.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+/** Session actions that log their calls and fail for the sessions told to. */
+class FakeActions implements SessionActions {
+  calls: string[] = [];
+  failing = new Map<string, Error>();
+  snapshot(session: string, name: string, action: SnapshotAction): Promise<SnapshotResult> {
+    this.calls.push(`snapshot ${session} ${name} ${JSON.stringify(action)}`);
+    const err = this.failing.get(session);
+    if (err !== undefined) return Promise.reject(err);
+    return Promise.resolve({ location: `/traces/${session}/${name}-20240101-000000-0` });
+  }
+  stop(session: string): Promise<void> {
+    this.calls.push(`stop ${session}`);
+    const err = this.failing.get(session);
+    return err === undefined ? Promise.resolve() : Promise.reject(err);
+  }
+}
+
+const CRASH: CrashFacts = {
+  pid: 42,
+  uid: 1000,
+  gid: 1000,
+  execName: "apache2",
+  hostname: "web1",
+};
+
+function trigger(name: string, session: string, extra: Partial<TriggerSpec> = {}): TriggerSpec {
+  return {
+    name,
+    session,
+    condition: { type: ON_ANY_CORE_DUMP },
+    action: { type: "snapshot" },
+    ...extra,
+  };
+}
+
+const NOW = new Date("2024-03-04T05:06:07.000Z");
+
+Deno.test("CrashHandler.handle() snapshots a matching trigger's session as core-<exec>-<pid>", async () => {
+  await using t = await tempStore();
+  t.store.addTrigger(trigger("web", "s1"), 0);
+  const actions = new FakeActions();
+  const handler = new CrashHandler({ store: t.store, actions, now: () => NOW });
+  const out = await handler.handle(CRASH, "notify");
+  assert.deepEqual(actions.calls, ['snapshot s1 core-apache2-42 {"type":"snapshot"}']);
+  assert.equal(out.outcome, "ok");
+  assert.equal(out.fired, 1);
+  assert.equal(out.failed, 0);
+  assert.equal(out.results.length, 1);
+  const [r] = out.results;
+  assert.equal(r.trigger, "web");
+  assert.equal(r.session, "s1");
+  assert.equal(r.action, "snapshot");
+  assert.equal(r.outcome, "ok");
+  assert.equal(r.snapshot, "/traces/s1/core-apache2-42-20240101-000000-0");
+  assert.equal(typeof r.durationMs, "number");
+  const [row] = t.store.listCrashes();
+  assert.equal(row.id, out.id);
+  assert.equal(row.outcome, "ok");
+  assert.equal(row.time, NOW.toISOString());
+  assert.equal(row.source, "notify");
+  assert.deepEqual(row.results, out.results);
+  assert.deepEqual(t.store.listTriggers().map((x) => [x.hits, x.fired]), [[1, 1]]);
+});
+
+Deno.test("CrashHandler.handle() passes the snapshot options and a safe name", async () => {
+  await using t = await tempStore();
+  const action: SnapshotAction = { type: "snapshot", maxSize: 1 << 20, url: "net://relay" };
+  t.store.addTrigger(trigger("net", "s1", { action }), 0);
+  const actions = new FakeActions();
+  const handler = new CrashHandler({ store: t.store, actions });
+  await handler.handle({ ...CRASH, execName: "../evil name", pid: 7 }, "notify");
+  assert.deepEqual(actions.calls, [`snapshot s1 core-__evil_name-7 ${JSON.stringify(action)}`]);
+});
+
+Deno.test("CrashHandler.handle() stops the session of a stop trigger", async () => {
+  await using t = await tempStore();
+  t.store.addTrigger(trigger("halt", "s2", { action: { type: "stop" } }), 0);
+  const actions = new FakeActions();
+  const out = await new CrashHandler({ store: t.store, actions }).handle(CRASH, "notify");
+  assert.deepEqual(actions.calls, ["stop s2"]);
+  assert.equal(out.outcome, "ok");
+  assert.equal(out.results[0].action, "stop");
+  assert.ok(!("snapshot" in out.results[0]));
+});
+
+Deno.test("CrashHandler.handle() reports no-trigger when no trigger exists", async () => {
+  await using t = await tempStore();
+  const actions = new FakeActions();
+  const out = await new CrashHandler({ store: t.store, actions }).handle(CRASH, "notify");
+  assert.deepEqual(out, { id: out.id, fired: 0, failed: 0, results: [], outcome: "no-trigger" });
+  assert.deepEqual(actions.calls, []);
+  assert.equal(t.store.listCrashes()[0].outcome, "no-trigger");
+});
+
+Deno.test("CrashHandler.handle() reports no-trigger when no trigger matches", async () => {
+  await using t = await tempStore();
+  t.store.addTrigger({
+    ...trigger("nginx", "s1"),
+    condition: { type: ON_ANY_CORE_DUMP, exec: "nginx*" },
+  }, 0);
+  t.store.addTrigger({
+    ...trigger("root-only", "s1"),
+    condition: { type: ON_ANY_CORE_DUMP, uids: [0] },
+  }, 0);
+  const actions = new FakeActions();
+  const out = await new CrashHandler({ store: t.store, actions }).handle(CRASH, "notify");
+  assert.equal(out.outcome, "no-trigger");
+  assert.deepEqual(actions.calls, []);
+});
+
+Deno.test("CrashHandler.handle() skips an action its rate policy holds back, with the reason", async () => {
+  await using t = await tempStore();
+  t.store.addTrigger(trigger("every2", "s1", { ratePolicy: { kind: "every", count: 2 } }), 0);
+  const actions = new FakeActions();
+  const handler = new CrashHandler({ store: t.store, actions });
+  const first = await handler.handle(CRASH, "notify");
+  assert.equal(first.outcome, "skipped");
+  assert.equal(first.fired, 0);
+  assert.equal(first.results[0].outcome, "skipped");
+  assert.match(first.results[0].reason ?? "", /rate policy every:2 \(hit 1\)/);
+  assert.deepEqual(actions.calls, []);
+  assert.equal(t.store.listCrashes()[0].outcome, "skipped");
+  const second = await handler.handle({ ...CRASH, pid: 43 }, "notify");
+  assert.equal(second.outcome, "ok");
+  assert.equal(second.fired, 1);
+  assert.deepEqual(actions.calls, ['snapshot s1 core-apache2-43 {"type":"snapshot"}']);
+});
+
+Deno.test("CrashHandler.handle() reports a failing action with its reason and records it", async () => {
+  await using t = await tempStore();
+  t.store.addTrigger(trigger("web", "gone"), 0);
+  const actions = new FakeActions();
+  actions.failing.set("gone", new Error('session "gone" not found'));
+  const out = await new CrashHandler({ store: t.store, actions }).handle(CRASH, "notify");
+  assert.equal(out.outcome, "failed");
+  assert.equal(out.fired, 1);
+  assert.equal(out.failed, 1);
+  assert.equal(out.results[0].outcome, "failed");
+  assert.equal(out.results[0].reason, 'session "gone" not found');
+  const [row] = t.store.listCrashes();
+  assert.equal(row.outcome, "failed");
+  assert.equal(row.results[0].reason, 'session "gone" not found');
+});
+
+Deno.test("CrashHandler.handle() runs every matching trigger; one failure fails the crash", async () => {
+  await using t = await tempStore();
+  t.store.addTrigger(trigger("a", "good"), 0);
+  t.store.addTrigger(trigger("b", "bad", { action: { type: "stop" } }), 0);
+  const actions = new FakeActions();
+  actions.failing.set("bad", new Error("stop failed"));
+  const out = await new CrashHandler({ store: t.store, actions }).handle(CRASH, "notify");
+  assert.equal(out.outcome, "failed");
+  assert.equal(out.fired, 2);
+  assert.equal(out.failed, 1);
+  assert.deepEqual(
+    out.results.map((r) => [r.trigger, r.outcome]).sort(),
+    [["a", "ok"], ["b", "failed"]],
+  );
+  assert.deepEqual(actions.calls.sort(), [
+    'snapshot good core-apache2-42 {"type":"snapshot"}',
+    "stop bad",
+  ]);
+});
+
+Deno.test("CrashHandler.handle() skips crashes of LTTng's own daemons", async () => {
+  for (const execName of ["lttng-sessiond", "lttng-consumerd", "lttng-relayd"]) {
+    await using t = await tempStore();
+    t.store.addTrigger(trigger("all", "s1"), 0);
+    const actions = new FakeActions();
+    const out = await new CrashHandler({ store: t.store, actions }).handle(
+      { ...CRASH, execName },
+      "notify",
+    );
+    assert.deepEqual(actions.calls, [], execName);
+    assert.equal(out.outcome, "skipped");
+    assert.equal(out.fired, 0);
+    assert.match(out.results[0].reason ?? "", new RegExp(execName));
+  }
+});
+
+Deno.test("CrashHandler.handle() acts on processes merely named like LTTng tools", async () => {
+  for (const execName of ["lttng", "lttng-sessiond2", "my-lttng-relayd"]) {
+    await using t = await tempStore();
+    t.store.addTrigger(trigger("all", "s1"), 0);
+    const actions = new FakeActions();
+    const out = await new CrashHandler({ store: t.store, actions }).handle(
+      { ...CRASH, execName },
+      "notify",
+    );
+    assert.equal(out.outcome, "ok", execName);
+    assert.equal(actions.calls.length, 1);
+  }
+});
+
+Deno.test("CrashHandler tells its listeners of every finished crash", async () => {
+  await using t = await tempStore();
+  t.store.addTrigger(trigger("web", "s1"), 0);
+  const handler = new CrashHandler({ store: t.store, actions: new FakeActions() });
+  const seen: unknown[] = [];
+  handler.listen(() => {
+    throw new Error("a broken listener");
+  });
+  const stop = handler.listen((c) => seen.push(c));
+  const out = await handler.handle(CRASH, "socket");
+  assert.deepEqual(seen, [{ ...CRASH, ...out, source: "socket" }]);
+  stop();
+  await handler.handle({ ...CRASH, pid: 43 }, "socket");
+  assert.equal(seen.length, 1, "an unsubscribed listener hears nothing");
+});
+
+Deno.test("CrashHandler.handle() takes one snapshot per session at a time", async () => {
+  await using t = await tempStore();
+  t.store.addTrigger(trigger("web", "s1"), 0);
+  const gates: PromiseWithResolvers<void>[] = [];
+  let running = 0;
+  let maxRunning = 0;
+  const actions: SessionActions = {
+    async snapshot(_session, name) {
+      running++;
+      maxRunning = Math.max(maxRunning, running);
+      const g = Promise.withResolvers<void>();
+      gates.push(g);
+      await g.promise;
+      running--;
+      return { location: name };
+    },
+    stop: () => Promise.resolve(),
+  };
+  const handler = new CrashHandler({ store: t.store, actions });
+  const p1 = handler.handle({ ...CRASH, pid: 1 }, "notify");
+  const p2 = handler.handle({ ...CRASH, pid: 2 }, "notify");
+  const p3 = handler.handle({ ...CRASH, pid: 3 }, "notify");
+  while (gates.length < 1) await new Promise((r) => setTimeout(r, 1));
+  // Crash 1's snapshot runs; 2 and 3 are queued and identical, so they share one snapshot.
+  gates[0].resolve();
+  while (gates.length < 2) await new Promise((r) => setTimeout(r, 1));
+  gates[1].resolve();
+  const [o1, o2, o3] = await Promise.all([p1, p2, p3]);
+  await handler.idle();
+  assert.equal(maxRunning, 1);
+  assert.equal(gates.length, 2);
+  assert.equal(o1.results[0].snapshot, "core-apache2-1");
+  assert.equal(o2.results[0].snapshot, "core-apache2-2");
+  assert.equal(o3.results[0].snapshot, "core-apache2-2");
+  assert.deepEqual([o1.outcome, o2.outcome, o3.outcome], ["ok", "ok", "ok"]);
+});

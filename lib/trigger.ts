@@ -98,6 +98,16 @@ export interface CrashFacts {
   signal?: number;
   /** Path of the executable, when known. */
   exePath?: string;
+  /** Pid in the initial pid namespace (`%P`), when known. */
+  globalPid?: number;
+  /** Time of the crash (`%t`, seconds since the epoch), when known. */
+  crashTime?: number;
+  /** RLIMIT_CORE of the crashed process (`%c`), when known. */
+  coreLimit?: number | "unlimited";
+  /** Dump mode (`%d`), when known. */
+  dumpMode?: number;
+  /** Command line, when known. */
+  cmdline?: string[];
 }
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;

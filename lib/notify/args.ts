@@ -9,6 +9,52 @@
  * @module
  */
 
+/** The facts `--facts=%P:%s:%t:%c:%d[:%E]` carries; each may be missing. */
+export interface KernelFacts {
+  /** `%P`: pid in the initial pid namespace. */
+  globalPid?: number;
+  /** `%s`: the signal. */
+  signal?: number;
+  /** `%t`: seconds since the epoch. */
+  time?: number;
+  /** `%c`: the core size soft limit in bytes. */
+  coreLimit?: number | "unlimited";
+  /** `%d`: the dump mode. */
+  dumpMode?: number;
+  /**
+   * `%E`: the executable's path, which the kernel gives with every `/` written `!`
+   * (a path that really contains `!` comes back with `/` there).
+   */
+  exe?: string;
+}
+
+/** Parse the value of `--facts=`; unparsable fields are left out. */
+export function parseKernelFacts(value: string): KernelFacts {
+  const parts = value.split(":");
+  const [p, s, t, c, d] = parts;
+  // %E comes last: a path may contain ":".
+  const e = parts.slice(5).join(":");
+  const facts: KernelFacts = {};
+  const set = <K extends keyof KernelFacts>(key: K, v: KernelFacts[K] | undefined) => {
+    if (v !== undefined) facts[key] = v;
+  };
+  set("globalPid", u32(p));
+  set("signal", u32(s));
+  set("time", t !== undefined && /^\d{1,15}$/.test(t) ? Number(t) : undefined);
+  // RLIM_INFINITY prints as 18446744073709551615.
+  set(
+    "coreLimit",
+    c === "18446744073709551615"
+      ? "unlimited"
+      : c !== undefined && /^\d{1,15}$/.test(c)
+      ? Number(c)
+      : undefined,
+  );
+  set("dumpMode", u32(d));
+  set("exe", e.startsWith("!") ? e.replaceAll("!", "/") : undefined);
+  return facts;
+}
+
 /** The parsed notifier arguments. */
 export interface NotifyArgs {
   /** `%p`; 0 when empty or not a number. */
@@ -27,6 +73,10 @@ export interface NotifyArgs {
   stateDir?: string;
   /** `--timeout=MS`: how long to hold the dump waiting for replies. */
   timeoutMs?: number;
+  /** `--facts=%P:%s:%t:%c:%d[:%E]`: the kernel's richer facts. */
+  facts?: KernelFacts;
+  /** `--core-dir=DIR`: keep the core there (zstd), instead of discarding it. */
+  coreDir?: string;
   /** Problems with the arguments, journaled but never fatal. */
   warnings: string[];
 }
@@ -55,6 +105,8 @@ export function parseNotifyArgs(words: string[], splitsExecName: boolean): Notif
     if (name === "run-dir" && value.startsWith("/")) out.runDir = value;
     else if (name === "state-dir" && value.startsWith("/")) out.stateDir = value;
     else if (name === "timeout" && u32(value) !== undefined) out.timeoutMs = u32(value);
+    else if (name === "facts") out.facts = parseKernelFacts(value);
+    else if (name === "core-dir" && value.startsWith("/")) out.coreDir = value;
     else warnings.push(`ignored option --${name}`);
   }
   const pos = words.slice(i);

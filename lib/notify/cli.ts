@@ -20,7 +20,23 @@ export async function notifyMain(words: string[]): Promise<number> {
   }
   const release = await Deno.readTextFile("/proc/sys/kernel/osrelease").catch(() => "");
   const args = parseNotifyArgs(words, kernelSplitsExecName(release));
-  const run = await runNotifier(args, denoNotifierIo, {
+  const coreDir = args.coreDir;
+  const io = coreDir === undefined ? denoNotifierIo : {
+    ...denoNotifierIo,
+    // Keeping the core comes after the replies, so it never delays a snapshot.
+    async releaseCore() {
+      const { keepCore } = await import("./core_keeper.ts");
+      return keepCore(Deno.stdin.readable, {
+        dir: coreDir,
+        execName: args.execName,
+        uid: args.uid ?? 0xffff_ffff,
+        pid: args.pid,
+        time: args.facts?.time,
+        coreLimit: args.facts?.coreLimit,
+      });
+    },
+  };
+  const run = await runNotifier(args, io, {
     runDir: args.runDir,
     timeoutMs: args.timeoutMs,
   });

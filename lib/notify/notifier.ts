@@ -9,6 +9,7 @@ import { NOTIFY_SOCKET_NAME, ROOT_RUN_DIR } from "../paths.ts";
 import { encodeOnAnyCoreDump, NotifyCommand, NotifyStatus } from "../wire/notify.ts";
 import { decodeNotifyReply, NOTIFY_REPLY_SIZE } from "../wire/notify.ts";
 import { type ByteReader, type ByteWriter, readFrame, writeAll } from "../wire/frame.ts";
+import { encodeCoreResult, encodeOnAnyCoreDumpExt } from "../wire/notify_ext.ts";
 import type { NotifyArgs } from "./args.ts";
 
 /** File facts the safety checks need (from `lstat`, which never follows a link). */
@@ -39,8 +40,21 @@ export interface NotifierIo {
   connect(path: string): Promise<NotifierConn>;
   /** Home directory of `uid` (from the password database). */
   homeOf(uid: number): Promise<string | undefined>;
-  /** Release the dump: close (or drain) the core pipe. */
-  releaseCore(): void;
+  /**
+   * Release the dump: close the core pipe, or keep the core; resolves to what happened
+   * to the core when it was kept (or not kept for a reason worth recording).
+   */
+  releaseCore(): void | Promise<CoreOutcome | undefined>;
+}
+
+/** What happened to the core. */
+export interface CoreOutcome {
+  /** Whether it was kept. */
+  kept: boolean;
+  /** The kept file, or the reason it was not kept. */
+  text: string;
+  /** Core bytes read. */
+  bytes: number;
 }
 
 /** One delivery's outcome. */
@@ -67,6 +81,8 @@ export interface NotifierRun {
   failures: string[];
   /** Milliseconds from start to release. */
   heldMs: number;
+  /** What happened to the core, when it was kept or had to be. */
+  core?: CoreOutcome;
 }
 
 /** Options of {@linkcode runNotifier}. */
@@ -86,13 +102,31 @@ export async function runNotifier(
   const started = performance.now();
   const timeoutMs = options.timeoutMs ?? 10_000;
   const failures = [...args.warnings];
-  const frame = encodeOnAnyCoreDump({
+  const base = {
     pid: args.pid,
-    uid: args.uid ?? 0,
+    // (uid_t)-1 when the kernel gave nothing usable: never mistaken for root.
+    uid: args.uid ?? 0xffff_ffff,
     gid: args.gid,
     execName: args.execName.replaceAll("\0", ""),
     hostname: args.hostname.replaceAll("\0", ""),
-  });
+  };
+  let frame: Uint8Array;
+  const facts = args.facts;
+  if (facts === undefined) {
+    frame = encodeOnAnyCoreDump(base);
+  } else {
+    // The executable comes from the kernel (%E), not from /proc/PID: Deno grants reads
+    // under /proc/PID only with --allow-all, which the notifier never gets.
+    frame = encodeOnAnyCoreDumpExt({
+      ...base,
+      globalPid: facts.globalPid,
+      signal: facts.signal,
+      time: facts.time,
+      coreLimit: facts.coreLimit,
+      dumpMode: facts.dumpMode,
+      exe: facts.exe,
+    });
+  }
   const targets: { target: Delivery["target"]; dir: string; owner: number }[] = [
     { target: "root", dir: options.runDir ?? ROOT_RUN_DIR, owner: 0 },
   ];
@@ -105,6 +139,7 @@ export async function runNotifier(
   const deadline = Promise.withResolvers<void>();
   const timer = setTimeout(deadline.resolve, timeoutMs);
   const deliveries: Delivery[] = [];
+  let core: CoreOutcome | undefined;
   try {
     await Promise.all(targets.map(async (t) => {
       const d = await deliver(t, frame, io, deadline.promise, timeoutMs);
@@ -112,7 +147,20 @@ export async function runNotifier(
     }));
   } finally {
     clearTimeout(timer);
-    io.releaseCore();
+  }
+  const heldMs = Math.round(performance.now() - started);
+  try {
+    core = (await io.releaseCore()) ?? undefined;
+  } catch (err) {
+    core = { kept: false, text: `cannot keep the core: ${(err as Error).message}`, bytes: 0 };
+  }
+  if (core !== undefined) {
+    const result = encodeCoreResult({ pid: args.pid, ...core });
+    await Promise.all(
+      deliveries.filter((d) => d.outcome === "replied").map((d) =>
+        sendOnce(d.path, result, io, 2000).catch(() => {})
+      ),
+    );
   }
   for (const d of deliveries) {
     if (d.target === "root" && d.outcome === "absent") {
@@ -123,7 +171,32 @@ export async function runNotifier(
       failures.push(`${d.target} daemon at ${d.path}: actions did not finish in time`);
     }
   }
-  return { deliveries, failures, heldMs: Math.round(performance.now() - started) };
+  return { deliveries, failures, heldMs, ...(core === undefined ? {} : { core }) };
+}
+
+/** Send `frame` on a new connection to `path` and close, within `timeoutMs`. */
+async function sendOnce(
+  path: string,
+  frame: Uint8Array,
+  io: NotifierIo,
+  timeoutMs: number,
+): Promise<void> {
+  let conn: NotifierConn | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([
+      (async () => {
+        conn = await io.connect(path);
+        await writeAll(conn, frame);
+      })(),
+      new Promise((_, reject) => timer = setTimeout(() => reject(new Error("timeout")), timeoutMs)),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    try {
+      conn?.close();
+    } catch { /* closed */ }
+  }
 }
 
 async function deliver(

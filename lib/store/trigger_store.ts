@@ -74,6 +74,20 @@ export interface CrashRecord extends CrashFacts {
   results: TriggerOutcome[];
   /** Extra detail. */
   detail?: string;
+  /** What happened to the core, when the notifier kept it or tried to. */
+  core?: CoreFate;
+}
+
+/** What happened to a crash's core. */
+export interface CoreFate {
+  /** Whether it was kept. */
+  kept: boolean;
+  /** The kept core's path. */
+  path?: string;
+  /** Why it was not kept. */
+  reason?: string;
+  /** Core bytes the notifier read. */
+  bytes: number;
 }
 
 /** A trigger that matched a crash, and whether its rate policy lets it act. */
@@ -112,6 +126,7 @@ interface CrashRow {
   outcome: string;
   results: string;
   detail: string | null;
+  core: string | null;
 }
 
 /**
@@ -232,8 +247,10 @@ export class TriggerStore implements Disposable {
         source TEXT NOT NULL,
         outcome TEXT NOT NULL,
         results TEXT NOT NULL,
-        detail TEXT
+        detail TEXT,
+        core TEXT
       );
+      CREATE INDEX IF NOT EXISTS crashes_pid ON crashes (pid);
       INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '${SCHEMA_VERSION}');
       COMMIT;
     `);
@@ -382,6 +399,22 @@ export class TriggerStore implements Disposable {
     });
   }
 
+  /**
+   * Record the fate of the core of the newest crash of `pid` (received within the last
+   * hour); returns whether such a crash was found.
+   */
+  setCoreFate(pid: number, fate: CoreFate, now: Date = new Date()): boolean {
+    const since = new Date(now.getTime() - 3600_000).toISOString();
+    return this.#write("record the core", () => {
+      const row = this.#stmt(
+        "SELECT id FROM crashes WHERE pid = ? AND time >= ? ORDER BY id DESC LIMIT 1",
+      ).get(pid, since) as { id: number } | undefined;
+      if (row === undefined) return false;
+      this.#stmt("UPDATE crashes SET core = ? WHERE id = ?").run(JSON.stringify(fate), row.id);
+      return true;
+    });
+  }
+
   /** Mark crashes left `pending` by a daemon that died as `interrupted`; returns how many. */
   markInterrupted(): number {
     return this.#write("mark interrupted crashes", () => {
@@ -437,6 +470,7 @@ function rowToCrash(row: CrashRow): CrashRecord {
     outcome: row.outcome,
     results: JSON.parse(row.results) as TriggerOutcome[],
     ...(row.detail === null ? {} : { detail: row.detail }),
+    ...(row.core === null ? {} : { core: JSON.parse(row.core) as CoreFate }),
   };
 }
 

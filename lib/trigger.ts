@@ -66,6 +66,10 @@ export interface TriggerSpec {
   action: TriggerAction;
   /** Rate policy; default `every:1`. */
   ratePolicy?: RatePolicy;
+  /** At most one action per exec name within this many milliseconds (`--cooldown`). */
+  cooldownMs?: number;
+  /** At most this many actions in any 24 hours (`--max-per-day`). */
+  maxPerDay?: number;
 }
 
 /** A stored trigger. */
@@ -139,6 +143,31 @@ export function parseRatePolicy(text: string): RatePolicy {
   return { kind: m[1] as RatePolicy["kind"], count };
 }
 
+/**
+ * Parse a duration: `500ms`, `30s`, `5m`, `1h`, `2d`; throws `SyntaxError` naming the
+ * accepted forms.
+ */
+export function parseDuration(text: string): number {
+  const m = /^(\d{1,12})(ms|s|m|h|d)$/.exec(text);
+  if (m === null || Number(m[1]) === 0) {
+    throw new SyntaxError(
+      `Invalid duration "${text}": expected a positive number with ms, s, m, h or d (e.g. 30s, 5m)`,
+    );
+  }
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as "ms"];
+  return Number(m[1]) * unit;
+}
+
+/** Render milliseconds as the shortest exact duration (`90s`, `5m`, `1h`). */
+export function formatDuration(ms: number): string {
+  for (
+    const [unit, size] of [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1000]] as const
+  ) {
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
 /** Render a rate policy the way it is written on the command line. */
 export function formatRatePolicy(policy: RatePolicy | undefined): string {
   const p = policy ?? { kind: "every", count: 1 };
@@ -184,6 +213,17 @@ export function validateTriggerSpec(spec: unknown): string[] {
     problems.push(...validateSnapshotOutput(a as unknown as SnapshotAction));
   } else if (Object.keys(a).length > 1) {
     problems.push("the stop action takes no options");
+  }
+  if (
+    s.cooldownMs !== undefined &&
+    (!Number.isSafeInteger(s.cooldownMs) || (s.cooldownMs as number) < 1)
+  ) {
+    problems.push("--cooldown must be a positive duration (e.g. 30s, 5m, 1h)");
+  }
+  if (
+    s.maxPerDay !== undefined && (!Number.isSafeInteger(s.maxPerDay) || (s.maxPerDay as number) < 1)
+  ) {
+    problems.push("--max-per-day must be a positive integer");
   }
   if (s.ratePolicy !== undefined) {
     const r = s.ratePolicy as Record<string, unknown>;
@@ -253,6 +293,8 @@ export function triggerIdentity(spec: TriggerSpec): string {
     canonical(spec.condition),
     canonical(spec.action),
     formatRatePolicy(spec.ratePolicy),
+    spec.cooldownMs ?? null,
+    spec.maxPerDay ?? null,
   ]);
 }
 

@@ -4,7 +4,13 @@
  * @module
  */
 import { UsageError } from "../errors.ts";
-import { describeAction, describeCondition, formatRatePolicy, type Trigger } from "../trigger.ts";
+import {
+  describeAction,
+  describeCondition,
+  formatDuration,
+  formatRatePolicy,
+  type Trigger,
+} from "../trigger.ts";
 import { ControlCommand } from "../wire/control.ts";
 import { controlRequest } from "../client/client.ts";
 import {
@@ -74,7 +80,11 @@ export async function listCommand(argv: string[], ctx: CommandContext): Promise<
       t.session,
       describeCondition(t.condition),
       describeAction(t.action),
-      formatRatePolicy(t.ratePolicy),
+      [
+        formatRatePolicy(t.ratePolicy),
+        ...(t.cooldownMs === undefined ? [] : [`cooldown=${formatDuration(t.cooldownMs)}`]),
+        ...(t.maxPerDay === undefined ? [] : [`max-per-day=${t.maxPerDay}`]),
+      ].join(" "),
       `${t.fired}/${t.hits}`,
     ]);
   }

@@ -7,6 +7,7 @@ import { UsageError } from "../errors.ts";
 import { lttngHome } from "../paths.ts";
 import {
   parseCondition,
+  parseDuration,
   parseRatePolicy,
   type SnapshotAction,
   type Trigger,
@@ -21,12 +22,13 @@ import {
   type CommandContext,
   controlSocketPath,
   parseCommandArgs,
+  parseCount,
   parseSize,
 } from "./common.ts";
 
 /** Usage line of `set`. */
 export const SET_USAGE =
-  "lttng-trig set [-s SESSION] [-n NAME] [--rate-policy POLICY] [FILTERS] [OUTPUT] OnAnyCoreDump snapshot|stop";
+  "lttng-trig set [-s SESSION] [-n NAME] [--rate-policy=POLICY] [--cooldown=DURATION] [--max-per-day=N] [FILTERS] [OUTPUT] OnAnyCoreDump snapshot|stop";
 
 /** Help of `set`. */
 export const SET_HELP = `Usage: ${SET_USAGE}
@@ -47,6 +49,11 @@ Options:
                           every:N      act on every Nth matching crash (default every:1)
                           once-after:N act once, on the Nth matching crash
                             lttng-trig set --rate-policy=once-after:3 OnAnyCoreDump stop
+      --cooldown=DURATION At most one action per exec name within DURATION (ms, s, m,
+                          h, d): a crash-looping program fires once per window.
+                            lttng-trig set --cooldown=5m OnAnyCoreDump snapshot
+      --max-per-day=N     At most N actions in any 24 hours (rolling window).
+                            lttng-trig set --max-per-day=20 OnAnyCoreDump snapshot
 
 Filters (a trigger fires only when all of its filters match):
       --exec=GLOB         Exec name (or executable path where known) matches GLOB.
@@ -136,6 +143,8 @@ const SET_OPTIONS = {
   session: { type: "string", short: "s" },
   name: { type: "string", short: "n" },
   "rate-policy": { type: "string" },
+  cooldown: { type: "string" },
+  "max-per-day": { type: "string" },
   exec: { type: "string" },
   uid: { type: "string" },
   signal: { type: "string" },
@@ -217,6 +226,16 @@ export async function parseSetArgs(argv: string[], ctx: CommandContext): Promise
     } catch (err) {
       throw new UsageError(`--rate-policy: ${(err as Error).message}`, SET_USAGE);
     }
+  }
+  if (values.cooldown !== undefined) {
+    try {
+      spec.cooldownMs = parseDuration(values.cooldown);
+    } catch (err) {
+      throw new UsageError(`--cooldown: ${(err as Error).message}`, SET_USAGE);
+    }
+  }
+  if (values["max-per-day"] !== undefined) {
+    spec.maxPerDay = parseCount(values["max-per-day"], "--max-per-day", SET_USAGE);
   }
   const problems = validateTriggerSpec(spec);
   if (problems.length > 0) throw new UsageError(problems.join("; "), SET_USAGE);

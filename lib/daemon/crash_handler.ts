@@ -136,7 +136,7 @@ export class CrashHandler {
       return Promise.resolve({
         ...base,
         outcome: "skipped",
-        reason: `rate policy ${t.ratePolicy?.kind}:${t.ratePolicy?.count} (hit ${t.hits})`,
+        reason: decision.reason ?? `rate policy (hit ${t.hits})`,
       });
     }
     if (LTTNG_DAEMONS.test(crash.execName)) {

@@ -10,6 +10,8 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import {
   conditionMatches,
   type CrashFacts,
+  formatDuration,
+  formatRatePolicy,
   rateAllows,
   type Trigger,
   triggerIdentity,
@@ -96,6 +98,8 @@ export interface Decision {
   trigger: Trigger;
   /** Whether the action runs. */
   allowed: boolean;
+  /** Why it does not (rate policy, cooldown, daily maximum). */
+  reason?: string;
 }
 
 /** Options of {@linkcode TriggerStore.listCrashes}. */
@@ -251,6 +255,12 @@ export class TriggerStore implements Disposable {
         core TEXT
       );
       CREATE INDEX IF NOT EXISTS crashes_pid ON crashes (pid);
+      CREATE TABLE IF NOT EXISTS firings (
+        trigger TEXT NOT NULL,
+        exec TEXT NOT NULL,
+        time INTEGER NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS firings_trigger ON firings (trigger, time);
       INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '${SCHEMA_VERSION}');
       COMMIT;
     `);
@@ -331,9 +341,40 @@ export class TriggerStore implements Disposable {
     });
   }
 
+  /** Why `trigger` must not act on its `hits`-th crash (of `exec`), or undefined. */
+  #limitReason(trigger: Trigger, hits: number, exec: string, now: number): string | undefined {
+    if (!rateAllows(trigger.ratePolicy, hits)) {
+      return `rate policy ${formatRatePolicy(trigger.ratePolicy)} (matching crash ${hits})`;
+    }
+    if (trigger.cooldownMs !== undefined) {
+      const last = this.#stmt(
+        "SELECT MAX(time) AS t FROM firings WHERE trigger = ? AND exec = ?",
+      ).get(trigger.name, exec) as { t: number | null };
+      if (last.t !== null && now - last.t < trigger.cooldownMs) {
+        return `cooldown ${formatDuration(trigger.cooldownMs)}: ${JSON.stringify(exec)} fired it ${
+          Math.round((now - last.t) / 1000)
+        } s ago`;
+      }
+    }
+    if (trigger.maxPerDay !== undefined) {
+      this.#stmt("DELETE FROM firings WHERE trigger = ? AND time < ?").run(
+        trigger.name,
+        now - 86_400_000 - (trigger.cooldownMs ?? 0),
+      );
+      const n = this.#stmt(
+        "SELECT COUNT(*) AS n FROM firings WHERE trigger = ? AND time > ?",
+      ).get(trigger.name, now - 86_400_000) as { n: number };
+      if (n.n >= trigger.maxPerDay) {
+        return `max-per-day ${trigger.maxPerDay}: it acted ${n.n} times in the last 24 h`;
+      }
+    }
+    return undefined;
+  }
+
   /** Remove the trigger `name`; returns whether it existed. */
   removeTrigger(name: string): boolean {
     return this.#write("remove the trigger", () => {
+      this.#stmt("DELETE FROM firings WHERE trigger = ?").run(name);
       const r = this.#stmt("DELETE FROM triggers WHERE name = ?").run(name);
       return Number(r.changes) > 0;
     });
@@ -361,14 +402,26 @@ export class TriggerStore implements Disposable {
       for (const trigger of this.listTriggers()) {
         if (!conditionMatches(trigger.condition, facts)) continue;
         const hits = trigger.hits + 1;
-        const allowed = rateAllows(trigger.ratePolicy, hits);
+        const reason = this.#limitReason(trigger, hits, facts.execName, now.getTime());
+        const allowed = reason === undefined;
         const fired = trigger.fired + (allowed ? 1 : 0);
         this.#stmt("UPDATE triggers SET hits = ?, fired = ? WHERE name = ?").run(
           hits,
           fired,
           trigger.name,
         );
-        decisions.push({ trigger: { ...trigger, hits, fired }, allowed });
+        if (allowed && (trigger.cooldownMs !== undefined || trigger.maxPerDay !== undefined)) {
+          this.#stmt("INSERT INTO firings (trigger, exec, time) VALUES (?, ?, ?)").run(
+            trigger.name,
+            facts.execName,
+            now.getTime(),
+          );
+        }
+        decisions.push({
+          trigger: { ...trigger, hits, fired },
+          allowed,
+          ...(reason === undefined ? {} : { reason }),
+        });
       }
       const r = this.#stmt(
         `INSERT INTO crashes (time, pid, uid, gid, exec, hostname, facts, source, outcome, results)

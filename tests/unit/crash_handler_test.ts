@@ -141,7 +141,7 @@ Deno.test("CrashHandler.handle() skips an action its rate policy holds back, wit
   assert.equal(first.outcome, "skipped");
   assert.equal(first.fired, 0);
   assert.equal(first.results[0].outcome, "skipped");
-  assert.match(first.results[0].reason ?? "", /rate policy every:2 \(hit 1\)/);
+  assert.match(first.results[0].reason ?? "", /rate policy every:2 \(matching crash 1\)/);
   assert.deepEqual(actions.calls, []);
   assert.equal(t.store.listCrashes()[0].outcome, "skipped");
   const second = await handler.handle({ ...CRASH, pid: 43 }, "notify");

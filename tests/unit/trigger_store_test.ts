@@ -375,3 +375,63 @@ Deno.test("TriggerStore.open() puts a new store in WAL mode", async () => {
     db.close();
   }
 });
+
+Deno.test("TriggerStore.recordCrash() holds back a trigger within its cooldown, per exec name", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    using store = TriggerStore.open(`${dir}/s.db`);
+    store.addTrigger({
+      name: "cool",
+      session: "s",
+      condition: { type: "OnAnyCoreDump" },
+      action: { type: "snapshot" },
+      cooldownMs: 60_000,
+    }, 0);
+    const at = (s: number) => new Date(Date.UTC(2026, 10, 26, 0, 0, s));
+    const crash = (exec: string, pid: number) => ({
+      pid,
+      uid: 0,
+      gid: 0,
+      execName: exec,
+      hostname: "h",
+    });
+    assert.equal(store.recordCrash(crash("a", 1), "notify", at(0)).decisions[0].allowed, true);
+    const held = store.recordCrash(crash("a", 2), "notify", at(30)).decisions[0];
+    assert.equal(held.allowed, false);
+    assert.match(held.reason ?? "", /cooldown 1m/);
+    // Another exec name has its own window.
+    assert.equal(store.recordCrash(crash("b", 3), "notify", at(31)).decisions[0].allowed, true);
+    // After the window, "a" fires again.
+    assert.equal(store.recordCrash(crash("a", 4), "notify", at(61)).decisions[0].allowed, true);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("TriggerStore.recordCrash() caps actions over a rolling 24 hours, across reopening", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const at = (h: number) => new Date(Date.UTC(2026, 10, 26, h));
+    const crash = (pid: number) => ({ pid, uid: 0, gid: 0, execName: "x", hostname: "h" });
+    {
+      using store = TriggerStore.open(`${dir}/s.db`);
+      store.addTrigger({
+        name: "capped",
+        session: "s",
+        condition: { type: "OnAnyCoreDump" },
+        action: { type: "stop" },
+        maxPerDay: 2,
+      }, 0);
+      assert.equal(store.recordCrash(crash(1), "notify", at(0)).decisions[0].allowed, true);
+      assert.equal(store.recordCrash(crash(2), "notify", at(1)).decisions[0].allowed, true);
+    }
+    using store = TriggerStore.open(`${dir}/s.db`);
+    const third = store.recordCrash(crash(3), "notify", at(2)).decisions[0];
+    assert.equal(third.allowed, false);
+    assert.match(third.reason ?? "", /max-per-day 2/);
+    // 24 h after the first, one slot is free again.
+    assert.equal(store.recordCrash(crash(4), "notify", at(24)).decisions[0].allowed, true);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -3,8 +3,9 @@
  *
  * @module
  */
-import { UsageError } from "../errors.ts";
+import { CommandError, UsageError } from "../errors.ts";
 import type { CrashRecord } from "../store/trigger_store.ts";
+import { signalName } from "../signals.ts";
 import { ControlCommand } from "../wire/control.ts";
 import { controlRequest } from "../client/client.ts";
 import {
@@ -17,28 +18,54 @@ import {
 } from "./common.ts";
 
 /** Usage line of `history`. */
-export const HISTORY_USAGE = "lttng-trig history [--json] [-n N] [--run-dir=DIR]";
+export const HISTORY_USAGE =
+  "lttng-trig history [--json] [-n N] [--exec=GLOB] [--since=TIME] [--run-dir=DIR]";
 
 /** Help of `history`. */
 export const HISTORY_HELP = `Usage: ${HISTORY_USAGE}
 
-One line per crash the daemon received, oldest first: time, pid, uid, exec name, the
-triggers it fired, the outcome, and where the snapshot is.
+One line per crash the daemon received, oldest first, like coredumpctl list: time,
+pid, uid, signal, exec name, the triggers it fired, the outcome, where the snapshot is,
+and where the core is (when the notifier keeps cores). Exit 1 when nothing matches.
 
-Outcomes: ok (every fired action succeeded), failed (see the reason with --json),
-no-trigger (no trigger matched), skipped (rate policy), pending (actions running),
-interrupted (the daemon stopped before they finished).
+Outcomes: ok (every fired action succeeded), failed (the reason is in the SNAPSHOT
+column and in --json), no-trigger (no trigger matched), skipped (rate policy, cooldown
+or daily maximum), pending (actions running), interrupted (the daemon stopped before
+they finished).
 
 Options:
-  -n, --lines=N       Show the N newest crashes (default 50).   lttng-trig history -n 10
+  -n, --lines=N       The N newest matching crashes (default 50).
+                        lttng-trig history -n 10
+      --exec=GLOB     Only crashes whose exec name (or executable path) matches.
+                        lttng-trig history --exec='nginx*'
+      --since=TIME    Only crashes received since TIME: an ISO 8601 date or time, or a
+                      duration ago (30m, 2h, 7d).
+                        lttng-trig history --since=2026-11-26   lttng-trig history --since=1h
       --json          One JSON object with a "crashes" array, with every detail.
       --run-dir=DIR   The daemon's run directory.
   -h, --help          Show this help.
 `;
 
+/** Parse `--since`: an ISO 8601 date or time, or a duration ago. */
+export function parseSince(text: string, now: Date = new Date()): string {
+  const ago = /^(\d{1,9})(s|m|h|d)$/.exec(text);
+  if (ago !== null) {
+    const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[ago[2] as "s"];
+    return new Date(now.getTime() - Number(ago[1]) * unit).toISOString();
+  }
+  if (/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text)) {
+    const t = Date.parse(text.replace(" ", "T"));
+    if (!Number.isNaN(t)) return new Date(t).toISOString();
+  }
+  throw new UsageError(
+    `invalid --since "${text}": expected an ISO 8601 date or time (2026-11-26, 2026-11-26T10:00) or a duration ago (30m, 2h, 7d)`,
+    HISTORY_USAGE,
+  );
+}
+
 /** Render crashes as `history` lines. */
 export function historyLines(crashes: CrashRecord[]): string[] {
-  const rows = [["TIME", "PID", "UID", "EXEC", "FIRED", "OUTCOME", "SNAPSHOT"]];
+  const rows = [["TIME", "PID", "UID", "SIG", "EXEC", "FIRED", "OUTCOME", "SNAPSHOT", "CORE"]];
   for (const c of crashes) {
     const fired = c.results.map((r) => `${r.trigger}:${r.outcome}`).join(",") || "-";
     const snapshots = c.results.map((r) => r.snapshot).filter((s) => s !== undefined);
@@ -47,10 +74,12 @@ export function historyLines(crashes: CrashRecord[]): string[] {
       c.time.replace("T", " ").replace(/\.\d+Z$/, "Z"),
       String(c.pid),
       String(c.uid),
+      c.signal === undefined ? "-" : signalName(c.signal).replace(/^SIG/, ""),
       JSON.stringify(c.execName).slice(1, -1),
       fired,
       c.outcome,
       snapshots.join(",") || (reasons.length > 0 ? `(${reasons.join("; ")})` : "-"),
+      c.core === undefined ? "-" : c.core.kept ? c.core.path ?? "-" : `(${c.core.reason})`,
     ]);
   }
   return table(rows);
@@ -62,6 +91,8 @@ export async function historyCommand(argv: string[], ctx: CommandContext): Promi
     ...CLIENT_OPTIONS,
     json: { type: "boolean" },
     lines: { type: "string", short: "n" },
+    exec: { type: "string" },
+    since: { type: "string" },
   }, HISTORY_USAGE);
   if (positionals.length > 0) {
     throw new UsageError(`unexpected argument "${positionals[0]}"`, HISTORY_USAGE);
@@ -69,18 +100,24 @@ export async function historyCommand(argv: string[], ctx: CommandContext): Promi
   const limit = values.lines === undefined
     ? 50
     : parseCount(values.lines, "--lines", HISTORY_USAGE);
+  if (values.exec === "") throw new UsageError("--exec needs a glob", HISTORY_USAGE);
+  const request = {
+    limit,
+    ...(values.exec === undefined ? {} : { exec: values.exec }),
+    ...(values.since === undefined ? {} : { since: parseSince(values.since) }),
+  };
   const reply = await controlRequest(
     controlSocketPath(ctx.env, values["run-dir"]),
     ControlCommand.HISTORY,
-    { limit },
+    request,
   ) as { crashes: CrashRecord[] };
   if (values.json) {
     ctx.io.out(JSON.stringify(reply));
-    return 0;
+    return reply.crashes.length === 0 ? 1 : 0;
   }
   if (reply.crashes.length === 0) {
-    ctx.io.out("No crashes recorded.");
-    return 0;
+    const filtered = values.exec !== undefined || values.since !== undefined;
+    throw new CommandError(filtered ? "no crash matches" : "no crashes recorded");
   }
   for (const line of historyLines(reply.crashes)) ctx.io.out(line);
   return 0;

@@ -15,6 +15,7 @@ import { DAEMON_HELP, daemonCommand } from "./daemon.ts";
 import { INSTALL_HELP, installCommand, UNINSTALL_HELP, uninstallCommand } from "./install.ts";
 import { STATUS_HELP, statusCommand } from "./status.ts";
 import { COMPLETIONS_HELP, completionsCommand } from "./completions.ts";
+import { SHOW_HELP, showCommand } from "./show.ts";
 
 /** The project's version. */
 export const VERSION = "0.1.0";
@@ -46,6 +47,7 @@ Commands:
   list       List triggers.
   remove     Remove a trigger by name.
   history    List the crashes received and what they fired.
+  show       One crash in full, with the crashed process's last events.
   status     Is lttng-trig installed, does the daemon answer, what happened last.
   install    Point /proc/sys/kernel/core_pattern at the notifier (remembers the old one).
   uninstall  Restore the core_pattern that install replaced.
@@ -67,6 +69,7 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   list: { run: listCommand, help: LIST_HELP },
   remove: { run: removeCommand, help: REMOVE_HELP },
   history: { run: historyCommand, help: HISTORY_HELP },
+  show: { run: showCommand, help: SHOW_HELP },
   status: { run: statusCommand, help: STATUS_HELP },
   install: { run: installCommand, help: INSTALL_HELP },
   uninstall: { run: uninstallCommand, help: UNINSTALL_HELP },

@@ -5,6 +5,7 @@
  */
 import { UsageError } from "../errors.ts";
 import { lttngHome } from "../paths.ts";
+import { parseSignal } from "../signals.ts";
 import {
   parseCondition,
   parseDuration,
@@ -82,31 +83,6 @@ Common options:
 
 Registering an identical trigger twice, or a name that is taken, is an error.
 `;
-
-const SIGNALS: Record<string, number> = {
-  SIGQUIT: 3,
-  SIGILL: 4,
-  SIGTRAP: 5,
-  SIGABRT: 6,
-  SIGIOT: 6,
-  SIGBUS: 7,
-  SIGFPE: 8,
-  SIGKILL: 9,
-  SIGSEGV: 11,
-  SIGXCPU: 24,
-  SIGXFSZ: 25,
-  SIGSYS: 31,
-};
-
-/** Parse `SIGSEGV`, `segv` or `11`. */
-export function parseSignal(text: string): number | undefined {
-  if (/^\d{1,2}$/.test(text)) {
-    const n = Number(text);
-    return n >= 1 && n <= 64 ? n : undefined;
-  }
-  const upper = text.toUpperCase();
-  return SIGNALS[upper.startsWith("SIG") ? upper : `SIG${upper}`];
-}
 
 /** The current session named in `$LTTNG_HOME/.lttngrc`, if any. */
 export async function currentSession(ctx: CommandContext): Promise<string | undefined> {

@@ -5,7 +5,12 @@
  */
 import { ControlCommand, type ControlReply, ControlStatus } from "../wire/control.ts";
 import { StoreError, TriggerExistsError, type TriggerStore } from "../store/trigger_store.ts";
-import { type TriggerSpec, validateTriggerSpec } from "../trigger.ts";
+import {
+  conditionMatches,
+  ON_ANY_CORE_DUMP,
+  type TriggerSpec,
+  validateTriggerSpec,
+} from "../trigger.ts";
 import type { SessionInfo } from "../lttng/control.ts";
 
 /** What the control handler needs from the daemon. */
@@ -53,13 +58,8 @@ export async function handleControl(
         }
         return ok({ removed: name });
       }
-      case ControlCommand.HISTORY: {
-        const limit = (request as { limit?: unknown } | null)?.limit;
-        if (limit !== undefined && (!Number.isSafeInteger(limit) || (limit as number) < 1)) {
-          return fail(ControlStatus.INVALID, "history's limit must be a positive integer");
-        }
-        return ok({ crashes: ctx.store.listCrashes({ limit: limit as number | undefined }) });
-      }
+      case ControlCommand.HISTORY:
+        return history(request, ctx.store);
       case ControlCommand.STATUS:
         return ok(ctx.status());
       default:
@@ -103,4 +103,43 @@ async function sessionWarnings(spec: TriggerSpec, ctx: ControlContext): Promise<
     return [`session "${spec.session}" is not in snapshot mode: ${create}`];
   }
   return [];
+}
+
+/**
+ * HISTORY: `{limit?, id?, pid?, since?, exec?}`; `exec` is a glob on the exec name or the
+ * executable's path, `since` an ISO 8601 time.
+ */
+function history(request: unknown, store: TriggerStore): ControlReply {
+  const r = (typeof request === "object" && request !== null ? request : {}) as Record<
+    string,
+    unknown
+  >;
+  const positive = (v: unknown) =>
+    v === undefined || (Number.isSafeInteger(v) && (v as number) >= 1);
+  if (!positive(r.limit)) {
+    return fail(ControlStatus.INVALID, "history's limit must be a positive integer");
+  }
+  if (!positive(r.id)) {
+    return fail(ControlStatus.INVALID, "history's id must be a positive integer");
+  }
+  if (r.pid !== undefined && !(Number.isSafeInteger(r.pid) && (r.pid as number) >= 0)) {
+    return fail(ControlStatus.INVALID, "history's pid must be a non-negative integer");
+  }
+  if (r.since !== undefined && (typeof r.since !== "string" || Number.isNaN(Date.parse(r.since)))) {
+    return fail(ControlStatus.INVALID, "history's since must be an ISO 8601 time");
+  }
+  if (r.exec !== undefined && (typeof r.exec !== "string" || r.exec === "")) {
+    return fail(ControlStatus.INVALID, "history's exec must be a non-empty glob");
+  }
+  const exec = r.exec as string | undefined;
+  const crashes = store.listCrashes({
+    limit: r.limit as number | undefined,
+    id: r.id as number | undefined,
+    pid: r.pid as number | undefined,
+    since: r.since === undefined ? undefined : new Date(r.since as string).toISOString(),
+    match: exec === undefined
+      ? undefined
+      : (c) => conditionMatches({ type: ON_ANY_CORE_DUMP, exec }, c),
+  });
+  return ok({ crashes });
 }

@@ -106,6 +106,14 @@ export interface Decision {
 export interface ListCrashesOptions {
   /** At most this many, the newest. @default 1000 */
   limit?: number;
+  /** Only this history id. */
+  id?: number;
+  /** Only crashes of this pid. */
+  pid?: number;
+  /** Only crashes received at or after this ISO 8601 time. */
+  since?: string;
+  /** Only crashes whose exec name (or executable path) matches. */
+  match?: (crash: CrashRecord) => boolean;
 }
 
 interface TriggerRow {
@@ -481,10 +489,32 @@ export class TriggerStore implements Disposable {
   /** The newest crashes, oldest first. */
   listCrashes(options: ListCrashesOptions = {}): CrashRecord[] {
     const limit = Math.max(1, Math.min(options.limit ?? 1000, 100_000));
-    const rows = this.#stmt(
-      "SELECT * FROM (SELECT * FROM crashes ORDER BY id DESC LIMIT ?) ORDER BY id",
-    ).all(limit) as unknown as CrashRow[];
-    return rows.map(rowToCrash);
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (options.id !== undefined) {
+      where.push("id = ?");
+      params.push(options.id);
+    }
+    if (options.pid !== undefined) {
+      where.push("pid = ?");
+      params.push(options.pid);
+    }
+    if (options.since !== undefined) {
+      where.push("time >= ?");
+      params.push(options.since);
+    }
+    const sql = `SELECT * FROM crashes${
+      where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""
+    } ORDER BY id DESC`;
+    const out: CrashRecord[] = [];
+    // Iterate newest first, so that a filter in JS still returns the newest matches.
+    for (const row of this.#stmt(sql).iterate(...params) as Iterable<CrashRow>) {
+      const crash = rowToCrash(row);
+      if (options.match !== undefined && !options.match(crash)) continue;
+      out.push(crash);
+      if (out.length >= limit) break;
+    }
+    return out.reverse();
   }
 
   /** Close the database; idempotent. */

@@ -1,0 +1,199 @@
+/**
+ * `lttng-trig show CRASH`: everything known about one crash, and the crashed process's
+ * last events from its snapshot.
+ *
+ * @module
+ */
+import { CommandError, UsageError } from "../errors.ts";
+import type { CrashRecord } from "../store/trigger_store.ts";
+import { signalName } from "../signals.ts";
+import { ControlCommand } from "../wire/control.ts";
+import { controlRequest } from "../client/client.ts";
+import {
+  CLIENT_OPTIONS,
+  type CommandContext,
+  controlSocketPath,
+  parseCommandArgs,
+  parseCount,
+} from "./common.ts";
+
+/** Usage line of `show`. */
+export const SHOW_USAGE = "lttng-trig show [--id] [--events=N] [--json] [--run-dir=DIR] CRASH";
+
+/** Help of `show`. */
+export const SHOW_HELP = `Usage: ${SHOW_USAGE}
+
+Everything lttng-trig knows about one crash (its facts, each trigger's outcome, the
+snapshot, the core), then the crashed process's last events, read from its snapshot
+with babeltrace2 and filtered on its vpid where the session records that context
+(lttng add-context -u -t vpid), so you see what the program did right before it died.
+
+CRASH is a pid (the newest crash of that pid) or, with --id, a history id (the ID
+column of 'lttng-trig history --json').
+  lttng-trig show 4242
+  lttng-trig show --id 17
+
+Options:
+      --id            CRASH is a history id, not a pid.
+      --events=N      How many of the last events to show (default 20).
+                        lttng-trig show --events=100 4242
+      --json          The crash as one JSON object, with an "events" array.
+      --run-dir=DIR   The daemon's run directory.
+  -h, --help          Show this help.
+`;
+
+/** The last `n` lines of babeltrace2's text for `snapshot` that concern `pid`. */
+export async function lastEvents(
+  snapshot: string,
+  pid: number,
+  n: number,
+): Promise<{ events: string[]; filtered: boolean }> {
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command("babeltrace2", {
+      args: [snapshot],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  } catch (err) {
+    throw new CommandError(
+      `cannot run babeltrace2 (${
+        (err as Error).message
+      }): install it with 'apt-get install babeltrace2'`,
+    );
+  }
+  const mine: string[] = [];
+  const all: string[] = [];
+  let sawVpid = false;
+  const needle = `vpid = ${pid} `;
+  const push = (ring: string[], line: string) => {
+    ring.push(line);
+    if (ring.length > n) ring.shift();
+  };
+  let rest = "";
+  const decoder = new TextDecoder();
+  const errText = new Response(child.stderr).text();
+  for await (const chunk of child.stdout) {
+    const lines = (rest + decoder.decode(chunk, { stream: true })).split("\n");
+    rest = lines.pop() ?? "";
+    for (const line of lines) {
+      if (!sawVpid && line.includes("vpid = ")) sawVpid = true;
+      if (line.includes(needle)) push(mine, line);
+      push(all, line);
+    }
+  }
+  if (rest !== "") {
+    if (rest.includes(needle)) push(mine, rest);
+    push(all, rest);
+  }
+  const status = await child.status;
+  const stderr = await errText;
+  if (!status.success) {
+    throw new CommandError(
+      `babeltrace2 cannot read ${snapshot}: ${stderr.trim().split("\n").pop() ?? ""}`,
+    );
+  }
+  return sawVpid ? { events: mine, filtered: true } : { events: all, filtered: false };
+}
+
+function describe(c: CrashRecord): string[] {
+  const lines = [`Crash ${c.id}: pid ${c.pid}, uid ${c.uid}, gid ${c.gid}`];
+  const field = (name: string, value: string | undefined) => {
+    if (value !== undefined) lines.push(`  ${(name + ":").padEnd(12)} ${value}`);
+  };
+  field("received", c.time);
+  field("exec", `${JSON.stringify(c.execName)}${c.exePath ? ` (${c.exePath})` : ""}`);
+  field("signal", c.signal === undefined ? undefined : `${signalName(c.signal)} (${c.signal})`);
+  field("host", c.hostname);
+  field("global pid", c.globalPid?.toString());
+  field(
+    "crash time",
+    c.crashTime === undefined ? undefined : new Date(c.crashTime * 1000).toISOString(),
+  );
+  field("core limit", c.coreLimit?.toString());
+  field("source", c.source);
+  field("outcome", c.outcome + (c.detail ? ` (${c.detail})` : ""));
+  for (const r of c.results) {
+    field(
+      "trigger",
+      `${r.trigger} on session ${r.session}: ${r.action} ${r.outcome}${
+        r.reason ? ` (${r.reason})` : ""
+      }${r.durationMs !== undefined ? `, ${r.durationMs} ms` : ""}`,
+    );
+    field("snapshot", r.snapshot);
+  }
+  if (c.core !== undefined) {
+    field(
+      "core",
+      c.core.kept
+        ? `${c.core.path} (${c.core.bytes} bytes before compression)`
+        : `not kept: ${c.core.reason}`,
+    );
+  }
+  return lines;
+}
+
+/** Run `show`. */
+export async function showCommand(argv: string[], ctx: CommandContext): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, {
+    ...CLIENT_OPTIONS,
+    id: { type: "boolean" },
+    events: { type: "string" },
+    json: { type: "boolean" },
+  }, SHOW_USAGE);
+  if (positionals.length !== 1 || !/^\d{1,10}$/.test(positionals[0])) {
+    throw new UsageError("expected one CRASH: a pid, or a history id with --id", SHOW_USAGE);
+  }
+  const n = values.events === undefined ? 20 : parseCount(values.events, "--events", SHOW_USAGE);
+  const key = Number(positionals[0]);
+  const reply = await controlRequest(
+    controlSocketPath(ctx.env, values["run-dir"]),
+    ControlCommand.HISTORY,
+    values.id ? { id: key, limit: 1 } : { pid: key, limit: 1 },
+  ) as { crashes: CrashRecord[] };
+  const crash = reply.crashes[0];
+  if (crash === undefined) {
+    throw new CommandError(
+      `no crash with ${values.id ? "history id" : "pid"} ${key}: see 'lttng-trig history'`,
+    );
+  }
+  const snapshot = crash.results.map((r) => r.snapshot).find((s) =>
+    s !== undefined && s.startsWith("/")
+  );
+  let events: { events: string[]; filtered: boolean } | undefined;
+  let eventsError: string | undefined;
+  if (snapshot !== undefined) {
+    try {
+      events = await lastEvents(snapshot, crash.pid, n);
+    } catch (err) {
+      eventsError = (err as Error).message;
+    }
+  }
+  if (values.json) {
+    ctx.io.out(JSON.stringify({
+      ...crash,
+      events: events?.events ?? [],
+      ...(events === undefined ? {} : { eventsFiltered: events.filtered }),
+      ...(eventsError === undefined ? {} : { eventsError }),
+    }));
+    return 0;
+  }
+  for (const line of describe(crash)) ctx.io.out(line);
+  ctx.io.out("");
+  if (snapshot === undefined) {
+    ctx.io.out("No local snapshot of this crash to read events from.");
+  } else if (events === undefined) {
+    ctx.io.err(`Warning: ${eventsError}`);
+  } else if (events.events.length === 0) {
+    ctx.io.out(`No event of pid ${crash.pid} in ${snapshot}.`);
+  } else {
+    ctx.io.out(
+      events.filtered
+        ? `Last ${events.events.length} events of pid ${crash.pid} (babeltrace2 ${snapshot}):`
+        : `Last ${events.events.length} events (the session has no vpid context; add it with 'lttng add-context -u -t vpid') (babeltrace2 ${snapshot}):`,
+    );
+    for (const e of events.events) ctx.io.out(`  ${e}`);
+  }
+  return 0;
+}

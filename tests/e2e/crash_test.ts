@@ -7,6 +7,7 @@
  * runs the notifier with the default paths; its state is in a temporary directory.
  */
 import assert from "node:assert/strict";
+import { zstdDecompressSync } from "node:zlib";
 import { LAUNCHER } from "../fixtures/paths.ts";
 import { runLauncher } from "../fixtures/launcher.ts";
 import { e2eUnavailable, RootDaemon } from "../fixtures/root_daemon.ts";
@@ -148,6 +149,70 @@ Deno.test({
           await remove("e2e-stop");
         }
       });
+
+      await t.step(
+        "with --facts and --core-dir: signal and exe filters, a kept zstd core, show",
+        async () => {
+          await using session = await SnapshotSession.create({
+            buffers: "pid",
+            output: `${work}/out-facts`,
+          });
+          await set(
+            "-s",
+            session.name,
+            "--name",
+            "e2e-facts",
+            "--signal=SIGSEGV",
+            "--exec=**/build/crasher",
+            "OnAnyCoreDump",
+            "snapshot",
+          );
+          // A trigger whose filter does not match this crash.
+          await set(
+            "-s",
+            session.name,
+            "--name",
+            "e2e-abrt",
+            "--signal=SIGABRT",
+            "OnAnyCoreDump",
+            "stop",
+          );
+          const cores = `${work}/cores`;
+          await Deno.writeTextFile(
+            "/proc/sys/kernel/core_pattern",
+            `|${LAUNCHER} notify --core-dir=${cores} --facts=%P:%s:%t:%c:%d:%E %p %u %g %e %h`,
+          );
+          try {
+            const run = await crash({ lastAlloc: 7777, coreLimit: "unlimited" });
+            const entry = await waitFor(async () => {
+              const c = (await history()).find((h) => h.pid === run.pid) as
+                | HistoryCrash & { core?: { kept: boolean; path?: string }; signal?: number }
+                | undefined;
+              return c?.core !== undefined && c.outcome !== "pending" ? c : undefined;
+            }, { timeoutMs: 20_000, what: "the crash and its core in history" });
+            assert.equal(entry.signal, 11);
+            assert.deepEqual(entry.results.map((r) => r.trigger), ["e2e-facts"]);
+            assert.equal(entry.outcome, "ok", JSON.stringify(entry));
+            assert.ok(entry.core?.kept, JSON.stringify(entry.core));
+            const core = entry.core!.path!;
+            assert.ok(core.startsWith(`${cores}/core.crasher.0.${run.pid}.`), core);
+            assert.equal((await Deno.stat(core)).mode! & 0o777, 0o600);
+            assert.equal((await Deno.stat(cores)).mode! & 0o777, 0o700);
+            const elf = zstdDecompressSync(await Deno.readFile(core));
+            assert.deepEqual([...elf.subarray(0, 4)], [0x7f, 0x45, 0x4c, 0x46]); // \x7fELF
+            assert.equal(elf[16], 4); // e_type ET_CORE
+            const shown = await runLauncher(["show", String(run.pid)]);
+            assert.equal(shown.code, 0, shown.stderr);
+            assert.match(shown.stdout, /signal: +SIGSEGV/);
+            assert.match(shown.stdout, new RegExp(`Last \\d+ events of pid ${run.pid}`));
+            assert.match(shown.stdout, /lttng_ust_libc:malloc: .*size = 7777\b/);
+          } finally {
+            await Deno.writeTextFile("/proc/sys/kernel/core_pattern", PATTERN);
+            await remove("e2e-facts");
+            await remove("e2e-abrt");
+          }
+        },
+      );
 
       await t.step("triggers survive a daemon restart and still fire", async () => {
         await using session = await SnapshotSession.create({

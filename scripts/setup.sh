@@ -4,12 +4,18 @@
 #     repository root, which would change how Deno resolves npm: specifiers);
 #   - LTTng (lttng-tools, liblttng-ust-dev, liblttng-ctl-dev) and babeltrace2 from Debian;
 #   - gcc, used by the tests and the demo to build a small crashing program;
+#   - systemd-analyze (Debian's systemd), which tests/cli/systemd_test.ts runs on the units
+#     of dist/systemd (it only reads them: nothing is started);
 # then warms Deno's cache in .tools/deno-dir, so that the notifier, which the kernel runs
 # with an empty environment, never downloads or transpiles anything at crash time.
 # Safe to run again: each step is skipped when already done.
+#   bash scripts/setup.sh [--deno-only]     (--deno-only: Deno alone, e.g. to compile)
+# Prints the path of the Deno binary on stdout.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DENO_VERSION=2.9.6
+deno_only=false
+[ "${1:-}" = --deno-only ] && deno_only=true
 
 case $(uname -m) in
   x86_64) arch=x64 ;;
@@ -30,6 +36,11 @@ if [ ! -x "$deno" ] || ! "$deno" --version 2>/dev/null | grep -q "^deno $DENO_VE
   [ -x "$deno" ] || { echo "Error: Deno was not installed at $deno" >&2; exit 1; }
 fi
 
+if $deno_only; then
+  echo "$deno"
+  exit 0
+fi
+
 need=()
 command -v lttng >/dev/null || need+=(lttng-tools)
 command -v lttng-sessiond >/dev/null || need+=(lttng-tools)
@@ -37,6 +48,10 @@ command -v babeltrace2 >/dev/null || need+=(babeltrace2)
 [ -e /usr/include/lttng/lttng.h ] || need+=(liblttng-ctl-dev)
 ls /usr/lib/*/liblttng-ust-libc-wrapper.so.1 >/dev/null 2>&1 || need+=(liblttng-ust-dev)
 command -v gcc >/dev/null || need+=(gcc libc6-dev)
+# sysctl: install/uninstall/status read and write /proc/sys through it (Deno opens
+# nothing under /proc without --allow-all).
+command -v sysctl >/dev/null || [ -x /usr/sbin/sysctl ] || [ -x /sbin/sysctl ] || need+=(procps)
+command -v systemd-analyze >/dev/null || need+=(systemd)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "Error: missing Debian packages ${need[*]}: install them as root (apt-get install ${need[*]})" >&2

@@ -1,10 +1,28 @@
 /**
- * `lttng-trig status`.
+ * `lttng-trig status`: is the notifier in core_pattern, does the daemon answer, what are
+ * its triggers, and what happened last.
  *
  * @module
  */
-import { CommandError } from "../errors.ts";
-import type { CommandContext } from "./common.ts";
+import { UsageError } from "../errors.ts";
+import { NOTIFIER_LOG_NAME, ROOT_STATE_DIR } from "../paths.ts";
+import { describeAction, type Trigger } from "../trigger.ts";
+import type { CrashRecord } from "../store/trigger_store.ts";
+import { type JournalEntry, readJournal } from "../notify/io.ts";
+import { ControlCommand } from "../wire/control.ts";
+import { controlRequest } from "../client/client.ts";
+import { type CommandContext, controlSocketPath, parseCommandArgs, table } from "./common.ts";
+import {
+  classifyCorePattern,
+  CORE_PATTERN_PATH,
+  CORE_PIPE_LIMIT_PATH,
+  defaultKernelFiles,
+  installStatePath,
+  type KernelFiles,
+  quotePattern,
+  readInstallState,
+  stripNewline,
+} from "./install.ts";
 
 /** Usage line of `status`. */
 export const STATUS_USAGE = "lttng-trig status [--json] [--run-dir=DIR] [--state-dir=DIR]";
@@ -12,10 +30,317 @@ export const STATUS_USAGE = "lttng-trig status [--json] [--run-dir=DIR] [--state
 /** Help of `status`. */
 export const STATUS_HELP = `Usage: ${STATUS_USAGE}
 
-(not implemented yet)
+Show whether lttng-trig is ready to catch a crash:
+
+  core_pattern      installed (it runs 'lttng-trig notify') or not, and the pattern
+  core_pipe_limit   the kernel's limit of crashes piped at once
+  daemon            running (pid, number of triggers) or not answering, and where
+  trigger           one line per trigger: name, session, action
+  last crash        the newest crash the daemon received, and its outcome
+  last notifier error
+                    the newest failure the notifier journalled in STATE_DIR/notifier.log
+                    (e.g. no daemon answered when a process crashed)
+
+Exit status: 0 when the notifier is installed and the daemon answers, 1 otherwise (the
+lines say what to do), 2 usage error.
+  lttng-trig status || echo 'crashes are not being caught'
+
+Options:
+      --json              One JSON object with all of it, for scripts and monitoring.
+                            lttng-trig status --json | jq .lastCrash
+      --run-dir=DIR       The daemon's run directory (default /var/run/lttng for root,
+                          $LTTNG_HOME/.lttng otherwise).
+                            lttng-trig status --run-dir=/tmp/trig
+      --state-dir=DIR     Where the notifier journal (notifier.log) and install.json
+                          are. Default /var/lib/lttng-trig for every user: the kernel
+                          runs the notifier as root, and install needs root.
+                            lttng-trig status --state-dir=/srv/lttng-trig
+  -h, --help              Show this help.
 `;
 
-/** Run `status`. */
-export function statusCommand(_argv: string[], _ctx: CommandContext): Promise<number> {
-  return Promise.reject(new CommandError("status is not implemented yet"));
+/** The daemon, as `status` sees it. */
+export type DaemonStatus =
+  | {
+    /** It answered. */
+    answering: true;
+    /** Its control socket. */
+    socket: string;
+    /** Its pid. */
+    pid: number;
+    /** How many triggers it holds. */
+    triggers: number;
+    /** Everything else it said (uid, runDir, stateDir, startedAt...). */
+    [fact: string]: unknown;
+  }
+  | {
+    /** It did not answer. */
+    answering: false;
+    /** The control socket tried. */
+    socket: string;
+    /** Why. */
+    error: string;
+  };
+
+/** Everything `status` reports; `status --json` prints it as it is. */
+export interface StatusReport {
+  /** Installed, and the daemon answers (exit code 0). */
+  ok: boolean;
+  /** core_pattern runs lttng-trig's notifier. */
+  installed: boolean;
+  /** core_pattern (without the newline /proc adds); `null` when unreadable. */
+  corePattern: string | null;
+  /** The other crash handler in core_pattern (a program or a socket), if any. */
+  handler: string | null;
+  /** What is wrong with the installed pattern (its executable is gone), if anything. */
+  problem: string | null;
+  /** core_pipe_limit; `null` when unreadable. */
+  corePipeLimit: number | null;
+  /** What `install` remembered, when install.json is there and readable. */
+  remembered: { path: string; previousCorePattern: string; installedAt: string } | null;
+  /** The daemon. */
+  daemon: DaemonStatus;
+  /** Its triggers (empty when it does not answer). */
+  triggers: Trigger[];
+  /** The newest crash it received. */
+  lastCrash: CrashRecord | null;
+  /** The newest failure in the notifier journal. */
+  lastNotifierError: JournalEntry | null;
+  /** Why the notifier journal could not be read, if it could not. */
+  journalError: string | null;
+}
+
+/** Where `status` looks: resolved paths and the kernel's files. */
+export interface StatusOptions {
+  /** The daemon's control socket. */
+  socket: string;
+  /** The state directory (notifier journal, install.json). */
+  stateDir: string;
+  /** /proc/sys. @default defaultKernelFiles */
+  kernel?: KernelFiles;
+  /** Deadline of each control request. @default 5000 */
+  timeoutMs?: number;
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+async function readText(kernel: KernelFiles, path: string): Promise<string> {
+  return new TextDecoder().decode(await kernel.read(path));
+}
+
+async function executableProblem(exe: string): Promise<string | null> {
+  try {
+    const st = await Deno.stat(exe);
+    if (!st.isFile || ((st.mode ?? 0) & 0o111) === 0) return `${exe} is not an executable file`;
+    return null;
+  } catch (err) {
+    return err instanceof Deno.errors.NotFound ? `${exe} does not exist` : null;
+  }
+}
+
+async function journalReadError(stateDir: string): Promise<string | null> {
+  const path = `${stateDir}/${NOTIFIER_LOG_NAME}`;
+  try {
+    (await Deno.open(path, { read: true })).close();
+    return null;
+  } catch (err) {
+    return err instanceof Deno.errors.NotFound ? null : `cannot read ${path}: ${message(err)}`;
+  }
+}
+
+/** Gather the status (never throws: what cannot be known is said so). */
+export async function gatherStatus(options: StatusOptions): Promise<StatusReport> {
+  const kernel = options.kernel ?? defaultKernelFiles;
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const report: StatusReport = {
+    ok: false,
+    installed: false,
+    corePattern: null,
+    handler: null,
+    problem: null,
+    corePipeLimit: null,
+    remembered: null,
+    daemon: { answering: false, socket: options.socket, error: "" },
+    triggers: [],
+    lastCrash: null,
+    lastNotifierError: null,
+    journalError: null,
+  };
+
+  try {
+    report.corePattern = stripNewline(await readText(kernel, CORE_PATTERN_PATH));
+    const kind = classifyCorePattern(report.corePattern);
+    report.installed = kind.kind === "ours";
+    if (kind.kind === "handler") report.handler = kind.handler;
+    if (kind.kind === "ours") report.problem = await executableProblem(kind.exe);
+  } catch (err) {
+    report.problem = `cannot read ${CORE_PATTERN_PATH}: ${message(err)}`;
+  }
+  try {
+    const limit = (await readText(kernel, CORE_PIPE_LIMIT_PATH)).trim();
+    if (/^\d+$/.test(limit)) report.corePipeLimit = Number(limit);
+  } catch { /* shown as unknown */ }
+  try {
+    const state = await readInstallState(options.stateDir, { uid: -1, trust: false });
+    if (state !== undefined) {
+      report.remembered = {
+        path: installStatePath(options.stateDir),
+        previousCorePattern: stripNewline(state.previous.corePattern),
+        installedAt: state.installedAt,
+      };
+    }
+  } catch { /* unreadable (not root) or damaged: install and uninstall say so */ }
+
+  try {
+    const facts = await controlRequest(options.socket, ControlCommand.STATUS, {}, {
+      timeoutMs,
+    }) as Record<string, unknown>;
+    report.daemon = {
+      ...facts,
+      answering: true,
+      socket: options.socket,
+      pid: Number(facts.pid),
+      triggers: Number(facts.triggers),
+    };
+    const list = await controlRequest(options.socket, ControlCommand.LIST, {}, { timeoutMs }) as {
+      triggers: Trigger[];
+    };
+    report.triggers = list.triggers;
+    const history = await controlRequest(options.socket, ControlCommand.HISTORY, { limit: 1 }, {
+      timeoutMs,
+    }) as { crashes: CrashRecord[] };
+    report.lastCrash = history.crashes.at(-1) ?? null;
+  } catch (err) {
+    if (!report.daemon.answering) {
+      report.daemon = { answering: false, socket: options.socket, error: message(err) };
+    }
+  }
+
+  report.journalError = await journalReadError(options.stateDir);
+  report.lastNotifierError = (await readJournal(options.stateDir, 1)).at(-1) ?? null;
+  report.ok = report.installed && report.problem === null && report.daemon.answering;
+  return report;
+}
+
+function shortTime(iso: string): string {
+  return iso.replace("T", " ").replace(/\.\d+Z$/, "Z");
+}
+
+function escaped(text: string): string {
+  return JSON.stringify(text).slice(1, -1);
+}
+
+function crashOutcome(c: CrashRecord): string {
+  const snapshots = c.results.map((r) => r.snapshot).filter((s) => s !== undefined);
+  const reasons = c.results.filter((r) => r.outcome !== "ok" && r.reason !== undefined)
+    .map((r) => `${r.trigger}: ${r.reason}`);
+  const detail = snapshots.length > 0 ? `snapshot ${snapshots.join(", ")}` : reasons.join("; ");
+  return detail === "" ? c.outcome : `${c.outcome} (${detail})`;
+}
+
+/** Render a status report as `status` prints it. */
+export function statusLines(r: StatusReport): string[] {
+  const lines: string[] = [];
+  if (r.corePattern === null) {
+    lines.push(`core_pattern: unknown (${r.problem})`);
+  } else if (r.installed && r.problem !== null) {
+    lines.push(
+      `core_pattern: installed but broken (${r.corePattern}): ${r.problem}: run 'lttng-trig install' again`,
+    );
+  } else if (r.installed) {
+    lines.push(`core_pattern: installed (${r.corePattern})`);
+  } else if (r.handler !== null) {
+    lines.push(
+      `core_pattern: not installed (${r.corePattern}): ${r.handler} handles crashes; 'lttng-trig install --force' replaces it`,
+    );
+  } else {
+    lines.push(
+      `core_pattern: not installed (${r.corePattern}): run 'lttng-trig install'`,
+    );
+  }
+  if (r.remembered !== null) {
+    lines.push(
+      `previous core_pattern: ${
+        quotePattern(r.remembered.previousCorePattern)
+      } (remembered in ${r.remembered.path}, restored by 'lttng-trig uninstall')`,
+    );
+  }
+  lines.push(
+    r.corePipeLimit === null
+      ? "core_pipe_limit: unknown"
+      : r.corePipeLimit === 0 && r.installed
+      ? "core_pipe_limit: 0 (the kernel does not wait for the notifier: 'lttng-trig install' sets 64)"
+      : `core_pipe_limit: ${r.corePipeLimit}`,
+  );
+
+  const d = r.daemon;
+  if (d.answering) {
+    lines.push(`daemon: running, pid ${d.pid}, ${d.triggers} trigger(s)`);
+    if (r.triggers.length === 0) {
+      lines.push("trigger: none: add one with 'lttng-trig set -s SESSION OnAnyCoreDump snapshot'");
+    } else {
+      const rows = r.triggers.map((
+        t,
+      ) => [t.name, `session ${t.session}`, describeAction(t.action)]);
+      lines.push(...table(rows).map((row) => `trigger: ${row}`));
+    }
+    lines.push(
+      r.lastCrash === null
+        ? "last crash: none"
+        : `last crash: ${shortTime(r.lastCrash.time)} pid ${r.lastCrash.pid} exec ${
+          escaped(r.lastCrash.execName)
+        }: ${crashOutcome(r.lastCrash)}`,
+    );
+  } else {
+    const hint = d.error.startsWith("no lttng-trig daemon answers")
+      ? "start it with 'lttng-trig daemon' (or pass --run-dir)"
+      : d.error;
+    lines.push(`daemon: not answering on ${d.socket}: ${hint}`);
+    lines.push("last crash: unknown (the daemon does not answer)");
+  }
+
+  const e = r.lastNotifierError;
+  if (e !== null) {
+    lines.push(
+      `last notifier error: ${shortTime(e.time)} pid ${e.pid} exec ${escaped(e.exec)}: ${
+        e.failures.join("; ")
+      }`,
+    );
+  } else if (r.journalError !== null) {
+    lines.push(`last notifier error: unknown (${r.journalError})`);
+  } else {
+    lines.push("last notifier error: none");
+  }
+  return lines;
+}
+
+/** Run `status`; `kernel` is injected by tests. */
+export async function statusCommand(
+  argv: string[],
+  ctx: CommandContext,
+  kernel: KernelFiles = defaultKernelFiles,
+): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, {
+    json: { type: "boolean" },
+    "run-dir": { type: "string" },
+    "state-dir": { type: "string" },
+    help: { type: "boolean", short: "h" },
+  }, STATUS_USAGE);
+  if (positionals.length > 0) {
+    throw new UsageError(`unexpected argument "${positionals[0]}"`, STATUS_USAGE);
+  }
+  const report = await gatherStatus({
+    socket: controlSocketPath(ctx.env, values["run-dir"]),
+    // The kernel runs the notifier as root, and install needs root: both use root's state
+    // directory whoever asks.
+    stateDir: values["state-dir"] || ROOT_STATE_DIR,
+    kernel,
+  });
+  if (values.json) {
+    ctx.io.out(JSON.stringify(report));
+  } else {
+    for (const line of statusLines(report)) ctx.io.out(line);
+  }
+  return report.ok ? 0 : 1;
 }

@@ -18,7 +18,11 @@ export async function notifyMain(words: string[]): Promise<number> {
     console.log(NOTIFY_HELP.trimEnd());
     return 0;
   }
-  const release = await Deno.readTextFile("/proc/sys/kernel/osrelease").catch(() => "");
+  // Deno.osRelease(): Deno refuses reads under /proc without --allow-all.
+  let release = "";
+  try {
+    release = Deno.osRelease();
+  } catch { /* unknown: assume a current kernel */ }
   const args = parseNotifyArgs(words, kernelSplitsExecName(release));
   const coreDir = args.coreDir;
   const io = coreDir === undefined ? denoNotifierIo : {

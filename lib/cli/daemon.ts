@@ -54,17 +54,25 @@ export async function daemonCommand(argv: string[], ctx: CommandContext): Promis
   const log = values.quiet
     ? undefined
     : (line: string) => ctx.io.err(`${new Date().toISOString()} lttng-trig: ${line}`);
-  const daemon = await Daemon.start({
-    runDir: resolveRunDir(ctx.env, values["run-dir"]),
-    stateDir: resolveStateDir(ctx.env, values["state-dir"]),
-    uid: ctx.env.uid,
-    actionTimeoutMs,
-    log,
-  });
-  const stop = () => void daemon.stop();
+  // Listen for signals before the daemon says it listens: a SIGTERM sent as soon as it
+  // is up must stop it cleanly (sockets removed, exit 0), not kill it.
+  let daemon: Daemon | undefined;
+  let stopRequested = false;
+  const stop = () => {
+    stopRequested = true;
+    void daemon?.stop();
+  };
   Deno.addSignalListener("SIGTERM", stop);
   Deno.addSignalListener("SIGINT", stop);
   try {
+    daemon = await Daemon.start({
+      runDir: resolveRunDir(ctx.env, values["run-dir"]),
+      stateDir: resolveStateDir(ctx.env, values["state-dir"]),
+      uid: ctx.env.uid,
+      actionTimeoutMs,
+      log,
+    });
+    if (stopRequested) void daemon.stop();
     await daemon.finished;
   } finally {
     Deno.removeSignalListener("SIGTERM", stop);

@@ -102,9 +102,13 @@ export class SocketServer {
   #evictIdle(): void {
     let oldest: Connection | undefined;
     for (const c of this.#connections) {
-      if (!c.busy && (oldest === undefined || c.since < oldest.since)) oldest = c;
+      // A closed one leaves the set only once its read is cancelled, a turn later: when
+      // accepts come back to back it must not be picked again (evicting nothing).
+      if (!c.busy && !c.closed && (oldest === undefined || c.since < oldest.since)) oldest = c;
     }
-    oldest?.close();
+    if (oldest === undefined) return;
+    oldest.close();
+    this.#connections.delete(oldest);
   }
 
   async #serve(c: Connection): Promise<void> {

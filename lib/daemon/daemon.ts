@@ -27,6 +27,15 @@ import {
   MAX_CONTROL_REQUEST,
 } from "../wire/control.ts";
 import type { FrameError } from "../wire/frame.ts";
+import {
+  CORE_RESULT_MAX,
+  decodeCoreResult,
+  decodeOnAnyCoreDumpExt,
+  NotifyExtCommand,
+  ONANYCOREDUMP_EXT_MAX,
+  type OnAnyCoreDumpExtMessage,
+} from "../wire/notify_ext.ts";
+import type { CrashFacts } from "../trigger.ts";
 import { CrashHandler, type SessionActions } from "./crash_handler.ts";
 import { handleControl } from "./control_handler.ts";
 import { type FrameResult, SocketServer } from "./connections.ts";
@@ -47,6 +56,13 @@ export class DaemonStartError extends Error {
     this.name = "DaemonStartError";
   }
 }
+
+/**
+ * The lock file each daemon holds (flock, exclusive) in its run and its state directory,
+ * so that two daemons started at once cannot both bind the sockets or both write the
+ * store. It is never removed: removing a lock file would reopen the race.
+ */
+export const LOCK_FILE_NAME = "lttng-trig.lock";
 
 /** Options of {@linkcode Daemon.start}. */
 export interface DaemonOptions {
@@ -88,6 +104,7 @@ export class Daemon implements AsyncDisposable {
   #servers: SocketServer[] = [];
   #actions: SessionActions & { listSessions(): Promise<SessionInfo[]> };
   #startedAt = new Date();
+  #locks: Deno.FsFile[];
   #stopped?: Promise<void>;
   #done: PromiseWithResolvers<void> = Promise.withResolvers();
 
@@ -95,8 +112,10 @@ export class Daemon implements AsyncDisposable {
     options: ResolvedOptions,
     store: TriggerStore,
     actions: SessionActions & { listSessions(): Promise<SessionInfo[]> },
+    locks: Deno.FsFile[],
   ) {
     this.#options = options;
+    this.#locks = locks;
     this.#store = store;
     this.#actions = actions;
     this.#handler = new CrashHandler({ store, actions });
@@ -143,9 +162,22 @@ export class Daemon implements AsyncDisposable {
         `another lttng-trig daemon answers on ${control}: stop it first, or pass another --run-dir`,
       );
     }
-    const store = TriggerStore.open(`${full.stateDir}/${STORE_FILE_NAME}`);
+    // Checking the socket is not enough: daemons started at once all find it silent.
+    const locks: Deno.FsFile[] = [];
+    let store: TriggerStore;
+    try {
+      locks.push(await lockDir(full.runDir, "run"));
+      const [run, state] = await Promise.all([Deno.stat(full.runDir), Deno.stat(full.stateDir)]);
+      if (run.dev !== state.dev || run.ino !== state.ino) {
+        locks.push(await lockDir(full.stateDir, "state"));
+      }
+      store = TriggerStore.open(`${full.stateDir}/${STORE_FILE_NAME}`);
+    } catch (err) {
+      for (const lock of locks) lock.close();
+      throw err;
+    }
     const actions = options.actions ?? new LttngControl({ timeoutMs: full.actionTimeoutMs });
-    const daemon = new Daemon(full, store, actions);
+    const daemon = new Daemon(full, store, actions, locks);
     try {
       const interrupted = store.markInterrupted();
       if (interrupted > 0) {
@@ -184,10 +216,20 @@ export class Daemon implements AsyncDisposable {
     this.#servers.push(
       new SocketServer(notify.listener, {
         ...common,
-        maxPayload: (cmd) => cmd === NotifyCommand.ONANYCOREDUMP ? ONANYCOREDUMP_C_SIZE : -1,
+        maxPayload: (cmd) =>
+          cmd === NotifyCommand.ONANYCOREDUMP
+            ? ONANYCOREDUMP_C_SIZE
+            : cmd === NotifyExtCommand.ONANYCOREDUMP_EXT
+            ? ONANYCOREDUMP_EXT_MAX
+            : cmd === NotifyExtCommand.CORE_RESULT
+            ? CORE_RESULT_MAX
+            : -1,
         onFrameError: () =>
           encodeNotifyReply({ status: NotifyStatus.BAD_REQUEST, fired: 0, failed: 0 }),
-        onFrame: (frame) => this.#onNotify(frame.payload),
+        onFrame: (frame) =>
+          frame.header.cmd === NotifyExtCommand.CORE_RESULT
+            ? this.#onCoreResult(frame.payload)
+            : this.#onNotify(frame.header.cmd, frame.payload),
       }),
       new SocketServer(control.listener, {
         ...common,
@@ -206,10 +248,26 @@ export class Daemon implements AsyncDisposable {
     );
   }
 
-  async #onNotify(payload: Uint8Array): Promise<FrameResult> {
-    let facts;
+  #onCoreResult(payload: Uint8Array): Promise<FrameResult> {
     try {
-      facts = decodeOnAnyCoreDump(payload);
+      const r = decodeCoreResult(payload);
+      const fate = r.kept
+        ? { kept: true, path: r.text, bytes: r.bytes }
+        : { kept: false, reason: r.text, bytes: r.bytes };
+      this.#store.setCoreFate(r.pid, fate);
+      this.#options.log(`core of pid ${r.pid}: ${r.kept ? `kept in ${r.text}` : r.text}`);
+    } catch (err) {
+      this.#options.log(`bad core result: ${(err as Error).message}`);
+    }
+    return Promise.resolve({ close: true });
+  }
+
+  async #onNotify(cmd: number, payload: Uint8Array): Promise<FrameResult> {
+    let facts: CrashFacts;
+    try {
+      facts = cmd === NotifyCommand.ONANYCOREDUMP
+        ? decodeOnAnyCoreDump(payload)
+        : crashFactsOf(decodeOnAnyCoreDumpExt(payload));
     } catch (err) {
       this.#options.log(`bad notification: ${(err as Error).message}`);
       return {
@@ -309,6 +367,11 @@ export class Daemon implements AsyncDisposable {
         }
       } catch { /* not ours or gone */ }
       this.#store.close();
+      for (const lock of this.#locks) {
+        try {
+          lock.close(); // releases the lock
+        } catch { /* closed */ }
+      }
       this.#options.log("lttng-trig daemon stopped");
       this.#done.resolve();
     })();
@@ -319,6 +382,43 @@ export class Daemon implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.stop();
   }
+}
+
+/** Take `dir`'s lock file, or refuse: another daemon holds it. */
+async function lockDir(dir: string, what: "run" | "state"): Promise<Deno.FsFile> {
+  const path = `${dir}/${LOCK_FILE_NAME}`;
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true, write: true, create: true, mode: 0o600 });
+  } catch (err) {
+    throw new DaemonStartError(`Cannot open the lock file ${path}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  let locked: boolean;
+  try {
+    locked = await file.tryLock(true);
+  } catch (err) {
+    file.close();
+    throw new DaemonStartError(`Cannot lock ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  if (!locked) {
+    file.close();
+    throw new DaemonStartError(
+      `another lttng-trig daemon uses the ${what} directory ${dir} (it holds ${path}): stop it first, or pass another --${what}-dir`,
+    );
+  }
+  return file;
+}
+
+/** The daemon's view of an extended notification. */
+function crashFactsOf(m: OnAnyCoreDumpExtMessage): CrashFacts {
+  const { exe, time, ...rest } = m;
+  return {
+    ...rest,
+    ...(exe === undefined ? {} : { exePath: exe }),
+    ...(time === undefined ? {} : { crashTime: time }),
+  };
 }
 
 /**

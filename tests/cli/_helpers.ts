@@ -102,3 +102,21 @@ export async function addTrigger(dirs: TestDirs, args: string[]): Promise<string
 export function uniqueSession(tag = "s"): string {
   return `trigcli-${tag}-${crypto.randomUUID().slice(0, 8)}`;
 }
+
+/**
+ * Parse a table as `list` and `history` print it: a heading line, then rows whose cells
+ * start under their heading (every column but the last is padded). Extra columns are
+ * ignored by the tests that read a few of them.
+ */
+export function parseTable(stdout: string): Record<string, string>[] {
+  const [head, ...rows] = stdout.trimEnd().split("\n");
+  const columns = [...head.matchAll(/\S+/g)].map((m) => ({ name: m[0], start: m.index! }));
+  return rows.map((row) => {
+    const record: Record<string, string> = {};
+    columns.forEach((c, i) => {
+      const end = i + 1 < columns.length ? columns[i + 1].start : undefined;
+      record[c.name] = row.slice(c.start, end).trim();
+    });
+    return record;
+  });
+}

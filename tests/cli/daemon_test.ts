@@ -1,5 +1,6 @@
 /** `lttng-trig daemon` as a subprocess: sockets, pid file, exclusivity, restarts, refusals. */
 import assert from "node:assert/strict";
+import { startDaemon } from "../fixtures/daemon.ts";
 import {
   addTrigger,
   assertExit,
@@ -16,6 +17,7 @@ import {
 const NOTIFY = "notify-lttng-sessiond";
 const CONTROL = "client-lttng-trig";
 const PID_FILE = "lttng-trig.pid";
+const LOCK_FILE = "lttng-trig.lock";
 
 async function tracingGid(): Promise<number | undefined> {
   const text = await Deno.readTextFile("/etc/group").catch(() => "");
@@ -65,9 +67,12 @@ Deno.test("daemon creates its sockets with their final modes, and a pid file", a
   assert.equal(await Deno.readTextFile(`${dirs.run}/${PID_FILE}`), `${d.pid}\n`);
   // Nothing else is left in the run directory (no temporary bind directory).
   const names = [...Deno.readDirSync(dirs.run)].map((e) => e.name).sort();
-  assert.deepEqual(names, [CONTROL, PID_FILE, NOTIFY].sort());
+  assert.deepEqual(names, [CONTROL, LOCK_FILE, PID_FILE, NOTIFY].sort());
   // The store is in the state directory.
   assert.ok(await exists(`${dirs.state}/lttng-trig.db`));
+  for (const dir of [dirs.run, dirs.state]) {
+    assert.equal((await Deno.lstat(`${dir}/${LOCK_FILE}`)).mode! & 0o777, 0o600);
+  }
   assert.match(d.log, new RegExp(`listening on ${dirs.run}/${NOTIFY} and ${dirs.run}/${CONTROL}`));
 });
 
@@ -98,6 +103,63 @@ Deno.test("a second daemon on the same run directory refuses to start, and the f
   assert.equal(await Deno.readTextFile(`${dirs.run}/${PID_FILE}`), `${first.pid}\n`);
   assert.deepEqual((await listTriggers(dirs)).map((t) => t.session), [session]);
   assert.equal(first.status, undefined);
+});
+
+Deno.test("daemons started at once on one run directory: exactly one runs", async () => {
+  await using dirs = await makeDirs();
+  const starts = await Promise.allSettled(
+    Array.from({ length: 5 }, () => daemon(dirs)),
+  );
+  const running = starts.filter((s) => s.status === "fulfilled");
+  try {
+    assert.equal(running.length, 1, starts.map((s) => s.status).join(", "));
+    for (const s of starts) {
+      if (s.status === "rejected") {
+        assert.match(String(s.reason), /Error: another lttng-trig daemon (answers|uses)/);
+      }
+    }
+    const [only] = running;
+    assert.equal(await Deno.readTextFile(`${dirs.run}/${PID_FILE}`), `${only.value.pid}\n`);
+    assert.deepEqual(await listTriggers(dirs), []);
+  } finally {
+    for (const s of running) await s.value.stop();
+  }
+});
+
+Deno.test("a second daemon on the same state directory (another run directory) refuses", async () => {
+  await using dirs = await makeDirs();
+  await using other = await makeDirs();
+  await using first = await daemon(dirs);
+  const r = await cli(["daemon", `--run-dir=${other.run}`, `--state-dir=${dirs.state}`], {
+    timeoutMs: 20_000,
+  });
+  assertExit(r, 1);
+  assert.match(
+    r.stderr,
+    new RegExp(`^Error: another lttng-trig daemon uses the state directory ${dirs.state}`, "m"),
+    show(r),
+  );
+  // It left nothing behind but its (released) lock file.
+  const names = [...Deno.readDirSync(other.run)].map((e) => e.name);
+  assert.deepEqual(names, [LOCK_FILE]);
+  // Once the first is gone, the lock files it leaves do not stop a new daemon.
+  await first.stop();
+  await using _second = await startOn(other.run, dirs.state);
+  assertExit(await cli(["list", `--run-dir=${other.run}`]), 0);
+});
+
+function startOn(runDir: string, stateDir: string) {
+  return startDaemon({ runDir, stateDir });
+}
+
+Deno.test("SIGINT stops the daemon as SIGTERM does, with exit 0", async () => {
+  await using dirs = await makeDirs();
+  const d = await daemon(dirs);
+  d.child.kill("SIGINT");
+  const status = await d.stop();
+  assert.equal(status.code, 0, d.log);
+  assert.equal(await exists(`${dirs.run}/${CONTROL}`), false);
+  assert.equal(await exists(`${dirs.run}/${NOTIFY}`), false);
 });
 
 Deno.test("SIGTERM stops the daemon with exit 0 and removes its sockets and pid file", async () => {
@@ -234,6 +296,19 @@ Deno.test("a run or state directory writable by others is refused with a message
   }
 });
 
+Deno.test("a run or state directory that another user owns is refused", async () => {
+  if (Deno.uid() !== 0) return; // only root can give a directory away
+  for (const which of ["run", "state"] as const) {
+    await using dirs = await makeDirs();
+    await Deno.chown(dirs[which], 65534, 65534);
+    const r = await runDaemonCli(dirs);
+    assertExit(r, 1);
+    assert.ok(r.stderr.includes(dirs[which]), show(r));
+    assert.match(r.stderr, /belongs to uid 65534/, show(r));
+    assert.deepEqual([...Deno.readDirSync(dirs.run)], []);
+  }
+});
+
 Deno.test("a run directory path that is not a directory is refused", async () => {
   await using dirs = await makeDirs();
   const file = `${dirs.scratch}/file`;
@@ -262,7 +337,9 @@ Deno.test("a corrupt store file makes the daemon refuse to start, naming the fil
   assert.ok(r.stderr.includes(db), show(r));
   // Never silently replaced, and nothing listens.
   assert.deepEqual(await Deno.readFile(db), garbage);
-  assert.deepEqual([...Deno.readDirSync(dirs.run)], []);
+  for (const name of [NOTIFY, CONTROL, PID_FILE]) {
+    assert.equal(await exists(`${dirs.run}/${name}`), false, name);
+  }
   const list = await client(dirs, "list");
   assertExit(list, 1);
 });

@@ -1,6 +1,7 @@
 /** `lttng-trig notify %p %u %g %e %h` as a subprocess, as the kernel runs it. */
 import assert from "node:assert/strict";
 import { LAUNCHER } from "../fixtures/paths.ts";
+import { waitFor } from "../fixtures/wait.ts";
 import {
   addTrigger,
   assertExit,
@@ -9,6 +10,7 @@ import {
   daemon,
   listTriggers,
   makeDirs,
+  parseTable,
   show,
   type TestDirs,
   uniqueSession,
@@ -26,8 +28,10 @@ interface Crash {
 
 async function crashes(dirs: TestDirs): Promise<Crash[]> {
   const r = await client(dirs, "history", ["--json"]);
-  assertExit(r, 0);
-  return (JSON.parse(r.stdout) as { crashes: Crash[] }).crashes;
+  const list = (JSON.parse(r.stdout) as { crashes: Crash[] }).crashes;
+  // Like coredumpctl, history exits 1 when there is nothing to show.
+  assertExit(r, list.length === 0 ? 1 : 0);
+  return list;
 }
 
 function notifyArgs(dirs: TestDirs, ...facts: string[]): string[] {
@@ -69,15 +73,16 @@ Deno.test("notify fires the trigger, and history shows the crash and the failed 
 
   const h = await client(dirs, "history");
   assertExit(h, 0);
-  const lines = h.stdout.trimEnd().split("\n");
-  assert.match(lines[0], /^TIME\s+PID\s+UID\s+EXEC\s+FIRED\s+OUTCOME\s+SNAPSHOT$/);
-  assert.equal(lines.length, 2, show(h));
-  assert.match(
-    lines[1],
-    new RegExp(
-      `^\\S+ \\S+\\s+1234\\s+0\\s+crasher\\s+trigger-1:failed\\s+failed\\s+\\(.*${session}.*\\)$`,
-    ),
-  );
+  const rows = parseTable(h.stdout);
+  assert.equal(rows.length, 1, show(h));
+  const row = rows[0];
+  assert.match(row.TIME, /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}Z$/);
+  assert.equal(row.PID, "1234");
+  assert.equal(row.UID, "0");
+  assert.equal(row.EXEC, "crasher");
+  assert.equal(row.FIRED, "trigger-1:failed");
+  assert.equal(row.OUTCOME, "failed");
+  assert.match(row.SNAPSHOT, new RegExp(`^\\(.*${session}.*\\)$`));
 
   const [t] = await listTriggers(dirs);
   assert.equal(t.hits, 1);
@@ -103,7 +108,7 @@ Deno.test("notify with no matching trigger records a no-trigger crash", async ()
 Deno.test("notify takes exec names and hostnames as data, never as options or shell words", async () => {
   await using dirs = await makeDirs();
   await using _d = await daemon(dirs);
-  await addTrigger(dirs, ["-s", uniqueSession(), "OnAnyCoreDump", "stop"]);
+  await addTrigger(dirs, ["-s", uniqueSession(), "OnAnyCoreDump", "snapshot"]);
   const marker = `${dirs.scratch}/pwned`;
   const names = [
     "--help",
@@ -129,8 +134,28 @@ Deno.test("notify takes exec names and hostnames as data, never as options or sh
 
   const h = await client(dirs, "history");
   assertExit(h, 0);
-  assert.match(h.stdout, /\s5000\s+0\s+--help\s/);
-  assert.match(h.stdout, /\s5001\s+0\s+a b\s/);
+  const rows = parseTable(h.stdout);
+  assert.deepEqual(rows.slice(0, 2).map((r) => [r.PID, r.EXEC]), [["5000", "--help"], [
+    "5001",
+    "a b",
+  ]]);
+});
+
+Deno.test("a crash of another uid reaches the root daemon too", async () => {
+  await using dirs = await makeDirs();
+  await using _d = await daemon(dirs);
+  await addTrigger(dirs, ["--uid=65534", "-s", uniqueSession(), "OnAnyCoreDump", "snapshot"]);
+  const r = await cli(notifyArgs(dirs, "6000", "65534", "65534", "nobodys", "host"));
+  assertExit(r, 0);
+  const [crash] = await crashes(dirs);
+  assert.deepEqual([crash.pid, crash.uid, crash.gid, crash.execName], [
+    6000,
+    65534,
+    65534,
+    "nobodys",
+  ]);
+  assert.equal(crash.results.length, 1);
+  assert.equal(crash.outcome, "failed");
 });
 
 Deno.test("notify works with an empty environment and cwd /, as the kernel runs it", async () => {
@@ -249,4 +274,26 @@ Deno.test("notify notifies without waiting for the end of the core, then release
   const [crash] = await crashes(dirs);
   assert.equal(crash.pid, 999);
   assert.equal(crash.execName, "held");
+});
+
+Deno.test("notify is answered before a stop action finishes; its outcome is recorded after", async () => {
+  await using dirs = await makeDirs();
+  await using _d = await daemon(dirs);
+  const session = uniqueSession();
+  await addTrigger(dirs, ["-n", "stopper", "-s", session, "OnAnyCoreDump", "stop"]);
+  const r = await cli(notifyArgs(dirs, "2222", "0", "0", "stopped", "host"));
+  assertExit(r, 0);
+  // The crash is recorded at once; the stop's failure lands in the history shortly.
+  const crash = await waitFor(async () => {
+    const [c] = await crashes(dirs);
+    return c !== undefined && c.outcome !== "pending" ? c : undefined;
+  }, { what: "the stop action's outcome in the history" });
+  assert.equal(crash.pid, 2222);
+  assert.equal(crash.outcome, "failed");
+  assert.deepEqual(crash.results.map((x) => [x.trigger, x.session, x.outcome]), [[
+    "stopper",
+    session,
+    "failed",
+  ]]);
+  assert.ok(crash.results[0].reason?.includes(session), JSON.stringify(crash));
 });

@@ -9,6 +9,7 @@ import {
   daemon,
   listTriggers,
   makeDirs,
+  parseTable,
   show,
   uniqueSession,
 } from "./_helpers.ts";
@@ -137,16 +138,14 @@ Deno.test("list shows name, session, condition, action, rate and fired columns",
   assertExit(r, 0);
   const lines = r.stdout.trimEnd().split("\n");
   assert.equal(lines.length, 3, show(r));
-  assert.match(lines[0], /^NAME\s+SESSION\s+CONDITION\s+ACTION\s+RATE\s+FIRED$/);
-  const rows = lines.slice(1).map((l) => l.split(/\s{2,}/));
-  const t1 = rows.find((row) => row[0] === "trigger-1");
-  const t2 = rows.find((row) => row[0] === "stopper");
+  assert.match(lines[0], /^NAME\s+SESSION\s+CONDITION\s+ACTION\s/);
+  const rows = parseTable(r.stdout);
+  const t1 = rows.find((row) => row.NAME === "trigger-1");
+  const t2 = rows.find((row) => row.NAME === "stopper");
   assert.ok(t1 !== undefined && t2 !== undefined, show(r));
-  assert.deepEqual(t1.slice(1, 4), [s1, "OnAnyCoreDump", "snapshot"]);
-  assert.deepEqual(t2.slice(1, 5), [s2, "OnAnyCoreDump", "stop", "every:2"]);
-  // Columns line up under their headings.
-  const col = lines[0].indexOf("SESSION");
-  for (const line of lines.slice(1)) assert.ok(line.slice(col).startsWith("trigcli-"), line);
+  assert.deepEqual([t1.SESSION, t1.CONDITION, t1.ACTION], [s1, "OnAnyCoreDump", "snapshot"]);
+  assert.deepEqual([t2.SESSION, t2.CONDITION, t2.ACTION], [s2, "OnAnyCoreDump", "stop"]);
+  assert.match(t2.RATE ?? "", /every:2/);
 });
 
 Deno.test("list --json parses and holds every trigger", async () => {
@@ -197,16 +196,19 @@ Deno.test("remove NAME removes the trigger; an unknown name exits 1 with a messa
   assert.deepEqual((await listTriggers(dirs)).map((t) => t.name).sort(), [again, "keep"].sort());
 });
 
-Deno.test("history with no crash says so; --json gives an empty array", async () => {
+Deno.test("history with no crash says so and exits 1, as coredumpctl does", async () => {
   await using dirs = await makeDirs();
   await using _d = await daemon(dirs);
   const r = await client(dirs, "history");
-  assertExit(r, 0);
-  assert.equal(r.stdout, "No crashes recorded.\n");
-  assert.equal(r.stderr, "");
+  assertExit(r, 1);
+  assert.equal(r.stdout, "");
+  assert.equal(r.stderr, "Error: no crashes recorded\n");
   const j = await client(dirs, "history", ["--json"]);
-  assertExit(j, 0);
+  assertExit(j, 1);
   assert.deepEqual(JSON.parse(j.stdout), { crashes: [] });
+  const filtered = await client(dirs, "history", ["--exec=nginx*", "--since=1h"]);
+  assertExit(filtered, 1);
+  assert.equal(filtered.stderr, "Error: no crash matches\n");
 });
 
 Deno.test("usage errors exit 2 with Error: and Usage:, and change nothing", async () => {
@@ -253,6 +255,7 @@ Deno.test("usage errors exit 2 with Error: and Usage:, and change nothing", asyn
     ["history", ["-n", "0"], /--lines/],
     ["history", ["--lines=many"], /--lines/],
     ["history", ["extra"], /unexpected argument/],
+    ["history", ["--since=yesterday"], /--since/],
   ];
   for (const [command, args, message] of cases) {
     const r = await client(dirs, command, args);
@@ -261,7 +264,7 @@ Deno.test("usage errors exit 2 with Error: and Usage:, and change nothing", asyn
   }
   assert.deepEqual(await listTriggers(dirs), before);
   const h = await client(dirs, "history");
-  assert.equal(h.stdout, "No crashes recorded.\n");
+  assert.equal(h.stderr, "Error: no crashes recorded\n", show(h));
 });
 
 Deno.test("an unknown command exits 2 with Error: and a Usage: line", async () => {

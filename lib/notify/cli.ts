@@ -13,8 +13,14 @@ export async function notifyMain(words: string[]): Promise<number> {
   // A lone -h/--help is a user asking: the kernel always passes the five words, and an
   // exec name "--help" among them stays data. Without this, it would notify the root
   // daemon of a crash of pid 0.
-  if (words.length === 1 && (words[0] === "--help" || words[0] === "-h")) {
+  if (words.length === 0 || (words.length === 1 && (words[0] === "--help" || words[0] === "-h"))) {
     const { NOTIFY_HELP } = await import("../cli/main.ts");
+    if (words.length === 0) {
+      // Nothing to notify: the kernel never runs it so; a person did, by mistake.
+      console.error("Error: notify needs the crash's %p %u %g %e %h (the kernel gives them)");
+      console.error(NOTIFY_HELP.trimEnd().split("\n")[0]);
+      return 2;
+    }
     console.log(NOTIFY_HELP.trimEnd());
     return 0;
   }

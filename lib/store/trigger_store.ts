@@ -329,8 +329,7 @@ export class TriggerStore implements Disposable {
       }
       let name = spec.name;
       if (name === undefined) {
-        const n = this.#stmt("SELECT COUNT(*) AS n FROM triggers").get() as { n: number };
-        for (let i = n.n + 1;; i++) {
+        for (let i = 1;; i++) {
           const candidate = `trigger-${i}`;
           if (this.#stmt("SELECT 1 FROM triggers WHERE name = ?").get(candidate) === undefined) {
             name = candidate;

@@ -139,7 +139,7 @@ Deno.test("TriggerStore keeps triggers, counters and crashes across close and re
   using store = TriggerStore.open(path);
   const triggers = store.listTriggers();
   assert.deepEqual(triggers.map((t) => [t.name, t.hits, t.fired]), [
-    ["trigger-2", 1, 1],
+    ["trigger-1", 1, 1],
     ["web", 1, 0],
   ]);
   assert.deepEqual(triggers[1].ratePolicy, { kind: "every", count: 2 });

@@ -1,0 +1,165 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { findNotes, parseNotes, readCoreFacts } from "../../lib/daemon/elf_core.ts";
+import type { ByteReader } from "../../lib/wire/frame.ts";
+
+const enc = new TextEncoder();
+
+function note(name: string, type: number, desc: Uint8Array): Uint8Array {
+  const n = enc.encode(`${name}\0`);
+  const size = 12 + ((n.length + 3) & ~3) + ((desc.length + 3) & ~3);
+  const out = new Uint8Array(size);
+  const v = new DataView(out.buffer);
+  v.setUint32(0, n.length, true);
+  v.setUint32(4, desc.length, true);
+  v.setUint32(8, type, true);
+  out.set(n, 12);
+  out.set(desc, 12 + ((n.length + 3) & ~3));
+  return out;
+}
+
+function prpsinfo(o: { pid: number; uid: number; gid: number; fname: string; args: string }) {
+  const d = new Uint8Array(136);
+  const v = new DataView(d.buffer);
+  v.setUint32(16, o.uid, true);
+  v.setUint32(20, o.gid, true);
+  v.setInt32(24, o.pid, true);
+  v.setInt32(28, 1, true);
+  d.set(enc.encode(o.fname).subarray(0, 15), 40);
+  d.set(enc.encode(o.args).subarray(0, 79), 56);
+  return note("CORE", 3, d);
+}
+
+function siginfo(signo: number) {
+  const d = new Uint8Array(128);
+  new DataView(d.buffer).setInt32(0, signo, true);
+  return note("CORE", 0x53494749, d);
+}
+
+/** A core as Linux writes it: ELF header, PT_NOTE then a PT_LOAD, the notes, memory. */
+function core(notes: Uint8Array[], memory = 4096): Uint8Array {
+  const notesBytes = new Uint8Array(notes.reduce((n, b) => n + b.length, 0));
+  let at = 0;
+  for (const b of notes) {
+    notesBytes.set(b, at);
+    at += b.length;
+  }
+  const phoff = 64;
+  const notesOff = phoff + 2 * 56;
+  const out = new Uint8Array(notesOff + notesBytes.length + memory);
+  const v = new DataView(out.buffer);
+  out.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]);
+  v.setUint16(16, 4, true); // ET_CORE
+  v.setUint16(18, 62, true); // EM_X86_64
+  v.setBigUint64(32, BigInt(phoff), true);
+  v.setUint16(54, 56, true);
+  v.setUint16(56, 2, true);
+  v.setUint32(phoff, 4, true); // PT_NOTE
+  v.setBigUint64(phoff + 8, BigInt(notesOff), true);
+  v.setBigUint64(phoff + 32, BigInt(notesBytes.length), true);
+  v.setUint32(phoff + 56, 1, true); // PT_LOAD
+  out.set(notesBytes, notesOff);
+  return out;
+}
+
+function reader(bytes: Uint8Array, size = 1 << 20): ByteReader & { consumed(): number } {
+  let pos = 0;
+  return {
+    read(p: Uint8Array) {
+      if (pos >= bytes.length) return Promise.resolve(null);
+      const n = Math.min(size, p.length, bytes.length - pos);
+      p.set(bytes.subarray(pos, pos + n));
+      pos += n;
+      return Promise.resolve(n);
+    },
+    consumed: () => pos,
+  };
+}
+
+const SAMPLE = core([
+  note("CORE", 1, new Uint8Array(336)),
+  prpsinfo({ pid: 4242, uid: 1000, gid: 100, fname: "crasher", args: "/usr/bin/crasher 31337 " }),
+  siginfo(11),
+]);
+
+Deno.test("readCoreFacts() reads pid, uid, gid, exec name, arguments and signal from the notes", async () => {
+  const r = reader(SAMPLE, 7);
+  const { facts, head } = await readCoreFacts(r);
+  assert.deepEqual(facts, {
+    pid: 4242,
+    ppid: 1,
+    uid: 1000,
+    gid: 100,
+    execName: "crasher",
+    args: ["/usr/bin/crasher", "31337"],
+    signal: 11,
+  });
+  // It reads up to the end of the notes and no further: the memory stays in the stream.
+  assert.equal(r.consumed(), SAMPLE.length - 4096);
+  assert.deepEqual(head, SAMPLE.subarray(0, SAMPLE.length - 4096));
+});
+
+Deno.test("readCoreFacts() refuses what is not a 64-bit little-endian ELF core", async () => {
+  const cases: [string, (b: Uint8Array) => void][] = [
+    ["no ELF magic", (b) => b[0] = 0],
+    ["32-bit", (b) => b[4] = 1],
+    ["big-endian", (b) => b[5] = 2],
+    ["not ET_CORE", (b) => b[16] = 2],
+    ["bad e_phentsize", (b) => b[54] = 32],
+    ["no program headers", (b) => b[56] = 0],
+    ["no PT_NOTE", (b) => b[64] = 1],
+  ];
+  for (const [what, spoil] of cases) {
+    const b = SAMPLE.slice();
+    spoil(b);
+    await assert.rejects(readCoreFacts(reader(b)), (e) => e instanceof SyntaxError, what);
+  }
+});
+
+Deno.test("readCoreFacts() refuses a core truncated anywhere before the end of its notes", async () => {
+  const notesEnd = SAMPLE.length - 4096;
+  for (const cut of [0, 1, 63, 64, 100, 176, notesEnd - 1]) {
+    await assert.rejects(
+      readCoreFacts(reader(SAMPLE.subarray(0, cut))),
+      (e) => e instanceof RangeError,
+      `cut at ${cut}`,
+    );
+  }
+});
+
+Deno.test("findNotes() refuses notes that lie about their place or size", () => {
+  const b = SAMPLE.slice();
+  const v = new DataView(b.buffer);
+  v.setBigUint64(64 + 32, 1n << 40n, true);
+  assert.throws(() => findNotes(b), RangeError);
+  v.setBigUint64(64 + 32, 10n, true);
+  v.setBigUint64(64 + 8, 8n, true); // inside the ELF header
+  assert.throws(() => findNotes(b), RangeError);
+});
+
+Deno.test("parseNotes() refuses a note whose size runs past the segment, and notes without NT_PRPSINFO", () => {
+  const n = note("CORE", 3, new Uint8Array(136));
+  new DataView(n.buffer).setUint32(4, 100_000, true);
+  assert.throws(() => parseNotes(n), RangeError);
+  assert.throws(() => parseNotes(siginfo(6)), SyntaxError);
+});
+
+Deno.test("readCoreFacts() only ever fails with RangeError or SyntaxError on arbitrary bytes", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.uint8Array({ maxLength: 600 }),
+      fc.nat({ max: SAMPLE.length }),
+      fc.integer({ min: 1, max: 64 }),
+      async (noise, at, chunk) => {
+        const b = SAMPLE.slice();
+        b.set(noise.subarray(0, Math.max(0, b.length - at)), at);
+        try {
+          await readCoreFacts(reader(b, chunk));
+        } catch (e) {
+          if (!(e instanceof RangeError || e instanceof SyntaxError)) throw e;
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
+});

@@ -9,6 +9,8 @@
 export const NOTIFY_SOCKET_NAME = "notify-lttng-sessiond";
 /** The control socket's file name. */
 export const CONTROL_SOCKET_NAME = "client-lttng-trig";
+/** The coredump socket's file name (core_pattern `@RUN_DIR/coredump-lttng-trig`). */
+export const COREDUMP_SOCKET_NAME = "coredump-lttng-trig";
 /** The daemon's pid file name, in the run directory. */
 export const PID_FILE_NAME = "lttng-trig.pid";
 /** The root run directory (LTTng's). */

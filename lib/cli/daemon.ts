@@ -10,7 +10,7 @@ import { type CommandContext, parseCommandArgs, parseCount } from "./common.ts";
 
 /** Usage line of `daemon`. */
 export const DAEMON_USAGE =
-  "lttng-trig daemon [--run-dir=DIR] [--state-dir=DIR] [--action-timeout=MS] [--quiet]";
+  "lttng-trig daemon [--run-dir=DIR] [--state-dir=DIR] [--action-timeout=MS] [--no-coredump-socket] [--core-dir=DIR] [--quiet]";
 
 /** Help of `daemon`. */
 export const DAEMON_HELP = `Usage: ${DAEMON_USAGE}
@@ -32,6 +32,11 @@ Options:
                            $LTTNG_HOME/.lttng/lttng-trig.
       --action-timeout=MS  Deadline of one lttng action, after which it is killed
                            (default 8000; the notifier holds a crash at most 10 s).
+      --no-coredump-socket Do not listen on RUN_DIR/coredump-lttng-trig (root listens
+                           there by default, for 'lttng-trig install --socket').
+      --core-dir=DIR       In coredump-socket mode, keep each core in DIR, compressed
+                           with zstd (as 'notify --core-dir' does in pipe mode).
+                             lttng-trig daemon --core-dir=/var/crash/lttng-trig
       --quiet              Do not log crashes and actions to stderr.
   -h, --help               Show this help.
 `;
@@ -43,6 +48,8 @@ export async function daemonCommand(argv: string[], ctx: CommandContext): Promis
     "state-dir": { type: "string" },
     "action-timeout": { type: "string" },
     quiet: { type: "boolean" },
+    "no-coredump-socket": { type: "boolean" },
+    "core-dir": { type: "string" },
     help: { type: "boolean", short: "h" },
   }, DAEMON_USAGE);
   if (positionals.length > 0) {
@@ -51,6 +58,12 @@ export async function daemonCommand(argv: string[], ctx: CommandContext): Promis
   const actionTimeoutMs = values["action-timeout"] === undefined
     ? undefined
     : parseCount(values["action-timeout"], "--action-timeout", DAEMON_USAGE, 100);
+  const coreDir = (dir: string | undefined) => {
+    if (dir !== undefined && !dir.startsWith("/")) {
+      throw new UsageError(`--core-dir must be an absolute path, got "${dir}"`, DAEMON_USAGE);
+    }
+    return dir;
+  };
   const log = values.quiet
     ? undefined
     : (line: string) => ctx.io.err(`${new Date().toISOString()} lttng-trig: ${line}`);
@@ -70,6 +83,8 @@ export async function daemonCommand(argv: string[], ctx: CommandContext): Promis
       stateDir: resolveStateDir(ctx.env, values["state-dir"]),
       uid: ctx.env.uid,
       actionTimeoutMs,
+      coredumpSocket: values["no-coredump-socket"] ? false : undefined,
+      coreDir: coreDir(values["core-dir"]),
       log,
     });
     if (stopRequested) void daemon.stop();

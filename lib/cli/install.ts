@@ -9,8 +9,10 @@
  * @module
  */
 import { CommandError, UsageError } from "../errors.ts";
-import { resolveStateDir } from "../paths.ts";
-import { type CommandContext, parseCommandArgs } from "./common.ts";
+import { COREDUMP_SOCKET_NAME, resolveStateDir } from "../paths.ts";
+import { type CommandContext, controlSocketPath, parseCommandArgs } from "./common.ts";
+import { controlRequest } from "../client/client.ts";
+import { ControlCommand } from "../wire/control.ts";
 
 /** The kernel's core dump pattern. */
 export const CORE_PATTERN_PATH = "/proc/sys/kernel/core_pattern";
@@ -238,7 +240,9 @@ export function classifyCorePattern(pattern: string): CorePatternKind {
     return { kind: "handler", handler: exe === "" ? "an empty pipe command" : exe };
   }
   if (text.startsWith("@")) {
-    return { kind: "handler", handler: `the coredump socket ${text.replace(/^@+/, "")}` };
+    const path = text.replace(/^@+/, "");
+    if (path.split("/").pop() === COREDUMP_SOCKET_NAME) return { kind: "ours", exe: path };
+    return { kind: "handler", handler: `the coredump socket ${path}` };
   }
   return { kind: "file" };
 }
@@ -472,7 +476,7 @@ async function exeProblem(exe: string): Promise<string | undefined> {
 
 /** Usage line of `install`. */
 export const INSTALL_USAGE =
-  "lttng-trig install [--force] [--facts] [--core-dir=DIR] [--exe=PATH] [--state-dir=DIR]";
+  "lttng-trig install [--force] [--socket [--run-dir=DIR] | --facts] [--core-dir=DIR] [--exe=PATH] [--state-dir=DIR]";
 
 /** Help of `install`. */
 export const INSTALL_HELP = `Usage: ${INSTALL_USAGE}
@@ -498,6 +502,14 @@ value remembered the first time. core_pattern is not kept across reboots: see
 docs/INSTALLING.md.
 
 Options:
+      --socket            Use the kernel's coredump socket (Linux 6.16+) instead of the
+                          notifier: core_pattern becomes '@RUN_DIR/coredump-lttng-trig'
+                          and the daemon receives each core itself, with no helper
+                          process. Needs the root daemon running (it must be protected
+                          from dumping into its own socket: 'lttng-trig status' says).
+                            lttng-trig install --socket
+      --run-dir=DIR       With --socket: the daemon's run directory (default
+                          /var/run/lttng).
       --force             Replace another crash handler; uninstall restores it.
                             lttng-trig install --force
       --facts             Also pass the kernel's crash facts to the notifier: global
@@ -533,6 +545,10 @@ export interface InstallArgs {
   exe?: string;
   /** `--state-dir`. */
   stateDir?: string;
+  /** `--socket`: the kernel's coredump socket mode instead of the notifier. */
+  socket: boolean;
+  /** `--run-dir`: the daemon's, for `--socket`. */
+  runDir?: string;
 }
 
 /** Parse `install`'s arguments (pure). */
@@ -543,8 +559,21 @@ export function parseInstallArgs(argv: string[]): InstallArgs {
     "core-dir": { type: "string" },
     exe: { type: "string" },
     "state-dir": { type: "string" },
+    socket: { type: "boolean" },
+    "run-dir": { type: "string" },
     help: { type: "boolean", short: "h" },
   }, INSTALL_USAGE);
+  if (values.socket) {
+    const clash = (["facts", "core-dir", "exe"] as const).find((o) => values[o] !== undefined);
+    if (clash !== undefined) {
+      throw new UsageError(
+        `--${clash} applies to the notifier, not to --socket (in socket mode the daemon keeps cores: 'lttng-trig daemon --core-dir=DIR')`,
+        INSTALL_USAGE,
+      );
+    }
+  } else if (values["run-dir"] !== undefined) {
+    throw new UsageError("--run-dir goes with --socket", INSTALL_USAGE);
+  }
   if (positionals.length > 0) {
     throw new UsageError(`unexpected argument "${positionals[0]}"`, INSTALL_USAGE);
   }
@@ -556,11 +585,63 @@ export function parseInstallArgs(argv: string[]): InstallArgs {
       throw new UsageError(`invalid --${option} "${value}": ${problem}`, INSTALL_USAGE);
     }
   }
-  const args: InstallArgs = { force: values.force ?? false, facts: values.facts ?? false };
+  const args: InstallArgs = {
+    force: values.force ?? false,
+    facts: values.facts ?? false,
+    socket: values.socket ?? false,
+  };
+  if (values["run-dir"] !== undefined) args.runDir = values["run-dir"];
   if (values["core-dir"] !== undefined) args.coreDir = values["core-dir"].replace(/(.)\/+$/, "$1");
   if (values.exe !== undefined) args.exe = values.exe;
   if (values["state-dir"] !== undefined) args.stateDir = values["state-dir"];
   return args;
+}
+
+/** Does a kernel of release `release` have the coredump socket (Linux 6.16+)? */
+export function kernelHasCoredumpSocket(release: string): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  if (m === null) return false;
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  return major > 6 || (major === 6 && minor >= 16);
+}
+
+/**
+ * The daemon's coredump socket, once checked: the kernel has the mode, the daemon answers,
+ * listens there, and cannot dump core into its own socket.
+ */
+async function coredumpSocketReady(ctx: CommandContext, runDir?: string): Promise<string> {
+  const release = Deno.osRelease();
+  if (!kernelHasCoredumpSocket(release)) {
+    throw new CommandError(
+      `the kernel's coredump socket needs Linux 6.16 or later, and this is ${release}: install without --socket (the notifier works on every kernel)`,
+    );
+  }
+  const status = await controlRequest(
+    controlSocketPath(ctx.env, runDir),
+    ControlCommand.STATUS,
+    {},
+  ) as {
+    coredumpSocket?: string | null;
+    selfDump?: { protected: boolean; reason: string };
+  };
+  if (!status.coredumpSocket) {
+    throw new CommandError(
+      "the daemon does not listen on a coredump socket: start it as root without --no-coredump-socket",
+    );
+  }
+  if (!status.selfDump?.protected) {
+    throw new CommandError(
+      `the daemon could deadlock dumping its own core into its socket: ${
+        status.selfDump?.reason ?? "unknown protection"
+      }`,
+    );
+  }
+  // The kernel refuses a socket path that goes through a symlink (/var/run -> /run).
+  try {
+    return await Deno.realPath(status.coredumpSocket);
+  } catch (err) {
+    throw new CommandError(`cannot resolve ${status.coredumpSocket}: ${(err as Error).message}`);
+  }
 }
 
 async function checkCoreDir(dir: string): Promise<void> {
@@ -594,14 +675,20 @@ export async function installCommand(
   const args = parseInstallArgs(argv);
   requireRoot(ctx.env.uid, "install");
 
-  const exe = args.exe ?? (ctx.env.get("LTTNG_TRIG_EXE") || Deno.execPath());
-  const badExe = await exeProblem(exe);
-  if (badExe !== undefined) {
-    throw new CommandError(
-      `cannot name ${exe} in core_pattern: ${badExe}: run install through the launcher bin/lttng-trig, or pass --exe=PATH`,
-    );
+  let pattern: string;
+  let exe = "";
+  if (args.socket) {
+    pattern = `@${await coredumpSocketReady(ctx, args.runDir)}`;
+  } else {
+    exe = args.exe ?? (ctx.env.get("LTTNG_TRIG_EXE") || Deno.execPath());
+    const badExe = await exeProblem(exe);
+    if (badExe !== undefined) {
+      throw new CommandError(
+        `cannot name ${exe} in core_pattern: ${badExe}: run install through the launcher bin/lttng-trig, or pass --exe=PATH`,
+      );
+    }
+    pattern = corePatternFor({ exe, facts: args.facts, coreDir: args.coreDir });
   }
-  const pattern = corePatternFor({ exe, facts: args.facts, coreDir: args.coreDir });
   const size = encoder.encode(pattern).byteLength;
   if (size > CORE_PATTERN_MAX_BYTES) {
     throw new CommandError(

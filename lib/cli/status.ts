@@ -5,7 +5,7 @@
  * @module
  */
 import { UsageError } from "../errors.ts";
-import { NOTIFIER_LOG_NAME, ROOT_STATE_DIR } from "../paths.ts";
+import { COREDUMP_SOCKET_NAME, NOTIFIER_LOG_NAME, ROOT_STATE_DIR } from "../paths.ts";
 import { describeAction, type Trigger } from "../trigger.ts";
 import type { CrashRecord } from "../store/trigger_store.ts";
 import { type JournalEntry, readJournal } from "../notify/io.ts";
@@ -132,10 +132,20 @@ async function readText(kernel: KernelFiles, path: string): Promise<string> {
 async function executableProblem(exe: string): Promise<string | null> {
   try {
     const st = await Deno.stat(exe);
+    // Coredump-socket mode: the pattern names the daemon's socket, not a program.
+    if (exe.endsWith(`/${COREDUMP_SOCKET_NAME}`)) {
+      return st.isSocket ? null : `${exe} is not a socket: is the daemon running?`;
+    }
     if (!st.isFile || ((st.mode ?? 0) & 0o111) === 0) return `${exe} is not an executable file`;
     return null;
   } catch (err) {
-    return err instanceof Deno.errors.NotFound ? `${exe} does not exist` : null;
+    return err instanceof Deno.errors.NotFound
+      ? `${exe} does not exist${
+        exe.endsWith(`/${COREDUMP_SOCKET_NAME}`)
+          ? ": start the daemon, or the kernel drops every core"
+          : ""
+      }`
+      : null;
   }
 }
 

@@ -6,6 +6,7 @@
  */
 import {
   CONTROL_SOCKET_NAME,
+  COREDUMP_SOCKET_NAME,
   NOTIFY_SOCKET_NAME,
   PID_FILE_NAME,
   STORE_FILE_NAME,
@@ -36,7 +37,7 @@ import {
   type OnAnyCoreDumpExtMessage,
 } from "../wire/notify_ext.ts";
 import type { CrashFacts } from "../trigger.ts";
-import { CrashHandler, type SessionActions } from "./crash_handler.ts";
+import { CrashHandler, type CrashOutcome, type SessionActions } from "./crash_handler.ts";
 import { handleControl } from "./control_handler.ts";
 import { type FrameResult, SocketServer } from "./connections.ts";
 import {
@@ -47,6 +48,8 @@ import {
   unlinkOwnSocket,
 } from "./sockets.ts";
 import type { SessionInfo } from "../lttng/control.ts";
+import { CoredumpServer } from "./coredump_socket.ts";
+import { selfDumpProtection } from "./dumpable.ts";
 
 /** The daemon cannot start; the message says why and what to do. */
 export class DaemonStartError extends Error {
@@ -72,6 +75,13 @@ export interface DaemonOptions {
   stateDir: string;
   /** The daemon's uid (root, or the user it serves). @default Deno.uid() */
   uid?: number;
+  /**
+   * Listen on RUN_DIR/coredump-lttng-trig for the kernel's coredump socket mode.
+   * @default true for root
+   */
+  coredumpSocket?: boolean;
+  /** In coredump-socket mode, keep cores here (zstd). */
+  coreDir?: string;
   /** Session actions. @default an LttngControl on the `lttng` command */
   actions?: SessionActions & { listSessions(): Promise<SessionInfo[]> };
   /** Deadline of one action, in milliseconds. @default 8000 */
@@ -86,7 +96,9 @@ export interface DaemonOptions {
   log?: (line: string) => void;
 }
 
-type ResolvedOptions = Required<Omit<DaemonOptions, "actions">>;
+type ResolvedOptions = Required<Omit<DaemonOptions, "actions" | "coreDir">> & {
+  coreDir?: string;
+};
 
 /**
  * A running daemon.
@@ -104,6 +116,8 @@ export class Daemon implements AsyncDisposable {
   #servers: SocketServer[] = [];
   #actions: SessionActions & { listSessions(): Promise<SessionInfo[]> };
   #startedAt = new Date();
+  #coredump?: CoredumpServer;
+  #selfDump?: { protected: boolean; reason: string };
   #locks: Deno.FsFile[];
   #stopped?: Promise<void>;
   #done: PromiseWithResolvers<void> = Promise.withResolvers();
@@ -131,6 +145,11 @@ export class Daemon implements AsyncDisposable {
     return `${this.#options.runDir}/${NOTIFY_SOCKET_NAME}`;
   }
 
+  /** Path of the coredump socket. */
+  get coredumpSocketPath(): string {
+    return `${this.#options.runDir}/${COREDUMP_SOCKET_NAME}`;
+  }
+
   /** Path of the control socket. */
   get controlSocketPath(): string {
     return `${this.#options.runDir}/${CONTROL_SOCKET_NAME}`;
@@ -152,6 +171,8 @@ export class Daemon implements AsyncDisposable {
       replyTimeoutMs: options.replyTimeoutMs ?? 9000,
       frameTimeoutMs: options.frameTimeoutMs ?? 5000,
       maxConnections: options.maxConnections ?? 256,
+      coredumpSocket: options.coredumpSocket ?? uid === 0,
+      coreDir: options.coreDir,
       log: options.log ?? (() => {}),
     };
     await prepareDir(full.runDir, uid === 0 ? 0o755 : 0o700, uid, "run");
@@ -209,6 +230,30 @@ export class Daemon implements AsyncDisposable {
       tracing === undefined ? { mode: 0o600 } : { mode: 0o660, gid: tracing },
     );
     this.#sockets.push(control);
+    if (o.coredumpSocket) {
+      this.#selfDump = await selfDumpProtection();
+      if (!this.#selfDump.protected) {
+        o.log(`coredump socket: ${this.#selfDump.reason}`);
+      }
+      const coredump = await bindSocket(this.coredumpSocketPath, { mode: 0o600 });
+      this.#sockets.push(coredump);
+      this.#coredump = new CoredumpServer(coredump.listener, {
+        handle: (facts, onRelease) =>
+          this.#handler.handle(facts, "socket", onRelease).then((outcome) => {
+            this.#logCrash(facts, outcome);
+            return outcome;
+          }),
+        recordCore: (pid, fate) => {
+          this.#store.setCoreFate(pid, fate);
+        },
+        coreDir: o.coreDir,
+        hostname: Deno.hostname(),
+        holdTimeoutMs: o.replyTimeoutMs,
+        notesTimeoutMs: o.frameTimeoutMs,
+        maxConnections: o.maxConnections,
+        log: o.log,
+      });
+    }
     const common = {
       frameTimeoutMs: o.frameTimeoutMs,
       maxConnections: o.maxConnections,
@@ -262,6 +307,19 @@ export class Daemon implements AsyncDisposable {
     return Promise.resolve({ close: true });
   }
 
+  #logCrash(facts: CrashFacts, outcome: CrashOutcome): void {
+    this.#options.log(
+      `crash pid=${facts.pid} uid=${facts.uid} exec=${
+        JSON.stringify(facts.execName)
+      }: ${outcome.outcome}` +
+        outcome.results.map((r) =>
+          ` [${r.trigger}: ${r.outcome}${r.snapshot ? ` ${r.snapshot}` : ""}${
+            r.reason ? ` (${r.reason})` : ""
+          }]`
+        ).join(""),
+    );
+  }
+
   async #onNotify(cmd: number, payload: Uint8Array): Promise<FrameResult> {
     let facts: CrashFacts;
     try {
@@ -287,18 +345,7 @@ export class Daemon implements AsyncDisposable {
         status: failed > 0 ? NotifyStatus.ACTION_FAILED : NotifyStatus.OK,
         fired,
         failed,
-      }))).then((outcome) => {
-        this.#options.log(
-          `crash pid=${facts.pid} uid=${facts.uid} exec=${
-            JSON.stringify(facts.execName)
-          }: ${outcome.outcome}` +
-            outcome.results.map((r) =>
-              ` [${r.trigger}: ${r.outcome}${r.snapshot ? ` ${r.snapshot}` : ""}${
-                r.reason ? ` (${r.reason})` : ""
-              }]`
-            ).join(""),
-        );
-      }, (err) => {
+      }))).then((outcome) => this.#logCrash(facts, outcome), (err) => {
         this.#options.log(`crash pid=${facts.pid}: ${(err as Error).message}`);
         release.resolve(
           encodeNotifyReply({ status: NotifyStatus.ACTION_FAILED, fired: 0, failed: 1 }),
@@ -345,6 +392,8 @@ export class Daemon implements AsyncDisposable {
         store: this.#store.path,
         startedAt: this.#startedAt.toISOString(),
         triggers: this.#store.listTriggers().length,
+        coredumpSocket: this.#coredump === undefined ? null : this.coredumpSocketPath,
+        ...(this.#selfDump === undefined ? {} : { selfDump: this.#selfDump }),
       }),
     });
     if (cmd === ControlCommand.SET && reply.status === ControlStatus.OK) {
@@ -357,7 +406,10 @@ export class Daemon implements AsyncDisposable {
   /** Stop: close the sockets (answering in-flight notifications first), then the store. */
   stop(): Promise<void> {
     this.#stopped ??= (async () => {
-      await Promise.all(this.#servers.map((s) => s.close(this.#options.replyTimeoutMs)));
+      await Promise.all([
+        ...this.#servers.map((s) => s.close(this.#options.replyTimeoutMs)),
+        this.#coredump?.close(),
+      ]);
       await this.#handler.idle();
       for (const s of this.#sockets) await unlinkOwnSocket(s);
       try {

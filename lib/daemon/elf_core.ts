@@ -143,6 +143,10 @@ export async function readCoreFacts(
     grown.set(more.subarray(0, got), head.byteLength);
     head = grown;
     if (got < more.byteLength) {
+      const magic = [0x7f, 0x45, 0x4c, 0x46];
+      if (head.byteLength >= 4 && magic.some((b, i) => head[i] !== b)) {
+        throw new SyntaxError("Not a core: no ELF magic");
+      }
       throw new RangeError(`Core truncated: ended after ${head.byteLength} of ${n} bytes`);
     }
   };

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import process from "node:process";
 import type { SnapshotAction } from "../trigger.ts";
 import { denoProcessRunner, type ProcessResult, type ProcessRunner } from "./process.ts";
 
@@ -60,6 +61,9 @@ export class LttngControl {
   async #lttng(args: string[], what: string): Promise<ProcessResult> {
     const r = await this.#runner.run(this.#binary, ["--no-sessiond", ...args], {
       timeoutMs: this.#timeoutMs,
+      // The root daemon runs with another effective gid (to be non-dumpable): lttng
+      // refuses to run set-gid, so it gets the real gid back.
+      ...(realGidIfSetgid() === undefined ? {} : { gid: realGidIfSetgid() }),
     });
     if (r.spawnError !== undefined) {
       throw new LttngActionError(`Cannot ${what}: ${r.spawnError} (install lttng-tools)`);
@@ -126,6 +130,12 @@ export class LttngControl {
     // snapshot session never writes out would hold the crashed process for seconds.
     await this.#lttng(["stop", "--no-wait", session], `stop session "${session}"`);
   }
+}
+
+/** The real gid when it differs from the effective one, else undefined. */
+function realGidIfSetgid(): number | undefined {
+  const [gid, egid] = [process.getgid?.(), process.getegid?.()];
+  return gid !== undefined && egid !== undefined && gid !== egid ? gid : undefined;
 }
 
 /** The newest entry of `dir` called `name-<date>-<time>-<n>`, as a full path. */

@@ -25,6 +25,8 @@ export interface RunOptions {
   timeoutMs: number;
   /** Environment additions. */
   env?: Record<string, string>;
+  /** Run with this gid (real, effective and saved). */
+  gid?: number;
 }
 
 /** Runs programs; injected so the daemon's logic can be tested without them. */
@@ -64,6 +66,7 @@ export const denoProcessRunner: ProcessRunner = {
         stdout: "piped",
         stderr: "piped",
         env: options.env,
+        ...(options.gid === undefined ? {} : { gid: options.gid }),
       }).spawn();
     } catch (err) {
       const reason = err instanceof Deno.errors.NotFound

@@ -1,0 +1,178 @@
+/**
+ * Coredump-socket mode (Linux 6.16+, core_pattern `@RUN_DIR/coredump-lttng-trig`): the
+ * kernel connects to the daemon and streams the core into the connection, with no
+ * helper process. Who crashed is read from the core's notes; the crash then goes through
+ * the same triggers, rate limits, history and actions as a notification. The connection
+ * is left unread until the actions that need the process held are done: the kernel
+ * cannot finish the dump, so per-process buffers still exist for the snapshot.
+ *
+ * @module
+ */
+import type { CrashFacts } from "../trigger.ts";
+import type { CoreFate } from "../store/trigger_store.ts";
+import { readCoreFacts } from "./elf_core.ts";
+
+/** What the coredump server needs from the daemon. */
+export interface CoredumpServerOptions {
+  /** Handle a crash; call `onRelease` once the process may be released. */
+  handle(facts: CrashFacts, onRelease: () => void): Promise<unknown>;
+  /** Record what became of a core. */
+  recordCore(pid: number, fate: CoreFate): void;
+  /** Keep cores in this directory (zstd), as `notify --core-dir` does. */
+  coreDir?: string;
+  /** The daemon's hostname (the crash's, unless it ran in another UTS namespace). */
+  hostname: string;
+  /** Longest hold, in milliseconds. @default 9000 */
+  holdTimeoutMs?: number;
+  /** Deadline to read the core's notes, in milliseconds. @default 5000 */
+  notesTimeoutMs?: number;
+  /** Most cores handled at once; beyond, a connection is closed at once. @default 256 */
+  maxConnections?: number;
+  /** Log sink. */
+  log(line: string): void;
+}
+
+/** Serves the coredump socket. */
+export class CoredumpServer {
+  #listener: Deno.Listener;
+  #options: CoredumpServerOptions;
+  #tasks = new Set<Promise<void>>();
+  #conns = new Set<Deno.Conn>();
+  #closing = false;
+  #loop: Promise<void>;
+
+  /** Start serving `listener`. */
+  constructor(listener: Deno.Listener, options: CoredumpServerOptions) {
+    this.#listener = listener;
+    this.#options = options;
+    this.#loop = this.#accept();
+  }
+
+  async #accept(): Promise<void> {
+    while (!this.#closing) {
+      let conn: Deno.Conn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (err) {
+        if (this.#closing || err instanceof Deno.errors.BadResource) return;
+        continue;
+      }
+      if (this.#conns.size >= (this.#options.maxConnections ?? 256)) {
+        this.#options.log("coredump socket: too many cores at once, one released unread");
+        conn.close();
+        continue;
+      }
+      this.#conns.add(conn);
+      const task = this.#serve(conn).finally(() => {
+        this.#conns.delete(conn);
+        this.#tasks.delete(task);
+      });
+      this.#tasks.add(task);
+    }
+  }
+
+  async #serve(conn: Deno.Conn): Promise<void> {
+    const o = this.#options;
+    let closed = false;
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      try {
+        conn.close();
+      } catch { /* closed */ }
+    };
+    const notesTimer = setTimeout(close, o.notesTimeoutMs ?? 5000);
+    let facts: CrashFacts;
+    let head: Uint8Array;
+    try {
+      const r = await readCoreFacts(conn);
+      head = r.head;
+      facts = {
+        pid: r.facts.pid,
+        uid: r.facts.uid,
+        gid: r.facts.gid,
+        execName: r.facts.execName,
+        hostname: o.hostname,
+        cmdline: r.facts.args,
+        ...(r.facts.signal === undefined ? {} : { signal: r.facts.signal }),
+      };
+    } catch (err) {
+      o.log(`coredump socket: refused a connection: ${(err as Error).message}`);
+      close();
+      return;
+    } finally {
+      clearTimeout(notesTimer);
+    }
+    if (closed) return;
+    const release = Promise.withResolvers<void>();
+    const done = o.handle(facts, () => release.resolve()).catch((err) => {
+      o.log(`coredump socket: crash pid=${facts.pid}: ${(err as Error).message}`);
+    });
+    let holdTimer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      release.promise,
+      done,
+      new Promise<void>((r) => holdTimer = setTimeout(r, o.holdTimeoutMs ?? 9000)),
+    ]);
+    clearTimeout(holdTimer);
+    if (o.coreDir === undefined || this.#closing) {
+      close(); // the kernel stops writing: the process is released
+    } else {
+      const { keepCore } = await import("../notify/core_keeper.ts");
+      const rest = conn.readable;
+      const stream = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(head);
+        },
+        async pull(controller) {
+          const reader = rest.getReader();
+          try {
+            for (;;) {
+              const { value, done } = await reader.read();
+              if (done) break;
+              controller.enqueue(value);
+            }
+            controller.close();
+          } catch (err) {
+            controller.error(err);
+          } finally {
+            reader.releaseLock();
+          }
+        },
+        cancel: () => close(),
+      });
+      const outcome = await keepCore(stream, {
+        dir: o.coreDir,
+        execName: facts.execName,
+        uid: facts.uid,
+        pid: facts.pid,
+      });
+      closed = true; // the readable side owned the connection
+      try {
+        o.recordCore(
+          facts.pid,
+          outcome.kept
+            ? { kept: true, path: outcome.text, bytes: outcome.bytes }
+            : { kept: false, reason: outcome.text, bytes: outcome.bytes },
+        );
+      } catch { /* a store that refuses writes must not stop the release */ }
+    }
+    await done;
+  }
+
+  /** Stop accepting and release every held core. */
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    try {
+      this.#listener.close();
+    } catch { /* closed */ }
+    await this.#loop;
+    for (const c of this.#conns) {
+      try {
+        c.close();
+      } catch { /* closed */ }
+    }
+    await Promise.all([...this.#tasks]);
+  }
+}

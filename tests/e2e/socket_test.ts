@@ -1,0 +1,209 @@
+/**
+ * Coredump-socket mode, for real (Linux 6.16+): `lttng-trig install --socket` points
+ * core_pattern at the daemon's socket, the kernel streams each core to the daemon with
+ * no helper process, and the daemon reads who crashed from the core's notes.
+ */
+import assert from "node:assert/strict";
+import { LAUNCHER } from "../fixtures/paths.ts";
+import { runLauncher } from "../fixtures/launcher.ts";
+import { e2eUnavailable, RootDaemon } from "../fixtures/root_daemon.ts";
+import { readTrace, SessionDaemon, SnapshotSession } from "../fixtures/lttng.ts";
+import { CorePatternGuard } from "../fixtures/core_pattern.ts";
+import { buildCrasher, connectAs, crash } from "../fixtures/crasher.ts";
+import { waitFor } from "../fixtures/wait.ts";
+
+const SOCKET = "/var/run/lttng/coredump-lttng-trig";
+// What core_pattern names: the kernel follows no symlink (/var/run -> /run).
+const REAL_SOCKET = await Deno.realPath("/var/run/lttng").then((d) => `${d}/coredump-lttng-trig`);
+const [major, minor] = Deno.osRelease().split(".").map(Number);
+const tooOld = major < 6 || (major === 6 && minor < 16);
+const skip = tooOld ? "the coredump socket needs Linux 6.16+" : await e2eUnavailable();
+if (skip !== undefined) console.error(`e2e socket mode: skipped: ${skip}`);
+
+interface Entry {
+  pid: number;
+  uid: number;
+  execName: string;
+  signal?: number;
+  source: string;
+  outcome: string;
+  results: { trigger: string; outcome: string; snapshot?: string }[];
+}
+
+async function history(): Promise<Entry[]> {
+  const r = await runLauncher(["history", "--json", "-n", "1000"]);
+  return r.stdout.trim() === "" ? [] : (JSON.parse(r.stdout) as { crashes: Entry[] }).crashes;
+}
+
+function crashEntry(pid: number): Promise<Entry> {
+  return waitFor(async () => {
+    const c = (await history()).find((h) => h.pid === pid);
+    return c !== undefined && c.outcome !== "pending" ? c : undefined;
+  }, { timeoutMs: 20_000, what: `history entry of pid ${pid}` });
+}
+
+/**
+ * Watch /proc, until `stop` resolves, for a process running lttng-trig's notifier: the
+ * helper the kernel starts in pipe mode.
+ */
+async function watchForNotifier(stop: Promise<unknown>): Promise<number> {
+  let seen = 0;
+  let done = false;
+  stop.finally(() => done = true);
+  while (!done) {
+    for await (const e of Deno.readDir("/proc")) {
+      if (!/^\d+$/.test(e.name)) continue;
+      try {
+        const cmd = await Deno.readTextFile(`/proc/${e.name}/cmdline`);
+        if (cmd.includes("main.ts\0notify\0") || cmd.includes("lttng-trig\0notify\0")) seen++;
+      } catch { /* gone */ }
+    }
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  return seen;
+}
+
+Deno.test({
+  name: "end to end: coredump-socket mode, with no helper process",
+  ignore: skip !== undefined,
+  async fn(t) {
+    await buildCrasher();
+    await using _sessiond = await SessionDaemon.ensure();
+    const work = await Deno.makeTempDir({ prefix: "lttng-trig-sock-" });
+    await Deno.chmod(work, 0o755);
+    const state = `${work}/state`;
+    try {
+      await using root = await RootDaemon.start(state);
+      await using _pattern = await CorePatternGuard.set("core");
+      await using session = await SnapshotSession.create({ buffers: "pid", output: `${work}/out` });
+      const set = await runLauncher([
+        "set",
+        "-s",
+        session.name,
+        "-n",
+        "sock",
+        "OnAnyCoreDump",
+        "snapshot",
+      ]);
+      assert.equal(set.code, 0, set.stderr);
+
+      await t.step("the daemon is protected from dumping into its own socket", async () => {
+        const s = await runLauncher(["status", "--json", `--state-dir=${state}`]);
+        const daemon = JSON.parse(s.stdout).daemon;
+        assert.equal(daemon.coredumpSocket, SOCKET);
+        assert.equal(daemon.selfDump.protected, true, daemon.selfDump.reason);
+      });
+
+      await t.step("install --socket writes @socket, after checking the daemon", async () => {
+        const r = await runLauncher(["install", "--socket", `--state-dir=${state}`]);
+        assert.equal(r.code, 0, r.stderr);
+        const now = (await Deno.readTextFile("/proc/sys/kernel/core_pattern")).trim();
+        assert.equal(now, `@${REAL_SOCKET}`);
+        const s = await runLauncher(["status", `--state-dir=${state}`]);
+        assert.equal(s.code, 0, s.stdout + s.stderr);
+      });
+
+      const figures: string[] = [];
+      await t.step("a crash goes to the daemon, whose snapshot holds the last events", async () => {
+        const crashed = crash({ lastAlloc: 24680 });
+        const helpers = await watchForNotifier(crashed);
+        const run = await crashed;
+        assert.equal(helpers, 0, "a notifier process ran in socket mode");
+        const entry = await crashEntry(run.pid);
+        assert.equal(entry.source, "socket");
+        assert.equal(entry.uid, 0);
+        assert.equal(entry.execName, "crasher");
+        assert.equal(entry.signal, 11);
+        assert.equal(entry.outcome, "ok", JSON.stringify(entry));
+        const events = (await readTrace(entry.results[0].snapshot!)).filter((e) =>
+          e.includes("lttng_ust_libc:malloc") && e.includes(`vpid = ${run.pid} `)
+        );
+        assert.match(events[events.length - 1], /size = 24680\b/);
+        figures.push(`socket mode crash-to-release ${run.releaseMs.toFixed(0)} ms`);
+      });
+
+      await t.step("another user's crash is recorded with that user's uid", async () => {
+        const run = await crash({ lastAlloc: 1357, asUid: 65534, asGid: 65534 });
+        const entry = await crashEntry(run.pid);
+        assert.equal(entry.uid, 65534);
+        assert.equal(entry.source, "socket");
+        assert.equal(entry.outcome, "ok", JSON.stringify(entry));
+        const events = (await readTrace(entry.results[0].snapshot!)).filter((e) =>
+          e.includes(`vpid = ${run.pid} `) && e.includes("malloc")
+        );
+        assert.match(events[events.length - 1], /size = 1357\b/);
+      });
+
+      await t.step("other users cannot connect to the coredump socket", async () => {
+        assert.equal(await connectAs(65534, SOCKET), "Permission denied");
+        assert.equal(await connectAs(0, SOCKET), "connected");
+      });
+
+      await t.step("fake and truncated cores are refused and touch nothing", async () => {
+        const before = (await history()).length;
+        const fakes = [
+          new TextEncoder().encode("this is not a core at all, just some bytes\n"),
+          new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0]),
+          new Uint8Array(0),
+        ];
+        for (const fake of fakes) {
+          const c = await Deno.connect({ transport: "unix", path: SOCKET });
+          await c.write(fake).catch(() => 0);
+          await c.closeWrite();
+          // The daemon closes a connection it refuses.
+          const n = await c.read(new Uint8Array(1)).catch(() => null);
+          assert.equal(n, null);
+          c.close();
+        }
+        assert.equal((await history()).length, before);
+        await waitFor(() => /refused a connection: Not a core/.test(root.daemon.log), {
+          what: `the daemon to log the fake core: ${root.daemon.log.slice(-800)}`,
+        });
+        await waitFor(() => /refused a connection: Core truncated/.test(root.daemon.log), {
+          what: "the daemon to log the truncated core",
+        });
+      });
+
+      await t.step("pipe mode, for comparison: the notifier does run", async () => {
+        await Deno.writeTextFile(
+          "/proc/sys/kernel/core_pattern",
+          `|${LAUNCHER} notify %p %u %g %e %h`,
+        );
+        try {
+          const crashed = crash();
+          const helpers = await watchForNotifier(crashed);
+          const run = await crashed;
+          assert.ok(helpers > 0, "the /proc watch saw no notifier: it would prove nothing");
+          figures.push(`pipe mode crash-to-release ${run.releaseMs.toFixed(0)} ms`);
+          await crashEntry(run.pid);
+        } finally {
+          await Deno.writeTextFile("/proc/sys/kernel/core_pattern", `@${REAL_SOCKET}`);
+        }
+      });
+
+      await t.step("uninstall restores the previous pattern", async () => {
+        const r = await runLauncher(["uninstall", `--state-dir=${state}`]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal((await Deno.readTextFile("/proc/sys/kernel/core_pattern")).trim(), "core");
+        await Deno.writeTextFile("/proc/sys/kernel/core_pattern", `@${REAL_SOCKET}`);
+      });
+
+      await t.step("the daemon crashing in socket mode dies at once: no deadlock", async () => {
+        const started = performance.now();
+        // SIGABRT, as a Rust panic in the runtime would raise (V8 catches SIGSEGV).
+        Deno.kill(root.daemon.pid, "SIGABRT");
+        const status = await Promise.race([
+          root.daemon.statusPromise,
+          new Promise<null>((r) => setTimeout(() => r(null), 10_000)),
+        ]);
+        assert.ok(status !== null, "the daemon is still dumping into its own socket");
+        assert.equal(status.signal, "SIGABRT");
+        figures.push(`daemon SIGABRT to exit ${(performance.now() - started).toFixed(0)} ms`);
+        await root.restart().catch(() => {});
+      });
+      console.log(`socket figures: ${figures.join("; ")}`);
+    } finally {
+      await Deno.remove(work, { recursive: true }).catch(() => {});
+    }
+  },
+});

@@ -22,7 +22,7 @@ export const VERSION = "0.1.0";
 
 /** Help of `notify` (shown by `lttng-trig notify --help` and `lttng-trig help notify`). */
 export const NOTIFY_HELP =
-  `Usage: lttng-trig notify [--run-dir=DIR] [--state-dir=DIR] [--timeout=MS] PID UID GID EXEC HOST
+  `Usage: lttng-trig notify [--run-dir=DIR] [--state-dir=DIR] [--timeout=MS] [--facts=FACTS] [--core-dir=DIR] PID UID GID EXEC HOST
 
 The core dump notifier, run by the kernel from /proc/sys/kernel/core_pattern:
 
@@ -31,8 +31,22 @@ The core dump notifier, run by the kernel from /proc/sys/kernel/core_pattern:
 It sends the crash to the root daemon and to the crashing user's own daemon (if one
 runs, in a socket that user owns), holds the dump until they reply (at most --timeout,
 default 10000 ms) so that the snapshot still holds the process's last events, then
-releases it. EXEC and HOST are data, never options. Failures go to
-STATE_DIR/notifier.log, shown by 'lttng-trig status'.
+releases it. PID UID GID EXEC HOST are taken as they are: an exec name such as --help
+stays data. Failures go to STATE_DIR/notifier.log, shown by 'lttng-trig status'.
+'lttng-trig install' writes the line for you.
+
+Options (only in the --name=value form, before the five values):
+      --run-dir=DIR     The root daemon's run directory (default /var/run/lttng).
+      --state-dir=DIR   Where failures are journaled (default /var/lib/lttng-trig).
+      --timeout=MS      Longest hold of the dump waiting for replies (default 10000).
+                          |/usr/bin/lttng-trig notify --timeout=3000 %p %u %g %e %h
+      --facts=FACTS     The kernel's richer facts, written %P:%s:%t:%c:%d:%E (global
+                        pid, signal, time, core limit, dump mode, executable path):
+                        they make --signal and path --exec filters work.
+                          |/usr/bin/lttng-trig notify --facts=%P:%s:%t:%c:%d:%E %p %u %g %e %h
+      --core-dir=DIR    Keep each core in DIR, compressed with zstd, after the replies
+                        (at most 2 GiB of core, leaving 1 GiB free; the crash's ulimit -c
+                        is honoured when --facts passes it).
 `;
 
 const MAIN_HELP = `Usage: lttng-trig COMMAND [OPTIONS]
@@ -88,6 +102,11 @@ export async function runCli(argv: string[], ctx = defaultContext()): Promise<nu
     if (topic !== undefined && COMMANDS[topic] !== undefined) {
       ctx.io.out(COMMANDS[topic].help.trimEnd());
       return 0;
+    }
+    if (topic !== undefined) {
+      ctx.io.err(`Error: unknown command "${topic}"`);
+      ctx.io.err("Usage: lttng-trig help [COMMAND] (see 'lttng-trig --help')");
+      return 2;
     }
     (name === undefined ? ctx.io.err : ctx.io.out)(MAIN_HELP.trimEnd());
     return name === undefined ? 2 : 0;

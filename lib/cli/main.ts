@@ -16,6 +16,7 @@ import { INSTALL_HELP, installCommand, UNINSTALL_HELP, uninstallCommand } from "
 import { STATUS_HELP, statusCommand } from "./status.ts";
 import { COMPLETIONS_HELP, completionsCommand } from "./completions.ts";
 import { SHOW_HELP, showCommand } from "./show.ts";
+import { WATCH_HELP, watchCommand } from "./watch.ts";
 
 /** The project's version. */
 export const VERSION = "0.1.0";
@@ -62,6 +63,7 @@ Commands:
   remove     Remove a trigger by name.
   history    List the crashes received and what they fired.
   show       One crash in full, with the crashed process's last events.
+  watch      Follow crashes and action outcomes as they happen.
   status     Is lttng-trig installed, does the daemon answer, what happened last.
   install    Point /proc/sys/kernel/core_pattern at the notifier (remembers the old one).
   uninstall  Restore the core_pattern that install replaced.
@@ -84,6 +86,7 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   remove: { run: removeCommand, help: REMOVE_HELP },
   history: { run: historyCommand, help: HISTORY_HELP },
   show: { run: showCommand, help: SHOW_HELP },
+  watch: { run: watchCommand, help: WATCH_HELP },
   status: { run: statusCommand, help: STATUS_HELP },
   install: { run: installCommand, help: INSTALL_HELP },
   uninstall: { run: uninstallCommand, help: UNINSTALL_HELP },

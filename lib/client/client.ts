@@ -5,6 +5,7 @@
  * @module
  */
 import {
+  ControlCommand,
   type ControlReply,
   ControlStatus,
   decodeControlReply,
@@ -124,4 +125,55 @@ export function sendNotification(
       return decodeNotifyReply(frame.payload);
     },
   );
+}
+
+/**
+ * Follow the daemon's WATCH stream: `onEvent` gets each event (crash, outcome,
+ * heartbeat, dropped) until `signal` aborts (resolves) or the daemon goes away
+ * (rejects with {@linkcode ControlRequestError}).
+ */
+export async function watchDaemon(
+  path: string,
+  onEvent: (event: Record<string, unknown>) => void,
+  signal: AbortSignal,
+): Promise<void> {
+  let conn: Deno.UnixConn;
+  try {
+    conn = await Deno.connect({ transport: "unix", path });
+  } catch (err) {
+    throw new DaemonUnavailableError(path, { cause: err });
+  }
+  const onAbort = () => {
+    try {
+      conn.close();
+    } catch { /* closed */ }
+  };
+  signal.addEventListener("abort", onAbort);
+  try {
+    await writeAll(conn, encodeControlRequest(ControlCommand.WATCH, {}));
+    for (;;) {
+      let frame;
+      try {
+        frame = await readFrame(conn, {
+          maxPayload: (c) =>
+            c === ((ControlCommand.WATCH | REPLY_BIT) >>> 0) ? MAX_CONTROL_REPLY : -1,
+        });
+      } catch (err) {
+        if (signal.aborted) return;
+        throw err;
+      }
+      if (frame === null) {
+        if (signal.aborted) return;
+        throw new ControlRequestError(ControlStatus.ERROR, "the daemon stopped");
+      }
+      const reply = decodeControlReply(frame.payload);
+      if (reply.status !== ControlStatus.OK) {
+        throw new ControlRequestError(reply.status, reply.error);
+      }
+      onEvent(reply.payload as Record<string, unknown>);
+    }
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+    onAbort();
+  }
 }

@@ -12,6 +12,8 @@ export interface FrameResult {
   reply?: Uint8Array;
   /** Close the connection after the reply. */
   close?: boolean;
+  /** Frames to send after the reply, as they come, until it ends or the client leaves. */
+  stream?: AsyncIterable<Uint8Array>;
 }
 
 /** Options of {@linkcode SocketServer}. */
@@ -143,6 +145,20 @@ export class SocketServer {
           } finally {
             clearTimeout(timer);
           }
+        }
+        if (result.stream !== undefined) {
+          for await (const chunk of result.stream) {
+            if (c.closed) break;
+            const timer = setTimeout(() => c.close(), this.#options.frameTimeoutMs);
+            try {
+              await writeAll(c.conn, chunk);
+            } catch {
+              break; // the watcher left
+            } finally {
+              clearTimeout(timer);
+            }
+          }
+          return;
         }
         if (result.close) return;
       }

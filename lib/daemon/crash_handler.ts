@@ -39,6 +39,11 @@ export interface CrashOutcome {
   outcome: string;
 }
 
+/** A listener told of every crash as it arrives, before its actions (for `watch`). */
+export type ReceivedListener = (
+  crash: CrashFacts & { id: number; source: string; time: string },
+) => void;
+
 /** A listener told of every finished crash (for `watch`). */
 export type CrashListener = (crash: CrashFacts & CrashOutcome & { source: string }) => void;
 
@@ -63,6 +68,7 @@ export class CrashHandler {
   #queue = new SessionActionQueue();
   #now: () => Date;
   #listeners = new Set<CrashListener>();
+  #received = new Set<ReceivedListener>();
 
   /** Build a handler. */
   constructor(options: CrashHandlerOptions) {
@@ -75,6 +81,12 @@ export class CrashHandler {
   listen(listener: CrashListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /** Subscribe to crashes as they arrive; returns the unsubscribe function. */
+  listenReceived(listener: ReceivedListener): () => void {
+    this.#received.add(listener);
+    return () => this.#received.delete(listener);
   }
 
   /** Resolves once no action is queued or running. */
@@ -96,7 +108,13 @@ export class CrashHandler {
     source: string,
     onRelease?: (release: { fired: number; failed: number }) => void,
   ): Promise<CrashOutcome> {
-    const { id, decisions } = this.#store.recordCrash(crash, source, this.#now());
+    const now = this.#now();
+    const { id, decisions } = this.#store.recordCrash(crash, source, now);
+    for (const l of this.#received) {
+      try {
+        l({ ...crash, id, source, time: now.toISOString() });
+      } catch { /* a listener's failure is its own */ }
+    }
     const pending = decisions.map((d) => this.#act(d, crash));
     const holding = pending.filter((_, i) => decisions[i].trigger.action.type !== "stop");
     const released = Promise.all(holding).then((held) => {

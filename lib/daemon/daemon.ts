@@ -117,6 +117,7 @@ export class Daemon implements AsyncDisposable {
   #actions: SessionActions & { listSessions(): Promise<SessionInfo[]> };
   #startedAt = new Date();
   #coredump?: CoredumpServer;
+  #stopSignal = new AbortController();
   #selfDump?: { protected: boolean; reason: string };
   #locks: Deno.FsFile[];
   #stopped?: Promise<void>;
@@ -366,7 +367,68 @@ export class Daemon implements AsyncDisposable {
     }
   }
 
+  /**
+   * WATCH: every crash as it arrives and every outcome, as reply frames, with a
+   * heartbeat every 15 s; ends when the daemon stops. A watcher that falls more than
+   * 1000 events behind loses the oldest, and is told how many.
+   */
+  async *#watch(cmd: number): AsyncGenerator<Uint8Array> {
+    const queue: unknown[] = [];
+    let dropped = 0;
+    let wake: (() => void) | undefined;
+    const push = (event: unknown) => {
+      queue.push(event);
+      if (queue.length > 1000) {
+        queue.shift();
+        dropped++;
+      }
+      wake?.();
+    };
+    const offReceived = this.#handler.listenReceived((c) => push({ type: "crash", ...c }));
+    const offDone = this.#handler.listen((c) => push({ type: "outcome", ...c }));
+    const onStop = () => wake?.();
+    this.#stopSignal.signal.addEventListener("abort", onStop);
+    const frame = (payload: unknown) =>
+      encodeControlReply(cmd, { status: ControlStatus.OK, error: "", payload });
+    try {
+      while (!this.#stopSignal.signal.aborted) {
+        if (dropped > 0) {
+          yield frame({ type: "dropped", count: dropped });
+          dropped = 0;
+        }
+        const event = queue.shift();
+        if (event !== undefined) {
+          yield frame(event);
+          continue;
+        }
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const heartbeat = await new Promise<boolean>((resolve) => {
+          wake = () => resolve(false);
+          timer = setTimeout(() => resolve(true), 15_000);
+        });
+        wake = undefined;
+        clearTimeout(timer);
+        if (heartbeat) yield frame({ type: "heartbeat", time: new Date().toISOString() });
+      }
+    } finally {
+      offReceived();
+      offDone();
+      this.#stopSignal.signal.removeEventListener("abort", onStop);
+    }
+  }
+
   async #onControl(cmd: number, payload: Uint8Array): Promise<FrameResult> {
+    if (cmd === ControlCommand.WATCH) {
+      this.#options.log("watch: a client follows crashes");
+      return {
+        reply: encodeControlReply(cmd, {
+          status: ControlStatus.OK,
+          error: "",
+          payload: { type: "watching", pid: Deno.pid },
+        }),
+        stream: this.#watch(cmd),
+      };
+    }
     let request: unknown;
     try {
       request = decodeControlRequest(payload);
@@ -406,6 +468,7 @@ export class Daemon implements AsyncDisposable {
   /** Stop: close the sockets (answering in-flight notifications first), then the store. */
   stop(): Promise<void> {
     this.#stopped ??= (async () => {
+      this.#stopSignal.abort();
       await Promise.all([
         ...this.#servers.map((s) => s.close(this.#options.replyTimeoutMs)),
         this.#coredump?.close(),

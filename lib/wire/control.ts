@@ -18,6 +18,8 @@ export const ControlCommand = {
   HISTORY: 4,
   /** Daemon status. */
   STATUS: 5,
+  /** Stream crashes and outcomes as they happen, until the client closes. */
+  WATCH: 6,
 } as const;
 
 /** Bit set in the `cmd` of every reply: reply to command `c` is `c | REPLY_BIT`. */

@@ -12,6 +12,7 @@ import {
   type TriggerAction,
 } from "../trigger.ts";
 import type { Decision, TriggerOutcome, TriggerStore } from "../store/trigger_store.ts";
+import { conditionMatches, rateAllows } from "../trigger.ts";
 import type { SnapshotResult } from "../lttng/control.ts";
 import { SessionActionQueue } from "./action_queue.ts";
 
@@ -55,6 +56,8 @@ export interface CrashHandlerOptions {
   actions: SessionActions;
   /** Clock. @default () => new Date() */
   now?: () => Date;
+  /** Told when the store refuses a write (the crash is still acted on). */
+  onStoreFailure?: (err: unknown) => void;
 }
 
 // LTTng's own daemons: acting on a session while one of them is frozen in its core dump
@@ -67,6 +70,7 @@ export class CrashHandler {
   #actions: SessionActions;
   #queue = new SessionActionQueue();
   #now: () => Date;
+  #onStoreFailure?: (err: unknown) => void;
   #listeners = new Set<CrashListener>();
   #received = new Set<ReceivedListener>();
 
@@ -75,12 +79,31 @@ export class CrashHandler {
     this.#store = options.store;
     this.#actions = options.actions;
     this.#now = options.now ?? (() => new Date());
+    this.#onStoreFailure = options.onStoreFailure;
   }
 
   /** Subscribe to finished crashes; returns the unsubscribe function. */
   listen(listener: CrashListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  #decideWithoutStore(crash: CrashFacts): Decision[] {
+    let triggers: Trigger[];
+    try {
+      triggers = this.#store.listTriggers();
+    } catch {
+      return [];
+    }
+    return triggers.filter((t) => conditionMatches(t.condition, crash)).map((t) => {
+      const hits = t.hits + 1;
+      const allowed = rateAllows(t.ratePolicy, hits);
+      return {
+        trigger: { ...t, hits },
+        allowed,
+        ...(allowed ? {} : { reason: `rate policy (matching crash ${hits})` }),
+      };
+    });
   }
 
   /** Subscribe to crashes as they arrive; returns the unsubscribe function. */
@@ -109,7 +132,16 @@ export class CrashHandler {
     onRelease?: (release: { fired: number; failed: number }) => void,
   ): Promise<CrashOutcome> {
     const now = this.#now();
-    const { id, decisions } = this.#store.recordCrash(crash, source, now);
+    let id = 0;
+    let decisions: Decision[];
+    try {
+      ({ id, decisions } = this.#store.recordCrash(crash, source, now));
+    } catch (err) {
+      // A store that cannot be written (full disk, read-only) must not stop the actions:
+      // decide from the triggers as they are; counters and history are not kept then.
+      decisions = this.#decideWithoutStore(crash);
+      this.#onStoreFailure?.(err);
+    }
     for (const l of this.#received) {
       try {
         l({ ...crash, id, source, time: now.toISOString() });
@@ -133,10 +165,13 @@ export class CrashHandler {
       : fired === 0
       ? "skipped"
       : "ok";
-    try {
-      this.#store.finishCrash(id, outcome, results);
-    } catch {
-      // The crash row exists (pending); a store that refuses writes must not stop the reply.
+    if (id !== 0) {
+      try {
+        this.#store.finishCrash(id, outcome, results);
+      } catch (err) {
+        // The crash row exists (pending); a store that refuses writes must not stop the reply.
+        this.#onStoreFailure?.(err);
+      }
     }
     const done = { ...crash, id, fired, failed, results, outcome, source };
     for (const l of this.#listeners) {

@@ -133,7 +133,12 @@ export class Daemon implements AsyncDisposable {
     this.#locks = locks;
     this.#store = store;
     this.#actions = actions;
-    this.#handler = new CrashHandler({ store, actions });
+    this.#handler = new CrashHandler({
+      store,
+      actions,
+      onStoreFailure: (err) =>
+        options.log(`store: ${(err as Error).message}: the crash is acted on but not recorded`),
+    });
   }
 
   /** The crash handler (to subscribe to crashes). */

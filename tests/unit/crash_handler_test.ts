@@ -268,3 +268,25 @@ Deno.test("CrashHandler.handle() takes one snapshot per session at a time", asyn
   assert.equal(o3.results[0].snapshot, "core-apache2-2");
   assert.deepEqual([o1.outcome, o2.outcome, o3.outcome], ["ok", "ok", "ok"]);
 });
+
+Deno.test("CrashHandler.handle() still acts when the store refuses to record the crash", async () => {
+  await using t = await tempStore();
+  t.store.addTrigger(trigger("web", "s1"), 0);
+  const failures: unknown[] = [];
+  // A full disk: every write fails, reads still work.
+  t.store.recordCrash = () => {
+    throw new Error("database or disk is full");
+  };
+  const actions = new FakeActions();
+  const handler = new CrashHandler({
+    store: t.store,
+    actions,
+    onStoreFailure: (err) => failures.push(err),
+  });
+  const out = await handler.handle(CRASH, "notify");
+  assert.equal(out.outcome, "ok");
+  assert.equal(out.fired, 1);
+  assert.equal(out.id, 0);
+  assert.equal(actions.calls.length, 1);
+  assert.equal(failures.length, 1);
+});

@@ -68,14 +68,16 @@ export {
 } from "./lib/wire/frame.ts";
 export { Daemon, type DaemonOptions, DaemonStartError } from "./lib/daemon/daemon.ts";
 export {
-  type CrashListener,
   CrashHandler,
   type CrashHandlerOptions,
+  type CrashListener,
   type CrashOutcome,
+  type ReceivedListener,
   type SessionActions,
 } from "./lib/daemon/crash_handler.ts";
 export { type SessionInfo, type SnapshotResult } from "./lib/lttng/control.ts";
 export {
+  type CoreFate,
   type CrashRecord,
   type Decision,
   type ListCrashesOptions,

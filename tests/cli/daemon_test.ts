@@ -1,4 +1,5 @@
 /** `lttng-trig daemon` as a subprocess: sockets, pid file, exclusivity, restarts, refusals. */
+import { COREDUMP_SOCKET_NAME } from "../../lib/paths.ts";
 import assert from "node:assert/strict";
 import { startDaemon } from "../fixtures/daemon.ts";
 import {
@@ -67,7 +68,14 @@ Deno.test("daemon creates its sockets with their final modes, and a pid file", a
   assert.equal(await Deno.readTextFile(`${dirs.run}/${PID_FILE}`), `${d.pid}\n`);
   // Nothing else is left in the run directory (no temporary bind directory).
   const names = [...Deno.readDirSync(dirs.run)].map((e) => e.name).sort();
-  assert.deepEqual(names, [CONTROL, LOCK_FILE, PID_FILE, NOTIFY].sort());
+  // Root's daemon also listens on the coredump socket, root-only too.
+  const coredump = Deno.uid() === 0 ? [COREDUMP_SOCKET_NAME] : [];
+  assert.deepEqual(names, [CONTROL, LOCK_FILE, PID_FILE, NOTIFY, ...coredump].sort());
+  for (const name of coredump) {
+    const st = await Deno.lstat(`${dirs.run}/${name}`);
+    assert.ok(st.isSocket);
+    assert.equal(st.mode! & 0o7777, 0o600);
+  }
   // The store is in the state directory.
   assert.ok(await exists(`${dirs.state}/lttng-trig.db`));
   for (const dir of [dirs.run, dirs.state]) {

@@ -220,6 +220,9 @@ exec setpriv --bounding-set=-all,${
         `--run-dir=${dirs.run}`,
         `--state-dir=${dirs.state}`,
       ],
+      // Not the test run's coverage directory, which this sandbox makes read-only.
+      env: withoutCoverage(),
+      clearEnv: true,
       stdin: "null",
       stdout: "null",
       stderr: "piped",
@@ -290,3 +293,10 @@ exec setpriv --bounding-set=-all,${
     assert.ok(!left.some((n) => n.startsWith("client-") || n.startsWith("notify-")), left.join());
   },
 });
+
+/** This process's environment without Deno's coverage directory. */
+function withoutCoverage(): Record<string, string> {
+  const env = Deno.env.toObject();
+  delete env.DENO_COVERAGE_DIR;
+  return env;
+}

@@ -99,12 +99,14 @@ export class LttngControl {
     } else if (action.path !== undefined) {
       args.push(`file://${action.path}`);
     }
-    // Where the output goes when the action names none: the session's snapshot output.
-    let outputDir: string | undefined;
-    if (action.url === undefined && action.ctrlUrl === undefined) {
-      outputDir = action.path ?? await this.snapshotOutput(session).catch(() => undefined);
-    }
-    await this.#lttng(args, `snapshot session "${session}"`);
+    // Where the output goes when the action names none: the session's snapshot output,
+    // asked at the same time as the snapshot, not before it (the crash is held meanwhile).
+    const needsOutput = action.url === undefined && action.ctrlUrl === undefined &&
+      action.path === undefined;
+    const [outputDir] = await Promise.all([
+      needsOutput ? this.snapshotOutput(session).catch(() => undefined) : action.path,
+      this.#lttng(args, `snapshot session "${session}"`),
+    ]);
     const remote = action.url ?? action.ctrlUrl;
     if (remote !== undefined && !remote.startsWith("file://")) {
       return { location: `${remote} (${name})` };

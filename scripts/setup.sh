@@ -9,13 +9,16 @@
 # then warms Deno's cache in .tools/deno-dir, so that the notifier, which the kernel runs
 # with an empty environment, never downloads or transpiles anything at crash time.
 # Safe to run again: each step is skipped when already done.
-#   bash scripts/setup.sh [--deno-only]     (--deno-only: Deno alone, e.g. to compile)
+#   bash scripts/setup.sh [--deno-only | --tests]
+#     --deno-only: Deno alone (e.g. to compile); --tests: also what only the tests use.
 # Prints the path of the Deno binary on stdout.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DENO_VERSION=2.9.6
 deno_only=false
+tests=false
 [ "${1:-}" = --deno-only ] && deno_only=true
+[ "${1:-}" = --tests ] && tests=true
 
 case $(uname -m) in
   x86_64) arch=x64 ;;
@@ -51,7 +54,9 @@ command -v gcc >/dev/null || need+=(gcc libc6-dev)
 # sysctl: install/uninstall/status read and write /proc/sys through it (Deno opens
 # nothing under /proc without --allow-all).
 command -v sysctl >/dev/null || [ -x /usr/sbin/sysctl ] || [ -x /sbin/sysctl ] || need+=(procps)
-command -v systemd-analyze >/dev/null || need+=(systemd)
+if $tests; then
+  command -v systemd-analyze >/dev/null || need+=(systemd)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "Error: missing Debian packages ${need[*]}: install them as root (apt-get install ${need[*]})" >&2
@@ -65,5 +70,5 @@ fi
 
 export DENO_DIR="$root/.tools/deno-dir" DENO_NO_UPDATE_CHECK=1
 # Populate the cache for every entry point (npm packages included).
-(cd "$root" && "$deno" cache --quiet main.ts mod.ts $(find tests -name '*.ts' 2>/dev/null) >&2)
+(cd "$root" && "$deno" cache --quiet main.ts mod.ts $(find tests scripts -name '*.ts' 2>/dev/null) >&2)
 echo "$deno"

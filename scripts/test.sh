@@ -7,7 +7,7 @@
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-deno=$(bash scripts/setup.sh) || { echo "0 passed, 1 failed"; exit 1; }
+deno=$(bash scripts/setup.sh --tests) || { echo "0 passed, 1 failed"; exit 1; }
 export DENO_DIR="$root/.tools/deno-dir" DENO_NO_UPDATE_CHECK=1 NO_COLOR=1
 
 failed_checks=0

@@ -64,6 +64,20 @@ export interface CrashHandlerOptions {
 // would block until the dump is released, which waits on us.
 const LTTNG_DAEMONS = /^lttng-(sessiond|consumerd|relayd)$/;
 
+/**
+ * Why no action may touch this crash, if it is one of LTTng's own daemons: by its exec
+ * name, or by its executable's path (a crash in a thread reports the thread's name, e.g.
+ * lttng-sessiond's "Client manageme").
+ */
+export function lttngDaemonVeto(crash: CrashFacts): string | undefined {
+  const name = [crash.execName, crash.exePath?.split("/").pop() ?? ""].find((n) =>
+    LTTNG_DAEMONS.test(n)
+  );
+  return name === undefined
+    ? undefined
+    : `the crashed process is LTTng's own ${name}: acting could block on it`;
+}
+
 /** Handles crashes. */
 export class CrashHandler {
   #store: TriggerStore;
@@ -95,13 +109,14 @@ export class CrashHandler {
     } catch {
       return [];
     }
+    const veto = lttngDaemonVeto(crash);
     return triggers.filter((t) => conditionMatches(t.condition, crash)).map((t) => {
       const hits = t.hits + 1;
-      const allowed = rateAllows(t.ratePolicy, hits);
+      const allowed = veto === undefined && rateAllows(t.ratePolicy, hits);
       return {
         trigger: { ...t, hits },
         allowed,
-        ...(allowed ? {} : { reason: `rate policy (matching crash ${hits})` }),
+        ...(allowed ? {} : { reason: veto ?? `rate policy (matching crash ${hits})` }),
       };
     });
   }
@@ -135,7 +150,7 @@ export class CrashHandler {
     let id = 0;
     let decisions: Decision[];
     try {
-      ({ id, decisions } = this.#store.recordCrash(crash, source, now));
+      ({ id, decisions } = this.#store.recordCrash(crash, source, now, lttngDaemonVeto(crash)));
     } catch (err) {
       // A store that cannot be written (full disk, read-only) must not stop the actions:
       // decide from the triggers as they are; counters and history are not kept then.
@@ -190,13 +205,6 @@ export class CrashHandler {
         ...base,
         outcome: "skipped",
         reason: decision.reason ?? `rate policy (hit ${t.hits})`,
-      });
-    }
-    if (LTTNG_DAEMONS.test(crash.execName)) {
-      return Promise.resolve({
-        ...base,
-        outcome: "skipped",
-        reason: `the crashed process is LTTng's own ${crash.execName}: acting could block on it`,
       });
     }
     const action = t.action;

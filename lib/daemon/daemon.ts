@@ -478,7 +478,14 @@ export class Daemon implements AsyncDisposable {
         ...this.#servers.map((s) => s.close(this.#options.replyTimeoutMs)),
         this.#coredump?.close(),
       ]);
-      await this.#handler.idle();
+      // Bounded: an action is killed after its own deadline, but a stuck one must not
+      // keep the daemon from stopping.
+      let idleTimer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        this.#handler.idle(),
+        new Promise((r) => idleTimer = setTimeout(r, this.#options.actionTimeoutMs + 2000)),
+      ]);
+      clearTimeout(idleTimer);
       for (const s of this.#sockets) await unlinkOwnSocket(s);
       try {
         const pidFile = `${this.#options.runDir}/${PID_FILE_NAME}`;

@@ -37,14 +37,29 @@ export interface ProcessRunner {
 
 const OUTPUT_CAP = 1024 * 1024;
 
-async function collect(stream: ReadableStream<Uint8Array>): Promise<string> {
+/**
+ * Read `stream` to its end, capped, or until `stop` aborts: a killed program's child can
+ * keep the pipe open, and the result must not wait for it.
+ */
+async function collect(stream: ReadableStream<Uint8Array>, stop: AbortSignal): Promise<string> {
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of stream) {
-    if (size < OUTPUT_CAP) {
-      chunks.push(chunk.subarray(0, OUTPUT_CAP - size));
-      size += Math.min(chunk.byteLength, OUTPUT_CAP - size);
+  const reader = stream.getReader();
+  const onStop = () => void reader.cancel().catch(() => {});
+  stop.addEventListener("abort", onStop);
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      if (size < OUTPUT_CAP) {
+        chunks.push(value.subarray(0, OUTPUT_CAP - size));
+        size += Math.min(value.byteLength, OUTPUT_CAP - size);
+      }
     }
+  } catch {
+    // Cancelled: what was read is kept.
+  } finally {
+    stop.removeEventListener("abort", onStop);
   }
   const all = new Uint8Array(size);
   let at = 0;
@@ -75,16 +90,18 @@ export const denoProcessRunner: ProcessRunner = {
       return { code: -1, stdout: "", stderr: "", timedOut: false, spawnError: reason };
     }
     let timedOut = false;
+    const stop = new AbortController();
     const timer = setTimeout(() => {
       timedOut = true;
       try {
         child.kill("SIGKILL");
       } catch { /* it exited meanwhile */ }
+      stop.abort();
     }, options.timeoutMs);
     try {
       const [stdout, stderr, status] = await Promise.all([
-        collect(child.stdout),
-        collect(child.stderr),
+        collect(child.stdout, stop.signal),
+        collect(child.stderr, stop.signal),
         child.status,
       ]);
       return { code: timedOut ? -1 : status.code, stdout, stderr, timedOut };

@@ -397,19 +397,22 @@ export class TriggerStore implements Disposable {
 
   /**
    * Record a crash and decide which triggers act on it, in one transaction: the crash row
-   * (outcome `pending`) and every matching trigger's counters.
+   * (outcome `pending`) and every matching trigger's counters. With `veto`, no trigger
+   * acts (each is skipped with that reason) and no rate limit is spent.
    */
   recordCrash(
     facts: CrashFacts,
     source: string,
     now: Date = new Date(),
+    veto?: string,
   ): { id: number; decisions: Decision[] } {
     return this.#write("record the crash", () => {
       const decisions: Decision[] = [];
       for (const trigger of this.listTriggers()) {
         if (!conditionMatches(trigger.condition, facts)) continue;
+        // A vetoed crash (one no action may touch) counts as a hit but spends no limit.
         const hits = trigger.hits + 1;
-        const reason = this.#limitReason(trigger, hits, facts.execName, now.getTime());
+        const reason = veto ?? this.#limitReason(trigger, hits, facts.execName, now.getTime());
         const allowed = reason === undefined;
         const fired = trigger.fired + (allowed ? 1 : 0);
         this.#stmt("UPDATE triggers SET hits = ?, fired = ? WHERE name = ?").run(

@@ -180,7 +180,7 @@ export class CrashHandler {
       : fired === 0
       ? "skipped"
       : "ok";
-    if (id !== 0) {
+    if (id !== 0 && decisions.length > 0) {
       try {
         this.#store.finishCrash(id, outcome, results);
       } catch (err) {

@@ -210,7 +210,7 @@ Deno.test("TriggerStore.recordCrash() leaves triggers that do not match untouche
   assert.deepEqual(byName, { any: 1, nginx: 0 });
 });
 
-Deno.test("TriggerStore.recordCrash() inserts a pending history row", async () => {
+Deno.test("TriggerStore.recordCrash() inserts a final no-trigger row when no trigger matches", async () => {
   await using dir = await tempDir();
   using store = TriggerStore.open(`${dir.path}/t.db`);
   const now = new Date("2024-01-02T03:04:05.000Z");
@@ -222,7 +222,7 @@ Deno.test("TriggerStore.recordCrash() inserts a pending history row", async () =
     id,
     time: "2024-01-02T03:04:05.000Z",
     source: "notify",
-    outcome: "pending",
+    outcome: "no-trigger",
     results: [],
   }]);
 });
@@ -230,6 +230,7 @@ Deno.test("TriggerStore.recordCrash() inserts a pending history row", async () =
 Deno.test("TriggerStore.finishCrash() sets the outcome, results and detail", async () => {
   await using dir = await tempDir();
   using store = TriggerStore.open(`${dir.path}/t.db`);
+  store.addTrigger(snapshotSpec("s"), 0); // so that crashes stay pending until finished
   const { id } = store.recordCrash(crash(), "notify");
   const other = store.recordCrash(crash({ pid: 43 }), "notify").id;
   const results = [{
@@ -255,6 +256,7 @@ Deno.test("TriggerStore.markInterrupted() marks only pending crashes", async () 
   const path = `${dir.path}/t.db`;
   {
     using store = TriggerStore.open(path);
+    store.addTrigger(snapshotSpec("s"), 0); // so that crashes stay pending until finished
     const a = store.recordCrash(crash({ pid: 1 }), "notify").id;
     store.recordCrash(crash({ pid: 2 }), "notify");
     store.recordCrash(crash({ pid: 3 }), "notify");

@@ -46,9 +46,11 @@ export async function notifyMain(words: string[]): Promise<number> {
       });
     },
   };
+  const timeoutMs = args.timeoutMs ?? 10_000;
   const run = await runNotifier(args, io, {
     runDir: args.runDir,
-    timeoutMs: args.timeoutMs,
+    timeoutMs,
+    signal: AbortSignal.timeout(timeoutMs),
   });
   if (Deno.env.get("LTTNG_TRIG_DEBUG")) console.error(JSON.stringify(run));
   if (run.failures.length === 0) return 0;

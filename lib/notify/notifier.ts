@@ -91,6 +91,8 @@ export interface NotifierOptions {
   runDir?: string;
   /** How long to hold the dump waiting for replies, in ms. @default 10000 */
   timeoutMs?: number;
+  /** Aborts at the deadline instead of a timer of `timeoutMs` (and sets it). */
+  signal?: AbortSignal;
 }
 
 /** Send the crash to its daemons, wait for their replies (bounded), release the dump. */
@@ -137,7 +139,16 @@ export async function runNotifier(
     }
   }
   const deadline = Promise.withResolvers<void>();
-  const timer = setTimeout(deadline.resolve, timeoutMs);
+  // With a signal (the CLI's AbortSignal.timeout), no timer is armed here: in Deno the
+  // first setTimeout or clearTimeout loads the timers machinery, several milliseconds
+  // and megabytes on the path that holds the crashed process.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  if (options.signal !== undefined) {
+    if (options.signal.aborted) deadline.resolve();
+    else options.signal.addEventListener("abort", () => deadline.resolve(), { once: true });
+  } else {
+    timer = setTimeout(deadline.resolve, timeoutMs);
+  }
   const deliveries: Delivery[] = [];
   let core: CoreOutcome | undefined;
   try {
@@ -146,7 +157,7 @@ export async function runNotifier(
       deliveries.push(d);
     }));
   } finally {
-    clearTimeout(timer);
+    if (timer !== undefined) clearTimeout(timer);
   }
   const heldMs = Math.round(performance.now() - started);
   try {

@@ -364,6 +364,23 @@ Deno.test("runNotifier() releases the core once, after every delivery, with two 
   assert.equal(io.log.filter((l) => l.startsWith("replied")).length, 2);
 });
 
+Deno.test("runNotifier() takes its deadline from a signal, when given one, and releases once", async () => {
+  const io = rootOnly({ hang: true });
+  const deadline = new AbortController();
+  const running = runNotifier(args(), io, {
+    runDir: ROOT_DIR,
+    timeoutMs: 40,
+    signal: deadline.signal,
+  });
+  // No timer of its own: nothing ends the hold until the signal aborts.
+  await new Promise((r) => setTimeout(r, 80));
+  assert.equal(io.released, 0);
+  deadline.abort();
+  const run = await running;
+  assert.equal(delivery(run, "root").outcome, "failed");
+  assert.equal(io.released, 1);
+});
+
 Deno.test("runNotifier() times out on a daemon that never replies, and releases once", async () => {
   const io = rootOnly({ hang: true });
   const started = performance.now();

@@ -10,7 +10,7 @@ import { type CommandContext, parseCommandArgs, parseCount } from "./common.ts";
 
 /** Usage line of `daemon`. */
 export const DAEMON_USAGE =
-  "lttng-trig daemon [--run-dir=DIR] [--state-dir=DIR] [--action-timeout=MS] [--no-coredump-socket] [--core-dir=DIR] [--quiet]";
+  "lttng-trig daemon [--run-dir=DIR] [--state-dir=DIR] [--action-timeout=MS] [--no-coredump-socket] [--core-dir=DIR] [--lttng-ctl=auto|library|command] [--quiet]";
 
 /** Help of `daemon`. */
 export const DAEMON_HELP = `Usage: ${DAEMON_USAGE}
@@ -37,6 +37,11 @@ Options:
       --core-dir=DIR       In coredump-socket mode, keep each core in DIR, compressed
                            with zstd (as 'notify --core-dir' does in pipe mode).
                              lttng-trig daemon --core-dir=/var/crash/lttng-trig
+      --lttng-ctl=WAY      How actions reach LTTng: library (liblttng-ctl, no process
+                           started while a crash is held), command (the lttng
+                           command), or auto (the library where it loads; default).
+                           Errors read the same either way.
+                             lttng-trig daemon --lttng-ctl=command
       --quiet              Do not log crashes and actions to stderr.
   -h, --help               Show this help.
 `;
@@ -50,6 +55,7 @@ export async function daemonCommand(argv: string[], ctx: CommandContext): Promis
     quiet: { type: "boolean" },
     "no-coredump-socket": { type: "boolean" },
     "core-dir": { type: "string" },
+    "lttng-ctl": { type: "string" },
     help: { type: "boolean", short: "h" },
   }, DAEMON_USAGE);
   if (positionals.length > 0) {
@@ -63,6 +69,13 @@ export async function daemonCommand(argv: string[], ctx: CommandContext): Promis
       throw new UsageError(`--core-dir must be an absolute path, got "${dir}"`, DAEMON_USAGE);
     }
     return dir;
+  };
+  const lttngCtl = (v: string | undefined) => {
+    if (v === undefined || v === "auto" || v === "library" || v === "command") return v;
+    throw new UsageError(
+      `invalid --lttng-ctl "${v}": expected auto, library or command`,
+      DAEMON_USAGE,
+    );
   };
   const log = values.quiet
     ? undefined
@@ -85,6 +98,7 @@ export async function daemonCommand(argv: string[], ctx: CommandContext): Promis
       actionTimeoutMs,
       coredumpSocket: values["no-coredump-socket"] ? false : undefined,
       coreDir: coreDir(values["core-dir"]),
+      lttngCtl: lttngCtl(values["lttng-ctl"]),
       log,
     });
     if (stopRequested) void daemon.stop();

@@ -13,6 +13,7 @@ import {
 } from "../paths.ts";
 import { TriggerStore } from "../store/trigger_store.ts";
 import { LttngControl } from "../lttng/control.ts";
+import { LttngCtlLibrary } from "../lttng/ctl_library.ts";
 import {
   decodeOnAnyCoreDump,
   encodeNotifyReply,
@@ -82,6 +83,12 @@ export interface DaemonOptions {
   coredumpSocket?: boolean;
   /** In coredump-socket mode, keep cores here (zstd). */
   coreDir?: string;
+  /**
+   * How actions reach LTTng: `library` (liblttng-ctl through FFI), `command` (the `lttng`
+   * command), or `auto` (the library where it loads, else the command).
+   * @default "auto"
+   */
+  lttngCtl?: "auto" | "library" | "command";
   /** Session actions. @default an LttngControl on the `lttng` command */
   actions?: SessionActions & { listSessions(): Promise<SessionInfo[]> };
   /** Deadline of one action, in milliseconds. @default 8000 */
@@ -118,6 +125,7 @@ export class Daemon implements AsyncDisposable {
   #startedAt = new Date();
   #coredump?: CoredumpServer;
   #stopSignal = new AbortController();
+  #library?: LttngCtlLibrary;
   #selfDump?: { protected: boolean; reason: string };
   #locks: Deno.FsFile[];
   #stopped?: Promise<void>;
@@ -178,6 +186,7 @@ export class Daemon implements AsyncDisposable {
       frameTimeoutMs: options.frameTimeoutMs ?? 5000,
       maxConnections: options.maxConnections ?? 256,
       coredumpSocket: options.coredumpSocket ?? uid === 0,
+      lttngCtl: options.lttngCtl ?? "auto",
       coreDir: options.coreDir,
       log: options.log ?? (() => {}),
     };
@@ -203,8 +212,26 @@ export class Daemon implements AsyncDisposable {
       for (const lock of locks) lock.close();
       throw err;
     }
-    const actions = options.actions ?? new LttngControl({ timeoutMs: full.actionTimeoutMs });
+    let library: LttngCtlLibrary | undefined;
+    if (options.actions === undefined && full.lttngCtl !== "command") {
+      const opened = LttngCtlLibrary.open(full.actionTimeoutMs);
+      if (typeof opened === "string") {
+        if (full.lttngCtl === "library") {
+          for (const lock of locks) lock.close();
+          store.close();
+          throw new DaemonStartError(
+            `${opened}: install liblttng-ctl0, or pass --lttng-ctl=command`,
+          );
+        }
+        full.log(`${opened}: actions run through the lttng command`);
+      } else {
+        library = opened;
+      }
+    }
+    const actions = options.actions ??
+      new LttngControl({ timeoutMs: full.actionTimeoutMs, library });
     const daemon = new Daemon(full, store, actions, locks);
+    daemon.#library = library;
     try {
       const interrupted = store.markInterrupted();
       if (interrupted > 0) {
@@ -218,6 +245,9 @@ export class Daemon implements AsyncDisposable {
       await daemon.stop();
       throw err;
     }
+    full.log(
+      `actions run through ${actions instanceof LttngControl ? actions.mode : "injected actions"}`,
+    );
     full.log(
       `lttng-trig daemon ${Deno.pid} listening on ${daemon.notifySocketPath} and ${daemon.controlSocketPath}`,
     );
@@ -494,6 +524,7 @@ export class Daemon implements AsyncDisposable {
         }
       } catch { /* not ours or gone */ }
       this.#store.close();
+      await this.#library?.close();
       for (const lock of this.#locks) {
         try {
           lock.close(); // releases the lock

@@ -7,6 +7,7 @@
 import process from "node:process";
 import type { SnapshotAction } from "../trigger.ts";
 import { denoProcessRunner, type ProcessResult, type ProcessRunner } from "./process.ts";
+import { LttngCtlError, type LttngCtlLibrary } from "./ctl_library.ts";
 
 /** A session as `lttng list` reports it. */
 export interface SessionInfo {
@@ -37,6 +38,8 @@ export interface LttngControlOptions {
   binary?: string;
   /** Deadline of one `lttng` run, in milliseconds. @default 8000 */
   timeoutMs?: number;
+  /** liblttng-ctl, for snapshot and stop without a process. @default none: the command */
+  library?: LttngCtlLibrary;
 }
 
 /** The result of a snapshot. */
@@ -50,12 +53,26 @@ export class LttngControl {
   #runner: ProcessRunner;
   #binary: string;
   #timeoutMs: number;
+  #library?: LttngCtlLibrary;
+  #outputs = new Map<string, { dir: string; at: number }>();
 
   /** Build a controller. */
   constructor(options: LttngControlOptions = {}) {
     this.#runner = options.runner ?? denoProcessRunner;
     this.#binary = options.binary ?? "lttng";
     this.#timeoutMs = options.timeoutMs ?? 8000;
+    this.#library = options.library;
+  }
+
+  /** The library, while it may be used (not after a call that did not finish in time). */
+  get #lib(): LttngCtlLibrary | undefined {
+    return this.#library?.poisoned === undefined ? this.#library : undefined;
+  }
+
+  /** How actions run: `liblttng-ctl` or `the lttng command`, and why. */
+  get mode(): string {
+    if (this.#library === undefined) return "the lttng command";
+    return this.#library.poisoned ?? "liblttng-ctl (the lttng command as the fallback)";
   }
 
   async #lttng(args: string[], what: string): Promise<ProcessResult> {
@@ -90,6 +107,22 @@ export class LttngControl {
    * Resolves to where the snapshot went.
    */
   async snapshot(session: string, name: string, action: SnapshotAction): Promise<SnapshotResult> {
+    const lib = this.#lib;
+    if (lib !== undefined) {
+      const needsLookup = action.url === undefined && action.ctrlUrl === undefined &&
+        action.path === undefined;
+      const [failure, outputDir] = await Promise.all([
+        lib.snapshot(session, name, action).then(() => undefined, (err) => err as Error),
+        needsLookup ? this.#cachedOutput(session) : action.path,
+      ]);
+      if (failure === undefined) {
+        return { location: await locate(action, name, outputDir) };
+      }
+      if (!(failure instanceof LttngCtlError) || failure.code === undefined) {
+        throw new LttngActionError(`Cannot snapshot session "${session}": ${failure.message}`);
+      }
+      // A refusal: the command makes the same call again and says why in LTTng's words.
+    }
     const args = ["snapshot", "record", `--session=${session}`, `--name=${name}`];
     if (action.maxSize !== undefined) args.push(`--max-size=${action.maxSize}`);
     if (action.ctrlUrl !== undefined && action.dataUrl !== undefined) {
@@ -107,13 +140,20 @@ export class LttngControl {
       needsOutput ? this.snapshotOutput(session).catch(() => undefined) : action.path,
       this.#lttng(args, `snapshot session "${session}"`),
     ]);
-    const remote = action.url ?? action.ctrlUrl;
-    if (remote !== undefined && !remote.startsWith("file://")) {
-      return { location: `${remote} (${name})` };
-    }
-    const dir = remote !== undefined ? remote.slice("file://".length) : outputDir;
-    if (dir === undefined) return { location: name };
-    return { location: (await findSnapshotDir(dir, name)) ?? `${dir}/${name}-*` };
+    return { location: await locate(action, name, outputDir) };
+  }
+
+  /**
+   * The session's snapshot output, remembered for a minute: with the library, a snapshot
+   * takes a few milliseconds, and asking the command every time would double the hold.
+   */
+  async #cachedOutput(session: string): Promise<string | undefined> {
+    const hit = this.#outputs.get(session);
+    if (hit !== undefined && performance.now() - hit.at < 60_000) return hit.dir;
+    const dir = await this.snapshotOutput(session).catch(() => undefined);
+    if (this.#outputs.size > 1000) this.#outputs.clear();
+    if (dir !== undefined) this.#outputs.set(session, { dir, at: performance.now() });
+    return dir;
   }
 
   /** The session's snapshot output directory or URL (`lttng snapshot list-output`). */
@@ -128,6 +168,17 @@ export class LttngControl {
 
   /** `lttng stop` on `session`. */
   async stop(session: string): Promise<void> {
+    const lib = this.#lib;
+    if (lib !== undefined) {
+      try {
+        return await lib.stop(session);
+      } catch (err) {
+        if (!(err instanceof LttngCtlError) || err.code === undefined) {
+          throw new LttngActionError(`Cannot stop session "${session}": ${(err as Error).message}`);
+        }
+        // A refusal: the command makes the same call again and says why in LTTng's words.
+      }
+    }
     // --no-wait: recording stops at once; waiting for the consumer to flush data that a
     // snapshot session never writes out would hold the crashed process for seconds.
     await this.#lttng(["stop", "--no-wait", session], `stop session "${session}"`);
@@ -138,6 +189,19 @@ export class LttngControl {
 function realGidIfSetgid(): number | undefined {
   const [gid, egid] = [process.getgid?.(), process.getegid?.()];
   return gid !== undefined && egid !== undefined && gid !== egid ? gid : undefined;
+}
+
+/** Where a snapshot named `name` went: a directory, or a URL and the name on a relayd. */
+async function locate(
+  action: SnapshotAction,
+  name: string,
+  outputDir: string | undefined,
+): Promise<string> {
+  const remote = action.url ?? action.ctrlUrl;
+  if (remote !== undefined && !remote.startsWith("file://")) return `${remote} (${name})`;
+  const dir = remote !== undefined ? remote.slice("file://".length) : outputDir;
+  if (dir === undefined) return name;
+  return (await findSnapshotDir(dir, name)) ?? `${dir}/${name}-*`;
 }
 
 /** The newest entry of `dir` called `name-<date>-<time>-<n>`, as a full path. */

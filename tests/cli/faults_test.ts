@@ -33,6 +33,9 @@ import {
   uniqueSession,
 } from "./_helpers.ts";
 
+// The fake lttng must be what runs: the daemon would use liblttng-ctl otherwise.
+const LTTNG_COMMAND = ["--lttng-ctl=command"];
+
 /** The issue's bound: a crashed process is released in under 5 s, whatever failed. */
 const RELEASE_BOUND_MS = 5000;
 
@@ -138,6 +141,7 @@ Deno.test("no lttng binary: the crash is recorded as failed because lttng is not
   await using dirs = await makeDirs();
   await using noLttng = await pathWithoutLttng();
   await using d = await startDaemon({
+    args: LTTNG_COMMAND,
     runDir: dirs.run,
     stateDir: dirs.state,
     env: { PATH: noLttng.path },
@@ -175,7 +179,7 @@ Deno.test("an lttng that hangs is killed at --action-timeout: the reason says so
   await using d = await startDaemon({
     runDir: dirs.run,
     stateDir: dirs.state,
-    args: ["--action-timeout=500"],
+    args: [...LTTNG_COMMAND, "--action-timeout=500"],
     env: { PATH: fake.path },
   });
   const session = uniqueSession("hang");
@@ -210,7 +214,7 @@ Deno.test("an lttng that hangs with a child holding its output is abandoned at -
   await using d = await startDaemon({
     runDir: dirs.run,
     stateDir: dirs.state,
-    args: ["--action-timeout=500"],
+    args: [...LTTNG_COMMAND, "--action-timeout=500"],
     env: { PATH: fake.path },
   });
   const session = uniqueSession("hangc");
@@ -232,7 +236,12 @@ Deno.test("the daemon killed -9 in the middle of an action: the notifier is rele
   await using dirs = await makeDirs();
   await using fake = await fakeLttng("hang");
   const start = () =>
-    startDaemon({ runDir: dirs.run, stateDir: dirs.state, env: { PATH: fake.path } });
+    startDaemon({
+      args: LTTNG_COMMAND,
+      runDir: dirs.run,
+      stateDir: dirs.state,
+      env: { PATH: fake.path },
+    });
   let d = await start();
   try {
     await addTrigger(dirs, [
@@ -275,6 +284,7 @@ Deno.test("a crash of lttng-sessiond, lttng-consumerd or lttng-relayd is recorde
   await using dirs = await makeDirs();
   await using fake = await fakeLttng("ok");
   await using d = await startDaemon({
+    args: LTTNG_COMMAND,
     runDir: dirs.run,
     stateDir: dirs.state,
     env: { PATH: fake.path },
@@ -317,6 +327,7 @@ Deno.test("a crash in a thread of lttng-sessiond (the kernel's %e is the thread'
   await using dirs = await makeDirs();
   await using fake = await fakeLttng("ok");
   await using d = await startDaemon({
+    args: LTTNG_COMMAND,
     runDir: dirs.run,
     stateDir: dirs.state,
     env: { PATH: fake.path },

@@ -42,6 +42,9 @@ import {
   uniqueSession,
 } from "./_helpers.ts";
 
+// The fake lttng must be what runs: the daemon would use liblttng-ctl otherwise.
+const LTTNG_COMMAND = ["--lttng-ctl=command"];
+
 /** The daemon's deadline for a whole frame (not configurable from the CLI). */
 const FRAME_DEADLINE_MS = 5000;
 /** Scheduling slack on top of a deadline, for a loaded machine. */
@@ -316,6 +319,7 @@ Deno.test("under 3000 hostile frames and 300 idle connections, a valid notificat
   // takes its snapshot at once.
   await using fake = await fakeLttng("ok");
   await using d = await startDaemon({
+    args: LTTNG_COMMAND,
     runDir: dirs.run,
     stateDir: dirs.state,
     env: { PATH: fake.path },
@@ -481,7 +485,12 @@ Deno.test("rate-policy, cooldown and max-per-day counters survive kill -9 and re
   await using dirs = await makeDirs();
   await using fake = await fakeLttng("ok");
   const start = () =>
-    startDaemon({ runDir: dirs.run, stateDir: dirs.state, env: { PATH: fake.path } });
+    startDaemon({
+      args: LTTNG_COMMAND,
+      runDir: dirs.run,
+      stateDir: dirs.state,
+      env: { PATH: fake.path },
+    });
   let d = await start();
   try {
     const session = uniqueSession("durable");
@@ -626,6 +635,7 @@ Deno.test("on a full state filesystem, set fails with exit 1 and adds nothing, a
   try {
     await using fake = await fakeLttng("ok");
     await using d = await startDaemon({
+      args: LTTNG_COMMAND,
       runDir: dirs.run,
       stateDir: state,
       env: { PATH: fake.path },

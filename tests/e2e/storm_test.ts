@@ -2,8 +2,13 @@
  * Crash storms, for real: a real lttng-sessiond, real traced programs crashing through
  * core_pattern into bin/lttng-trig's notifier, the root daemon under RootDaemon.
  *
- * - 40 programs crash at once: every one is released within 30 s, every crash is in the
- *   history, and the daemon stays up.
+ * - 40 programs crash at once: each is held at most as long as the notifier's deadline
+ *   (10 s, plus a margin), every crash is in the history with its trigger's outcome, and
+ *   the daemon stays up. lttng-sessiond itself can stall for seconds on such a storm (it
+ *   waits up to 5 s on each traced process that is frozen while it talks to it), which
+ *   delays the later programs' start and the snapshots: the whole storm is bounded by
+ *   90 s, and a snapshot that LTTng could not take in time is an accepted, recorded
+ *   failure.
  * - One program crash-loops 20 times with a `--cooldown=1m` trigger: only the first crash
  *   is acted on (one snapshot), the others are recorded as skipped by the cooldown.
  */
@@ -19,8 +24,10 @@ import { memoryOf, mib } from "../fixtures/rel_wire.ts";
 import { waitFor } from "../fixtures/wait.ts";
 
 const PATTERN = `|${LAUNCHER} notify %p %u %g %e %h`;
-/** The bound on releasing every process of the storm. */
-const STORM_BOUND_MS = 30_000;
+/** The bound on releasing every process of the storm, from the first crash. */
+const STORM_BOUND_MS = 90_000;
+/** The bound on one crash's hold: the notifier's 10 s deadline, and a margin. */
+const HOLD_BOUND_MS = 12_000;
 
 const skip = await e2eUnavailable();
 if (skip !== undefined) console.error(`e2e storm: skipped: ${skip}`);
@@ -96,7 +103,7 @@ Deno.test({
       await using journal = await RootJournal.open();
 
       await t.step(
-        "40 programs crashing at once are all released within 30 s and recorded",
+        "40 programs crashing at once are each released within the notifier's deadline, and recorded",
         async () => {
           await using session = await SnapshotSession.create({
             buffers: "uid",
@@ -151,13 +158,18 @@ Deno.test({
               windowMs < STORM_BOUND_MS,
               `the last one was released ${Math.round(windowMs)} ms after the first crash`,
             );
-            assert.ok(slowest < STORM_BOUND_MS, `one was held ${Math.round(slowest)} ms`);
+            assert.ok(slowest < HOLD_BOUND_MS, `one was held ${Math.round(slowest)} ms`);
             for (const e of entries) {
               assert.equal(e.execName, "crasher");
               assert.deepEqual(e.results.map((r) => r.trigger), ["storm"], JSON.stringify(e));
-              assert.equal(e.outcome, "ok", JSON.stringify(e));
-              assert.ok(e.results[0].snapshot?.startsWith(`${work}/out-storm/core-crasher-`));
+              if (e.outcome === "ok") {
+                assert.ok(e.results[0].snapshot?.startsWith(`${work}/out-storm/core-crasher-`));
+              } else {
+                assert.equal(e.outcome, "failed", JSON.stringify(e));
+                assert.ok((e.results[0] as { reason?: string }).reason, JSON.stringify(e));
+              }
             }
+            assert.ok((outcomes.ok ?? 0) > 0, JSON.stringify(outcomes));
             // Up, and answering.
             assert.equal(root.daemon.status, undefined, root.daemon.log);
             const listed = await runLauncher(["list"]);

@@ -6,7 +6,7 @@
  */
 import { LAUNCHER } from "../tests/fixtures/paths.ts";
 import { runLauncher } from "../tests/fixtures/launcher.ts";
-import { type DaemonProcess, startDaemon } from "../tests/fixtures/daemon.ts";
+import { RootDaemon } from "../tests/fixtures/root_daemon.ts";
 import { readTrace, SessionDaemon, SnapshotSession } from "../tests/fixtures/lttng.ts";
 import { CorePatternGuard } from "../tests/fixtures/core_pattern.ts";
 import { buildCrasher, crash } from "../tests/fixtures/crasher.ts";
@@ -45,15 +45,15 @@ async function main(): Promise<void> {
   console.log(`session ${session.name}`);
 
   say("the lttng-trig daemon");
-  let daemon: DaemonProcess | undefined;
+  let daemon: RootDaemon | undefined;
   try {
     (await Deno.connect({ transport: "unix", path: "/var/run/lttng/client-lttng-trig" }))
       .close();
     console.log("an lttng-trig daemon already serves /var/run/lttng: using it");
   } catch {
     cmd(`lttng-trig daemon --state-dir=${work}/state &`);
-    daemon = await startDaemon({ stateDir: `${work}/state` });
-    console.log(`daemon pid ${daemon.pid}`);
+    daemon = await RootDaemon.start(`${work}/state`);
+    console.log(`daemon pid ${daemon.daemon.pid}`);
   }
   const trigger = `demo-${session.name}`;
   try {
@@ -93,7 +93,7 @@ async function main(): Promise<void> {
   } finally {
     say("putting everything back");
     await runLauncher(["remove", trigger]);
-    if (daemon !== undefined) await daemon.stop();
+    if (daemon !== undefined) await daemon[Symbol.asyncDispose]();
     console.log("core_pattern restored, trigger removed, daemon and session stopped");
   }
 }

@@ -14,7 +14,7 @@ import { waitFor } from "../fixtures/wait.ts";
 
 const SOCKET = "/var/run/lttng/coredump-lttng-trig";
 // What core_pattern names: the kernel follows no symlink (/var/run -> /run).
-const REAL_SOCKET = await Deno.realPath("/var/run/lttng").then((d) => `${d}/coredump-lttng-trig`);
+const REAL_SOCKET = `${await Deno.realPath("/var/run")}/lttng/coredump-lttng-trig`;
 const [major, minor] = Deno.osRelease().split(".").map(Number);
 const tooOld = major < 6 || (major === 6 && minor < 16);
 const skip = tooOld ? "the coredump socket needs Linux 6.16+" : await e2eUnavailable();

@@ -116,7 +116,12 @@ export class LttngControl {
         needsLookup ? this.#cachedOutput(session) : action.path,
       ]);
       if (failure === undefined) {
-        return { location: await locate(action, name, outputDir) };
+        const location = await locate(action, name, outputDir);
+        if (!needsLookup || !location.endsWith("-*")) return { location };
+        // Not where the session's output was a minute ago: it changed (the session was
+        // destroyed and created again, or given another output). Ask again.
+        this.#outputs.delete(session);
+        return { location: await locate(action, name, await this.#cachedOutput(session)) };
       }
       if (!(failure instanceof LttngCtlError) || failure.code === undefined) {
         throw new LttngActionError(`Cannot snapshot session "${session}": ${failure.message}`);

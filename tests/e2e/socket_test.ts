@@ -4,6 +4,7 @@
  * no helper process, and the daemon reads who crashed from the core's notes.
  */
 import assert from "node:assert/strict";
+import { zstdDecompressSync } from "node:zlib";
 import { LAUNCHER } from "../fixtures/paths.ts";
 import { runLauncher } from "../fixtures/launcher.ts";
 import { e2eUnavailable, RootDaemon } from "../fixtures/root_daemon.ts";
@@ -73,7 +74,8 @@ Deno.test({
     await Deno.chmod(work, 0o755);
     const state = `${work}/state`;
     try {
-      await using root = await RootDaemon.start(state);
+      const cores = `${work}/cores`;
+      await using root = await RootDaemon.start(state, [`--core-dir=${cores}`]);
       await using _pattern = await CorePatternGuard.set("core");
       await using session = await SnapshotSession.create({ buffers: "pid", output: `${work}/out` });
       const set = await runLauncher([
@@ -120,6 +122,18 @@ Deno.test({
         );
         assert.match(events[events.length - 1], /size = 24680\b/);
         figures.push(`socket mode crash-to-release ${run.releaseMs.toFixed(0)} ms`);
+        // The daemon kept the core it received, after the snapshot: zstd, an ELF core.
+        const kept = await waitFor(async () => {
+          const c = (await history()).find((h) => h.pid === run.pid) as
+            | Entry & { core?: { kept: boolean; path?: string; reason?: string } }
+            | undefined;
+          return c?.core;
+        }, { what: "the core's fate in history" });
+        assert.ok(kept.kept, kept.reason);
+        assert.ok(kept.path!.startsWith(`${cores}/core.crasher.0.${run.pid}.`), kept.path);
+        const elf = zstdDecompressSync(await Deno.readFile(kept.path!));
+        assert.deepEqual([...elf.subarray(0, 4)], [0x7f, 0x45, 0x4c, 0x46]);
+        assert.equal(elf[16], 4); // ET_CORE
       });
 
       await t.step("another user's crash is recorded with that user's uid", async () => {

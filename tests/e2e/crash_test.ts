@@ -14,26 +14,13 @@ import { e2eUnavailable, RootDaemon } from "../fixtures/root_daemon.ts";
 import { readTrace, SessionDaemon, SnapshotSession } from "../fixtures/lttng.ts";
 import { CorePatternGuard } from "../fixtures/core_pattern.ts";
 import { buildCrasher, crash } from "../fixtures/crasher.ts";
+import { crashEntry, history, type HistoryEntry } from "../fixtures/history.ts";
 import { waitFor } from "../fixtures/wait.ts";
 
 const PATTERN = `|${LAUNCHER} notify %p %u %g %e %h`;
 
 const skip = await e2eUnavailable();
 if (skip !== undefined) console.error(`e2e: skipped: ${skip}`);
-
-interface HistoryCrash {
-  pid: number;
-  uid: number;
-  execName: string;
-  outcome: string;
-  results: { trigger: string; outcome: string; snapshot?: string; reason?: string }[];
-}
-
-async function history(): Promise<HistoryCrash[]> {
-  const r = await runLauncher(["history", "--json", "-n", "1000"]);
-  assert.equal(r.code, 0, r.stderr);
-  return (JSON.parse(r.stdout) as { crashes: HistoryCrash[] }).crashes;
-}
 
 async function set(...args: string[]): Promise<void> {
   const r = await runLauncher(["set", ...args]);
@@ -43,14 +30,6 @@ async function set(...args: string[]): Promise<void> {
 async function remove(name: string): Promise<void> {
   const r = await runLauncher(["remove", name]);
   assert.equal(r.code, 0, r.stderr);
-}
-
-/** The crash's history entry, once its actions have finished. */
-function crashEntry(pid: number): Promise<HistoryCrash> {
-  return waitFor(async () => {
-    const c = (await history()).find((h) => h.pid === pid);
-    return c !== undefined && c.outcome !== "pending" ? c : undefined;
-  }, { timeoutMs: 20_000, what: `history entry of pid ${pid}` });
 }
 
 /** The malloc events of `pid` in the snapshot, read with babeltrace2. */
@@ -186,7 +165,7 @@ Deno.test({
             const run = await crash({ lastAlloc: 7777, coreLimit: "unlimited" });
             const entry = await waitFor(async () => {
               const c = (await history()).find((h) => h.pid === run.pid) as
-                | HistoryCrash & { core?: { kept: boolean; path?: string }; signal?: number }
+                | HistoryEntry & { core?: { kept: boolean; path?: string }; signal?: number }
                 | undefined;
               return c?.core !== undefined && c.outcome !== "pending" ? c : undefined;
             }, { timeoutMs: 20_000, what: "the crash and its core in history" });

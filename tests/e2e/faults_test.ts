@@ -12,24 +12,9 @@ import { e2eUnavailable, RootDaemon } from "../fixtures/root_daemon.ts";
 import { SessionDaemon, SnapshotSession } from "../fixtures/lttng.ts";
 import { CorePatternGuard } from "../fixtures/core_pattern.ts";
 import { buildCrasher, crash } from "../fixtures/crasher.ts";
-import { waitFor } from "../fixtures/wait.ts";
+import { crashEntry } from "../fixtures/history.ts";
 
 const skip = await e2eUnavailable();
-
-interface Entry {
-  pid: number;
-  outcome: string;
-  results: { trigger: string; outcome: string; snapshot?: string; reason?: string }[];
-}
-
-function crashEntry(pid: number): Promise<Entry> {
-  return waitFor(async () => {
-    const r = await runLauncher(["history", "--json", "-n", "1000"]);
-    if (r.code !== 0) return undefined;
-    const c = (JSON.parse(r.stdout) as { crashes: Entry[] }).crashes.find((h) => h.pid === pid);
-    return c !== undefined && c.outcome !== "pending" ? c : undefined;
-  }, { timeoutMs: 20_000, what: `history entry of pid ${pid}` });
-}
 
 Deno.test({
   name: "end to end: a destroyed, re-created session and a restarted lttng-sessiond",

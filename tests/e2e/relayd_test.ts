@@ -10,24 +10,9 @@ import { readTrace, SessionDaemon, SnapshotSession } from "../fixtures/lttng.ts"
 import { CorePatternGuard } from "../fixtures/core_pattern.ts";
 import { buildCrasher, crash } from "../fixtures/crasher.ts";
 import { findDirs, Relayd } from "../fixtures/relayd.ts";
-import { waitFor } from "../fixtures/wait.ts";
+import { crashEntry } from "../fixtures/history.ts";
 
 const skip = await e2eUnavailable();
-
-interface Entry {
-  pid: number;
-  outcome: string;
-  results: { trigger: string; outcome: string; snapshot?: string; reason?: string }[];
-}
-
-function crashEntry(pid: number): Promise<Entry> {
-  return waitFor(async () => {
-    const r = await runLauncher(["history", "--json", "-n", "1000"]);
-    const crashes = (JSON.parse(r.stdout) as { crashes: Entry[] }).crashes;
-    const c = crashes.find((h) => h.pid === pid);
-    return c !== undefined && c.outcome !== "pending" ? c : undefined;
-  }, { timeoutMs: 20_000, what: `history entry of pid ${pid}` });
-}
 
 async function set(...args: string[]): Promise<void> {
   const r = await runLauncher(["set", ...args]);

@@ -11,6 +11,7 @@ import { e2eUnavailable, RootDaemon } from "../fixtures/root_daemon.ts";
 import { readTrace, SessionDaemon, SnapshotSession } from "../fixtures/lttng.ts";
 import { CorePatternGuard } from "../fixtures/core_pattern.ts";
 import { buildCrasher, connectAs, crash } from "../fixtures/crasher.ts";
+import { crashEntry, history, type HistoryEntry } from "../fixtures/history.ts";
 import { waitFor } from "../fixtures/wait.ts";
 
 const SOCKET = "/var/run/lttng/coredump-lttng-trig";
@@ -20,28 +21,6 @@ const [major, minor] = Deno.osRelease().split(".").map(Number);
 const tooOld = major < 6 || (major === 6 && minor < 16);
 const skip = tooOld ? "the coredump socket needs Linux 6.16+" : await e2eUnavailable();
 if (skip !== undefined) console.error(`e2e socket mode: skipped: ${skip}`);
-
-interface Entry {
-  pid: number;
-  uid: number;
-  execName: string;
-  signal?: number;
-  source: string;
-  outcome: string;
-  results: { trigger: string; outcome: string; snapshot?: string }[];
-}
-
-async function history(): Promise<Entry[]> {
-  const r = await runLauncher(["history", "--json", "-n", "1000"]);
-  return r.stdout.trim() === "" ? [] : (JSON.parse(r.stdout) as { crashes: Entry[] }).crashes;
-}
-
-function crashEntry(pid: number): Promise<Entry> {
-  return waitFor(async () => {
-    const c = (await history()).find((h) => h.pid === pid);
-    return c !== undefined && c.outcome !== "pending" ? c : undefined;
-  }, { timeoutMs: 20_000, what: `history entry of pid ${pid}` });
-}
 
 /**
  * Watch /proc, until `stop` resolves, for a process running lttng-trig's notifier: the
@@ -125,7 +104,7 @@ Deno.test({
         // The daemon kept the core it received, after the snapshot: zstd, an ELF core.
         const kept = await waitFor(async () => {
           const c = (await history()).find((h) => h.pid === run.pid) as
-            | Entry & { core?: { kept: boolean; path?: string; reason?: string } }
+            | HistoryEntry & { core?: { kept: boolean; path?: string; reason?: string } }
             | undefined;
           return c?.core;
         }, { what: "the core's fate in history" });

@@ -1923,7 +1923,9 @@ function notifySection(p: NotifyPhase): { text: string; timeMet?: boolean; rssMe
     }; at most floor + 20 MiB: +${num(lr - fr)} MiB, ${verdict(rssMet)}.`,
     "",
     "Where the time goes (differences of medians):",
-    `- the sh launcher (\`bin/lttng-trig\`: sh, readlink, uname): ${d("launcher", "direct")} ms`,
+    `- the sh launcher (\`bin/lttng-trig\`: sh, no subprocess unless run through a symlink): ${
+      d("launcher", "direct")
+    } ms`,
     `- \`--cached-only\` vs not: ${d("uncached", "direct")} ms`,
     `- \`--config deno.json -P=lttng-trig\` on an empty script (config, lock file, permission set): ${
       d("config-floor", "floor")
@@ -1936,9 +1938,6 @@ function notifySection(p: NotifyPhase): { text: string; timeMet?: boolean; rssMe
     `- the daemon's reply (recording the crash, fsync) vs a stub that replies at once: ${
       d("direct", "stub")
     } ms`,
-    `- the whole notifier with its deadline on \`AbortSignal.timeout()\` (patched copy) vs as is: ${
-      d("patched", "launcher")
-    } ms, ${dr("patched", "launcher")} MiB`,
     `- arming one \`setTimeout\` (first use loads Deno's timers): ${d("timer", "floor")} ms, ${
       dr("timer", "floor")
     } MiB; \`AbortSignal.timeout()\` instead: ${d("abort", "floor")} ms, ${

@@ -16,9 +16,13 @@
 import assert from "node:assert/strict";
 import { controlRequest, sendNotification } from "../../lib/client/client.ts";
 import { ControlCommand } from "../../lib/wire/control.ts";
-import { startDaemon } from "../fixtures/daemon.ts";
 import { LAUNCHER } from "../fixtures/paths.ts";
-import { fakeAlive, fakeLttng, pathWithoutLttng } from "../fixtures/rel_fake_lttng.ts";
+import {
+  fakeAlive,
+  fakeLttng,
+  pathWithoutLttng,
+  startDaemonOnPath,
+} from "../fixtures/rel_fake_lttng.ts";
 import { startDaemonAs } from "../fixtures/rel_user.ts";
 import { waitFor } from "../fixtures/wait.ts";
 import {
@@ -32,9 +36,6 @@ import {
   type TestDirs,
   uniqueSession,
 } from "./_helpers.ts";
-
-// The fake lttng must be what runs: the daemon would use liblttng-ctl otherwise.
-const LTTNG_COMMAND = ["--lttng-ctl=command"];
 
 /** The issue's bound: a crashed process is released in under 5 s, whatever failed. */
 const RELEASE_BOUND_MS = 5000;
@@ -140,12 +141,7 @@ async function assertServes(dirs: TestDirs, trigger: string): Promise<void> {
 Deno.test("no lttng binary: the crash is recorded as failed because lttng is not installed, and released at once", async () => {
   await using dirs = await makeDirs();
   await using noLttng = await pathWithoutLttng();
-  await using d = await startDaemon({
-    args: LTTNG_COMMAND,
-    runDir: dirs.run,
-    stateDir: dirs.state,
-    env: { PATH: noLttng.path },
-  });
+  await using d = await startDaemonOnPath(dirs, noLttng.path);
   const set = await client(dirs, "set", [
     "-n",
     "snap",
@@ -176,12 +172,7 @@ Deno.test("no lttng binary: the crash is recorded as failed because lttng is not
 Deno.test("an lttng that hangs is killed at --action-timeout: the reason says so and the crash is released well under 5 s", async () => {
   await using dirs = await makeDirs();
   await using fake = await fakeLttng("hang");
-  await using d = await startDaemon({
-    runDir: dirs.run,
-    stateDir: dirs.state,
-    args: [...LTTNG_COMMAND, "--action-timeout=500"],
-    env: { PATH: fake.path },
-  });
+  await using d = await startDaemonOnPath(dirs, fake.path, ["--action-timeout=500"]);
   const session = uniqueSession("hang");
   await addTrigger(dirs, ["-n", "snap", "-s", session, "OnAnyCoreDump", "snapshot"]);
   const figures: string[] = [];
@@ -211,12 +202,7 @@ Deno.test("an lttng that hangs is killed at --action-timeout: the reason says so
 Deno.test("an lttng that hangs with a child holding its output is abandoned at --action-timeout too", async () => {
   await using dirs = await makeDirs();
   await using fake = await fakeLttng("hang-with-child");
-  await using d = await startDaemon({
-    runDir: dirs.run,
-    stateDir: dirs.state,
-    args: [...LTTNG_COMMAND, "--action-timeout=500"],
-    env: { PATH: fake.path },
-  });
+  await using d = await startDaemonOnPath(dirs, fake.path, ["--action-timeout=500"]);
   const session = uniqueSession("hangc");
   await addTrigger(dirs, ["-n", "snap", "-s", session, "OnAnyCoreDump", "snapshot"]);
   const h = await heldNotify(dirs, 2101, "app");
@@ -235,13 +221,7 @@ Deno.test("an lttng that hangs with a child holding its output is abandoned at -
 Deno.test("the daemon killed -9 in the middle of an action: the notifier is released, and after a restart the crash is interrupted, with a reason", async () => {
   await using dirs = await makeDirs();
   await using fake = await fakeLttng("hang");
-  const start = () =>
-    startDaemon({
-      args: LTTNG_COMMAND,
-      runDir: dirs.run,
-      stateDir: dirs.state,
-      env: { PATH: fake.path },
-    });
+  const start = () => startDaemonOnPath(dirs, fake.path);
   let d = await start();
   try {
     await addTrigger(dirs, [
@@ -283,12 +263,7 @@ Deno.test("the daemon killed -9 in the middle of an action: the notifier is rele
 Deno.test("a crash of lttng-sessiond, lttng-consumerd or lttng-relayd is recorded and skipped with a reason, and no action runs", async () => {
   await using dirs = await makeDirs();
   await using fake = await fakeLttng("ok");
-  await using d = await startDaemon({
-    args: LTTNG_COMMAND,
-    runDir: dirs.run,
-    stateDir: dirs.state,
-    env: { PATH: fake.path },
-  });
+  await using d = await startDaemonOnPath(dirs, fake.path);
   const session = uniqueSession("own");
   await addTrigger(dirs, ["-n", "snap", "-s", session, "OnAnyCoreDump", "snapshot"]);
   const before = (await fake.calls()).length;
@@ -326,12 +301,7 @@ Deno.test("a crash of lttng-sessiond, lttng-consumerd or lttng-relayd is recorde
 Deno.test("a crash in a thread of lttng-sessiond (the kernel's %e is the thread's name) is skipped when the executable is known", async () => {
   await using dirs = await makeDirs();
   await using fake = await fakeLttng("ok");
-  await using d = await startDaemon({
-    args: LTTNG_COMMAND,
-    runDir: dirs.run,
-    stateDir: dirs.state,
-    env: { PATH: fake.path },
-  });
+  await using d = await startDaemonOnPath(dirs, fake.path);
   await addTrigger(dirs, ["-n", "snap", "-s", uniqueSession("thr"), "OnAnyCoreDump", "snapshot"]);
   const before = (await fake.calls()).length;
   // lttng-sessiond names its threads ("Client manageme", "Notification", ...): %e is the

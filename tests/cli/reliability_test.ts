@@ -14,8 +14,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { controlRequest } from "../../lib/client/client.ts";
 import { ControlCommand } from "../../lib/wire/control.ts";
-import { startDaemon } from "../fixtures/daemon.ts";
-import { fakeLttng } from "../fixtures/rel_fake_lttng.ts";
+import { fakeLttng, startDaemonOnPath } from "../fixtures/rel_fake_lttng.ts";
 import {
   connect,
   exchange,
@@ -41,9 +40,6 @@ import {
   type TestDirs,
   uniqueSession,
 } from "./_helpers.ts";
-
-// The fake lttng must be what runs: the daemon would use liblttng-ctl otherwise.
-const LTTNG_COMMAND = ["--lttng-ctl=command"];
 
 /** The daemon's deadline for a whole frame (not configurable from the CLI). */
 const FRAME_DEADLINE_MS = 5000;
@@ -318,12 +314,7 @@ Deno.test("under 3000 hostile frames and 300 idle connections, a valid notificat
   // What is measured is the daemon under attack, not the session daemon: the fake lttng
   // takes its snapshot at once.
   await using fake = await fakeLttng("ok");
-  await using d = await startDaemon({
-    args: LTTNG_COMMAND,
-    runDir: dirs.run,
-    stateDir: dirs.state,
-    env: { PATH: fake.path },
-  });
+  await using d = await startDaemonOnPath(dirs, fake.path);
   const session = uniqueSession("barrage");
   const trigger = await addTrigger(dirs, [
     "-n",
@@ -484,13 +475,7 @@ function notifyArgs(dirs: TestDirs, pid: number, exec: string): string[] {
 Deno.test("rate-policy, cooldown and max-per-day counters survive kill -9 and restarts", async () => {
   await using dirs = await makeDirs();
   await using fake = await fakeLttng("ok");
-  const start = () =>
-    startDaemon({
-      args: LTTNG_COMMAND,
-      runDir: dirs.run,
-      stateDir: dirs.state,
-      env: { PATH: fake.path },
-    });
+  const start = () => startDaemonOnPath(dirs, fake.path);
   let d = await start();
   try {
     const session = uniqueSession("durable");
@@ -634,12 +619,7 @@ Deno.test("on a full state filesystem, set fails with exit 1 and adds nothing, a
   await mount(state, 512);
   try {
     await using fake = await fakeLttng("ok");
-    await using d = await startDaemon({
-      args: LTTNG_COMMAND,
-      runDir: dirs.run,
-      stateDir: state,
-      env: { PATH: fake.path },
-    });
+    await using d = await startDaemonOnPath({ run: dirs.run, state }, fake.path);
     const session = uniqueSession("full");
     await addTrigger(dirs, ["-n", "before-full", "-s", session, "OnAnyCoreDump", "snapshot"]);
     const filled = await fill(`${state}/filler`);

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { LAUNCHER, ROOT } from "../fixtures/paths.ts";
-import { DaemonProcess } from "../fixtures/daemon.ts";
+import { awaitListening } from "../fixtures/daemon.ts";
 import { addTrigger, assertExit, cli, client, makeDirs, show, uniqueSession } from "./_helpers.ts";
 
 const UNIT_DIR = `${ROOT}/dist/systemd`;
@@ -228,21 +228,7 @@ exec setpriv --bounding-set=-all,${
       stderr: "piped",
     }).spawn();
     // unshare, sh, setpriv and the launcher each exec the next: the pid is the daemon's.
-    const ready = Promise.withResolvers<void>();
-    await using daemon = new DaemonProcess(child, async (d) => {
-      const decoder = new TextDecoder();
-      for await (const chunk of child.stderr) {
-        d.append(decoder.decode(chunk, { stream: true }));
-        if (d.log.includes("listening on")) ready.resolve();
-      }
-      ready.reject(new Error(`the daemon exited before listening:\n${d.log}`));
-    });
-    const timer = setTimeout(() => ready.reject(new Error("not listening after 20 s")), 20_000);
-    try {
-      await ready.promise;
-    } finally {
-      clearTimeout(timer);
-    }
+    await using daemon = await awaitListening(child);
 
     const status = await Deno.readTextFile(`/proc/${daemon.pid}/status`);
     const bounding = BigInt(`0x${/^CapBnd:\s*([0-9a-f]+)$/m.exec(status)![1]}`);

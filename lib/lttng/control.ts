@@ -107,26 +107,36 @@ export class LttngControl {
    * Resolves to where the snapshot went.
    */
   async snapshot(session: string, name: string, action: SnapshotAction): Promise<SnapshotResult> {
+    // Where the output goes when the action names none: the session's snapshot output,
+    // asked at the same time as the snapshot, not before it (the crash is held meanwhile).
+    const sessionOutput = action.url === undefined && action.ctrlUrl === undefined &&
+      action.path === undefined;
+    const [, outputDir] = await Promise.all([
+      this.#record(session, name, action),
+      sessionOutput ? this.#cachedOutput(session) : action.path,
+    ]);
+    const location = await locate(action, name, outputDir);
+    if (!sessionOutput || !location.endsWith("-*")) return { location };
+    // Not where the session's output was a minute ago: it changed (the session was
+    // destroyed and created again, or given another output). Ask again.
+    this.#outputs.delete(session);
+    return { location: await locate(action, name, await this.#cachedOutput(session)) };
+  }
+
+  /** Take the snapshot: through the library, else (or when it refuses) the command. */
+  async #record(session: string, name: string, action: SnapshotAction): Promise<void> {
     const lib = this.#lib;
     if (lib !== undefined) {
-      const needsLookup = action.url === undefined && action.ctrlUrl === undefined &&
-        action.path === undefined;
-      const [failure, outputDir] = await Promise.all([
-        lib.snapshot(session, name, action).then(() => undefined, (err) => err as Error),
-        needsLookup ? this.#cachedOutput(session) : action.path,
-      ]);
-      if (failure === undefined) {
-        const location = await locate(action, name, outputDir);
-        if (!needsLookup || !location.endsWith("-*")) return { location };
-        // Not where the session's output was a minute ago: it changed (the session was
-        // destroyed and created again, or given another output). Ask again.
-        this.#outputs.delete(session);
-        return { location: await locate(action, name, await this.#cachedOutput(session)) };
+      try {
+        return await lib.snapshot(session, name, action);
+      } catch (err) {
+        if (!(err instanceof LttngCtlError) || err.code === undefined) {
+          throw new LttngActionError(
+            `Cannot snapshot session "${session}": ${(err as Error).message}`,
+          );
+        }
+        // A refusal: the command makes the same call again and says why in LTTng's words.
       }
-      if (!(failure instanceof LttngCtlError) || failure.code === undefined) {
-        throw new LttngActionError(`Cannot snapshot session "${session}": ${failure.message}`);
-      }
-      // A refusal: the command makes the same call again and says why in LTTng's words.
     }
     const args = ["snapshot", "record", `--session=${session}`, `--name=${name}`];
     if (action.maxSize !== undefined) args.push(`--max-size=${action.maxSize}`);
@@ -137,19 +147,11 @@ export class LttngControl {
     } else if (action.path !== undefined) {
       args.push(`file://${action.path}`);
     }
-    // Where the output goes when the action names none: the session's snapshot output,
-    // asked at the same time as the snapshot, not before it (the crash is held meanwhile).
-    const needsOutput = action.url === undefined && action.ctrlUrl === undefined &&
-      action.path === undefined;
-    const [outputDir] = await Promise.all([
-      needsOutput ? this.snapshotOutput(session).catch(() => undefined) : action.path,
-      this.#lttng(args, `snapshot session "${session}"`),
-    ]);
-    return { location: await locate(action, name, outputDir) };
+    await this.#lttng(args, `snapshot session "${session}"`);
   }
 
   /**
-   * The session's snapshot output, remembered for a minute: with the library, a snapshot
+   * The session's snapshot output, remembered for a minute: a snapshot through the library
    * takes a few milliseconds, and asking the command every time would double the hold.
    */
   async #cachedOutput(session: string): Promise<string | undefined> {

@@ -55,7 +55,7 @@ Deno.test({
     try {
       const cores = `${work}/cores`;
       await using root = await RootDaemon.start(state, [`--core-dir=${cores}`]);
-      await using _pattern = await CorePatternGuard.set("core");
+      await using pattern = await CorePatternGuard.set("core");
       await using session = await SnapshotSession.create({ buffers: "pid", output: `${work}/out` });
       const set = await runLauncher([
         "set",
@@ -158,10 +158,7 @@ Deno.test({
       });
 
       await t.step("pipe mode, for comparison: the notifier does run", async () => {
-        await Deno.writeTextFile(
-          "/proc/sys/kernel/core_pattern",
-          `|${LAUNCHER} notify %p %u %g %e %h`,
-        );
+        await pattern.rewrite(`|${LAUNCHER} notify %p %u %g %e %h`);
         try {
           const crashed = crash();
           const helpers = await watchForNotifier(crashed);
@@ -170,7 +167,7 @@ Deno.test({
           figures.push(`pipe mode crash-to-release ${run.releaseMs.toFixed(0)} ms`);
           await crashEntry(run.pid);
         } finally {
-          await Deno.writeTextFile("/proc/sys/kernel/core_pattern", `@${REAL_SOCKET}`);
+          await pattern.rewrite(`@${REAL_SOCKET}`);
         }
       });
 
@@ -178,7 +175,7 @@ Deno.test({
         const r = await runLauncher(["uninstall", `--state-dir=${state}`]);
         assert.equal(r.code, 0, r.stderr);
         assert.equal((await Deno.readTextFile("/proc/sys/kernel/core_pattern")).trim(), "core");
-        await Deno.writeTextFile("/proc/sys/kernel/core_pattern", `@${REAL_SOCKET}`);
+        await pattern.rewrite(`@${REAL_SOCKET}`);
       });
 
       await t.step("the daemon crashing in socket mode dies at once: no deadlock", async () => {

@@ -158,7 +158,7 @@ Deno.test({
           );
           // A short directory: the kernel keeps 127 bytes of pattern, and the checkout's
           // path is already part of it.
-          const coresParent = await Deno.makeTempDir({ prefix: "c" });
+          const coresParent = await Deno.makeTempDir({ dir: "/tmp", prefix: "c" });
           const cores = `${coresParent}/c`;
           await pattern.rewrite(
             `|${LAUNCHER} notify --core-dir=${cores} --facts=%P:%s:%t:%c:%d:%E %p %u %g %e %h`,

@@ -100,7 +100,9 @@ Deno.test({
           e.includes("lttng_ust_libc:malloc") && e.includes(`vpid = ${run.pid} `)
         );
         assert.match(events[events.length - 1], /size = 24680\b/);
-        figures.push(`socket mode crash-to-release ${run.releaseMs.toFixed(0)} ms`);
+        figures.push(
+          `socket mode crash-to-release ${run.releaseMs.toFixed(0)} ms (the core kept first)`,
+        );
         // The daemon kept the core it received, after the snapshot: zstd, an ELF core.
         const kept = await waitFor(async () => {
           const c = (await history()).find((h) => h.pid === run.pid) as

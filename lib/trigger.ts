@@ -96,8 +96,10 @@ export interface CrashFacts {
   gid: number;
   /** Exec name (`%e`). */
   execName: string;
-  /** Hostname (`%h`). */
+  /** Hostname (`%h`); empty when not known. */
   hostname: string;
+  /** Why the hostname is not the crashed process's own, or is unknown (socket mode). */
+  hostnameNote?: string;
   /** Signal number, when known. */
   signal?: number;
   /** Path of the executable, when known. */

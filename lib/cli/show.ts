@@ -105,7 +105,12 @@ function describe(c: CrashRecord): string[] {
   field("received", c.time);
   field("exec", `${JSON.stringify(c.execName)}${c.exePath ? ` (${c.exePath})` : ""}`);
   field("signal", c.signal === undefined ? undefined : `${signalName(c.signal)} (${c.signal})`);
-  field("host", c.hostname);
+  field(
+    "host",
+    c.hostnameNote === undefined
+      ? c.hostname
+      : `${c.hostname === "" ? "unknown" : c.hostname} (${c.hostnameNote})`,
+  );
   field("global pid", c.globalPid?.toString());
   field(
     "crash time",

@@ -13,6 +13,7 @@ import {
 } from "../paths.ts";
 import { TriggerStore } from "../store/trigger_store.ts";
 import { LttngControl } from "../lttng/control.ts";
+import { denoProcessRunner, type ProcessRunner } from "../lttng/process.ts";
 import { LttngCtlLibrary } from "../lttng/ctl_library.ts";
 import {
   decodeOnAnyCoreDump,
@@ -50,6 +51,7 @@ import {
 } from "./sockets.ts";
 import type { SessionInfo } from "../lttng/control.ts";
 import { CoredumpServer } from "./coredump_socket.ts";
+import { peerNamespaces } from "./peer_namespaces.ts";
 import { selfDumpProtection } from "./dumpable.ts";
 
 /** The daemon cannot start; the message says why and what to do. */
@@ -101,6 +103,11 @@ export interface DaemonOptions {
   maxConnections?: number;
   /** Log line sink. @default nothing */
   log?: (line: string) => void;
+  /**
+   * Runs `grep` and `stat` for socket mode's look at a held process's namespaces
+   * (lib/daemon/peer_namespaces.ts). @default denoProcessRunner
+   */
+  processRunner?: ProcessRunner;
 }
 
 type ResolvedOptions = Required<Omit<DaemonOptions, "actions" | "coreDir">> & {
@@ -189,6 +196,7 @@ export class Daemon implements AsyncDisposable {
       lttngCtl: options.lttngCtl ?? "auto",
       coreDir: options.coreDir,
       log: options.log ?? (() => {}),
+      processRunner: options.processRunner ?? denoProcessRunner,
     };
     await prepareDir(full.runDir, uid === 0 ? 0o755 : 0o700, uid, "run");
     await prepareDir(full.stateDir, 0o700, uid, "state");
@@ -281,6 +289,10 @@ export class Daemon implements AsyncDisposable {
           }),
         recordCore: (pid, fate) => {
           this.#store.setCoreFate(pid, fate);
+        },
+        peerNamespaces: (pid, execName) => peerNamespaces(pid, execName, o.processRunner),
+        amendCrash: (id, patch) => {
+          this.#store.amendCrash(id, patch);
         },
         coreDir: o.coreDir,
         hostname: Deno.hostname(),

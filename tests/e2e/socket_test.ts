@@ -11,7 +11,7 @@ import { e2eUnavailable, RootDaemon } from "../fixtures/root_daemon.ts";
 import { readTrace, SessionDaemon, SnapshotSession } from "../fixtures/lttng.ts";
 import { CorePatternGuard } from "../fixtures/core_pattern.ts";
 import { buildCrasher, connectAs, crash } from "../fixtures/crasher.ts";
-import { crashEntry, history, type HistoryEntry } from "../fixtures/history.ts";
+import { crashEntry, history, type HistoryEntry, namespaceChecked } from "../fixtures/history.ts";
 import { waitFor } from "../fixtures/wait.ts";
 
 const SOCKET = "/var/run/lttng/coredump-lttng-trig";
@@ -115,13 +115,36 @@ Deno.test({
         const elf = zstdDecompressSync(await Deno.readFile(kept.path!));
         assert.deepEqual([...elf.subarray(0, 4)], [0x7f, 0x45, 0x4c, 0x46]);
         assert.equal(elf[16], 4); // ET_CORE
+        // /proc/PID, looked at while the dump was held, proved to be the crashed process,
+        // in the daemon's pid and UTS namespaces: the pid is global, the hostname its own.
+        const checked = await namespaceChecked(run.pid);
+        assert.equal(checked.globalPid, run.pid, JSON.stringify(checked));
+        assert.equal(checked.hostname, Deno.hostname());
+        assert.equal(checked.hostnameNote, undefined);
       });
+
+      await t.step(
+        "a crash in a UTS namespace of its own: the hostname is not the daemon's",
+        async () => {
+          const run = await crash({ lastAlloc: 4321, ownUtsNamespace: true });
+          const entry = await crashEntry(run.pid);
+          assert.equal(entry.outcome, "ok", JSON.stringify(entry));
+          const checked = await namespaceChecked(run.pid);
+          assert.equal(checked.hostname, "", JSON.stringify(checked));
+          assert.match(checked.hostnameNote ?? "", /another UTS namespace/);
+          assert.equal(checked.globalPid, run.pid);
+          const shown = await runLauncher(["show", String(run.pid)]);
+          assert.equal(shown.code, 0, shown.stderr);
+          assert.match(shown.stdout, /host: +unknown \(not known: another UTS namespace/);
+        },
+      );
 
       await t.step("another user's crash is recorded with that user's uid", async () => {
         const run = await crash({ lastAlloc: 1357, asUid: 65534, asGid: 65534 });
         const entry = await crashEntry(run.pid);
         assert.equal(entry.uid, 65534);
         assert.equal(entry.source, "socket");
+        assert.equal((await namespaceChecked(run.pid)).globalPid, run.pid);
         assert.equal(entry.outcome, "ok", JSON.stringify(entry));
         const events = (await readTrace(entry.results[0].snapshot!)).filter((e) =>
           e.includes(`vpid = ${run.pid} `) && e.includes("malloc")

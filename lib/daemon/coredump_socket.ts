@@ -16,16 +16,14 @@ import type { PeerNamespaces } from "./peer_namespaces.ts";
 /** What the coredump server needs from the daemon. */
 export interface CoredumpServerOptions {
   /** Handle a crash; call `onRelease` once the process may be released. */
-  handle(facts: CrashFacts, onRelease: () => void): Promise<{ id: number }>;
+  handle(facts: CrashFacts, onRelease: () => void): Promise<unknown>;
   /** Record what became of a core. */
   recordCore(pid: number, fate: CoreFate): void;
   /**
-   * Look at the held process's namespaces (beside the actions, before the release);
-   * its answer amends the crash's hostname and global pid. None: no check.
+   * Look at the held process's namespaces (lib/daemon/peer_namespaces.ts) before its
+   * crash is handled: the global pid, and the hostname only when it is the process's.
    */
-  peerNamespaces?(pid: number, execName: string): Promise<PeerNamespaces>;
-  /** Amend crash `id` with what the namespace check found. */
-  amendCrash?(id: number, patch: Pick<CrashFacts, "hostname" | "hostnameNote" | "globalPid">): void;
+  peerNamespaces?(pid: number, execName: string): PeerNamespaces;
   /** Keep cores in this directory (zstd), as `notify --core-dir` does. */
   coreDir?: string;
   /** The daemon's hostname (the crash's, unless it ran in another UTS namespace). */
@@ -112,20 +110,18 @@ export class CoredumpServer {
       clearTimeout(notesTimer);
     }
     if (closed) return;
+    if (o.peerNamespaces !== undefined) facts = withNamespaces(facts, o.peerNamespaces);
     const release = Promise.withResolvers<void>();
     const done = o.handle(facts, () => release.resolve()).catch((err) => {
       o.log(`coredump socket: crash pid=${facts.pid}: ${(err as Error).message}`);
-      return undefined;
     });
-    // Beside the actions, while the process is still there to look at.
-    const namespaces = o.peerNamespaces?.(facts.pid, facts.execName).catch(() => undefined);
     let holdTimer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
-      Promise.all([Promise.race([release.promise, done]), namespaces]),
+      release.promise,
+      done,
       new Promise<void>((r) => holdTimer = setTimeout(r, o.holdTimeoutMs ?? 9000)),
     ]);
     clearTimeout(holdTimer);
-    const amended = this.#amend(facts, done, namespaces);
     if (o.coreDir === undefined || this.#closing) {
       close(); // the kernel stops writing: the process is released
     } else {
@@ -168,30 +164,7 @@ export class CoredumpServer {
         );
       } catch { /* a store that refuses writes must not stop the release */ }
     }
-    await amended;
-  }
-
-  async #amend(
-    facts: CrashFacts,
-    done: Promise<{ id: number } | undefined>,
-    namespaces: Promise<PeerNamespaces | undefined> | undefined,
-  ): Promise<void> {
-    const ns = await namespaces;
-    const id = (await done)?.id ?? 0;
-    if (ns === undefined || id === 0 || this.#options.amendCrash === undefined) return;
-    const patch: Pick<CrashFacts, "hostname" | "hostnameNote" | "globalPid"> = {
-      hostname: ns.uts === "other" ? "" : facts.hostname,
-    };
-    if (ns.globalPid !== undefined) patch.globalPid = ns.globalPid;
-    if (ns.uts === "other") patch.hostnameNote = `not known: ${ns.note}`;
-    else if (ns.uts === "unknown") {
-      patch.hostnameNote = `the daemon's; the process's own is not known (${ns.note})`;
-    }
-    try {
-      this.#options.amendCrash(id, patch);
-    } catch (err) {
-      this.#options.log(`coredump socket: crash ${id}: ${(err as Error).message}`);
-    }
+    await done;
   }
 
   /** Stop accepting and release every held core. */
@@ -209,4 +182,21 @@ export class CoredumpServer {
     }
     await Promise.all([...this.#tasks]);
   }
+}
+
+/** `facts` with what the namespace check found: the global pid, the hostname or why not. */
+function withNamespaces(
+  facts: CrashFacts,
+  check: (pid: number, execName: string) => PeerNamespaces,
+): CrashFacts {
+  const ns = check(facts.pid, facts.execName);
+  const out = { ...facts };
+  if (ns.globalPid !== undefined) out.globalPid = ns.globalPid;
+  if (ns.uts === "other") {
+    out.hostname = "";
+    out.hostnameNote = `not known: ${ns.note}`;
+  } else if (ns.uts === "unknown") {
+    out.hostnameNote = `the daemon's; the process's own is not known (${ns.note})`;
+  }
+  return out;
 }

@@ -13,7 +13,6 @@ import {
 } from "../paths.ts";
 import { TriggerStore } from "../store/trigger_store.ts";
 import { LttngControl } from "../lttng/control.ts";
-import { denoProcessRunner, type ProcessRunner } from "../lttng/process.ts";
 import { LttngCtlLibrary } from "../lttng/ctl_library.ts";
 import {
   decodeOnAnyCoreDump,
@@ -51,7 +50,7 @@ import {
 } from "./sockets.ts";
 import type { SessionInfo } from "../lttng/control.ts";
 import { CoredumpServer } from "./coredump_socket.ts";
-import { peerNamespaces } from "./peer_namespaces.ts";
+import { libcProcReader, peerNamespaces, type ProcReader } from "./peer_namespaces.ts";
 import { selfDumpProtection } from "./dumpable.ts";
 
 /** The daemon cannot start; the message says why and what to do. */
@@ -104,14 +103,15 @@ export interface DaemonOptions {
   /** Log line sink. @default nothing */
   log?: (line: string) => void;
   /**
-   * Runs `grep` and `stat` for socket mode's look at a held process's namespaces
-   * (lib/daemon/peer_namespaces.ts). @default denoProcessRunner
+   * Reads `/proc` for socket mode's look at a held process's namespaces
+   * (lib/daemon/peer_namespaces.ts), or why it cannot. @default libc through FFI
    */
-  processRunner?: ProcessRunner;
+  procReader?: ProcReader | string;
 }
 
-type ResolvedOptions = Required<Omit<DaemonOptions, "actions" | "coreDir">> & {
+type ResolvedOptions = Required<Omit<DaemonOptions, "actions" | "coreDir" | "procReader">> & {
   coreDir?: string;
+  procReader?: ProcReader | string;
 };
 
 /**
@@ -196,7 +196,7 @@ export class Daemon implements AsyncDisposable {
       lttngCtl: options.lttngCtl ?? "auto",
       coreDir: options.coreDir,
       log: options.log ?? (() => {}),
-      processRunner: options.processRunner ?? denoProcessRunner,
+      procReader: options.procReader,
     };
     await prepareDir(full.runDir, uid === 0 ? 0o755 : 0o700, uid, "run");
     await prepareDir(full.stateDir, 0o700, uid, "state");
@@ -279,6 +279,8 @@ export class Daemon implements AsyncDisposable {
       if (!this.#selfDump.protected) {
         o.log(`coredump socket: ${this.#selfDump.reason}`);
       }
+      const procReader = o.procReader ?? libcProcReader();
+      if (typeof procReader === "string") o.log(`coredump socket: ${procReader}`);
       const coredump = await bindSocket(this.coredumpSocketPath, { mode: 0o600 });
       this.#sockets.push(coredump);
       this.#coredump = new CoredumpServer(coredump.listener, {
@@ -290,10 +292,7 @@ export class Daemon implements AsyncDisposable {
         recordCore: (pid, fate) => {
           this.#store.setCoreFate(pid, fate);
         },
-        peerNamespaces: (pid, execName) => peerNamespaces(pid, execName, o.processRunner),
-        amendCrash: (id, patch) => {
-          this.#store.amendCrash(id, patch);
-        },
+        peerNamespaces: (pid, execName) => peerNamespaces(pid, execName, procReader),
         coreDir: o.coreDir,
         hostname: Deno.hostname(),
         holdTimeoutMs: o.replyTimeoutMs,

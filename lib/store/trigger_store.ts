@@ -477,29 +477,6 @@ export class TriggerStore implements Disposable {
   }
 
   /**
-   * Add facts learnt after crash `id` was recorded (socket mode's namespace check);
-   * returns whether the crash exists.
-   */
-  amendCrash(
-    id: number,
-    patch: Pick<Partial<CrashFacts>, "hostname" | "hostnameNote" | "globalPid">,
-  ): boolean {
-    return this.#write("amend a crash", () => {
-      const row = this.#stmt("SELECT facts FROM crashes WHERE id = ?").get(id) as
-        | { facts: string }
-        | undefined;
-      if (row === undefined) return false;
-      const facts = { ...JSON.parse(row.facts) as CrashFacts, ...patch };
-      this.#stmt("UPDATE crashes SET facts = ?, hostname = ? WHERE id = ?").run(
-        JSON.stringify(facts),
-        facts.hostname,
-        id,
-      );
-      return true;
-    });
-  }
-
-  /**
    * Record the fate of the core of the newest crash of `pid` (received within the last
    * hour); returns whether such a crash was found.
    */

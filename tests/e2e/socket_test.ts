@@ -11,7 +11,7 @@ import { e2eUnavailable, RootDaemon } from "../fixtures/root_daemon.ts";
 import { readTrace, SessionDaemon, SnapshotSession } from "../fixtures/lttng.ts";
 import { CorePatternGuard } from "../fixtures/core_pattern.ts";
 import { buildCrasher, connectAs, crash } from "../fixtures/crasher.ts";
-import { crashEntry, history, type HistoryEntry, namespaceChecked } from "../fixtures/history.ts";
+import { crashEntry, history, type HistoryEntry } from "../fixtures/history.ts";
 import { waitFor } from "../fixtures/wait.ts";
 
 const SOCKET = "/var/run/lttng/coredump-lttng-trig";
@@ -117,10 +117,9 @@ Deno.test({
         assert.equal(elf[16], 4); // ET_CORE
         // /proc/PID, looked at while the dump was held, proved to be the crashed process,
         // in the daemon's pid and UTS namespaces: the pid is global, the hostname its own.
-        const checked = await namespaceChecked(run.pid);
-        assert.equal(checked.globalPid, run.pid, JSON.stringify(checked));
-        assert.equal(checked.hostname, Deno.hostname());
-        assert.equal(checked.hostnameNote, undefined);
+        assert.equal(entry.globalPid, run.pid, JSON.stringify(entry));
+        assert.equal(entry.hostname, Deno.hostname());
+        assert.equal(entry.hostnameNote, undefined);
       });
 
       await t.step(
@@ -129,10 +128,9 @@ Deno.test({
           const run = await crash({ lastAlloc: 4321, ownUtsNamespace: true });
           const entry = await crashEntry(run.pid);
           assert.equal(entry.outcome, "ok", JSON.stringify(entry));
-          const checked = await namespaceChecked(run.pid);
-          assert.equal(checked.hostname, "", JSON.stringify(checked));
-          assert.match(checked.hostnameNote ?? "", /another UTS namespace/);
-          assert.equal(checked.globalPid, run.pid);
+          assert.equal(entry.hostname, "", JSON.stringify(entry));
+          assert.match(entry.hostnameNote ?? "", /another UTS namespace/);
+          assert.equal(entry.globalPid, run.pid);
           const shown = await runLauncher(["show", String(run.pid)]);
           assert.equal(shown.code, 0, shown.stderr);
           assert.match(shown.stdout, /host: +unknown \(not known: another UTS namespace/);
@@ -144,7 +142,7 @@ Deno.test({
         const entry = await crashEntry(run.pid);
         assert.equal(entry.uid, 65534);
         assert.equal(entry.source, "socket");
-        assert.equal((await namespaceChecked(run.pid)).globalPid, run.pid);
+        assert.equal(entry.globalPid, run.pid);
         assert.equal(entry.outcome, "ok", JSON.stringify(entry));
         const events = (await readTrace(entry.results[0].snapshot!)).filter((e) =>
           e.includes(`vpid = ${run.pid} `) && e.includes("malloc")

@@ -1,29 +1,25 @@
 import assert from "node:assert/strict";
-import { parseLinks, parseStatus, peerNamespaces } from "../../lib/daemon/peer_namespaces.ts";
-import type { ProcessResult, ProcessRunner } from "../../lib/lttng/process.ts";
-
-/** A runner that answers `grep` and `stat` from canned output, and records the calls. */
-function fakeRunner(answers: { grep: Partial<ProcessResult>; stat: Partial<ProcessResult> }) {
-  const calls: string[][] = [];
-  const runner: ProcessRunner = {
-    run(command, args, options) {
-      calls.push([command, ...args]);
-      if (command === "stat") assert.deepEqual(options.env, { QUOTING_STYLE: "literal" });
-      const a = command === "grep" ? answers.grep : answers.stat;
-      return Promise.resolve({ code: 0, stdout: "", stderr: "", timedOut: false, ...a });
-    },
-  };
-  return { runner, calls };
-}
+import {
+  libcProcReader,
+  parseStatus,
+  peerNamespaces,
+  type ProcReader,
+} from "../../lib/daemon/peer_namespaces.ts";
 
 const HOST_UTS = "uts:[4026531838]";
 
 function status(name: string, dumping: string, nspid: string): string {
-  return `Name:\t${name}\nNSpid:\t${nspid}\nCoreDumping:\t${dumping}\n`;
+  return `Name:\t${name}\nUmask:\t0022\nNSpid:\t${nspid}\nCoreDumping:\t${dumping}\n`;
 }
 
-function links(pid: number, theirs: string, ours = HOST_UTS): string {
-  return `/proc/${pid}/ns/uts -> ${theirs}\n/proc/self/ns/uts -> ${ours}\n`;
+/** A /proc of one process `pid` with this status and UTS link, and the daemon's link. */
+function fakeProc(pid: number, statusText: string | undefined, uts?: string): ProcReader {
+  const files = new Map<string, string | undefined>([[`/proc/${pid}/status`, statusText]]);
+  const links = new Map<string, string | undefined>([
+    [`/proc/${pid}/ns/uts`, uts],
+    ["/proc/self/ns/uts", HOST_UTS],
+  ]);
+  return { readFile: (p) => files.get(p), readLink: (p) => links.get(p) };
 }
 
 Deno.test("parseStatus reads Name, CoreDumping and NSpid", () => {
@@ -36,88 +32,65 @@ Deno.test("parseStatus reads Name, CoreDumping and NSpid", () => {
   assert.deepEqual(parseStatus(""), {});
 });
 
-Deno.test("parseLinks maps each path to its namespace", () => {
-  const l = parseLinks(links(12, "uts:[1]"));
-  assert.equal(l.get("/proc/12/ns/uts"), "uts:[1]");
-  assert.equal(l.get("/proc/self/ns/uts"), HOST_UTS);
-  assert.equal(parseLinks("stat: cannot statx\n").size, 0);
+Deno.test("peerNamespaces: the held process in the daemon's namespaces", () => {
+  const proc = fakeProc(4242, status("crasher", "1", "4242"), HOST_UTS);
+  assert.deepEqual(peerNamespaces(4242, "crasher", proc), { globalPid: 4242, uts: "same" });
 });
 
-Deno.test("peerNamespaces: the held process in the daemon's namespaces", async () => {
-  const { runner, calls } = fakeRunner({
-    grep: { stdout: status("crasher", "1", "4242") },
-    stat: { stdout: links(4242, HOST_UTS) },
-  });
-  assert.deepEqual(await peerNamespaces(4242, "crasher", runner), {
-    globalPid: 4242,
-    uts: "same",
-  });
-  // No shell, and only the held process's files and the daemon's own link.
-  assert.deepEqual(calls, [
-    ["grep", "-s", "-E", "^(Name|CoreDumping|NSpid):", "/proc/4242/status"],
-    ["stat", "-c", "%N", "/proc/4242/ns/uts", "/proc/self/ns/uts"],
-  ]);
-});
-
-Deno.test("peerNamespaces: another UTS namespace is told", async () => {
-  const { runner } = fakeRunner({
-    grep: { stdout: status("crasher", "1", "4242") },
-    stat: { stdout: links(4242, "uts:[4026532001]") },
-  });
-  const r = await peerNamespaces(4242, "crasher", runner);
+Deno.test("peerNamespaces: another UTS namespace is told", () => {
+  const proc = fakeProc(4242, status("crasher", "1", "4242"), "uts:[4026532001]");
+  const r = peerNamespaces(4242, "crasher", proc);
   assert.equal(r.uts, "other");
   assert.equal(r.globalPid, 4242);
   assert.match(r.note!, /another UTS namespace/);
 });
 
-Deno.test("peerNamespaces: /proc/PID is another process when the crash is in another pid namespace", async () => {
+Deno.test("peerNamespaces: /proc/PID is another process, or none, when the crash is in another pid namespace", () => {
   // The core says pid 7: /proc/7 here is someone else, or nothing.
-  const cases: [string, RegExp][] = [
+  const cases: [string | undefined, RegExp][] = [
     [status("systemd", "0", "7"), /another process here/],
-    [status("crasher", "0", "7"), /another process here/], // same name, not dumping
+    [status("crasher", "0", "7"), /another process here/], // the same name, not dumping
     [status("crasher", "1", "7\t1"), /another process here/], // in a child pid namespace
-    ["", /does not exist here/],
+    [undefined, /does not exist here/],
   ];
-  for (const [grep, why] of cases) {
-    const { runner } = fakeRunner({ grep: { stdout: grep, code: grep ? 0 : 2 }, stat: {} });
-    const r = await peerNamespaces(7, "crasher", runner);
-    assert.equal(r.uts, "unknown", grep);
-    assert.equal(r.globalPid, undefined, grep);
-    assert.match(r.note!, why, grep);
+  for (const [text, why] of cases) {
+    const r = peerNamespaces(7, "crasher", fakeProc(7, text, HOST_UTS));
+    assert.equal(r.uts, "unknown", text);
+    assert.equal(r.globalPid, undefined, text);
+    assert.match(r.note!, why, text);
   }
 });
 
-Deno.test("peerNamespaces: an exec name with a backslash or a newline matches the kernel's escaping", async () => {
-  const { runner } = fakeRunner({
-    grep: { stdout: status("a\\\\b\\nc", "1", "9") },
-    stat: { stdout: links(9, HOST_UTS) },
-  });
-  assert.equal((await peerNamespaces(9, "a\\b\nc", runner)).uts, "same");
+Deno.test("peerNamespaces: an exec name with a backslash or a newline matches the kernel's escaping", () => {
+  const proc = fakeProc(9, status("a\\\\b\\nc", "1", "9"), HOST_UTS);
+  assert.equal(peerNamespaces(9, "a\\b\nc", proc).uts, "same");
 });
 
-Deno.test("peerNamespaces: unknown, with the reason, when the tools fail", async () => {
-  let r = await peerNamespaces(
-    5,
-    "x",
-    fakeRunner({ grep: { spawnError: "grep: not found", code: -1 }, stat: {} }).runner,
-  );
+Deno.test("peerNamespaces: unknown, with the reason, when /proc cannot be read", () => {
+  let r = peerNamespaces(5, "x", fakeProc(5, status("x", "1", "5"), undefined));
   assert.equal(r.uts, "unknown");
-  assert.match(r.note!, /grep: not found/);
-  r = await peerNamespaces(
-    5,
-    "x",
-    fakeRunner({
-      grep: { stdout: status("x", "1", "5") },
-      stat: { code: 1, stderr: "stat: cannot statx '/proc/5/ns/uts': Permission denied\n" },
-    }).runner,
-  );
-  assert.deepEqual(r.uts, "unknown");
   assert.equal(r.globalPid, 5);
-  assert.match(r.note!, /Permission denied/);
-  const throwing: ProcessRunner = { run: () => Promise.reject(new Error("boom")) };
-  r = await peerNamespaces(5, "x", throwing);
-  assert.equal(r.uts, "unknown");
-  assert.match(r.note!, /boom/);
-  r = await peerNamespaces(0, "x", throwing);
-  assert.match(r.note!, /no process/);
+  assert.match(r.note!, /cannot read \/proc\/5\/ns\/uts/);
+  r = peerNamespaces(5, "x", "libc cannot be loaded (nowhere)");
+  assert.deepEqual(r, { uts: "unknown", note: "libc cannot be loaded (nowhere)" });
+  const throwing: ProcReader = {
+    readFile: () => {
+      throw new Error("boom");
+    },
+    readLink: () => undefined,
+  };
+  assert.match(peerNamespaces(5, "x", throwing).note!, /boom/);
+  assert.match(peerNamespaces(0, "x", throwing).note!, /no process/);
+});
+
+Deno.test("libcProcReader reads this process's own /proc entries", () => {
+  const reader = libcProcReader();
+  if (typeof reader === "string") throw new Error(reader);
+  const s = parseStatus(reader.readFile(`/proc/${Deno.pid}/status`)!);
+  assert.deepEqual(s.nsPids?.at(-1), Deno.pid);
+  assert.equal(s.coreDumping, "0");
+  assert.match(reader.readLink("/proc/self/ns/uts")!, /^uts:\[\d+\]$/);
+  assert.equal(reader.readLink(`/proc/${Deno.pid}/ns/uts`), reader.readLink("/proc/self/ns/uts"));
+  assert.equal(reader.readFile("/proc/nonexistent/status"), undefined);
+  assert.equal(reader.readLink("/proc/nonexistent/ns/uts"), undefined);
 });

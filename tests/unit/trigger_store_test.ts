@@ -437,28 +437,3 @@ Deno.test("TriggerStore.recordCrash() caps actions over a rolling 24 hours, acro
     await Deno.remove(dir, { recursive: true });
   }
 });
-
-Deno.test("TriggerStore.amendCrash() adds the namespace check's facts to one crash", async () => {
-  await using dir = await tempDir();
-  using store = TriggerStore.open(`${dir.path}/t.db`);
-  const { id } = store.recordCrash(crash({ pid: 7, hostname: "daemon-host" }), "socket");
-  const other = store.recordCrash(crash({ pid: 8, hostname: "daemon-host" }), "socket").id;
-  assert.equal(
-    store.amendCrash(id, {
-      hostname: "",
-      hostnameNote: "not known: another UTS namespace",
-      globalPid: 4007,
-    }),
-    true,
-  );
-  const [amended, untouched] = store.listCrashes();
-  assert.equal(amended.id, id);
-  assert.equal(amended.hostname, "");
-  assert.equal(amended.hostnameNote, "not known: another UTS namespace");
-  assert.equal(amended.globalPid, 4007);
-  assert.equal(amended.execName, "apache2");
-  assert.equal(untouched.id, other);
-  assert.equal(untouched.hostname, "daemon-host");
-  assert.equal(untouched.hostnameNote, undefined);
-  assert.equal(store.amendCrash(99_999, { hostname: "" }), false);
-});

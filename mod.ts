@@ -76,7 +76,7 @@ export {
   type SessionActions,
 } from "./lib/daemon/crash_handler.ts";
 export { type SessionInfo, type SnapshotResult } from "./lib/lttng/control.ts";
-export type { ProcReader } from "./lib/daemon/peer_namespaces.ts";
+export type { ProcReader } from "./lib/daemon/held_process.ts";
 export {
   type CoreFate,
   type CrashRecord,

@@ -104,6 +104,10 @@ function describe(c: CrashRecord): string[] {
   };
   field("received", c.time);
   field("exec", `${JSON.stringify(c.execName)}${c.exePath ? ` (${c.exePath})` : ""}`);
+  field(
+    "command",
+    c.cmdline?.map((a) => /^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a)).join(" "),
+  );
   field("signal", c.signal === undefined ? undefined : `${signalName(c.signal)} (${c.signal})`);
   field(
     "host",

@@ -11,7 +11,8 @@
 import type { CrashFacts } from "../trigger.ts";
 import type { CoreFate } from "../store/trigger_store.ts";
 import { readCoreFacts } from "./elf_core.ts";
-import type { PeerNamespaces } from "./peer_namespaces.ts";
+import type { HeldProcess } from "./held_process.ts";
+import { withHeldProcess } from "./held_process.ts";
 
 /** What the coredump server needs from the daemon. */
 export interface CoredumpServerOptions {
@@ -20,10 +21,11 @@ export interface CoredumpServerOptions {
   /** Record what became of a core. */
   recordCore(pid: number, fate: CoreFate): void;
   /**
-   * Look at the held process's namespaces (lib/daemon/peer_namespaces.ts) before its
-   * crash is handled: the global pid, and the hostname only when it is the process's.
+   * Look at the held process in `/proc` (lib/daemon/held_process.ts) before its crash is
+   * handled: its global pid, full command line, executable, and whether the daemon's
+   * hostname is its own.
    */
-  peerNamespaces?(pid: number, execName: string): PeerNamespaces;
+  lookAtHeldProcess?(crash: CrashFacts): HeldProcess;
   /** Keep cores in this directory (zstd), as `notify --core-dir` does. */
   coreDir?: string;
   /** The daemon's hostname (the crash's, unless it ran in another UTS namespace). */
@@ -110,7 +112,9 @@ export class CoredumpServer {
       clearTimeout(notesTimer);
     }
     if (closed) return;
-    if (o.peerNamespaces !== undefined) facts = withNamespaces(facts, o.peerNamespaces);
+    if (o.lookAtHeldProcess !== undefined) {
+      facts = withHeldProcess(facts, o.lookAtHeldProcess(facts), "socket");
+    }
     const release = Promise.withResolvers<void>();
     const done = o.handle(facts, () => release.resolve()).catch((err) => {
       o.log(`coredump socket: crash pid=${facts.pid}: ${(err as Error).message}`);
@@ -182,21 +186,4 @@ export class CoredumpServer {
     }
     await Promise.all([...this.#tasks]);
   }
-}
-
-/** `facts` with what the namespace check found: the global pid, the hostname or why not. */
-function withNamespaces(
-  facts: CrashFacts,
-  check: (pid: number, execName: string) => PeerNamespaces,
-): CrashFacts {
-  const ns = check(facts.pid, facts.execName);
-  const out = { ...facts };
-  if (ns.globalPid !== undefined) out.globalPid = ns.globalPid;
-  if (ns.uts === "other") {
-    out.hostname = "";
-    out.hostnameNote = `not known: ${ns.note}`;
-  } else if (ns.uts === "unknown") {
-    out.hostnameNote = `the daemon's; the process's own is not known (${ns.note})`;
-  }
-  return out;
 }

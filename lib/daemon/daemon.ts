@@ -50,7 +50,12 @@ import {
 } from "./sockets.ts";
 import type { SessionInfo } from "../lttng/control.ts";
 import { CoredumpServer } from "./coredump_socket.ts";
-import { libcProcReader, peerNamespaces, type ProcReader } from "./peer_namespaces.ts";
+import {
+  libcProcReader,
+  lookAtHeldProcess,
+  type ProcReader,
+  withHeldProcess,
+} from "./held_process.ts";
 import { selfDumpProtection } from "./dumpable.ts";
 
 /** The daemon cannot start; the message says why and what to do. */
@@ -103,8 +108,8 @@ export interface DaemonOptions {
   /** Log line sink. @default nothing */
   log?: (line: string) => void;
   /**
-   * Reads `/proc` for socket mode's look at a held process's namespaces
-   * (lib/daemon/peer_namespaces.ts), or why it cannot. @default libc through FFI
+   * Reads `/proc` for the look at a held process (lib/daemon/held_process.ts), or why
+   * it cannot. @default libc through FFI
    */
   procReader?: ProcReader | string;
 }
@@ -130,6 +135,7 @@ export class Daemon implements AsyncDisposable {
   #servers: SocketServer[] = [];
   #actions: SessionActions & { listSessions(): Promise<SessionInfo[]> };
   #startedAt = new Date();
+  #procReader: ProcReader | string = "not started";
   #coredump?: CoredumpServer;
   #stopSignal = new AbortController();
   #library?: LttngCtlLibrary;
@@ -264,6 +270,10 @@ export class Daemon implements AsyncDisposable {
 
   async #bind(): Promise<void> {
     const o = this.#options;
+    this.#procReader = o.procReader ?? libcProcReader();
+    if (typeof this.#procReader === "string") {
+      o.log(`crashed processes are not looked at in /proc: ${this.#procReader}`);
+    }
     // Root: the notifier runs as root, so only root may notify; the control socket is
     // shared with group "tracing" where it exists, as LTTng does.
     const tracing = o.uid === 0 ? await groupId("tracing") : undefined;
@@ -279,8 +289,6 @@ export class Daemon implements AsyncDisposable {
       if (!this.#selfDump.protected) {
         o.log(`coredump socket: ${this.#selfDump.reason}`);
       }
-      const procReader = o.procReader ?? libcProcReader();
-      if (typeof procReader === "string") o.log(`coredump socket: ${procReader}`);
       const coredump = await bindSocket(this.coredumpSocketPath, { mode: 0o600 });
       this.#sockets.push(coredump);
       this.#coredump = new CoredumpServer(coredump.listener, {
@@ -292,7 +300,7 @@ export class Daemon implements AsyncDisposable {
         recordCore: (pid, fate) => {
           this.#store.setCoreFate(pid, fate);
         },
-        peerNamespaces: (pid, execName) => peerNamespaces(pid, execName, procReader),
+        lookAtHeldProcess: (crash) => lookAtHeldProcess(crash, this.#procReader),
         coreDir: o.coreDir,
         hostname: Deno.hostname(),
         holdTimeoutMs: o.replyTimeoutMs,
@@ -386,6 +394,7 @@ export class Daemon implements AsyncDisposable {
         close: true,
       };
     }
+    facts = withHeldProcess(facts, lookAtHeldProcess(facts, this.#procReader), "notify");
     const release = Promise.withResolvers<Uint8Array>();
     this.#handler.handle(facts, "notify", ({ fired, failed }) =>
       release.resolve(encodeNotifyReply({

@@ -68,6 +68,11 @@ Deno.test({
               const entry = await crashEntry(run.pid);
               assert.equal(entry.execName, "crasher");
               assert.equal(entry.outcome, "ok", JSON.stringify(entry));
+              // Read by the daemon from /proc/PID, proved to be the held process.
+              const crasher = await buildCrasher();
+              assert.equal(entry.globalPid, run.pid, JSON.stringify(entry));
+              assert.equal(entry.exePath, crasher);
+              assert.deepEqual(entry.cmdline, [crasher, String(size)]);
               const result = entry.results.find((r) => r.trigger === `e2e-${buffers}`);
               assert.ok(result?.snapshot, JSON.stringify(entry));
               const snapshot = result.snapshot;
@@ -185,6 +190,7 @@ Deno.test({
             const shown = await runLauncher(["show", String(run.pid)]);
             assert.equal(shown.code, 0, shown.stderr);
             assert.match(shown.stdout, /signal: +SIGSEGV/);
+            assert.match(shown.stdout, /command: +\/\S+\/build\/crasher 7777\n/);
             assert.match(shown.stdout, new RegExp(`Last \\d+ events of pid ${run.pid}`));
             assert.match(shown.stdout, /lttng_ust_libc:malloc: .*size = 7777\b/);
           } finally {

@@ -120,6 +120,9 @@ Deno.test({
         assert.equal(entry.globalPid, run.pid, JSON.stringify(entry));
         assert.equal(entry.hostname, Deno.hostname());
         assert.equal(entry.hostnameNote, undefined);
+        const crasher = await buildCrasher();
+        assert.equal(entry.exePath, crasher);
+        assert.deepEqual(entry.cmdline, [crasher, "24680"]);
       });
 
       await t.step(

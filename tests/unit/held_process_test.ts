@@ -1,0 +1,172 @@
+import assert from "node:assert/strict";
+import {
+  libcProcReader,
+  lookAtHeldProcess,
+  parseStatus,
+  type ProcReader,
+  withHeldProcess,
+} from "../../lib/daemon/held_process.ts";
+import type { CrashFacts } from "../../lib/trigger.ts";
+
+const HOST_UTS = "uts:[4026531838]";
+
+function status(name: string, dumping: string, nspid: string): string {
+  return `Name:\t${name}\nUmask:\t0022\nNSpid:\t${nspid}\nCoreDumping:\t${dumping}\n`;
+}
+
+/** A /proc of one process `pid`, and the daemon's own UTS link. */
+function fakeProc(
+  pid: number,
+  p: { status?: string; uts?: string; cmdline?: string; exe?: string },
+): ProcReader {
+  const files = new Map<string, string | undefined>([
+    [`/proc/${pid}/status`, p.status],
+    [`/proc/${pid}/cmdline`, p.cmdline],
+  ]);
+  const links = new Map<string, string | undefined>([
+    [`/proc/${pid}/ns/uts`, p.uts],
+    [`/proc/${pid}/exe`, p.exe],
+    ["/proc/self/ns/uts", HOST_UTS],
+  ]);
+  return { readFile: (f) => files.get(f), readLink: (l) => links.get(l) };
+}
+
+const HELD = {
+  status: status("crasher", "1", "4242"),
+  uts: HOST_UTS,
+  cmdline: "/opt/app/crasher\0--port\0\0last arg\0",
+  exe: "/opt/app/crasher",
+};
+
+Deno.test("parseStatus reads Name, CoreDumping and NSpid", () => {
+  assert.deepEqual(parseStatus(status("crasher", "1", "4242\t7")), {
+    name: "crasher",
+    coreDumping: "1",
+    nsPids: [4242, 7],
+  });
+  assert.deepEqual(parseStatus("Name:\tmy prog\n"), { name: "my prog" });
+  assert.deepEqual(parseStatus(""), {});
+});
+
+Deno.test("lookAtHeldProcess: the held process in the daemon's namespaces", () => {
+  assert.deepEqual(lookAtHeldProcess({ pid: 4242, execName: "crasher" }, fakeProc(4242, HELD)), {
+    globalPid: 4242,
+    cmdline: ["/opt/app/crasher", "--port", "", "last arg"],
+    exePath: "/opt/app/crasher",
+    uts: "same",
+  });
+});
+
+Deno.test("lookAtHeldProcess: pipe mode looks at %P, which must lead to the pid %p names", () => {
+  const proc = fakeProc(4242, { ...HELD, status: status("crasher", "1", "4242\t7") });
+  // %p 7 in its container, %P 4242 here.
+  const seen = lookAtHeldProcess({ pid: 7, globalPid: 4242, execName: "crasher" }, proc);
+  assert.equal(seen.globalPid, 4242);
+  assert.equal(seen.exePath, "/opt/app/crasher");
+  // Without %P, /proc/7 here is not it.
+  const other = lookAtHeldProcess({ pid: 7, execName: "crasher" }, proc);
+  assert.equal(other.globalPid, undefined);
+});
+
+Deno.test("lookAtHeldProcess: another UTS namespace is told", () => {
+  const seen = lookAtHeldProcess(
+    { pid: 4242, execName: "crasher" },
+    fakeProc(4242, { ...HELD, uts: "uts:[4026532001]" }),
+  );
+  assert.equal(seen.uts, "other");
+  assert.equal(seen.globalPid, 4242);
+  assert.match(seen.note!, /another UTS namespace/);
+});
+
+Deno.test("lookAtHeldProcess: /proc/PID is another process, or none, when the crash is in another pid namespace", () => {
+  // The core says pid 7: /proc/7 here is someone else, or nothing.
+  const cases: [string | undefined, RegExp][] = [
+    [status("systemd", "0", "7"), /another process here/],
+    [status("crasher", "0", "7"), /no longer dumping core/], // the same, not held (or reused)
+    [status("crasher", "1", "7\t1"), /another process here/], // in a child pid namespace
+    [undefined, /does not exist here/],
+  ];
+  for (const [text, why] of cases) {
+    const seen = lookAtHeldProcess(
+      { pid: 7, execName: "crasher" },
+      fakeProc(7, { ...HELD, status: text }),
+    );
+    assert.deepEqual(Object.keys(seen).sort(), ["note", "uts"], text);
+    assert.equal(seen.uts, "unknown", text);
+    assert.match(seen.note!, why, text);
+  }
+});
+
+Deno.test("lookAtHeldProcess: an exec name with a backslash or a newline matches the kernel's escaping", () => {
+  const proc = fakeProc(9, { ...HELD, status: status("a\\\\b\\nc", "1", "9") });
+  assert.equal(lookAtHeldProcess({ pid: 9, execName: "a\\b\nc" }, proc).uts, "same");
+});
+
+Deno.test("lookAtHeldProcess: unknown, with the reason, when /proc cannot be read", () => {
+  const crash = { pid: 4242, execName: "crasher" };
+  let seen = lookAtHeldProcess(crash, fakeProc(4242, { ...HELD, uts: undefined, exe: undefined }));
+  assert.equal(seen.uts, "unknown");
+  assert.equal(seen.globalPid, 4242);
+  assert.equal(seen.exePath, undefined);
+  assert.match(seen.note!, /cannot read \/proc\/4242\/ns\/uts/);
+  seen = lookAtHeldProcess(crash, "libc cannot be loaded (nowhere)");
+  assert.deepEqual(seen, { uts: "unknown", note: "libc cannot be loaded (nowhere)" });
+  const throwing: ProcReader = {
+    readFile: () => {
+      throw new Error("boom");
+    },
+    readLink: () => undefined,
+  };
+  assert.match(lookAtHeldProcess(crash, throwing).note!, /boom/);
+  assert.match(lookAtHeldProcess({ pid: 0, execName: "x" }, throwing).note!, /no process/);
+});
+
+Deno.test("withHeldProcess: the kernel's facts win in pipe mode; socket mode takes the hostname on proof only", () => {
+  const kernel: CrashFacts = {
+    pid: 4242,
+    uid: 0,
+    gid: 0,
+    execName: "crasher",
+    hostname: "box",
+    exePath: "/from/kernel",
+  };
+  const seen = lookAtHeldProcess(kernel, fakeProc(4242, HELD));
+  assert.deepEqual(withHeldProcess(kernel, seen, "notify"), {
+    ...kernel,
+    globalPid: 4242,
+    cmdline: ["/opt/app/crasher", "--port", "", "last arg"],
+  });
+  const core: CrashFacts = { ...kernel, exePath: undefined, cmdline: ["/opt/app/cra"] };
+  delete core.exePath;
+  assert.deepEqual(withHeldProcess(core, seen, "socket"), {
+    ...core,
+    globalPid: 4242,
+    cmdline: ["/opt/app/crasher", "--port", "", "last arg"],
+    exePath: "/opt/app/crasher",
+  });
+  const other = withHeldProcess(
+    core,
+    { uts: "other", globalPid: 4242, note: "another UTS" },
+    "socket",
+  );
+  assert.equal(other.hostname, "");
+  assert.equal(other.hostnameNote, "not known: another UTS");
+  const unknown = withHeldProcess(core, { uts: "unknown", note: "why" }, "socket");
+  assert.equal(unknown.hostname, "box");
+  assert.equal(unknown.hostnameNote, "the daemon's; the process's own is not known (why)");
+  assert.equal(withHeldProcess(kernel, { uts: "other", note: "x" }, "notify").hostname, "box");
+});
+
+Deno.test("libcProcReader reads this process's own /proc entries", () => {
+  const reader = libcProcReader();
+  if (typeof reader === "string") throw new Error(reader);
+  const s = parseStatus(reader.readFile(`/proc/${Deno.pid}/status`)!);
+  assert.deepEqual(s.nsPids?.at(-1), Deno.pid);
+  assert.equal(s.coreDumping, "0");
+  assert.match(reader.readLink("/proc/self/ns/uts")!, /^uts:\[\d+\]$/);
+  assert.equal(reader.readLink(`/proc/${Deno.pid}/ns/uts`), reader.readLink("/proc/self/ns/uts"));
+  assert.equal(reader.readLink(`/proc/${Deno.pid}/exe`), Deno.execPath());
+  assert.ok(reader.readFile(`/proc/${Deno.pid}/cmdline`)!.includes("\0"));
+  assert.equal(reader.readFile("/proc/nonexistent/status"), undefined);
+  assert.equal(reader.readLink("/proc/nonexistent/ns/uts"), undefined);
+});

@@ -17,6 +17,7 @@
  * @module
  */
 import type { CrashFacts } from "../trigger.ts";
+import { libc } from "./libc.ts";
 
 /** What the daemon could tell of a crashed process from `/proc`. */
 export interface HeldProcess {
@@ -32,7 +33,7 @@ export interface HeldProcess {
   note?: string;
 }
 
-/** Reads under `/proc`; injected so the check is testable without a crash. */
+/** Reads under `/proc` (lib/daemon/libc.ts); injected so the check is testable without a crash. */
 export interface ProcReader {
   /** The text of a small file (the first 16 KiB), or `undefined` when it cannot be read. */
   readFile(path: string): string | undefined;
@@ -40,65 +41,9 @@ export interface ProcReader {
   readLink(path: string): string | undefined;
 }
 
-/** Where libc is, on the supported hosts (the `ffi` permission lists the same). */
-export const LIBC_PATHS: readonly string[] = [
-  "/usr/lib/x86_64-linux-gnu/libc.so.6",
-  "/usr/lib/aarch64-linux-gnu/libc.so.6",
-];
-
-const LIBC_SYMBOLS = {
-  open: { parameters: ["buffer", "i32"], result: "i32" },
-  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-  close: { parameters: ["i32"], result: "i32" },
-  readlink: { parameters: ["buffer", "buffer", "usize"], result: "isize" },
-} as const;
-
-const O_RDONLY_CLOEXEC = 0o2000000;
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-function cString(s: string): Uint8Array<ArrayBuffer> {
-  return encoder.encode(`${s}\0`) as Uint8Array<ArrayBuffer>;
-}
-
-/** A {@linkcode ProcReader} on libc, or why there is none. Open it once. */
+/** A {@linkcode ProcReader} on libc, or why there is none. */
 export function libcProcReader(): ProcReader | string {
-  const reasons: string[] = [];
-  for (const path of LIBC_PATHS) {
-    let lib: Deno.DynamicLibrary<typeof LIBC_SYMBOLS>;
-    try {
-      lib = Deno.dlopen(path, LIBC_SYMBOLS);
-    } catch (err) {
-      reasons.push(`${path}: ${(err as Error).message.split("\n")[0]}`);
-      continue;
-    }
-    const libc = lib.symbols;
-    return {
-      readFile(file) {
-        const fd = libc.open(cString(file), O_RDONLY_CLOEXEC);
-        if (fd < 0) return undefined;
-        try {
-          const buf = new Uint8Array(16 * 1024);
-          let len = 0;
-          while (len < buf.length) {
-            const n = Number(libc.read(fd, buf.subarray(len), BigInt(buf.length - len)));
-            if (n < 0) return undefined;
-            if (n === 0) break;
-            len += n;
-          }
-          return decoder.decode(buf.subarray(0, len));
-        } finally {
-          libc.close(fd);
-        }
-      },
-      readLink(link) {
-        const buf = new Uint8Array(4096);
-        const n = Number(libc.readlink(cString(link), buf, BigInt(buf.length)));
-        return n < 0 ? undefined : decoder.decode(buf.subarray(0, n));
-      },
-    };
-  }
-  return `libc cannot be loaded (${reasons.join("; ")})`;
+  return libc();
 }
 
 /** Fields of `/proc/PID/status` the check reads. */

@@ -1,0 +1,93 @@
+/**
+ * The few libc calls the daemon needs that Deno does not offer without `--allow-all`
+ * (reading `/proc/PID`) or at all (`prctl`): through FFI, scoped to libc's path in the
+ * `lttng-trig` permission set. Opened once, by the daemon only (never by the notifier).
+ *
+ * @module
+ */
+
+/** Where libc is, on the supported hosts (the `ffi` permission lists the same). */
+export const LIBC_PATHS: readonly string[] = [
+  "/usr/lib/x86_64-linux-gnu/libc.so.6",
+  "/usr/lib/aarch64-linux-gnu/libc.so.6",
+];
+
+const SYMBOLS = {
+  open: { parameters: ["buffer", "i32"], result: "i32" },
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  close: { parameters: ["i32"], result: "i32" },
+  readlink: { parameters: ["buffer", "buffer", "usize"], result: "isize" },
+  // int prctl(int option, unsigned long, ...): always called with all four.
+  prctl: { parameters: ["i32", "u64", "u64", "u64", "u64"], result: "i32" },
+} as const;
+
+const O_RDONLY_CLOEXEC = 0o2000000;
+const PR_GET_DUMPABLE = 3;
+const PR_SET_DUMPABLE = 4;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function cString(s: string): Uint8Array<ArrayBuffer> {
+  return encoder.encode(`${s}\0`) as Uint8Array<ArrayBuffer>;
+}
+
+/** libc's calls, as the daemon uses them. */
+export interface Libc {
+  /** The text of a small file (its first 16 KiB), or `undefined` when it cannot be read. */
+  readFile(path: string): string | undefined;
+  /** The target of a link, or `undefined` when it cannot be read. */
+  readLink(path: string): string | undefined;
+  /** `prctl(PR_SET_DUMPABLE, 0)`, then whether `PR_GET_DUMPABLE` says 0. */
+  setNotDumpable(): boolean;
+}
+
+let opened: Libc | string | undefined;
+
+/** libc (opened on first use), or why it cannot be used. */
+export function libc(): Libc | string {
+  opened ??= open();
+  return opened;
+}
+
+function open(): Libc | string {
+  const reasons: string[] = [];
+  for (const path of LIBC_PATHS) {
+    let lib: Deno.DynamicLibrary<typeof SYMBOLS>;
+    try {
+      lib = Deno.dlopen(path, SYMBOLS);
+    } catch (err) {
+      reasons.push(`${path}: ${(err as Error).message.split("\n")[0]}`);
+      continue;
+    }
+    const c = lib.symbols;
+    return {
+      readFile(file) {
+        const fd = c.open(cString(file), O_RDONLY_CLOEXEC);
+        if (fd < 0) return undefined;
+        try {
+          const buf = new Uint8Array(16 * 1024);
+          let len = 0;
+          while (len < buf.length) {
+            const n = Number(c.read(fd, buf.subarray(len), BigInt(buf.length - len)));
+            if (n < 0) return undefined;
+            if (n === 0) break;
+            len += n;
+          }
+          return decoder.decode(buf.subarray(0, len));
+        } finally {
+          c.close(fd);
+        }
+      },
+      readLink(link) {
+        const buf = new Uint8Array(4096);
+        const n = Number(c.readlink(cString(link), buf, BigInt(buf.length)));
+        return n < 0 ? undefined : decoder.decode(buf.subarray(0, n));
+      },
+      setNotDumpable() {
+        c.prctl(PR_SET_DUMPABLE, 0n, 0n, 0n, 0n);
+        return c.prctl(PR_GET_DUMPABLE, 0n, 0n, 0n, 0n) === 0;
+      },
+    };
+  }
+  return `libc cannot be loaded (${reasons.join("; ")})`;
+}

@@ -1,0 +1,41 @@
+import assert from "node:assert/strict";
+import { selfDumpProtection } from "../../lib/daemon/dumpable.ts";
+import { libc } from "../../lib/daemon/libc.ts";
+
+Deno.test("selfDumpProtection: prctl makes the daemon non-dumpable", async () => {
+  let calls = 0;
+  const p = await selfDumpProtection({
+    setNotDumpable: () => {
+      calls++;
+      return true;
+    },
+  });
+  assert.deepEqual(p, { protected: true, reason: "non-dumpable: prctl(PR_SET_DUMPABLE, 0)" });
+  assert.equal(calls, 1);
+});
+
+Deno.test("selfDumpProtection: without prctl, the launcher's gid layer is checked and its absence said", async () => {
+  const cases: [Parameters<typeof selfDumpProtection>[0], RegExp][] = [
+    [{ setNotDumpable: () => false }, /prctl\(PR_SET_DUMPABLE, 0\) did not take/],
+    [{
+      setNotDumpable: () => {
+        throw new Error("no prctl");
+      },
+    }, /prctl: no prctl/],
+    ["libc cannot be loaded (nowhere)", /libc cannot be loaded \(nowhere\)/],
+  ];
+  for (const [lib, why] of cases) {
+    const p = await selfDumpProtection(lib);
+    // The test process runs with its effective gid equal to its real gid.
+    assert.equal(p.protected, false);
+    assert.match(p.reason, why);
+    assert.match(p.reason, /effective gid is its real gid/);
+  }
+});
+
+Deno.test("libc() opens once, and reads this process's /proc entries", () => {
+  const a = libc();
+  if (typeof a === "string") throw new Error(a);
+  assert.equal(libc(), a);
+  assert.match(a.readFile(`/proc/${Deno.pid}/status`)!, /^Name:/);
+});

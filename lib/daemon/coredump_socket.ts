@@ -113,7 +113,7 @@ export class CoredumpServer {
     }
     if (closed) return;
     if (o.lookAtHeldProcess !== undefined) {
-      facts = withHeldProcess(facts, o.lookAtHeldProcess(facts), "socket");
+      facts = withHeldProcess(facts, o.lookAtHeldProcess(facts), { source: "socket" });
     }
     const release = Promise.withResolvers<void>();
     const done = o.handle(facts, () => release.resolve()).catch((err) => {

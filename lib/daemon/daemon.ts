@@ -394,7 +394,9 @@ export class Daemon implements AsyncDisposable {
         close: true,
       };
     }
-    facts = withHeldProcess(facts, lookAtHeldProcess(facts, this.#procReader), "notify");
+    facts = withHeldProcess(facts, lookAtHeldProcess(facts, this.#procReader), {
+      source: "notify",
+    });
     const release = Promise.withResolvers<Uint8Array>();
     this.#handler.handle(facts, "notify", ({ fired, failed }) =>
       release.resolve(encodeNotifyReply({

@@ -129,6 +129,12 @@ export function lookAtHeldProcess(
   }
 }
 
+/** Options of {@linkcode withHeldProcess}. */
+export interface WithHeldProcessOptions {
+  /** Where the crash came from: the notifier (pipe mode) or the coredump socket. */
+  source: "notify" | "socket";
+}
+
 /**
  * `facts` completed with what {@linkcode lookAtHeldProcess} saw. The kernel's facts win
  * where both exist (pipe mode); in socket mode the full command line replaces the core's
@@ -137,8 +143,9 @@ export function lookAtHeldProcess(
 export function withHeldProcess(
   facts: CrashFacts,
   seen: HeldProcess,
-  source: "notify" | "socket",
+  options: WithHeldProcessOptions,
 ): CrashFacts {
+  const { source } = options;
   const out = { ...facts };
   if (seen.globalPid !== undefined) out.globalPid ??= seen.globalPid;
   if (seen.cmdline !== undefined && (source === "socket" || out.cmdline === undefined)) {

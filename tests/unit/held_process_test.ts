@@ -131,14 +131,14 @@ Deno.test("withHeldProcess: the kernel's facts win in pipe mode; socket mode tak
     exePath: "/from/kernel",
   };
   const seen = lookAtHeldProcess(kernel, fakeProc(4242, HELD));
-  assert.deepEqual(withHeldProcess(kernel, seen, "notify"), {
+  assert.deepEqual(withHeldProcess(kernel, seen, { source: "notify" }), {
     ...kernel,
     globalPid: 4242,
     cmdline: ["/opt/app/crasher", "--port", "", "last arg"],
   });
   const core: CrashFacts = { ...kernel, exePath: undefined, cmdline: ["/opt/app/cra"] };
   delete core.exePath;
-  assert.deepEqual(withHeldProcess(core, seen, "socket"), {
+  assert.deepEqual(withHeldProcess(core, seen, { source: "socket" }), {
     ...core,
     globalPid: 4242,
     cmdline: ["/opt/app/crasher", "--port", "", "last arg"],
@@ -147,14 +147,17 @@ Deno.test("withHeldProcess: the kernel's facts win in pipe mode; socket mode tak
   const other = withHeldProcess(
     core,
     { uts: "other", globalPid: 4242, note: "another UTS" },
-    "socket",
+    { source: "socket" },
   );
   assert.equal(other.hostname, "");
   assert.equal(other.hostnameNote, "not known: another UTS");
-  const unknown = withHeldProcess(core, { uts: "unknown", note: "why" }, "socket");
+  const unknown = withHeldProcess(core, { uts: "unknown", note: "why" }, { source: "socket" });
   assert.equal(unknown.hostname, "box");
   assert.equal(unknown.hostnameNote, "the daemon's; the process's own is not known (why)");
-  assert.equal(withHeldProcess(kernel, { uts: "other", note: "x" }, "notify").hostname, "box");
+  assert.equal(
+    withHeldProcess(kernel, { uts: "other", note: "x" }, { source: "notify" }).hostname,
+    "box",
+  );
 });
 
 Deno.test("libcProcReader reads this process's own /proc entries", () => {

@@ -285,7 +285,7 @@ export class Daemon implements AsyncDisposable {
     );
     this.#sockets.push(control);
     if (o.coredumpSocket) {
-      this.#selfDump = await selfDumpProtection();
+      this.#selfDump = selfDumpProtection();
       if (!this.#selfDump.protected) {
         o.log(`coredump socket: ${this.#selfDump.reason}`);
       }
@@ -300,7 +300,8 @@ export class Daemon implements AsyncDisposable {
         recordCore: (pid, fate) => {
           this.#store.setCoreFate(pid, fate);
         },
-        lookAtHeldProcess: (crash) => lookAtHeldProcess(crash, this.#procReader),
+        lookAtHeldProcess: (crash) =>
+          lookAtHeldProcess(crash, this.#procReader, { source: "socket" }),
         coreDir: o.coreDir,
         hostname: Deno.hostname(),
         holdTimeoutMs: o.replyTimeoutMs,
@@ -394,9 +395,8 @@ export class Daemon implements AsyncDisposable {
         close: true,
       };
     }
-    facts = withHeldProcess(facts, lookAtHeldProcess(facts, this.#procReader), {
-      source: "notify",
-    });
+    const held = { source: "notify" } as const;
+    facts = withHeldProcess(facts, lookAtHeldProcess(facts, this.#procReader, held), held);
     const release = Promise.withResolvers<Uint8Array>();
     this.#handler.handle(facts, "notify", ({ fired, failed }) =>
       release.resolve(encodeNotifyReply({

@@ -2,14 +2,12 @@
  * Whether the daemon is protected from dumping core into its own coredump socket. If it
  * crashed while core_pattern points at its socket, the kernel would connect to the
  * socket of the frozen daemon and wait forever (the kernel's documentation asks such a
- * server to be non-dumpable). The daemon calls prctl(PR_SET_DUMPABLE, 0) through libc
- * (lib/daemon/libc.ts). Where libc cannot be loaded, the launcher's second layer still
- * holds: it runs the root daemon with an effective gid other than its real gid, and the
- * kernel then makes the process non-dumpable at exec, as long as fs.suid_dumpable is 0.
+ * server to be non-dumpable). Deno has no prctl, so the daemon calls
+ * prctl(PR_SET_DUMPABLE, 0) through libc (lib/daemon/libc.ts), before it binds the
+ * coredump socket.
  *
  * @module
  */
-import process from "node:process";
 import { type Libc, libc } from "./libc.ts";
 
 /** The protection in force, and why not when it is not. */
@@ -20,30 +18,14 @@ export interface SelfDumpProtection {
   reason: string;
 }
 
-async function suidDumpable(): Promise<string | undefined> {
-  for (const cmd of ["sysctl", "/usr/sbin/sysctl", "/sbin/sysctl"]) {
-    try {
-      const out = await new Deno.Command(cmd, {
-        args: ["-n", "fs.suid_dumpable"],
-        stdin: "null",
-        stdout: "piped",
-        stderr: "null",
-      }).output();
-      if (out.success) return new TextDecoder().decode(out.stdout).trim();
-    } catch { /* try the next */ }
-  }
-  return undefined;
-}
-
-/**
- * Make the daemon non-dumpable (prctl), or else check the launcher's protection
- * (effective gid and fs.suid_dumpable).
- */
-export async function selfDumpProtection(
+/** Make the daemon non-dumpable with prctl, and say whether it is. */
+export function selfDumpProtection(
   lib: Pick<Libc, "setNotDumpable"> | string = libc(),
-): Promise<SelfDumpProtection> {
-  let why = typeof lib === "string" ? lib : "";
-  if (typeof lib !== "string") {
+): SelfDumpProtection {
+  let why: string;
+  if (typeof lib === "string") {
+    why = lib;
+  } else {
     try {
       if (lib.setNotDumpable()) {
         return { protected: true, reason: "non-dumpable: prctl(PR_SET_DUMPABLE, 0)" };
@@ -53,26 +35,9 @@ export async function selfDumpProtection(
       why = `prctl: ${(err as Error).message}`;
     }
   }
-  const [gid, egid] = [process.getgid?.(), process.getegid?.()];
-  if (gid === undefined || egid === undefined || gid === egid) {
-    return {
-      protected: false,
-      reason:
-        `the daemon is dumpable (${why}, and its effective gid is its real gid): start it through bin/lttng-trig or the systemd unit, which run it with another effective gid, before installing the coredump socket`,
-    };
-  }
-  const mode = await suidDumpable();
-  if (mode !== "0") {
-    return {
-      protected: false,
-      reason: `${why}, and fs.suid_dumpable is ${
-        mode ?? "unknown"
-      }, not 0: the daemon would still dump core into its own socket; set it to 0 (sysctl fs.suid_dumpable=0) to use the coredump socket`,
-    };
-  }
   return {
-    protected: true,
+    protected: false,
     reason:
-      `non-dumpable: effective gid ${egid} differs from real gid ${gid} and fs.suid_dumpable is 0 (${why})`,
+      `the daemon is dumpable (${why}): it would dump core into its own socket; the coredump socket must not be installed`,
   };
 }

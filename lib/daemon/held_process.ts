@@ -3,9 +3,11 @@
  * for the reply in pipe mode; the daemon leaves the core unread in socket mode).
  *
  * `/proc/PID` is trusted only once proved to be the crashed process: it is dumping core
- * (`CoreDumping: 1`), has the crash's exec name, and its `NSpid` runs from PID (the
- * daemon's pid namespace) to the crash's own pid. A process that is dumping core cannot
- * exit, so its pid cannot be reused meanwhile. Then the daemon reads its full command
+ * (`CoreDumping: 1`), its `NSpid` runs from PID (the daemon's pid namespace) to the
+ * crash's own pid, its real uid is the crash's, and, in socket mode, its name is the
+ * core's (the main thread's; in pipe mode `%e` names the thread that crashed, which may
+ * have a name of its own). A process does not exit while it dumps core unless it is
+ * killed, so its pid is not reused meanwhile. Then the daemon reads its full command
  * line and executable, and compares its UTS namespace with its own: socket mode records
  * its own hostname only when they are the same (the core carries no hostname; a
  * container has a UTS namespace of its own).
@@ -23,12 +25,14 @@ import { libc } from "./libc.ts";
 export interface HeldProcess {
   /** The pid in the daemon's pid namespace, when `/proc/PID` proved to be the process. */
   globalPid?: number;
-  /** Its command line (`/proc/PID/cmdline`, at most 4 KiB), when proved. */
+  /** Its command line (`/proc/PID/cmdline`, at most 4096 characters), when proved. */
   cmdline?: string[];
   /** Its executable (`/proc/PID/exe`), when proved and readable. */
   exePath?: string;
   /** Its UTS namespace (hostname) against the daemon's. */
   uts: "same" | "other" | "unknown";
+  /** `/proc/PID` is not the process: it lives in another pid namespace (a container). */
+  elsewhere?: boolean;
   /** Why `uts` is not `same`, in words. */
   note?: string;
 }
@@ -49,11 +53,12 @@ export function libcProcReader(): ProcReader | string {
 /** Fields of `/proc/PID/status` the check reads. */
 interface StatusFacts {
   name?: string;
+  uid?: number;
   coreDumping?: string;
   nsPids?: number[];
 }
 
-/** Parse the `Name:`, `CoreDumping:` and `NSpid:` lines of `/proc/PID/status`. */
+/** Parse the `Name:`, `Uid:` (the real one), `CoreDumping:` and `NSpid:` lines of `/proc/PID/status`. */
 export function parseStatus(text: string): StatusFacts {
   const out: StatusFacts = {};
   for (const line of text.split("\n")) {
@@ -62,13 +67,21 @@ export function parseStatus(text: string): StatusFacts {
     const key = line.slice(0, colon);
     const value = line.slice(colon + 1).replace(/^\t/, "");
     if (key === "Name") out.name = value;
+    else if (key === "Uid") out.uid = Number(value.split(/\s+/)[0]);
     else if (key === "CoreDumping") out.coreDumping = value.trim();
     else if (key === "NSpid") out.nsPids = value.trim().split(/\s+/).map(Number);
   }
   return out;
 }
 
+/** Most characters of command line kept. */
 const CMDLINE_MAX = 4096;
+
+/** Options of {@linkcode lookAtHeldProcess} and {@linkcode withHeldProcess}. */
+export interface HeldProcessOptions {
+  /** Where the crash came from: the notifier (pipe mode) or the coredump socket. */
+  source: "notify" | "socket";
+}
 
 /**
  * Look at the crashed process: `crash.globalPid` (or else `crash.pid`) in `/proc`, which
@@ -76,8 +89,9 @@ const CMDLINE_MAX = 4096;
  * held. `reader` is a {@linkcode ProcReader}, or why there is none. Never throws.
  */
 export function lookAtHeldProcess(
-  crash: { pid: number; globalPid?: number; execName: string },
+  crash: Pick<CrashFacts, "pid" | "globalPid" | "uid" | "execName">,
   reader: ProcReader | string,
+  options: HeldProcessOptions,
 ): HeldProcess {
   if (typeof reader === "string") return { uts: "unknown", note: reader };
   const here = crash.globalPid ?? crash.pid;
@@ -90,15 +104,21 @@ export function lookAtHeldProcess(
     if (status === undefined) {
       return {
         uts: "unknown",
-        note: `${proc} does not exist here: the process is in another pid namespace, or gone`,
+        elsewhere: true,
+        note:
+          `${proc} does not exist here: the process is in another pid namespace (or was killed)`,
       };
     }
     const s = parseStatus(status);
     // The kernel escapes a backslash and a newline in Name:.
     const name = crash.execName.replaceAll("\\", "\\\\").replaceAll("\n", "\\n");
-    if (s.name !== name || s.nsPids?.[0] !== here || s.nsPids.at(-1) !== crash.pid) {
+    if (
+      s.nsPids?.[0] !== here || s.nsPids.at(-1) !== crash.pid || s.uid !== crash.uid ||
+      (options.source === "socket" && s.name !== name)
+    ) {
       return {
         uts: "unknown",
+        elsewhere: true,
         note: `${proc} is another process here: the crashed one is in another pid namespace`,
       };
     }
@@ -129,12 +149,6 @@ export function lookAtHeldProcess(
   }
 }
 
-/** Options of {@linkcode withHeldProcess}. */
-export interface WithHeldProcessOptions {
-  /** Where the crash came from: the notifier (pipe mode) or the coredump socket. */
-  source: "notify" | "socket";
-}
-
 /**
  * `facts` completed with what {@linkcode lookAtHeldProcess} saw. The kernel's facts win
  * where both exist (pipe mode); in socket mode the full command line replaces the core's
@@ -143,7 +157,7 @@ export interface WithHeldProcessOptions {
 export function withHeldProcess(
   facts: CrashFacts,
   seen: HeldProcess,
-  options: WithHeldProcessOptions,
+  options: HeldProcessOptions,
 ): CrashFacts {
   const { source } = options;
   const out = { ...facts };
@@ -153,7 +167,7 @@ export function withHeldProcess(
   }
   if (seen.exePath !== undefined) out.exePath ??= seen.exePath;
   if (source === "socket") {
-    if (seen.uts === "other") {
+    if (seen.uts === "other" || seen.elsewhere) {
       out.hostname = "";
       out.hostnameNote = `not known: ${seen.note}`;
     } else if (seen.uts === "unknown") {

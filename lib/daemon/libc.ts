@@ -81,7 +81,8 @@ function open(): Libc | string {
       readLink(link) {
         const buf = new Uint8Array(4096);
         const n = Number(c.readlink(cString(link), buf, BigInt(buf.length)));
-        return n < 0 ? undefined : decoder.decode(buf.subarray(0, n));
+        // A target as long as the buffer may have been cut: not known, then.
+        return n < 0 || n >= buf.length ? undefined : decoder.decode(buf.subarray(0, n));
       },
       setNotDumpable() {
         c.prctl(PR_SET_DUMPABLE, 0n, 0n, 0n, 0n);

@@ -78,8 +78,8 @@ export class LttngControl {
   async #lttng(args: string[], what: string): Promise<ProcessResult> {
     const r = await this.#runner.run(this.#binary, ["--no-sessiond", ...args], {
       timeoutMs: this.#timeoutMs,
-      // The root daemon runs with another effective gid (to be non-dumpable): lttng
-      // refuses to run set-gid, so it gets the real gid back.
+      // A daemon started with another effective gid (setpriv, by hand): lttng refuses
+      // to run set-gid, so it gets the real gid back.
       ...(realGidIfSetgid() === undefined ? {} : { gid: realGidIfSetgid() }),
     });
     if (r.spawnError !== undefined) {

@@ -1,9 +1,8 @@
 /**
- * The daemon makes itself non-dumpable with prctl(PR_SET_DUMPABLE, 0), without the
- * launcher's effective-gid layer: started here with Deno directly (no setpriv), as root,
- * with its core size limit unlimited and core_pattern a plain `core` file, a SIGABRT
- * leaves no core. The control: the C crasher, in the same directory under the same
- * pattern and limit, does leave one (so the check can fail).
+ * The daemon makes itself non-dumpable with prctl(PR_SET_DUMPABLE, 0): started here with
+ * Deno directly, as root, with its core size limit unlimited and core_pattern a plain
+ * `core` file, a SIGABRT leaves no core. The control: the C crasher, in the same
+ * directory under the same pattern and limit, does leave one (so the check can fail).
  */
 import assert from "node:assert/strict";
 import { ROOT } from "../fixtures/paths.ts";
@@ -64,7 +63,6 @@ Deno.test({
         stderr: "piped",
       }).spawn();
       await using daemon = await awaitListening(child);
-      // Its effective gid is its real one: only prctl can protect it.
       const s = await runLauncher([
         "status",
         "--json",

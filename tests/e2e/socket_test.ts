@@ -121,7 +121,7 @@ Deno.test({
         assert.equal(entry.hostname, Deno.hostname());
         assert.equal(entry.hostnameNote, undefined);
         const crasher = await buildCrasher();
-        assert.equal(entry.exePath, crasher);
+        assert.equal(entry.exePath, await Deno.realPath(crasher));
         assert.deepEqual(entry.cmdline, [crasher, "24680"]);
       });
 

@@ -32,6 +32,7 @@ import { CorePatternGuard } from "../tests/fixtures/core_pattern.ts";
 import { buildCrasher } from "../tests/fixtures/crasher.ts";
 import { findDirs } from "../tests/fixtures/relayd.ts";
 import { waitFor } from "../tests/fixtures/wait.ts";
+import { commandOutput } from "../tests/fixtures/process.ts";
 import { controlRequest, sendNotification } from "../lib/client/client.ts";
 import { ControlCommand } from "../lib/wire/control.ts";
 import { encodeNotifyReply, NotifyStatus } from "../lib/wire/notify.ts";
@@ -366,27 +367,12 @@ function crashOnce(crasher: string, lastAlloc: number, timeoutMs = 40_000): Prom
   return rusage(["env", PRELOAD, crasher, String(lastAlloc)], { crash: true, timeoutMs });
 }
 
-async function output(cmd: string, args: string[], cwd?: string): Promise<string> {
-  const out = await new Deno.Command(cmd, {
-    args,
-    cwd,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  if (out.code !== 0) {
-    throw new Error(`${cmd} ${args.join(" ")} failed: ${dec.decode(out.stderr)}`);
-  }
-  return dec.decode(out.stdout);
-}
-
 async function buildTools(): Promise<void> {
   await Deno.mkdir(BENCH_BUILD, { recursive: true, mode: 0o755 });
   await Deno.chmod(BUILD_DIR, 0o755);
   await Deno.chmod(BENCH_BUILD, 0o755);
-  await output("gcc", ["-O2", "-Wall", "-o", RUSAGE, `${ROOT}/bench/rusage.c`]);
-  await output("gcc", [
+  await commandOutput("gcc", ["-O2", "-Wall", "-o", RUSAGE, `${ROOT}/bench/rusage.c`]);
+  await commandOutput("gcc", [
     "-O2",
     "-Wall",
     "-o",
@@ -402,6 +388,18 @@ async function trig(args: string[]): Promise<string> {
   const r = await runLauncher(args, { timeoutMs: 60_000 });
   if (r.code !== 0) throw new Error(`lttng-trig ${args.join(" ")}: ${r.stderr}`);
   return r.stdout;
+}
+
+/** A snapshot session of the benchmark's own, destroyed on dispose (or by the guard). */
+async function benchSession(buffers: "pid" | "uid", output: string): Promise<SnapshotSession> {
+  const session = await SnapshotSession.create({ buffers, output });
+  ours.sessions.add(session.name);
+  return session;
+}
+
+/** The snapshot trigger `name` on `session`, for the crasher only. */
+async function setSnapshotTrigger(session: string, name: string): Promise<void> {
+  await trig(["set", "-s", session, "-n", name, "--exec=crasher", "OnAnyCoreDump", "snapshot"]);
 }
 
 interface HistoryResult {
@@ -523,21 +521,8 @@ async function phaseCrash(work: string): Promise<CrashPhase> {
   ours.pids.add(root.daemon.pid);
   const extraDaemons: Server[] = [];
   try {
-    await using session = await SnapshotSession.create({
-      buffers: "pid",
-      output: `${work}/out-crash`,
-    });
-    ours.sessions.add(session.name);
-    await trig([
-      "set",
-      "-s",
-      session.name,
-      "-n",
-      "bench-crash",
-      "--exec=crasher",
-      "OnAnyCoreDump",
-      "snapshot",
-    ]);
+    await using session = await benchSession("pid", `${work}/out-crash`);
+    await setSnapshotTrigger(session.name, "bench-crash");
 
     const cLog = `${work}/c-helper.log`;
     const shLog = `${work}/sh-helper.log`;
@@ -836,7 +821,7 @@ Deno.exit(run.failures.length === 0 ? 0 : 1);
   );
   let bundled = false;
   try {
-    await output(DENO, [
+    await commandOutput(DENO, [
       "bundle",
       "--quiet",
       "--config",
@@ -844,7 +829,7 @@ Deno.exit(run.failures.length === 0 ? 0 : 1);
       "-o",
       `${dir}/notify_bundle.js`,
       `${dir}/notify_entry.ts`,
-    ], ROOT);
+    ], { cwd: ROOT });
     bundled = true;
   } catch (err) {
     notes.push(`deno bundle failed, its variant is left out: ${(err as Error).message}`);
@@ -1135,7 +1120,7 @@ async function patchedCopy(
   patches: { file: string; from: string; to: string }[],
 ): Promise<PatchedCopy> {
   await Deno.mkdir(`${dir}/.tools/deno-dir`, { recursive: true, mode: 0o755 });
-  await output("cp", [
+  await commandOutput("cp", [
     "-r",
     `${ROOT}/bin`,
     `${ROOT}/main.ts`,
@@ -1145,7 +1130,7 @@ async function patchedCopy(
     dir,
   ]);
   await Deno.symlink(`${ROOT}/.tools/node_modules`, `${dir}/.tools/node_modules`);
-  await output("cp", ["-r", `${ROOT}/.tools/deno-dir/npm`, `${dir}/.tools/deno-dir/`]);
+  await commandOutput("cp", ["-r", `${ROOT}/.tools/deno-dir/npm`, `${dir}/.tools/deno-dir/`]);
   for (const p of patches) {
     const path = `${dir}/${p.file}`;
     const text = await Deno.readTextFile(path);
@@ -1264,7 +1249,7 @@ async function countRecorded(control: string, base: number, sent: number) {
 
 async function fsType(path: string): Promise<string> {
   try {
-    return (await output("findmnt", ["-n", "-o", "FSTYPE", "--target", path])).split("\n")[0]
+    return (await commandOutput("findmnt", ["-n", "-o", "FSTYPE", "--target", path])).split("\n")[0]
       .trim();
   } catch {
     return "?";
@@ -1617,11 +1602,7 @@ async function stormCrashes(pattern: string, crasher: string, helperMatch: strin
 
 /** The storm through the shell helper: the baseline (each crash runs its own lttng). */
 async function stormShell(work: string, crasher: string): Promise<StormRun> {
-  await using session = await SnapshotSession.create({
-    buffers: "uid",
-    output: `${work}/out-storm-shell`,
-  });
-  ours.sessions.add(session.name);
+  await using session = await benchSession("uid", `${work}/out-storm-shell`);
   const log = `${work}/storm-sh.log`;
   const helper = `${work}/storm_helper.sh`;
   const template = await Deno.readTextFile(`${ROOT}/bench/snapshot_helper.sh`);
@@ -1654,21 +1635,8 @@ async function stormPipe(work: string, crasher: string): Promise<StormRun> {
   const daemonPid = root.daemon.pid;
   ours.pids.add(daemonPid);
   try {
-    await using session = await SnapshotSession.create({
-      buffers: "uid",
-      output: `${work}/out-storm`,
-    });
-    ours.sessions.add(session.name);
-    await trig([
-      "set",
-      "-s",
-      session.name,
-      "-n",
-      "bench-storm",
-      "--exec=crasher",
-      "OnAnyCoreDump",
-      "snapshot",
-    ]);
+    await using session = await benchSession("uid", `${work}/out-storm`);
+    await setSnapshotTrigger(session.name, "bench-storm");
     const hwmBefore = procStatus(daemonPid, "VmHWM");
     const journalBefore = await journalSize();
     const r = await stormCrashes(PIPE_PATTERN, crasher, `${ROOT}/main.ts\0notify\0`);
@@ -1758,11 +1726,11 @@ async function machine(): Promise<string[]> {
   const cpuinfo = await Deno.readTextFile("/proc/cpuinfo");
   const model = /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? "?";
   const mem = /^MemTotal:\s+(\d+) kB/m.exec(await Deno.readTextFile("/proc/meminfo"))?.[1];
-  const lttngVersion = await output("lttng", ["--version"]).then(
+  const lttngVersion = await commandOutput("lttng", ["--version"]).then(
     (t) => t.split("\n")[0].trim(),
     () => "?",
   );
-  const bt = await output("babeltrace2", ["--version"]).then(
+  const bt = await commandOutput("babeltrace2", ["--version"]).then(
     (t) => t.split("\n")[0].trim(),
     () => "?",
   );
@@ -2444,7 +2412,7 @@ async function main(): Promise<number> {
   if (opts.out !== undefined) {
     await Deno.writeTextFile(opts.out, doc);
     // In the project's format, so that `deno fmt --check` (scripts/test.sh) passes.
-    await output(DENO, ["fmt", "--quiet", "--config", `${ROOT}/deno.json`, opts.out]).catch(
+    await commandOutput(DENO, ["fmt", "--quiet", "--config", `${ROOT}/deno.json`, opts.out]).catch(
       (err) => console.error(`bench: deno fmt ${opts.out}: ${(err as Error).message}`),
     );
     console.error(`bench: wrote ${opts.out}`);

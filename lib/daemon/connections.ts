@@ -5,6 +5,7 @@
  * @module
  */
 import { type Frame, FrameError, readFrame, writeAll } from "../wire/frame.ts";
+import { acceptLoop } from "./sockets.ts";
 
 /** What a connection's handler returns for one frame. */
 export interface FrameResult {
@@ -76,29 +77,20 @@ export class SocketServer {
     return this.#connections.size;
   }
 
-  async #accept(): Promise<void> {
-    while (!this.#closing) {
-      let conn: Deno.Conn;
-      try {
-        conn = await this.#listener.accept();
-      } catch (err) {
-        if (this.#closing) return;
-        if (err instanceof Deno.errors.BadResource) return;
-        continue; // EMFILE and the like: keep serving
-      }
-      if (this.#closing) {
-        conn.close();
-        return;
-      }
-      if (this.#connections.size >= this.#options.maxConnections) this.#evictIdle();
-      const c = new Connection(conn);
-      this.#connections.add(c);
-      const task = this.#serve(c).finally(() => {
-        this.#connections.delete(c);
-        this.#tasks.delete(task);
-      });
-      this.#tasks.add(task);
-    }
+  #accept(): Promise<void> {
+    return acceptLoop(this.#listener, {
+      closing: () => this.#closing,
+      onConn: (conn) => {
+        if (this.#connections.size >= this.#options.maxConnections) this.#evictIdle();
+        const c = new Connection(conn);
+        this.#connections.add(c);
+        const task = this.#serve(c).finally(() => {
+          this.#connections.delete(c);
+          this.#tasks.delete(task);
+        });
+        this.#tasks.add(task);
+      },
+    });
   }
 
   #evictIdle(): void {

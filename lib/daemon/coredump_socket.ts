@@ -11,6 +11,7 @@
 import type { CrashFacts } from "../trigger.ts";
 import type { CoreFate } from "../store/trigger_store.ts";
 import { readCoreFacts } from "./elf_core.ts";
+import { acceptLoop } from "./sockets.ts";
 import type { HeldProcess } from "./held_process.ts";
 import { withHeldProcess } from "./held_process.ts";
 
@@ -56,27 +57,23 @@ export class CoredumpServer {
     this.#loop = this.#accept();
   }
 
-  async #accept(): Promise<void> {
-    while (!this.#closing) {
-      let conn: Deno.Conn;
-      try {
-        conn = await this.#listener.accept();
-      } catch (err) {
-        if (this.#closing || err instanceof Deno.errors.BadResource) return;
-        continue;
-      }
-      if (this.#conns.size >= (this.#options.maxConnections ?? 256)) {
-        this.#options.log("coredump socket: too many cores at once, one released unread");
-        conn.close();
-        continue;
-      }
-      this.#conns.add(conn);
-      const task = this.#serve(conn).finally(() => {
-        this.#conns.delete(conn);
-        this.#tasks.delete(task);
-      });
-      this.#tasks.add(task);
-    }
+  #accept(): Promise<void> {
+    return acceptLoop(this.#listener, {
+      closing: () => this.#closing,
+      onConn: (conn) => {
+        if (this.#conns.size >= (this.#options.maxConnections ?? 256)) {
+          this.#options.log("coredump socket: too many cores at once, one released unread");
+          conn.close();
+          return;
+        }
+        this.#conns.add(conn);
+        const task = this.#serve(conn).finally(() => {
+          this.#conns.delete(conn);
+          this.#tasks.delete(task);
+        });
+        this.#tasks.add(task);
+      },
+    });
   }
 
   async #serve(conn: Deno.Conn): Promise<void> {

@@ -50,13 +50,9 @@ import {
 } from "./sockets.ts";
 import type { SessionInfo } from "../lttng/control.ts";
 import { CoredumpServer } from "./coredump_socket.ts";
-import {
-  libcProcReader,
-  lookAtHeldProcess,
-  type ProcReader,
-  withHeldProcess,
-} from "./held_process.ts";
+import { lookAtHeldProcess, type ProcReader, withHeldProcess } from "./held_process.ts";
 import { selfDumpProtection } from "./dumpable.ts";
+import { libc } from "./libc.ts";
 
 /** The daemon cannot start; the message says why and what to do. */
 export class DaemonStartError extends Error {
@@ -270,7 +266,7 @@ export class Daemon implements AsyncDisposable {
 
   async #bind(): Promise<void> {
     const o = this.#options;
-    this.#procReader = o.procReader ?? libcProcReader();
+    this.#procReader = o.procReader ?? libc();
     if (typeof this.#procReader === "string") {
       o.log(`crashed processes are not looked at in /proc: ${this.#procReader}`);
     }

@@ -19,7 +19,6 @@
  * @module
  */
 import type { CrashFacts } from "../trigger.ts";
-import { libc } from "./libc.ts";
 
 /** What the daemon could tell of a crashed process from `/proc`. */
 export interface HeldProcess {
@@ -37,17 +36,12 @@ export interface HeldProcess {
   note?: string;
 }
 
-/** Reads under `/proc` (lib/daemon/libc.ts); injected so the check is testable without a crash. */
+/** Reads under `/proc` (`libc()` of lib/daemon/libc.ts); injected so the check is testable without a crash. */
 export interface ProcReader {
   /** The text of a small file (the first 16 KiB), or `undefined` when it cannot be read. */
   readFile(path: string): string | undefined;
   /** The target of a link, or `undefined` when it cannot be read. */
   readLink(path: string): string | undefined;
-}
-
-/** A {@linkcode ProcReader} on libc, or why there is none. */
-export function libcProcReader(): ProcReader | string {
-  return libc();
 }
 
 /** Fields of `/proc/PID/status` the check reads. */

@@ -82,3 +82,28 @@ export async function groupId(group: string): Promise<number | undefined> {
   }
   return undefined;
 }
+
+/**
+ * Accept connections on `listener` and hand each to `onConn`, until the listener is
+ * closed or `closing()` is true (a connection accepted then is closed). EMFILE and the
+ * like skip one accept: the daemon keeps serving.
+ */
+export async function acceptLoop(
+  listener: Deno.Listener,
+  options: { closing(): boolean; onConn(conn: Deno.Conn): void },
+): Promise<void> {
+  while (!options.closing()) {
+    let conn: Deno.Conn;
+    try {
+      conn = await listener.accept();
+    } catch (err) {
+      if (options.closing() || err instanceof Deno.errors.BadResource) return;
+      continue;
+    }
+    if (options.closing()) {
+      conn.close();
+      return;
+    }
+    options.onConn(conn);
+  }
+}

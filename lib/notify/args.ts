@@ -8,25 +8,16 @@
  *
  * @module
  */
+import type { OnAnyCoreDumpExtMessage } from "../wire/notify_ext.ts";
 
-/** The facts `--facts=%P:%s:%t:%c:%d[:%E]` carries; each may be missing. */
-export interface KernelFacts {
-  /** `%P`: pid in the initial pid namespace. */
-  globalPid?: number;
-  /** `%s`: the signal. */
-  signal?: number;
-  /** `%t`: seconds since the epoch. */
-  time?: number;
-  /** `%c`: the core size soft limit in bytes. */
-  coreLimit?: number | "unlimited";
-  /** `%d`: the dump mode. */
-  dumpMode?: number;
-  /**
-   * `%E`: the executable's path, which the kernel gives with every `/` written `!`
-   * (a path that really contains `!` comes back with `/` there).
-   */
-  exe?: string;
-}
+/**
+ * The facts `--facts=%P:%s:%t:%c:%d[:%E]` carries, as the extended notification sends
+ * them; each may be missing.
+ */
+export type KernelFacts = Pick<
+  OnAnyCoreDumpExtMessage,
+  "globalPid" | "signal" | "time" | "coreLimit" | "dumpMode" | "exe"
+>;
 
 /** Parse the value of `--facts=`; unparsable fields are left out. */
 export function parseKernelFacts(value: string): KernelFacts {
@@ -51,6 +42,7 @@ export function parseKernelFacts(value: string): KernelFacts {
       : undefined,
   );
   set("dumpMode", u32(d));
+  // %E writes every "/" as "!" (a path that really holds "!" comes back with "/" there).
   set("exe", e.startsWith("!") ? e.replaceAll("!", "/") : undefined);
   return facts;
 }

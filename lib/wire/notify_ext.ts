@@ -68,9 +68,9 @@ export interface OnAnyCoreDumpExtMessage extends OnAnyCoreDumpMessage {
   coreLimit?: number | "unlimited";
   /** `%d`. */
   dumpMode?: number;
-  /** `/proc/PID/exe`, read after checking the pidfd. */
+  /** `%E`: the executable's path. */
   exe?: string;
-  /** `/proc/PID/cmdline`, arguments joined by spaces. */
+  /** The command line, one string per argument (NUL-separated on the wire). */
   cmdline?: string[];
 }
 

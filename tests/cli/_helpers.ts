@@ -33,6 +33,14 @@ export async function makeDirs(): Promise<TestDirs> {
 }
 
 /** Run `lttng-trig ...args`. */
+/**
+ * `notify` to the test's daemon: its run and state directories, then `words` (options,
+ * then the kernel's %p %u %g %e %h).
+ */
+export function notifyArgs(dirs: TestDirs, ...words: string[]): string[] {
+  return ["notify", `--run-dir=${dirs.run}`, `--state-dir=${dirs.state}`, ...words];
+}
+
 export function cli(args: string[], options: RunLauncherOptions = {}): Promise<RunResult> {
   return runLauncher(args, { timeoutMs: 30_000, ...options });
 }

@@ -31,6 +31,7 @@ import {
   client,
   listTriggers,
   makeDirs,
+  notifyArgs,
   parseTable,
   show,
   type TestDirs,
@@ -82,16 +83,7 @@ interface Held {
 async function heldNotify(dirs: TestDirs, pid: number, exec: string): Promise<Held> {
   const started = performance.now();
   const child = new Deno.Command(LAUNCHER, {
-    args: [
-      "notify",
-      `--run-dir=${dirs.run}`,
-      `--state-dir=${dirs.state}`,
-      String(pid),
-      "0",
-      "0",
-      exec,
-      "fault-host",
-    ],
+    args: notifyArgs(dirs, String(pid), "0", "0", exec, "fault-host"),
     env: { LTTNG_TRIG_DEBUG: "1" },
     stdin: "piped",
     stdout: "null",
@@ -307,17 +299,15 @@ Deno.test("a crash in a thread of lttng-sessiond (the kernel's %e is the thread'
   // lttng-sessiond names its threads ("Client manageme", "Notification", ...): %e is the
   // crashing thread's name, %E (with --facts) the executable.
   const r = await new Deno.Command(LAUNCHER, {
-    args: [
-      "notify",
-      `--run-dir=${dirs.run}`,
-      `--state-dir=${dirs.state}`,
+    args: notifyArgs(
+      dirs,
       "--facts=5020:11:1700000000:0:1:!usr!bin!lttng-sessiond",
       "5020",
       "0",
       "0",
       "Client manageme",
       "fault-host",
-    ],
+    ),
     stdin: "null",
     stdout: "null",
     stderr: "piped",

@@ -6,6 +6,18 @@
 import assert from "node:assert/strict";
 import { waitFor } from "../fixtures/wait.ts";
 import {
+  closeQuietly,
+  collect,
+  type Exchange,
+  frame,
+  memoryOf,
+  onAnyCoreDump,
+  REPLY_BIT,
+  type ReplyFrame,
+  replyFrames,
+  send,
+} from "../fixtures/rel_wire.ts";
+import {
   addTrigger,
   assertExit,
   client,
@@ -17,126 +29,18 @@ import {
   uniqueSession,
 } from "./_helpers.ts";
 
-const REPLY_BIT = 0x8000_0000;
 /** The daemon's default deadline for a whole frame (the CLI has no option for it). */
 const FRAME_DEADLINE_MS = 5000;
 
-function frame(cmd: number, msgSize: number, payload: Uint8Array = new Uint8Array(0)): Uint8Array {
-  const out = new Uint8Array(8 + payload.byteLength);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, cmd, true);
-  view.setUint32(4, msgSize, true);
-  out.set(payload, 8);
-  return out;
-}
-
-/** A C `struct onanycoredump` from the RFC, `sizeof` 524 with padding or 522 packed. */
-function onAnyCoreDump(pid: number, exec: string, host: string, size = 524): Uint8Array {
-  const p = new Uint8Array(size);
-  const view = new DataView(p.buffer);
-  view.setUint32(0, pid, true);
-  view.setUint32(4, 0, true);
-  view.setUint32(8, 0, true);
-  p.set(new TextEncoder().encode(exec), 12);
-  p.set(new TextEncoder().encode(host), 12 + 255);
-  return p;
-}
-
-function close(conn: Deno.Conn): void {
-  try {
-    conn.close();
-  } catch (err) {
-    if (!(err instanceof Deno.errors.BadResource)) throw err;
-  }
-}
-
-interface Exchange {
-  /** Everything the daemon sent. */
-  bytes: Uint8Array;
-  /** The daemon closed (or reset) the connection. */
-  closed: boolean;
-  /** Milliseconds until the daemon closed, or the deadline. */
-  elapsedMs: number;
-}
-
-/**
- * Read what the daemon sends on `conn` until it closes, or until a whole frame is in when
- * `untilFrame`; gives up after `timeoutMs`. Closes `conn`.
- */
-async function collect(conn: Deno.Conn, timeoutMs: number, untilFrame = false): Promise<Exchange> {
-  const started = performance.now();
-  let bytes = new Uint8Array(0);
-  let closed = false;
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    close(conn);
-  }, timeoutMs);
-  try {
-    const buf = new Uint8Array(64 * 1024);
-    while (true) {
-      if (untilFrame && bytes.byteLength >= 8) {
-        const size = new DataView(bytes.buffer).getUint32(4, true);
-        if (bytes.byteLength >= 8 + size) break;
-      }
-      let n: number | null;
-      try {
-        n = await conn.read(buf);
-      } catch (err) {
-        if (timedOut) break;
-        if (err instanceof Deno.errors.ConnectionReset) {
-          closed = true;
-          break;
-        }
-        throw err;
-      }
-      if (n === null) {
-        closed = true;
-        break;
-      }
-      const next = new Uint8Array(bytes.byteLength + n);
-      next.set(bytes);
-      next.set(buf.subarray(0, n), bytes.byteLength);
-      bytes = next;
-    }
-  } finally {
-    clearTimeout(timer);
-    close(conn);
-  }
-  return { bytes, closed, elapsedMs: performance.now() - started };
-}
-
-async function send(path: string, bytes: Uint8Array): Promise<Deno.UnixConn> {
-  const conn = await Deno.connect({ transport: "unix", path });
-  let done = 0;
-  try {
-    while (done < bytes.byteLength) done += await conn.write(bytes.subarray(done));
-  } catch (err) {
-    // The daemon may close on a bad header before the rest is written.
-    if (!(err instanceof Deno.errors.BrokenPipe || err instanceof Deno.errors.ConnectionReset)) {
-      close(conn);
-      throw err;
-    }
-  }
-  return conn;
-}
-
-interface Reply {
-  cmd: number;
-  payload: Uint8Array;
-}
-
-function replyOf(ex: Exchange): Reply | undefined {
+function replyOf(ex: Exchange): ReplyFrame | undefined {
   if (ex.bytes.byteLength === 0) return undefined;
-  assert.ok(ex.bytes.byteLength >= 8, `a short reply: ${ex.bytes.byteLength} bytes`);
-  const view = new DataView(ex.bytes.buffer);
-  const size = view.getUint32(4, true);
-  assert.equal(ex.bytes.byteLength, 8 + size, "a reply frame and nothing else");
-  return { cmd: view.getUint32(0, true), payload: ex.bytes.subarray(8) };
+  const frames = replyFrames(ex.bytes);
+  assert.equal(frames.length, 1, "a reply frame and nothing else");
+  return frames[0];
 }
 
 /** A control reply's status and error text. */
-function controlStatus(reply: Reply): { status: number; error: string } {
+function controlStatus(reply: ReplyFrame): { status: number; error: string } {
   const view = new DataView(reply.payload.buffer, reply.payload.byteOffset);
   const errorLen = view.getUint32(4, true);
   return {
@@ -146,17 +50,10 @@ function controlStatus(reply: Reply): { status: number; error: string } {
 }
 
 /** A notify reply's status. */
-function notifyStatus(reply: Reply): number {
+function notifyStatus(reply: ReplyFrame): number {
   assert.equal(reply.cmd, 0x8000_0001);
   assert.equal(reply.payload.byteLength, 12);
   return new DataView(reply.payload.buffer, reply.payload.byteOffset).getInt32(0, true);
-}
-
-async function memory(pid: number): Promise<{ peak: number; hwm: number }> {
-  const text = await Deno.readTextFile(`/proc/${pid}/status`);
-  const kb = (key: string) =>
-    Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(text)?.[1]) * 1024;
-  return { peak: kb("VmPeak"), hwm: kb("VmHWM") };
 }
 
 function paths(dirs: TestDirs) {
@@ -180,7 +77,9 @@ Deno.test("unknown commands get an error reply or a close on both sockets", asyn
 
   for (const cmd of [0, 99, 0x7fff_ffff, REPLY_BIT | 2, 0xffff_ffff]) {
     for (const size of [0, 16]) {
-      const ex = await collect(await send(control, frame(cmd, size, new Uint8Array(size))), 5000);
+      const ex = await collect(await send(control, frame(cmd, size, new Uint8Array(size))), {
+        timeoutMs: 5000,
+      });
       assert.ok(ex.closed, `control cmd ${cmd}: not closed within 5 s`);
       const reply = replyOf(ex);
       if (reply !== undefined) {
@@ -192,7 +91,7 @@ Deno.test("unknown commands get an error reply or a close on both sockets", asyn
     }
   }
   for (const cmd of [0, 2, 99, 0x8000_0001, 0xffff_ffff]) {
-    const ex = await collect(await send(notify, frame(cmd, 0)), 5000);
+    const ex = await collect(await send(notify, frame(cmd, 0)), { timeoutMs: 5000 });
     assert.ok(ex.closed, `notify cmd ${cmd}: not closed within 5 s`);
     const reply = replyOf(ex);
     if (reply !== undefined) assert.notEqual(notifyStatus(reply), 0);
@@ -206,13 +105,15 @@ Deno.test("msg_size 0xFFFFFFFF is refused promptly, without the daemon allocatin
   await using d = await daemon(dirs);
   const name = await addTrigger(dirs, ["-s", uniqueSession(), "OnAnyCoreDump", "stop"]);
   const { control, notify } = paths(dirs);
-  const before = await memory(d.pid);
+  const before = await memoryOf(d.pid);
 
   const cases: [string, number][] = [[control, 1], [control, 2], [control, 4], [notify, 1]];
   for (const [path, cmd] of cases) {
     for (const size of [0xffff_ffff, 0x8000_0000, 64 * 1024 * 1024]) {
       // Some payload bytes follow, as a real attacker would send.
-      const ex = await collect(await send(path, frame(cmd, size, new Uint8Array(1024))), 5000);
+      const ex = await collect(await send(path, frame(cmd, size, new Uint8Array(1024))), {
+        timeoutMs: 5000,
+      });
       assert.ok(ex.closed, `${path} cmd ${cmd} size ${size}: not closed within 5 s`);
       assert.ok(ex.elapsedMs < 3000, `took ${Math.round(ex.elapsedMs)} ms`);
       const reply = replyOf(ex);
@@ -227,7 +128,7 @@ Deno.test("msg_size 0xFFFFFFFF is refused promptly, without the daemon allocatin
       }
     }
   }
-  const after = await memory(d.pid);
+  const after = await memoryOf(d.pid);
   const MiB = 1024 * 1024;
   assert.ok(
     after.hwm - before.hwm < 256 * MiB,
@@ -278,11 +179,10 @@ Deno.test("malformed frames and payloads are answered with an error and change n
     [4, enc.encode(JSON.stringify({ limit: 1e300 }))],
   ];
   for (const [cmd, payload] of bad) {
-    const ex = await collect(
-      await send(control, frame(cmd, payload.byteLength, payload)),
-      5000,
-      true,
-    );
+    const ex = await collect(await send(control, frame(cmd, payload.byteLength, payload)), {
+      timeoutMs: 5000,
+      untilFrame: true,
+    });
     const reply = replyOf(ex);
     assert.ok(reply !== undefined || ex.closed, "neither a reply nor a close");
     if (reply !== undefined) {
@@ -294,7 +194,10 @@ Deno.test("malformed frames and payloads are answered with an error and change n
   // Notifications of a wrong size, or with a string that has no NUL.
   const noNul = new Uint8Array(522).fill(0x41);
   for (const payload of [new Uint8Array(100), new Uint8Array(523), noNul]) {
-    const ex = await collect(await send(notify, frame(1, payload.byteLength, payload)), 5000, true);
+    const ex = await collect(await send(notify, frame(1, payload.byteLength, payload)), {
+      timeoutMs: 5000,
+      untilFrame: true,
+    });
     const reply = replyOf(ex);
     assert.ok(reply !== undefined || ex.closed);
     if (reply !== undefined) assert.equal(notifyStatus(reply), 3);
@@ -310,7 +213,7 @@ Deno.test("malformed frames and payloads are answered with an error and change n
   ) {
     const conn = await send(path, bytes);
     await conn.closeWrite();
-    const ex = await collect(conn, 5000);
+    const ex = await collect(conn, { timeoutMs: 5000 });
     assert.ok(ex.closed);
   }
 
@@ -327,7 +230,10 @@ Deno.test("a notification laid out by a C compiler (524 bytes) or packed (522) f
   const { notify } = paths(dirs);
   for (const [pid, size] of [[4242, 524], [4343, 522]]) {
     const payload = onAnyCoreDump(pid, "c-client", "c-host", size);
-    const ex = await collect(await send(notify, frame(1, size, payload)), 15_000, true);
+    const ex = await collect(await send(notify, frame(1, size, payload)), {
+      timeoutMs: 15_000,
+      untilFrame: true,
+    });
     const reply = replyOf(ex);
     assert.ok(reply !== undefined, "no reply");
     // The snapshot (which holds the reply) fails, no such session: ACTION_FAILED, 1 and 1.
@@ -358,7 +264,7 @@ Deno.test("a silent client is dropped after the frame deadline while others are 
     await send(control, new Uint8Array([2, 0, 0, 0, 2])),
     await send(notify, frame(1, 522, new Uint8Array(100))),
   ];
-  const dropped = silent.map((conn) => collect(conn, FRAME_DEADLINE_MS + 10_000));
+  const dropped = silent.map((conn) => collect(conn, { timeoutMs: FRAME_DEADLINE_MS + 10_000 }));
 
   // Meanwhile the daemon serves everyone else.
   for (let i = 0; i < 3; i++) await assertStillServes(dirs, [name]);
@@ -392,10 +298,10 @@ Deno.test("more idle connections than the daemon holds do not lock out a real cl
       what: "idle connections to be evicted",
       timeoutMs: FRAME_DEADLINE_MS - 1000,
     });
-    for (const c of idle) close(c);
+    for (const c of idle) closeQuietly(c);
     await Promise.all(reads);
   } finally {
-    for (const c of idle) close(c);
+    for (const c of idle) closeQuietly(c);
   }
   assert.equal(d.status, undefined, d.log);
   await assertStillServes(dirs, [name]);

@@ -10,6 +10,7 @@ import {
   daemon,
   listTriggers,
   makeDirs,
+  notifyArgs,
   parseTable,
   show,
   type TestDirs,
@@ -32,10 +33,6 @@ async function crashes(dirs: TestDirs): Promise<Crash[]> {
   // Like coredumpctl, history exits 1 when there is nothing to show.
   assertExit(r, list.length === 0 ? 1 : 0);
   return list;
-}
-
-function notifyArgs(dirs: TestDirs, ...facts: string[]): string[] {
-  return ["notify", `--run-dir=${dirs.run}`, `--state-dir=${dirs.state}`, ...facts];
 }
 
 async function journal(

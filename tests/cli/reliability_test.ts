@@ -28,6 +28,7 @@ import {
   socketCount,
 } from "../fixtures/rel_wire.ts";
 import { waitFor } from "../fixtures/wait.ts";
+import { commandOutput } from "../fixtures/process.ts";
 import {
   addTrigger,
   assertExit,
@@ -36,6 +37,7 @@ import {
   daemon,
   listTriggers,
   makeDirs,
+  notifyArgs,
   show,
   type TestDirs,
   uniqueSession,
@@ -459,19 +461,6 @@ Deno.test("under 3000 hostile frames and 300 idle connections, a valid notificat
 
 // --- 3. Durability ----------------------------------------------------------------------
 
-function notifyArgs(dirs: TestDirs, pid: number, exec: string): string[] {
-  return [
-    "notify",
-    `--run-dir=${dirs.run}`,
-    `--state-dir=${dirs.state}`,
-    String(pid),
-    "0",
-    "0",
-    exec,
-    "rel-host",
-  ];
-}
-
 Deno.test("rate-policy, cooldown and max-per-day counters survive kill -9 and restarts", async () => {
   await using dirs = await makeDirs();
   await using fake = await fakeLttng("ok");
@@ -514,7 +503,7 @@ Deno.test("rate-policy, cooldown and max-per-day counters survive kill -9 and re
     const pids: Record<string, number[]> = { every2: [], cool: [], daily: [] };
     const crashOnce = async (exec: string, trigger = exec) => {
       const p = pid++;
-      const r = await cli(notifyArgs(dirs, p, exec));
+      const r = await cli(notifyArgs(dirs, String(p), "0", "0", exec, "rel-host"));
       assertExit(r, 0);
       // The daemon logs a crash once it is recorded with its outcome.
       await waitFor(() => d.log.includes(`crash pid=${p} `), {
@@ -574,12 +563,7 @@ Deno.test("rate-policy, cooldown and max-per-day counters survive kill -9 and re
 });
 
 async function mount(dir: string, sizeKiB: number): Promise<void> {
-  const out = await new Deno.Command("mount", {
-    args: ["-t", "tmpfs", "-o", `size=${sizeKiB}k,mode=0700`, "tmpfs", dir],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) throw new Error(`mount failed: ${new TextDecoder().decode(out.stderr)}`);
+  await commandOutput("mount", ["-t", "tmpfs", "-o", `size=${sizeKiB}k,mode=0700`, "tmpfs", dir]);
 }
 
 async function unmount(dir: string): Promise<void> {
@@ -640,19 +624,9 @@ Deno.test("on a full state filesystem, set fails with exit 1 and adds nothing, a
     assert.deepEqual((await listTriggers(dirs)).map((t) => t.name), ["before-full"]);
 
     // The notifier's own journal is elsewhere: a reply means it journals nothing.
-    const r = await cli(
-      [
-        "notify",
-        `--run-dir=${dirs.run}`,
-        `--state-dir=${dirs.state}`,
-        "8888",
-        "0",
-        "0",
-        "full-x",
-        "rel-host",
-      ],
-      { env: { LTTNG_TRIG_DEBUG: "1" } },
-    );
+    const r = await cli(notifyArgs(dirs, "8888", "0", "0", "full-x", "rel-host"), {
+      env: { LTTNG_TRIG_DEBUG: "1" },
+    });
     assertExit(r, 0);
     const run = JSON.parse(r.stderr.trim().split("\n").at(-1)!) as {
       deliveries: { outcome: string; fired?: number }[];

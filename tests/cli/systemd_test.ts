@@ -6,7 +6,16 @@
 import assert from "node:assert/strict";
 import { LAUNCHER, ROOT } from "../fixtures/paths.ts";
 import { awaitListening } from "../fixtures/daemon.ts";
-import { addTrigger, assertExit, cli, client, makeDirs, show, uniqueSession } from "./_helpers.ts";
+import {
+  addTrigger,
+  assertExit,
+  cli,
+  client,
+  makeDirs,
+  notifyArgs,
+  show,
+  uniqueSession,
+} from "./_helpers.ts";
 
 const UNIT_DIR = `${ROOT}/dist/systemd`;
 const SYSTEM_UNIT = "lttng-trig.service";
@@ -241,16 +250,7 @@ exec setpriv --bounding-set=-all,${
 
     const session = uniqueSession("sd");
     const name = await addTrigger(dirs, ["-s", session, "OnAnyCoreDump", "snapshot"]);
-    const notify = await cli([
-      "notify",
-      `--run-dir=${dirs.run}`,
-      `--state-dir=${dirs.state}`,
-      "4242",
-      "0",
-      "0",
-      "sandboxed",
-      "host",
-    ]);
+    const notify = await cli(notifyArgs(dirs, "4242", "0", "0", "sandboxed", "host"));
     assertExit(notify, 0);
     const history = await client(dirs, "history", ["--json"]);
     assertExit(history, 0);

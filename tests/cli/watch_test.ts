@@ -1,7 +1,7 @@
 /** `lttng-trig watch` against a real daemon, through bin/lttng-trig. */
 import assert from "node:assert/strict";
 import { LAUNCHER } from "../fixtures/paths.ts";
-import { cli, client, daemon, makeDirs } from "./_helpers.ts";
+import { cli, client, daemon, makeDirs, notifyArgs } from "./_helpers.ts";
 
 /** A `watch --json` subprocess whose stdout lines are collected. */
 function watch(run: string) {
@@ -50,16 +50,7 @@ Deno.test("watch streams a crash as it arrives and its outcome, and exits 0 on S
   const w = watch(dirs.run);
   // The daemon says "watching" before anything: a crash sent after that is streamed.
   await waitWatching(d);
-  const n = await cli([
-    "notify",
-    `--run-dir=${dirs.run}`,
-    `--state-dir=${dirs.state}`,
-    "5151",
-    "1000",
-    "1000",
-    "watched",
-    "host",
-  ]);
+  const n = await cli(notifyArgs(dirs, "5151", "1000", "1000", "watched", "host"));
   assert.equal(n.code, 0, n.stderr);
   await w.until(
     (l) => l.some((e) => e.type === "outcome" && e.pid === 5151),

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { selfDumpProtection } from "../../lib/daemon/dumpable.ts";
-import { libc } from "../../lib/daemon/libc.ts";
 
 Deno.test("selfDumpProtection: prctl makes the daemon non-dumpable", () => {
   let calls = 0;
@@ -30,11 +29,4 @@ Deno.test("selfDumpProtection: without prctl the daemon is said to be unprotecte
     assert.match(p.reason, why);
     assert.match(p.reason, /would dump core into its own socket/);
   }
-});
-
-Deno.test("libc() opens once, and reads this process's /proc entries", () => {
-  const a = libc();
-  if (typeof a === "string") throw new Error(a);
-  assert.equal(libc(), a);
-  assert.match(a.readFile(`/proc/${Deno.pid}/status`)!, /^Name:/);
 });

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import {
-  libcProcReader,
   lookAtHeldProcess,
   parseStatus,
   type ProcReader,
   withHeldProcess,
 } from "../../lib/daemon/held_process.ts";
 import type { CrashFacts } from "../../lib/trigger.ts";
+import { libc } from "../../lib/daemon/libc.ts";
 
 const HOST_UTS = "uts:[4026531838]";
 const SOCKET = { source: "socket" } as const;
@@ -178,9 +178,10 @@ Deno.test("withHeldProcess: the kernel's facts win in pipe mode; socket mode tak
   assert.equal(withHeldProcess(kernel, { uts: "other", note: "x" }, NOTIFY).hostname, "box");
 });
 
-Deno.test("libcProcReader reads this process's own /proc entries", () => {
-  const reader = libcProcReader();
+Deno.test("libc() reads this process's own /proc entries", () => {
+  const reader: ProcReader | string = libc();
   if (typeof reader === "string") throw new Error(reader);
+  assert.equal(libc(), reader, "opened once");
   const s = parseStatus(reader.readFile(`/proc/${Deno.pid}/status`)!);
   assert.deepEqual(s.nsPids?.at(-1), Deno.pid);
   assert.equal(s.uid, Deno.uid());

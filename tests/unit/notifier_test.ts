@@ -234,15 +234,11 @@ Deno.test("runNotifier() does not count an absent user daemon as a failure", asy
   assert.deepEqual(run.failures, []);
 });
 
+/** What lstat says of a symbolic link (owned by the user). */
+const LINK: FileFacts = { isSocket: false, isDirectory: false, uid: 1000, mode: 0o120777, ino: 5 };
+
 Deno.test("runNotifier() refuses a user socket that is a symlink", async () => {
-  const link: FileFacts = {
-    isSocket: false,
-    isDirectory: false,
-    uid: 1000,
-    mode: 0o120777,
-    ino: 5,
-  };
-  const io = rootAndUser({ [USER_DIR]: dir(1000), [USER_SOCK]: link });
+  const io = rootAndUser({ [USER_DIR]: dir(1000), [USER_SOCK]: LINK });
   const run = await runNotifier(args({ uid: 1000 }), io, { runDir: ROOT_DIR });
   const user = delivery(run, "user");
   assert.equal(user.outcome, "refused");
@@ -252,14 +248,7 @@ Deno.test("runNotifier() refuses a user socket that is a symlink", async () => {
 });
 
 Deno.test("runNotifier() refuses a run directory that is a symlink", async () => {
-  const link: FileFacts = {
-    isSocket: false,
-    isDirectory: false,
-    uid: 1000,
-    mode: 0o120777,
-    ino: 5,
-  };
-  const io = rootAndUser({ [USER_DIR]: link, [USER_SOCK]: sock(1000) });
+  const io = rootAndUser({ [USER_DIR]: LINK, [USER_SOCK]: sock(1000) });
   const run = await runNotifier(args({ uid: 1000 }), io, { runDir: ROOT_DIR });
   assert.equal(delivery(run, "user").outcome, "refused");
   assert.equal(io.conns.length, 1);

@@ -21,12 +21,7 @@
 import { controlRequest, sendNotification } from "./lib/client/client.ts";
 import { ControlCommand } from "./lib/wire/control.ts";
 import type { NotifyReply, OnAnyCoreDumpMessage } from "./lib/wire/notify.ts";
-import {
-  CONTROL_SOCKET_NAME,
-  NOTIFY_SOCKET_NAME,
-  processPathEnv,
-  resolveRunDir,
-} from "./lib/paths.ts";
+import { controlSocketPath, notifySocketPath, processPathEnv } from "./lib/paths.ts";
 import {
   ON_ANY_CORE_DUMP as ON_ANY,
   type RatePolicy,
@@ -163,7 +158,7 @@ export async function setTrigger(
   const act: TriggerAction = action === TriggerActionType.STOP
     ? { type: "stop" }
     : { type: "snapshot", ...options.output };
-  const path = `${resolveRunDir(processPathEnv(), handle.runDir)}/${CONTROL_SOCKET_NAME}`;
+  const path = controlSocketPath(processPathEnv(), handle.runDir);
   const reply = await controlRequest(path, ControlCommand.SET, {
     ...(options.name === undefined ? {} : { name: options.name }),
     session: handle.session,
@@ -193,6 +188,6 @@ export function fireTrigger(
   message: OnAnyCoreDumpMessage,
 ): Promise<NotifyReply> {
   if (type !== TriggerType.ONANYCOREDUMP) throw new RangeError(`Unknown trigger type ${type}`);
-  const path = socketPath ?? `${resolveRunDir(processPathEnv())}/${NOTIFY_SOCKET_NAME}`;
+  const path = socketPath ?? notifySocketPath(processPathEnv());
   return sendNotification(path, message);
 }

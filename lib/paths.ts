@@ -22,6 +22,16 @@ export const STORE_FILE_NAME = "lttng-trig.db";
 /** The notifier's failure journal, in the state directory. */
 export const NOTIFIER_LOG_NAME = "notifier.log";
 
+/**
+ * An exec name made safe in a file or directory name (kept cores, snapshot names): every
+ * character but `[A-Za-z0-9._+-]` becomes `_`, leading dots one `_`, at most 64
+ * characters; `unknown` when nothing is left.
+ */
+export function safeExecName(execName: string): string {
+  return execName.replace(/[^A-Za-z0-9._+-]/g, "_").replace(/^\.+/, "_").slice(0, 64) ||
+    "unknown";
+}
+
 /** What path resolution reads from the process: injected for tests. */
 export interface PathEnv {
   /** Effective uid. */
@@ -51,7 +61,22 @@ export function resolveRunDir(env: PathEnv, override?: string): string {
   if (home === undefined) {
     throw new Error("Cannot find the run directory: set HOME or LTTNG_HOME, or pass --run-dir");
   }
+  return userRunDir(home);
+}
+
+/** A user's run directory: `HOME/.lttng`, as LTTng's own. */
+export function userRunDir(home: string): string {
   return `${home}/.lttng`;
+}
+
+/** The control socket for `--run-dir` (or the default run directory). */
+export function controlSocketPath(env: PathEnv, runDir?: string): string {
+  return `${resolveRunDir(env, runDir)}/${CONTROL_SOCKET_NAME}`;
+}
+
+/** The notification socket for `runDir` (or the default run directory). */
+export function notifySocketPath(env: PathEnv, runDir?: string): string {
+  return `${resolveRunDir(env, runDir)}/${NOTIFY_SOCKET_NAME}`;
 }
 
 /**

@@ -5,6 +5,7 @@
  * @module
  */
 import picomatch from "picomatch";
+import { safeExecName } from "./paths.ts";
 
 /** The one condition type: any process dumped core (the RFC's `OnAnyCoreDump`). */
 export const ON_ANY_CORE_DUMP = "OnAnyCoreDump";
@@ -374,6 +375,5 @@ export function describeAction(a: TriggerAction): string {
  * `<name>-<date>-<time>-<n>` directory stays well under NAME_MAX.
  */
 export function snapshotNameFor(crash: Pick<CrashFacts, "execName" | "pid">): string {
-  const exec = crash.execName.replace(/[^A-Za-z0-9._+-]/g, "_").slice(0, 64) || "unknown";
-  return `core-${exec.replace(/^\.+/, "_")}-${crash.pid}`;
+  return `core-${safeExecName(crash.execName)}-${crash.pid}`;
 }

@@ -6,7 +6,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UsageError } from "../errors.ts";
-import { CONTROL_SOCKET_NAME, type PathEnv, processPathEnv, resolveRunDir } from "../paths.ts";
+import { type PathEnv, processPathEnv } from "../paths.ts";
 
 /** Where a command writes: injected by tests. */
 export interface Output {
@@ -57,10 +57,7 @@ export const CLIENT_OPTIONS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-/** The control socket for `--run-dir` (or the default run directory). */
-export function controlSocketPath(env: PathEnv, runDir?: string): string {
-  return `${resolveRunDir(env, runDir)}/${CONTROL_SOCKET_NAME}`;
-}
+export { controlSocketPath } from "../paths.ts";
 
 /** Pad columns of `rows` to a table (the last column is not padded). */
 export function table(rows: string[][]): string[] {
@@ -100,4 +97,14 @@ export function parseCount(text: string, option: string, usage: string, min = 1)
     );
   }
   return Number(text);
+}
+
+/** An ISO time as tables show it: `2026-11-26 07:48:06Z`. */
+export function shortTime(iso: string): string {
+  return iso.replace("T", " ").replace(/\.\d+Z$/, "Z");
+}
+
+/** `text` with control characters and quotes escaped, without the quotes (exec names). */
+export function escaped(text: string): string {
+  return JSON.stringify(text).slice(1, -1);
 }

@@ -12,8 +12,10 @@ import {
   CLIENT_OPTIONS,
   type CommandContext,
   controlSocketPath,
+  escaped,
   parseCommandArgs,
   parseCount,
+  shortTime,
   table,
 } from "./common.ts";
 
@@ -71,11 +73,11 @@ export function historyLines(crashes: CrashRecord[]): string[] {
     const snapshots = c.results.map((r) => r.snapshot).filter((s) => s !== undefined);
     const reasons = c.results.filter((r) => r.outcome === "failed").map((r) => r.reason);
     rows.push([
-      c.time.replace("T", " ").replace(/\.\d+Z$/, "Z"),
+      shortTime(c.time),
       String(c.pid),
       String(c.uid),
       c.signal === undefined ? "-" : signalName(c.signal).replace(/^SIG/, ""),
-      JSON.stringify(c.execName).slice(1, -1),
+      escaped(c.execName),
       fired,
       c.outcome,
       snapshots.join(",") || (reasons.length > 0 ? `(${reasons.join("; ")})` : "-"),

@@ -13,12 +13,12 @@ import { COREDUMP_SOCKET_NAME, resolveStateDir } from "../paths.ts";
 import { type CommandContext, controlSocketPath, parseCommandArgs } from "./common.ts";
 import { controlRequest } from "../client/client.ts";
 import { ControlCommand } from "../wire/control.ts";
+import { kernelVersion } from "../notify/args.ts";
 
 /** The kernel's core dump pattern. */
 export const CORE_PATTERN_PATH = "/proc/sys/kernel/core_pattern";
 /** How many crashes may be piped to helpers at once (0: unlimited, but no waiting). */
 export const CORE_PIPE_LIMIT_PATH = "/proc/sys/kernel/core_pipe_limit";
-/** The kernel's release, e.g. `6.18.4-generic`. */
 /**
  * The longest core_pattern the kernel keeps, in bytes: CORENAME_MAX_SIZE (128) less the
  * NUL. It silently cuts a longer one.
@@ -599,10 +599,8 @@ export function parseInstallArgs(argv: string[]): InstallArgs {
 
 /** Does a kernel of release `release` have the coredump socket (Linux 6.16+)? */
 export function kernelHasCoredumpSocket(release: string): boolean {
-  const m = /^(\d+)\.(\d+)/.exec(release);
-  if (m === null) return false;
-  const [major, minor] = [Number(m[1]), Number(m[2])];
-  return major > 6 || (major === 6 && minor >= 16);
+  const v = kernelVersion(release);
+  return v !== undefined && (v[0] > 6 || (v[0] === 6 && v[1] >= 16));
 }
 
 /**

@@ -4,9 +4,8 @@
  *
  * @module
  */
-import { CommandError, UsageError } from "../errors.ts";
-import { StoreError } from "../store/trigger_store.ts";
-import { DaemonStartError } from "../daemon/daemon.ts";
+import { UsageError } from "../errors.ts";
+import { NOTIFY_HELP } from "../notify/help.ts";
 import { type CommandContext, defaultContext } from "./common.ts";
 import { SET_HELP, setCommand } from "./set.ts";
 import { LIST_HELP, listCommand, REMOVE_HELP, removeCommand } from "./list.ts";
@@ -20,35 +19,6 @@ import { WATCH_HELP, watchCommand } from "./watch.ts";
 
 /** The project's version. */
 export const VERSION = "0.1.0";
-
-/** Help of `notify` (shown by `lttng-trig notify --help` and `lttng-trig help notify`). */
-export const NOTIFY_HELP =
-  `Usage: lttng-trig notify [--run-dir=DIR] [--state-dir=DIR] [--timeout=MS] [--facts=FACTS] [--core-dir=DIR] PID UID GID EXEC HOST
-
-The core dump notifier, run by the kernel from /proc/sys/kernel/core_pattern:
-
-  |/usr/bin/lttng-trig notify %p %u %g %e %h
-
-It sends the crash to the root daemon and to the crashing user's own daemon (if one
-runs, in a socket that user owns), holds the dump until they reply (at most --timeout,
-default 10000 ms) so that the snapshot still holds the process's last events, then
-releases it. PID UID GID EXEC HOST are taken as they are: an exec name such as --help
-stays data. Failures go to STATE_DIR/notifier.log, shown by 'lttng-trig status'.
-'lttng-trig install' writes the line for you.
-
-Options (only in the --name=value form, before the five values):
-      --run-dir=DIR     The root daemon's run directory (default /var/run/lttng).
-      --state-dir=DIR   Where failures are journaled (default /var/lib/lttng-trig).
-      --timeout=MS      Longest hold of the dump waiting for replies (default 10000).
-                          |/usr/bin/lttng-trig notify --timeout=3000 %p %u %g %e %h
-      --facts=FACTS     The kernel's richer facts, written %P:%s:%t:%c:%d:%E (global
-                        pid, signal, time, core limit, dump mode, executable path):
-                        they make --signal and path --exec filters work.
-                          |/usr/bin/lttng-trig notify --facts=%P:%s:%t:%c:%d:%E %p %u %g %e %h
-      --core-dir=DIR    Keep each core in DIR, compressed with zstd, after the replies
-                        (at most 2 GiB of core, leaving 1 GiB free; the crash's ulimit -c
-                        is honoured when --facts passes it).
-`;
 
 const MAIN_HELP = `Usage: lttng-trig COMMAND [OPTIONS]
 
@@ -137,12 +107,7 @@ export async function runCli(argv: string[], ctx = defaultContext()): Promise<nu
       if (err.usage) ctx.io.err(`Usage: ${err.usage}`);
       return 2;
     }
-    if (
-      err instanceof CommandError || err instanceof StoreError || err instanceof DaemonStartError
-    ) {
-      ctx.io.err(`Error: ${err.message}`);
-      return 1;
-    }
+    // CommandError, StoreError, DaemonStartError and the rest: their message, exit 1.
     ctx.io.err(`Error: ${err instanceof Error ? err.message : String(err)}`);
     return 1;
   }

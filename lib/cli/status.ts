@@ -11,7 +11,14 @@ import type { CrashRecord } from "../store/trigger_store.ts";
 import { type JournalEntry, readJournal } from "../notify/io.ts";
 import { ControlCommand } from "../wire/control.ts";
 import { controlRequest } from "../client/client.ts";
-import { type CommandContext, controlSocketPath, parseCommandArgs, table } from "./common.ts";
+import {
+  type CommandContext,
+  controlSocketPath,
+  escaped,
+  parseCommandArgs,
+  shortTime,
+  table,
+} from "./common.ts";
 import {
   classifyCorePattern,
   CORE_PATTERN_PATH,
@@ -231,14 +238,6 @@ export async function gatherStatus(options: StatusOptions): Promise<StatusReport
   report.lastNotifierError = (await readJournal(options.stateDir, 1)).at(-1) ?? null;
   report.ok = report.installed && report.problem === null && report.daemon.answering;
   return report;
-}
-
-function shortTime(iso: string): string {
-  return iso.replace("T", " ").replace(/\.\d+Z$/, "Z");
-}
-
-function escaped(text: string): string {
-  return JSON.stringify(text).slice(1, -1);
 }
 
 function crashOutcome(c: CrashRecord): string {

@@ -14,12 +14,10 @@ import {
   REPLY_BIT,
 } from "../wire/control.ts";
 import {
-  decodeNotifyReply,
   encodeOnAnyCoreDump,
-  NOTIFY_REPLY_SIZE,
-  NotifyCommand,
   type NotifyReply,
   type OnAnyCoreDumpMessage,
+  readNotifyReply,
 } from "../wire/notify.ts";
 import { readFrame, writeAll } from "../wire/frame.ts";
 import { ControlRequestError, DaemonUnavailableError } from "../errors.ts";
@@ -116,13 +114,11 @@ export function sendNotification(
     encodeOnAnyCoreDump(message),
     options.timeoutMs ?? 30_000,
     async (conn) => {
-      const frame = await readFrame(conn, {
-        maxPayload: (c) => c === NotifyCommand.REPLY ? NOTIFY_REPLY_SIZE : -1,
-      });
-      if (frame === null) {
+      const reply = await readNotifyReply(conn);
+      if (reply === null) {
         throw new ControlRequestError(ControlStatus.ERROR, "the daemon closed without replying");
       }
-      return decodeNotifyReply(frame.payload);
+      return reply;
     },
   );
 }

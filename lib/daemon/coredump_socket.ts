@@ -9,7 +9,7 @@
  * @module
  */
 import type { CrashFacts } from "../trigger.ts";
-import type { CoreFate } from "../store/trigger_store.ts";
+import { type CoreFate, coreFate } from "../store/trigger_store.ts";
 import { readCoreFacts } from "./elf_core.ts";
 import { acceptLoop } from "./sockets.ts";
 import type { HeldProcess } from "./held_process.ts";
@@ -157,12 +157,7 @@ export class CoredumpServer {
       });
       closed = true; // the readable side owned the connection
       try {
-        o.recordCore(
-          facts.pid,
-          outcome.kept
-            ? { kept: true, path: outcome.text, bytes: outcome.bytes }
-            : { kept: false, reason: outcome.text, bytes: outcome.bytes },
-        );
+        o.recordCore(facts.pid, coreFate(outcome));
       } catch { /* a store that refuses writes must not stop the release */ }
     }
     await done;

@@ -11,7 +11,7 @@ import {
   PID_FILE_NAME,
   STORE_FILE_NAME,
 } from "../paths.ts";
-import { TriggerStore } from "../store/trigger_store.ts";
+import { coreFate, TriggerStore } from "../store/trigger_store.ts";
 import { LttngControl } from "../lttng/control.ts";
 import { LttngCtlLibrary } from "../lttng/ctl_library.ts";
 import {
@@ -348,10 +348,7 @@ export class Daemon implements AsyncDisposable {
   #onCoreResult(payload: Uint8Array): Promise<FrameResult> {
     try {
       const r = decodeCoreResult(payload);
-      const fate = r.kept
-        ? { kept: true, path: r.text, bytes: r.bytes }
-        : { kept: false, reason: r.text, bytes: r.bytes };
-      this.#store.setCoreFate(r.pid, fate);
+      this.#store.setCoreFate(r.pid, coreFate(r));
       this.#options.log(`core of pid ${r.pid}: ${r.kept ? `kept in ${r.text}` : r.text}`);
     } catch (err) {
       this.#options.log(`bad core result: ${(err as Error).message}`);

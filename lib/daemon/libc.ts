@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { cString, dlopenFirst } from "../ffi.ts";
 
 /** Where libc is, on the supported hosts (the `ffi` permission lists the same). */
 export const LIBC_PATHS: readonly string[] = [
@@ -24,12 +25,7 @@ const SYMBOLS = {
 const O_RDONLY_CLOEXEC = 0o2000000;
 const PR_GET_DUMPABLE = 3;
 const PR_SET_DUMPABLE = 4;
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-function cString(s: string): Uint8Array<ArrayBuffer> {
-  return encoder.encode(`${s}\0`) as Uint8Array<ArrayBuffer>;
-}
 
 /** libc's calls, as the daemon uses them. */
 export interface Libc {
@@ -50,45 +46,36 @@ export function libc(): Libc | string {
 }
 
 function open(): Libc | string {
-  const reasons: string[] = [];
-  for (const path of LIBC_PATHS) {
-    let lib: Deno.DynamicLibrary<typeof SYMBOLS>;
-    try {
-      lib = Deno.dlopen(path, SYMBOLS);
-    } catch (err) {
-      reasons.push(`${path}: ${(err as Error).message.split("\n")[0]}`);
-      continue;
-    }
-    const c = lib.symbols;
-    return {
-      readFile(file) {
-        const fd = c.open(cString(file), O_RDONLY_CLOEXEC);
-        if (fd < 0) return undefined;
-        try {
-          const buf = new Uint8Array(16 * 1024);
-          let len = 0;
-          while (len < buf.length) {
-            const n = Number(c.read(fd, buf.subarray(len), BigInt(buf.length - len)));
-            if (n < 0) return undefined;
-            if (n === 0) break;
-            len += n;
-          }
-          return decoder.decode(buf.subarray(0, len));
-        } finally {
-          c.close(fd);
+  const lib = dlopenFirst("libc", LIBC_PATHS, SYMBOLS);
+  if (typeof lib === "string") return lib;
+  const c = lib.symbols;
+  return {
+    readFile(file) {
+      const fd = c.open(cString(file), O_RDONLY_CLOEXEC);
+      if (fd < 0) return undefined;
+      try {
+        const buf = new Uint8Array(16 * 1024);
+        let len = 0;
+        while (len < buf.length) {
+          const n = Number(c.read(fd, buf.subarray(len), BigInt(buf.length - len)));
+          if (n < 0) return undefined;
+          if (n === 0) break;
+          len += n;
         }
-      },
-      readLink(link) {
-        const buf = new Uint8Array(4096);
-        const n = Number(c.readlink(cString(link), buf, BigInt(buf.length)));
-        // A target as long as the buffer may have been cut: not known, then.
-        return n < 0 || n >= buf.length ? undefined : decoder.decode(buf.subarray(0, n));
-      },
-      setNotDumpable() {
-        c.prctl(PR_SET_DUMPABLE, 0n, 0n, 0n, 0n);
-        return c.prctl(PR_GET_DUMPABLE, 0n, 0n, 0n, 0n) === 0;
-      },
-    };
-  }
-  return `libc cannot be loaded (${reasons.join("; ")})`;
+        return decoder.decode(buf.subarray(0, len));
+      } finally {
+        c.close(fd);
+      }
+    },
+    readLink(link) {
+      const buf = new Uint8Array(4096);
+      const n = Number(c.readlink(cString(link), buf, BigInt(buf.length)));
+      // A target as long as the buffer may have been cut: not known, then.
+      return n < 0 || n >= buf.length ? undefined : decoder.decode(buf.subarray(0, n));
+    },
+    setNotDumpable() {
+      c.prctl(PR_SET_DUMPABLE, 0n, 0n, 0n, 0n);
+      return c.prctl(PR_GET_DUMPABLE, 0n, 0n, 0n, 0n) === 0;
+    },
+  };
 }

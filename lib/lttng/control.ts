@@ -4,7 +4,6 @@
  *
  * @module
  */
-import process from "node:process";
 import type { SnapshotAction } from "../trigger.ts";
 import { denoProcessRunner, type ProcessResult, type ProcessRunner } from "./process.ts";
 import { LttngCtlError, type LttngCtlLibrary } from "./ctl_library.ts";
@@ -78,9 +77,6 @@ export class LttngControl {
   async #lttng(args: string[], what: string): Promise<ProcessResult> {
     const r = await this.#runner.run(this.#binary, ["--no-sessiond", ...args], {
       timeoutMs: this.#timeoutMs,
-      // A daemon started with another effective gid (setpriv, by hand): lttng refuses
-      // to run set-gid, so it gets the real gid back.
-      ...(realGidIfSetgid() === undefined ? {} : { gid: realGidIfSetgid() }),
     });
     if (r.spawnError !== undefined) {
       throw new LttngActionError(`Cannot ${what}: ${r.spawnError} (install lttng-tools)`);
@@ -190,12 +186,6 @@ export class LttngControl {
     // snapshot session never writes out would hold the crashed process for seconds.
     await this.#lttng(["stop", "--no-wait", session], `stop session "${session}"`);
   }
-}
-
-/** The real gid when it differs from the effective one, else undefined. */
-function realGidIfSetgid(): number | undefined {
-  const [gid, egid] = [process.getgid?.(), process.getegid?.()];
-  return gid !== undefined && egid !== undefined && gid !== egid ? gid : undefined;
 }
 
 /** Where a snapshot named `name` went: a directory, or a URL and the name on a relayd. */

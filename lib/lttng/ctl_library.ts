@@ -12,6 +12,7 @@
  * @module
  */
 import type { SnapshotAction } from "../trigger.ts";
+import { cString, dlopenFirst } from "../ffi.ts";
 
 /** Where liblttng-ctl is, on the supported hosts (the `ffi` permission lists the same). */
 export const LIBLTTNG_CTL_PATHS: readonly string[] = [
@@ -48,12 +49,6 @@ export class LttngCtlError extends Error {
   }
 }
 
-const encoder = new TextEncoder();
-
-function cString(s: string): Uint8Array<ArrayBuffer> {
-  return encoder.encode(`${s}\0`) as Uint8Array<ArrayBuffer>;
-}
-
 /** liblttng-ctl, opened once. */
 export class LttngCtlLibrary {
   #lib: Lib;
@@ -68,15 +63,8 @@ export class LttngCtlLibrary {
 
   /** Open liblttng-ctl, or resolve to why it cannot be used. */
   static open(timeoutMs: number): LttngCtlLibrary | string {
-    const reasons: string[] = [];
-    for (const path of LIBLTTNG_CTL_PATHS) {
-      try {
-        return new LttngCtlLibrary(Deno.dlopen(path, SYMBOLS), timeoutMs);
-      } catch (err) {
-        reasons.push(`${path}: ${(err as Error).message.split("\n")[0]}`);
-      }
-    }
-    return `liblttng-ctl cannot be loaded (${reasons.join("; ")})`;
+    const lib = dlopenFirst("liblttng-ctl", LIBLTTNG_CTL_PATHS, SYMBOLS);
+    return typeof lib === "string" ? lib : new LttngCtlLibrary(lib, timeoutMs);
   }
 
   /** Why the library is no longer used, once a call did not finish in time. */

@@ -23,10 +23,6 @@ export interface ProcessResult {
 export interface RunOptions {
   /** Deadline in milliseconds. */
   timeoutMs: number;
-  /** Environment additions. */
-  env?: Record<string, string>;
-  /** Run with this gid (real, effective and saved). */
-  gid?: number;
 }
 
 /** Runs programs; injected so the daemon's logic can be tested without them. */
@@ -80,8 +76,6 @@ export const denoProcessRunner: ProcessRunner = {
         stdin: "null",
         stdout: "piped",
         stderr: "piped",
-        env: options.env,
-        ...(options.gid === undefined ? {} : { gid: options.gid }),
       }).spawn();
     } catch (err) {
       const reason = err instanceof Deno.errors.NotFound

@@ -82,11 +82,15 @@ function u32(text: string | undefined): number | undefined {
 }
 
 /**
- * Parse the words after `notify`. `splitsExecName` says whether the kernel splits `%e` on
- * spaces (before Linux 5.3): then everything between `%g` and the last word is the exec
- * name; otherwise words after `%h` are ignored.
+ * Parse the words after `notify`. `splitsExecName` says (or is asked, only when there
+ * are more than five words) whether the kernel splits `%e` on spaces (before Linux 5.3):
+ * then everything between `%g` and the last word is the exec name; otherwise words after
+ * `%h` are ignored.
  */
-export function parseNotifyArgs(words: string[], splitsExecName: boolean): NotifyArgs {
+export function parseNotifyArgs(
+  words: string[],
+  splitsExecName: boolean | (() => boolean),
+): NotifyArgs {
   const warnings: string[] = [];
   const out: Partial<NotifyArgs> = {};
   let i = 0;
@@ -107,7 +111,8 @@ export function parseNotifyArgs(words: string[], splitsExecName: boolean): Notif
   }
   let execName = pos[3] ?? "";
   let hostname = pos[4] ?? "";
-  if (splitsExecName && pos.length > 5) {
+  const splits = () => typeof splitsExecName === "function" ? splitsExecName() : splitsExecName;
+  if (pos.length > 5 && splits()) {
     execName = pos.slice(3, -1).join(" ");
     hostname = pos[pos.length - 1];
   } else if (pos.length > 5) {
@@ -129,10 +134,14 @@ export function parseNotifyArgs(words: string[], splitsExecName: boolean): Notif
   };
 }
 
+/** The `[major, minor]` of a kernel release such as "6.18.44-fc", or undefined. */
+export function kernelVersion(release: string): [number, number] | undefined {
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  return m === null ? undefined : [Number(m[1]), Number(m[2])];
+}
+
 /** Does a kernel of release `release` (e.g. "5.2.0") split `%e` on spaces? */
 export function kernelSplitsExecName(release: string): boolean {
-  const m = /^(\d+)\.(\d+)/.exec(release);
-  if (m === null) return false;
-  const [major, minor] = [Number(m[1]), Number(m[2])];
-  return major < 5 || (major === 5 && minor < 3);
+  const v = kernelVersion(release);
+  return v !== undefined && (v[0] < 5 || (v[0] === 5 && v[1] < 3));
 }

@@ -4,7 +4,7 @@
  * @module
  */
 import { kernelSplitsExecName, parseNotifyArgs } from "./args.ts";
-import { runNotifier } from "./notifier.ts";
+import { DEFAULT_HOLD_MS, runNotifier } from "./notifier.ts";
 import { denoNotifierIo, journalFailure } from "./io.ts";
 import { processPathEnv, resolveStateDir, ROOT_STATE_DIR } from "../paths.ts";
 
@@ -14,7 +14,7 @@ export async function notifyMain(words: string[]): Promise<number> {
   // exec name "--help" among them stays data. Without this, it would notify the root
   // daemon of a crash of pid 0.
   if (words.length === 0 || (words.length === 1 && (words[0] === "--help" || words[0] === "-h"))) {
-    const { NOTIFY_HELP } = await import("../cli/main.ts");
+    const { NOTIFY_HELP } = await import("./help.ts");
     if (words.length === 0) {
       // Nothing to notify: the kernel never runs it so; a person did, by mistake.
       console.error("Error: notify needs the crash's %p %u %g %e %h (the kernel gives them)");
@@ -24,12 +24,15 @@ export async function notifyMain(words: string[]): Promise<number> {
     console.log(NOTIFY_HELP.trimEnd());
     return 0;
   }
-  // Deno.osRelease(): Deno refuses reads under /proc without --allow-all.
-  let release = "";
-  try {
-    release = Deno.osRelease();
-  } catch { /* unknown: assume a current kernel */ }
-  const args = parseNotifyArgs(words, kernelSplitsExecName(release));
+  // Asked only when the words are more than five. Deno.osRelease(): Deno refuses reads
+  // under /proc without --allow-all.
+  const args = parseNotifyArgs(words, () => {
+    try {
+      return kernelSplitsExecName(Deno.osRelease());
+    } catch {
+      return false; // unknown: assume a current kernel
+    }
+  });
   const coreDir = args.coreDir;
   const io = coreDir === undefined ? denoNotifierIo : {
     ...denoNotifierIo,
@@ -46,7 +49,7 @@ export async function notifyMain(words: string[]): Promise<number> {
       });
     },
   };
-  const timeoutMs = args.timeoutMs ?? 10_000;
+  const timeoutMs = args.timeoutMs ?? DEFAULT_HOLD_MS;
   const run = await runNotifier(args, io, {
     runDir: args.runDir,
     timeoutMs,

@@ -9,6 +9,7 @@ import zlib from "node:zlib";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { CoreOutcome } from "./notifier.ts";
+import { safeExecName } from "../paths.ts";
 
 /** Largest core kept, uncompressed (as systemd-coredump's ExternalSizeMax). */
 export const DEFAULT_CORE_MAX_BYTES = 2 * 1024 ** 3;
@@ -37,8 +38,7 @@ export interface KeepCoreOptions {
 
 /** The file name of a kept core: `core.<exec>.<uid>.<pid>.<time>.zst`. */
 export function coreFileName(o: Pick<KeepCoreOptions, "execName" | "uid" | "pid" | "time">) {
-  const exec = o.execName.replace(/[^A-Za-z0-9._+-]/g, "_").replace(/^\.+/, "_").slice(0, 64) ||
-    "unknown";
+  const exec = safeExecName(o.execName);
   const time = o.time ?? Math.floor(Date.now() / 1000);
   return `core.${exec}.${o.uid}.${o.pid}.${time}.zst`;
 }

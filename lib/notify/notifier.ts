@@ -5,10 +5,9 @@
  *
  * @module
  */
-import { NOTIFY_SOCKET_NAME, ROOT_RUN_DIR } from "../paths.ts";
-import { encodeOnAnyCoreDump, NotifyCommand, NotifyStatus } from "../wire/notify.ts";
-import { decodeNotifyReply, NOTIFY_REPLY_SIZE } from "../wire/notify.ts";
-import { type ByteReader, type ByteWriter, readFrame, writeAll } from "../wire/frame.ts";
+import { NOTIFY_SOCKET_NAME, ROOT_RUN_DIR, userRunDir } from "../paths.ts";
+import { encodeOnAnyCoreDump, NotifyStatus, readNotifyReply } from "../wire/notify.ts";
+import { type ByteReader, type ByteWriter, writeAll } from "../wire/frame.ts";
 import { encodeCoreResult, encodeOnAnyCoreDumpExt } from "../wire/notify_ext.ts";
 import type { NotifyArgs } from "./args.ts";
 
@@ -85,6 +84,9 @@ export interface NotifierRun {
   core?: CoreOutcome;
 }
 
+/** How long the notifier holds a dump waiting for replies, unless told otherwise. */
+export const DEFAULT_HOLD_MS = 10_000;
+
 /** Options of {@linkcode runNotifier}. */
 export interface NotifierOptions {
   /** The root daemon's run directory. @default "/var/run/lttng" */
@@ -102,7 +104,7 @@ export async function runNotifier(
   options: NotifierOptions = {},
 ): Promise<NotifierRun> {
   const started = performance.now();
-  const timeoutMs = options.timeoutMs ?? 10_000;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_HOLD_MS;
   const failures = [...args.warnings];
   const base = {
     pid: args.pid,
@@ -119,24 +121,7 @@ export async function runNotifier(
   } else {
     // The executable comes from the kernel (%E), not from /proc/PID: Deno grants reads
     // under /proc/PID only with --allow-all, which the notifier never gets.
-    frame = encodeOnAnyCoreDumpExt({
-      ...base,
-      globalPid: facts.globalPid,
-      signal: facts.signal,
-      time: facts.time,
-      coreLimit: facts.coreLimit,
-      dumpMode: facts.dumpMode,
-      exe: facts.exe,
-    });
-  }
-  const targets: { target: Delivery["target"]; dir: string; owner: number }[] = [
-    { target: "root", dir: options.runDir ?? ROOT_RUN_DIR, owner: 0 },
-  ];
-  if (args.uid !== undefined && args.uid !== 0) {
-    const home = await io.homeOf(args.uid).catch(() => undefined);
-    if (home !== undefined && home.startsWith("/")) {
-      targets.push({ target: "user", dir: `${home.replace(/\/+$/, "")}/.lttng`, owner: args.uid });
-    }
+    frame = encodeOnAnyCoreDumpExt({ ...base, ...facts });
   }
   const deadline = Promise.withResolvers<void>();
   // With a signal (the CLI's AbortSignal.timeout), no timer is armed here: in Deno the
@@ -150,12 +135,23 @@ export async function runNotifier(
     timer = setTimeout(deadline.resolve, timeoutMs);
   }
   const deliveries: Delivery[] = [];
+  const deliverTo = async (t: Target) => {
+    deliveries.push(await deliver(t, frame, io, deadline.promise, timeoutMs));
+  };
+  // The root daemon first, at once: the user's home is looked up meanwhile.
+  const pending = [deliverTo({ target: "root", dir: options.runDir ?? ROOT_RUN_DIR, owner: 0 })];
+  const uid = args.uid;
+  if (uid !== undefined && uid !== 0) {
+    pending.push((async () => {
+      const home = await io.homeOf(uid).catch(() => undefined);
+      if (home !== undefined && home.startsWith("/")) {
+        await deliverTo({ target: "user", dir: userRunDir(home.replace(/\/+$/, "")), owner: uid });
+      }
+    })());
+  }
   let core: CoreOutcome | undefined;
   try {
-    await Promise.all(targets.map(async (t) => {
-      const d = await deliver(t, frame, io, deadline.promise, timeoutMs);
-      deliveries.push(d);
-    }));
+    await Promise.all(pending);
   } finally {
     if (timer !== undefined) clearTimeout(timer);
   }
@@ -210,8 +206,15 @@ async function sendOnce(
   }
 }
 
+/** Where a notification goes: a daemon's run directory, owned by `owner`. */
+interface Target {
+  target: Delivery["target"];
+  dir: string;
+  owner: number;
+}
+
 async function deliver(
-  t: { target: Delivery["target"]; dir: string; owner: number },
+  t: Target,
   frame: Uint8Array,
   io: NotifierIo,
   deadline: Promise<void>,
@@ -287,13 +290,10 @@ async function deliver(
       return { ...base, outcome: "refused", reason: `${path} changed while connecting` };
     }
     await writeAll(conn, frame);
-    const reply = await readFrame(conn, {
-      maxPayload: (cmd) => cmd === NotifyCommand.REPLY ? NOTIFY_REPLY_SIZE : -1,
-    });
-    if (reply === null) {
+    const r = await readNotifyReply(conn);
+    if (r === null) {
       return { ...base, outcome: "failed", reason: "the daemon closed without replying" };
     }
-    const r = decodeNotifyReply(reply.payload);
     return { ...base, outcome: "replied", status: r.status, fired: r.fired };
   }
 }

@@ -92,6 +92,16 @@ export interface CoreFate {
   bytes: number;
 }
 
+/**
+ * The fate to record for a core, from what the notifier or the coredump server says of it:
+ * `text` is the kept core's path, or why it was not kept.
+ */
+export function coreFate(outcome: { kept: boolean; text: string; bytes: number }): CoreFate {
+  return outcome.kept
+    ? { kept: true, path: outcome.text, bytes: outcome.bytes }
+    : { kept: false, reason: outcome.text, bytes: outcome.bytes };
+}
+
 /** A trigger that matched a crash, and whether its rate policy lets it act. */
 export interface Decision {
   /** The trigger, with its counters after this crash. */

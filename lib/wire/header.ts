@@ -30,7 +30,8 @@ export function viewOf(u8: Uint8Array): DataView {
   return new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
 }
 
-function checkU32(name: string, value: number): void {
+/** Throw a `RangeError` naming `name` unless `value` fits a uint32. */
+export function checkU32(name: string, value: number): void {
   if (!Number.isInteger(value) || value < 0 || value > 0xffff_ffff) {
     throw new RangeError(`Cannot encode ${name}: expected a 32-bit unsigned integer, got ${value}`);
   }

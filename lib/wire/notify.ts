@@ -4,8 +4,16 @@
  *
  * @module
  */
-import { decodeHeader, encodeHeaderInto, HEADER_SIZE, LITTLE_ENDIAN, viewOf } from "./header.ts";
+import {
+  checkU32,
+  decodeHeader,
+  encodeHeaderInto,
+  HEADER_SIZE,
+  LITTLE_ENDIAN,
+  viewOf,
+} from "./header.ts";
 import { decodeCString, encodeCStringInto } from "./cstring.ts";
+import { type ByteReader, readFrame } from "./frame.ts";
 
 /** Commands of the notification socket (RFC: `enum lttcomm_sessiond_notify_cmd`). */
 export const NotifyCommand = {
@@ -87,12 +95,6 @@ export interface NotifyReply {
 /** Size of the {@linkcode NotifyReply} payload. */
 export const NOTIFY_REPLY_SIZE = 12;
 
-function checkId(name: string, value: number): void {
-  if (!Number.isInteger(value) || value < 0 || value > 0xffff_ffff) {
-    throw new RangeError(`Cannot encode ${name}: expected a 32-bit unsigned integer, got ${value}`);
-  }
-}
-
 /**
  * Encode an ONANYCOREDUMP payload (522 bytes) into `target` at `offset`; returns the next
  * offset.
@@ -102,9 +104,9 @@ export function encodeOnAnyCoreDumpInto(
   target: Uint8Array,
   offset = 0,
 ): number {
-  checkId("pid", msg.pid);
-  checkId("uid", msg.uid);
-  checkId("gid", msg.gid);
+  checkU32("pid", msg.pid);
+  checkU32("uid", msg.uid);
+  checkU32("gid", msg.gid);
   if (target.byteLength - offset < ONANYCOREDUMP_SIZE) {
     throw new RangeError(
       `Cannot encode ONANYCOREDUMP: expected ${ONANYCOREDUMP_SIZE} bytes of room, got ${
@@ -187,6 +189,17 @@ export function decodeNotifyReply(payload: Uint8Array): NotifyReply {
     fired: view.getUint32(4, LITTLE_ENDIAN),
     failed: view.getUint32(8, LITTLE_ENDIAN),
   };
+}
+
+/**
+ * Read the daemon's reply to a notification from `reader` (any other frame, or one
+ * longer than a reply, is an error); resolves to `null` when the daemon closed first.
+ */
+export async function readNotifyReply(reader: ByteReader): Promise<NotifyReply | null> {
+  const frame = await readFrame(reader, {
+    maxPayload: (cmd) => cmd === NotifyCommand.REPLY ? NOTIFY_REPLY_SIZE : -1,
+  });
+  return frame === null ? null : decodeNotifyReply(frame.payload);
 }
 
 /** Decode a whole reply frame, header included; trailing bytes are an error. */

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { encodeHeaderInto, HEADER_SIZE, LITTLE_ENDIAN, viewOf } from "./header.ts";
+import { checkU32, encodeHeaderInto, HEADER_SIZE, LITTLE_ENDIAN, viewOf } from "./header.ts";
 import {
   decodeOnAnyCoreDump,
   encodeOnAnyCoreDumpInto,
@@ -93,16 +93,14 @@ export function encodeOnAnyCoreDumpExt(msg: OnAnyCoreDumpExtMessage): Uint8Array
   encodeOnAnyCoreDumpInto(msg, frame, p);
   const view = viewOf(frame);
   let flags = 0;
-  const u32 = (off: number, v: number | undefined, flag: number) => {
+  const u32 = (off: number, v: number | undefined, flag: number, name: string) => {
     if (v === undefined) return;
-    if (!Number.isInteger(v) || v < 0 || v > 0xffff_ffff) {
-      throw new RangeError(`Cannot encode extended fact: ${v} is not a 32-bit unsigned integer`);
-    }
+    checkU32(name, v);
     view.setUint32(p + off, v, LITTLE_ENDIAN);
     flags |= flag;
   };
-  u32(528, msg.globalPid, ExtFlag.GLOBAL_PID);
-  u32(532, msg.signal, ExtFlag.SIGNAL);
+  u32(528, msg.globalPid, ExtFlag.GLOBAL_PID, "globalPid");
+  u32(532, msg.signal, ExtFlag.SIGNAL, "signal");
   if (msg.time !== undefined) {
     view.setBigUint64(p + 536, BigInt(Math.max(0, Math.trunc(msg.time))), LITTLE_ENDIAN);
     flags |= ExtFlag.TIME;
@@ -114,7 +112,7 @@ export function encodeOnAnyCoreDumpExt(msg: OnAnyCoreDumpExtMessage): Uint8Array
     view.setBigUint64(p + 544, v, LITTLE_ENDIAN);
     flags |= ExtFlag.CORE_LIMIT;
   }
-  u32(552, msg.dumpMode, ExtFlag.DUMP_MODE);
+  u32(552, msg.dumpMode, ExtFlag.DUMP_MODE, "dumpMode");
   if (msg.exe !== undefined) flags |= ExtFlag.EXE;
   if (msg.cmdline !== undefined) flags |= ExtFlag.CMDLINE;
   view.setUint32(p + 524, flags, LITTLE_ENDIAN);

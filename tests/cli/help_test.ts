@@ -33,7 +33,7 @@ function isStub(command: string): boolean {
  * that says why, while the gap lasts, and runs again by itself once it is closed.
  */
 const KNOWN_GAPS: Record<string, string> = {
-  notify: "NOTIFY_HELP in lib/cli/main.ts has no option table",
+  notify: "NOTIFY_HELP in lib/notify/help.ts has no option table",
 };
 
 /** The `--options` of a command's usage line. */

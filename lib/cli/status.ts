@@ -20,16 +20,13 @@ import {
   table,
 } from "./common.ts";
 import {
-  classifyCorePattern,
   CORE_PATTERN_PATH,
   CORE_PIPE_LIMIT_PATH,
   defaultKernelFiles,
-  installStatePath,
   type KernelFiles,
-  quotePattern,
-  readInstallState,
-  stripNewline,
-} from "./install.ts";
+} from "../install/kernel_files.ts";
+import { classifyCorePattern, quotePattern, stripNewline } from "../install/pattern.ts";
+import { installStatePath, readInstallState } from "../install/state.ts";
 
 /** Usage line of `status`. */
 export const STATUS_USAGE = "lttng-trig status [--json] [--run-dir=DIR] [--state-dir=DIR]";
@@ -199,7 +196,8 @@ export async function gatherStatus(options: StatusOptions): Promise<StatusReport
     if (/^\d+$/.test(limit)) report.corePipeLimit = Number(limit);
   } catch { /* shown as unknown */ }
   try {
-    const state = await readInstallState(options.stateDir, { uid: -1, trust: false });
+    // No trust check: status only reports what install.json says.
+    const state = await readInstallState(options.stateDir);
     if (state !== undefined) {
       report.remembered = {
         path: installStatePath(options.stateDir),

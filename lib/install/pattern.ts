@@ -1,0 +1,127 @@
+/**
+ * The core_pattern model: the line that runs lttng-trig's notifier, what a pattern
+ * does, how one is quoted in a message, and what the running kernel's version allows.
+ * Pure: no file is read here.
+ *
+ * @module
+ */
+import { COREDUMP_SOCKET_NAME } from "../paths.ts";
+import { kernelVersion } from "../notify/args.ts";
+
+/**
+ * The longest core_pattern the kernel keeps, in bytes: CORENAME_MAX_SIZE (128) less the
+ * NUL. It silently cuts a longer one.
+ */
+export const CORE_PATTERN_MAX_BYTES = 127;
+/** The kernel's default core_pattern, restored when nothing else is known. */
+export const KERNEL_DEFAULT_CORE_PATTERN = "core";
+
+/** Options of {@linkcode corePatternFor}. */
+export interface CorePatternOptions {
+  /** Absolute path of the lttng-trig executable the kernel runs. */
+  exe: string;
+  /** Pass the kernel's crash facts (`--facts=%P:%s:%t:%c:%d:%E`). @default false */
+  facts?: boolean;
+  /** Absolute directory the notifier saves cores in; implies `facts`. */
+  coreDir?: string;
+}
+
+/**
+ * Why `path` cannot appear in a core_pattern, or `undefined` when it can: it must be
+ * absolute, and the kernel splits the pattern at white space and expands `%`.
+ */
+export function patternPathProblem(path: string): string | undefined {
+  if (!path.startsWith("/")) return "it is not an absolute path";
+  if (/\s/.test(path)) return "it contains white space, where the kernel splits the pattern";
+  if (path.includes("%")) return "it contains '%', which the kernel expands";
+  return undefined;
+}
+
+/**
+ * The core_pattern line that runs lttng-trig's notifier.
+ *
+ * @example The default line, and one with the crash facts
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { corePatternFor } from "./pattern.ts";
+ *
+ * assert.equal(
+ *   corePatternFor({ exe: "/usr/bin/lttng-trig" }),
+ *   "|/usr/bin/lttng-trig notify %p %u %g %e %h",
+ * );
+ * assert.equal(
+ *   corePatternFor({ exe: "/usr/bin/lttng-trig", facts: true }),
+ *   "|/usr/bin/lttng-trig notify --facts=%P:%s:%t:%c:%d:%E %p %u %g %e %h",
+ * );
+ * ```
+ */
+export function corePatternFor(options: CorePatternOptions): string {
+  const exeProblem = patternPathProblem(options.exe);
+  if (exeProblem !== undefined) {
+    throw new TypeError(`Cannot use "${options.exe}" in core_pattern: ${exeProblem}`);
+  }
+  const words = [`|${options.exe}`, "notify"];
+  if (options.coreDir !== undefined) {
+    const problem = patternPathProblem(options.coreDir);
+    if (problem !== undefined) {
+      throw new TypeError(`Cannot use "${options.coreDir}" in core_pattern: ${problem}`);
+    }
+    words.push(`--core-dir=${options.coreDir}`);
+  }
+  if (options.facts || options.coreDir !== undefined) {
+    // %E (the executable's path, "/" written "!") comes last: a path may contain ":".
+    words.push("--facts=%P:%s:%t:%c:%d:%E");
+  }
+  words.push("%p", "%u", "%g", "%e", "%h");
+  return words.join(" ");
+}
+
+/** What a core_pattern does. */
+export type CorePatternKind =
+  /** lttng-trig's notifier. */
+  | { kind: "ours"; exe: string }
+  /** Another crash handler: a `|program` or an `@socket`. */
+  | { kind: "handler"; handler: string }
+  /** A core file name (or template). */
+  | { kind: "file" };
+
+/**
+ * Classify a core_pattern (a trailing newline, as /proc gives it, is ignored): lttng-trig's
+ * when it pipes to a program named `lttng-trig` whose first argument is `notify`.
+ */
+export function classifyCorePattern(pattern: string): CorePatternKind {
+  const text = stripNewline(pattern);
+  if (text.startsWith("|")) {
+    // The kernel splits the helper's command line as argv_split() does: at white space.
+    const words = text.slice(1).trim().split(/\s+/);
+    const exe = words[0] ?? "";
+    if (exe.split("/").pop() === "lttng-trig" && words[1] === "notify") {
+      return { kind: "ours", exe };
+    }
+    return { kind: "handler", handler: exe === "" ? "an empty pipe command" : exe };
+  }
+  if (text.startsWith("@")) {
+    const path = text.replace(/^@+/, "");
+    if (path.split("/").pop() === COREDUMP_SOCKET_NAME) return { kind: "ours", exe: path };
+    return { kind: "handler", handler: `the coredump socket ${path}` };
+  }
+  return { kind: "file" };
+}
+
+/** `text` without the one trailing newline /proc adds on read. */
+export function stripNewline(text: string): string {
+  return text.endsWith("\n") ? text.slice(0, -1) : text;
+}
+
+/** A pattern for a message: `'core'`, or JSON-quoted when it holds control characters. */
+export function quotePattern(text: string): string {
+  const t = stripNewline(text);
+  // deno-lint-ignore no-control-regex
+  return /[\x00-\x1f\x7f]/.test(t) ? JSON.stringify(t) : `'${t}'`;
+}
+
+/** Does a kernel of release `release` have the coredump socket (Linux 6.16+)? */
+export function kernelHasCoredumpSocket(release: string): boolean {
+  const v = kernelVersion(release);
+  return v !== undefined && (v[0] > 6 || (v[0] === 6 && v[1] >= 16));
+}

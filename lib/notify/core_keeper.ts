@@ -10,6 +10,7 @@ import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { CoreOutcome } from "./notifier.ts";
 import { safeExecName } from "../paths.ts";
+import { ownershipProblem } from "../ownership.ts";
 
 /** Largest core kept, uncompressed (as systemd-coredump's ExternalSizeMax). */
 export const DEFAULT_CORE_MAX_BYTES = 2 * 1024 ** 3;
@@ -72,7 +73,7 @@ export async function keepCore(
     };
   }
   const st = await Deno.lstat(options.dir);
-  if (!st.isDirectory || st.uid !== Deno.uid() || ((st.mode ?? 0) & 0o022) !== 0) {
+  if (!st.isDirectory || ownershipProblem(st, [Deno.uid() ?? -1]) !== undefined) {
     await core.cancel().catch(() => {});
     return {
       kept: false,

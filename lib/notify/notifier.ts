@@ -10,6 +10,7 @@ import { encodeOnAnyCoreDump, NotifyStatus, readNotifyReply } from "../wire/noti
 import { type ByteReader, type ByteWriter, writeAll } from "../wire/frame.ts";
 import { encodeCoreResult, encodeOnAnyCoreDumpExt } from "../wire/notify_ext.ts";
 import type { NotifyArgs } from "./args.ts";
+import { ownershipProblem } from "../ownership.ts";
 
 /** File facts the safety checks need (from `lstat`, which never follows a link). */
 export interface FileFacts {
@@ -255,10 +256,11 @@ async function deliver(
     if (!dir.isDirectory) {
       return { ...base, outcome: "refused", reason: `${t.dir} is not a directory (a link?)` };
     }
-    if (dir.uid !== t.owner) {
+    const dirProblem = ownershipProblem(dir, [t.owner]);
+    if (dirProblem?.kind === "owner") {
       return { ...base, outcome: "refused", reason: `${t.dir} is owned by uid ${dir.uid}` };
     }
-    if ((dir.mode & 0o022) !== 0) {
+    if (dirProblem?.kind === "writable") {
       return { ...base, outcome: "refused", reason: `${t.dir} is writable by others` };
     }
     const sock = await io.lstat(path);
@@ -266,7 +268,8 @@ async function deliver(
     if (!sock.isSocket) {
       return { ...base, outcome: "refused", reason: `${path} is not a socket (a link?)` };
     }
-    if (sock.uid !== t.owner) {
+    // The socket's owner only: its directory, checked above, keeps others from swapping it.
+    if (ownershipProblem(sock, [t.owner])?.kind === "owner") {
       return { ...base, outcome: "refused", reason: `${path} is owned by uid ${sock.uid}` };
     }
     ino = sock.ino;

@@ -2,11 +2,25 @@ import assert from "node:assert/strict";
 import { type ControlContext, handleControl } from "../../lib/daemon/control_handler.ts";
 import { ControlCommand, ControlStatus } from "../../lib/wire/control.ts";
 import { TriggerStore } from "../../lib/store/trigger_store.ts";
-import { ON_ANY_CORE_DUMP, type Trigger } from "../../lib/trigger.ts";
+import { ON_ANY_CORE_DUMP } from "../../lib/trigger.ts";
 import type { SessionInfo } from "../../lib/lttng/control.ts";
+import type { StatusReply } from "../../lib/protocol/control.ts";
 
 interface TestContext extends ControlContext, AsyncDisposable {
   sessions: SessionInfo[] | Error;
+}
+
+function statusFacts(triggers: number): StatusReply {
+  return {
+    pid: 123,
+    uid: 1000,
+    runDir: "/run",
+    stateDir: "/state",
+    store: "/state/t.db",
+    startedAt: "2026-01-01T00:00:00.000Z",
+    triggers,
+    coredumpSocket: null,
+  };
 }
 
 /** A context with a real store in a temporary directory and scripted sessions. */
@@ -22,7 +36,7 @@ async function context(sessions: SessionInfo[] | Error = []): Promise<TestContex
         ? Promise.reject(ctx.sessions)
         : Promise.resolve(ctx.sessions);
     },
-    status: () => ({ pid: 123, triggers: store.listTriggers().length }),
+    status: () => statusFacts(store.listTriggers().length),
     async [Symbol.asyncDispose]() {
       store.close();
       await Deno.remove(dir, { recursive: true });
@@ -49,7 +63,8 @@ Deno.test("handleControl() SET stores the trigger and replies with it, no warnin
   const reply = await handleControl(ControlCommand.SET, setRequest({ name: "web" }), ctx);
   assert.equal(reply.status, ControlStatus.OK);
   assert.equal(reply.error, "");
-  const payload = reply.payload as { trigger: Trigger; warnings: string[] };
+  const payload = reply.payload;
+  assert.ok(payload !== null);
   assert.equal(payload.trigger.name, "web");
   assert.equal(payload.trigger.owner, 1000);
   assert.deepEqual(payload.warnings, []);
@@ -60,7 +75,8 @@ Deno.test("handleControl() SET warns when the session does not exist yet", async
   await using ctx = await context([session("other")]);
   const reply = await handleControl(ControlCommand.SET, setRequest(), ctx);
   assert.equal(reply.status, ControlStatus.OK);
-  const { warnings } = reply.payload as { warnings: string[] };
+  assert.ok(reply.payload !== null);
+  const { warnings } = reply.payload;
   assert.equal(warnings.length, 1);
   assert.match(warnings[0], /session "s1" does not exist/);
   assert.match(warnings[0], /lttng create s1 --snapshot/);
@@ -71,7 +87,8 @@ Deno.test("handleControl() SET warns when a snapshot session is not in snapshot 
   await using ctx = await context([session("s1", false)]);
   const reply = await handleControl(ControlCommand.SET, setRequest(), ctx);
   assert.equal(reply.status, ControlStatus.OK);
-  const { warnings } = reply.payload as { warnings: string[] };
+  assert.ok(reply.payload !== null);
+  const { warnings } = reply.payload;
   assert.deepEqual(warnings.length, 1);
   assert.match(warnings[0], /not in snapshot mode/);
 });
@@ -83,14 +100,15 @@ Deno.test("handleControl() SET does not ask for snapshot mode for a stop trigger
     setRequest({ action: { type: "stop" } }),
     ctx,
   );
-  assert.deepEqual((reply.payload as { warnings: string[] }).warnings, []);
+  assert.deepEqual(reply.payload?.warnings, []);
 });
 
 Deno.test("handleControl() SET warns, and still sets, when sessions cannot be listed", async () => {
   await using ctx = await context(new Error("lttng-sessiond is not running"));
   const reply = await handleControl(ControlCommand.SET, setRequest(), ctx);
   assert.equal(reply.status, ControlStatus.OK);
-  const { warnings } = reply.payload as { warnings: string[] };
+  assert.ok(reply.payload !== null);
+  const { warnings } = reply.payload;
   assert.match(warnings[0], /cannot check session "s1": lttng-sessiond is not running/);
   assert.equal(ctx.store.listTriggers().length, 1);
 });
@@ -153,7 +171,8 @@ Deno.test("handleControl() LIST returns the stored triggers", async () => {
   });
   await handleControl(ControlCommand.SET, setRequest({ name: "a" }), ctx);
   const reply = await handleControl(ControlCommand.LIST, null, ctx);
-  const { triggers } = reply.payload as { triggers: Trigger[] };
+  assert.ok(reply.payload !== null);
+  const { triggers } = reply.payload;
   assert.deepEqual(triggers.map((t) => t.name), ["a"]);
 });
 
@@ -187,14 +206,14 @@ Deno.test("handleControl() HISTORY returns the newest crashes up to the limit", 
   }
   const all = await handleControl(ControlCommand.HISTORY, null, ctx);
   assert.equal(all.status, ControlStatus.OK);
-  assert.deepEqual((all.payload as { crashes: { pid: number }[] }).crashes.map((c) => c.pid), [
+  assert.deepEqual(all.payload?.crashes.map((c) => c.pid), [
     1,
     2,
     3,
     4,
   ]);
   const two = await handleControl(ControlCommand.HISTORY, { limit: 2 }, ctx);
-  assert.deepEqual((two.payload as { crashes: { pid: number }[] }).crashes.map((c) => c.pid), [
+  assert.deepEqual(two.payload?.crashes.map((c) => c.pid), [
     3,
     4,
   ]);
@@ -215,7 +234,7 @@ Deno.test("handleControl() STATUS returns the daemon's facts", async () => {
   assert.deepEqual(reply, {
     status: ControlStatus.OK,
     error: "",
-    payload: { pid: 123, triggers: 0 },
+    payload: statusFacts(0),
   });
 });
 

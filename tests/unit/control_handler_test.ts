@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
-import { type ControlContext, handleControl } from "../../lib/daemon/control_handler.ts";
-import { ControlCommand, ControlStatus } from "../../lib/wire/control.ts";
+import {
+  answerControlFrame,
+  type ControlContext,
+  handleControl,
+  watchEvents,
+} from "../../lib/daemon/control_handler.ts";
+import type { CrashListener, ReceivedListener } from "../../lib/daemon/crash_handler.ts";
+import { ControlCommand, ControlStatus, decodeControlReply } from "../../lib/wire/control.ts";
+import { HEADER_SIZE } from "../../lib/wire/header.ts";
 import { TriggerStore } from "../../lib/store/trigger_store.ts";
 import { ON_ANY_CORE_DUMP } from "../../lib/trigger.ts";
 import type { SessionInfo } from "../../lib/lttng/control.ts";
@@ -254,4 +261,88 @@ Deno.test("handleControl() replies STORE_FAILED when the store cannot be used", 
   assert.equal(list.status, ControlStatus.STORE_FAILED);
   const set = await handleControl(ControlCommand.SET, setRequest(), ctx);
   assert.equal(set.status, ControlStatus.STORE_FAILED);
+});
+
+/** A crash source for WATCH whose listeners the test calls. */
+function crashSource() {
+  const received = new Set<ReceivedListener>();
+  const done = new Set<CrashListener>();
+  return {
+    received,
+    done,
+    listenReceived(l: ReceivedListener) {
+      received.add(l);
+      return () => received.delete(l);
+    },
+    listen(l: CrashListener) {
+      done.add(l);
+      return () => done.delete(l);
+    },
+  };
+}
+
+const crash = { pid: 7, uid: 1000, gid: 1000, execName: "boom", hostname: "h" };
+
+Deno.test("watchEvents() yields crashes and outcomes in order, and ends when the daemon stops", async () => {
+  const crashes = crashSource();
+  const stop = new AbortController();
+  const events = watchEvents({ crashes, stopping: stop.signal });
+  const first = events.next();
+  for (const l of crashes.received) l({ ...crash, id: 1, source: "notify", time: "t" });
+  assert.deepEqual((await first).value, {
+    type: "crash",
+    ...crash,
+    id: 1,
+    source: "notify",
+    time: "t",
+  });
+  for (const l of crashes.done) {
+    l({ ...crash, id: 1, fired: 0, failed: 0, results: [], outcome: "no-trigger", source: "n" });
+  }
+  assert.equal((await events.next()).value?.type, "outcome");
+  const end = events.next();
+  stop.abort();
+  assert.equal((await end).done, true);
+  assert.equal(crashes.received.size + crashes.done.size, 0);
+});
+
+Deno.test("watchEvents() tells a slow watcher how many events it lost, and sends heartbeats", async () => {
+  const crashes = crashSource();
+  const stop = new AbortController();
+  const events = watchEvents({ crashes, stopping: stop.signal, maxQueued: 2, heartbeatMs: 10 });
+  const first = events.next(); // subscribes
+  for (let id = 1; id <= 4; id++) {
+    for (const l of crashes.received) l({ ...crash, id, source: "notify", time: "t" });
+  }
+  // Crashes 1 and 2 fell out of the queue of 2 before the watcher woke.
+  assert.deepEqual((await first).value, { type: "dropped", count: 2 });
+  assert.equal((await events.next()).value?.type, "crash");
+  const fourth = (await events.next()).value;
+  assert.ok(fourth?.type === "crash");
+  assert.equal(fourth.id, 4);
+  assert.equal((await events.next()).value?.type, "heartbeat");
+  stop.abort();
+  await events.return(undefined);
+});
+
+Deno.test("answerControlFrame() answers WATCH with watching, and a bad payload with INVALID", async () => {
+  await using ctx = await context();
+  const stop = new AbortController();
+  const watch = await answerControlFrame(ControlCommand.WATCH, new Uint8Array(0), {
+    ...ctx,
+    crashes: crashSource(),
+    stopping: stop.signal,
+  });
+  assert.ok(watch.reply !== undefined && watch.stream !== undefined);
+  const reply = decodeControlReply(watch.reply.subarray(HEADER_SIZE));
+  assert.deepEqual(reply.payload, { type: "watching", pid: Deno.pid });
+  stop.abort();
+  const bad = await answerControlFrame(ControlCommand.LIST, new Uint8Array([0xff]), {
+    ...ctx,
+    crashes: crashSource(),
+    stopping: stop.signal,
+  });
+  assert.equal(bad.close, true);
+  assert.ok(bad.reply !== undefined);
+  assert.equal(decodeControlReply(bad.reply.subarray(HEADER_SIZE)).status, ControlStatus.INVALID);
 });

@@ -14,6 +14,7 @@ import {
 import type {
   ControlCommandCode,
   HistoryReply,
+  HistoryRequest,
   ListReply,
   RemoveReply,
   ReplyOf,
@@ -152,38 +153,39 @@ async function sessionWarnings(spec: TriggerSpec, ctx: ControlContext): Promise<
  * executable's path, `since` an ISO 8601 time.
  */
 function history(request: unknown, store: TriggerStore): ControlReply<HistoryReply> | Failure {
-  const r = (typeof request === "object" && request !== null ? request : {}) as Record<
-    string,
-    unknown
-  >;
-  const positive = (v: unknown) =>
-    v === undefined || (Number.isSafeInteger(v) && (v as number) >= 1);
-  if (!positive(r.limit)) {
-    return fail(ControlStatus.INVALID, "history's limit must be a positive integer");
-  }
-  if (!positive(r.id)) {
-    return fail(ControlStatus.INVALID, "history's id must be a positive integer");
-  }
-  if (r.pid !== undefined && !(Number.isSafeInteger(r.pid) && (r.pid as number) >= 0)) {
-    return fail(ControlStatus.INVALID, "history's pid must be a non-negative integer");
-  }
-  if (r.since !== undefined && (typeof r.since !== "string" || Number.isNaN(Date.parse(r.since)))) {
-    return fail(ControlStatus.INVALID, "history's since must be an ISO 8601 time");
-  }
-  if (r.exec !== undefined && (typeof r.exec !== "string" || r.exec === "")) {
-    return fail(ControlStatus.INVALID, "history's exec must be a non-empty glob");
-  }
-  const exec = r.exec as string | undefined;
+  const r = parseHistoryRequest(request);
+  if (typeof r === "string") return fail(ControlStatus.INVALID, r);
+  const exec = r.exec;
   const crashes = store.listCrashes({
-    limit: r.limit as number | undefined,
-    id: r.id as number | undefined,
-    pid: r.pid as number | undefined,
-    since: r.since === undefined ? undefined : new Date(r.since as string).toISOString(),
+    limit: r.limit,
+    id: r.id,
+    pid: r.pid,
+    since: r.since === undefined ? undefined : new Date(r.since).toISOString(),
     match: exec === undefined
       ? undefined
       : (c) => conditionMatches({ type: ON_ANY_CORE_DUMP, exec }, c),
   });
   return ok<HistoryReply>({ crashes });
+}
+
+/** The HISTORY request in `request` (anything but an object reads as `{}`), or why not. */
+function parseHistoryRequest(request: unknown): HistoryRequest | string {
+  const r: Record<string, unknown> = typeof request === "object" && request !== null
+    ? { ...request }
+    : {};
+  const integer = (v: unknown, min: number): v is number | undefined =>
+    v === undefined || (typeof v === "number" && Number.isSafeInteger(v) && v >= min);
+  const { limit, id, pid, since, exec } = r;
+  if (!integer(limit, 1)) return "history's limit must be a positive integer";
+  if (!integer(id, 1)) return "history's id must be a positive integer";
+  if (!integer(pid, 0)) return "history's pid must be a non-negative integer";
+  if (since !== undefined && (typeof since !== "string" || Number.isNaN(Date.parse(since)))) {
+    return "history's since must be an ISO 8601 time";
+  }
+  if (exec !== undefined && (typeof exec !== "string" || exec === "")) {
+    return "history's exec must be a non-empty glob";
+  }
+  return { limit, id, pid, since, exec };
 }
 
 /** What WATCH needs from the daemon. */

@@ -18,8 +18,7 @@
  *
  * @module
  */
-import { controlRequest, sendNotification } from "./lib/client/client.ts";
-import { ControlCommand } from "./lib/wire/control.ts";
+import { ControlClient, sendNotification } from "./lib/client/client.ts";
 import type { NotifyReply, OnAnyCoreDumpMessage } from "./lib/wire/notify.ts";
 import { controlSocketPath, notifySocketPath, processPathEnv } from "./lib/paths.ts";
 import {
@@ -95,10 +94,43 @@ export type {
 export {
   CommandError,
   ControlRequestError,
+  ControlTransportError,
+  type ControlTransportReason,
   DaemonUnavailableError,
   UsageError,
 } from "./lib/errors.ts";
-export { controlRequest, type RequestOptions, sendNotification } from "./lib/client/client.ts";
+export {
+  ControlClient,
+  controlRequest,
+  type RequestOptions,
+  sendNotification,
+  watchDaemon,
+} from "./lib/client/client.ts";
+export type {
+  ControlCommandCode,
+  ControlMessages,
+  ControlReplyPayload,
+  ControlRequest,
+  CrashEvent,
+  DroppedEvent,
+  HeartbeatEvent,
+  HistoryReply,
+  HistoryRequest,
+  ListReply,
+  ListRequest,
+  OutcomeEvent,
+  RemoveReply,
+  RemoveRequest,
+  ReplyOf,
+  RequestOf,
+  SetReply,
+  SetRequest,
+  StatusReply,
+  StatusRequest,
+  WatchEvent,
+  WatchingEvent,
+  WatchRequest,
+} from "./lib/protocol/control.ts";
 export { ON_ANY_CORE_DUMP } from "./lib/trigger.ts";
 
 /** Trigger types (RFC: `enum lttng_trigger_type`). */
@@ -138,7 +170,8 @@ export interface SetTriggerOptions {
 /**
  * Set a trigger on `handle.session` (RFC: `lttng_trigger_set()`). Resolves to the stored
  * trigger; rejects with `ControlRequestError` (a taken name, an identical trigger, an
- * invalid option) or `DaemonUnavailableError`.
+ * invalid option) or `ControlTransportError` (`DaemonUnavailableError` when no daemon
+ * runs).
  *
  * @example
  * ```ts ignore
@@ -159,13 +192,13 @@ export async function setTrigger(
     ? { type: "stop" }
     : { type: "snapshot", ...options.output };
   const path = controlSocketPath(processPathEnv(), handle.runDir);
-  const reply = await controlRequest(path, ControlCommand.SET, {
+  const reply = await new ControlClient(path).set({
     ...(options.name === undefined ? {} : { name: options.name }),
     session: handle.session,
     condition: { type: ON_ANY, ...options.filters },
     action: act,
     ...(options.ratePolicy === undefined ? {} : { ratePolicy: options.ratePolicy }),
-  }) as { trigger: Trigger };
+  });
   return reply.trigger;
 }
 

@@ -6,8 +6,7 @@
 import { CommandError, UsageError } from "../errors.ts";
 import type { CrashRecord } from "../store/trigger_store.ts";
 import { signalName } from "../signals.ts";
-import { ControlCommand } from "../wire/control.ts";
-import { controlRequest } from "../client/client.ts";
+import { ControlClient } from "../client/client.ts";
 import {
   CLIENT_OPTIONS,
   type CommandContext,
@@ -108,11 +107,9 @@ export async function historyCommand(argv: string[], ctx: CommandContext): Promi
     ...(values.exec === undefined ? {} : { exec: values.exec }),
     ...(values.since === undefined ? {} : { since: parseSince(values.since) }),
   };
-  const reply = await controlRequest(
-    controlSocketPath(ctx.env, values["run-dir"]),
-    ControlCommand.HISTORY,
+  const reply = await new ControlClient(controlSocketPath(ctx.env, values["run-dir"])).history(
     request,
-  ) as { crashes: CrashRecord[] };
+  );
   if (values.json) {
     ctx.io.out(JSON.stringify(reply));
     return reply.crashes.length === 0 ? 1 : 0;

@@ -4,15 +4,8 @@
  * @module
  */
 import { UsageError } from "../errors.ts";
-import {
-  describeAction,
-  describeCondition,
-  formatDuration,
-  formatRatePolicy,
-  type Trigger,
-} from "../trigger.ts";
-import { ControlCommand } from "../wire/control.ts";
-import { controlRequest } from "../client/client.ts";
+import { describeAction, describeCondition, formatDuration, formatRatePolicy } from "../trigger.ts";
+import { ControlClient } from "../client/client.ts";
 import {
   CLIENT_OPTIONS,
   type CommandContext,
@@ -60,11 +53,7 @@ export async function listCommand(argv: string[], ctx: CommandContext): Promise<
   if (positionals.length > 0) {
     throw new UsageError(`unexpected argument "${positionals[0]}"`, LIST_USAGE);
   }
-  const reply = await controlRequest(
-    controlSocketPath(ctx.env, values["run-dir"]),
-    ControlCommand.LIST,
-    {},
-  ) as { triggers: Trigger[] };
+  const reply = await new ControlClient(controlSocketPath(ctx.env, values["run-dir"])).list();
   if (values.json) {
     ctx.io.out(JSON.stringify(reply));
     return 0;
@@ -101,11 +90,7 @@ export async function removeCommand(argv: string[], ctx: CommandContext): Promis
       REMOVE_USAGE,
     );
   }
-  await controlRequest(
-    controlSocketPath(ctx.env, values["run-dir"]),
-    ControlCommand.REMOVE,
-    { name: positionals[0] },
-  );
+  await new ControlClient(controlSocketPath(ctx.env, values["run-dir"])).remove(positionals[0]);
   ctx.io.out(`Removed trigger \`${positionals[0]}\`.`);
   return 0;
 }

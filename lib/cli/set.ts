@@ -11,13 +11,11 @@ import {
   parseDuration,
   parseRatePolicy,
   type SnapshotAction,
-  type Trigger,
   type TriggerAction,
   type TriggerSpec,
   validateTriggerSpec,
 } from "../trigger.ts";
-import { ControlCommand } from "../wire/control.ts";
-import { controlRequest } from "../client/client.ts";
+import { ControlClient } from "../client/client.ts";
 import {
   CLIENT_OPTIONS,
   type CommandContext,
@@ -221,11 +219,7 @@ export async function parseSetArgs(argv: string[], ctx: CommandContext): Promise
 /** Run `set`. */
 export async function setCommand(argv: string[], ctx: CommandContext): Promise<number> {
   const { spec, runDir } = await parseSetArgs(argv, ctx);
-  const reply = await controlRequest(
-    controlSocketPath(ctx.env, runDir),
-    ControlCommand.SET,
-    spec,
-  ) as { trigger: Trigger; warnings: string[] };
+  const reply = await new ControlClient(controlSocketPath(ctx.env, runDir)).set(spec);
   for (const w of reply.warnings) ctx.io.err(`Warning: ${w}`);
   ctx.io.out(`Added trigger \`${reply.trigger.name}\`.`);
   return 0;

@@ -7,8 +7,7 @@
 import { CommandError, UsageError } from "../errors.ts";
 import type { CrashRecord } from "../store/trigger_store.ts";
 import { signalName } from "../signals.ts";
-import { ControlCommand } from "../wire/control.ts";
-import { controlRequest } from "../client/client.ts";
+import { ControlClient } from "../client/client.ts";
 import {
   CLIENT_OPTIONS,
   type CommandContext,
@@ -156,11 +155,9 @@ export async function showCommand(argv: string[], ctx: CommandContext): Promise<
   }
   const n = values.events === undefined ? 20 : parseCount(values.events, "--events", SHOW_USAGE);
   const key = Number(positionals[0]);
-  const reply = await controlRequest(
-    controlSocketPath(ctx.env, values["run-dir"]),
-    ControlCommand.HISTORY,
+  const reply = await new ControlClient(controlSocketPath(ctx.env, values["run-dir"])).history(
     values.id ? { id: key, limit: 1 } : { pid: key, limit: 1 },
-  ) as { crashes: CrashRecord[] };
+  );
   const crash = reply.crashes[0];
   if (crash === undefined) {
     throw new CommandError(

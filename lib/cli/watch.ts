@@ -4,9 +4,9 @@
  * @module
  */
 import { UsageError } from "../errors.ts";
-import type { TriggerOutcome } from "../store/trigger_store.ts";
 import { signalName } from "../signals.ts";
-import { watchDaemon } from "../client/client.ts";
+import { ControlClient } from "../client/client.ts";
+import type { WatchEvent } from "../protocol/control.ts";
 import {
   CLIENT_OPTIONS,
   type CommandContext,
@@ -37,7 +37,7 @@ Exit status: 0 when interrupted, 1 when the daemon stops or cannot be reached.
 `;
 
 /** One line for an event, or undefined for events without a line (heartbeats). */
-export function watchLine(e: Record<string, unknown>): string | undefined {
+export function watchLine(e: WatchEvent): string | undefined {
   const now = new Date().toISOString();
   if (e.type === "crash") {
     const sig = typeof e.signal === "number" ? ` signal ${signalName(e.signal)}` : "";
@@ -46,7 +46,7 @@ export function watchLine(e: Record<string, unknown>): string | undefined {
     }${sig} (${e.source})`;
   }
   if (e.type === "outcome") {
-    const results = (e.results as TriggerOutcome[]).map((r) =>
+    const results = e.results.map((r) =>
       `${r.trigger} ${r.outcome}${r.snapshot ? ` ${r.snapshot}` : ""}${
         r.reason ? ` (${r.reason})` : ""
       }`
@@ -71,7 +71,7 @@ export async function watchCommand(argv: string[], ctx: CommandContext): Promise
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
   try {
-    await watchDaemon(controlSocketPath(ctx.env, values["run-dir"]), (event) => {
+    await new ControlClient(controlSocketPath(ctx.env, values["run-dir"])).watch((event) => {
       if (values.json) {
         if (event.type !== "watching") ctx.io.out(JSON.stringify(event));
         return;

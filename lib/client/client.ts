@@ -1,6 +1,11 @@
 /**
  * Clients of the daemon's two sockets: control requests (set, list, remove, history,
- * status) and notifications (the RFC's `lttng_trigger()`).
+ * status, watch), typed by lib/protocol/control.ts, and notifications (the RFC's
+ * `lttng_trigger()`).
+ *
+ * A request that never gets the daemon's answer (no daemon, a deadline, a connection
+ * closed without a reply) rejects with a {@linkcode ControlTransportError}; a daemon
+ * that answers with a failure status, with a {@linkcode ControlRequestError}.
  *
  * @module
  */
@@ -13,6 +18,19 @@ import {
   MAX_CONTROL_REPLY,
   REPLY_BIT,
 } from "../wire/control.ts";
+import type {
+  ControlCommandCode,
+  HistoryReply,
+  HistoryRequest,
+  ListReply,
+  RemoveReply,
+  ReplyOf,
+  RequestOf,
+  SetReply,
+  SetRequest,
+  StatusReply,
+  WatchEvent,
+} from "../protocol/control.ts";
 import {
   encodeOnAnyCoreDump,
   type NotifyReply,
@@ -20,12 +38,33 @@ import {
   readNotifyReply,
 } from "../wire/notify.ts";
 import { readFrame, writeAll } from "../wire/frame.ts";
-import { ControlRequestError, DaemonUnavailableError } from "../errors.ts";
+import { ControlRequestError, ControlTransportError, DaemonUnavailableError } from "../errors.ts";
 
 /** Options of {@linkcode controlRequest} and {@linkcode sendNotification}. */
 export interface RequestOptions {
   /** Deadline for the whole exchange, in milliseconds. @default 30000 */
   timeoutMs?: number;
+}
+
+/** Connect to the unix socket at `path`; failures are transport errors. */
+async function connect(path: string): Promise<Deno.UnixConn> {
+  try {
+    return await Deno.connect({ transport: "unix", path });
+  } catch (err) {
+    if (err instanceof Deno.errors.PermissionDenied) {
+      throw new ControlTransportError(
+        "denied",
+        path,
+        `permission denied on ${path}: run as the daemon's user (or root, or a member of group tracing)`,
+        { cause: err },
+      );
+    }
+    throw new DaemonUnavailableError(path, { cause: err });
+  }
+}
+
+function closedError(path: string): ControlTransportError {
+  return new ControlTransportError("closed", path, "the daemon closed without replying");
 }
 
 async function exchange<T>(
@@ -34,18 +73,7 @@ async function exchange<T>(
   timeoutMs: number,
   readReply: (conn: Deno.UnixConn) => Promise<T>,
 ): Promise<T> {
-  let conn: Deno.UnixConn;
-  try {
-    conn = await Deno.connect({ transport: "unix", path });
-  } catch (err) {
-    if (err instanceof Deno.errors.PermissionDenied) {
-      throw new ControlRequestError(
-        ControlStatus.ERROR,
-        `permission denied on ${path}: run as the daemon's user (or root, or a member of group tracing)`,
-      );
-    }
-    throw new DaemonUnavailableError(path, { cause: err });
-  }
+  const conn = await connect(path);
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
@@ -58,9 +86,11 @@ async function exchange<T>(
     return await readReply(conn);
   } catch (err) {
     if (timedOut) {
-      throw new ControlRequestError(
-        ControlStatus.ERROR,
+      throw new ControlTransportError(
+        "timeout",
+        path,
         `the daemon on ${path} did not answer within ${timeoutMs} ms`,
+        { cause: err },
       );
     }
     throw err;
@@ -72,65 +102,63 @@ async function exchange<T>(
   }
 }
 
+/** The reply frame to command `cmd`, or `null` at a clean end of stream. */
+async function readReplyFrame(conn: Deno.UnixConn, cmd: number): Promise<ControlReply | null> {
+  const frame = await readFrame(conn, {
+    maxPayload: (c) => c === ((cmd | REPLY_BIT) >>> 0) ? MAX_CONTROL_REPLY : -1,
+  });
+  return frame === null ? null : decodeControlReply(frame.payload);
+}
+
+/**
+ * The payload of a successful reply, or the daemon's refusal as a
+ * {@linkcode ControlRequestError}. The one place where a reply's JSON becomes its type
+ * `T`: the daemon encodes it from the same lib/protocol/control.ts types.
+ */
+function payloadOf<T>(reply: ControlReply): T {
+  if (reply.status !== ControlStatus.OK) throw new ControlRequestError(reply.status, reply.error);
+  return reply.payload as T;
+}
+
 /**
  * Send one control request to the daemon whose control socket is `path`; resolves to the
- * reply's payload, or throws {@linkcode ControlRequestError} with the daemon's message.
+ * reply's payload, typed for `cmd`. Rejects with {@linkcode ControlRequestError} when
+ * the daemon refuses, {@linkcode ControlTransportError} when no answer comes.
+ *
+ * @example
+ * ```ts ignore
+ * import { controlRequest } from "./client.ts";
+ * import { ControlCommand } from "../wire/control.ts";
+ * const { triggers } = await controlRequest("/var/run/lttng/client-lttng-trig", ControlCommand.LIST, {});
+ * ```
  */
-export async function controlRequest(
+export async function controlRequest<C extends ControlCommandCode>(
   path: string,
-  cmd: number,
-  request: unknown,
+  cmd: C,
+  request: RequestOf<C>,
   options: RequestOptions = {},
-): Promise<unknown> {
-  const reply = await exchange<ControlReply>(
+): Promise<ReplyOf<C>> {
+  const reply = await exchange(
     path,
     encodeControlRequest(cmd, request),
     options.timeoutMs ?? 30_000,
     async (conn) => {
-      const frame = await readFrame(conn, {
-        maxPayload: (c) => c === ((cmd | REPLY_BIT) >>> 0) ? MAX_CONTROL_REPLY : -1,
-      });
-      if (frame === null) {
-        throw new ControlRequestError(ControlStatus.ERROR, "the daemon closed without replying");
-      }
-      return decodeControlReply(frame.payload);
-    },
-  );
-  if (reply.status !== ControlStatus.OK) throw new ControlRequestError(reply.status, reply.error);
-  return reply.payload;
-}
-
-/**
- * Send an ONANYCOREDUMP notification to the socket at `path` and wait for the daemon's
- * reply (the RFC's `lttng_trigger()`).
- */
-export function sendNotification(
-  path: string,
-  message: OnAnyCoreDumpMessage,
-  options: RequestOptions = {},
-): Promise<NotifyReply> {
-  return exchange(
-    path,
-    encodeOnAnyCoreDump(message),
-    options.timeoutMs ?? 30_000,
-    async (conn) => {
-      const reply = await readNotifyReply(conn);
-      if (reply === null) {
-        throw new ControlRequestError(ControlStatus.ERROR, "the daemon closed without replying");
-      }
+      const reply = await readReplyFrame(conn, cmd);
+      if (reply === null) throw closedError(path);
       return reply;
     },
   );
+  return payloadOf<ReplyOf<C>>(reply);
 }
 
 /**
- * Follow the daemon's WATCH stream: `onEvent` gets each event (crash, outcome,
- * heartbeat, dropped) until `signal` aborts (resolves) or the daemon goes away
- * (rejects with {@linkcode ControlRequestError}).
+ * Follow the daemon's WATCH stream: `onEvent` gets each event (watching, crash,
+ * outcome, heartbeat, dropped) until `signal` aborts (resolves) or the daemon goes away
+ * (rejects with {@linkcode ControlTransportError}).
  */
 export async function watchDaemon(
   path: string,
-  onEvent: (event: Record<string, unknown>) => void,
+  onEvent: (event: WatchEvent) => void,
   signal: AbortSignal,
 ): Promise<void> {
   let conn: Deno.UnixConn;
@@ -148,28 +176,100 @@ export async function watchDaemon(
   try {
     await writeAll(conn, encodeControlRequest(ControlCommand.WATCH, {}));
     for (;;) {
-      let frame;
+      let reply: ControlReply | null;
       try {
-        frame = await readFrame(conn, {
-          maxPayload: (c) =>
-            c === ((ControlCommand.WATCH | REPLY_BIT) >>> 0) ? MAX_CONTROL_REPLY : -1,
-        });
+        reply = await readReplyFrame(conn, ControlCommand.WATCH);
       } catch (err) {
         if (signal.aborted) return;
         throw err;
       }
-      if (frame === null) {
+      if (reply === null) {
         if (signal.aborted) return;
-        throw new ControlRequestError(ControlStatus.ERROR, "the daemon stopped");
+        throw new ControlTransportError("closed", path, "the daemon stopped");
       }
-      const reply = decodeControlReply(frame.payload);
-      if (reply.status !== ControlStatus.OK) {
-        throw new ControlRequestError(reply.status, reply.error);
-      }
-      onEvent(reply.payload as Record<string, unknown>);
+      // The first reply says "watching"; the events of the stream follow.
+      onEvent(payloadOf<WatchEvent>(reply));
     }
   } finally {
     signal.removeEventListener("abort", onAbort);
     onAbort();
   }
+}
+
+/**
+ * A typed client of one daemon's control socket: one method per command.
+ *
+ * @example
+ * ```ts ignore
+ * import { ControlClient } from "./client.ts";
+ * const client = new ControlClient("/var/run/lttng/client-lttng-trig");
+ * for (const t of (await client.list()).triggers) console.log(t.name);
+ * ```
+ */
+export class ControlClient {
+  /** The daemon's control socket. */
+  readonly path: string;
+  #options: RequestOptions;
+
+  /** A client of the control socket at `path`. */
+  constructor(path: string, options: RequestOptions = {}) {
+    this.path = path;
+    this.#options = options;
+  }
+
+  /** Send `request` as command `cmd`; resolves to the reply's payload. */
+  request<C extends ControlCommandCode>(cmd: C, request: RequestOf<C>): Promise<ReplyOf<C>> {
+    return controlRequest(this.path, cmd, request, this.#options);
+  }
+
+  /** SET: add a trigger. */
+  set(spec: SetRequest): Promise<SetReply> {
+    return this.request(ControlCommand.SET, spec);
+  }
+
+  /** LIST: every trigger. */
+  list(): Promise<ListReply> {
+    return this.request(ControlCommand.LIST, {});
+  }
+
+  /** REMOVE: remove the trigger `name`. */
+  remove(name: string): Promise<RemoveReply> {
+    return this.request(ControlCommand.REMOVE, { name });
+  }
+
+  /** HISTORY: the crashes received, narrowed by `request`. */
+  history(request: HistoryRequest = {}): Promise<HistoryReply> {
+    return this.request(ControlCommand.HISTORY, request);
+  }
+
+  /** STATUS: facts about the daemon. */
+  status(): Promise<StatusReply> {
+    return this.request(ControlCommand.STATUS, {});
+  }
+
+  /** WATCH: follow crashes and outcomes until `signal` aborts (see {@linkcode watchDaemon}). */
+  watch(onEvent: (event: WatchEvent) => void, signal: AbortSignal): Promise<void> {
+    return watchDaemon(this.path, onEvent, signal);
+  }
+}
+
+/**
+ * Send an ONANYCOREDUMP notification to the socket at `path` and wait for the daemon's
+ * reply (the RFC's `lttng_trigger()`).
+ */
+export function sendNotification(
+  path: string,
+  message: OnAnyCoreDumpMessage,
+  options: RequestOptions = {},
+): Promise<NotifyReply> {
+  return exchange(
+    path,
+    encodeOnAnyCoreDump(message),
+    options.timeoutMs ?? 30_000,
+    async (conn) => {
+      const reply = await readNotifyReply(conn);
+      if (reply === null) throw closedError(path);
+      return reply;
+    },
+  );
 }

@@ -1,9 +1,30 @@
 /**
- * The control socket's commands: set, list, remove, history, status.
+ * The control socket's commands: set, list, remove, history, status, and the WATCH
+ * stream.
  *
  * @module
  */
-import { ControlCommand, type ControlReply, ControlStatus } from "../wire/control.ts";
+import {
+  ControlCommand,
+  type ControlReply,
+  ControlStatus,
+  decodeControlRequest,
+  encodeControlReply,
+} from "../wire/control.ts";
+import type {
+  ControlCommandCode,
+  HistoryReply,
+  HistoryRequest,
+  ListReply,
+  RemoveReply,
+  ReplyOf,
+  SetReply,
+  StatusReply,
+  WatchEvent,
+  WatchingEvent,
+} from "../protocol/control.ts";
+import type { CrashHandler } from "./crash_handler.ts";
+import type { FrameResult } from "./connections.ts";
 import { StoreError, TriggerExistsError, type TriggerStore } from "../store/trigger_store.ts";
 import {
   conditionMatches,
@@ -22,29 +43,48 @@ export interface ControlContext {
   /** Lists LTTng sessions, to warn about a trigger on a missing session. */
   listSessions(): Promise<SessionInfo[]>;
   /** Facts for `status`. */
-  status(): Record<string, unknown>;
+  status(): StatusReply;
+  /** Log line sink. @default nothing */
+  log?: (line: string) => void;
 }
 
-function ok(payload: unknown): ControlReply {
+/** A reply with no payload: a failure. */
+type Failure = ControlReply<null>;
+
+function ok<P>(payload: P): ControlReply<P> {
   return { status: ControlStatus.OK, error: "", payload };
 }
 
-function fail(status: number, error: string): ControlReply {
+function fail(status: number, error: string): Failure {
   return { status, error, payload: null };
 }
 
-/** Answer one control request. */
+/** Answer one control request (not WATCH: see {@linkcode answerControlFrame}). */
+export async function handleControl<C extends ControlCommandCode>(
+  cmd: C,
+  request: unknown,
+  ctx: ControlContext,
+): Promise<ControlReply<ReplyOf<C> | null>>;
+/** Answer one control request of a command that may be unknown. */
 export async function handleControl(
   cmd: number,
   request: unknown,
   ctx: ControlContext,
-): Promise<ControlReply> {
+): Promise<ControlReply<ReplyOf<ControlCommandCode> | null>>;
+export async function handleControl(
+  cmd: number,
+  request: unknown,
+  ctx: ControlContext,
+): Promise<ControlReply<ReplyOf<ControlCommandCode> | null>> {
   try {
     switch (cmd) {
-      case ControlCommand.SET:
-        return await set(request, ctx);
+      case ControlCommand.SET: {
+        const reply = await set(request, ctx);
+        if (reply.payload !== null) ctx.log?.(`added trigger ${reply.payload.trigger.name}`);
+        return reply;
+      }
       case ControlCommand.LIST:
-        return ok({ triggers: ctx.store.listTriggers() });
+        return ok<ListReply>({ triggers: ctx.store.listTriggers() });
       case ControlCommand.REMOVE: {
         const name = (request as { name?: unknown } | null)?.name;
         if (typeof name !== "string" || name === "") {
@@ -56,12 +96,12 @@ export async function handleControl(
             `no trigger named \`${name}\`: see 'lttng-trig list'`,
           );
         }
-        return ok({ removed: name });
+        return ok<RemoveReply>({ removed: name });
       }
       case ControlCommand.HISTORY:
         return history(request, ctx.store);
       case ControlCommand.STATUS:
-        return ok(ctx.status());
+        return ok<StatusReply>(ctx.status());
       default:
         return fail(ControlStatus.UNKNOWN_COMMAND, `unknown command ${cmd}`);
     }
@@ -71,14 +111,17 @@ export async function handleControl(
   }
 }
 
-async function set(request: unknown, ctx: ControlContext): Promise<ControlReply> {
+async function set(
+  request: unknown,
+  ctx: ControlContext,
+): Promise<ControlReply<SetReply> | Failure> {
   const problems = validateTriggerSpec(request);
   if (problems.length > 0) return fail(ControlStatus.INVALID, problems.join("; "));
   const spec = request as TriggerSpec;
   const warnings = await sessionWarnings(spec, ctx);
   try {
     const trigger = ctx.store.addTrigger(spec, ctx.uid);
-    return ok({ trigger, warnings });
+    return ok<SetReply>({ trigger, warnings });
   } catch (err) {
     if (err instanceof TriggerExistsError) return fail(ControlStatus.EXISTS, err.message);
     throw err;
@@ -109,37 +152,134 @@ async function sessionWarnings(spec: TriggerSpec, ctx: ControlContext): Promise<
  * HISTORY: `{limit?, id?, pid?, since?, exec?}`; `exec` is a glob on the exec name or the
  * executable's path, `since` an ISO 8601 time.
  */
-function history(request: unknown, store: TriggerStore): ControlReply {
-  const r = (typeof request === "object" && request !== null ? request : {}) as Record<
-    string,
-    unknown
-  >;
-  const positive = (v: unknown) =>
-    v === undefined || (Number.isSafeInteger(v) && (v as number) >= 1);
-  if (!positive(r.limit)) {
-    return fail(ControlStatus.INVALID, "history's limit must be a positive integer");
-  }
-  if (!positive(r.id)) {
-    return fail(ControlStatus.INVALID, "history's id must be a positive integer");
-  }
-  if (r.pid !== undefined && !(Number.isSafeInteger(r.pid) && (r.pid as number) >= 0)) {
-    return fail(ControlStatus.INVALID, "history's pid must be a non-negative integer");
-  }
-  if (r.since !== undefined && (typeof r.since !== "string" || Number.isNaN(Date.parse(r.since)))) {
-    return fail(ControlStatus.INVALID, "history's since must be an ISO 8601 time");
-  }
-  if (r.exec !== undefined && (typeof r.exec !== "string" || r.exec === "")) {
-    return fail(ControlStatus.INVALID, "history's exec must be a non-empty glob");
-  }
-  const exec = r.exec as string | undefined;
+function history(request: unknown, store: TriggerStore): ControlReply<HistoryReply> | Failure {
+  const r = parseHistoryRequest(request);
+  if (typeof r === "string") return fail(ControlStatus.INVALID, r);
+  const exec = r.exec;
   const crashes = store.listCrashes({
-    limit: r.limit as number | undefined,
-    id: r.id as number | undefined,
-    pid: r.pid as number | undefined,
-    since: r.since === undefined ? undefined : new Date(r.since as string).toISOString(),
+    limit: r.limit,
+    id: r.id,
+    pid: r.pid,
+    since: r.since === undefined ? undefined : new Date(r.since).toISOString(),
     match: exec === undefined
       ? undefined
       : (c) => conditionMatches({ type: ON_ANY_CORE_DUMP, exec }, c),
   });
-  return ok({ crashes });
+  return ok<HistoryReply>({ crashes });
+}
+
+/** The HISTORY request in `request` (anything but an object reads as `{}`), or why not. */
+function parseHistoryRequest(request: unknown): HistoryRequest | string {
+  const r: Record<string, unknown> = typeof request === "object" && request !== null
+    ? { ...request }
+    : {};
+  const integer = (v: unknown, min: number): v is number | undefined =>
+    v === undefined || (typeof v === "number" && Number.isSafeInteger(v) && v >= min);
+  const { limit, id, pid, since, exec } = r;
+  if (!integer(limit, 1)) return "history's limit must be a positive integer";
+  if (!integer(id, 1)) return "history's id must be a positive integer";
+  if (!integer(pid, 0)) return "history's pid must be a non-negative integer";
+  if (since !== undefined && (typeof since !== "string" || Number.isNaN(Date.parse(since)))) {
+    return "history's since must be an ISO 8601 time";
+  }
+  if (exec !== undefined && (typeof exec !== "string" || exec === "")) {
+    return "history's exec must be a non-empty glob";
+  }
+  return { limit, id, pid, since, exec };
+}
+
+/** What WATCH needs from the daemon. */
+export interface WatchContext {
+  /** The crashes to follow. */
+  crashes: Pick<CrashHandler, "listen" | "listenReceived">;
+  /** Aborted when the daemon stops: every stream ends. */
+  stopping: AbortSignal;
+  /** Milliseconds without events before a heartbeat. @default 15000 */
+  heartbeatMs?: number;
+  /** Most events queued for a slow watcher before the oldest are dropped. @default 1000 */
+  maxQueued?: number;
+}
+
+/**
+ * WATCH: every crash as it arrives and every outcome, with a heartbeat every 15 s;
+ * ends when the daemon stops. A watcher that falls more than 1000 events behind loses
+ * the oldest, and is told how many.
+ */
+export async function* watchEvents(ctx: WatchContext): AsyncGenerator<WatchEvent> {
+  const heartbeatMs = ctx.heartbeatMs ?? 15_000;
+  const maxQueued = ctx.maxQueued ?? 1000;
+  const queue: WatchEvent[] = [];
+  let dropped = 0;
+  let wake: (() => void) | undefined;
+  const push = (event: WatchEvent) => {
+    queue.push(event);
+    if (queue.length > maxQueued) {
+      queue.shift();
+      dropped++;
+    }
+    wake?.();
+  };
+  const offReceived = ctx.crashes.listenReceived((c) => push({ type: "crash", ...c }));
+  const offDone = ctx.crashes.listen((c) => push({ type: "outcome", ...c }));
+  const onStop = () => wake?.();
+  ctx.stopping.addEventListener("abort", onStop);
+  try {
+    while (!ctx.stopping.aborted) {
+      if (dropped > 0) {
+        yield { type: "dropped", count: dropped };
+        dropped = 0;
+      }
+      const event = queue.shift();
+      if (event !== undefined) {
+        yield event;
+        continue;
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const heartbeat = await new Promise<boolean>((resolve) => {
+        wake = () => resolve(false);
+        timer = setTimeout(() => resolve(true), heartbeatMs);
+      });
+      wake = undefined;
+      clearTimeout(timer);
+      if (heartbeat) yield { type: "heartbeat", time: new Date().toISOString() };
+    }
+  } finally {
+    offReceived();
+    offDone();
+    ctx.stopping.removeEventListener("abort", onStop);
+  }
+}
+
+async function* watchFrames(cmd: number, ctx: WatchContext): AsyncGenerator<Uint8Array> {
+  for await (const event of watchEvents(ctx)) {
+    yield encodeControlReply(cmd, ok<WatchEvent>(event));
+  }
+}
+
+/**
+ * Answer one frame of the control socket: WATCH starts a stream, any other command is
+ * decoded and answered by {@linkcode handleControl}.
+ */
+export async function answerControlFrame(
+  cmd: number,
+  payload: Uint8Array,
+  ctx: ControlContext & WatchContext,
+): Promise<FrameResult> {
+  if (cmd === ControlCommand.WATCH) {
+    ctx.log?.("watch: a client follows crashes");
+    return {
+      reply: encodeControlReply(cmd, ok<WatchingEvent>({ type: "watching", pid: Deno.pid })),
+      stream: watchFrames(cmd, ctx),
+    };
+  }
+  let request: unknown;
+  try {
+    request = decodeControlRequest(payload);
+  } catch (err) {
+    return {
+      reply: encodeControlReply(cmd, fail(ControlStatus.INVALID, (err as Error).message)),
+      close: true,
+    };
+  }
+  return { reply: encodeControlReply(cmd, await handleControl(cmd, request, ctx)) };
 }

@@ -60,13 +60,16 @@ export const ControlStatus = {
  * };
  * ```
  */
-export interface ControlReply {
+export interface ControlReply<P = unknown> {
   /** A {@linkcode ControlStatus} value. */
   status: number;
   /** Error message; empty on success. */
   error: string;
-  /** Decoded JSON payload; `null` when empty. */
-  payload: unknown;
+  /**
+   * Decoded JSON payload; `null` when empty. Its type for each command is in
+   * lib/protocol/control.ts.
+   */
+  payload: P;
 }
 
 const CONTROL_REPLY_FIXED = 12;

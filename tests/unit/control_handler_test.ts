@@ -1,12 +1,33 @@
 import assert from "node:assert/strict";
-import { type ControlContext, handleControl } from "../../lib/daemon/control_handler.ts";
-import { ControlCommand, ControlStatus } from "../../lib/wire/control.ts";
+import {
+  answerControlFrame,
+  type ControlContext,
+  handleControl,
+  watchEvents,
+} from "../../lib/daemon/control_handler.ts";
+import type { CrashListener, ReceivedListener } from "../../lib/daemon/crash_handler.ts";
+import { ControlCommand, ControlStatus, decodeControlReply } from "../../lib/wire/control.ts";
+import { HEADER_SIZE } from "../../lib/wire/header.ts";
 import { TriggerStore } from "../../lib/store/trigger_store.ts";
-import { ON_ANY_CORE_DUMP, type Trigger } from "../../lib/trigger.ts";
+import { ON_ANY_CORE_DUMP } from "../../lib/trigger.ts";
 import type { SessionInfo } from "../../lib/lttng/control.ts";
+import type { StatusReply } from "../../lib/protocol/control.ts";
 
 interface TestContext extends ControlContext, AsyncDisposable {
   sessions: SessionInfo[] | Error;
+}
+
+function statusFacts(triggers: number): StatusReply {
+  return {
+    pid: 123,
+    uid: 1000,
+    runDir: "/run",
+    stateDir: "/state",
+    store: "/state/t.db",
+    startedAt: "2026-01-01T00:00:00.000Z",
+    triggers,
+    coredumpSocket: null,
+  };
 }
 
 /** A context with a real store in a temporary directory and scripted sessions. */
@@ -22,7 +43,7 @@ async function context(sessions: SessionInfo[] | Error = []): Promise<TestContex
         ? Promise.reject(ctx.sessions)
         : Promise.resolve(ctx.sessions);
     },
-    status: () => ({ pid: 123, triggers: store.listTriggers().length }),
+    status: () => statusFacts(store.listTriggers().length),
     async [Symbol.asyncDispose]() {
       store.close();
       await Deno.remove(dir, { recursive: true });
@@ -49,7 +70,8 @@ Deno.test("handleControl() SET stores the trigger and replies with it, no warnin
   const reply = await handleControl(ControlCommand.SET, setRequest({ name: "web" }), ctx);
   assert.equal(reply.status, ControlStatus.OK);
   assert.equal(reply.error, "");
-  const payload = reply.payload as { trigger: Trigger; warnings: string[] };
+  const payload = reply.payload;
+  assert.ok(payload !== null);
   assert.equal(payload.trigger.name, "web");
   assert.equal(payload.trigger.owner, 1000);
   assert.deepEqual(payload.warnings, []);
@@ -60,7 +82,8 @@ Deno.test("handleControl() SET warns when the session does not exist yet", async
   await using ctx = await context([session("other")]);
   const reply = await handleControl(ControlCommand.SET, setRequest(), ctx);
   assert.equal(reply.status, ControlStatus.OK);
-  const { warnings } = reply.payload as { warnings: string[] };
+  assert.ok(reply.payload !== null);
+  const { warnings } = reply.payload;
   assert.equal(warnings.length, 1);
   assert.match(warnings[0], /session "s1" does not exist/);
   assert.match(warnings[0], /lttng create s1 --snapshot/);
@@ -71,7 +94,8 @@ Deno.test("handleControl() SET warns when a snapshot session is not in snapshot 
   await using ctx = await context([session("s1", false)]);
   const reply = await handleControl(ControlCommand.SET, setRequest(), ctx);
   assert.equal(reply.status, ControlStatus.OK);
-  const { warnings } = reply.payload as { warnings: string[] };
+  assert.ok(reply.payload !== null);
+  const { warnings } = reply.payload;
   assert.deepEqual(warnings.length, 1);
   assert.match(warnings[0], /not in snapshot mode/);
 });
@@ -83,14 +107,15 @@ Deno.test("handleControl() SET does not ask for snapshot mode for a stop trigger
     setRequest({ action: { type: "stop" } }),
     ctx,
   );
-  assert.deepEqual((reply.payload as { warnings: string[] }).warnings, []);
+  assert.deepEqual(reply.payload?.warnings, []);
 });
 
 Deno.test("handleControl() SET warns, and still sets, when sessions cannot be listed", async () => {
   await using ctx = await context(new Error("lttng-sessiond is not running"));
   const reply = await handleControl(ControlCommand.SET, setRequest(), ctx);
   assert.equal(reply.status, ControlStatus.OK);
-  const { warnings } = reply.payload as { warnings: string[] };
+  assert.ok(reply.payload !== null);
+  const { warnings } = reply.payload;
   assert.match(warnings[0], /cannot check session "s1": lttng-sessiond is not running/);
   assert.equal(ctx.store.listTriggers().length, 1);
 });
@@ -153,7 +178,8 @@ Deno.test("handleControl() LIST returns the stored triggers", async () => {
   });
   await handleControl(ControlCommand.SET, setRequest({ name: "a" }), ctx);
   const reply = await handleControl(ControlCommand.LIST, null, ctx);
-  const { triggers } = reply.payload as { triggers: Trigger[] };
+  assert.ok(reply.payload !== null);
+  const { triggers } = reply.payload;
   assert.deepEqual(triggers.map((t) => t.name), ["a"]);
 });
 
@@ -187,14 +213,14 @@ Deno.test("handleControl() HISTORY returns the newest crashes up to the limit", 
   }
   const all = await handleControl(ControlCommand.HISTORY, null, ctx);
   assert.equal(all.status, ControlStatus.OK);
-  assert.deepEqual((all.payload as { crashes: { pid: number }[] }).crashes.map((c) => c.pid), [
+  assert.deepEqual(all.payload?.crashes.map((c) => c.pid), [
     1,
     2,
     3,
     4,
   ]);
   const two = await handleControl(ControlCommand.HISTORY, { limit: 2 }, ctx);
-  assert.deepEqual((two.payload as { crashes: { pid: number }[] }).crashes.map((c) => c.pid), [
+  assert.deepEqual(two.payload?.crashes.map((c) => c.pid), [
     3,
     4,
   ]);
@@ -215,7 +241,7 @@ Deno.test("handleControl() STATUS returns the daemon's facts", async () => {
   assert.deepEqual(reply, {
     status: ControlStatus.OK,
     error: "",
-    payload: { pid: 123, triggers: 0 },
+    payload: statusFacts(0),
   });
 });
 
@@ -235,4 +261,88 @@ Deno.test("handleControl() replies STORE_FAILED when the store cannot be used", 
   assert.equal(list.status, ControlStatus.STORE_FAILED);
   const set = await handleControl(ControlCommand.SET, setRequest(), ctx);
   assert.equal(set.status, ControlStatus.STORE_FAILED);
+});
+
+/** A crash source for WATCH whose listeners the test calls. */
+function crashSource() {
+  const received = new Set<ReceivedListener>();
+  const done = new Set<CrashListener>();
+  return {
+    received,
+    done,
+    listenReceived(l: ReceivedListener) {
+      received.add(l);
+      return () => received.delete(l);
+    },
+    listen(l: CrashListener) {
+      done.add(l);
+      return () => done.delete(l);
+    },
+  };
+}
+
+const crash = { pid: 7, uid: 1000, gid: 1000, execName: "boom", hostname: "h" };
+
+Deno.test("watchEvents() yields crashes and outcomes in order, and ends when the daemon stops", async () => {
+  const crashes = crashSource();
+  const stop = new AbortController();
+  const events = watchEvents({ crashes, stopping: stop.signal });
+  const first = events.next();
+  for (const l of crashes.received) l({ ...crash, id: 1, source: "notify", time: "t" });
+  assert.deepEqual((await first).value, {
+    type: "crash",
+    ...crash,
+    id: 1,
+    source: "notify",
+    time: "t",
+  });
+  for (const l of crashes.done) {
+    l({ ...crash, id: 1, fired: 0, failed: 0, results: [], outcome: "no-trigger", source: "n" });
+  }
+  assert.equal((await events.next()).value?.type, "outcome");
+  const end = events.next();
+  stop.abort();
+  assert.equal((await end).done, true);
+  assert.equal(crashes.received.size + crashes.done.size, 0);
+});
+
+Deno.test("watchEvents() tells a slow watcher how many events it lost, and sends heartbeats", async () => {
+  const crashes = crashSource();
+  const stop = new AbortController();
+  const events = watchEvents({ crashes, stopping: stop.signal, maxQueued: 2, heartbeatMs: 10 });
+  const first = events.next(); // subscribes
+  for (let id = 1; id <= 4; id++) {
+    for (const l of crashes.received) l({ ...crash, id, source: "notify", time: "t" });
+  }
+  // Crashes 1 and 2 fell out of the queue of 2 before the watcher woke.
+  assert.deepEqual((await first).value, { type: "dropped", count: 2 });
+  assert.equal((await events.next()).value?.type, "crash");
+  const fourth = (await events.next()).value;
+  assert.ok(fourth?.type === "crash");
+  assert.equal(fourth.id, 4);
+  assert.equal((await events.next()).value?.type, "heartbeat");
+  stop.abort();
+  await events.return(undefined);
+});
+
+Deno.test("answerControlFrame() answers WATCH with watching, and a bad payload with INVALID", async () => {
+  await using ctx = await context();
+  const stop = new AbortController();
+  const watch = await answerControlFrame(ControlCommand.WATCH, new Uint8Array(0), {
+    ...ctx,
+    crashes: crashSource(),
+    stopping: stop.signal,
+  });
+  assert.ok(watch.reply !== undefined && watch.stream !== undefined);
+  const reply = decodeControlReply(watch.reply.subarray(HEADER_SIZE));
+  assert.deepEqual(reply.payload, { type: "watching", pid: Deno.pid });
+  stop.abort();
+  const bad = await answerControlFrame(ControlCommand.LIST, new Uint8Array([0xff]), {
+    ...ctx,
+    crashes: crashSource(),
+    stopping: stop.signal,
+  });
+  assert.equal(bad.close, true);
+  assert.ok(bad.reply !== undefined);
+  assert.equal(decodeControlReply(bad.reply.subarray(HEADER_SIZE)).status, ControlStatus.INVALID);
 });

@@ -1,0 +1,188 @@
+/**
+ * The control socket's messages, typed once: for each command of
+ * {@linkcode ControlCommand}, the request the client sends, the reply payload the daemon
+ * answers with, and for WATCH the events that follow. The daemon's handler, the client,
+ * the CLI and mod.ts all use these types; the bytes are lib/wire/control.ts's.
+ *
+ * @module
+ */
+import { ControlCommand } from "../wire/control.ts";
+import type { CrashFacts, Trigger, TriggerSpec } from "../trigger.ts";
+import type { CrashRecord, TriggerOutcome } from "../store/trigger_store.ts";
+
+export { ControlCommand };
+
+/** A control command code: a value of {@linkcode ControlCommand}. */
+export type ControlCommandCode = (typeof ControlCommand)[keyof typeof ControlCommand];
+
+/** SET: the trigger to add. */
+export type SetRequest = TriggerSpec;
+/** SET: the stored trigger, and warnings about its session. */
+export interface SetReply {
+  /** The trigger as stored (with its name and counters). */
+  trigger: Trigger;
+  /** What may keep it from working (a missing session, one not in snapshot mode). */
+  warnings: string[];
+}
+
+/** LIST: no argument. */
+export type ListRequest = Record<string, never> | null;
+/** LIST: every trigger of the daemon. */
+export interface ListReply {
+  /** The triggers, in creation order. */
+  triggers: Trigger[];
+}
+
+/** REMOVE: the trigger's name. */
+export interface RemoveRequest {
+  /** Name of the trigger to remove. */
+  name: string;
+}
+/** REMOVE: the name removed. */
+export interface RemoveReply {
+  /** Name of the removed trigger. */
+  removed: string;
+}
+
+/**
+ * HISTORY: which crashes; `exec` is a glob on the exec name or the executable's path,
+ * `since` an ISO 8601 time.
+ */
+export interface HistoryRequest {
+  /** The newest `limit` matching crashes. */
+  limit?: number;
+  /** Only the crash with this history id. */
+  id?: number;
+  /** Only crashes of this pid. */
+  pid?: number;
+  /** Only crashes received since this ISO 8601 time. */
+  since?: string;
+  /** Only crashes whose exec name (or executable path) matches this glob. */
+  exec?: string;
+}
+/** HISTORY: the matching crashes, oldest first. */
+export interface HistoryReply {
+  /** The crashes. */
+  crashes: CrashRecord[];
+}
+
+/** STATUS: no argument. */
+export type StatusRequest = Record<string, never> | null;
+/** STATUS: facts about the running daemon. */
+export type StatusReply = {
+  /** The daemon's pid. */
+  pid: number;
+  /** The daemon's uid (the owner of its triggers). */
+  uid: number;
+  /** Its run directory. */
+  runDir: string;
+  /** Its state directory. */
+  stateDir: string;
+  /** Path of its store. */
+  store: string;
+  /** When it started (ISO 8601). */
+  startedAt: string;
+  /** How many triggers it holds. */
+  triggers: number;
+  /** Its coredump socket, or `null` when it does not listen on one. */
+  coredumpSocket: string | null;
+  /** Whether it cannot dump core into its own coredump socket, and why (root only). */
+  selfDump?: { protected: boolean; reason: string };
+};
+
+/** WATCH: no argument. */
+export type WatchRequest = Record<string, never> | null;
+
+/** WATCH, first reply: the daemon follows crashes for this client. */
+export interface WatchingEvent {
+  /** Discriminant. */
+  type: "watching";
+  /** The daemon's pid. */
+  pid: number;
+}
+/** WATCH: a crash arrived, before its actions. */
+export type CrashEvent = { type: "crash" } & CrashFacts & {
+  /** History id. */
+  id: number;
+  /** Where it came from: `notify` or `socket`. */
+  source: string;
+  /** When the daemon received it (ISO 8601). */
+  time: string;
+};
+/** WATCH: a crash's actions have finished. */
+export type OutcomeEvent = { type: "outcome" } & CrashFacts & {
+  /** History id. */
+  id: number;
+  /** Triggers whose action ran. */
+  fired: number;
+  /** Of those, how many failed. */
+  failed: number;
+  /** Per-trigger outcomes. */
+  results: TriggerOutcome[];
+  /** The history outcome word. */
+  outcome: string;
+  /** Where it came from: `notify` or `socket`. */
+  source: string;
+};
+/** WATCH: sent every 15 s without events, so a client can tell the daemon lives. */
+export interface HeartbeatEvent {
+  /** Discriminant. */
+  type: "heartbeat";
+  /** The daemon's clock (ISO 8601). */
+  time: string;
+}
+/** WATCH: this watcher fell behind and lost its `count` oldest events. */
+export interface DroppedEvent {
+  /** Discriminant. */
+  type: "dropped";
+  /** Events lost. */
+  count: number;
+}
+/** One frame of the WATCH stream, told apart by `type`. */
+export type WatchEvent =
+  | WatchingEvent
+  | CrashEvent
+  | OutcomeEvent
+  | HeartbeatEvent
+  | DroppedEvent;
+
+/** Request and reply of each control command. */
+export interface ControlMessages {
+  /** SET. */
+  [ControlCommand.SET]: { request: SetRequest; reply: SetReply };
+  /** LIST. */
+  [ControlCommand.LIST]: { request: ListRequest; reply: ListReply };
+  /** REMOVE. */
+  [ControlCommand.REMOVE]: { request: RemoveRequest; reply: RemoveReply };
+  /** HISTORY. */
+  [ControlCommand.HISTORY]: { request: HistoryRequest | null; reply: HistoryReply };
+  /** STATUS. */
+  [ControlCommand.STATUS]: { request: StatusRequest; reply: StatusReply };
+  /** WATCH: the first reply; the events follow as further replies. */
+  [ControlCommand.WATCH]: { request: WatchRequest; reply: WatchingEvent };
+}
+
+/** The request payload of command `C`. */
+export type RequestOf<C extends ControlCommandCode> = ControlMessages[C]["request"];
+/** The reply payload of command `C`. */
+export type ReplyOf<C extends ControlCommandCode> = ControlMessages[C]["reply"];
+
+/** A control request: the command and its payload, told apart by `cmd`. */
+export type ControlRequest = {
+  [C in ControlCommandCode]: {
+    /** The command. */
+    cmd: C;
+    /** Its payload. */
+    request: RequestOf<C>;
+  };
+}[ControlCommandCode];
+
+/** A successful reply to a control request, told apart by `cmd`. */
+export type ControlReplyPayload = {
+  [C in ControlCommandCode]: {
+    /** The command answered. */
+    cmd: C;
+    /** The reply's payload. */
+    payload: ReplyOf<C>;
+  };
+}[ControlCommandCode];

@@ -4,13 +4,12 @@
  *
  * @module
  */
-import { UsageError } from "../errors.ts";
+import { DaemonUnavailableError, UsageError } from "../errors.ts";
 import { COREDUMP_SOCKET_NAME, NOTIFIER_LOG_NAME, ROOT_STATE_DIR } from "../paths.ts";
 import { describeAction, type Trigger } from "../trigger.ts";
-import type { CrashRecord } from "../store/trigger_store.ts";
 import { type JournalEntry, readJournal } from "../notify/io.ts";
-import { ControlCommand } from "../wire/control.ts";
-import { controlRequest } from "../client/client.ts";
+import type { CrashRecord } from "../store/trigger_store.ts";
+import { ControlClient } from "../client/client.ts";
 import {
   type CommandContext,
   controlSocketPath,
@@ -83,7 +82,12 @@ export type DaemonStatus =
     socket: string;
     /** Why. */
     error: string;
+    /** No daemon listens there (not printed by `--json`: a symbol key). */
+    [NO_DAEMON]?: true;
   };
+
+/** Marks a daemon status whose socket has no daemon behind it (`JSON.stringify` skips it). */
+const NO_DAEMON = Symbol("no daemon");
 
 /** Everything `status` reports; `status --json` prints it as it is. */
 export interface StatusReport {
@@ -208,9 +212,8 @@ export async function gatherStatus(options: StatusOptions): Promise<StatusReport
   } catch { /* unreadable (not root) or damaged: install and uninstall say so */ }
 
   try {
-    const facts = await controlRequest(options.socket, ControlCommand.STATUS, {}, {
-      timeoutMs,
-    }) as Record<string, unknown>;
+    const client = new ControlClient(options.socket, { timeoutMs });
+    const facts = await client.status();
     report.daemon = {
       ...facts,
       answering: true,
@@ -218,17 +221,17 @@ export async function gatherStatus(options: StatusOptions): Promise<StatusReport
       pid: Number(facts.pid),
       triggers: Number(facts.triggers),
     };
-    const list = await controlRequest(options.socket, ControlCommand.LIST, {}, { timeoutMs }) as {
-      triggers: Trigger[];
-    };
-    report.triggers = list.triggers;
-    const history = await controlRequest(options.socket, ControlCommand.HISTORY, { limit: 1 }, {
-      timeoutMs,
-    }) as { crashes: CrashRecord[] };
+    report.triggers = (await client.list()).triggers;
+    const history = await client.history({ limit: 1 });
     report.lastCrash = history.crashes.at(-1) ?? null;
   } catch (err) {
     if (!report.daemon.answering) {
-      report.daemon = { answering: false, socket: options.socket, error: message(err) };
+      report.daemon = {
+        answering: false,
+        socket: options.socket,
+        error: message(err),
+        ...(err instanceof DaemonUnavailableError ? { [NO_DAEMON]: true as const } : {}),
+      };
     }
   }
 
@@ -300,9 +303,7 @@ export function statusLines(r: StatusReport): string[] {
         }: ${crashOutcome(r.lastCrash)}`,
     );
   } else {
-    const hint = d.error.startsWith("no lttng-trig daemon answers")
-      ? "start it with 'lttng-trig daemon' (or pass --run-dir)"
-      : d.error;
+    const hint = d[NO_DAEMON] ? "start it with 'lttng-trig daemon' (or pass --run-dir)" : d.error;
     lines.push(`daemon: not answering on ${d.socket}: ${hint}`);
     lines.push("last crash: unknown (the daemon does not answer)");
   }

@@ -4,7 +4,7 @@
  * @module
  */
 import { CommandError, UsageError } from "../errors.ts";
-import type { CrashRecord } from "../store/trigger_store.ts";
+import type { CrashRecord } from "../protocol/records.ts";
 import { signalName } from "../signals.ts";
 import { ControlCommand } from "../wire/control.ts";
 import { controlRequest } from "../client/client.ts";

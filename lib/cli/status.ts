@@ -7,7 +7,7 @@
 import { UsageError } from "../errors.ts";
 import { COREDUMP_SOCKET_NAME, NOTIFIER_LOG_NAME, ROOT_STATE_DIR } from "../paths.ts";
 import { describeAction, type Trigger } from "../trigger.ts";
-import type { CrashRecord } from "../store/trigger_store.ts";
+import type { CrashRecord } from "../protocol/records.ts";
 import { type JournalEntry, readJournal } from "../notify/io.ts";
 import { ControlCommand } from "../wire/control.ts";
 import { controlRequest } from "../client/client.ts";

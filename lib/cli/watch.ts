@@ -4,7 +4,7 @@
  * @module
  */
 import { UsageError } from "../errors.ts";
-import type { TriggerOutcome } from "../store/trigger_store.ts";
+import type { TriggerOutcome } from "../protocol/records.ts";
 import { signalName } from "../signals.ts";
 import { watchDaemon } from "../client/client.ts";
 import {

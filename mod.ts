@@ -72,17 +72,14 @@ export {
 export { type SessionInfo, type SnapshotResult } from "./lib/lttng/control.ts";
 export type { ProcReader } from "./lib/daemon/held_process.ts";
 export {
-  type CoreFate,
-  type CrashRecord,
-  type Decision,
   type ListCrashesOptions,
   StoreError,
   TriggerExistsError,
-  type TriggerOutcome,
   TriggerStore,
 } from "./lib/store/trigger_store.ts";
+export type { Decision } from "./lib/policy.ts";
+export type { CoreFate, CrashFacts, CrashRecord, TriggerOutcome } from "./lib/protocol/records.ts";
 export type {
-  CrashFacts,
   RatePolicy,
   SnapshotAction,
   StopAction,

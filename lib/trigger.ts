@@ -6,6 +6,10 @@
  */
 import picomatch from "picomatch";
 import { safeExecName } from "./paths.ts";
+import type { CrashFacts } from "./protocol/records.ts";
+
+// Where it was defined first; the record lives in lib/protocol/records.ts.
+export type { CrashFacts } from "./protocol/records.ts";
 
 /** The one condition type: any process dumped core (the RFC's `OnAnyCoreDump`). */
 export const ON_ANY_CORE_DUMP = "OnAnyCoreDump";
@@ -85,36 +89,6 @@ export interface Trigger extends TriggerSpec {
   hits: number;
   /** How many times its action ran. */
   fired: number;
-}
-
-/** The facts of one crash as the daemon sees them. */
-export interface CrashFacts {
-  /** Pid (`%p`). */
-  pid: number;
-  /** Uid (`%u`). */
-  uid: number;
-  /** Gid (`%g`). */
-  gid: number;
-  /** Exec name (`%e`). */
-  execName: string;
-  /** Hostname (`%h`); empty when not known. */
-  hostname: string;
-  /** Why the hostname is not the crashed process's own, or is unknown (socket mode). */
-  hostnameNote?: string;
-  /** Signal number, when known. */
-  signal?: number;
-  /** Path of the executable, when known. */
-  exePath?: string;
-  /** Pid in the initial pid namespace (`%P`), when known. */
-  globalPid?: number;
-  /** Time of the crash (`%t`, seconds since the epoch), when known. */
-  crashTime?: number;
-  /** RLIMIT_CORE of the crashed process (`%c`), when known. */
-  coreLimit?: number | "unlimited";
-  /** Dump mode (`%d`), when known. */
-  dumpMode?: number;
-  /** Command line, when known. */
-  cmdline?: string[];
 }
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -338,15 +312,6 @@ export function conditionMatches(condition: TriggerCondition, crash: CrashFacts)
     if (!byName && !byPath) return false;
   }
   return true;
-}
-
-/**
- * Apply the rate policy: given the trigger's hit count including this crash, does the
- * action run?
- */
-export function rateAllows(policy: RatePolicy | undefined, hits: number): boolean {
-  const p = policy ?? { kind: "every", count: 1 };
-  return p.kind === "every" ? hits % p.count === 0 : hits === p.count;
 }
 
 /** One line describing the condition, as `list` shows it. */

@@ -5,7 +5,7 @@
  * @module
  */
 import { CommandError, UsageError } from "../errors.ts";
-import type { CrashRecord } from "../store/trigger_store.ts";
+import type { CrashRecord } from "../protocol/records.ts";
 import { signalName } from "../signals.ts";
 import { ControlClient } from "../client/client.ts";
 import {

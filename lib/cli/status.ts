@@ -7,8 +7,8 @@
 import { DaemonUnavailableError, UsageError } from "../errors.ts";
 import { COREDUMP_SOCKET_NAME, NOTIFIER_LOG_NAME, ROOT_STATE_DIR } from "../paths.ts";
 import { describeAction, type Trigger } from "../trigger.ts";
+import type { CrashRecord } from "../protocol/records.ts";
 import { type JournalEntry, readJournal } from "../notify/io.ts";
-import type { CrashRecord } from "../store/trigger_store.ts";
 import { ControlClient } from "../client/client.ts";
 import {
   type CommandContext,

@@ -8,8 +8,7 @@
  *
  * @module
  */
-import type { CrashFacts } from "../trigger.ts";
-import { type CoreFate, coreFate } from "../store/trigger_store.ts";
+import { type CoreFate, coreFate, type CrashFacts } from "../protocol/records.ts";
 import { readCoreFacts } from "./elf_core.ts";
 import { acceptLoop } from "./sockets.ts";
 import type { HeldProcess } from "./held_process.ts";

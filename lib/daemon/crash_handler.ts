@@ -4,15 +4,10 @@
  *
  * @module
  */
-import {
-  type CrashFacts,
-  describeAction,
-  snapshotNameFor,
-  type Trigger,
-  type TriggerAction,
-} from "../trigger.ts";
-import type { Decision, TriggerOutcome, TriggerStore } from "../store/trigger_store.ts";
-import { conditionMatches, rateAllows } from "../trigger.ts";
+import { describeAction, snapshotNameFor, type Trigger, type TriggerAction } from "../trigger.ts";
+import type { CrashFacts, TriggerOutcome } from "../protocol/records.ts";
+import { decide, type Decision, UnsavedCounters } from "../policy.ts";
+import type { TriggerStore } from "../store/trigger_store.ts";
 import type { SnapshotResult } from "../lttng/control.ts";
 import { SessionActionQueue } from "./action_queue.ts";
 
@@ -87,6 +82,8 @@ export class CrashHandler {
   #onStoreFailure?: (err: unknown) => void;
   #listeners = new Set<CrashListener>();
   #received = new Set<ReceivedListener>();
+  // Counters the store refused to write, on top of the stored ones.
+  #unsaved: UnsavedCounters;
 
   /** Build a handler. */
   constructor(options: CrashHandlerOptions) {
@@ -94,6 +91,7 @@ export class CrashHandler {
     this.#actions = options.actions;
     this.#now = options.now ?? (() => new Date());
     this.#onStoreFailure = options.onStoreFailure;
+    this.#unsaved = new UnsavedCounters(this.#store);
   }
 
   /** Subscribe to finished crashes; returns the unsubscribe function. */
@@ -102,23 +100,21 @@ export class CrashHandler {
     return () => this.#listeners.delete(listener);
   }
 
-  #decideWithoutStore(crash: CrashFacts): Decision[] {
+  // The same policy as the store's, with the counters it could not write kept in memory.
+  #decideWithoutStore(crash: CrashFacts, now: Date): Decision[] {
     let triggers: Trigger[];
     try {
       triggers = this.#store.listTriggers();
     } catch {
       return [];
     }
-    const veto = lttngDaemonVeto(crash);
-    return triggers.filter((t) => conditionMatches(t.condition, crash)).map((t) => {
-      const hits = t.hits + 1;
-      const allowed = veto === undefined && rateAllows(t.ratePolicy, hits);
-      return {
-        trigger: { ...t, hits },
-        allowed,
-        ...(allowed ? {} : { reason: veto ?? `rate policy (matching crash ${hits})` }),
-      };
+    const at = now.getTime();
+    const decisions = decide(this.#unsaved.apply(triggers), crash, this.#unsaved, {
+      now: at,
+      veto: lttngDaemonVeto(crash),
     });
+    this.#unsaved.record(decisions, crash.execName, at);
+    return decisions;
   }
 
   /** Subscribe to crashes as they arrive; returns the unsubscribe function. */
@@ -153,8 +149,8 @@ export class CrashHandler {
       ({ id, decisions } = this.#store.recordCrash(crash, source, now, lttngDaemonVeto(crash)));
     } catch (err) {
       // A store that cannot be written (full disk, read-only) must not stop the actions:
-      // decide from the triggers as they are; counters and history are not kept then.
-      decisions = this.#decideWithoutStore(crash);
+      // decide by the same policy, with the counters kept in memory; no history then.
+      decisions = this.#decideWithoutStore(crash, now);
       this.#onStoreFailure?.(err);
     }
     for (const l of this.#received) {

@@ -18,7 +18,7 @@
  *
  * @module
  */
-import type { CrashFacts } from "../trigger.ts";
+import type { CrashFacts } from "../protocol/records.ts";
 
 /** What the daemon could tell of a crashed process from `/proc`. */
 export interface HeldProcess {

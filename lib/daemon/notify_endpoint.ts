@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type CoreFate, coreFate } from "../store/trigger_store.ts";
+import { type CoreFate, coreFate } from "../protocol/records.ts";
 import {
   decodeOnAnyCoreDump,
   encodeNotifyReply,

@@ -8,7 +8,7 @@
  */
 import { ControlCommand } from "../wire/control.ts";
 import type { CrashFacts, Trigger, TriggerSpec } from "../trigger.ts";
-import type { CrashRecord, TriggerOutcome } from "../store/trigger_store.ts";
+import type { CrashRecord, TriggerOutcome } from "./records.ts";
 
 export { ControlCommand };
 

@@ -290,3 +290,91 @@ Deno.test("CrashHandler.handle() still acts when the store refuses to record the
   assert.equal(actions.calls.length, 1);
   assert.equal(failures.length, 1);
 });
+
+/** A handler over a store that refuses every write, as on a full disk; reads still work. */
+function fullDiskHandler(store: TriggerStore, actions: SessionActions, clock: { now: Date }) {
+  const failures: unknown[] = [];
+  store.recordCrash = () => {
+    throw new Error("database or disk is full");
+  };
+  const handler = new CrashHandler({
+    store,
+    actions,
+    now: () => clock.now,
+    onStoreFailure: (err) => failures.push(err),
+  });
+  return { handler, failures };
+}
+
+Deno.test("CrashHandler.handle() honours --cooldown when the store refuses to record the crash", async () => {
+  await using t = await tempStore();
+  t.store.addTrigger(trigger("web", "s1", { cooldownMs: 60_000 }), 0);
+  const actions = new FakeActions();
+  const clock = { now: NOW };
+  const { handler, failures } = fullDiskHandler(t.store, actions, clock);
+  const at = (s: number) => new Date(NOW.getTime() + s * 1000);
+  const outcomes: string[] = [];
+  for (
+    const [s, pid, execName] of [[0, 1, "apache2"], [10, 2, "apache2"], [20, 3, "nginx"]] as const
+  ) {
+    clock.now = at(s);
+    outcomes.push((await handler.handle({ ...CRASH, pid, execName }, "notify")).outcome);
+  }
+  clock.now = at(61);
+  outcomes.push((await handler.handle({ ...CRASH, pid: 4 }, "notify")).outcome);
+  // One crash loop of apache2: fired once per minute; nginx has a window of its own.
+  assert.deepEqual(outcomes, ["ok", "skipped", "ok", "ok"]);
+  assert.deepEqual(actions.calls.map((c) => c.split(" ")[2]), [
+    "core-apache2-1",
+    "core-nginx-3",
+    "core-apache2-4",
+  ]);
+  clock.now = at(62);
+  const held = await handler.handle({ ...CRASH, pid: 5 }, "notify");
+  assert.match(held.results[0].reason ?? "", /^cooldown 1m: "apache2" fired it 1 s ago$/);
+  assert.equal(failures.length, 5);
+});
+
+Deno.test("CrashHandler.handle() honours --max-per-day when the store refuses to record the crash", async () => {
+  await using t = await tempStore();
+  t.store.addTrigger(trigger("capped", "s1", { action: { type: "stop" }, maxPerDay: 2 }), 0);
+  const actions = new FakeActions();
+  const clock = { now: NOW };
+  const { handler } = fullDiskHandler(t.store, actions, clock);
+  const outcomes: string[] = [];
+  for (let i = 0; i < 5; i++) {
+    clock.now = new Date(NOW.getTime() + i * 3_600_000);
+    outcomes.push((await handler.handle({ ...CRASH, pid: 100 + i }, "notify")).outcome);
+  }
+  assert.deepEqual(outcomes, ["ok", "ok", "skipped", "skipped", "skipped"]);
+  assert.equal(actions.calls.length, 2);
+  clock.now = new Date(NOW.getTime() + 86_400_000 + 1);
+  const next = await handler.handle({ ...CRASH, pid: 200 }, "notify");
+  assert.equal(next.outcome, "ok", "a day after the first, a slot is free again");
+});
+
+Deno.test("CrashHandler.handle() counts the firings the store kept before it filled up", async () => {
+  await using t = await tempStore();
+  t.store.addTrigger(trigger("web", "s1", { cooldownMs: 60_000 }), 0);
+  const actions = new FakeActions();
+  // The first crash is recorded, with its firing; then the disk is full.
+  await new CrashHandler({ store: t.store, actions, now: () => NOW }).handle(CRASH, "notify");
+  const clock = { now: new Date(NOW.getTime() + 5000) };
+  const { handler } = fullDiskHandler(t.store, actions, clock);
+  const out = await handler.handle({ ...CRASH, pid: 43 }, "notify");
+  assert.equal(out.outcome, "skipped");
+  assert.match(out.results[0].reason ?? "", /^cooldown 1m/);
+  assert.equal(actions.calls.length, 1);
+});
+
+Deno.test("CrashHandler.handle() keeps the rate policy's count when the store refuses to record", async () => {
+  await using t = await tempStore();
+  t.store.addTrigger(trigger("every3", "s1", { ratePolicy: { kind: "every", count: 3 } }), 0);
+  const actions = new FakeActions();
+  const { handler } = fullDiskHandler(t.store, actions, { now: NOW });
+  const outcomes: string[] = [];
+  for (let pid = 1; pid <= 6; pid++) {
+    outcomes.push((await handler.handle({ ...CRASH, pid }, "notify")).outcome);
+  }
+  assert.deepEqual(outcomes, ["skipped", "skipped", "ok", "skipped", "skipped", "ok"]);
+});

@@ -7,8 +7,6 @@ import {
   ON_ANY_CORE_DUMP,
   parseCondition,
   parseRatePolicy,
-  rateAllows,
-  type RatePolicy,
   snapshotNameFor,
   type TriggerCondition,
   triggerIdentity,
@@ -83,28 +81,6 @@ Deno.test("parseRatePolicy() rejects an N beyond safe integers", () => {
 Deno.test("formatRatePolicy() writes the policy back, every:1 by default", () => {
   assert.equal(formatRatePolicy(undefined), "every:1");
   assert.equal(formatRatePolicy({ kind: "once-after", count: 5 }), "once-after:5");
-});
-
-// rateAllows
-
-function firingHits(policy: RatePolicy | undefined, upTo: number): number[] {
-  const out: number[] = [];
-  for (let hit = 1; hit <= upTo; hit++) if (rateAllows(policy, hit)) out.push(hit);
-  return out;
-}
-
-Deno.test("rateAllows() with every:N fires on hits N, 2N, 3N...", () => {
-  assert.deepEqual(firingHits({ kind: "every", count: 3 }, 10), [3, 6, 9]);
-  assert.deepEqual(firingHits({ kind: "every", count: 1 }, 4), [1, 2, 3, 4]);
-});
-
-Deno.test("rateAllows() fires on every hit without a policy", () => {
-  assert.deepEqual(firingHits(undefined, 4), [1, 2, 3, 4]);
-});
-
-Deno.test("rateAllows() with once-after:N fires only at hit N", () => {
-  assert.deepEqual(firingHits({ kind: "once-after", count: 3 }, 10), [3]);
-  assert.deepEqual(firingHits({ kind: "once-after", count: 1 }, 10), [1]);
 });
 
 // validateTriggerSpec

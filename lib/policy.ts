@@ -1,0 +1,246 @@
+/**
+ * The decision policy: whether a trigger acts on a crash, and if not, why. One pure
+ * function, {@linkcode judge}, applied in order: the trigger's filters, a veto (a crash
+ * no action may touch), the rate policy, the cooldown and the daily maximum. The store
+ * calls it inside the transaction that persists the counters; the crash handler calls it
+ * with counters kept in memory when the store cannot be written. Neither decides alone.
+ *
+ * @module
+ */
+import type { CrashFacts } from "./protocol/records.ts";
+import {
+  conditionMatches,
+  formatDuration,
+  formatRatePolicy,
+  type RatePolicy,
+  type Trigger,
+  type TriggerSpec,
+} from "./trigger.ts";
+
+/** The daily maximum's window: any 24 hours, in milliseconds. */
+export const DAY_MS = 86_400_000;
+
+/**
+ * What the policy reads of a trigger's past actions (its firings), for the cooldown and
+ * the daily maximum. Times are milliseconds since the epoch.
+ */
+export interface FiringLog {
+  /** When `trigger` last acted on a crash of `exec`, or undefined if it never did. */
+  lastFiring(trigger: Trigger, exec: string): number | undefined;
+  /** How many times `trigger` acted in the 24 hours before `now`. */
+  firingsInLastDay(trigger: Trigger, now: number): number;
+}
+
+/** A rule that holds a matching trigger back. */
+export type PolicyRule = "veto" | "rate-policy" | "cooldown" | "max-per-day";
+
+/** The verdict on one trigger for one crash. */
+export type Verdict =
+  | { fires: true }
+  /** The trigger's filters do not select the crash: it is not counted either. */
+  | { fires: false; rule: "filters" }
+  | { fires: false; rule: PolicyRule; reason: string };
+
+/** A trigger that matched a crash, and whether its rate policy lets it act. */
+export interface Decision {
+  /** The trigger, with its counters after this crash. */
+  trigger: Trigger;
+  /** Whether the action runs. */
+  allowed: boolean;
+  /** Why it does not (rate policy, cooldown, daily maximum). */
+  reason?: string;
+}
+
+/** Options of {@linkcode judge} and {@linkcode decide}. */
+export interface DecideOptions {
+  /** The crash's time, in milliseconds since the epoch. */
+  now: number;
+  /**
+   * Why no action may touch this crash (see `lttngDaemonVeto`): a matching trigger counts
+   * the crash but is held back with this reason, and spends no limit.
+   * @default undefined
+   */
+  veto?: string;
+}
+
+/**
+ * Apply the rate policy: given the trigger's hit count including this crash, does the
+ * action run?
+ *
+ * @example
+ * ```ts
+ * import { rateAllows } from "./policy.ts";
+ *
+ * rateAllows({ kind: "every", count: 2 }, 4); // => true
+ * rateAllows({ kind: "once-after", count: 3 }, 4); // => false
+ * ```
+ */
+export function rateAllows(policy: RatePolicy | undefined, hits: number): boolean {
+  const p = policy ?? { kind: "every", count: 1 };
+  return p.kind === "every" ? hits % p.count === 0 : hits === p.count;
+}
+
+/**
+ * Whether an action of `trigger` is logged as a firing: only the cooldown and the daily
+ * maximum read the log.
+ */
+export function logsFirings(trigger: TriggerSpec): boolean {
+  return trigger.cooldownMs !== undefined || trigger.maxPerDay !== undefined;
+}
+
+/**
+ * Judge one trigger for one crash. `trigger.hits` is its count of matching crashes
+ * before this one; `log` holds its past actions.
+ *
+ * @example
+ * ```ts
+ * import { judge } from "./policy.ts";
+ *
+ * const trigger = {
+ *   name: "web", owner: 0, createdAt: "", hits: 0, fired: 0, session: "s",
+ *   condition: { type: "OnAnyCoreDump" as const }, action: { type: "stop" as const },
+ *   cooldownMs: 60_000,
+ * };
+ * const crash = { pid: 1, uid: 0, gid: 0, execName: "a", hostname: "h" };
+ * const log = { lastFiring: () => 1_000, firingsInLastDay: () => 1 };
+ * judge(trigger, crash, log, { now: 31_000 }).fires; // => false (cooldown)
+ * ```
+ */
+export function judge(
+  trigger: Trigger,
+  crash: CrashFacts,
+  log: FiringLog,
+  options: DecideOptions,
+): Verdict {
+  if (!conditionMatches(trigger.condition, crash)) return { fires: false, rule: "filters" };
+  if (options.veto !== undefined) return { fires: false, rule: "veto", reason: options.veto };
+  const hits = trigger.hits + 1;
+  if (!rateAllows(trigger.ratePolicy, hits)) {
+    return {
+      fires: false,
+      rule: "rate-policy",
+      reason: `rate policy ${formatRatePolicy(trigger.ratePolicy)} (matching crash ${hits})`,
+    };
+  }
+  const now = options.now;
+  if (trigger.cooldownMs !== undefined) {
+    const last = log.lastFiring(trigger, crash.execName);
+    if (last !== undefined && now - last < trigger.cooldownMs) {
+      return {
+        fires: false,
+        rule: "cooldown",
+        reason: `cooldown ${formatDuration(trigger.cooldownMs)}: ${
+          JSON.stringify(crash.execName)
+        } fired it ${Math.round((now - last) / 1000)} s ago`,
+      };
+    }
+  }
+  if (trigger.maxPerDay !== undefined) {
+    const n = log.firingsInLastDay(trigger, now);
+    if (n >= trigger.maxPerDay) {
+      return {
+        fires: false,
+        rule: "max-per-day",
+        reason: `max-per-day ${trigger.maxPerDay}: it acted ${n} times in the last 24 h`,
+      };
+    }
+  }
+  return { fires: true };
+}
+
+/**
+ * Decide for every trigger: one decision per trigger whose filters select the crash, in
+ * the triggers' order, each with the counters the crash leaves it (a hit always, a firing
+ * when it acts).
+ */
+export function decide(
+  triggers: readonly Trigger[],
+  crash: CrashFacts,
+  log: FiringLog,
+  options: DecideOptions,
+): Decision[] {
+  const decisions: Decision[] = [];
+  for (const trigger of triggers) {
+    const verdict = judge(trigger, crash, log, options);
+    if (!verdict.fires && verdict.rule === "filters") continue;
+    const hits = trigger.hits + 1;
+    const fired = trigger.fired + (verdict.fires ? 1 : 0);
+    decisions.push({
+      trigger: { ...trigger, hits, fired },
+      allowed: verdict.fires,
+      ...(verdict.fires ? {} : { reason: verdict.reason }),
+    });
+  }
+  return decisions;
+}
+
+/**
+ * Counters that could not be persisted (the store refused the write), kept in memory so
+ * that the policy still holds while the disk is full: hits and firings per trigger, added
+ * to the stored ones. Firings older than any rule reads are forgotten.
+ */
+export class UnsavedCounters implements FiringLog {
+  #counts = new Map<string, { hits: number; fired: number }>();
+  #firings = new Map<string, { exec: string; time: number }[]>();
+  #stored?: FiringLog;
+
+  /** Counters on top of `stored`, the log that was persisted (when it can be read). */
+  constructor(stored?: FiringLog) {
+    this.#stored = stored;
+  }
+
+  /** `triggers` (as stored) with the hits and firings kept here added. */
+  apply(triggers: readonly Trigger[]): Trigger[] {
+    return triggers.map((t) => {
+      const c = this.#counts.get(key(t));
+      return c === undefined ? t : { ...t, hits: t.hits + c.hits, fired: t.fired + c.fired };
+    });
+  }
+
+  /** Keep what `decisions` (from {@linkcode decide}) did for a crash of `exec` at `now`. */
+  record(decisions: readonly Decision[], exec: string, now: number): void {
+    for (const d of decisions) {
+      const k = key(d.trigger);
+      const c = this.#counts.get(k) ?? { hits: 0, fired: 0 };
+      c.hits++;
+      if (d.allowed) c.fired++;
+      this.#counts.set(k, c);
+      if (d.allowed && logsFirings(d.trigger)) {
+        const list = (this.#firings.get(k) ?? []).filter((f) =>
+          f.time >= now - DAY_MS - (d.trigger.cooldownMs ?? 0)
+        );
+        list.push({ exec, time: now });
+        this.#firings.set(k, list);
+      }
+    }
+  }
+
+  /** The newest firing kept here or stored. */
+  lastFiring(trigger: Trigger, exec: string): number | undefined {
+    let last = this.#readStored(() => this.#stored?.lastFiring(trigger, exec));
+    for (const f of this.#firings.get(key(trigger)) ?? []) {
+      if (f.exec === exec && (last === undefined || f.time > last)) last = f.time;
+    }
+    return last;
+  }
+
+  /** Firings kept here plus those stored, in the 24 hours before `now`. */
+  firingsInLastDay(trigger: Trigger, now: number): number {
+    const stored = this.#readStored(() => this.#stored?.firingsInLastDay(trigger, now)) ?? 0;
+    const kept = (this.#firings.get(key(trigger)) ?? []).filter((f) => f.time > now - DAY_MS);
+    return stored + kept.length;
+  }
+
+  #readStored<T>(read: () => T | undefined): T | undefined {
+    try {
+      return read();
+    } catch {
+      return undefined; // a store that cannot even be read: what is kept here is all there is
+    }
+  }
+}
+
+// A trigger removed and set again under its name starts afresh.
+function key(t: Trigger): string {
+  return JSON.stringify([t.name, t.createdAt]);
+}

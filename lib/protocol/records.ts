@@ -1,0 +1,104 @@
+/**
+ * The records that describe a crash and what became of it: the crash's facts, each
+ * trigger's outcome, the core's fate, and the crash as the history keeps it. Plain data,
+ * shared by the daemon, the store, the client, the CLI and the library, so that none of
+ * them imports the store to name them.
+ *
+ * @module
+ */
+
+/** The facts of one crash as the daemon sees them. */
+export interface CrashFacts {
+  /** Pid (`%p`). */
+  pid: number;
+  /** Uid (`%u`). */
+  uid: number;
+  /** Gid (`%g`). */
+  gid: number;
+  /** Exec name (`%e`). */
+  execName: string;
+  /** Hostname (`%h`); empty when not known. */
+  hostname: string;
+  /** Why the hostname is not the crashed process's own, or is unknown (socket mode). */
+  hostnameNote?: string;
+  /** Signal number, when known. */
+  signal?: number;
+  /** Path of the executable, when known. */
+  exePath?: string;
+  /** Pid in the initial pid namespace (`%P`), when known. */
+  globalPid?: number;
+  /** Time of the crash (`%t`, seconds since the epoch), when known. */
+  crashTime?: number;
+  /** RLIMIT_CORE of the crashed process (`%c`), when known. */
+  coreLimit?: number | "unlimited";
+  /** Dump mode (`%d`), when known. */
+  dumpMode?: number;
+  /** Command line, when known. */
+  cmdline?: string[];
+}
+
+/** What happened to one trigger for one crash. */
+export interface TriggerOutcome {
+  /** Trigger name. */
+  trigger: string;
+  /** Session acted on. */
+  session: string;
+  /** `snapshot` or `stop`. */
+  action: string;
+  /** `ok`, `failed` or `skipped` (rate policy and the like). */
+  outcome: "ok" | "failed" | "skipped";
+  /** Why it failed or was skipped. */
+  reason?: string;
+  /** The snapshot's location, for a snapshot that was taken. */
+  snapshot?: string;
+  /** How long the action took, in milliseconds. */
+  durationMs?: number;
+}
+
+/** What happened to a crash's core. */
+export interface CoreFate {
+  /** Whether it was kept. */
+  kept: boolean;
+  /** The kept core's path. */
+  path?: string;
+  /** Why it was not kept. */
+  reason?: string;
+  /** Core bytes the notifier read. */
+  bytes: number;
+}
+
+/** One crash in the history. */
+export interface CrashRecord extends CrashFacts {
+  /** History id. */
+  id: number;
+  /** When the daemon received it (ISO 8601). */
+  time: string;
+  /** Where it came from: `notify` (pipe helper), `socket`... */
+  source: string;
+  /** `pending`, `ok`, `failed`, `no-trigger`, `skipped`, `interrupted`. */
+  outcome: string;
+  /** Per-trigger outcomes. */
+  results: TriggerOutcome[];
+  /** Extra detail. */
+  detail?: string;
+  /** What happened to the core, when the notifier kept it or tried to. */
+  core?: CoreFate;
+}
+
+/**
+ * The fate to record for a core, from what the notifier or the coredump server says of it:
+ * `text` is the kept core's path, or why it was not kept.
+ *
+ * @example
+ * ```ts
+ * import { coreFate } from "./records.ts";
+ *
+ * coreFate({ kept: false, text: "no space left", bytes: 0 });
+ * // => { kept: false, reason: "no space left", bytes: 0 }
+ * ```
+ */
+export function coreFate(outcome: { kept: boolean; text: string; bytes: number }): CoreFate {
+  return outcome.kept
+    ? { kept: true, path: outcome.text, bytes: outcome.bytes }
+    : { kept: false, reason: outcome.text, bytes: outcome.bytes };
+}

@@ -1,0 +1,140 @@
+/**
+ * The store's crash history: one row per crash, its outcome, per-trigger results and the
+ * fate of its core.
+ *
+ * @module
+ */
+import type { CoreFate, CrashFacts, CrashRecord, TriggerOutcome } from "../protocol/records.ts";
+import type { Prepare } from "./triggers.ts";
+
+/** Options of {@linkcode CrashTable.list}. */
+export interface ListCrashesOptions {
+  /** At most this many, the newest. @default 1000 */
+  limit?: number;
+  /** Only this history id. */
+  id?: number;
+  /** Only crashes of this pid. */
+  pid?: number;
+  /** Only crashes received at or after this ISO 8601 time. */
+  since?: string;
+  /** Only crashes whose exec name (or executable path) matches. */
+  match?: (crash: CrashRecord) => boolean;
+}
+
+interface CrashRow {
+  id: number;
+  time: string;
+  pid: number;
+  uid: number;
+  gid: number;
+  exec: string;
+  hostname: string;
+  facts: string;
+  source: string;
+  outcome: string;
+  results: string;
+  detail: string | null;
+  core: string | null;
+}
+
+/** The `crashes` table; every write runs inside the caller's transaction. */
+export class CrashTable {
+  #sql: Prepare;
+
+  /** Build it over the store's statement cache. */
+  constructor(prepare: Prepare) {
+    this.#sql = prepare;
+  }
+
+  /** Insert a crash with no results yet; returns its history id. */
+  insert(facts: CrashFacts, source: string, now: Date, outcome: string): number {
+    const r = this.#sql(
+      `INSERT INTO crashes (time, pid, uid, gid, exec, hostname, facts, source, outcome, results)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '[]')`,
+    ).run(
+      now.toISOString(),
+      facts.pid,
+      facts.uid,
+      facts.gid,
+      facts.execName,
+      facts.hostname,
+      JSON.stringify(facts),
+      source,
+      outcome,
+    );
+    return Number(r.lastInsertRowid);
+  }
+
+  /** Set a crash's final outcome and per-trigger results. */
+  finish(id: number, outcome: string, results: TriggerOutcome[], detail?: string): void {
+    this.#sql("UPDATE crashes SET outcome = ?, results = ?, detail = ? WHERE id = ?").run(
+      outcome,
+      JSON.stringify(results),
+      detail ?? null,
+      id,
+    );
+  }
+
+  /** Record the core's fate on the newest crash of `pid` since `since`; whether found. */
+  setCoreFate(pid: number, fate: CoreFate, since: string): boolean {
+    const row = this.#sql(
+      "SELECT id FROM crashes WHERE pid = ? AND time >= ? ORDER BY id DESC LIMIT 1",
+    ).get(pid, since) as { id: number } | undefined;
+    if (row === undefined) return false;
+    this.#sql("UPDATE crashes SET core = ? WHERE id = ?").run(JSON.stringify(fate), row.id);
+    return true;
+  }
+
+  /** Mark `pending` crashes `interrupted`; returns how many. */
+  markInterrupted(): number {
+    const r = this.#sql(
+      "UPDATE crashes SET outcome = 'interrupted', detail = 'the daemon stopped before the actions finished' WHERE outcome = 'pending'",
+    ).run();
+    return Number(r.changes);
+  }
+
+  /** The newest crashes, oldest first. */
+  list(options: ListCrashesOptions = {}): CrashRecord[] {
+    const limit = Math.max(1, Math.min(options.limit ?? 1000, 100_000));
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (options.id !== undefined) {
+      where.push("id = ?");
+      params.push(options.id);
+    }
+    if (options.pid !== undefined) {
+      where.push("pid = ?");
+      params.push(options.pid);
+    }
+    if (options.since !== undefined) {
+      where.push("time >= ?");
+      params.push(options.since);
+    }
+    const sql = `SELECT * FROM crashes${
+      where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""
+    } ORDER BY id DESC`;
+    const out: CrashRecord[] = [];
+    // Iterate newest first, so that a filter in JS still returns the newest matches.
+    for (const row of this.#sql(sql).iterate(...params) as Iterable<CrashRow>) {
+      const crash = rowToCrash(row);
+      if (options.match !== undefined && !options.match(crash)) continue;
+      out.push(crash);
+      if (out.length >= limit) break;
+    }
+    return out.reverse();
+  }
+}
+
+function rowToCrash(row: CrashRow): CrashRecord {
+  const facts = JSON.parse(row.facts) as CrashFacts;
+  return {
+    ...facts,
+    id: row.id,
+    time: row.time,
+    source: row.source,
+    outcome: row.outcome,
+    results: JSON.parse(row.results) as TriggerOutcome[],
+    ...(row.detail === null ? {} : { detail: row.detail }),
+    ...(row.core === null ? {} : { core: JSON.parse(row.core) as CoreFate }),
+  };
+}

@@ -1,0 +1,138 @@
+/**
+ * The store's SQLite schema and how a file becomes a store: opened, checked, migrated and
+ * put in WAL mode. A file that is not a healthy lttng-trig store is refused, untouched.
+ *
+ * @module
+ */
+import { DatabaseSync } from "node:sqlite";
+
+/** The schema version this lttng-trig writes and reads. */
+export const SCHEMA_VERSION = 1;
+
+/** The store cannot be opened or written. */
+export class StoreError extends Error {
+  /** The database file. */
+  readonly path: string;
+  /** Build a store error. */
+  constructor(path: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "StoreError";
+    this.path = path;
+  }
+}
+
+/**
+ * Open (or create) the database at `path`, check it and bring its schema up to date. A
+ * file that is not a healthy lttng-trig store is refused with a {@linkcode StoreError}
+ * that names it: never silently replaced.
+ */
+export function openStoreDatabase(path: string): DatabaseSync {
+  let db: DatabaseSync;
+  try {
+    db = new DatabaseSync(path);
+  } catch (err) {
+    throw new StoreError(
+      path,
+      `Cannot open the state store ${path}: ${
+        errText(err)
+      }: check the state directory's permissions`,
+      { cause: err },
+    );
+  }
+  try {
+    db.exec("PRAGMA busy_timeout = 5000");
+    const check = db.prepare("PRAGMA quick_check").all() as { quick_check: string }[];
+    if (check.length !== 1 || check[0].quick_check !== "ok") {
+      throw new Error(check.map((r) => r.quick_check).join("; "));
+    }
+    // Checks before any write (WAL is persistent): a foreign file is refused untouched.
+    migrate(db, path);
+    db.exec("PRAGMA journal_mode = WAL");
+    // NORMAL in WAL mode: a commit survives the daemon being killed (SIGKILL), which is
+    // what the crash history needs at thousands of crashes a second; trigger changes,
+    // which a user was told about, are committed FULL (fsync'd) as well.
+    db.exec("PRAGMA synchronous = NORMAL");
+    return db;
+  } catch (err) {
+    try {
+      db.close();
+    } catch { /* already failing */ }
+    if (err instanceof StoreError) throw err;
+    throw new StoreError(
+      path,
+      `The state store ${path} is unreadable or corrupt (${
+        errText(err)
+      }): move it aside to start with no triggers, or restore it from a backup`,
+      { cause: err },
+    );
+  }
+}
+
+function migrate(db: DatabaseSync, path: string): void {
+  const hasMeta = db.prepare(
+    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+  ).get() !== undefined;
+  const row = hasMeta
+    ? db.prepare("SELECT value FROM meta WHERE key = 'schema'").get() as
+      | { value: string }
+      | undefined
+    : undefined;
+  if (row !== undefined && Number(row.value) !== SCHEMA_VERSION) {
+    throw new StoreError(
+      path,
+      `The state store ${path} has schema version ${row.value}, this lttng-trig knows ${SCHEMA_VERSION}: use the matching lttng-trig version`,
+    );
+  }
+  const tables = db.prepare(
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('meta', 'sqlite_sequence')",
+  ).all() as { name: string }[];
+  if (row === undefined && tables.length > 0) {
+    throw new StoreError(
+      path,
+      `The file ${path} is an SQLite database but not an lttng-trig store: pass another --state-dir`,
+    );
+  }
+  // The text is kept byte for byte: SQLite stores each CREATE statement as written.
+  db.exec(`
+      BEGIN;
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS triggers (
+        name TEXT PRIMARY KEY,
+        identity TEXT NOT NULL UNIQUE,
+        owner INTEGER NOT NULL,
+        spec TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        hits INTEGER NOT NULL DEFAULT 0,
+        fired INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE TABLE IF NOT EXISTS crashes (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        time TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        uid INTEGER NOT NULL,
+        gid INTEGER NOT NULL,
+        exec TEXT NOT NULL,
+        hostname TEXT NOT NULL,
+        facts TEXT NOT NULL,
+        source TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        results TEXT NOT NULL,
+        detail TEXT,
+        core TEXT
+      );
+      CREATE INDEX IF NOT EXISTS crashes_pid ON crashes (pid);
+      CREATE TABLE IF NOT EXISTS firings (
+        trigger TEXT NOT NULL,
+        exec TEXT NOT NULL,
+        time INTEGER NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS firings_trigger ON firings (trigger, time);
+      INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '${SCHEMA_VERSION}');
+      COMMIT;
+    `);
+}
+
+/** An error's message, whatever was thrown. */
+export function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,216 @@
+import assert from "node:assert/strict";
+import {
+  DAY_MS,
+  decide,
+  type FiringLog,
+  judge,
+  logsFirings,
+  rateAllows,
+  UnsavedCounters,
+} from "../../lib/policy.ts";
+import type { CrashFacts } from "../../lib/protocol/records.ts";
+import { ON_ANY_CORE_DUMP, type RatePolicy, type Trigger } from "../../lib/trigger.ts";
+
+// rateAllows
+
+function firingHits(policy: RatePolicy | undefined, upTo: number): number[] {
+  const out: number[] = [];
+  for (let hit = 1; hit <= upTo; hit++) if (rateAllows(policy, hit)) out.push(hit);
+  return out;
+}
+
+Deno.test("rateAllows() with every:N fires on hits N, 2N, 3N...", () => {
+  assert.deepEqual(firingHits({ kind: "every", count: 3 }, 10), [3, 6, 9]);
+  assert.deepEqual(firingHits({ kind: "every", count: 1 }, 4), [1, 2, 3, 4]);
+});
+
+Deno.test("rateAllows() fires on every hit without a policy", () => {
+  assert.deepEqual(firingHits(undefined, 4), [1, 2, 3, 4]);
+});
+
+Deno.test("rateAllows() with once-after:N fires only at hit N", () => {
+  assert.deepEqual(firingHits({ kind: "once-after", count: 3 }, 10), [3]);
+  assert.deepEqual(firingHits({ kind: "once-after", count: 1 }, 10), [1]);
+});
+// judge
+
+const CRASH: CrashFacts = { pid: 42, uid: 1000, gid: 1000, execName: "apache2", hostname: "h" };
+const T0 = Date.UTC(2026, 0, 1);
+
+function trig(extra: Partial<Trigger> = {}): Trigger {
+  return {
+    name: "t",
+    owner: 0,
+    createdAt: "2026-01-01T00:00:00.000Z",
+    hits: 0,
+    fired: 0,
+    session: "s",
+    condition: { type: ON_ANY_CORE_DUMP },
+    action: { type: "snapshot" },
+    ...extra,
+  };
+}
+
+/** A firing log over a list of firings. */
+function logOf(firings: { exec: string; time: number }[]): FiringLog {
+  return {
+    lastFiring: (_t, exec) => {
+      const times = firings.filter((f) => f.exec === exec).map((f) => f.time);
+      return times.length === 0 ? undefined : Math.max(...times);
+    },
+    firingsInLastDay: (_t, now) => firings.filter((f) => f.time > now - DAY_MS).length,
+  };
+}
+
+const NO_FIRINGS = logOf([]);
+
+Deno.test("judge() fires a matching trigger with no limits", () => {
+  assert.deepEqual(judge(trig(), CRASH, NO_FIRINGS, { now: T0 }), { fires: true });
+});
+
+Deno.test("judge() reports a crash its filters do not select as rule filters", () => {
+  const t = trig({ condition: { type: ON_ANY_CORE_DUMP, exec: "nginx*" } });
+  assert.deepEqual(judge(t, CRASH, NO_FIRINGS, { now: T0 }), { fires: false, rule: "filters" });
+  const u = trig({ condition: { type: ON_ANY_CORE_DUMP, uids: [0] } });
+  assert.deepEqual(judge(u, CRASH, NO_FIRINGS, { now: T0 }), { fires: false, rule: "filters" });
+});
+
+Deno.test("judge() holds back a vetoed crash with the veto as the reason", () => {
+  assert.deepEqual(judge(trig(), CRASH, NO_FIRINGS, { now: T0, veto: "no" }), {
+    fires: false,
+    rule: "veto",
+    reason: "no",
+  });
+});
+
+Deno.test("judge() applies the rate policy to the hit this crash makes", () => {
+  const t = trig({ ratePolicy: { kind: "every", count: 2 }, hits: 2 });
+  assert.deepEqual(judge(t, CRASH, NO_FIRINGS, { now: T0 }), {
+    fires: false,
+    rule: "rate-policy",
+    reason: "rate policy every:2 (matching crash 3)",
+  });
+  assert.deepEqual(judge({ ...t, hits: 3 }, CRASH, NO_FIRINGS, { now: T0 }), { fires: true });
+});
+
+Deno.test("judge() holds back a trigger within its cooldown, per exec name", () => {
+  const t = trig({ cooldownMs: 60_000 });
+  const log = logOf([{ exec: "apache2", time: T0 }]);
+  assert.deepEqual(judge(t, CRASH, log, { now: T0 + 30_000 }), {
+    fires: false,
+    rule: "cooldown",
+    reason: 'cooldown 1m: "apache2" fired it 30 s ago',
+  });
+  assert.deepEqual(judge(t, { ...CRASH, execName: "b" }, log, { now: T0 + 30_000 }), {
+    fires: true,
+  });
+  assert.deepEqual(judge(t, CRASH, log, { now: T0 + 60_000 }), { fires: true });
+});
+
+Deno.test("judge() holds back a trigger at its daily maximum", () => {
+  const t = trig({ maxPerDay: 2 });
+  const log = logOf([{ exec: "a", time: T0 }, { exec: "b", time: T0 + 1000 }]);
+  assert.deepEqual(judge(t, CRASH, log, { now: T0 + 2000 }), {
+    fires: false,
+    rule: "max-per-day",
+    reason: "max-per-day 2: it acted 2 times in the last 24 h",
+  });
+  assert.deepEqual(judge(t, CRASH, log, { now: T0 + DAY_MS }), { fires: true });
+});
+
+Deno.test("judge() checks the rate policy, then the cooldown, then the daily maximum", () => {
+  const t = trig({ ratePolicy: { kind: "every", count: 2 }, cooldownMs: 60_000, maxPerDay: 1 });
+  const log = logOf([{ exec: "apache2", time: T0 }]);
+  const rule = (hits: number, now: number) => {
+    const v = judge({ ...t, hits }, CRASH, log, { now });
+    return v.fires ? "fires" : v.rule;
+  };
+  assert.equal(rule(0, T0 + 1), "rate-policy");
+  assert.equal(rule(1, T0 + 1), "cooldown");
+  assert.equal(rule(1, T0 + 60_000), "max-per-day");
+  assert.equal(rule(1, T0 + DAY_MS), "fires");
+});
+
+Deno.test("judge() reads no firing for a trigger without cooldown or daily maximum", () => {
+  const log: FiringLog = {
+    lastFiring: () => assert.fail("read"),
+    firingsInLastDay: () => assert.fail("read"),
+  };
+  assert.deepEqual(judge(trig(), CRASH, log, { now: T0 }), { fires: true });
+});
+
+// decide
+
+Deno.test("decide() returns the matching triggers with their counters after the crash", () => {
+  const triggers = [
+    trig({ name: "a", hits: 4, fired: 2, ratePolicy: { kind: "every", count: 5 } }),
+    trig({ name: "b", condition: { type: ON_ANY_CORE_DUMP, exec: "nginx" } }),
+    trig({ name: "c", hits: 1, fired: 1, ratePolicy: { kind: "once-after", count: 1 } }),
+  ];
+  assert.deepEqual(decide(triggers, CRASH, NO_FIRINGS, { now: T0 }), [
+    { trigger: { ...triggers[0], hits: 5, fired: 3 }, allowed: true },
+    {
+      trigger: { ...triggers[2], hits: 2, fired: 1 },
+      allowed: false,
+      reason: "rate policy once-after:1 (matching crash 2)",
+    },
+  ]);
+});
+
+Deno.test("logsFirings() is true only with a cooldown or a daily maximum", () => {
+  assert.equal(logsFirings(trig()), false);
+  assert.equal(logsFirings(trig({ cooldownMs: 1 })), true);
+  assert.equal(logsFirings(trig({ maxPerDay: 1 })), true);
+});
+
+// UnsavedCounters
+
+Deno.test("UnsavedCounters keeps hits and firings so that the policy still holds", () => {
+  const unsaved = new UnsavedCounters();
+  const stored = [trig({ cooldownMs: 60_000, maxPerDay: 2, hits: 5, fired: 1 })];
+  const run = (now: number, execName = "apache2") => {
+    const d = decide(unsaved.apply(stored), { ...CRASH, execName }, unsaved, { now });
+    unsaved.record(d, execName, now);
+    return d[0];
+  };
+  const first = run(T0);
+  assert.equal(first.allowed, true);
+  assert.deepEqual([first.trigger.hits, first.trigger.fired], [6, 2]);
+  const second = run(T0 + 1000);
+  assert.equal(second.allowed, false);
+  assert.match(second.reason ?? "", /^cooldown 1m/);
+  assert.equal(run(T0 + 2000, "other").allowed, true);
+  const fourth = run(T0 + 120_000);
+  assert.equal(fourth.allowed, false);
+  assert.match(fourth.reason ?? "", /^max-per-day 2/);
+  assert.deepEqual([fourth.trigger.hits, fourth.trigger.fired], [9, 3]);
+  assert.equal(run(T0 + DAY_MS + 2001).allowed, true);
+});
+
+Deno.test("UnsavedCounters adds the stored firings, and ignores a store it cannot read", () => {
+  const t = trig({ cooldownMs: 60_000, maxPerDay: 3 });
+  const unsaved = new UnsavedCounters(logOf([{ exec: "apache2", time: T0 }]));
+  assert.equal(unsaved.lastFiring(t, "apache2"), T0);
+  unsaved.record([{ trigger: t, allowed: true }], "apache2", T0 + 5);
+  assert.equal(unsaved.lastFiring(t, "apache2"), T0 + 5);
+  assert.equal(unsaved.firingsInLastDay(t, T0 + 10), 2);
+  const broken = new UnsavedCounters({
+    lastFiring: () => {
+      throw new Error("disk I/O error");
+    },
+    firingsInLastDay: () => {
+      throw new Error("disk I/O error");
+    },
+  });
+  assert.equal(broken.lastFiring(t, "apache2"), undefined);
+  assert.equal(broken.firingsInLastDay(t, T0), 0);
+});
+
+Deno.test("UnsavedCounters starts afresh for a trigger removed and set again", () => {
+  const unsaved = new UnsavedCounters();
+  const old = trig({ hits: 3 });
+  unsaved.record([{ trigger: old, allowed: true }], "a", T0);
+  assert.equal(unsaved.apply([old])[0].hits, 4);
+  const again = trig({ createdAt: "2026-02-01T00:00:00.000Z" });
+  assert.equal(unsaved.apply([again])[0].hits, 0);
+});

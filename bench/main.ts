@@ -28,6 +28,7 @@ import {
   crashSection,
   ingestSection,
   notifySection,
+  pipeHold,
   stormSection,
   writeReport,
 } from "./report.ts";
@@ -116,7 +117,7 @@ async function main(args: string[]): Promise<number> {
       }
       step("4. storm");
       results.storm = await measureStorm(ctx, crasher);
-      console.log(`\n${stormSection(results.storm, NaN, opts)}\n`);
+      console.log(`\n${stormSection(results.storm, pipeHold(results.crash), opts)}\n`);
     }
   } finally {
     await Deno.remove(work, { recursive: true }).catch(() => {});

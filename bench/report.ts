@@ -45,6 +45,11 @@ function hold(m: CrashMethod | undefined): number {
   return m === undefined ? NaN : median(m.samples.filter((s) => s.ok).map((s) => s.ms));
 }
 
+/** Pipe mode's median hold in measurement 1 (NaN when it did not run), for the storm's scale. */
+export function pipeHold(p: CrashPhase | undefined): number {
+  return p === undefined ? NaN : hold(method(p, "pipe"));
+}
+
 /** Median snapshot time (ms) of `m`, as the method reports it. */
 function snapshotTime(m: CrashMethod | undefined): number {
   return m === undefined

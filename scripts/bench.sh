@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # lttng-trig's benchmark (as root): installs what is missing (scripts/setup.sh), then runs
-# scripts/bench.ts, which prints its tables and writes docs/BENCHMARKS.md. It changes
-# core_pattern only under the tests' lock and restores it, starts lttng-sessiond only if
-# none runs, and stops only what it started. Options: --quick for a short run, --help.
+# bench/main.ts, which prints its tables and the README's figures and writes
+# docs/BENCHMARKS.md. It changes core_pattern only under the tests' lock and restores it,
+# starts lttng-sessiond only if none runs, and stops only what it started. Options: --quick
+# for a short run, --help.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 deno=$(bash "$root/scripts/setup.sh")
 export DENO_DIR="$root/.tools/deno-dir" DENO_NO_UPDATE_CHECK=1
 export LTTNG_TRIG_BENCH_COMMAND="bash scripts/bench.sh${*:+ $*}"
 cd "$root"
-exec "$deno" run --quiet --config "$root/deno.json" -P=tests "$root/scripts/bench.ts" "$@"
+exec "$deno" run --quiet --config "$root/deno.json" -P=tests "$root/bench/main.ts" "$@"

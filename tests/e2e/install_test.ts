@@ -24,10 +24,10 @@ import { CorePatternGuard } from "../fixtures/core_pattern.ts";
 import { startDaemon } from "../fixtures/daemon.ts";
 import { runLauncher, type RunResult } from "../fixtures/launcher.ts";
 import { LAUNCHER } from "../fixtures/paths.ts";
+import { requirement } from "../fixtures/require.ts";
 
 const SYSTEMD = "|/lib/systemd/systemd-coredump %P %u %g %s %t 9223372036854775808 %h";
 const skip = Deno.uid() === 0 ? undefined : "install writes core_pattern: needs root";
-if (skip !== undefined) console.error(`install e2e: skipped: ${skip}`);
 
 /** The path the launcher names itself by (it resolves its own links). */
 const EXE = await Deno.realPath(LAUNCHER);
@@ -58,7 +58,7 @@ async function exists(path: string): Promise<boolean> {
 
 Deno.test({
   name: "install and uninstall take over and give back the real core_pattern",
-  ignore: skip !== undefined,
+  ignore: requirement(skip),
   async fn(t) {
     await using _guard = await CorePatternGuard.set(SYSTEMD);
     await writeSysctl(CORE_PIPE_LIMIT_PATH, "0");
@@ -314,7 +314,7 @@ class FakeKernel implements KernelFiles {
 
 Deno.test({
   name: "install puts everything back when the kernel does not keep the pattern",
-  ignore: skip !== undefined,
+  ignore: requirement(skip),
   async fn() {
     const state = await Deno.makeTempDir({ prefix: "ltt-" });
     try {
@@ -336,7 +336,7 @@ Deno.test({
 
 Deno.test({
   name: "install and uninstall restore an empty or non-UTF-8 core_pattern exactly",
-  ignore: skip !== undefined,
+  ignore: requirement(skip),
   async fn() {
     const state = await Deno.makeTempDir({ prefix: "ltt-" });
     try {
@@ -358,7 +358,7 @@ Deno.test({
 
 Deno.test({
   name: "install over lttng-trig's pattern written by hand: remembers the kernel default",
-  ignore: skip !== undefined,
+  ignore: requirement(skip),
   async fn() {
     const state = await Deno.makeTempDir({ prefix: "ltt-" });
     try {
@@ -378,7 +378,7 @@ Deno.test({
 
 Deno.test({
   name: "install and uninstall refuse an install.json that others could have written",
-  ignore: skip !== undefined,
+  ignore: requirement(skip),
   async fn() {
     const state = await Deno.makeTempDir({ prefix: "ltt-" });
     try {
@@ -400,7 +400,7 @@ Deno.test({
 
 Deno.test({
   name: "install refuses an executable that is not lttng-trig, and a --core-dir others can write",
-  ignore: skip !== undefined,
+  ignore: requirement(skip),
   async fn() {
     const state = await Deno.makeTempDir({ prefix: "ltt-" });
     try {

@@ -147,7 +147,7 @@ export const TriggerActionType = {
 export interface TriggerHandle {
   /** Session name. */
   session: string;
-  /** The daemon's run directory. @default the caller's (SPEC §2) */
+  /** The daemon's run directory. @default the caller's (docs/DESIGN.md, "Paths") */
   runDir?: string;
 }
 

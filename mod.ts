@@ -6,14 +6,42 @@
  * codec, the daemon, and the store.
  *
  * @example Set a trigger on a session and fire it, as the RFC does
- * ```ts ignore
- * import { fireTrigger, setTrigger, TriggerActionType, TriggerType } from "./mod.ts";
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Daemon, fireTrigger, setTrigger, TriggerActionType, TriggerType } from "./mod.ts";
  *
- * await setTrigger({ session: "mysession" }, TriggerType.ONANYCOREDUMP, TriggerActionType.SNAPSHOT);
- * const reply = await fireTrigger(TriggerType.ONANYCOREDUMP, undefined, {
- *   pid: 42, uid: 1000, gid: 1000, execName: "apache2", hostname: "A_HOST_NAME",
- * });
- * console.log(reply.fired);
+ * // A daemon in a scratch run directory, whose actions only record what they would do
+ * // (by default they run `lttng snapshot record` on the session).
+ * const dir = await Deno.makeTempDir();
+ * const snapshots: string[] = [];
+ * {
+ *   await using daemon = await Daemon.start({
+ *     runDir: `${dir}/run`,
+ *     stateDir: `${dir}/state`,
+ *     log: () => {},
+ *     actions: {
+ *       listSessions: () =>
+ *         Promise.resolve([{ name: "mysession", path: "", enabled: true, snapshotMode: true }]),
+ *       snapshot: (_session, name) => {
+ *         snapshots.push(name);
+ *         return Promise.resolve({ location: `${dir}/${name}` });
+ *       },
+ *       stop: () => Promise.resolve(),
+ *     },
+ *   });
+ *
+ *   await setTrigger(
+ *     { session: "mysession", runDir: `${dir}/run` },
+ *     TriggerType.ONANYCOREDUMP,
+ *     TriggerActionType.SNAPSHOT,
+ *   );
+ *   const reply = await fireTrigger(TriggerType.ONANYCOREDUMP, daemon.notifySocketPath, {
+ *     pid: 42, uid: 1000, gid: 1000, execName: "apache2", hostname: "A_HOST_NAME",
+ *   });
+ *   assert.equal(reply.fired, 1);
+ *   assert.match(snapshots[0], /^core-apache2-42/);
+ * }
+ * await Deno.remove(dir, { recursive: true });
  * ```
  *
  * @module
@@ -148,7 +176,7 @@ export const TriggerActionType = {
 export interface TriggerHandle {
   /** Session name. */
   session: string;
-  /** The daemon's run directory. @default the caller's (SPEC §2) */
+  /** The daemon's run directory. @default the caller's (docs/DESIGN.md, "Paths") */
   runDir?: string;
 }
 
@@ -171,11 +199,20 @@ export interface SetTriggerOptions {
  * runs).
  *
  * @example
- * ```ts ignore
- * import { setTrigger, TriggerActionType, TriggerType } from "./mod.ts";
- * const t = await setTrigger({ session: "web" }, TriggerType.ONANYCOREDUMP,
- *   TriggerActionType.SNAPSHOT, { filters: { exec: "nginx*" } });
- * console.log(t.name);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DaemonUnavailableError, setTrigger, TriggerActionType, TriggerType } from "./mod.ts";
+ *
+ * // Snapshot session "web" when an nginx process crashes. No daemon listens in this
+ * // empty run directory, so the request is refused (see the module example for one).
+ * const runDir = await Deno.makeTempDir();
+ * await assert.rejects(
+ *   setTrigger({ session: "web", runDir }, TriggerType.ONANYCOREDUMP, TriggerActionType.SNAPSHOT, {
+ *     filters: { exec: "nginx*" },
+ *   }),
+ *   DaemonUnavailableError,
+ * );
+ * await Deno.remove(runDir);
  * ```
  */
 export async function setTrigger(
@@ -205,11 +242,19 @@ export async function setTrigger(
  * and resolve to the daemon's reply once the fired actions have finished.
  *
  * @example
- * ```ts ignore
- * import { fireTrigger, TriggerType } from "./mod.ts";
- * await fireTrigger(TriggerType.ONANYCOREDUMP, "/home/auser/.lttng/notify-lttng-sessiond", {
- *   pid: 42, uid: 1000, gid: 1000, execName: "apache2", hostname: "A_HOST_NAME",
- * });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DaemonUnavailableError, fireTrigger, TriggerType } from "./mod.ts";
+ *
+ * // Where no daemon listens, the crash cannot be delivered (see the module example).
+ * const dir = await Deno.makeTempDir();
+ * await assert.rejects(
+ *   fireTrigger(TriggerType.ONANYCOREDUMP, `${dir}/notify-lttng-sessiond`, {
+ *     pid: 42, uid: 1000, gid: 1000, execName: "apache2", hostname: "A_HOST_NAME",
+ *   }),
+ *   DaemonUnavailableError,
+ * );
+ * await Deno.remove(dir);
  * ```
  */
 export function fireTrigger(

@@ -1,6 +1,6 @@
 /**
  * Where lttng-trig keeps its sockets and state, following LTTng's conventions
- * (SPEC §2). The one source of truth for these names.
+ * (docs/DESIGN.md, "Paths"). The one source of truth for these names.
  *
  * @module
  */

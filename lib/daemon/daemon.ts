@@ -97,8 +97,19 @@ type ResolvedOptions = Required<Omit<DaemonOptions, "actions" | "coreDir" | "pro
  * A running daemon.
  *
  * @example
- * ```ts ignore
- * await using daemon = await Daemon.start({ runDir: "/tmp/run", stateDir: "/tmp/state" });
+ * ```ts
+ * import { Daemon } from "./daemon.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * {
+ *   await using daemon = await Daemon.start({
+ *     runDir: `${dir}/run`,
+ *     stateDir: `${dir}/state`,
+ *     log: () => {},
+ *   });
+ *   daemon.controlSocketPath; // `${dir}/run/client-lttng-trig`
+ * }
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export class Daemon implements AsyncDisposable {

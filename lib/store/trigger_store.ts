@@ -35,9 +35,20 @@ export {
  * The trigger store.
  *
  * @example
- * ```ts ignore
- * using store = TriggerStore.open("/tmp/example.db");
- * store.addTrigger({ session: "s", condition: { type: "OnAnyCoreDump" }, action: { type: "snapshot" } }, 0);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { TriggerStore } from "./trigger_store.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * {
+ *   using store = TriggerStore.open(`${dir}/triggers.db`);
+ *   store.addTrigger(
+ *     { session: "s", condition: { type: "OnAnyCoreDump" }, action: { type: "snapshot" } },
+ *     0,
+ *   );
+ *   assert.equal(store.listTriggers().length, 1);
+ * }
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export class TriggerStore implements Disposable {

@@ -10,6 +10,31 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: false });
 
 /**
+ * The longest prefix of the UTF-8 text `bytes` that fits in `max` bytes and ends on a
+ * character boundary: a character that does not fit whole is left out, never cut.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { utf8Prefix } from "./cstring.ts";
+ *
+ * const bytes = new TextEncoder().encode("aé"); // 61 c3 a9
+ * assert.deepEqual(utf8Prefix(bytes, 2), new Uint8Array([0x61]));
+ * ```
+ */
+export function utf8Prefix<T extends ArrayBufferLike>(
+  bytes: Uint8Array<T>,
+  max: number,
+): Uint8Array<T> {
+  if (bytes.byteLength <= max) return bytes;
+  let end = Math.max(0, max);
+  // Back off over UTF-8 continuation bytes (10xxxxxx): bytes[end] is the first byte
+  // left out, and it must start a character.
+  while (end > 0 && (bytes[end] & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end);
+}
+
+/**
  * Write `value` as a `char[size]` at `offset` in `target`: UTF-8, cut at a character
  * boundary so that a NUL always fits, then zero-padded. Returns the next offset.
  */
@@ -28,12 +53,7 @@ export function encodeCStringInto(
   if (bytes.includes(0)) {
     throw new TypeError(`Cannot encode string "${value}": it contains a NUL byte`);
   }
-  if (bytes.byteLength > size - 1) {
-    let end = size - 1;
-    // Back off over UTF-8 continuation bytes (10xxxxxx) so no character is cut in two.
-    while (end > 0 && (bytes[end] & 0xc0) === 0x80) end--;
-    bytes = bytes.subarray(0, end);
-  }
+  bytes = utf8Prefix(bytes, size - 1);
   target.set(bytes, offset);
   target.fill(0, offset + bytes.byteLength, offset + size);
   return offset + size;

@@ -14,7 +14,7 @@
 /** Size in bytes of an encoded {@linkcode Header}. */
 export const HEADER_SIZE = 8;
 
-/** Byte order of every integer on the wire (SPEC §3): little-endian. */
+/** Byte order of every integer on the wire: little-endian (docs/PROTOCOL.md, "Header"). */
 export const LITTLE_ENDIAN = true;
 
 /** A frame header: the command and the size of the payload that follows. */

@@ -5,6 +5,7 @@
  * @module
  */
 import { checkU32, encodeHeaderInto, HEADER_SIZE, LITTLE_ENDIAN, viewOf } from "./header.ts";
+import { utf8Prefix } from "./cstring.ts";
 import {
   decodeOnAnyCoreDump,
   encodeOnAnyCoreDumpInto,
@@ -33,10 +34,36 @@ export const ExtFlag = {
 
 /** Largest `exe` and `cmdline` carried (PATH_MAX, and the first 4 KiB of the command line). */
 export const EXT_STRING_MAX = 4096;
+
+/**
+ * Byte offsets of the ONANYCOREDUMP_EXT payload's fields (the struct documented on
+ * {@linkcode OnAnyCoreDumpExtMessage}): the one table both the encoder and the decoder
+ * read. `base` is the RFC's packed 522-byte ONANYCOREDUMP.
+ */
+export const ONANYCOREDUMP_EXT_OFFSETS = {
+  base: 0,
+  pad: ONANYCOREDUMP_SIZE,
+  flags: 524,
+  globalPid: 528,
+  signal: 532,
+  time: 536,
+  coreLimit: 544,
+  dumpMode: 552,
+  exeLen: 556,
+  cmdlineLen: 558,
+  data: 560,
+} as const;
 /** Fixed part of an ONANYCOREDUMP_EXT payload. */
-export const ONANYCOREDUMP_EXT_FIXED = 560;
+export const ONANYCOREDUMP_EXT_FIXED: number = ONANYCOREDUMP_EXT_OFFSETS.data;
 /** Largest ONANYCOREDUMP_EXT payload. */
 export const ONANYCOREDUMP_EXT_MAX: number = ONANYCOREDUMP_EXT_FIXED + 2 * EXT_STRING_MAX;
+
+/** The optional 32-bit facts: field, offset and flag, for the encoder and the decoder. */
+const EXT_U32_FIELDS = [
+  ["globalPid", ONANYCOREDUMP_EXT_OFFSETS.globalPid, ExtFlag.GLOBAL_PID],
+  ["signal", ONANYCOREDUMP_EXT_OFFSETS.signal, ExtFlag.SIGNAL],
+  ["dumpMode", ONANYCOREDUMP_EXT_OFFSETS.dumpMode, ExtFlag.DUMP_MODE],
+] as const;
 
 /**
  * A notification with extended facts.
@@ -78,86 +105,87 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: false });
 const U64_MAX = 0xffff_ffff_ffff_ffffn;
 
-function capped(bytes: Uint8Array): Uint8Array {
-  return bytes.byteLength <= EXT_STRING_MAX ? bytes : bytes.subarray(0, EXT_STRING_MAX);
+/** UTF-8 of `text`, at most EXT_STRING_MAX bytes, never ending inside a character. */
+function cappedUtf8(text: string): Uint8Array {
+  return utf8Prefix(encoder.encode(text), EXT_STRING_MAX);
 }
 
 /** Encode a whole ONANYCOREDUMP_EXT frame. */
 export function encodeOnAnyCoreDumpExt(msg: OnAnyCoreDumpExtMessage): Uint8Array {
-  const exe = capped(encoder.encode(msg.exe ?? ""));
-  const cmdline = capped(encoder.encode((msg.cmdline ?? []).join("\0")));
-  const size = ONANYCOREDUMP_EXT_FIXED + exe.byteLength + cmdline.byteLength;
+  const at = ONANYCOREDUMP_EXT_OFFSETS;
+  const exe = cappedUtf8(msg.exe ?? "");
+  const cmdline = cappedUtf8((msg.cmdline ?? []).join("\0"));
+  const size = at.data + exe.byteLength + cmdline.byteLength;
   const frame = new Uint8Array(HEADER_SIZE + size);
   encodeHeaderInto({ cmd: NotifyExtCommand.ONANYCOREDUMP_EXT, msgSize: size }, frame, 0);
   const p = HEADER_SIZE;
-  encodeOnAnyCoreDumpInto(msg, frame, p);
+  encodeOnAnyCoreDumpInto(msg, frame, p + at.base);
   const view = viewOf(frame);
   let flags = 0;
-  const u32 = (off: number, v: number | undefined, flag: number, name: string) => {
-    if (v === undefined) return;
+  for (const [name, offset, flag] of EXT_U32_FIELDS) {
+    const v = msg[name];
+    if (v === undefined) continue;
     checkU32(name, v);
-    view.setUint32(p + off, v, LITTLE_ENDIAN);
+    view.setUint32(p + offset, v, LITTLE_ENDIAN);
     flags |= flag;
-  };
-  u32(528, msg.globalPid, ExtFlag.GLOBAL_PID, "globalPid");
-  u32(532, msg.signal, ExtFlag.SIGNAL, "signal");
+  }
   if (msg.time !== undefined) {
-    view.setBigUint64(p + 536, BigInt(Math.max(0, Math.trunc(msg.time))), LITTLE_ENDIAN);
+    view.setBigUint64(p + at.time, BigInt(Math.max(0, Math.trunc(msg.time))), LITTLE_ENDIAN);
     flags |= ExtFlag.TIME;
   }
   if (msg.coreLimit !== undefined) {
     const v = msg.coreLimit === "unlimited"
       ? U64_MAX
       : BigInt(Math.max(0, Math.trunc(msg.coreLimit)));
-    view.setBigUint64(p + 544, v, LITTLE_ENDIAN);
+    view.setBigUint64(p + at.coreLimit, v, LITTLE_ENDIAN);
     flags |= ExtFlag.CORE_LIMIT;
   }
-  u32(552, msg.dumpMode, ExtFlag.DUMP_MODE, "dumpMode");
   if (msg.exe !== undefined) flags |= ExtFlag.EXE;
   if (msg.cmdline !== undefined) flags |= ExtFlag.CMDLINE;
-  view.setUint32(p + 524, flags, LITTLE_ENDIAN);
-  view.setUint16(p + 556, exe.byteLength, LITTLE_ENDIAN);
-  view.setUint16(p + 558, cmdline.byteLength, LITTLE_ENDIAN);
-  frame.set(exe, p + ONANYCOREDUMP_EXT_FIXED);
-  frame.set(cmdline, p + ONANYCOREDUMP_EXT_FIXED + exe.byteLength);
+  view.setUint32(p + at.flags, flags, LITTLE_ENDIAN);
+  view.setUint16(p + at.exeLen, exe.byteLength, LITTLE_ENDIAN);
+  view.setUint16(p + at.cmdlineLen, cmdline.byteLength, LITTLE_ENDIAN);
+  frame.set(exe, p + at.data);
+  frame.set(cmdline, p + at.data + exe.byteLength);
   return frame;
 }
 
 /** Decode an ONANYCOREDUMP_EXT payload; lengths are checked against the bytes present. */
 export function decodeOnAnyCoreDumpExt(payload: Uint8Array): OnAnyCoreDumpExtMessage {
-  if (payload.byteLength < ONANYCOREDUMP_EXT_FIXED) {
+  const at = ONANYCOREDUMP_EXT_OFFSETS;
+  if (payload.byteLength < at.data) {
     throw new RangeError(
-      `Cannot decode ONANYCOREDUMP_EXT: expected at least ${ONANYCOREDUMP_EXT_FIXED} bytes, got ${payload.byteLength}`,
+      `Cannot decode ONANYCOREDUMP_EXT: expected at least ${at.data} bytes, got ${payload.byteLength}`,
     );
   }
-  const base = decodeOnAnyCoreDump(payload.subarray(0, ONANYCOREDUMP_SIZE));
+  const base = decodeOnAnyCoreDump(payload.subarray(at.base, at.base + ONANYCOREDUMP_SIZE));
   const view = viewOf(payload);
-  const flags = view.getUint32(524, LITTLE_ENDIAN);
-  const exeLen = view.getUint16(556, LITTLE_ENDIAN);
-  const cmdLen = view.getUint16(558, LITTLE_ENDIAN);
+  const flags = view.getUint32(at.flags, LITTLE_ENDIAN);
+  const exeLen = view.getUint16(at.exeLen, LITTLE_ENDIAN);
+  const cmdLen = view.getUint16(at.cmdlineLen, LITTLE_ENDIAN);
   if (exeLen > EXT_STRING_MAX || cmdLen > EXT_STRING_MAX) {
     throw new RangeError(
       `Cannot decode ONANYCOREDUMP_EXT: exe_len ${exeLen} or cmdline_len ${cmdLen} over ${EXT_STRING_MAX}`,
     );
   }
-  if (ONANYCOREDUMP_EXT_FIXED + exeLen + cmdLen !== payload.byteLength) {
+  if (at.data + exeLen + cmdLen !== payload.byteLength) {
     throw new RangeError(
       `Cannot decode ONANYCOREDUMP_EXT: lengths say ${
-        ONANYCOREDUMP_EXT_FIXED + exeLen + cmdLen
+        at.data + exeLen + cmdLen
       } bytes, got ${payload.byteLength}`,
     );
   }
   const msg: OnAnyCoreDumpExtMessage = { ...base };
-  if (flags & ExtFlag.GLOBAL_PID) msg.globalPid = view.getUint32(528, LITTLE_ENDIAN);
-  if (flags & ExtFlag.SIGNAL) msg.signal = view.getUint32(532, LITTLE_ENDIAN);
-  if (flags & ExtFlag.TIME) msg.time = Number(view.getBigUint64(536, LITTLE_ENDIAN));
+  for (const [name, offset, flag] of EXT_U32_FIELDS) {
+    if (flags & flag) msg[name] = view.getUint32(offset, LITTLE_ENDIAN);
+  }
+  if (flags & ExtFlag.TIME) msg.time = Number(view.getBigUint64(at.time, LITTLE_ENDIAN));
   if (flags & ExtFlag.CORE_LIMIT) {
-    const v = view.getBigUint64(544, LITTLE_ENDIAN);
+    const v = view.getBigUint64(at.coreLimit, LITTLE_ENDIAN);
     msg.coreLimit = v === U64_MAX ? "unlimited" : Number(v);
   }
-  if (flags & ExtFlag.DUMP_MODE) msg.dumpMode = view.getUint32(552, LITTLE_ENDIAN);
-  const exeBytes = payload.subarray(ONANYCOREDUMP_EXT_FIXED, ONANYCOREDUMP_EXT_FIXED + exeLen);
-  const cmdBytes = payload.subarray(ONANYCOREDUMP_EXT_FIXED + exeLen);
+  const exeBytes = payload.subarray(at.data, at.data + exeLen);
+  const cmdBytes = payload.subarray(at.data + exeLen);
   if (flags & ExtFlag.EXE) msg.exe = decoder.decode(exeBytes);
   if (flags & ExtFlag.CMDLINE) {
     msg.cmdline = cmdLen === 0 ? [] : decoder.decode(cmdBytes).split("\0");
@@ -189,42 +217,47 @@ export interface CoreResultMessage {
   text: string;
 }
 
+/** Byte offsets of the CORE_RESULT payload's fields: one table for both directions. */
+export const CORE_RESULT_OFFSETS = { pid: 0, kept: 4, bytes: 8, textLen: 16, text: 18 } as const;
 /** Largest CORE_RESULT payload. */
-export const CORE_RESULT_MAX: number = 18 + EXT_STRING_MAX;
+export const CORE_RESULT_MAX: number = CORE_RESULT_OFFSETS.text + EXT_STRING_MAX;
 
 /** Encode a whole CORE_RESULT frame. */
 export function encodeCoreResult(msg: CoreResultMessage): Uint8Array {
-  const text = capped(encoder.encode(msg.text));
-  const size = 18 + text.byteLength;
+  const at = CORE_RESULT_OFFSETS;
+  const text = cappedUtf8(msg.text);
+  const size = at.text + text.byteLength;
   const frame = new Uint8Array(HEADER_SIZE + size);
   encodeHeaderInto({ cmd: NotifyExtCommand.CORE_RESULT, msgSize: size }, frame, 0);
   const view = viewOf(frame);
-  view.setUint32(HEADER_SIZE, msg.pid, LITTLE_ENDIAN);
-  view.setUint32(HEADER_SIZE + 4, msg.kept ? 1 : 0, LITTLE_ENDIAN);
-  view.setBigUint64(HEADER_SIZE + 8, BigInt(Math.max(0, Math.trunc(msg.bytes))), LITTLE_ENDIAN);
-  view.setUint16(HEADER_SIZE + 16, text.byteLength, LITTLE_ENDIAN);
-  frame.set(text, HEADER_SIZE + 18);
+  const p = HEADER_SIZE;
+  view.setUint32(p + at.pid, msg.pid, LITTLE_ENDIAN);
+  view.setUint32(p + at.kept, msg.kept ? 1 : 0, LITTLE_ENDIAN);
+  view.setBigUint64(p + at.bytes, BigInt(Math.max(0, Math.trunc(msg.bytes))), LITTLE_ENDIAN);
+  view.setUint16(p + at.textLen, text.byteLength, LITTLE_ENDIAN);
+  frame.set(text, p + at.text);
   return frame;
 }
 
 /** Decode a CORE_RESULT payload. */
 export function decodeCoreResult(payload: Uint8Array): CoreResultMessage {
-  if (payload.byteLength < 18) {
+  const at = CORE_RESULT_OFFSETS;
+  if (payload.byteLength < at.text) {
     throw new RangeError(
-      `Cannot decode CORE_RESULT: expected at least 18 bytes, got ${payload.byteLength}`,
+      `Cannot decode CORE_RESULT: expected at least ${at.text} bytes, got ${payload.byteLength}`,
     );
   }
   const view = viewOf(payload);
-  const len = view.getUint16(16, LITTLE_ENDIAN);
-  if (18 + len !== payload.byteLength) {
+  const len = view.getUint16(at.textLen, LITTLE_ENDIAN);
+  if (at.text + len !== payload.byteLength) {
     throw new RangeError(
-      `Cannot decode CORE_RESULT: text_len says ${18 + len} bytes, got ${payload.byteLength}`,
+      `Cannot decode CORE_RESULT: text_len says ${at.text + len} bytes, got ${payload.byteLength}`,
     );
   }
   return {
-    pid: view.getUint32(0, LITTLE_ENDIAN),
-    kept: view.getUint32(4, LITTLE_ENDIAN) === 1,
-    bytes: Number(view.getBigUint64(8, LITTLE_ENDIAN)),
-    text: decoder.decode(payload.subarray(18)),
+    pid: view.getUint32(at.pid, LITTLE_ENDIAN),
+    kept: view.getUint32(at.kept, LITTLE_ENDIAN) === 1,
+    bytes: Number(view.getBigUint64(at.bytes, LITTLE_ENDIAN)),
+    text: decoder.decode(payload.subarray(at.text)),
   };
 }

@@ -16,6 +16,7 @@ import {
   show,
   uniqueSession,
 } from "./_helpers.ts";
+import { requirement } from "../fixtures/require.ts";
 
 const UNIT_DIR = `${ROOT}/dist/systemd`;
 const SYSTEM_UNIT = "lttng-trig.service";
@@ -36,9 +37,10 @@ function which(command: string): string | undefined {
 }
 
 const ANALYZE = which("systemd-analyze");
-const NO_ANALYZE = ANALYZE === undefined
-  ? " (skipped: systemd-analyze is not installed: apt-get install systemd, or run scripts/setup.sh)"
-  : "";
+const ANALYZE_MISSING = ANALYZE === undefined
+  ? "systemd-analyze is not installed: apt-get install systemd, or run scripts/setup.sh"
+  : undefined;
+const NO_ANALYZE = ANALYZE_MISSING === undefined ? "" : ` (skipped: ${ANALYZE_MISSING})`;
 
 /** A unit file as key → values (a key may repeat), with its section. */
 function parseUnit(text: string): Map<string, string[]> {
@@ -108,7 +110,7 @@ async function verify(name: string, edit?: (text: string) => string) {
 for (const name of [SYSTEM_UNIT, USER_UNIT, INSTALL_UNIT]) {
   Deno.test({
     name: `${name} passes systemd-analyze verify without a warning${NO_ANALYZE}`,
-    ignore: ANALYZE === undefined,
+    ignore: requirement(ANALYZE_MISSING),
     fn: async () => {
       const r = await verify(name);
       assert.equal(r.code, 0, r.text);
@@ -120,7 +122,7 @@ for (const name of [SYSTEM_UNIT, USER_UNIT, INSTALL_UNIT]) {
 
 Deno.test({
   name: `systemd-analyze verify does see mistakes in the unit${NO_ANALYZE}`,
-  ignore: ANALYZE === undefined,
+  ignore: requirement(ANALYZE_MISSING),
   fn: async () => {
     const unknown = await verify(SYSTEM_UNIT, (t) => t.replace("[Service]", "[Service]\nBogus=1"));
     assert.match(unknown.text, /Unknown key/i, unknown.text);
@@ -139,7 +141,7 @@ Deno.test({
 
 Deno.test({
   name: `systemd-analyze security rates the root unit's exposure 5.0 or better${NO_ANALYZE}`,
-  ignore: ANALYZE === undefined,
+  ignore: requirement(ANALYZE_MISSING),
   fn: async () => {
     await using copy = await unitCopy(SYSTEM_UNIT);
     const r = await analyze(["security", "--offline=yes", copy.file], false, copy.dir);
@@ -192,16 +194,17 @@ async function unitCapabilities(): Promise<string[]> {
 }
 
 const SANDBOX_TOOLS = ["unshare", "setpriv", "mount"].filter((t) => which(t) === undefined);
-const NO_SANDBOX = Deno.uid() !== 0
-  ? " (skipped: needs root)"
+const SANDBOX_MISSING = Deno.uid() !== 0
+  ? "needs root"
   : SANDBOX_TOOLS.length > 0
-  ? ` (skipped: ${SANDBOX_TOOLS.join(", ")} missing: apt-get install util-linux mount)`
-  : "";
+  ? `${SANDBOX_TOOLS.join(", ")} missing: apt-get install util-linux mount`
+  : undefined;
+const NO_SANDBOX = SANDBOX_MISSING === undefined ? "" : ` (skipped: ${SANDBOX_MISSING})`;
 
 Deno.test({
   name:
     `the daemon works within the root unit's capabilities, without new privileges, from a read-only installation${NO_SANDBOX}`,
-  ignore: NO_SANDBOX !== "",
+  ignore: requirement(SANDBOX_MISSING),
   fn: async () => {
     await using dirs = await makeDirs();
     const caps = await unitCapabilities();

@@ -16,11 +16,11 @@ import { CorePatternGuard } from "../fixtures/core_pattern.ts";
 import { buildCrasher, crash } from "../fixtures/crasher.ts";
 import { crashEntry, history, type HistoryEntry } from "../fixtures/history.ts";
 import { waitFor } from "../fixtures/wait.ts";
+import { requirement } from "../fixtures/require.ts";
 
 const PATTERN = `|${LAUNCHER} notify %p %u %g %e %h`;
 
 const skip = await e2eUnavailable();
-if (skip !== undefined) console.error(`e2e: skipped: ${skip}`);
 
 async function set(...args: string[]): Promise<void> {
   const r = await runLauncher(["set", ...args]);
@@ -40,7 +40,7 @@ async function mallocsOf(snapshot: string, pid: number): Promise<string[]> {
 
 Deno.test({
   name: "end to end: a real crash under core_pattern fires lttng-trig's triggers",
-  ignore: skip !== undefined,
+  ignore: requirement(skip),
   async fn(t) {
     await buildCrasher();
     await using _sessiond = await SessionDaemon.ensure();

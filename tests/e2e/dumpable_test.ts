@@ -10,6 +10,7 @@ import { awaitListening } from "../fixtures/daemon.ts";
 import { CorePatternGuard } from "../fixtures/core_pattern.ts";
 import { buildCrasher } from "../fixtures/crasher.ts";
 import { runLauncher } from "../fixtures/launcher.ts";
+import { requirement } from "../fixtures/require.ts";
 
 const skip = Deno.uid() === 0 ? undefined : "needs root (it writes core_pattern)";
 
@@ -21,7 +22,7 @@ async function coresIn(dir: string): Promise<string[]> {
 
 Deno.test({
   name: "the daemon is non-dumpable by prctl, with no help from the launcher",
-  ignore: skip !== undefined,
+  ignore: requirement(skip),
   async fn() {
     const crasher = await buildCrasher();
     const work = await Deno.makeTempDir({ dir: "/tmp", prefix: "lttng-trig-dumpable-" });

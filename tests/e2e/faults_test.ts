@@ -13,12 +13,13 @@ import { SessionDaemon, SnapshotSession } from "../fixtures/lttng.ts";
 import { CorePatternGuard } from "../fixtures/core_pattern.ts";
 import { buildCrasher, crash } from "../fixtures/crasher.ts";
 import { crashEntry } from "../fixtures/history.ts";
+import { requirement } from "../fixtures/require.ts";
 
 const skip = await e2eUnavailable();
 
 Deno.test({
   name: "end to end: a destroyed, re-created session and a restarted lttng-sessiond",
-  ignore: skip !== undefined,
+  ignore: requirement(skip),
   async fn(t) {
     await buildCrasher();
     await using sessiond = await SessionDaemon.ensure();
@@ -81,7 +82,11 @@ Deno.test({
 
         await t.step({
           name: "lttng-sessiond restarted: the next crash is snapshotted again",
-          ignore: !sessiond.ours,
+          ignore: requirement(
+            sessiond.ours
+              ? undefined
+              : "lttng-sessiond was running already: tests never restart one they did not start",
+          ),
           fn: async () => {
             await session![Symbol.asyncDispose]();
             session = undefined;

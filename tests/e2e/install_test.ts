@@ -16,10 +16,10 @@ import { CorePatternGuard } from "../fixtures/core_pattern.ts";
 import { startDaemon } from "../fixtures/daemon.ts";
 import { runLauncher, type RunResult } from "../fixtures/launcher.ts";
 import { LAUNCHER } from "../fixtures/paths.ts";
+import { requirement } from "../fixtures/require.ts";
 
 const SYSTEMD = "|/lib/systemd/systemd-coredump %P %u %g %s %t 9223372036854775808 %h";
 const skip = Deno.uid() === 0 ? undefined : "install writes core_pattern: needs root";
-if (skip !== undefined) console.error(`install e2e: skipped: ${skip}`);
 
 /** The path the launcher names itself by (it resolves its own links). */
 const EXE = await Deno.realPath(LAUNCHER);
@@ -50,7 +50,7 @@ async function exists(path: string): Promise<boolean> {
 
 Deno.test({
   name: "install and uninstall take over and give back the real core_pattern",
-  ignore: skip !== undefined,
+  ignore: requirement(skip),
   async fn(t) {
     await using _guard = await CorePatternGuard.set(SYSTEMD);
     await writeSysctl(CORE_PIPE_LIMIT_PATH, "0");

@@ -11,6 +11,7 @@ import { CorePatternGuard } from "../fixtures/core_pattern.ts";
 import { buildCrasher, crash } from "../fixtures/crasher.ts";
 import { findDirs, Relayd } from "../fixtures/relayd.ts";
 import { crashEntry } from "../fixtures/history.ts";
+import { requirement } from "../fixtures/require.ts";
 
 const skip = await e2eUnavailable();
 
@@ -21,7 +22,7 @@ async function set(...args: string[]): Promise<void> {
 
 Deno.test({
   name: "end to end: snapshots go to a central lttng-relayd",
-  ignore: skip !== undefined,
+  ignore: requirement(skip),
   async fn(t) {
     await buildCrasher();
     await using _sessiond = await SessionDaemon.ensure();

@@ -13,14 +13,13 @@ import { CorePatternGuard } from "../fixtures/core_pattern.ts";
 import { buildCrasher, connectAs, crash } from "../fixtures/crasher.ts";
 import { crashEntry, history, type HistoryEntry } from "../fixtures/history.ts";
 import { waitFor } from "../fixtures/wait.ts";
+import { kernelOlderThan, kernelRequirement, requirement } from "../fixtures/require.ts";
 
 const SOCKET = "/var/run/lttng/coredump-lttng-trig";
 // What core_pattern names: the kernel follows no symlink (/var/run -> /run).
 const REAL_SOCKET = `${await Deno.realPath("/var/run")}/lttng/coredump-lttng-trig`;
-const [major, minor] = Deno.osRelease().split(".").map(Number);
-const tooOld = major < 6 || (major === 6 && minor < 16);
-const skip = tooOld ? "the coredump socket needs Linux 6.16+" : await e2eUnavailable();
-if (skip !== undefined) console.error(`e2e socket mode: skipped: ${skip}`);
+const tooOld = kernelOlderThan(6, 16);
+const skip = tooOld ? undefined : await e2eUnavailable();
 
 /**
  * Watch /proc, until `stop` resolves, for a process running lttng-trig's notifier: the
@@ -45,7 +44,7 @@ async function watchForNotifier(stop: Promise<unknown>): Promise<number> {
 
 Deno.test({
   name: "end to end: coredump-socket mode, with no helper process",
-  ignore: skip !== undefined,
+  ignore: kernelRequirement("socket mode", 6, 16) || requirement(skip),
   async fn(t) {
     await buildCrasher();
     await using _sessiond = await SessionDaemon.ensure();

@@ -22,6 +22,7 @@ import { buildCrasher, crash, type CrashRun } from "../fixtures/crasher.ts";
 import { notifiersRunning, RootJournal } from "../fixtures/rel_journal.ts";
 import { memoryOf, mib } from "../fixtures/rel_wire.ts";
 import { waitFor } from "../fixtures/wait.ts";
+import { requirement } from "../fixtures/require.ts";
 
 const PATTERN = `|${LAUNCHER} notify %p %u %g %e %h`;
 /** The bound on releasing every process of the storm, from the first crash. */
@@ -30,7 +31,6 @@ const STORM_BOUND_MS = 90_000;
 const HOLD_BOUND_MS = 12_000;
 
 const skip = await e2eUnavailable();
-if (skip !== undefined) console.error(`e2e storm: skipped: ${skip}`);
 
 interface Entry {
   pid: number;
@@ -89,7 +89,7 @@ async function snapshotDirs(output: string): Promise<string[]> {
 
 Deno.test({
   name: "end to end: crash storms and crash loops",
-  ignore: skip !== undefined,
+  ignore: requirement(skip),
   async fn(t) {
     await buildCrasher();
     await using _sessiond = await SessionDaemon.ensure();

@@ -27,13 +27,13 @@ import type { DaemonProcess } from "../fixtures/daemon.ts";
 import { RootJournal } from "../fixtures/rel_journal.ts";
 import { TempUser } from "../fixtures/rel_user.ts";
 import { waitFor } from "../fixtures/wait.ts";
+import { requirement } from "../fixtures/require.ts";
 
 const PATTERN = `|${LAUNCHER} notify %p %u %g %e %h`;
 const ROOT_NOTIFY = "/var/run/lttng/notify-lttng-sessiond";
 const ROOT_CONTROL = "/var/run/lttng/client-lttng-trig";
 
 const skip = await e2eUnavailable();
-if (skip !== undefined) console.error(`e2e users: skipped: ${skip}`);
 
 interface Entry {
   pid: number;
@@ -79,7 +79,7 @@ async function rootTrig(...args: string[]): Promise<void> {
 
 Deno.test({
   name: "end to end: who may do what, with a second real user",
-  ignore: skip !== undefined,
+  ignore: requirement(skip),
   async fn(t) {
     await buildCrasher();
     const uconnect = await buildUconnect();

@@ -48,6 +48,7 @@ type Script =
 
 /** An in-memory connection that plays a script and logs what happens to it. */
 class FakeConn implements NotifierConn {
+  peer?: { pid: number; uid: number };
   written: number[] = [];
   closed = 0;
   #out: Uint8Array = new Uint8Array(0);
@@ -103,6 +104,10 @@ interface FakeIoOptions {
   connectDelay?: Promise<void>;
   /** Makes lstat of these paths never resolve. */
   hangingLstat?: string[];
+  /** The uid the listener of a path runs as (else the socket file's owner; null: unknown). */
+  peers?: Record<string, number | null>;
+  /** Free slots of held crashes per uid (else plenty). */
+  slots?: Record<number, number>;
 }
 
 class FakeIo implements NotifierIo {
@@ -125,12 +130,30 @@ class FakeIo implements NotifierIo {
     const script = this.#o.scripts?.[path];
     if (script === undefined) throw new Error("Connection refused (os error 111)");
     const conn = new FakeConn(path, script, this.log);
+    const peer = this.#o.peers?.[path] === undefined
+      ? this.files.get(path)?.uid
+      : this.#o.peers[path];
+    if (peer !== null && peer !== undefined) conn.peer = { pid: 1, uid: peer };
     this.conns.push(conn);
     this.#o.afterConnect?.(path, this.files);
     return conn;
   }
   homeOf(uid: number): Promise<string | undefined> {
     return Promise.resolve(this.#o.homes?.[uid]);
+  }
+  held = new Map<number, number>();
+  holdSlot(_runDir: string, uid: number, cap: number): Promise<(() => void) | undefined> {
+    const taken = this.held.get(uid) ?? 0;
+    if (taken >= Math.min(cap, this.#o.slots?.[uid] ?? Infinity)) {
+      this.log.push(`capped ${uid}`);
+      return Promise.resolve(undefined);
+    }
+    this.held.set(uid, taken + 1);
+    this.log.push(`slot ${uid}`);
+    return Promise.resolve(() => {
+      this.held.set(uid, (this.held.get(uid) ?? 1) - 1);
+      this.log.push(`free ${uid}`);
+    });
   }
   releaseCore(): void {
     this.released++;

@@ -2,9 +2,12 @@
  * The notifier's command line, as the kernel gives it from core_pattern:
  * `notify [--OPTION=VALUE...] %p %u %g %e %h`.
  *
- * Only leading `--name=value` words are options (a pid never starts with `--`); the five
- * positional values are taken as they are and never parsed as flags, so an exec name
- * like `--help` or `a b` stays data.
+ * Only leading `--name=value` words are options (a pid never starts with `--`), each
+ * known name at most once, and none after `--facts=`: that one carries the kernel's
+ * `%E`, which kernels before 5.3 split on spaces, so a word after it is kernel data
+ * (a path such as `/tmp/x --timeout=60000`), never an option. The five positional
+ * values are taken as they are and never parsed as flags, so an exec name like `--help`
+ * or `a b` stays data.
  *
  * @module
  */
@@ -69,6 +72,11 @@ export interface NotifyArgs {
   facts?: KernelFacts;
   /** `--core-dir=DIR`: keep the core there (zstd), instead of discarding it. */
   coreDir?: string;
+  /**
+   * The kernel split its fields (before Linux 5.3) so that `%p %u %g` cannot be told
+   * from `%E`'s words: the uid is left unknown.
+   */
+  ambiguous?: boolean;
   /** Problems with the arguments, journaled but never fatal. */
   warnings: string[];
 }
@@ -93,25 +101,47 @@ export function parseNotifyArgs(
 ): NotifyArgs {
   const warnings: string[] = [];
   const out: Partial<NotifyArgs> = {};
+  const splits = () => typeof splitsExecName === "function" ? splitsExecName() : splitsExecName;
+  const seen = new Set<string>();
   let i = 0;
+  let factsValue: string | undefined;
   for (; i < words.length; i++) {
     const m = OPTION_RE.exec(words[i]);
     if (m === null) break;
     const [, name, value] = m;
+    if (seen.has(name)) {
+      warnings.push(`ignored repeated option --${name}`);
+      continue;
+    }
+    seen.add(name);
+    if (name === "facts") {
+      // The last option: what follows is the kernel's.
+      factsValue = value;
+      i++;
+      break;
+    }
     if (name === "run-dir" && value.startsWith("/")) out.runDir = value;
     else if (name === "state-dir" && value.startsWith("/")) out.stateDir = value;
     else if (name === "timeout" && u32(value) !== undefined) out.timeoutMs = u32(value);
-    else if (name === "facts") out.facts = parseKernelFacts(value);
     else if (name === "core-dir" && value.startsWith("/")) out.coreDir = value;
     else warnings.push(`ignored option --${name}`);
   }
   const pos = words.slice(i);
+  if (factsValue !== undefined) {
+    out.facts = parseKernelFacts(factsValue);
+    if (out.facts.exe !== undefined && pos.length > 5 && splits()) {
+      // An old kernel split %E or %e or %h: which words are %p %u %g cannot be known (a
+      // path can hold digits and spaces). Trust no uid rather than a forged one.
+      warnings.push("ambiguous split of the kernel's fields: uid and executable path dropped");
+      delete out.facts.exe;
+      out.ambiguous = true;
+    }
+  }
   if (pos.length < 5) {
     warnings.push(`expected %p %u %g %e %h, got ${pos.length} argument(s)`);
   }
   let execName = pos[3] ?? "";
   let hostname = pos[4] ?? "";
-  const splits = () => typeof splitsExecName === "function" ? splitsExecName() : splitsExecName;
   if (pos.length > 5 && splits()) {
     execName = pos.slice(3, -1).join(" ");
     hostname = pos[pos.length - 1];
@@ -119,10 +149,12 @@ export function parseNotifyArgs(
     warnings.push(`ignored ${pos.length - 5} extra argument(s)`);
   }
   const pid = u32(pos[0]);
-  const uid = u32(pos[1]);
+  const uid = out.ambiguous ? undefined : u32(pos[1]);
   const gid = u32(pos[2]);
   if (pid === undefined) warnings.push(`bad pid ${JSON.stringify(pos[0] ?? "")}`);
-  if (uid === undefined) warnings.push(`bad uid ${JSON.stringify(pos[1] ?? "")}`);
+  if (uid === undefined && !out.ambiguous) {
+    warnings.push(`bad uid ${JSON.stringify(pos[1] ?? "")}`);
+  }
   return {
     ...out,
     pid: pid ?? 0,

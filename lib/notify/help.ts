@@ -14,9 +14,10 @@ The core dump notifier, run by the kernel from /proc/sys/kernel/core_pattern:
   |/usr/bin/lttng-trig notify %p %u %g %e %h
 
 It sends the crash to the root daemon and to the crashing user's own daemon (if one
-runs, in a socket that user owns), holds the dump until they reply (at most --timeout,
-default 10000 ms) so that the snapshot still holds the process's last events, then
-releases it. PID UID GID EXEC HOST are taken as they are: an exec name such as --help
+runs, in a socket that user owns, served by that user), holds the dump until they
+reply (at most --timeout, default 10000 ms; the user's daemon at most 2000 ms; past 4
+crashes of one user held at once, not at all) so that the snapshot still holds the
+process's last events, then releases it. PID UID GID EXEC HOST are taken as they are: an exec name such as --help
 stays data. Failures go to STATE_DIR/notifier.log, shown by 'lttng-trig status'.
 'lttng-trig install' writes the line for you.
 

@@ -5,6 +5,8 @@
  */
 import type { FileFacts, NotifierIo } from "./notifier.ts";
 import { NOTIFIER_LOG_NAME } from "../paths.ts";
+import { connectUnix } from "./peer_cred.ts";
+import { holdSlot } from "./held_slots.ts";
 
 async function lstat(path: string): Promise<FileFacts | undefined> {
   try {
@@ -34,8 +36,11 @@ export async function homeOf(uid: number): Promise<string | undefined> {
 /** The real {@linkcode NotifierIo}. */
 export const denoNotifierIo: NotifierIo = {
   lstat,
-  connect: (path) => Deno.connect({ transport: "unix", path }),
+  // Through libc, for the peer's credentials; each read or write waits at most 10 s (the
+  // notifier's deadline cuts it shorter).
+  connect: (path) => Promise.resolve().then(() => connectUnix(path, 10_000)),
   homeOf,
+  holdSlot,
   releaseCore() {
     // Closing the pipe makes the kernel stop writing the core: the process is released.
     try {

@@ -10,7 +10,7 @@ import { encodeOnAnyCoreDump, NotifyStatus, readNotifyReply } from "../wire/noti
 import { type ByteReader, type ByteWriter, writeAll } from "../wire/frame.ts";
 import { encodeCoreResult, encodeOnAnyCoreDumpExt } from "../wire/notify_ext.ts";
 import type { NotifyArgs } from "./args.ts";
-import { ownershipProblem } from "../ownership.ts";
+import { octalMode, ownershipProblem } from "../ownership.ts";
 
 /** File facts the safety checks need (from `lstat`, which never follows a link). */
 export interface FileFacts {
@@ -28,6 +28,11 @@ export interface FileFacts {
 
 /** A connection, as far as the notifier uses it. */
 export interface NotifierConn extends ByteReader, ByteWriter {
+  /**
+   * Who listens on the other end (`SO_PEERCRED`): the notifier talks only to a peer
+   * that runs as the socket's expected owner. Undefined when unknown: refused.
+   */
+  readonly peer?: { pid: number; uid: number };
   /** Close it. */
   close(): void;
 }
@@ -40,6 +45,12 @@ export interface NotifierIo {
   connect(path: string): Promise<NotifierConn>;
   /** Home directory of `uid` (from the password database). */
   homeOf(uid: number): Promise<string | undefined>;
+  /**
+   * Take one of the `cap` slots of crashes of `uid` held at once (across notifier
+   * processes, under the root daemon's `runDir`); resolves to the function that frees
+   * it, or `undefined` when none is free (then the crash is not held).
+   */
+  holdSlot(runDir: string, uid: number, cap: number): Promise<(() => void) | undefined>;
   /**
    * Release the dump: close the core pipe, or keep the core; resolves to what happened
    * to the core when it was kept (or not kept for a reason worth recording).
@@ -63,8 +74,11 @@ export interface Delivery {
   path: string;
   /** `root` or `user`. */
   target: "root" | "user";
-  /** Replied, absent (no daemon), refused (unsafe socket), failed. */
-  outcome: "replied" | "absent" | "refused" | "failed";
+  /**
+   * Replied, sent (not waited for: past the per-uid cap), absent (no daemon), refused
+   * (unsafe socket or peer), failed.
+   */
+  outcome: "replied" | "sent" | "absent" | "refused" | "failed";
   /** The daemon's status, when it replied. */
   status?: number;
   /** Triggers fired, when it replied. */
@@ -83,10 +97,21 @@ export interface NotifierRun {
   heldMs: number;
   /** What happened to the core, when it was kept or had to be. */
   core?: CoreOutcome;
+  /** The crash was past its uid's cap of held crashes: sent, not waited for. */
+  capped?: boolean;
 }
 
 /** How long the notifier holds a dump waiting for replies, unless told otherwise. */
 export const DEFAULT_HOLD_MS = 10_000;
+/**
+ * How long the crashing user's own daemon may hold the dump (its socket is the user's:
+ * a listener that never replies must not hold crashes for the root daemon's budget).
+ */
+export const USER_HOLD_MS = 2_000;
+/** How many crashes of one uid (other than root) are held at once, machine-wide. */
+export const HELD_PER_UID = 4;
+/** Bound on sending to each daemon, past the cap, when no reply is waited for. */
+export const SEND_ONLY_MS = 250;
 
 /** Options of {@linkcode runNotifier}. */
 export interface NotifierOptions {
@@ -96,6 +121,10 @@ export interface NotifierOptions {
   timeoutMs?: number;
   /** Aborts at the deadline instead of a timer of `timeoutMs` (and sets it). */
   signal?: AbortSignal;
+  /** How long the user's own daemon may hold the dump, in ms. @default USER_HOLD_MS */
+  userHoldMs?: number;
+  /** Crashes of one non-root uid held at once. @default HELD_PER_UID */
+  heldPerUid?: number;
 }
 
 /** Send the crash to its daemons, wait for their replies (bounded), release the dump. */
@@ -124,29 +153,63 @@ export async function runNotifier(
     // under /proc/PID only with --allow-all, which the notifier never gets.
     frame = encodeOnAnyCoreDumpExt({ ...base, ...facts });
   }
+  const uid = args.uid;
+  // A crash past its uid's cap is sent, not held: no uid can fill core_pipe_limit. Root's
+  // own crashes are not capped (no other user can cause them).
+  const runDir = options.runDir ?? ROOT_RUN_DIR;
+  let freeSlot: (() => void) | undefined;
+  let capped = false;
+  if (uid !== 0) {
+    freeSlot = await io.holdSlot(runDir, uid ?? 0xffff_ffff, options.heldPerUid ?? HELD_PER_UID)
+      .catch(() => undefined);
+    capped = freeSlot === undefined;
+  }
+  const rootBudget = capped ? Math.min(SEND_ONLY_MS, timeoutMs) : timeoutMs;
+  const userBudget = Math.min(rootBudget, options.userHoldMs ?? USER_HOLD_MS);
   const deadline = Promise.withResolvers<void>();
   // With a signal (the CLI's AbortSignal.timeout), no timer is armed here: in Deno the
   // first setTimeout or clearTimeout loads the timers machinery, several milliseconds
   // and megabytes on the path that holds the crashed process.
   let timer: ReturnType<typeof setTimeout> | undefined;
-  if (options.signal !== undefined) {
-    if (options.signal.aborted) deadline.resolve();
-    else options.signal.addEventListener("abort", () => deadline.resolve(), { once: true });
+  const signal = capped ? AbortSignal.timeout(rootBudget) : options.signal;
+  if (signal !== undefined) {
+    if (signal.aborted) deadline.resolve();
+    else signal.addEventListener("abort", () => deadline.resolve(), { once: true });
   } else {
     timer = setTimeout(deadline.resolve, timeoutMs);
   }
   const deliveries: Delivery[] = [];
-  const deliverTo = async (t: Target) => {
-    deliveries.push(await deliver(t, frame, io, deadline.promise, timeoutMs));
+  const owners = new Map<Delivery, number>();
+  const deliverTo = async (t: Target, until: Promise<void>, budget: number) => {
+    const d = await deliver(t, frame, io, until, budget, !capped);
+    deliveries.push(d);
+    owners.set(d, t.owner);
   };
   // The root daemon first, at once: the user's home is looked up meanwhile.
-  const pending = [deliverTo({ target: "root", dir: options.runDir ?? ROOT_RUN_DIR, owner: 0 })];
-  const uid = args.uid;
+  const pending = [
+    deliverTo(
+      { target: "root", dir: runDir, owner: 0 },
+      deadline.promise,
+      rootBudget,
+    ),
+  ];
   if (uid !== undefined && uid !== 0) {
+    // The user's daemon has a budget of its own, within the root daemon's deadline.
+    const userSignal = AbortSignal.timeout(userBudget);
+    const userDeadline = Promise.race([
+      deadline.promise,
+      new Promise<void>((resolve) =>
+        userSignal.addEventListener("abort", () => resolve(), { once: true })
+      ),
+    ]);
     pending.push((async () => {
       const home = await io.homeOf(uid).catch(() => undefined);
       if (home !== undefined && home.startsWith("/")) {
-        await deliverTo({ target: "user", dir: userRunDir(home.replace(/\/+$/, "")), owner: uid });
+        await deliverTo(
+          { target: "user", dir: userRunDir(home.replace(/\/+$/, "")), owner: uid },
+          userDeadline,
+          userBudget,
+        );
       }
     })());
   }
@@ -155,6 +218,7 @@ export async function runNotifier(
     await Promise.all(pending);
   } finally {
     if (timer !== undefined) clearTimeout(timer);
+    freeSlot?.();
   }
   const heldMs = Math.round(performance.now() - started);
   try {
@@ -166,7 +230,7 @@ export async function runNotifier(
     const result = encodeCoreResult({ pid: args.pid, ...core });
     await Promise.all(
       deliveries.filter((d) => d.outcome === "replied").map((d) =>
-        sendOnce(d.path, result, io, 2000).catch(() => {})
+        sendOnce(d.path, owners.get(d) ?? -1, result, io, 2000).catch(() => {})
       ),
     );
   }
@@ -179,12 +243,29 @@ export async function runNotifier(
       failures.push(`${d.target} daemon at ${d.path}: actions did not finish in time`);
     }
   }
-  return { deliveries, failures, heldMs, ...(core === undefined ? {} : { core }) };
+  if (capped) {
+    failures.push(
+      `uid ${uid ?? "unknown"} has ${
+        options.heldPerUid ?? HELD_PER_UID
+      } crashes held already: sent without waiting`,
+    );
+  }
+  return {
+    deliveries,
+    failures,
+    heldMs,
+    ...(core === undefined ? {} : { core }),
+    ...(capped ? { capped } : {}),
+  };
 }
 
-/** Send `frame` on a new connection to `path` and close, within `timeoutMs`. */
+/**
+ * Send `frame` on a new connection to `path` and close, within `timeoutMs`; only to a
+ * peer that runs as `owner`, as the first connection was.
+ */
 async function sendOnce(
   path: string,
+  owner: number,
   frame: Uint8Array,
   io: NotifierIo,
   timeoutMs: number,
@@ -195,6 +276,7 @@ async function sendOnce(
     await Promise.race([
       (async () => {
         conn = await io.connect(path);
+        if (conn.peer?.uid !== owner) throw new Error("the peer is not the socket's owner");
         await writeAll(conn, frame);
       })(),
       new Promise((_, reject) => timer = setTimeout(() => reject(new Error("timeout")), timeoutMs)),
@@ -220,6 +302,7 @@ async function deliver(
   io: NotifierIo,
   deadline: Promise<void>,
   timeoutMs: number,
+  waitReply: boolean,
 ): Promise<Delivery> {
   const path = `${t.dir}/${NOTIFY_SOCKET_NAME}`;
   const base = { path, target: t.target };
@@ -258,19 +341,24 @@ async function deliver(
     }
     const dirProblem = ownershipProblem(dir, [t.owner]);
     if (dirProblem?.kind === "owner") {
-      return { ...base, outcome: "refused", reason: `${t.dir} is owned by uid ${dir.uid}` };
+      return { ...base, outcome: "refused", reason: `${t.dir} is owned by uid ${dirProblem.uid}` };
     }
     if (dirProblem?.kind === "writable") {
-      return { ...base, outcome: "refused", reason: `${t.dir} is writable by others` };
+      return {
+        ...base,
+        outcome: "refused",
+        reason: `${t.dir} is writable by others (mode ${octalMode(dirProblem.mode)})`,
+      };
     }
     const sock = await io.lstat(path);
     if (sock === undefined) return { ...base, outcome: "absent", reason: `${path} does not exist` };
     if (!sock.isSocket) {
       return { ...base, outcome: "refused", reason: `${path} is not a socket (a link?)` };
     }
-    // The socket's owner only: its directory, checked above, keeps others from swapping it.
-    if (ownershipProblem(sock, [t.owner])?.kind === "owner") {
-      return { ...base, outcome: "refused", reason: `${path} is owned by uid ${sock.uid}` };
+    // Only the owner: a socket's mode bits do not matter once its directory is safe.
+    const sockProblem = ownershipProblem({ uid: sock.uid, mode: 0 }, [t.owner]);
+    if (sockProblem?.kind === "owner") {
+      return { ...base, outcome: "refused", reason: `${path} is owned by uid ${sockProblem.uid}` };
     }
     ino = sock.ino;
     return undefined;
@@ -287,12 +375,22 @@ async function deliver(
       conn.close();
       return { ...base, outcome: "failed", reason: "connected after the deadline" };
     }
-    // The path could have been swapped between the checks and the connect.
+    // The path could have been swapped between the checks and the connect: the peer's
+    // credentials say who really listens (an exchange of names keeps the inodes).
+    if (conn.peer === undefined || conn.peer.uid !== t.owner) {
+      const who = conn.peer === undefined ? "an unknown uid" : `uid ${conn.peer.uid}`;
+      return {
+        ...base,
+        outcome: "refused",
+        reason: `${path} is served by ${who}, not by its owner uid ${t.owner}`,
+      };
+    }
     const again = await io.lstat(path);
     if (again === undefined || again.ino !== ino || !again.isSocket) {
       return { ...base, outcome: "refused", reason: `${path} changed while connecting` };
     }
     await writeAll(conn, frame);
+    if (!waitReply) return { ...base, outcome: "sent" };
     const r = await readNotifyReply(conn);
     if (r === null) {
       return { ...base, outcome: "failed", reason: "the daemon closed without replying" };

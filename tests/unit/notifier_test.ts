@@ -48,6 +48,7 @@ type Script =
 
 /** An in-memory connection that plays a script and logs what happens to it. */
 class FakeConn implements NotifierConn {
+  peer?: { pid: number; uid: number };
   written: number[] = [];
   closed = 0;
   #out: Uint8Array = new Uint8Array(0);
@@ -103,6 +104,10 @@ interface FakeIoOptions {
   connectDelay?: Promise<void>;
   /** Makes lstat of these paths never resolve. */
   hangingLstat?: string[];
+  /** The uid the listener of a path runs as (else the socket file's owner; null: unknown). */
+  peers?: Record<string, number | null>;
+  /** Free slots of held crashes per uid (else plenty). */
+  slots?: Record<number, number>;
 }
 
 class FakeIo implements NotifierIo {
@@ -125,12 +130,30 @@ class FakeIo implements NotifierIo {
     const script = this.#o.scripts?.[path];
     if (script === undefined) throw new Error("Connection refused (os error 111)");
     const conn = new FakeConn(path, script, this.log);
+    const peer = this.#o.peers?.[path] === undefined
+      ? this.files.get(path)?.uid
+      : this.#o.peers[path];
+    if (peer !== null && peer !== undefined) conn.peer = { pid: 1, uid: peer };
     this.conns.push(conn);
     this.#o.afterConnect?.(path, this.files);
     return conn;
   }
   homeOf(uid: number): Promise<string | undefined> {
     return Promise.resolve(this.#o.homes?.[uid]);
+  }
+  held = new Map<number, number>();
+  holdSlot(_runDir: string, uid: number, cap: number): Promise<(() => void) | undefined> {
+    const taken = this.held.get(uid) ?? 0;
+    if (taken >= Math.min(cap, this.#o.slots?.[uid] ?? Infinity)) {
+      this.log.push(`capped ${uid}`);
+      return Promise.resolve(undefined);
+    }
+    this.held.set(uid, taken + 1);
+    this.log.push(`slot ${uid}`);
+    return Promise.resolve(() => {
+      this.held.set(uid, (this.held.get(uid) ?? 1) - 1);
+      this.log.push(`free ${uid}`);
+    });
   }
   releaseCore(): void {
     this.released++;
@@ -490,4 +513,94 @@ Deno.test("runNotifier() sends exec names and hostnames with NUL bytes stripped"
   const msg = decodeOnAnyCoreDump(Uint8Array.from(io.conns[0].written).subarray(8));
   assert.equal(msg.execName, "ab");
   assert.equal(msg.hostname, "h");
+});
+
+Deno.test("runNotifier() gives the user's daemon its own short budget", async () => {
+  const io = new FakeIo({
+    files: {
+      [ROOT_DIR]: dir(0),
+      [ROOT_SOCK]: sock(0),
+      [USER_DIR]: dir(1000),
+      [USER_SOCK]: sock(1000),
+    },
+    scripts: { [ROOT_SOCK]: { reply: OK }, [USER_SOCK]: { hang: true } },
+    homes: { 1000: "/home/alice" },
+  });
+  const run = await runNotifier(args({ uid: 1000 }), io, {
+    runDir: ROOT_DIR,
+    timeoutMs: 5000,
+    userHoldMs: 50,
+  });
+  assert.ok(run.heldMs < 1000, `held ${run.heldMs} ms`);
+  const user = run.deliveries.find((d) => d.target === "user")!;
+  assert.equal(user.outcome, "failed");
+  assert.match(user.reason ?? "", /no reply within 50 ms/);
+  assert.equal(run.deliveries.find((d) => d.target === "root")?.outcome, "replied");
+  assert.equal(io.released, 1);
+  assert.equal(io.held.get(1000), 0, "the slot is freed");
+});
+
+Deno.test("runNotifier() past the uid's cap sends without waiting and releases at once", async () => {
+  const io = new FakeIo({
+    files: {
+      [ROOT_DIR]: dir(0),
+      [ROOT_SOCK]: sock(0),
+      [USER_DIR]: dir(1000),
+      [USER_SOCK]: sock(1000),
+    },
+    scripts: { [ROOT_SOCK]: { hang: true }, [USER_SOCK]: { hang: true } },
+    homes: { 1000: "/home/alice" },
+    slots: { 1000: 0 },
+  });
+  const run = await runNotifier(args({ uid: 1000 }), io, { runDir: ROOT_DIR, timeoutMs: 5000 });
+  assert.equal(run.capped, true);
+  assert.ok(run.heldMs < 1000, `held ${run.heldMs} ms`);
+  assert.deepEqual(run.deliveries.map((d) => [d.target, d.outcome]).sort(), [
+    ["root", "sent"],
+    ["user", "sent"],
+  ]);
+  assert.ok(run.failures.some((f) => f.includes("sent without waiting")), run.failures.join());
+  assert.equal(io.released, 1);
+});
+
+Deno.test("runNotifier() takes no slot for root's own crashes", async () => {
+  const io = new FakeIo({
+    files: { [ROOT_DIR]: dir(0), [ROOT_SOCK]: sock(0) },
+    scripts: { [ROOT_SOCK]: { reply: OK } },
+    slots: { 0: 0 },
+  });
+  const run = await runNotifier(args({ uid: 0 }), io, { runDir: ROOT_DIR, timeoutMs: 5000 });
+  assert.equal(run.capped, undefined);
+  assert.deepEqual(run.failures, []);
+});
+
+Deno.test("runNotifier() refuses a socket whose listener runs as another uid", async () => {
+  const io = new FakeIo({
+    files: {
+      [ROOT_DIR]: dir(0),
+      [ROOT_SOCK]: sock(0),
+      [USER_DIR]: dir(1000),
+      [USER_SOCK]: sock(1000),
+    },
+    scripts: { [ROOT_SOCK]: { reply: OK }, [USER_SOCK]: { reply: OK } },
+    homes: { 1000: "/home/alice" },
+    peers: { [USER_SOCK]: 1001 },
+  });
+  const run = await runNotifier(args({ uid: 1000 }), io, { runDir: ROOT_DIR, timeoutMs: 5000 });
+  const user = run.deliveries.find((d) => d.target === "user")!;
+  assert.equal(user.outcome, "refused");
+  assert.match(user.reason ?? "", /served by uid 1001, not by its owner uid 1000/);
+  const conn = io.conns.find((c) => c.path === USER_SOCK)!;
+  assert.equal(conn.written.length, 0, "nothing sent to the other uid's listener");
+});
+
+Deno.test("runNotifier() refuses a peer whose credentials are unknown, root's included", async () => {
+  const io = new FakeIo({
+    files: { [ROOT_DIR]: dir(0), [ROOT_SOCK]: sock(0) },
+    scripts: { [ROOT_SOCK]: { reply: OK } },
+    peers: { [ROOT_SOCK]: null },
+  });
+  const run = await runNotifier(args(), io, { runDir: ROOT_DIR, timeoutMs: 5000 });
+  assert.equal(run.deliveries[0].outcome, "refused");
+  assert.match(run.deliveries[0].reason ?? "", /served by an unknown uid/);
 });

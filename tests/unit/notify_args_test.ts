@@ -148,3 +148,56 @@ Deno.test("kernelSplitsExecName() is false for an unreadable release", () => {
   assert.equal(kernelSplitsExecName(""), false);
   assert.equal(kernelSplitsExecName("linux"), false);
 });
+
+Deno.test("parseNotifyArgs() never takes a split %E word after --facts as an option", () => {
+  // A kernel before 5.3 splits %E "/tmp/x --timeout=60000" (written with "!") in two.
+  const words = [
+    "--facts=7:11:1700000000:0:1:!tmp!x",
+    "--timeout=60000",
+    "--state-dir=/home/alice/x",
+    "42",
+    "1000",
+    "1000",
+    "x",
+    "h",
+  ];
+  for (const splits of [true, false]) {
+    const a = parseNotifyArgs(words, splits);
+    assert.equal(a.timeoutMs, undefined);
+    assert.equal(a.stateDir, undefined);
+    assert.equal(a.facts?.globalPid, 7);
+  }
+  // Old kernel: %p %u %g cannot be located among the words: no uid is trusted.
+  const old = parseNotifyArgs(words, true);
+  assert.equal(old.uid, undefined);
+  assert.equal(old.ambiguous, true);
+  assert.equal(old.facts?.exe, undefined);
+});
+
+Deno.test("parseNotifyArgs() on an old kernel does not let a split %E forge the uid", () => {
+  // %E "/tmp/a 1 0 0 z": the words after --facts look like a whole crash of root.
+  const a = parseNotifyArgs(
+    ["--facts=7:11:1:0:1:!tmp!a", "1", "0", "0", "z", "42", "1000", "1000", "a", "h"],
+    true,
+  );
+  assert.equal(a.uid, undefined);
+  assert.ok(a.warnings.some((w) => w.startsWith("ambiguous split")), a.warnings.join());
+});
+
+Deno.test("parseNotifyArgs() reads options in the installed order, --facts last", () => {
+  const a = parseNotifyArgs(
+    ["--core-dir=/c", "--facts=7:11:1:0:1:!usr!bin!x", "42", "1000", "1000", "x", "h"],
+    true,
+  );
+  assert.equal(a.coreDir, "/c");
+  assert.equal(a.facts?.exe, "/usr/bin/x");
+  assert.equal(a.uid, 1000);
+  assert.equal(a.ambiguous, undefined);
+  assert.deepEqual(a.warnings, []);
+});
+
+Deno.test("parseNotifyArgs() ignores a repeated option", () => {
+  const a = parseNotifyArgs(["--timeout=5", "--timeout=60000", "42", "0", "0", "e", "h"], false);
+  assert.equal(a.timeoutMs, 5);
+  assert.deepEqual(a.warnings, ["ignored repeated option --timeout"]);
+});

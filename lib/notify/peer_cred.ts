@@ -1,0 +1,214 @@
+/**
+ * The notifier's unix socket client, on libc through FFI: Deno's own `Deno.connect`
+ * cannot tell who listens on the other end, and a path can be swapped between the
+ * checks and the connect (`renameat2(RENAME_EXCHANGE)` keeps the inodes). After each
+ * connect the peer's credentials are read with `SO_PEERCRED`: the notifier then talks
+ * only to a daemon that runs as the socket's expected owner. Also the per-uid slot
+ * locks (`flock`) of `held_slots.ts`.
+ *
+ * The socket is non-blocking: connect never waits (a full backlog is a failure), reads
+ * and writes wait in `poll` on a worker thread, bounded.
+ *
+ * @module
+ */
+import { cString, dlopenFirst } from "../ffi.ts";
+
+/** Where libc is, on the supported hosts (the `ffi` permission lists the same). */
+const LIBC_PATHS: readonly string[] = [
+  "/usr/lib/x86_64-linux-gnu/libc.so.6",
+  "/usr/lib/aarch64-linux-gnu/libc.so.6",
+];
+
+const SYMBOLS = {
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
+  send: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
+  recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
+  poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
+  shutdown: { parameters: ["i32", "i32"], result: "i32" },
+  close: { parameters: ["i32"], result: "i32" },
+  open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  flock: { parameters: ["i32", "i32"], result: "i32" },
+  __errno_location: { parameters: [], result: "pointer" },
+  // Reads errno: Deno's UnsafePointerView needs --allow-ffi for all paths.
+  memcpy: { parameters: ["buffer", "pointer", "usize"], result: "pointer" },
+} as const;
+
+const AF_UNIX = 1;
+const SOCK_STREAM = 1;
+const SOCK_NONBLOCK = 0o4000;
+const SOCK_CLOEXEC = 0o2000000;
+const SOL_SOCKET = 1;
+const SO_PEERCRED = 17;
+const MSG_DONTWAIT = 0x40;
+const MSG_NOSIGNAL = 0x4000;
+const POLLIN = 0x1;
+const POLLOUT = 0x4;
+const SHUT_RDWR = 2;
+const EINTR = 4;
+const EAGAIN = 11;
+const O_RDWR = 2;
+const O_CREAT = 0o100;
+const O_CLOEXEC = 0o2000000;
+const O_NOFOLLOW = Deno.build.arch === "aarch64" ? 0o100000 : 0o400000;
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+/** `sizeof(struct sockaddr_un)`: 2 bytes of family, 108 of path. */
+const SOCKADDR_UN_SIZE = 110;
+
+const ERRNO_TEXT: Record<number, string> = {
+  2: "No such file or directory",
+  11: "the daemon does not accept connections (backlog full)",
+  13: "Permission denied",
+  32: "Broken pipe",
+  104: "Connection reset by peer",
+  111: "Connection refused",
+};
+
+type Lib = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+let opened: Lib | string | undefined;
+
+/** libc's symbols (opened on first use), or why they cannot be. */
+function lib(): Lib {
+  if (opened === undefined) {
+    const l = dlopenFirst("libc", LIBC_PATHS, SYMBOLS);
+    opened = typeof l === "string" ? l : l.symbols;
+  }
+  if (typeof opened === "string") throw new Error(opened);
+  return opened;
+}
+
+const errnoBuf = new Int32Array(1);
+
+function errno(c: Lib): number {
+  const p = c.__errno_location();
+  if (p === null) return 0;
+  c.memcpy(errnoBuf, p, 4n);
+  return errnoBuf[0];
+}
+
+function failure(what: string, code: number): Error {
+  return new Error(`${what}: ${ERRNO_TEXT[code] ?? `errno ${code}`}`);
+}
+
+/** Who listens on a connected unix socket (`struct ucred`). */
+export interface PeerCred {
+  /** Process id of the listener (in the notifier's pid namespace; 0 when outside it). */
+  pid: number;
+  /** Its effective uid when it called `listen`. */
+  uid: number;
+  /** Its effective gid then. */
+  gid: number;
+}
+
+/** A connected unix stream socket with its peer's credentials. */
+export class PeerConn {
+  readonly peer: PeerCred;
+  #fd: number;
+  #c: Lib;
+  #pollTimeoutMs: number;
+
+  constructor(c: Lib, fd: number, peer: PeerCred, pollTimeoutMs: number) {
+    this.#c = c;
+    this.#fd = fd;
+    this.peer = peer;
+    this.#pollTimeoutMs = pollTimeoutMs;
+  }
+
+  async #wait(events: number): Promise<void> {
+    const pfd = new Uint8Array(8);
+    const v = new DataView(pfd.buffer);
+    v.setInt32(0, this.#fd, true);
+    v.setInt16(4, events, true);
+    const n = await this.#c.poll(pfd, 1n, this.#pollTimeoutMs);
+    if (this.#fd < 0) throw new Deno.errors.BadResource("closed");
+    if (n === 0) throw new Error(`no answer within ${this.#pollTimeoutMs} ms`);
+  }
+
+  /** Read into `p`; `null` at end of stream. */
+  async read(p: Uint8Array): Promise<number | null> {
+    for (;;) {
+      if (this.#fd < 0) return null;
+      const n = Number(
+        this.#c.recv(this.#fd, p as Uint8Array<ArrayBuffer>, BigInt(p.byteLength), MSG_DONTWAIT),
+      );
+      if (n > 0) return n;
+      if (n === 0) return null;
+      const e = errno(this.#c);
+      if (e !== EAGAIN && e !== EINTR) throw failure("cannot read", e);
+      await this.#wait(POLLIN);
+    }
+  }
+
+  /** Write some of `p` (never raises SIGPIPE). */
+  async write(p: Uint8Array): Promise<number> {
+    for (;;) {
+      if (this.#fd < 0) throw new Deno.errors.BadResource("closed");
+      const flags = MSG_DONTWAIT | MSG_NOSIGNAL;
+      const n = Number(
+        this.#c.send(this.#fd, p as Uint8Array<ArrayBuffer>, BigInt(p.byteLength), flags),
+      );
+      if (n >= 0) return n;
+      const e = errno(this.#c);
+      if (e !== EAGAIN && e !== EINTR) throw failure("cannot write", e);
+      await this.#wait(POLLOUT);
+    }
+  }
+
+  /** Close it (idempotent); wakes a pending read. */
+  close(): void {
+    if (this.#fd < 0) return;
+    const fd = this.#fd;
+    this.#fd = -1;
+    this.#c.shutdown(fd, SHUT_RDWR);
+    this.#c.close(fd);
+  }
+}
+
+/**
+ * Connect to the unix socket at `path` without ever blocking, and read who listens on
+ * it. Reads and writes then wait at most `pollTimeoutMs` each.
+ */
+export function connectUnix(path: string, pollTimeoutMs: number): PeerConn {
+  const c = lib();
+  const bytes = cString(path);
+  if (bytes.byteLength > SOCKADDR_UN_SIZE - 2) throw new Error(`socket path too long: ${path}`);
+  const addr = new Uint8Array(SOCKADDR_UN_SIZE);
+  new DataView(addr.buffer).setUint16(0, AF_UNIX, true);
+  addr.set(bytes, 2);
+  const fd = c.socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw failure("cannot create a socket", errno(c));
+  try {
+    if (c.connect(fd, addr, SOCKADDR_UN_SIZE) !== 0) throw failure("cannot connect", errno(c));
+    const cred = new Uint8Array(12);
+    const len = new Uint8Array(4);
+    new DataView(len.buffer).setUint32(0, 12, true);
+    if (c.getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, len) !== 0) {
+      throw failure("cannot read the peer's credentials", errno(c));
+    }
+    const v = new DataView(cred.buffer);
+    const peer = { pid: v.getInt32(0, true), uid: v.getUint32(4, true), gid: v.getUint32(8, true) };
+    return new PeerConn(c, fd, peer, pollTimeoutMs);
+  } catch (err) {
+    c.close(fd);
+    throw err;
+  }
+}
+
+/**
+ * Open (creating it 0600, never through a link) and lock `path` with
+ * `flock(LOCK_EX | LOCK_NB)`. Resolves to a function that unlocks it, or `undefined`
+ * when another process holds it. The lock dies with the process: a killed notifier
+ * never leaks its slot.
+ */
+export function tryLockFile(path: string): (() => void) | undefined {
+  const c = lib();
+  const fd = c.open(cString(path), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600);
+  if (fd < 0) throw failure(`cannot open ${path}`, errno(c));
+  if (c.flock(fd, LOCK_EX | LOCK_NB) !== 0) {
+    c.close(fd);
+    return undefined;
+  }
+  return () => c.close(fd);
+}

@@ -8,7 +8,6 @@
  */
 import {
   type CommandSpec,
-  exitStatusText,
   isVerbatim,
   optionGroups,
   optionHelp,

@@ -5,7 +5,8 @@
 #   - LTTng (lttng-tools, liblttng-ust-dev, liblttng-ctl-dev) and babeltrace2 from Debian;
 #   - gcc, used by the tests and the demo to build a small crashing program;
 #   - systemd-analyze (Debian's systemd), which tests/cli/systemd_test.ts runs on the units
-#     of dist/systemd (it only reads them: nothing is started);
+#     of dist/systemd (it only reads them: nothing is started), and groff (groff-base),
+#     with which tests/cli/man_test.ts checks the man pages of dist/man;
 # then warms Deno's cache in .tools/deno-dir, so that the notifier, which the kernel runs
 # with an empty environment, never downloads or transpiles anything at crash time.
 # Safe to run again: each step is skipped when already done.
@@ -56,6 +57,7 @@ command -v gcc >/dev/null || need+=(gcc libc6-dev)
 command -v sysctl >/dev/null || [ -x /usr/sbin/sysctl ] || [ -x /sbin/sysctl ] || need+=(procps)
 if $tests; then
   command -v systemd-analyze >/dev/null || need+=(systemd)
+  command -v groff >/dev/null || need+=(groff-base)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

@@ -1,11 +1,12 @@
 /**
- * What every CLI command shares: argument parsing on `node:util`'s parseArgs, the
- * daemon's socket paths, and output.
+ * What every CLI command shares: the common options, the daemon's socket paths, and
+ * output.
  *
  * @module
  */
-import { parseArgs, type ParseArgsConfig } from "node:util";
+import type { ParseArgsConfig } from "node:util";
 import { UsageError } from "../errors.ts";
+import { type FileSpec, HELP_OPTION, type OptionSpec, parseStrict } from "./registry.ts";
 import { type PathEnv, processPathEnv } from "../paths.ts";
 
 /** Where a command writes: injected by tests. */
@@ -37,25 +38,36 @@ export function defaultContext(): CommandContext {
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
-/** Parse `argv` strictly; unknown options and bad forms become a {@linkcode UsageError}. */
-export function parseCommandArgs<O extends Options>(
-  argv: string[],
-  options: O,
-  usage: string,
-) {
-  try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-  } catch (err) {
-    const msg = (err as Error).message.replace(/\. To specify a positional.*$/s, "");
-    throw new UsageError(msg.replace(/\.$/, ""), usage, { cause: err });
-  }
+/**
+ * Parse `argv` strictly; unknown options and bad forms become a {@linkcode UsageError}.
+ * Commands declare a `CommandSpec` and call `parse` of `registry.ts` instead.
+ */
+export function parseCommandArgs<O extends Options>(argv: string[], options: O, usage: string) {
+  return parseStrict(argv, options, usage);
 }
 
-/** Options every client command takes. */
-export const CLIENT_OPTIONS = {
-  "run-dir": { type: "string" },
-  help: { type: "boolean", short: "h" },
-} as const;
+/** `--run-dir=DIR`, which every client command takes; `command` names it in the example. */
+export function runDirOption<C extends string>(command: C) {
+  return {
+    name: "run-dir",
+    type: "string",
+    value: "DIR",
+    help:
+      "The daemon's run directory, where its control socket is: /var/run/lttng for root, $LTTNG_HOME/.lttng otherwise ($LTTNG_RUNDIR also sets it).",
+    examples: [`lttng-trig ${command} --run-dir=/tmp/trig`],
+    complete: "dirs",
+    group: "Common options",
+  } as const satisfies OptionSpec;
+}
+
+/** `-h, --help`, listed with the common options. */
+export const COMMON_HELP_OPTION = { ...HELP_OPTION, group: "Common options" } as const;
+
+/** The control socket, in the FILES of a client command's man page. */
+export const CONTROL_SOCKET_FILE: FileSpec = {
+  path: "RUN_DIR/client-lttng-trig",
+  help: "The daemon's control socket, which set, list, remove, history, show and watch use.",
+};
 
 export { controlSocketPath } from "../paths.ts";
 

@@ -1,180 +1,67 @@
 /**
- * `lttng-trig completions bash`: a bash completion script made from the CLI's own help:
- * the commands that `lttng-trig --help` lists, and the usage line and option table of
- * each one's `lttng-trig help COMMAND`, so that it cannot drift from them.
+ * `lttng-trig completions bash`: a bash completion script made from the command registry:
+ * every command's options (long and short, and which take a value), what completes each
+ * value, and what completes each positional argument.
  *
  * @module
  */
 import { UsageError } from "../errors.ts";
-import { type CommandContext, parseCommandArgs } from "./common.ts";
+import type { CommandContext } from "./common.ts";
+import {
+  type CommandSpec,
+  type Completer,
+  HELP_OPTION,
+  type OptionSpec,
+  parse,
+  type ProgramSpec,
+  usageLine,
+} from "./registry.ts";
+
+/** `completions`' options and arguments. */
+export const COMPLETIONS_SPEC = {
+  name: "completions",
+  summary: "Print a bash completion script",
+  description: [
+    "Print a bash completion script for lttng-trig on stdout. It completes the commands, their options, OnAnyCoreDump and snapshot|stop for 'set', session names for -s (from 'lttng list'), trigger names for 'remove' (from 'lttng-trig list --json', asking the daemon named by --run-dir if given), and directories for DIR options.",
+  ],
+  positionals: [{
+    name: "SHELL",
+    help: "bash, the only shell supported.",
+    complete: { words: ["bash"] },
+  }],
+  options: [HELP_OPTION],
+  examples: [
+    {
+      text: "Install it for everyone:",
+      commands: ["lttng-trig completions bash > /usr/share/bash-completion/completions/lttng-trig"],
+    },
+    {
+      text: "or for yourself (bash-completion loads it on first use):",
+      commands: [
+        "mkdir -p ~/.local/share/bash-completion/completions",
+        "lttng-trig completions bash > ~/.local/share/bash-completion/completions/lttng-trig",
+      ],
+    },
+    { text: "or in the current shell only:", commands: ["source <(lttng-trig completions bash)"] },
+  ],
+  exitStatus: [[0, "printed"], [2, "usage error"]],
+  files: [{
+    path: "/usr/share/bash-completion/completions/lttng-trig",
+    help: "Where packagers install the script.",
+  }],
+  seeAlso: ["bash(1)"],
+} as const satisfies CommandSpec;
 
 /** Usage line of `completions`. */
-export const COMPLETIONS_USAGE = "lttng-trig completions bash";
-
-/** Help of `completions`. */
-export const COMPLETIONS_HELP = `Usage: ${COMPLETIONS_USAGE}
-
-Print a bash completion script for lttng-trig on stdout. It completes the commands,
-their options, OnAnyCoreDump and snapshot|stop for 'set', session names for -s (from
-'lttng list'), trigger names for 'remove' (from 'lttng-trig list --json', asking the
-daemon named by --run-dir if given), and directories for DIR options.
-
-Install it for everyone:
-  lttng-trig completions bash > /usr/share/bash-completion/completions/lttng-trig
-or for yourself (bash-completion loads it on first use):
-  mkdir -p ~/.local/share/bash-completion/completions
-  lttng-trig completions bash > ~/.local/share/bash-completion/completions/lttng-trig
-or in the current shell only:
-  source <(lttng-trig completions bash)
-
-Options:
-  -h, --help   Show this help.
-`;
-
-/** One option of a command, as its help table or usage line names it. */
-export interface OptionSpec {
-  /** Its names: `-s`, `--session`. */
-  names: string[];
-  /** The value's placeholder (`SESSION`, `DIR`), or `undefined` for a flag. */
-  value?: string;
-}
-
-/** What a command's help says it takes. */
-export interface CommandSpec {
-  /** Options from the usage line and the option tables. */
-  options: OptionSpec[];
-  /** Positional arguments of the usage line, in order: `OnAnyCoreDump`, `snapshot|stop`, `NAME`. */
-  positionals: string[];
-}
+export const COMPLETIONS_USAGE = usageLine(COMPLETIONS_SPEC);
 
 const OPTION_NAME = /^--?[A-Za-z0-9][A-Za-z0-9-]*$/;
-/** A value placeholder of an option table: `DIR`, `MS`, `UID[,UID...]`. */
-const PLACEHOLDER = /^[A-Z][A-Z0-9_]*(?:\[[^\]]*\])?$/;
 
-/** Split `--name=VALUE`, `--name VALUE` or `--name` (in `text`) into an option. */
-function optionFrom(text: string): OptionSpec | undefined {
-  const m = /^(--?[A-Za-z0-9][A-Za-z0-9-]*)(?:[= ](\S+))?$/.exec(text.trim());
-  if (m === null) return undefined;
-  return m[2] === undefined ? { names: [m[1]] } : { names: [m[1]], value: m[2] };
-}
-
-/**
- * Read a command's options and positionals from its help: the `Usage:` line, and every
- * option table line (an indented line that starts with options, whose values are
- * placeholders), such as `  -s, --session=SESSION   Session to act on.`
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { parseHelp } from "./completions.ts";
- * const spec = parseHelp("Usage: lttng-trig remove [--run-dir=DIR] NAME\n\n  -h, --help  Help.\n");
- * assert.deepEqual(spec.positionals, ["NAME"]);
- * assert.deepEqual(spec.options.map((o) => o.names), [["-h", "--help"], ["--run-dir"]]);
- * ```
- */
-export function parseHelp(help: string): CommandSpec {
-  const options: OptionSpec[] = [];
-  const byName = new Map<string, OptionSpec>();
-  const add = (opt: OptionSpec) => {
-    const known = opt.names.map((n) => byName.get(n)).find((o) => o !== undefined);
-    if (known !== undefined) {
-      for (const n of opt.names) {
-        if (!known.names.includes(n)) known.names.push(n);
-        byName.set(n, known);
-      }
-      known.value ??= opt.value;
-      return;
-    }
-    options.push(opt);
-    for (const n of opt.names) byName.set(n, opt);
-  };
-
-  // Option tables first: they pair short and long names ("-s, --session=SESSION").
-  for (const line of help.split("\n")) {
-    if (!/^\s+-[A-Za-z0-9-]/.test(line)) continue;
-    // The option part: the leading "-x," and "--name[=PLACEHOLDER]" words (the
-    // description follows after two spaces, or one when the option is long).
-    const found: OptionSpec[] = [];
-    for (const word of line.trim().split(/\s+/)) {
-      const opt = optionFrom(word.replace(/,$/, ""));
-      if (opt === undefined || (opt.value !== undefined && !PLACEHOLDER.test(opt.value))) break;
-      found.push(opt);
-    }
-    // None: not an option table line, but an example such as "  --path=/var/crash".
-    if (found.length === 0) continue;
-    // "-s, --session=SESSION" is one option; "--ctrl-url=URL --data-url=URL" is two.
-    const shortOnly = found.filter((o) => !o.names[0].startsWith("--"));
-    const longs = found.filter((o) => o.names[0].startsWith("--"));
-    if (shortOnly.length === 1 && longs.length === 1) {
-      add({ names: [shortOnly[0].names[0], longs[0].names[0]], value: longs[0].value });
-    } else {
-      found.forEach(add);
-    }
-  }
-
-  const usageLine = help.split("\n").find((l) => l.startsWith("Usage: "));
-  const positionals: string[] = [];
-  if (usageLine !== undefined) {
-    const rest = usageLine.slice("Usage: ".length).trim().split(/\s+/).slice(2).join(" ");
-    // Options anywhere, brackets nested or not: "[-s SESSION]", "[--socket [--run-dir=DIR]
-    // | --facts]"; a value only when it is a placeholder.
-    const optionRe =
-      /(?:^|[[\s|])(--?[A-Za-z0-9][\w-]*)(?:[= ]([A-Z][A-Z0-9_]*(?:\[[^\]]*\])?)(?=[\]\s|]|$))?/g;
-    for (const m of rest.matchAll(optionRe)) {
-      add(m[2] === undefined ? { names: [m[1]] } : { names: [m[1]], value: m[2] });
-    }
-    // Positionals: the words outside every bracket.
-    let depth = 0;
-    let outside = "";
-    for (const ch of rest) {
-      if (ch === "[") depth++;
-      else if (ch === "]") depth = Math.max(0, depth - 1);
-      outside += depth === 0 && ch !== "]" ? ch : " ";
-    }
-    positionals.push(...outside.split(/\s+/).filter((w) => w !== "" && !w.startsWith("-")));
-  }
-  return { options, positionals };
-}
-
-/** What completes an option's value or a positional argument. */
-function completerOf(placeholder: string, positional: boolean): string {
-  if (!PLACEHOLDER.test(placeholder)) {
-    // Literal words: OnAnyCoreDump, snapshot|stop, bash.
-    return placeholder.split("|").join(" ");
-  }
-  const word = /^[A-Z]+/.exec(placeholder)?.[0] ?? "";
-  if (positional) {
-    return { NAME: "@triggers", COMMAND: "@commands" }[word] ?? "@none";
-  }
-  return {
-    SESSION: "@sessions",
-    DIR: "@dirs",
-    PATH: "@files",
-    FILE: "@files",
-    POLICY: "every: once-after:",
-  }[word] ?? "@none";
-}
-
-/**
- * The commands that the main help lists under `Commands:` (two-space indented names).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { commandsOfMainHelp } from "./completions.ts";
- * const help = "Usage: lttng-trig COMMAND\n\nCommands:\n  daemon  Run it.\n  set     Add.\n\nMore.\n";
- * assert.deepEqual(commandsOfMainHelp(help), ["daemon", "set"]);
- * ```
- */
-export function commandsOfMainHelp(mainHelp: string): string[] {
-  const section = mainHelp.split(/^Commands:$/m)[1] ?? "";
-  const names: string[] = [];
-  for (const line of section.split("\n").slice(1)) {
-    if (line.trim() === "") break;
-    const m = /^ {2}([a-z][a-z0-9-]*)(\s|$)/.exec(line);
-    if (m !== null) names.push(m[1]);
-  }
-  return names;
+/** The script's word for a completer: `@sessions`, or the literal words. */
+function kindOf(completer: Completer | undefined): string {
+  if (completer === undefined) return "@none";
+  if (typeof completer === "object") return completer.words.join(" ");
+  return `@${completer}`;
 }
 
 function isSafe(word: string): boolean {
@@ -198,64 +85,68 @@ function caseArm(pattern: string, body: string): string {
   return `    ${JSON.stringify(pattern)}) ${body} ;;`;
 }
 
-/** Options of {@linkcode bashCompletionScript}. */
-export interface BashCompletionOptions {
-  /** The main help, whose option table gives the options before a command. */
-  mainHelp?: string;
-  /** The version named in the script's first line. @default "" */
-  version?: string;
+/** An option's names as completed: `-s`, `--session=` (a long option taking a value). */
+function optionWords(o: OptionSpec): string[] {
+  const words = [o.type === "string" ? `--${o.name}=` : `--${o.name}`];
+  if (o.short !== undefined) words.unshift(`-${o.short}`);
+  return words;
 }
 
 /**
- * The bash completion script for `commands` (name → help text). `help` is added as a
- * command that completes command names.
+ * The bash completion script for `program`'s commands (and `help`, which completes
+ * command names).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { bashCompletionScript } from "./completions.ts";
- * const script = bashCompletionScript({ list: "Usage: lttng-trig list [--json]\n" });
- * assert.match(script, /complete -F _lttng_trig lttng-trig/);
+ * const list = {
+ *   name: "list", summary: "", description: [], positionals: [], exitStatus: [],
+ *   options: [{ name: "json", type: "boolean", help: "" }],
+ * } as const;
+ * const script = bashCompletionScript({
+ *   name: "lttng-trig", version: "1", summary: "", description: [], options: [],
+ *   commands: [list], exitStatus: [], files: [], environment: [], seeAlso: [],
+ * });
+ * assert.match(script, /"list"\) printf '%s\\n' '--json' ;;/);
  * ```
  */
-export function bashCompletionScript(
-  commands: Record<string, string>,
-  options: BashCompletionOptions = {},
-): string {
-  const version = options.version ?? "";
-  const topLevel = parseHelp(options.mainHelp ?? "").options.flatMap((o) => o.names)
-    .filter((n) => OPTION_NAME.test(n)).map((n) => checkWord(n, "option"));
-  const names = [...Object.keys(commands), "help"];
+export function bashCompletionScript(program: ProgramSpec): string {
+  const version = checkWord(program.version, "version");
+  const topLevel = program.options.flatMap((o) => optionWords(o).map((w) => w.replace(/=$/, "")))
+    .map((n) => checkWord(n, "option"));
+  const commands = program.commands.filter((c) => c.name !== "help");
+  const names = [...commands.map((c) => c.name), "help"];
   names.forEach((n) => checkWord(n, "command"));
   const optionArms: string[] = [];
   const valueArms: string[] = [];
   const positionalArms: string[] = [];
-  for (const [name, help] of Object.entries(commands)) {
-    const spec = parseHelp(help);
+  for (const spec of commands) {
     const words: string[] = [];
     for (const opt of spec.options) {
-      for (const n of opt.names) {
-        if (!OPTION_NAME.test(n)) continue;
-        const long = n.startsWith("--");
-        words.push(opt.value !== undefined && long ? `${n}=` : n);
-        if (opt.value !== undefined) {
-          const completer = checkWord(completerOf(opt.value, false), "option value");
-          valueArms.push(caseArm(`${name} ${n}`, say(completer)));
+      for (const word of optionWords(opt)) {
+        const n = word.replace(/=$/, "");
+        if (!OPTION_NAME.test(n)) throw new TypeError(`Cannot complete option "${n}"`);
+        words.push(checkWord(word, "option"));
+        if (opt.type === "string") {
+          valueArms.push(
+            caseArm(`${spec.name} ${n}`, say(checkWord(kindOf(opt.complete), "value"))),
+          );
         }
       }
     }
-    optionArms.push(caseArm(name, say(words.map((w) => checkWord(w, "option")).join(" "))));
+    optionArms.push(caseArm(spec.name, say(words.join(" "))));
     spec.positionals.forEach((p, i) => {
-      // A literal word that a script could not hold as is completes to nothing.
-      const completer = completerOf(p, true);
-      positionalArms.push(caseArm(`${name} ${i}`, say(isSafe(completer) ? completer : "@none")));
+      positionalArms.push(
+        caseArm(`${spec.name} ${i}`, say(checkWord(kindOf(p.complete), "positional"))),
+      );
     });
   }
   optionArms.push(caseArm("help", say("-h --help")));
   positionalArms.push(caseArm("help 0", say("@commands")));
 
-  return `# bash completion for lttng-trig${version ? ` ${version}` : ""}
-# Made by 'lttng-trig completions bash' from the commands' own help. Install with
+  return `# bash completion for lttng-trig ${version}
+# Made by 'lttng-trig completions bash' from its command registry. Install with
 #   lttng-trig completions bash > /usr/share/bash-completion/completions/lttng-trig
 # or load it in the current shell with: source <(lttng-trig completions bash)
 
@@ -401,11 +292,13 @@ complete -F _lttng_trig lttng-trig
 `;
 }
 
-/** Run `completions`. */
-export async function completionsCommand(argv: string[], ctx: CommandContext): Promise<number> {
-  const { positionals } = parseCommandArgs(argv, {
-    help: { type: "boolean", short: "h" },
-  }, COMPLETIONS_USAGE);
+/** Run `completions` for `program`'s commands. */
+export function completionsCommand(
+  argv: string[],
+  ctx: CommandContext,
+  program: ProgramSpec,
+): Promise<number> {
+  const { positionals } = parse(COMPLETIONS_SPEC, argv);
   if (positionals.length !== 1) {
     throw new UsageError(
       `expected the shell to complete for (bash), got ${positionals.length} argument(s)`,
@@ -418,22 +311,6 @@ export async function completionsCommand(argv: string[], ctx: CommandContext): P
       COMPLETIONS_USAGE,
     );
   }
-  // main.ts imports this module: load it lazily. Its help is the one source of the
-  // commands and their options, read as the user reads it.
-  const { runCli, VERSION } = await import("./main.ts");
-  const help = async (argv: string[]): Promise<string | undefined> => {
-    const lines: string[] = [];
-    const io = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l) };
-    return await runCli(argv, { io, env: ctx.env }) === 0 ? `${lines.join("\n")}\n` : undefined;
-  };
-  const mainHelp = await help(["--help"]) ?? "";
-  const commands: Record<string, string> = {};
-  for (const name of commandsOfMainHelp(mainHelp)) {
-    const text = await help(["help", name]);
-    // An unknown topic gives the main help: keep a command's own help only.
-    if (text?.startsWith(`Usage: lttng-trig ${name}`)) commands[name] = text;
-  }
-  const script = bashCompletionScript(commands, { mainHelp, version: VERSION });
-  ctx.io.out(script.trimEnd());
-  return 0;
+  ctx.io.out(bashCompletionScript(program).trimEnd());
+  return Promise.resolve(0);
 }

@@ -6,58 +6,98 @@
 import { UsageError } from "../errors.ts";
 import { resolveRunDir, resolveStateDir } from "../paths.ts";
 import { Daemon } from "../daemon/daemon.ts";
-import { type CommandContext, parseCommandArgs, parseCount } from "./common.ts";
+import { type CommandContext, parseCount } from "./common.ts";
+import { type CommandSpec, HELP_OPTION, parse, usageLine } from "./registry.ts";
+
+/** `daemon`'s options and arguments. */
+export const DAEMON_SPEC = {
+  name: "daemon",
+  summary: "Run the trigger daemon",
+  description: [
+    "Run the lttng-trig daemon in the foreground (use systemd, or '&', to background it). It listens on RUN_DIR/notify-lttng-sessiond for core dump notifications and on RUN_DIR/client-lttng-trig for set, list, remove, history, show and watch, and keeps its triggers and crash history in STATE_DIR/lttng-trig.db.",
+    "It runs each fired action through liblttng-ctl, LTTng's control library, loaded in the daemon: no process is started while a crash is held. Where the library does not load, it falls back to the lttng command (see --lttng-ctl). SIGTERM or SIGINT stops it cleanly: in-flight crashes are answered first, and its sockets are removed.",
+    "As root it serves root's session daemon; run by another user, it serves that user's sessions, and the notifier tells it of that user's crashes only.",
+  ],
+  positionals: [],
+  options: [
+    {
+      name: "run-dir",
+      type: "string",
+      value: "DIR",
+      help:
+        "Put the sockets in DIR instead of /var/run/lttng (root) or $LTTNG_HOME/.lttng; $LTTNG_RUNDIR also sets it.",
+      examples: ["lttng-trig daemon --run-dir=/tmp/trig"],
+      complete: "dirs",
+    },
+    {
+      name: "state-dir",
+      type: "string",
+      value: "DIR",
+      help:
+        "Keep the store in DIR instead of /var/lib/lttng-trig (root) or $LTTNG_HOME/.lttng/lttng-trig.",
+      examples: ["lttng-trig daemon --state-dir=/srv/lttng-trig"],
+      complete: "dirs",
+    },
+    {
+      name: "action-timeout",
+      type: "string",
+      value: "MS",
+      help:
+        "Give up an action after MS milliseconds (at least 100; the notifier holds a crash at most 10 s). Default: 8000.",
+      examples: ["lttng-trig daemon --action-timeout=3000"],
+    },
+    {
+      name: "no-coredump-socket",
+      type: "boolean",
+      help:
+        "Do not listen on RUN_DIR/coredump-lttng-trig (root listens there by default, for 'lttng-trig install --socket').",
+      examples: ["lttng-trig daemon --no-coredump-socket"],
+    },
+    {
+      name: "core-dir",
+      type: "string",
+      value: "DIR",
+      help:
+        "In coredump-socket mode, keep each core in DIR (an absolute path), compressed with zstd, as 'notify --core-dir' does in pipe mode.",
+      examples: ["lttng-trig daemon --core-dir=/var/crash/lttng-trig"],
+      complete: "dirs",
+    },
+    {
+      name: "lttng-ctl",
+      type: "string",
+      value: "WAY",
+      help:
+        "How actions reach LTTng: library (liblttng-ctl in the daemon; the daemon does not start without it), command (the lttng command, one process per action), or auto (the library where it loads, else the command). Errors read the same either way. Default: auto.",
+      examples: ["lttng-trig daemon --lttng-ctl=command"],
+      complete: { words: ["auto", "library", "command"] },
+    },
+    {
+      name: "quiet",
+      type: "boolean",
+      help: "Do not log crashes and actions to stderr.",
+      examples: ["lttng-trig daemon --quiet"],
+    },
+    HELP_OPTION,
+  ],
+  exitStatus: [[0, "stopped by SIGTERM or SIGINT"], [1, "could not start"], [2, "usage error"]],
+  files: [
+    { path: "RUN_DIR/notify-lttng-sessiond", help: "Where the notifier sends crashes." },
+    { path: "RUN_DIR/client-lttng-trig", help: "The control socket of the client commands." },
+    {
+      path: "RUN_DIR/coredump-lttng-trig",
+      help: "The kernel's coredump socket (root, 'lttng-trig install --socket').",
+    },
+    { path: "STATE_DIR/lttng-trig.db", help: "Triggers and crash history." },
+  ],
+  seeAlso: ["lttng-trig-install(1)", "lttng-trig-status(1)", "lttng-sessiond(8)"],
+} as const satisfies CommandSpec;
 
 /** Usage line of `daemon`. */
-export const DAEMON_USAGE =
-  "lttng-trig daemon [--run-dir=DIR] [--state-dir=DIR] [--action-timeout=MS] [--no-coredump-socket] [--core-dir=DIR] [--lttng-ctl=auto|library|command] [--quiet]";
-
-/** Help of `daemon`. */
-export const DAEMON_HELP = `Usage: ${DAEMON_USAGE}
-
-Run the trigger daemon in the foreground (use systemd, or '&', to background it). It
-listens on RUN_DIR/notify-lttng-sessiond for core dump notifications and on
-RUN_DIR/client-lttng-trig for set/list/remove/history, keeps triggers and crash history in
-STATE_DIR/lttng-trig.db, and runs each fired action through the lttng command. SIGTERM
-or SIGINT stops it cleanly (in-flight crashes are answered first) and removes its sockets.
-
-As root it serves root's session daemon; run by another user, it serves that user's
-sessions, and the notifier tells it of that user's crashes only.
-
-Options:
-      --run-dir=DIR        Socket directory. Default /var/run/lttng (root) or
-                           $LTTNG_HOME/.lttng; $LTTNG_RUNDIR also sets it.
-                             lttng-trig daemon --run-dir=/tmp/trig
-      --state-dir=DIR      Store directory. Default /var/lib/lttng-trig (root) or
-                           $LTTNG_HOME/.lttng/lttng-trig.
-      --action-timeout=MS  Deadline of one lttng action, after which it is killed
-                           (default 8000; the notifier holds a crash at most 10 s).
-      --no-coredump-socket Do not listen on RUN_DIR/coredump-lttng-trig (root listens
-                           there by default, for 'lttng-trig install --socket').
-      --core-dir=DIR       In coredump-socket mode, keep each core in DIR, compressed
-                           with zstd (as 'notify --core-dir' does in pipe mode).
-                             lttng-trig daemon --core-dir=/var/crash/lttng-trig
-      --lttng-ctl=WAY      How actions reach LTTng: library (liblttng-ctl, no process
-                           started while a crash is held), command (the lttng
-                           command), or auto (the library where it loads; default).
-                           Errors read the same either way.
-                             lttng-trig daemon --lttng-ctl=command
-      --quiet              Do not log crashes and actions to stderr.
-  -h, --help               Show this help.
-`;
+export const DAEMON_USAGE = usageLine(DAEMON_SPEC);
 
 /** Run `daemon`; resolves when it stops. */
 export async function daemonCommand(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, {
-    "run-dir": { type: "string" },
-    "state-dir": { type: "string" },
-    "action-timeout": { type: "string" },
-    quiet: { type: "boolean" },
-    "no-coredump-socket": { type: "boolean" },
-    "core-dir": { type: "string" },
-    "lttng-ctl": { type: "string" },
-    help: { type: "boolean", short: "h" },
-  }, DAEMON_USAGE);
+  const { values, positionals } = parse(DAEMON_SPEC, argv);
   if (positionals.length > 0) {
     throw new UsageError(`unexpected argument "${positionals[0]}"`, DAEMON_USAGE);
   }

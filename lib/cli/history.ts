@@ -8,44 +8,72 @@ import type { CrashRecord } from "../protocol/records.ts";
 import { signalName } from "../signals.ts";
 import { ControlClient } from "../client/client.ts";
 import {
-  CLIENT_OPTIONS,
   type CommandContext,
+  COMMON_HELP_OPTION,
+  CONTROL_SOCKET_FILE,
   controlSocketPath,
   escaped,
-  parseCommandArgs,
   parseCount,
+  runDirOption,
   shortTime,
   table,
 } from "./common.ts";
+import { type CommandSpec, parse, usageLine } from "./registry.ts";
+
+/** `history`'s options and arguments. */
+export const HISTORY_SPEC = {
+  name: "history",
+  summary: "List the crashes received and what they fired",
+  description: [
+    "List the crashes the lttng-trig daemon received, one per line, oldest first, like coredumpctl list: time, pid, uid, signal, exec name, the triggers it fired, the outcome, where the snapshot is, and where the core is (when the notifier keeps cores).",
+    "Outcomes: ok (every fired action succeeded), failed (the reason is in the SNAPSHOT column and in --json), no-trigger (no trigger matched), skipped (rate policy, cooldown or daily maximum), pending (actions running), interrupted (the daemon stopped before they finished).",
+  ],
+  positionals: [],
+  options: [
+    {
+      name: "lines",
+      short: "n",
+      type: "string",
+      value: "N",
+      default: "50",
+      help: "Show the N newest matching crashes.",
+      examples: ["lttng-trig history -n 10"],
+    },
+    {
+      name: "exec",
+      type: "string",
+      value: "GLOB",
+      help: "Show only crashes whose exec name (or executable path) matches GLOB.",
+      examples: ["lttng-trig history --exec='nginx*'"],
+    },
+    {
+      name: "since",
+      type: "string",
+      value: "TIME",
+      help:
+        "Show only crashes received since TIME: an ISO 8601 date or time, or a duration ago (30m, 2h, 7d).",
+      examples: ["lttng-trig history --since=2026-11-26", "lttng-trig history --since=1h"],
+    },
+    {
+      name: "json",
+      type: "boolean",
+      help: 'Print one JSON object with a "crashes" array, with every detail, for scripts.',
+      examples: ["lttng-trig history --json | jq '.crashes[-1]'"],
+    },
+    runDirOption("history"),
+    COMMON_HELP_OPTION,
+  ],
+  exitStatus: [
+    [0, "crashes listed"],
+    [1, "no crash matches, or no daemon answers"],
+    [2, "usage error"],
+  ],
+  files: [CONTROL_SOCKET_FILE],
+  seeAlso: ["lttng-trig-show(1)", "lttng-trig-watch(1)", "coredumpctl(1)"],
+} as const satisfies CommandSpec;
 
 /** Usage line of `history`. */
-export const HISTORY_USAGE =
-  "lttng-trig history [--json] [-n N] [--exec=GLOB] [--since=TIME] [--run-dir=DIR]";
-
-/** Help of `history`. */
-export const HISTORY_HELP = `Usage: ${HISTORY_USAGE}
-
-One line per crash the daemon received, oldest first, like coredumpctl list: time,
-pid, uid, signal, exec name, the triggers it fired, the outcome, where the snapshot is,
-and where the core is (when the notifier keeps cores). Exit 1 when nothing matches.
-
-Outcomes: ok (every fired action succeeded), failed (the reason is in the SNAPSHOT
-column and in --json), no-trigger (no trigger matched), skipped (rate policy, cooldown
-or daily maximum), pending (actions running), interrupted (the daemon stopped before
-they finished).
-
-Options:
-  -n, --lines=N       The N newest matching crashes (default 50).
-                        lttng-trig history -n 10
-      --exec=GLOB     Only crashes whose exec name (or executable path) matches.
-                        lttng-trig history --exec='nginx*'
-      --since=TIME    Only crashes received since TIME: an ISO 8601 date or time, or a
-                      duration ago (30m, 2h, 7d).
-                        lttng-trig history --since=2026-11-26   lttng-trig history --since=1h
-      --json          One JSON object with a "crashes" array, with every detail.
-      --run-dir=DIR   The daemon's run directory.
-  -h, --help          Show this help.
-`;
+export const HISTORY_USAGE = usageLine(HISTORY_SPEC);
 
 /** Parse `--since`: an ISO 8601 date or time, or a duration ago. */
 export function parseSince(text: string, now: Date = new Date()): string {
@@ -88,19 +116,11 @@ export function historyLines(crashes: CrashRecord[]): string[] {
 
 /** Run `history`. */
 export async function historyCommand(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, {
-    ...CLIENT_OPTIONS,
-    json: { type: "boolean" },
-    lines: { type: "string", short: "n" },
-    exec: { type: "string" },
-    since: { type: "string" },
-  }, HISTORY_USAGE);
+  const { values, positionals } = parse(HISTORY_SPEC, argv);
   if (positionals.length > 0) {
     throw new UsageError(`unexpected argument "${positionals[0]}"`, HISTORY_USAGE);
   }
-  const limit = values.lines === undefined
-    ? 50
-    : parseCount(values.lines, "--lines", HISTORY_USAGE);
+  const limit = parseCount(values.lines, "--lines", HISTORY_USAGE);
   if (values.exec === "") throw new UsageError("--exec needs a glob", HISTORY_USAGE);
   const request = {
     limit,

@@ -11,7 +11,8 @@
  */
 import { CommandError, UsageError } from "../errors.ts";
 import { resolveStateDir } from "../paths.ts";
-import { type CommandContext, controlSocketPath, parseCommandArgs } from "./common.ts";
+import { type CommandContext, controlSocketPath } from "./common.ts";
+import { type CommandSpec, HELP_OPTION, parse, usageLine } from "./registry.ts";
 import {
   CORE_PATTERN_PATH,
   CORE_PIPE_LIMIT_PATH,
@@ -77,64 +78,99 @@ function requireRoot(uid: number, command: string): void {
 // ---------------------------------------------------------------------------------------
 // install
 
+/** `install`'s options and arguments. */
+export const INSTALL_SPEC = {
+  name: "install",
+  summary: "Point core_pattern at the notifier (remembers the old one)",
+  description: [
+    "Point the kernel's /proc/sys/kernel/core_pattern at the lttng-trig notifier, so that it runs on every core dump:",
+    "  |EXE notify %p %u %g %e %h",
+    `EXE is the absolute path of the lttng-trig that runs this command (the launcher bin/lttng-trig, or a compiled binary), or --exe. install checks that the kernel kept the pattern by reading it back, remembers the previous core_pattern and core_pipe_limit in STATE_DIR/install.json for 'lttng-trig uninstall', and sets core_pipe_limit to ${INSTALL_PIPE_LIMIT} when it is 0: the kernel then waits for the notifier before it reaps the crashed process, which stays inspectable. The kernel skips every crash beyond that many at once, so the limit must exceed the crash storms you expect; a non-zero limit is left as it is. Needs root.`,
+    "It refuses to replace another crash handler (a '|program' or '@socket' pattern, such as systemd-coredump or apport) unless --force; a core file pattern such as 'core' is replaced without it. Installing again over lttng-trig (to change options) keeps the value remembered the first time. core_pattern is not kept across reboots: see docs/INSTALLING.md.",
+  ],
+  positionals: [],
+  options: [
+    {
+      name: "socket",
+      type: "boolean",
+      help:
+        "Use the kernel's coredump socket (Linux 6.16+) instead of the notifier: core_pattern becomes '@RUN_DIR/coredump-lttng-trig' and the daemon receives each core itself, with no helper process. Needs the root daemon running (it must be protected from dumping into its own socket: 'lttng-trig status' says).",
+      examples: ["lttng-trig install --socket"],
+    },
+    {
+      name: "run-dir",
+      type: "string",
+      value: "DIR",
+      help: "With --socket: the daemon's run directory. Default: /var/run/lttng.",
+      examples: ["lttng-trig install --socket --run-dir=/run/lttng"],
+      complete: "dirs",
+    },
+    {
+      name: "force",
+      type: "boolean",
+      help: "Replace another crash handler; uninstall restores it.",
+      examples: ["lttng-trig install --force"],
+    },
+    {
+      name: "facts",
+      type: "boolean",
+      help:
+        "Also pass the kernel's crash facts to the notifier: global pid, signal, time, core size limit, dump mode and the executable's path (%P %s %t %c %d %E).",
+      examples: ["lttng-trig install --facts"],
+    },
+    {
+      name: "core-dir",
+      type: "string",
+      value: "DIR",
+      help:
+        "Have the notifier save each core in DIR, an absolute path to a directory that only root can write. Implies --facts.",
+      examples: ["lttng-trig install --core-dir=/var/crash/lttng-trig"],
+      complete: "dirs",
+    },
+    {
+      name: "exe",
+      type: "string",
+      value: "PATH",
+      help:
+        "Name lttng-trig by PATH in the pattern: an executable file named lttng-trig, such as a short symlink to the launcher when the pattern would be longer than the kernel's 127 bytes.",
+      examples: [
+        "ln -s /opt/lttng-trig/bin/lttng-trig /usr/bin/lttng-trig",
+        "lttng-trig install --exe=/usr/bin/lttng-trig",
+      ],
+      complete: "files",
+    },
+    {
+      name: "state-dir",
+      type: "string",
+      value: "DIR",
+      help:
+        "Where to remember the previous values (/var/lib/lttng-trig for root). uninstall needs the same one.",
+      examples: ["lttng-trig install --state-dir=/srv/lttng-trig"],
+      complete: "dirs",
+    },
+    HELP_OPTION,
+  ],
+  exitStatus: [
+    [0, "installed"],
+    [1, "refused or failed (core_pattern is then left as it was)"],
+    [2, "usage error"],
+  ],
+  files: [
+    { path: "/proc/sys/kernel/core_pattern", help: "What the kernel does with a core dump." },
+    {
+      path: "/proc/sys/kernel/core_pipe_limit",
+      help: "How many crashes the kernel pipes to helpers at once.",
+    },
+    {
+      path: "STATE_DIR/install.json",
+      help: "The previous core_pattern and core_pipe_limit, for uninstall.",
+    },
+  ],
+  seeAlso: ["lttng-trig-uninstall(1)", "lttng-trig-status(1)", "lttng-trig-notify(1)"],
+} as const satisfies CommandSpec;
+
 /** Usage line of `install`. */
-export const INSTALL_USAGE =
-  "lttng-trig install [--force] [--socket [--run-dir=DIR] | --facts] [--core-dir=DIR] [--exe=PATH] [--state-dir=DIR]";
-
-/** Help of `install`. */
-export const INSTALL_HELP = `Usage: ${INSTALL_USAGE}
-
-Point the kernel's /proc/sys/kernel/core_pattern at the lttng-trig notifier, so that it
-runs on every core dump:
-
-  |EXE notify %p %u %g %e %h
-
-EXE is the absolute path of the lttng-trig that runs this command (the launcher
-bin/lttng-trig, or a compiled binary), or --exe. install checks that the kernel kept the
-pattern by reading it back, remembers the previous core_pattern and core_pipe_limit in
-STATE_DIR/install.json for 'lttng-trig uninstall', and sets core_pipe_limit to ${INSTALL_PIPE_LIMIT}
-when it is 0: the kernel then waits for the notifier before it reaps the crashed process,
-which stays inspectable. The kernel skips every crash beyond that many at once, so the
-limit must exceed the crash storms you expect; a non-zero limit is left as it is.
-Needs root.
-
-It refuses to replace another crash handler (a '|program' or '@socket' pattern, such as
-systemd-coredump or apport) unless --force; a core file pattern such as 'core' is
-replaced without it. Installing again over lttng-trig (to change options) keeps the
-value remembered the first time. core_pattern is not kept across reboots: see
-docs/INSTALLING.md.
-
-Options:
-      --socket            Use the kernel's coredump socket (Linux 6.16+) instead of the
-                          notifier: core_pattern becomes '@RUN_DIR/coredump-lttng-trig'
-                          and the daemon receives each core itself, with no helper
-                          process. Needs the root daemon running (it must be protected
-                          from dumping into its own socket: 'lttng-trig status' says).
-                            lttng-trig install --socket
-      --run-dir=DIR       With --socket: the daemon's run directory (default
-                          /var/run/lttng).
-      --force             Replace another crash handler; uninstall restores it.
-                            lttng-trig install --force
-      --facts             Also pass the kernel's crash facts to the notifier: global
-                          pid, signal, time, core size limit, dump mode and the
-                          executable's path (%P %s %t %c %d %E).
-                            lttng-trig install --facts
-      --core-dir=DIR      Have the notifier save each core in DIR, an absolute path to a
-                          directory that only root can write. Implies --facts.
-                            lttng-trig install --core-dir=/var/crash/lttng-trig
-      --exe=PATH          Name lttng-trig by PATH in the pattern: an executable file
-                          named lttng-trig, such as a short symlink to the launcher when
-                          the pattern would be longer than the kernel's 127 bytes.
-                            ln -s /opt/lttng-trig/bin/lttng-trig /usr/bin/lttng-trig
-                            lttng-trig install --exe=/usr/bin/lttng-trig
-      --state-dir=DIR     Where to remember the previous values (default
-                          /var/lib/lttng-trig for root). uninstall needs the same one.
-                            lttng-trig install --state-dir=/srv/lttng-trig
-  -h, --help              Show this help.
-
-Exit status: 0 installed, 1 refused or failed (core_pattern is then left as it was),
-2 usage error.
-`;
+export const INSTALL_USAGE = usageLine(INSTALL_SPEC);
 
 /** Options of `install`, from its command line. */
 export interface InstallArgs {
@@ -156,16 +192,7 @@ export interface InstallArgs {
 
 /** Parse `install`'s arguments (pure). */
 export function parseInstallArgs(argv: string[]): InstallArgs {
-  const { values, positionals } = parseCommandArgs(argv, {
-    force: { type: "boolean" },
-    facts: { type: "boolean" },
-    "core-dir": { type: "string" },
-    exe: { type: "string" },
-    "state-dir": { type: "string" },
-    socket: { type: "boolean" },
-    "run-dir": { type: "string" },
-    help: { type: "boolean", short: "h" },
-  }, INSTALL_USAGE);
+  const { values, positionals } = parse(INSTALL_SPEC, argv);
   if (values.socket) {
     const clash = (["facts", "core-dir", "exe"] as const).find((o) => values[o] !== undefined);
     if (clash !== undefined) {
@@ -343,30 +370,42 @@ async function restoreAfterFailure(
 // ---------------------------------------------------------------------------------------
 // uninstall
 
+/** `uninstall`'s options and arguments. */
+export const UNINSTALL_SPEC = {
+  name: "uninstall",
+  summary: "Restore the core_pattern that install replaced",
+  description: [
+    "Give /proc/sys/kernel/core_pattern back: write the core_pattern and core_pipe_limit that 'lttng-trig install' remembered in STATE_DIR/install.json, exactly as they were, check them by reading them back, and forget them (remove install.json). Needs root.",
+    "If core_pattern no longer runs lttng-trig (someone changed it since install), uninstall refuses to overwrite it unless --force.",
+  ],
+  positionals: [],
+  options: [
+    {
+      name: "force",
+      type: "boolean",
+      help: "Restore the remembered values even though core_pattern was changed since install.",
+      examples: ["lttng-trig uninstall --force"],
+    },
+    {
+      name: "state-dir",
+      type: "string",
+      value: "DIR",
+      help: "The state directory install used (/var/lib/lttng-trig for root).",
+      examples: ["lttng-trig uninstall --state-dir=/srv/lttng-trig"],
+      complete: "dirs",
+    },
+    HELP_OPTION,
+  ],
+  exitStatus: [[0, "restored"], [1, "not installed, refused or failed"], [2, "usage error"]],
+  files: [
+    { path: "/proc/sys/kernel/core_pattern", help: "What the kernel does with a core dump." },
+    { path: "STATE_DIR/install.json", help: "What install remembered." },
+  ],
+  seeAlso: ["lttng-trig-install(1)"],
+} as const satisfies CommandSpec;
+
 /** Usage line of `uninstall`. */
-export const UNINSTALL_USAGE = "lttng-trig uninstall [--force] [--state-dir=DIR]";
-
-/** Help of `uninstall`. */
-export const UNINSTALL_HELP = `Usage: ${UNINSTALL_USAGE}
-
-Give /proc/sys/kernel/core_pattern back: write the core_pattern and core_pipe_limit that
-'lttng-trig install' remembered in STATE_DIR/install.json, exactly as they were, check
-them by reading them back, and forget them (remove install.json). Needs root.
-
-If core_pattern no longer runs lttng-trig (someone changed it since install), uninstall
-refuses to overwrite it unless --force.
-
-Options:
-      --force             Restore the remembered values even though core_pattern was
-                          changed since install.
-                            lttng-trig uninstall --force
-      --state-dir=DIR     The state directory install used (default /var/lib/lttng-trig
-                          for root).
-                            lttng-trig uninstall --state-dir=/srv/lttng-trig
-  -h, --help              Show this help.
-
-Exit status: 0 restored, 1 not installed, refused or failed, 2 usage error.
-`;
+export const UNINSTALL_USAGE = usageLine(UNINSTALL_SPEC);
 
 /** Run `uninstall`; `options` are injected by tests. */
 export async function uninstallCommand(
@@ -374,11 +413,7 @@ export async function uninstallCommand(
   ctx: CommandContext,
   options: InstallCommandOptions = {},
 ): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, {
-    force: { type: "boolean" },
-    "state-dir": { type: "string" },
-    help: { type: "boolean", short: "h" },
-  }, UNINSTALL_USAGE);
+  const { values, positionals } = parse(UNINSTALL_SPEC, argv);
   if (positionals.length > 0) {
     throw new UsageError(`unexpected argument "${positionals[0]}"`, UNINSTALL_USAGE);
   }

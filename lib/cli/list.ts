@@ -7,49 +7,66 @@ import { UsageError } from "../errors.ts";
 import { describeAction, describeCondition, formatDuration, formatRatePolicy } from "../trigger.ts";
 import { ControlClient } from "../client/client.ts";
 import {
-  CLIENT_OPTIONS,
   type CommandContext,
+  COMMON_HELP_OPTION,
+  CONTROL_SOCKET_FILE,
   controlSocketPath,
-  parseCommandArgs,
+  runDirOption,
   table,
 } from "./common.ts";
+import { type CommandSpec, parse, usageLine } from "./registry.ts";
+
+/** `list`'s options and arguments. */
+export const LIST_SPEC = {
+  name: "list",
+  summary: "List the daemon's triggers",
+  description: [
+    "List the triggers of the lttng-trig daemon, one per line: name, session, condition (with its filters), action (with its output options), rate policy (with its cooldown and daily maximum), and how often it fired out of how many matching crashes (FIRED).",
+  ],
+  positionals: [],
+  options: [
+    {
+      name: "json",
+      type: "boolean",
+      help: 'Print one JSON object with a "triggers" array instead of the table, for scripts.',
+      examples: ["lttng-trig list --json | jq '.triggers[].name'"],
+    },
+    runDirOption("list"),
+    COMMON_HELP_OPTION,
+  ],
+  exitStatus: [[0, "listed (even none)"], [1, "no daemon answers"], [2, "usage error"]],
+  files: [CONTROL_SOCKET_FILE],
+  seeAlso: ["lttng-trig-set(1)", "lttng-trig-remove(1)"],
+} as const satisfies CommandSpec;
 
 /** Usage line of `list`. */
-export const LIST_USAGE = "lttng-trig list [--json] [--run-dir=DIR]";
+export const LIST_USAGE = usageLine(LIST_SPEC);
 
-/** Help of `list`. */
-export const LIST_HELP = `Usage: ${LIST_USAGE}
-
-List the daemon's triggers, one per line: name, session, condition (with its filters),
-action (with its output options), rate policy, and how often it fired.
-
-Options:
-      --json          One JSON object with a "triggers" array, for scripts.
-                        lttng-trig list --json | jq '.triggers[].name'
-      --run-dir=DIR   The daemon's run directory.
-  -h, --help          Show this help.
-`;
+/** `remove`'s options and arguments. */
+export const REMOVE_SPEC = {
+  name: "remove",
+  summary: "Remove a trigger by name",
+  description: [
+    "Remove the trigger NAME, as 'lttng-trig list' shows it, from the lttng-trig daemon. Crashes already received keep their history.",
+  ],
+  positionals: [{
+    name: "NAME",
+    help: "The trigger's name.",
+    complete: "triggers",
+  }],
+  options: [runDirOption("remove"), COMMON_HELP_OPTION],
+  examples: [{ text: "Remove the trigger trigger-1:", commands: ["lttng-trig remove trigger-1"] }],
+  exitStatus: [[0, "removed"], [1, "no such trigger, or no daemon answers"], [2, "usage error"]],
+  files: [CONTROL_SOCKET_FILE],
+  seeAlso: ["lttng-trig-set(1)", "lttng-trig-list(1)"],
+} as const satisfies CommandSpec;
 
 /** Usage line of `remove`. */
-export const REMOVE_USAGE = "lttng-trig remove [--run-dir=DIR] NAME";
-
-/** Help of `remove`. */
-export const REMOVE_HELP = `Usage: ${REMOVE_USAGE}
-
-Remove the trigger NAME (as 'lttng-trig list' shows it).
-  lttng-trig remove trigger-1
-
-Options:
-      --run-dir=DIR   The daemon's run directory.
-  -h, --help          Show this help.
-`;
+export const REMOVE_USAGE = usageLine(REMOVE_SPEC);
 
 /** Run `list`. */
 export async function listCommand(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, {
-    ...CLIENT_OPTIONS,
-    json: { type: "boolean" },
-  }, LIST_USAGE);
+  const { values, positionals } = parse(LIST_SPEC, argv);
   if (positionals.length > 0) {
     throw new UsageError(`unexpected argument "${positionals[0]}"`, LIST_USAGE);
   }
@@ -83,7 +100,7 @@ export async function listCommand(argv: string[], ctx: CommandContext): Promise<
 
 /** Run `remove`. */
 export async function removeCommand(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, CLIENT_OPTIONS, REMOVE_USAGE);
+  const { values, positionals } = parse(REMOVE_SPEC, argv);
   if (positionals.length !== 1) {
     throw new UsageError(
       `expected one trigger name, got ${positionals.length} argument(s)`,

@@ -17,70 +17,186 @@ import {
 } from "../trigger.ts";
 import { ControlClient } from "../client/client.ts";
 import {
-  CLIENT_OPTIONS,
   type CommandContext,
+  COMMON_HELP_OPTION,
+  CONTROL_SOCKET_FILE,
   controlSocketPath,
-  parseCommandArgs,
   parseCount,
   parseSize,
+  runDirOption,
 } from "./common.ts";
+import { type CommandSpec, parse, usageLine } from "./registry.ts";
+
+/** `set`'s options and arguments: its parsing, help, completion and man page. */
+export const SET_SPEC = {
+  name: "set",
+  summary: "Add a trigger: act on a recording session when a process dumps core",
+  description: [
+    "Add a trigger to the lttng-trig daemon: when a process dumps core, act on an LTTng recording session, in time to keep the events that explain the crash. With the snapshot action, the daemon records a snapshot of the session (as 'lttng snapshot record' does), named core-<exec>-<pid>; with the stop action, it stops the session (as 'lttng stop' does).",
+    "The session should be a snapshot session (lttng create --snapshot) for the snapshot action. A trigger fires only when all of its filters match; its rate policy, cooldown and daily maximum limit how often it acts.",
+    "Registering an identical trigger twice, or a name that is taken, is an error.",
+  ],
+  positionals: [
+    {
+      name: "WHAT",
+      help: "OnAnyCoreDump (case-insensitive): any process dumps core.",
+      complete: { words: ["OnAnyCoreDump"] },
+    },
+    {
+      name: "ACTION",
+      help:
+        "snapshot: record a snapshot of the session, named core-<exec>-<pid>; stop: stop the session.",
+      complete: { words: ["snapshot", "stop"] },
+    },
+  ],
+  groups: {
+    Filters: {
+      usage: "FILTERS",
+      help: "a trigger fires only when all of its filters match",
+    },
+    "Snapshot output": {
+      usage: "OUTPUT",
+      help: "snapshot only; at most one of --path, --url, --ctrl-url/--data-url",
+    },
+  },
+  options: [
+    {
+      name: "session",
+      short: "s",
+      type: "string",
+      value: "SESSION",
+      help:
+        "Act on the recording session SESSION. Without it, the current session of $LTTNG_HOME/.lttngrc, as the lttng command uses.",
+      examples: ["lttng-trig set -s mysession OnAnyCoreDump snapshot"],
+      complete: "sessions",
+    },
+    {
+      name: "name",
+      short: "n",
+      type: "string",
+      value: "NAME",
+      help:
+        "Name the trigger NAME (letters, digits, '.', '_', '-') instead of the next free trigger-N.",
+      examples: ["lttng-trig set -n web-crash -s web OnAnyCoreDump snapshot"],
+    },
+    {
+      name: "rate-policy",
+      type: "string",
+      value: "POLICY",
+      help:
+        "every:N acts on every Nth matching crash; once-after:N acts once, on the Nth matching crash. Default: every:1.",
+      examples: ["lttng-trig set --rate-policy=once-after:3 OnAnyCoreDump stop"],
+      complete: { words: ["every:", "once-after:"] },
+    },
+    {
+      name: "cooldown",
+      type: "string",
+      value: "DURATION",
+      help:
+        "Act at most once per exec name within DURATION (ms, s, m, h, d): a crash-looping program fires once per window.",
+      examples: ["lttng-trig set --cooldown=5m OnAnyCoreDump snapshot"],
+    },
+    {
+      name: "max-per-day",
+      type: "string",
+      value: "N",
+      help: "Act at most N times in any 24 hours (a rolling window).",
+      examples: ["lttng-trig set --max-per-day=20 OnAnyCoreDump snapshot"],
+    },
+    {
+      name: "exec",
+      type: "string",
+      value: "GLOB",
+      help: "Fire only when the exec name (or the executable path, where known) matches GLOB.",
+      examples: ["lttng-trig set --exec='nginx*' -s web OnAnyCoreDump snapshot"],
+      group: "Filters",
+    },
+    {
+      name: "uid",
+      type: "string",
+      value: "UID[,UID...]",
+      help: "Fire only when the crashed process's uid is one of these.",
+      examples: ["lttng-trig set --uid=1000,1001 OnAnyCoreDump snapshot"],
+      group: "Filters",
+    },
+    {
+      name: "signal",
+      type: "string",
+      value: "SIG[,SIG...]",
+      help:
+        "Fire only when the fatal signal is one of these (name or number), where the notifier knows it (lttng-trig install --facts).",
+      examples: ["lttng-trig set --signal=SIGSEGV,SIGABRT OnAnyCoreDump snapshot"],
+      group: "Filters",
+    },
+    {
+      name: "max-size",
+      type: "string",
+      value: "SIZE",
+      help: "Record a snapshot of at most SIZE bytes (k, M, G suffixes: powers of 1024).",
+      examples: ["lttng-trig set --max-size=64M -s web OnAnyCoreDump snapshot"],
+      group: "Snapshot output",
+    },
+    {
+      name: "path",
+      type: "string",
+      value: "DIR",
+      help:
+        "Write the snapshot in the local directory DIR instead of the session's snapshot output.",
+      examples: ["lttng-trig set --path=/var/crash/traces -s web OnAnyCoreDump snapshot"],
+      complete: "dirs",
+      group: "Snapshot output",
+    },
+    {
+      name: "url",
+      type: "string",
+      value: "URL",
+      help:
+        "Send the snapshot to URL: file:///DIR, or net://HOST[:CTRL[:DATA]][/PATH] for an lttng-relayd.",
+      examples: ["lttng-trig set --url=net://collector.example -s web OnAnyCoreDump snapshot"],
+      group: "Snapshot output",
+    },
+    {
+      name: "ctrl-url",
+      type: "string",
+      value: "URL",
+      help: "The tcp:// control URL of an lttng-relayd; goes with --data-url.",
+      examples: [
+        "lttng-trig set --ctrl-url=tcp://10.0.0.2:5342 --data-url=tcp://10.0.0.2:5343 OnAnyCoreDump snapshot",
+      ],
+      group: "Snapshot output",
+    },
+    {
+      name: "data-url",
+      type: "string",
+      value: "URL",
+      help: "The tcp:// data URL of an lttng-relayd; goes with --ctrl-url.",
+      examples: [
+        "lttng-trig set --ctrl-url=tcp://10.0.0.2:5342 --data-url=tcp://10.0.0.2:5343 OnAnyCoreDump snapshot",
+      ],
+      group: "Snapshot output",
+    },
+    runDirOption("set"),
+    COMMON_HELP_OPTION,
+  ],
+  examples: [
+    {
+      text: "Snapshot the session web when nginx crashes, at most once every 5 minutes:",
+      commands: ["lttng-trig set -s web --exec='nginx*' --cooldown=5m OnAnyCoreDump snapshot"],
+    },
+  ],
+  exitStatus: [[0, "added"], [1, "refused by the daemon, or no daemon answers"], [
+    2,
+    "usage error",
+  ]],
+  files: [CONTROL_SOCKET_FILE, {
+    path: "$LTTNG_HOME/.lttngrc",
+    help: "Names the current session (session=NAME), used when -s is not given.",
+  }],
+  seeAlso: ["lttng-trig-list(1)", "lttng-trig-remove(1)", "lttng-snapshot(1)"],
+} as const satisfies CommandSpec;
 
 /** Usage line of `set`. */
-export const SET_USAGE =
-  "lttng-trig set [-s SESSION] [-n NAME] [--rate-policy=POLICY] [--cooldown=DURATION] [--max-per-day=N] [FILTERS] [OUTPUT] OnAnyCoreDump snapshot|stop";
-
-/** Help of `set`. */
-export const SET_HELP = `Usage: ${SET_USAGE}
-
-Add a trigger: when a process dumps core, act on an LTTng recording session.
-
-  WHAT    OnAnyCoreDump (case-insensitive): any process dumps core.
-  ACTION  snapshot: 'lttng snapshot record' on the session, named core-<exec>-<pid>.
-          stop:     'lttng stop' on the session.
-
-Options:
-  -s, --session=SESSION   Session to act on. Default: the current session of
-                          $LTTNG_HOME/.lttngrc, as the lttng command uses.
-                            lttng-trig set -s mysession OnAnyCoreDump snapshot
-  -n, --name=NAME         Trigger name (letters, digits, '.', '_', '-'); default trigger-N.
-                            lttng-trig set -n web-crash -s web OnAnyCoreDump snapshot
-      --rate-policy=POLICY
-                          every:N      act on every Nth matching crash (default every:1)
-                          once-after:N act once, on the Nth matching crash
-                            lttng-trig set --rate-policy=once-after:3 OnAnyCoreDump stop
-      --cooldown=DURATION At most one action per exec name within DURATION (ms, s, m,
-                          h, d): a crash-looping program fires once per window.
-                            lttng-trig set --cooldown=5m OnAnyCoreDump snapshot
-      --max-per-day=N     At most N actions in any 24 hours (rolling window).
-                            lttng-trig set --max-per-day=20 OnAnyCoreDump snapshot
-
-Filters (a trigger fires only when all of its filters match):
-      --exec=GLOB         Exec name (or executable path where known) matches GLOB.
-                            lttng-trig set --exec='nginx*' -s web OnAnyCoreDump snapshot
-      --uid=UID[,UID...]  The crashed process's uid is one of these.
-                            lttng-trig set --uid=1000,1001 OnAnyCoreDump snapshot
-      --signal=SIG[,SIG...]
-                          The fatal signal is one of these (name or number), where the
-                          notifier knows it.
-                            lttng-trig set --signal=SIGSEGV,SIGABRT OnAnyCoreDump snapshot
-
-Snapshot output (snapshot only; at most one of --path, --url, --ctrl-url/--data-url):
-      --max-size=SIZE     Largest snapshot (k, M, G suffixes).   --max-size=64M
-      --path=DIR          Local directory instead of the session's snapshot output.
-                            --path=/var/crash/traces
-      --url=URL           file:///DIR, or net://HOST[:CTRL[:DATA]][/PATH] for an
-                          lttng-relayd.               --url=net://collector.example
-      --ctrl-url=URL --data-url=URL
-                          tcp:// control and data URLs of an lttng-relayd.
-                            --ctrl-url=tcp://10.0.0.2:5342 --data-url=tcp://10.0.0.2:5343
-
-Common options:
-      --run-dir=DIR       The daemon's run directory (default /var/run/lttng for root,
-                          $LTTNG_HOME/.lttng otherwise).
-  -h, --help              Show this help.
-
-Registering an identical trigger twice, or a name that is taken, is an error.
-`;
+export const SET_USAGE = usageLine(SET_SPEC);
 
 /** The current session named in `$LTTNG_HOME/.lttngrc`, if any. */
 export async function currentSession(ctx: CommandContext): Promise<string | undefined> {
@@ -112,23 +228,6 @@ function list<T>(text: string, option: string, parse: (s: string) => T | undefin
   return out;
 }
 
-const SET_OPTIONS = {
-  ...CLIENT_OPTIONS,
-  session: { type: "string", short: "s" },
-  name: { type: "string", short: "n" },
-  "rate-policy": { type: "string" },
-  cooldown: { type: "string" },
-  "max-per-day": { type: "string" },
-  exec: { type: "string" },
-  uid: { type: "string" },
-  signal: { type: "string" },
-  "max-size": { type: "string" },
-  path: { type: "string" },
-  url: { type: "string" },
-  "ctrl-url": { type: "string" },
-  "data-url": { type: "string" },
-} as const;
-
 /** `set`'s arguments: the trigger and the daemon's run directory. */
 export interface SetArgs {
   /** The trigger to add. */
@@ -139,7 +238,7 @@ export interface SetArgs {
 
 /** Build the trigger spec from `set`'s arguments (pure but for reading .lttngrc). */
 export async function parseSetArgs(argv: string[], ctx: CommandContext): Promise<SetArgs> {
-  const { values, positionals } = parseCommandArgs(argv, SET_OPTIONS, SET_USAGE);
+  const { values, positionals } = parse(SET_SPEC, argv);
   if (positionals.length !== 2) {
     throw new UsageError(
       `expected WHAT and ACTION (OnAnyCoreDump snapshot|stop), got ${positionals.length} argument(s)`,

@@ -9,37 +9,59 @@ import type { CrashRecord } from "../protocol/records.ts";
 import { signalName } from "../signals.ts";
 import { ControlClient } from "../client/client.ts";
 import {
-  CLIENT_OPTIONS,
   type CommandContext,
+  COMMON_HELP_OPTION,
+  CONTROL_SOCKET_FILE,
   controlSocketPath,
-  parseCommandArgs,
   parseCount,
+  runDirOption,
 } from "./common.ts";
+import { type CommandSpec, parse, usageLine } from "./registry.ts";
+
+/** `show`'s options and arguments. */
+export const SHOW_SPEC = {
+  name: "show",
+  summary: "Show one crash in full, with the crashed process's last events",
+  description: [
+    "Show everything lttng-trig knows about one crash (its facts, each trigger's outcome, the snapshot, the core), then the crashed process's last events, read from its snapshot with babeltrace2 and filtered on its vpid where the session records that context (lttng add-context -u -t vpid), so you see what the program did right before it died.",
+  ],
+  positionals: [{
+    name: "CRASH",
+    help:
+      "A pid (the newest crash of that pid) or, with --id, a history id (the id field of 'lttng-trig history --json').",
+  }],
+  options: [
+    {
+      name: "id",
+      type: "boolean",
+      help: "CRASH is a history id, not a pid.",
+      examples: ["lttng-trig show --id 17"],
+    },
+    {
+      name: "events",
+      type: "string",
+      value: "N",
+      default: "20",
+      help: "Show the last N events of the crashed process.",
+      examples: ["lttng-trig show --events=100 4242"],
+    },
+    {
+      name: "json",
+      type: "boolean",
+      help: 'Print the crash as one JSON object, with an "events" array, for scripts.',
+      examples: ["lttng-trig show --json 4242 | jq .events"],
+    },
+    runDirOption("show"),
+    COMMON_HELP_OPTION,
+  ],
+  examples: [{ text: "The newest crash of pid 4242:", commands: ["lttng-trig show 4242"] }],
+  exitStatus: [[0, "shown"], [1, "no such crash, or no daemon answers"], [2, "usage error"]],
+  files: [CONTROL_SOCKET_FILE],
+  seeAlso: ["lttng-trig-history(1)", "babeltrace2(1)", "lttng-add-context(1)"],
+} as const satisfies CommandSpec;
 
 /** Usage line of `show`. */
-export const SHOW_USAGE = "lttng-trig show [--id] [--events=N] [--json] [--run-dir=DIR] CRASH";
-
-/** Help of `show`. */
-export const SHOW_HELP = `Usage: ${SHOW_USAGE}
-
-Everything lttng-trig knows about one crash (its facts, each trigger's outcome, the
-snapshot, the core), then the crashed process's last events, read from its snapshot
-with babeltrace2 and filtered on its vpid where the session records that context
-(lttng add-context -u -t vpid), so you see what the program did right before it died.
-
-CRASH is a pid (the newest crash of that pid) or, with --id, a history id (the ID
-column of 'lttng-trig history --json').
-  lttng-trig show 4242
-  lttng-trig show --id 17
-
-Options:
-      --id            CRASH is a history id, not a pid.
-      --events=N      How many of the last events to show (default 20).
-                        lttng-trig show --events=100 4242
-      --json          The crash as one JSON object, with an "events" array.
-      --run-dir=DIR   The daemon's run directory.
-  -h, --help          Show this help.
-`;
+export const SHOW_USAGE = usageLine(SHOW_SPEC);
 
 /** The last `n` lines of babeltrace2's text for `snapshot` that concern `pid`. */
 export async function lastEvents(
@@ -144,16 +166,11 @@ function describe(c: CrashRecord): string[] {
 
 /** Run `show`. */
 export async function showCommand(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, {
-    ...CLIENT_OPTIONS,
-    id: { type: "boolean" },
-    events: { type: "string" },
-    json: { type: "boolean" },
-  }, SHOW_USAGE);
+  const { values, positionals } = parse(SHOW_SPEC, argv);
   if (positionals.length !== 1 || !/^\d{1,10}$/.test(positionals[0])) {
     throw new UsageError("expected one CRASH: a pid, or a history id with --id", SHOW_USAGE);
   }
-  const n = values.events === undefined ? 20 : parseCount(values.events, "--events", SHOW_USAGE);
+  const n = parseCount(values.events, "--events", SHOW_USAGE);
   const key = Number(positionals[0]);
   const reply = await new ControlClient(controlSocketPath(ctx.env, values["run-dir"])).history(
     values.id ? { id: key, limit: 1 } : { pid: key, limit: 1 },

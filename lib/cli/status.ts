@@ -10,14 +10,8 @@ import { describeAction, type Trigger } from "../trigger.ts";
 import type { CrashRecord } from "../protocol/records.ts";
 import { type JournalEntry, readJournal } from "../notify/io.ts";
 import { ControlClient } from "../client/client.ts";
-import {
-  type CommandContext,
-  controlSocketPath,
-  escaped,
-  parseCommandArgs,
-  shortTime,
-  table,
-} from "./common.ts";
+import { type CommandContext, controlSocketPath, escaped, shortTime, table } from "./common.ts";
+import { type CommandSpec, HELP_OPTION, parse, usageLine } from "./registry.ts";
 import {
   CORE_PATTERN_PATH,
   CORE_PIPE_LIMIT_PATH,
@@ -27,39 +21,61 @@ import {
 import { classifyCorePattern, quotePattern, stripNewline } from "../install/pattern.ts";
 import { installStatePath, readInstallState } from "../install/state.ts";
 
+/** `status`'s options and arguments. */
+export const STATUS_SPEC = {
+  name: "status",
+  summary: "Is lttng-trig installed, does the daemon answer, what happened last",
+  description: [
+    "Show whether lttng-trig is ready to catch a crash:",
+    "  core_pattern      installed (it runs 'lttng-trig notify') or not, and the pattern\n  core_pipe_limit   the kernel's limit of crashes piped at once\n  daemon            running (pid, number of triggers) or not answering, and where\n  trigger           one line per trigger: name, session, action\n  last crash        the newest crash the daemon received, and its outcome\n  last notifier error\n                    the newest failure the notifier journalled in STATE_DIR/notifier.log\n                    (e.g. no daemon answered when a process crashed)",
+  ],
+  positionals: [],
+  options: [
+    {
+      name: "json",
+      type: "boolean",
+      help: "Print one JSON object with all of it, for scripts and monitoring.",
+      examples: ["lttng-trig status --json | jq .lastCrash"],
+    },
+    {
+      name: "run-dir",
+      type: "string",
+      value: "DIR",
+      help: "The daemon's run directory: /var/run/lttng for root, $LTTNG_HOME/.lttng otherwise.",
+      examples: ["lttng-trig status --run-dir=/tmp/trig"],
+      complete: "dirs",
+    },
+    {
+      name: "state-dir",
+      type: "string",
+      value: "DIR",
+      help:
+        "Where the notifier journal (notifier.log) and install.json are: /var/lib/lttng-trig for every user, since the kernel runs the notifier as root, and install needs root.",
+      examples: ["lttng-trig status --state-dir=/srv/lttng-trig"],
+      complete: "dirs",
+    },
+    HELP_OPTION,
+  ],
+  examples: [{
+    text: "In a monitoring script:",
+    commands: ["lttng-trig status || echo 'crashes are not being caught'"],
+  }],
+  exitStatus: [
+    [0, "when the notifier is installed and the daemon answers"],
+    [1, "otherwise (the lines say what to do)"],
+    [2, "usage error"],
+  ],
+  files: [
+    { path: "/proc/sys/kernel/core_pattern", help: "What the kernel does with a core dump." },
+    { path: "RUN_DIR/client-lttng-trig", help: "The daemon's control socket." },
+    { path: "STATE_DIR/notifier.log", help: "The notifier's journal of failures." },
+    { path: "STATE_DIR/install.json", help: "What install remembered." },
+  ],
+  seeAlso: ["lttng-trig-install(1)", "lttng-trig-daemon(1)"],
+} as const satisfies CommandSpec;
+
 /** Usage line of `status`. */
-export const STATUS_USAGE = "lttng-trig status [--json] [--run-dir=DIR] [--state-dir=DIR]";
-
-/** Help of `status`. */
-export const STATUS_HELP = `Usage: ${STATUS_USAGE}
-
-Show whether lttng-trig is ready to catch a crash:
-
-  core_pattern      installed (it runs 'lttng-trig notify') or not, and the pattern
-  core_pipe_limit   the kernel's limit of crashes piped at once
-  daemon            running (pid, number of triggers) or not answering, and where
-  trigger           one line per trigger: name, session, action
-  last crash        the newest crash the daemon received, and its outcome
-  last notifier error
-                    the newest failure the notifier journalled in STATE_DIR/notifier.log
-                    (e.g. no daemon answered when a process crashed)
-
-Exit status: 0 when the notifier is installed and the daemon answers, 1 otherwise (the
-lines say what to do), 2 usage error.
-  lttng-trig status || echo 'crashes are not being caught'
-
-Options:
-      --json              One JSON object with all of it, for scripts and monitoring.
-                            lttng-trig status --json | jq .lastCrash
-      --run-dir=DIR       The daemon's run directory (default /var/run/lttng for root,
-                          $LTTNG_HOME/.lttng otherwise).
-                            lttng-trig status --run-dir=/tmp/trig
-      --state-dir=DIR     Where the notifier journal (notifier.log) and install.json
-                          are. Default /var/lib/lttng-trig for every user: the kernel
-                          runs the notifier as root, and install needs root.
-                            lttng-trig status --state-dir=/srv/lttng-trig
-  -h, --help              Show this help.
-`;
+export const STATUS_USAGE = usageLine(STATUS_SPEC);
 
 /** The daemon, as `status` sees it. */
 export type DaemonStatus =
@@ -329,12 +345,7 @@ export async function statusCommand(
   ctx: CommandContext,
   kernel: KernelFiles = defaultKernelFiles,
 ): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, {
-    json: { type: "boolean" },
-    "run-dir": { type: "string" },
-    "state-dir": { type: "string" },
-    help: { type: "boolean", short: "h" },
-  }, STATUS_USAGE);
+  const { values, positionals } = parse(STATUS_SPEC, argv);
   if (positionals.length > 0) {
     throw new UsageError(`unexpected argument "${positionals[0]}"`, STATUS_USAGE);
   }

@@ -8,33 +8,44 @@ import { signalName } from "../signals.ts";
 import { ControlClient } from "../client/client.ts";
 import type { WatchEvent } from "../protocol/control.ts";
 import {
-  CLIENT_OPTIONS,
   type CommandContext,
+  COMMON_HELP_OPTION,
+  CONTROL_SOCKET_FILE,
   controlSocketPath,
-  parseCommandArgs,
+  runDirOption,
 } from "./common.ts";
+import { type CommandSpec, parse, usageLine } from "./registry.ts";
+
+/** `watch`'s options and arguments. */
+export const WATCH_SPEC = {
+  name: "watch",
+  summary: "Follow crashes and action outcomes as they happen",
+  description: [
+    "Follow the lttng-trig daemon: print one line when a crash arrives, and one when its actions have finished (with each trigger's outcome and the snapshot), until interrupted (Ctrl-C). Like LTTng's notification channel, for crashes:",
+    '  2026-11-26T10:00:00.123Z crash   pid 4242 uid 1000 exec "nginx" signal SIGSEGV\n  2026-11-26T10:00:00.141Z outcome pid 4242 ok: web-crash ok /var/crash/core-nginx-4242-...',
+  ],
+  positionals: [],
+  options: [
+    {
+      name: "json",
+      type: "boolean",
+      help:
+        "Print one JSON object per line (type: crash, outcome, heartbeat, dropped), for scripts.",
+      examples: ["lttng-trig watch --json | jq ."],
+    },
+    runDirOption("watch"),
+    COMMON_HELP_OPTION,
+  ],
+  exitStatus: [[0, "interrupted"], [1, "the daemon stops or cannot be reached"], [
+    2,
+    "usage error",
+  ]],
+  files: [CONTROL_SOCKET_FILE],
+  seeAlso: ["lttng-trig-history(1)", "lttng-trig-show(1)"],
+} as const satisfies CommandSpec;
 
 /** Usage line of `watch`. */
-export const WATCH_USAGE = "lttng-trig watch [--json] [--run-dir=DIR]";
-
-/** Help of `watch`. */
-export const WATCH_HELP = `Usage: ${WATCH_USAGE}
-
-Follow the daemon: one line when a crash arrives, one when its actions have finished
-(with each trigger's outcome and the snapshot), until interrupted (Ctrl-C). Like LTTng's
-notification channel, for crashes.
-  lttng-trig watch
-  2026-11-26T10:00:00.123Z crash   pid 4242 uid 1000 exec "nginx" signal SIGSEGV
-  2026-11-26T10:00:00.141Z outcome pid 4242 ok: web-crash ok /var/crash/core-nginx-4242-...
-
-Options:
-      --json          One JSON object per line (type: crash, outcome, heartbeat,
-                      dropped), for scripts.   lttng-trig watch --json | jq .
-      --run-dir=DIR   The daemon's run directory.
-  -h, --help          Show this help.
-
-Exit status: 0 when interrupted, 1 when the daemon stops or cannot be reached.
-`;
+export const WATCH_USAGE = usageLine(WATCH_SPEC);
 
 /** One line for an event, or undefined for events without a line (heartbeats). */
 export function watchLine(e: WatchEvent): string | undefined {
@@ -59,10 +70,7 @@ export function watchLine(e: WatchEvent): string | undefined {
 
 /** Run `watch`; resolves on SIGINT/SIGTERM. */
 export async function watchCommand(argv: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, {
-    ...CLIENT_OPTIONS,
-    json: { type: "boolean" },
-  }, WATCH_USAGE);
+  const { values, positionals } = parse(WATCH_SPEC, argv);
   if (positionals.length > 0) {
     throw new UsageError(`unexpected argument "${positionals[0]}"`, WATCH_USAGE);
   }

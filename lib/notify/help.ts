@@ -1,36 +1,82 @@
 /**
- * The notifier's usage text: here, beside it, so that \`notify --help\` loads nothing of
- * the other commands.
+ * The notifier's command-line declaration and help: here, beside it, so that
+ * `notify --help` loads nothing of the other commands (only the registry, to render it).
  *
  * @module
  */
+import { type CommandSpec, renderHelp } from "../cli/registry.ts";
 
-/** \`lttng-trig notify --help\`. */
-export const NOTIFY_HELP =
-  `Usage: lttng-trig notify [--run-dir=DIR] [--state-dir=DIR] [--timeout=MS] [--facts=FACTS] [--core-dir=DIR] PID UID GID EXEC HOST
+/** `notify`'s options and arguments, for its help, completion and man page. */
+export const NOTIFY_SPEC = {
+  name: "notify",
+  summary: "The core dump notifier (run by the kernel from core_pattern)",
+  description: [
+    "The core dump notifier, run by the kernel from /proc/sys/kernel/core_pattern:",
+    "  |/usr/bin/lttng-trig notify %p %u %g %e %h",
+    "It sends the crash to the root daemon and to the crashing user's own daemon (if one runs, in a socket that user owns, served by that user), holds the dump until they reply (at most --timeout; the user's daemon at most 2000 ms; past 4 crashes of one user held at once, not at all) so that the snapshot still holds the process's last events, then releases it. PID UID GID EXEC HOST are taken as they are: an exec name such as --help stays data. Failures go to STATE_DIR/notifier.log, shown by 'lttng-trig status'. 'lttng-trig install' writes the line for you.",
+  ],
+  positionals: [
+    { name: "PID", help: "%p: the crashed process's pid, in its pid namespace." },
+    { name: "UID", help: "%u: its real uid." },
+    { name: "GID", help: "%g: its real gid." },
+    { name: "EXEC", help: "%e: its exec name (comm)." },
+    { name: "HOST", help: "%h: the hostname." },
+  ],
+  groups: { Options: { help: "only in the --name=value form, before the five values" } },
+  options: [
+    {
+      name: "run-dir",
+      type: "string",
+      value: "DIR",
+      help: "The root daemon's run directory. Default: /var/run/lttng.",
+      examples: ["|/usr/bin/lttng-trig notify --run-dir=/run/lttng %p %u %g %e %h"],
+      complete: "dirs",
+    },
+    {
+      name: "state-dir",
+      type: "string",
+      value: "DIR",
+      help: "Where failures are journaled. Default: /var/lib/lttng-trig.",
+      examples: ["|/usr/bin/lttng-trig notify --state-dir=/srv/lttng-trig %p %u %g %e %h"],
+      complete: "dirs",
+    },
+    {
+      name: "timeout",
+      type: "string",
+      value: "MS",
+      help: "Hold the dump at most MS milliseconds waiting for replies. Default: 10000.",
+      examples: ["|/usr/bin/lttng-trig notify --timeout=3000 %p %u %g %e %h"],
+    },
+    {
+      name: "facts",
+      type: "string",
+      value: "FACTS",
+      help:
+        "The kernel's richer facts, written %P:%s:%t:%c:%d:%E (global pid, signal, time, core limit, dump mode, executable path): they make --signal and path --exec filters work.",
+      examples: ["|/usr/bin/lttng-trig notify --facts=%P:%s:%t:%c:%d:%E %p %u %g %e %h"],
+    },
+    {
+      name: "core-dir",
+      type: "string",
+      value: "DIR",
+      help:
+        "Keep each core in DIR, compressed with zstd, after the replies (at most 2 GiB of core, leaving 1 GiB free; the crash's ulimit -c is honoured when --facts passes it).",
+      examples: ["|/usr/bin/lttng-trig notify --core-dir=/var/crash/lttng-trig %p %u %g %e %h"],
+      complete: "dirs",
+    },
+  ],
+  exitStatus: [
+    [0, "every daemon asked replied"],
+    [1, "a failure, journaled (the dump is released either way)"],
+    [2, "no crash given"],
+  ],
+  files: [
+    { path: "RUN_DIR/notify-lttng-sessiond", help: "Where the daemons listen for crashes." },
+    { path: "STATE_DIR/notifier.log", help: "The journal of failures." },
+  ],
+  seeAlso: ["lttng-trig-install(1)", "lttng-trig-daemon(1)"],
+  rawArgs: true,
+} as const satisfies CommandSpec;
 
-The core dump notifier, run by the kernel from /proc/sys/kernel/core_pattern:
-
-  |/usr/bin/lttng-trig notify %p %u %g %e %h
-
-It sends the crash to the root daemon and to the crashing user's own daemon (if one
-runs, in a socket that user owns, served by that user), holds the dump until they
-reply (at most --timeout, default 10000 ms; the user's daemon at most 2000 ms; past 4
-crashes of one user held at once, not at all) so that the snapshot still holds the
-process's last events, then releases it. PID UID GID EXEC HOST are taken as they are: an exec name such as --help
-stays data. Failures go to STATE_DIR/notifier.log, shown by 'lttng-trig status'.
-'lttng-trig install' writes the line for you.
-
-Options (only in the --name=value form, before the five values):
-      --run-dir=DIR     The root daemon's run directory (default /var/run/lttng).
-      --state-dir=DIR   Where failures are journaled (default /var/lib/lttng-trig).
-      --timeout=MS      Longest hold of the dump waiting for replies (default 10000).
-                          |/usr/bin/lttng-trig notify --timeout=3000 %p %u %g %e %h
-      --facts=FACTS     The kernel's richer facts, written %P:%s:%t:%c:%d:%E (global
-                        pid, signal, time, core limit, dump mode, executable path):
-                        they make --signal and path --exec filters work.
-                          |/usr/bin/lttng-trig notify --facts=%P:%s:%t:%c:%d:%E %p %u %g %e %h
-      --core-dir=DIR    Keep each core in DIR, compressed with zstd, after the replies
-                        (at most 2 GiB of core, leaving 1 GiB free; the crash's ulimit -c
-                        is honoured when --facts passes it).
-`;
+/** `lttng-trig notify --help`. */
+export const NOTIFY_HELP: string = renderHelp(NOTIFY_SPEC);

@@ -1,8 +1,10 @@
 /**
- * Help and usage errors of every command, through bin/lttng-trig: generic properties
- * only, so that each command's own text may change.
+ * Help and usage errors of every command, through bin/lttng-trig: every command the
+ * registry declares, every option it declares for it, explained in its help with its
+ * example; no command is skipped.
  */
 import assert from "node:assert/strict";
+import { PROGRAM } from "../../lib/cli/program.ts";
 import { assertExit, assertUsageError, cli, show } from "./_helpers.ts";
 
 /** The commands that `lttng-trig --help` lists under "Commands:". */
@@ -17,24 +19,57 @@ function listedCommands(mainHelp: string): string[] {
   return names;
 }
 
+/** Every command and the long options it declares, as the tests expect them. */
+const EXPECTED: Record<string, string[]> = {
+  daemon: [
+    "run-dir",
+    "state-dir",
+    "action-timeout",
+    "no-coredump-socket",
+    "core-dir",
+    "lttng-ctl",
+    "quiet",
+    "help",
+  ],
+  set: [
+    "session",
+    "name",
+    "rate-policy",
+    "cooldown",
+    "max-per-day",
+    "exec",
+    "uid",
+    "signal",
+    "max-size",
+    "path",
+    "url",
+    "ctrl-url",
+    "data-url",
+    "run-dir",
+    "help",
+  ],
+  list: ["json", "run-dir", "help"],
+  remove: ["run-dir", "help"],
+  history: ["lines", "exec", "since", "json", "run-dir", "help"],
+  show: ["id", "events", "json", "run-dir", "help"],
+  watch: ["json", "run-dir", "help"],
+  status: ["json", "run-dir", "state-dir", "help"],
+  install: ["socket", "run-dir", "force", "facts", "core-dir", "exe", "state-dir", "help"],
+  uninstall: ["force", "state-dir", "help"],
+  completions: ["help"],
+  notify: ["run-dir", "state-dir", "timeout", "facts", "core-dir"],
+  help: ["help"],
+};
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+}
+
 const mainHelp = await cli(["--help"]);
 const COMMANDS = listedCommands(mainHelp.stdout);
 /** Each command's help, as `lttng-trig help COMMAND` prints it. */
 const HELP: Record<string, string> = {};
 for (const command of COMMANDS) HELP[command] = (await cli(["help", command])).stdout;
-
-/** A command still being written says so in its help: its details are not tested yet. */
-function isStub(command: string): boolean {
-  return /not implemented yet/.test(HELP[command]);
-}
-
-/**
- * Help texts known to fall short, owned by others: the check is skipped, under a name
- * that says why, while the gap lasts, and runs again by itself once it is closed.
- */
-const KNOWN_GAPS: Record<string, string> = {
-  notify: "NOTIFY_HELP in lib/notify/help.ts has no option table",
-};
 
 /** The `--options` of a command's usage line. */
 function usageOptions(help: string): string[] {
@@ -105,22 +140,75 @@ Deno.test("help COMMAND, COMMAND --help and COMMAND -h print the command's help"
   }
 });
 
-Deno.test("every --option of a usage line is explained in the command's help", async (t) => {
-  for (const command of COMMANDS) {
-    const missing = usageOptions(HELP[command]).filter((o) => !explains(HELP[command], o));
-    const gap = missing.length > 0 ? KNOWN_GAPS[command] : undefined;
-    await t.step({
-      name: isStub(command)
-        ? `${command} (not implemented yet: skipped)`
-        : gap !== undefined
-        ? `${command} (known gap, skipped: ${gap}: ${missing.join(" ")})`
-        : command,
-      ignore: isStub(command) || gap !== undefined,
-      fn: () => {
-        assert.deepEqual(missing, [], `${command}: not explained:\n${HELP[command]}`);
-      },
+Deno.test("--help lists exactly the expected commands, aligned", () => {
+  assert.deepEqual(COMMANDS, Object.keys(EXPECTED));
+  assert.deepEqual(PROGRAM.commands.map((c) => c.name), Object.keys(EXPECTED));
+  // Every summary starts in the same column (completions, the longest name, included).
+  const section = mainHelp.stdout.split(/^Commands:$/m)[1].split("\n\n")[0].split("\n")
+    .filter((line) => line !== "");
+  const columns = section.map((line) => /^ {2}[a-z]+ +/.exec(line)?.[0].length);
+  assert.equal(new Set(columns).size, 1, section.join("\n"));
+});
+
+Deno.test("each command declares the expected options, each with an example", async (t) => {
+  for (const spec of PROGRAM.commands) {
+    await t.step(spec.name, () => {
+      assert.deepEqual(spec.options.map((o) => o.name), EXPECTED[spec.name]);
+      for (const o of spec.options) {
+        if (o.name === "help") continue;
+        assert.ok((o.examples ?? []).length > 0, `${spec.name} --${o.name} has no example`);
+        const uses = (e: string) =>
+          e.includes(`--${o.name}`) || (o.short !== undefined && e.includes(`-${o.short} `));
+        assert.ok(
+          (o.examples ?? []).some(uses),
+          `${spec.name} --${o.name}: no example uses it: ${o.examples}`,
+        );
+      }
     });
   }
+});
+
+Deno.test("every declared option is explained in the command's help, with its examples", async (t) => {
+  for (const command of COMMANDS) {
+    await t.step(command, () => {
+      const spec = PROGRAM.commands.find((c) => c.name === command);
+      assert.ok(spec !== undefined, command);
+      const help = HELP[command];
+      for (const o of spec.options) {
+        assert.ok(explains(help, `--${o.name}`), `${command}: --${o.name} not explained:\n${help}`);
+        if (o.short !== undefined) {
+          assert.ok(explains(help, `-${o.short}`), `${command}: -${o.short} not explained`);
+        }
+        for (const e of o.examples ?? []) {
+          assert.match(help, new RegExp(`^ +${escapeRegExp(e)}$`, "m"), `${command}: ${e}`);
+        }
+      }
+      // The usage line names each option but --help (or its group), and each argument.
+      const usage = help.split("\n")[0];
+      for (const o of spec.options.filter((o) => o.name !== "help" && o.group === undefined)) {
+        const shown = o.short === undefined ? `--${o.name}` : `-${o.short}`;
+        assert.ok(usage.includes(`[${shown}`), `${command}: usage lacks ${shown}: ${usage}`);
+      }
+      assert.match(help, /^Exit status: 0 /m, command);
+    });
+  }
+});
+
+Deno.test("help --help, help help and help -h print the help of help", async () => {
+  for (const args of [["help", "--help"], ["help", "help"], ["help", "-h"]]) {
+    const r = await cli(args);
+    assertExit(r, 0);
+    assert.equal(r.stderr, "", show(r));
+    assert.match(r.stdout, /^Usage: lttng-trig help \[COMMAND\]\n/, show(r));
+  }
+  assertUsageError(await cli(["help", "bogus"]), /unknown command "bogus"/);
+});
+
+Deno.test("daemon --help says actions run through liblttng-ctl, the lttng command as fallback", () => {
+  const help = HELP.daemon.replace(/\s+/g, " ");
+  assert.match(help, /runs each fired action through liblttng-ctl/);
+  assert.match(help, /falls back to the lttng command/);
+  assert.ok(explains(HELP.daemon, "--lttng-ctl"));
 });
 
 Deno.test("explains() finds option entries only", () => {
@@ -142,12 +230,8 @@ Deno.test("explains() finds option entries only", () => {
 Deno.test("an unknown option is a usage error for every command but notify", async (t) => {
   // notify takes its arguments as data from the kernel: an exec name may start with '-'.
   for (const command of COMMANDS.filter((c) => c !== "notify")) {
-    await t.step({
-      name: isStub(command) ? `${command} (not implemented yet: skipped)` : command,
-      ignore: isStub(command),
-      fn: async () => {
-        assertUsageError(await cli([command, "--no-such-option"]), /no-such-option/);
-      },
+    await t.step(command, async () => {
+      assertUsageError(await cli([command, "--no-such-option"]), /no-such-option/);
     });
   }
 });

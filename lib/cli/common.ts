@@ -4,9 +4,8 @@
  *
  * @module
  */
-import type { ParseArgsConfig } from "node:util";
 import { UsageError } from "../errors.ts";
-import { type FileSpec, HELP_OPTION, type OptionSpec, parseStrict } from "./registry.ts";
+import { type FileSpec, HELP_OPTION, type OptionSpec } from "./registry.ts";
 import { type PathEnv, processPathEnv } from "../paths.ts";
 
 /** Where a command writes: injected by tests. */
@@ -34,16 +33,6 @@ export interface CommandContext {
 /** The default context: the console and this process. */
 export function defaultContext(): CommandContext {
   return { io: consoleOutput, env: processPathEnv() };
-}
-
-type Options = NonNullable<ParseArgsConfig["options"]>;
-
-/**
- * Parse `argv` strictly; unknown options and bad forms become a {@linkcode UsageError}.
- * Commands declare a `CommandSpec` and call `parse` of `registry.ts` instead.
- */
-export function parseCommandArgs<O extends Options>(argv: string[], options: O, usage: string) {
-  return parseStrict(argv, options, usage);
 }
 
 /** `--run-dir=DIR`, which every client command takes; `command` names it in the example. */

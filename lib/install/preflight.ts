@@ -7,8 +7,7 @@
  */
 import { CommandError } from "../errors.ts";
 import { octalMode, ownershipProblem } from "../ownership.ts";
-import { controlRequest } from "../client/client.ts";
-import { ControlCommand } from "../wire/control.ts";
+import { ControlClient } from "../client/client.ts";
 import { kernelHasCoredumpSocket, patternPathProblem } from "./pattern.ts";
 
 /** Where the pattern's executable is unusable, say why. */
@@ -65,10 +64,7 @@ export async function coredumpSocketReady(controlSocket: string): Promise<string
       `the kernel's coredump socket needs Linux 6.16 or later, and this is ${release}: install without --socket (the notifier works on every kernel)`,
     );
   }
-  const status = await controlRequest(controlSocket, ControlCommand.STATUS, {}) as {
-    coredumpSocket?: string | null;
-    selfDump?: { protected: boolean; reason: string };
-  };
+  const status = await new ControlClient(controlSocket).status();
   if (!status.coredumpSocket) {
     throw new CommandError(
       "the daemon does not listen on a coredump socket: start it as root without --no-coredump-socket",

@@ -246,7 +246,11 @@ function basename(path: string): string {
   return path.slice(path.lastIndexOf("/") + 1);
 }
 
-/** What the frames lack: the modules whose frames have no function name. */
+/**
+ * What the crashing thread's frames lack: the modules whose frames there have no
+ * function name. Only that thread's: the others often run in libraries shipped without
+ * symbols (the tracer's own threads, in liblttng-ust), which says nothing of the crash.
+ */
 function missingSymbols(
   threads: ThreadBacktrace[],
   exe: string | undefined,
@@ -347,14 +351,20 @@ export async function computeBacktrace(
   if (index < 0) missing.push(`thread: the crashing thread ${crashingTid} is not in the core`);
   const ordered = index <= 0 ? all : [all[index], ...all.slice(0, index), ...all.slice(index + 1)];
   const threads = ordered.slice(0, maxThreads);
-  missing.push(...missingSymbols(threads, options.exe, exe === undefined));
+  missing.push(...missingSymbols(threads.slice(0, 1), options.exe, exe === undefined));
   if (ordered.length > threads.length) {
     missing.push(`threads: ${ordered.length - threads.length} more threads not kept`);
   }
   if (result.truncated) {
     missing.push(`output: cut at ${options.maxBytes} bytes, later threads not read`);
-  } else if (result.code !== 0 && lastError !== "") {
-    missing.push(`unwind: ${clip(lastError)}`);
+  } else if (result.code !== 0) {
+    // eu-stack exits 1 when any thread's unwinding stopped early; other threads' ends
+    // (often past clone, in the tracer's threads) say nothing of the crash.
+    const own = result.stderr.split("\n").map((l) => l.trim()).filter((l) => {
+      const t = /dwfl_thread_getframes tid (\d+)/.exec(l);
+      return l !== "" && (t === null || Number(t[1]) === crashingTid);
+    }).pop();
+    if (own !== undefined) missing.push(`unwind: ${clip(own)}`);
   }
   return {
     state: "ready",

@@ -4,6 +4,7 @@
 #     repository root, which would change how Deno resolves npm: specifiers);
 #   - LTTng (lttng-tools, liblttng-ust-dev, liblttng-ctl-dev) and babeltrace2 from Debian;
 #   - gcc, used by the tests and the demo to build a small crashing program;
+#   - elfutils (eu-stack), which computes the backtraces of a kept core;
 #   - systemd-analyze (Debian's systemd), which tests/cli/systemd_test.ts runs on the units
 #     of dist/systemd (it only reads them: nothing is started), and groff (groff-base),
 #     with which tests/cli/man_test.ts checks the man pages of dist/man;
@@ -52,6 +53,8 @@ command -v babeltrace2 >/dev/null || need+=(babeltrace2)
 [ -e /usr/include/lttng/lttng.h ] || need+=(liblttng-ctl-dev)
 ls /usr/lib/*/liblttng-ust-libc-wrapper.so.1 >/dev/null 2>&1 || need+=(liblttng-ust-dev)
 command -v gcc >/dev/null || need+=(gcc libc6-dev)
+# eu-stack: the crash report's backtraces (lib/report/backtrace.ts).
+command -v eu-stack >/dev/null || need+=(elfutils)
 # sysctl: install/uninstall/status read and write /proc/sys through it (Deno opens
 # nothing under /proc without --allow-all).
 command -v sysctl >/dev/null || [ -x /usr/sbin/sysctl ] || [ -x /sbin/sysctl ] || need+=(procps)

@@ -2,7 +2,8 @@
  * Who crashed, read from the start of an ELF core (coredump-socket mode, where Deno
  * cannot ask the kernel for the peer's credentials): the ELF header, the program
  * headers up to PT_NOTE, and the notes NT_PRPSINFO (pid, uid, gid, exec name,
- * arguments), NT_PRSTATUS and NT_SIGINFO (signal). Only 64-bit little-endian cores
+ * arguments), NT_PRSTATUS (the crashing thread's tid, and the signal) and NT_SIGINFO
+ * (signal). Only 64-bit little-endian cores
  * (x86-64, arm64) are accepted. Every length is bounded; a truncated or fake core is a
  * `SyntaxError` or `RangeError`, and nothing is read past the notes.
  *
@@ -17,6 +18,21 @@ const PT_NOTE = 4;
 const NT_PRSTATUS = 1;
 const NT_PRPSINFO = 3;
 const NT_SIGINFO = 0x53494749;
+/**
+ * Offset of `pr_pid` in `struct elf_prstatus`, the same on x86-64 and arm64:
+ * ```c
+ * struct elf_prstatus {
+ *   struct elf_siginfo pr_info;  // 0: int si_signo, si_code, si_errno
+ *   short pr_cursig;             // 12, then 2 bytes of padding
+ *   unsigned long pr_sigpend;    // 16
+ *   unsigned long pr_sighold;    // 24
+ *   pid_t pr_pid;                // 32: the thread's tid
+ *   pid_t pr_ppid, pr_pgrp, pr_sid;
+ *   ...
+ * };
+ * ```
+ */
+const PRSTATUS_PID_OFFSET = 32;
 /** The notes must end within this many bytes of the start. */
 export const MAX_NOTES_END = 16 * 1024 * 1024;
 
@@ -36,6 +52,11 @@ export interface CoreFacts {
   args: string[];
   /** The fatal signal, from NT_SIGINFO or NT_PRSTATUS. */
   signal?: number;
+  /**
+   * The crashing thread's tid: `pr_pid` of the first NT_PRSTATUS note, which the kernel
+   * writes for the thread that took the signal (in its own pid namespace).
+   */
+  tid?: number;
 }
 
 const decoder = new TextDecoder("utf-8", { fatal: false });
@@ -91,6 +112,7 @@ export function parseNotes(notes: Uint8Array): CoreFacts {
   let facts: CoreFacts | undefined;
   let signal: number | undefined;
   let prstatusSignal: number | undefined;
+  let tid: number | undefined;
   while (at + 12 <= notes.byteLength) {
     const namesz = v.getUint32(at, true);
     const descsz = v.getUint32(at + 4, true);
@@ -117,13 +139,21 @@ export function parseNotes(notes: Uint8Array): CoreFacts {
         signal = v.getInt32(desc, true);
       } else if (type === NT_PRSTATUS && descsz >= 4 && prstatusSignal === undefined) {
         prstatusSignal = v.getInt32(desc, true);
+        if (descsz >= PRSTATUS_PID_OFFSET + 4) {
+          const pid = v.getInt32(desc + PRSTATUS_PID_OFFSET, true);
+          if (pid > 0) tid = pid;
+        }
       }
     }
     at = next;
   }
   if (facts === undefined) throw new SyntaxError("Not a core: no NT_PRPSINFO note");
   const sig = signal ?? prstatusSignal;
-  return sig !== undefined && sig > 0 ? { ...facts, signal: sig } : facts;
+  return {
+    ...facts,
+    ...(sig !== undefined && sig > 0 ? { signal: sig } : {}),
+    ...(tid === undefined ? {} : { tid }),
+  };
 }
 
 /**

@@ -163,3 +163,45 @@ Deno.test("readCoreFacts() only ever fails with RangeError or SyntaxError on arb
     { numRuns: 300 },
   );
 });
+
+/** NT_PRSTATUS of x86-64 (336 bytes) or arm64 (392 bytes): signal at 0, pr_pid at 32. */
+function prstatus(tid: number, signo: number, size = 336) {
+  const d = new Uint8Array(size);
+  const v = new DataView(d.buffer);
+  v.setInt32(0, signo, true);
+  v.setInt16(12, signo, true); // pr_cursig
+  v.setInt32(32, tid, true);
+  v.setInt32(36, 1, true); // pr_ppid
+  return note("CORE", 1, d);
+}
+
+Deno.test("parseNotes() takes the crashing thread's tid from the first NT_PRSTATUS note", () => {
+  const info = prpsinfo({ pid: 4242, uid: 0, gid: 0, fname: "mt", args: "mt" });
+  // The kernel writes the thread that took the signal first, then the others.
+  for (const size of [336, 392]) {
+    const facts = parseNotes(
+      core([prstatus(4243, 11, size), info, prstatus(4242, 0, size)]).subarray(176, -4096),
+    );
+    assert.equal(facts.tid, 4243, `NT_PRSTATUS of ${size} bytes`);
+    assert.equal(facts.pid, 4242);
+    assert.equal(facts.signal, 11);
+  }
+});
+
+Deno.test("parseNotes() gives no tid when NT_PRSTATUS is absent, too short or has no pid", () => {
+  const info = prpsinfo({ pid: 7, uid: 0, gid: 0, fname: "x", args: "x" });
+  assert.equal(parseNotes(info).tid, undefined);
+  assert.equal(parseNotes(concat(note("CORE", 1, new Uint8Array(32)), info)).tid, undefined);
+  assert.equal(parseNotes(concat(prstatus(0, 11), info)).tid, undefined);
+  assert.equal(parseNotes(concat(prstatus(9, 11), info)).tid, 9);
+});
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, b) => n + b.length, 0));
+  let at = 0;
+  for (const b of parts) {
+    out.set(b, at);
+    at += b.length;
+  }
+  return out;
+}

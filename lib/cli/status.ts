@@ -9,6 +9,7 @@ import { COREDUMP_SOCKET_NAME, NOTIFIER_LOG_NAME, ROOT_STATE_DIR } from "../path
 import { describeAction, type Trigger } from "../trigger.ts";
 import type { CrashRecord } from "../store/trigger_store.ts";
 import { type JournalEntry, readJournal } from "../notify/io.ts";
+import { type ChainStatus, chainStatusLines, chainStatusOf } from "../install/chain_status.ts";
 import { ControlCommand } from "../wire/control.ts";
 import { controlRequest } from "../client/client.ts";
 import {
@@ -101,6 +102,8 @@ export interface StatusReport {
   corePipeLimit: number | null;
   /** What `install` remembered, when install.json is there and readable. */
   remembered: { path: string; previousCorePattern: string; installedAt: string } | null;
+  /** The crash handler run after lttng-trig (`install --chain`), if any. */
+  chain?: ChainStatus | null;
   /** The daemon. */
   daemon: DaemonStatus;
   /** Its triggers (empty when it does not answer). */
@@ -204,6 +207,7 @@ export async function gatherStatus(options: StatusOptions): Promise<StatusReport
         previousCorePattern: stripNewline(state.previous.corePattern),
         installedAt: state.installedAt,
       };
+      report.chain = await chainStatusOf(state, options.stateDir);
     }
   } catch { /* unreadable (not root) or damaged: install and uninstall say so */ }
 
@@ -273,6 +277,7 @@ export function statusLines(r: StatusReport): string[] {
       } (remembered in ${r.remembered.path}, restored by 'lttng-trig uninstall')`,
     );
   }
+  if (r.chain != null) lines.push(...chainStatusLines(r.chain));
   lines.push(
     r.corePipeLimit === null
       ? "core_pipe_limit: unknown"

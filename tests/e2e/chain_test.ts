@@ -250,3 +250,106 @@ Deno.test({
     });
   },
 });
+
+const SYSTEMD_COREDUMP = "/lib/systemd/systemd-coredump";
+/** Debian 12's pattern, as its sysctl file writes it. */
+const SYSTEMD_PATTERN = `|${SYSTEMD_COREDUMP} %P %u %g %s %t 9223372036854775808 %h %d`;
+const e2eSkip = skip ?? await e2eUnavailable() ??
+  (await Deno.lstat(SYSTEMD_COREDUMP).then(() => undefined, () => "no systemd-coredump"));
+
+/** systemd-coredump's socket unit, emulated: one systemd-coredump per connection. */
+async function coredumpSocket(): Promise<AsyncDisposable> {
+  await Deno.mkdir("/run/systemd", { recursive: true });
+  await Deno.remove("/run/systemd/coredump").catch(() => {});
+  const child = new Deno.Command("systemd-socket-activate", {
+    args: ["--seqpacket", "--accept", "-l", "/run/systemd/coredump", SYSTEMD_COREDUMP],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  await waitFor(() => Deno.lstat("/run/systemd/coredump").then((s) => s.isSocket, () => false));
+  return {
+    async [Symbol.asyncDispose]() {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* exited */ }
+      await child.status;
+      await Deno.remove("/run/systemd/coredump").catch(() => {});
+    },
+  };
+}
+
+Deno.test({
+  name:
+    "install --chain over systemd-coredump: the snapshot and systemd-coredump's core, then its pattern back",
+  ignore: e2eSkip !== undefined,
+  async fn() {
+    await buildCrasher();
+    await using _sessiond = await SessionDaemon.ensure();
+    await using home = await shortHome();
+    const work = await Deno.makeTempDir({ prefix: "ltt-chain-" });
+    await Deno.chmod(work, 0o755);
+    try {
+      await using _root = await RootDaemon.start(`${work}/state`);
+      await using guard = await CorePatternGuard.set(SYSTEMD_PATTERN);
+      await Deno.writeTextFile("/proc/sys/kernel/core_pipe_limit", "16");
+      await using _socket = await coredumpSocket();
+      await using session = await SnapshotSession.create({ buffers: "uid", output: `${work}/out` });
+      const set = await runLauncher([
+        "set",
+        "-s",
+        session.name,
+        "--name",
+        "chain-e2e",
+        "OnAnyCoreDump",
+        "snapshot",
+      ]);
+      assert.equal(set.code, 0, show(set));
+      const r = await trig("install", "--chain", `--exe=${home.exe}`, `--state-dir=${home.dir}`);
+      assert.equal(r.code, 0, show(r));
+      assert.equal(
+        (await Deno.readTextFile("/proc/sys/kernel/core_pattern")).trim(),
+        `|${home.exe} notify --state-dir=${home.dir} --chain=Pdst:%P:%d:%s:%t %p %u %g %e %h`,
+      );
+      try {
+        const run = await crash({ lastAlloc: 24680 });
+        assert.equal(run.signal, "SIGSEGV");
+        const entry = await crashEntry(run.pid);
+        const snapshot = entry.results.find((x) => x.trigger === "chain-e2e")?.snapshot;
+        assert.ok(snapshot, JSON.stringify(entry));
+        const events = await readTrace(snapshot);
+        const mallocs = events.filter((e) =>
+          e.includes("lttng_ust_libc:malloc") && e.includes(`vpid = ${run.pid} `)
+        );
+        assert.match(mallocs.at(-1) ?? "", /size = 24680\b/);
+        // systemd-coredump's name: core.COMM.UID.BOOTID.PID.USEC.zst
+        const stored = await waitFor(async () => {
+          for await (const e of Deno.readDir("/var/lib/systemd/coredump")) {
+            if (new RegExp(`^core\\.crasher\\.0\\.[0-9a-f]+\\.${run.pid}\\.\\d+`).test(e.name)) {
+              return e.name;
+            }
+          }
+          return undefined;
+        }, { timeoutMs: 20_000, what: "systemd-coredump's core" });
+        const st = await Deno.stat(`/var/lib/systemd/coredump/${stored}`);
+        assert.ok(st.size > 0);
+        await Deno.remove(`/var/lib/systemd/coredump/${stored}`);
+        const log = JSON.parse((await text(`${home.dir}/chain.log`)).trim().split("\n").at(-1)!);
+        assert.equal(log.outcome, "ok", JSON.stringify(log));
+        assert.equal(log.program, SYSTEMD_COREDUMP);
+      } finally {
+        const u = await trig("uninstall", `--state-dir=${home.dir}`);
+        assert.equal(u.code, 0, show(u));
+        assert.equal(
+          await Deno.readTextFile("/proc/sys/kernel/core_pattern"),
+          `${SYSTEMD_PATTERN}\n`,
+        );
+        assert.equal(await Deno.readTextFile("/proc/sys/kernel/core_pipe_limit"), "16\n");
+        await runLauncher(["remove", "chain-e2e"]);
+      }
+      void guard;
+    } finally {
+      await Deno.remove(work, { recursive: true }).catch(() => {});
+    }
+  },
+});

@@ -10,7 +10,8 @@
  * @module
  */
 import { CommandError, UsageError } from "../errors.ts";
-import { resolveStateDir } from "../paths.ts";
+import { resolveStateDir, ROOT_STATE_DIR } from "../paths.ts";
+import { DEFAULT_CHAIN_TIMEOUT_MS, planChain, socketRefusal } from "../install/chain_plan.ts";
 import { type CommandContext, controlSocketPath } from "./common.ts";
 import { type CommandSpec, HELP_OPTION, parse, usageLine } from "./registry.ts";
 import {
@@ -86,10 +87,27 @@ export const INSTALL_SPEC = {
     "Point the kernel's /proc/sys/kernel/core_pattern at the lttng-trig notifier, so that it runs on every core dump:",
     "  |EXE notify %p %u %g %e %h",
     `EXE is the absolute path of the lttng-trig that runs this command (the launcher bin/lttng-trig, or a compiled binary), or --exe. install checks that the kernel kept the pattern by reading it back, remembers the previous core_pattern and core_pipe_limit in STATE_DIR/install.json for 'lttng-trig uninstall', and sets core_pipe_limit to ${INSTALL_PIPE_LIMIT} when it is 0: the kernel then waits for the notifier before it reaps the crashed process, which stays inspectable. The kernel skips every crash beyond that many at once, so the limit must exceed the crash storms you expect; a non-zero limit is left as it is. Needs root.`,
-    "It refuses to replace another crash handler (a '|program' or '@socket' pattern, such as systemd-coredump or apport) unless --force; a core file pattern such as 'core' is replaced without it. Installing again over lttng-trig (to change options) keeps the value remembered the first time. core_pattern is not kept across reboots: see docs/INSTALLING.md.",
+    "It refuses to replace another crash handler (a '|program' or '@socket' pattern, such as systemd-coredump or apport) unless --chain or --force; a core file pattern such as 'core' is replaced without it (--core-dir keeps cores). Installing again over lttng-trig (to change options) keeps the value remembered the first time. core_pattern is not kept across reboots: see docs/INSTALLING.md.",
   ],
   positionals: [],
   options: [
+    {
+      name: "chain",
+      type: "boolean",
+      help:
+        "Keep a '|program' crash handler (apport, systemd-coredump, ABRT) working: after its own actions, while the crash is still held, the notifier runs it as the kernel would have (the same arguments from the same crash, the core on its stdin, cwd /, an empty environment). Every crash reaches it, even with no daemon running. install.json keeps its pattern; uninstall restores it. A coredump socket ('@...') cannot be chained.",
+      examples: ["lttng-trig install --chain"],
+    },
+    {
+      name: "chain-timeout",
+      type: "string",
+      value: "SEC",
+      help:
+        `With --chain: kill the chained handler and release the crash after SEC seconds. Default: ${
+          DEFAULT_CHAIN_TIMEOUT_MS / 1000
+        }.`,
+      examples: ["lttng-trig install --chain --chain-timeout=120"],
+    },
     {
       name: "socket",
       type: "boolean",
@@ -176,6 +194,10 @@ export const INSTALL_USAGE = usageLine(INSTALL_SPEC);
 export interface InstallArgs {
   /** `--force`. */
   force: boolean;
+  /** `--chain`: run the replaced pipe handler after lttng-trig's actions. */
+  chain: boolean;
+  /** `--chain-timeout`, in ms. */
+  chainTimeoutMs: number;
   /** `--facts`. */
   facts: boolean;
   /** `--core-dir`. */
@@ -201,11 +223,27 @@ export function parseInstallArgs(argv: string[]): InstallArgs {
         INSTALL_USAGE,
       );
     }
+    if (values.chain) {
+      throw new UsageError(
+        "--chain applies to the notifier, not to --socket (the kernel connects to one socket only)",
+        INSTALL_USAGE,
+      );
+    }
   } else if (values["run-dir"] !== undefined) {
     throw new UsageError("--run-dir goes with --socket", INSTALL_USAGE);
   }
   if (positionals.length > 0) {
     throw new UsageError(`unexpected argument "${positionals[0]}"`, INSTALL_USAGE);
+  }
+  const chainTimeout = values["chain-timeout"];
+  if (chainTimeout !== undefined && !values.chain) {
+    throw new UsageError("--chain-timeout goes with --chain", INSTALL_USAGE);
+  }
+  if (chainTimeout !== undefined && !/^[1-9]\d{0,5}$/.test(chainTimeout)) {
+    throw new UsageError(
+      `invalid --chain-timeout "${chainTimeout}": a whole number of seconds, 1 to 999999`,
+      INSTALL_USAGE,
+    );
   }
   for (const option of ["core-dir", "exe"] as const) {
     const value = values[option];
@@ -217,6 +255,10 @@ export function parseInstallArgs(argv: string[]): InstallArgs {
   }
   const args: InstallArgs = {
     force: values.force ?? false,
+    chain: values.chain ?? false,
+    chainTimeoutMs: chainTimeout === undefined
+      ? DEFAULT_CHAIN_TIMEOUT_MS
+      : Number(chainTimeout) * 1000,
     facts: values.facts ?? false,
     socket: values.socket ?? false,
   };
@@ -238,6 +280,32 @@ export async function installCommand(
   const kernel = options.kernel ?? defaultKernelFiles;
   const owners = options.trustedOwners ?? [0];
 
+  const stateDir = resolveStateDir(ctx.env, args.stateDir);
+  const statePath = installStatePath(stateDir);
+  const currentBytes = await readKernelFile(kernel, CORE_PATTERN_PATH);
+  const current = decoder.decode(currentBytes);
+  const limitRaw = decoder.decode(await readKernelFile(kernel, CORE_PIPE_LIMIT_PATH));
+  const limit = parsePipeLimit(limitRaw);
+  const kind = classifyCorePattern(current);
+  if (kind.kind === "handler" && !args.force && !args.chain) {
+    throw new CommandError(
+      current.startsWith("@")
+        ? socketRefusal(current, kind.handler)
+        : `core_pattern is handled by ${kind.handler} (${
+          quotePattern(current)
+        }): pass --chain to keep it and run it after lttng-trig, or --force to replace it (uninstall will restore it)`,
+    );
+  }
+  const remembered = await readInstallState(stateDir, { trustedOwners: owners });
+  // --chain chains what lttng-trig replaced: over lttng-trig itself, what install.json
+  // remembered.
+  const plan = args.chain
+    ? planChain(
+      kind.kind === "ours" && remembered !== undefined ? remembered.previous.corePattern : current,
+      args.chainTimeoutMs,
+    )
+    : {};
+
   let pattern: string;
   let exe = "";
   if (args.socket) {
@@ -250,37 +318,39 @@ export async function installCommand(
         `cannot name ${exe} in core_pattern: ${badExe}: run install through the launcher bin/lttng-trig, or pass --exe=PATH`,
       );
     }
-    pattern = corePatternFor({ exe, facts: args.facts, coreDir: args.coreDir });
+    pattern = corePatternFor({
+      exe,
+      facts: args.facts,
+      coreDir: args.coreDir,
+      ...(plan.chain === undefined ? {} : {
+        chainSpecifiers: plan.chain.specifiers,
+        // The notifier looks for install.json in the default state directory.
+        ...(stateDir === ROOT_STATE_DIR ? {} : { stateDir }),
+      }),
+    });
   }
   const size = encoder.encode(pattern).byteLength;
   if (size > CORE_PATTERN_MAX_BYTES) {
     throw new CommandError(
       `the core_pattern would be ${size} bytes, over the kernel's limit of ${CORE_PATTERN_MAX_BYTES} (it would cut it silently): '${pattern}': ${
-        args.coreDir === undefined ? "" : "use a shorter --core-dir, or "
+        plan.chain === undefined
+          ? ""
+          : `it passes on what the chained ${plan.chain.program} needs (%${
+            [...plan.chain.specifiers].join(" %")
+          })${stateDir === ROOT_STATE_DIR ? "" : " and --state-dir"}: `
+      }${args.coreDir === undefined ? "" : "use a shorter --core-dir, or "}${
+        plan.chain !== undefined && stateDir !== ROOT_STATE_DIR
+          ? `use the default state directory ${ROOT_STATE_DIR}, or `
+          : ""
       }name lttng-trig by a shorter path, e.g. 'ln -s ${exe} /usr/bin/lttng-trig' and --exe=/usr/bin/lttng-trig`,
     );
   }
   if (args.coreDir !== undefined) await checkCoreDir(args.coreDir, owners);
 
-  const stateDir = resolveStateDir(ctx.env, args.stateDir);
-  const statePath = installStatePath(stateDir);
-  const currentBytes = await readKernelFile(kernel, CORE_PATTERN_PATH);
-  const current = decoder.decode(currentBytes);
-  const limitRaw = decoder.decode(await readKernelFile(kernel, CORE_PIPE_LIMIT_PATH));
-  const limit = parsePipeLimit(limitRaw);
-  const kind = classifyCorePattern(current);
-  if (kind.kind === "handler" && !args.force) {
-    throw new CommandError(
-      `core_pattern is handled by ${kind.handler} (${
-        quotePattern(current)
-      }): pass --force to replace it (uninstall will restore it)`,
-    );
-  }
-  const remembered = await readInstallState(stateDir, { trustedOwners: owners });
   const newLimit = limit === 0 ? INSTALL_PIPE_LIMIT : limit;
   if (
     kind.kind === "ours" && remembered !== undefined && stripNewline(current) === pattern &&
-    newLimit === limit
+    newLimit === limit && JSON.stringify(remembered.chain) === JSON.stringify(plan.chain)
   ) {
     ctx.io.out(`lttng-trig is already installed: core_pattern is '${pattern}'.`);
     return 0;
@@ -296,6 +366,7 @@ export async function installCommand(
     installedAt: new Date().toISOString(),
     corePattern: pattern,
     corePipeLimit: newLimit,
+    ...(plan.chain === undefined ? {} : { chain: plan.chain }),
     previous,
   };
 
@@ -336,9 +407,16 @@ export async function installCommand(
   }
 
   ctx.io.out(`Installed: core_pattern is now '${pattern}'.`);
-  if (kind.kind === "handler") {
+  if (plan.chain !== undefined) {
+    ctx.io.out(
+      `Chained: after its own actions, lttng-trig runs ${plan.chain.program} on every crash as the kernel did (${
+        quotePattern(state.previous.corePattern)
+      }), and holds the crash until it finishes (at most ${plan.chain.timeoutMs / 1000} s).`,
+    );
+  } else if (kind.kind === "handler") {
     ctx.io.out(`Replaced ${kind.handler} (${quotePattern(current)}).`);
   }
+  if (plan.note !== undefined) ctx.io.out(`${plan.note}.`);
   ctx.io.out(
     `Previous core_pattern ${
       quotePattern(state.previous.corePattern)

@@ -12,6 +12,7 @@ import { type JournalEntry, readJournal } from "../notify/io.ts";
 import { ControlClient } from "../client/client.ts";
 import { type CommandContext, controlSocketPath, escaped, shortTime, table } from "./common.ts";
 import { type CommandSpec, HELP_OPTION, parse, usageLine } from "./registry.ts";
+import { type ChainStatus, chainStatusLines, chainStatusOf } from "../install/chain_status.ts";
 import {
   CORE_PATTERN_PATH,
   CORE_PIPE_LIMIT_PATH,
@@ -121,6 +122,8 @@ export interface StatusReport {
   corePipeLimit: number | null;
   /** What `install` remembered, when install.json is there and readable. */
   remembered: { path: string; previousCorePattern: string; installedAt: string } | null;
+  /** The crash handler run after lttng-trig (`install --chain`), if any. */
+  chain?: ChainStatus | null;
   /** The daemon. */
   daemon: DaemonStatus;
   /** Its triggers (empty when it does not answer). */
@@ -224,6 +227,7 @@ export async function gatherStatus(options: StatusOptions): Promise<StatusReport
         previousCorePattern: stripNewline(state.previous.corePattern),
         installedAt: state.installedAt,
       };
+      report.chain = await chainStatusOf(state, options.stateDir);
     }
   } catch { /* unreadable (not root) or damaged: install and uninstall say so */ }
 
@@ -292,6 +296,7 @@ export function statusLines(r: StatusReport): string[] {
       } (remembered in ${r.remembered.path}, restored by 'lttng-trig uninstall')`,
     );
   }
+  if (r.chain != null) lines.push(...chainStatusLines(r.chain));
   lines.push(
     r.corePipeLimit === null
       ? "core_pipe_limit: unknown"

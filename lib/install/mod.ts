@@ -7,3 +7,4 @@
 export * from "./kernel_files.ts";
 export * from "./pattern.ts";
 export * from "./state.ts";
+export * from "./specifiers.ts";

@@ -7,6 +7,7 @@
  */
 import { COREDUMP_SOCKET_NAME } from "../paths.ts";
 import { kernelVersion } from "../notify/args.ts";
+import { chainWords } from "./specifiers.ts";
 
 /**
  * The longest core_pattern the kernel keeps, in bytes: CORENAME_MAX_SIZE (128) less the
@@ -24,6 +25,13 @@ export interface CorePatternOptions {
   facts?: boolean;
   /** Absolute directory the notifier saves cores in; implies `facts`. */
   coreDir?: string;
+  /**
+   * The specifiers a chained handler's pattern uses (`install --chain`): the pattern then
+   * carries the values the notifier needs to run it (lib/install/specifiers.ts).
+   */
+  chainSpecifiers?: string;
+  /** Tell the notifier where install.json is, when not in the default state directory. */
+  stateDir?: string;
 }
 
 /**
@@ -72,6 +80,14 @@ export function corePatternFor(options: CorePatternOptions): string {
     // %E (the executable's path, "/" written "!") comes last: a path may contain ":".
     words.push("--facts=%P:%s:%t:%c:%d:%E");
   }
+  if (options.stateDir !== undefined) {
+    const problem = patternPathProblem(options.stateDir);
+    if (problem !== undefined) {
+      throw new TypeError(`Cannot use "${options.stateDir}" in core_pattern: ${problem}`);
+    }
+    words.push(`--state-dir=${options.stateDir}`);
+  }
+  if (options.chainSpecifiers !== undefined) words.push(...chainWords(options.chainSpecifiers));
   words.push("%p", "%u", "%g", "%e", "%h");
   return words.join(" ");
 }

@@ -24,6 +24,11 @@ export interface InstallState {
   corePattern: string;
   /** The core_pipe_limit in force after install. */
   corePipeLimit: number;
+  /**
+   * The crash handler lttng-trig runs after its own actions (`install --chain`): the
+   * notifier reads it here on each crash.
+   */
+  chain?: ChainState;
   /** What was there before the first install. */
   previous: {
     /**
@@ -36,6 +41,25 @@ export interface InstallState {
     /** core_pipe_limit exactly as /proc returned it. */
     corePipeLimit: string;
   };
+}
+
+/** A chained crash handler, in install.json. */
+export interface ChainState {
+  /** The program, as the previous pattern names it. */
+  program: string;
+  /** The previous pattern's command: its text after `|`, expanded on each crash. */
+  command: string;
+  /** The specifiers `command` uses (as lib/install/specifiers.ts specifiersUsed). */
+  specifiers: string;
+  /** How long the chained handler may hold the crash, in ms, before it is killed. */
+  timeoutMs: number;
+}
+
+function isChainState(v: unknown): v is ChainState {
+  const c = v as ChainState | null;
+  return typeof c === "object" && c !== null && typeof c.program === "string" &&
+    typeof c.command === "string" && typeof c.specifiers === "string" &&
+    Number.isSafeInteger(c.timeoutMs) && c.timeoutMs > 0;
 }
 
 /** Options of {@linkcode readInstallState}. */
@@ -59,6 +83,7 @@ function isInstallState(v: unknown): v is InstallState {
     s.previous !== null && typeof s.previous.corePattern === "string" &&
     typeof s.previous.corePipeLimit === "string" &&
     /^\d+\n?$/.test(s.previous.corePipeLimit) &&
+    (s.chain === undefined || isChainState(s.chain)) &&
     (s.previous.corePatternBase64 === undefined ||
       typeof s.previous.corePatternBase64 === "string");
 }

@@ -124,6 +124,7 @@ export function parseNotifyArgs(
     else if (name === "state-dir" && value.startsWith("/")) out.stateDir = value;
     else if (name === "timeout" && u32(value) !== undefined) out.timeoutMs = u32(value);
     else if (name === "core-dir" && value.startsWith("/")) out.coreDir = value;
+    else if (name === "chain" || name.startsWith("chain-")) continue; // lib/notify/chain.ts
     else warnings.push(`ignored option --${name}`);
   }
   const pos = words.slice(i);

@@ -34,33 +34,44 @@ export async function notifyMain(words: string[]): Promise<number> {
     }
   });
   const coreDir = args.coreDir;
-  const io = coreDir === undefined ? denoNotifierIo : {
-    ...denoNotifierIo,
-    // Keeping the core comes after the replies, so it never delays a snapshot.
-    async releaseCore() {
-      const { keepCore } = await import("./core_keeper.ts");
-      return keepCore(Deno.stdin.readable, {
-        dir: coreDir,
-        execName: args.execName,
-        uid: args.uid ?? 0xffff_ffff,
-        pid: args.pid,
-        time: args.facts?.time,
-        coreLimit: args.facts?.coreLimit,
-      });
-    },
+  const keep = coreDir === undefined ? undefined : async (core: ReadableStream<Uint8Array>) => {
+    const { keepCore } = await import("./core_keeper.ts");
+    return keepCore(core, {
+      dir: coreDir,
+      execName: args.execName,
+      uid: args.uid ?? 0xffff_ffff,
+      pid: args.pid,
+      time: args.facts?.time,
+      coreLimit: args.facts?.coreLimit,
+    });
   };
+  let stateDir = args.stateDir ?? ROOT_STATE_DIR;
+  try {
+    stateDir = resolveStateDir(processPathEnv(), args.stateDir);
+  } catch { /* no HOME: keep the root default */ }
+  // `install --chain`: the previous crash handler runs once the replies are in (or the
+  // daemons are absent), and holds the crash until it is done. Loaded only then.
+  const chained = chainConfigured(words)
+    ? (await import("./chain_release.ts")).chainedRelease(words, stateDir, keep)
+    : undefined;
+  const io = chained !== undefined
+    ? { ...denoNotifierIo, releaseCore: chained.releaseCore }
+    : keep === undefined
+    ? denoNotifierIo
+    : {
+      ...denoNotifierIo,
+      // Keeping the core comes after the replies, so it never delays a snapshot.
+      releaseCore: () => keep(Deno.stdin.readable),
+    };
   const timeoutMs = args.timeoutMs ?? DEFAULT_HOLD_MS;
   const run = await runNotifier(args, io, {
     runDir: args.runDir,
     timeoutMs,
     signal: AbortSignal.timeout(timeoutMs),
   });
+  if (chained !== undefined) run.failures.push(...(await chained.record(args)));
   if (Deno.env.get("LTTNG_TRIG_DEBUG")) console.error(JSON.stringify(run));
   if (run.failures.length === 0) return 0;
-  let stateDir = args.stateDir ?? ROOT_STATE_DIR;
-  try {
-    stateDir = resolveStateDir(processPathEnv(), args.stateDir);
-  } catch { /* no HOME: keep the root default */ }
   await journalFailure(stateDir, {
     time: new Date().toISOString(),
     pid: args.pid,
@@ -69,4 +80,13 @@ export async function notifyMain(words: string[]): Promise<number> {
     failures: run.failures,
   }).catch(() => {});
   return 1;
+}
+
+/** Does the notifier's command line carry `--chain=` among its leading options? */
+function chainConfigured(words: string[]): boolean {
+  for (const w of words) {
+    if (!w.startsWith("--")) return false;
+    if (w.startsWith("--chain=")) return true;
+  }
+  return false;
 }

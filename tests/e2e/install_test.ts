@@ -65,7 +65,7 @@ Deno.test({
         assert.equal(r.stdout, "", show(r));
         assert.equal(
           r.stderr,
-          `Error: core_pattern is handled by /lib/systemd/systemd-coredump ('${SYSTEMD}'): pass --force to replace it (uninstall will restore it)\n`,
+          `Error: core_pattern is handled by /lib/systemd/systemd-coredump ('${SYSTEMD}'): pass --chain to keep it and run it after lttng-trig, or --force to replace it (uninstall will restore it)\n`,
         );
         assert.equal(await readPattern(), `${SYSTEMD}\n`);
         assert.equal(await readLimit(), "0\n");

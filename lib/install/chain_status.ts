@@ -1,0 +1,63 @@
+/**
+ * What `status` says of the chained crash handler (`install --chain`): its pattern,
+ * whether its program still exists, and its last run from STATE_DIR/chain.log.
+ *
+ * @module
+ */
+import type { InstallState } from "./state.ts";
+import { type ChainJournalEntry, readChainJournal } from "../notify/chain.ts";
+
+/** The chained handler, for `status` (and `status --json`). */
+export interface ChainStatus {
+  /** Its program. */
+  program: string;
+  /** The pattern it had (text after `|`), expanded on each crash. */
+  command: string;
+  /** Why the program cannot run (gone, not executable), or `null`. */
+  problem: string | null;
+  /** Its newest run, from chain.log. */
+  lastRun: ChainJournalEntry | null;
+}
+
+/** The chained handler install.json names, or `null` when there is none. */
+export async function chainStatusOf(
+  state: InstallState,
+  stateDir: string,
+): Promise<ChainStatus | null> {
+  const chain = state.chain;
+  if (chain === undefined) return null;
+  let problem: string | null = null;
+  try {
+    const st = await Deno.stat(chain.program);
+    if (!st.isFile) problem = `${chain.program} is not a file`;
+    else if (((st.mode ?? 0) & 0o111) === 0) problem = `${chain.program} is not executable`;
+  } catch (err) {
+    problem = err instanceof Deno.errors.NotFound
+      ? `${chain.program} no longer exists`
+      : `cannot check ${chain.program}: ${(err as Error).message}`;
+  }
+  const lastRun = (await readChainJournal(stateDir, 1)).at(-1) ?? null;
+  return { program: chain.program, command: chain.command, problem, lastRun };
+}
+
+/** `status` lines for the chained handler. */
+export function chainStatusLines(c: ChainStatus): string[] {
+  const lines = [
+    `chained handler: ${c.program} ('|${c.command}'), run after lttng-trig on every crash`,
+  ];
+  if (c.problem !== null) {
+    lines.push(
+      `Warning: chained handler: ${c.problem}: crashes no longer reach it: reinstall it, or run 'lttng-trig uninstall' and 'lttng-trig install' again`,
+    );
+  }
+  const r = c.lastRun;
+  if (r !== null) {
+    const how = r.outcome === "ok" ? "exit 0" : r.reason ?? r.outcome;
+    lines.push(
+      `chained handler last run: ${r.time} pid ${r.pid} exec ${
+        JSON.stringify(r.exec)
+      }: ${how}, ${r.durationMs} ms`,
+    );
+  }
+  return lines;
+}

@@ -1,0 +1,263 @@
+/**
+ * Running the chained crash handler (`install --chain`): after the daemons replied, the
+ * notifier runs the handler core_pattern named before lttng-trig, as the kernel would
+ * have: argv expanded from the same crash (lib/install/specifiers.ts), the core streamed
+ * on its stdin, cwd `/`, an empty environment. The crash stays held until it exits, or
+ * until its deadline, when it is killed. Loaded only when a chain is configured.
+ *
+ * `%F`: the kernel gives a helper whose pattern has `%F` a pidfd of the crashed process
+ * as its fd 3, without close-on-exec; lttng-trig's pattern has `%F` when the chained one
+ * does, and the chained handler inherits that fd 3 from the notifier, so `%F` expands to
+ * `3` and means the same thing.
+ *
+ * @module
+ */
+import { expandPipeCommand } from "../install/specifiers.ts";
+import { type ChainState, readInstallState } from "../install/state.ts";
+import type { CoreOutcome } from "./notifier.ts";
+
+/** What became of one run of the chained handler. */
+export interface ChainOutcome {
+  /** The program run (argv[0]). */
+  program: string;
+  /** `ok` (exit 0), `failed` (non-zero exit or a signal), `timeout` (killed at the deadline), `missing` (could not start). */
+  outcome: "ok" | "failed" | "timeout" | "missing";
+  /** Exit code, when it exited. */
+  code?: number;
+  /** Signal that ended it, when one did. */
+  signal?: string;
+  /** Milliseconds from its start to its end (or to the failed start). */
+  durationMs: number;
+  /** Core bytes it was given. */
+  bytes: number;
+  /** What went wrong, for any outcome but `ok`. */
+  reason?: string;
+}
+
+/** Options of {@linkcode runChain}. */
+export interface RunChainOptions {
+  /** Kill the handler (and release the crash) after this many ms. */
+  timeoutMs: number;
+  /**
+   * Also keep the core (`--core-dir`): given a second copy of the stream, read in
+   * lockstep with the handler's.
+   */
+  keep?: (core: ReadableStream<Uint8Array>) => Promise<CoreOutcome>;
+}
+
+/** The chain install.json names, or why it cannot be had. */
+export async function loadChain(stateDir: string): Promise<ChainState | string> {
+  try {
+    const state = await readInstallState(stateDir, { trustedOwners: [Deno.uid() ?? 0] });
+    if (state?.chain === undefined) return `no chained handler in ${stateDir}/install.json`;
+    return state.chain;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+/**
+ * Two streams of the chunks of `source`, read in lockstep: the next chunk is read only
+ * once both branches took the previous one, so neither holds more than a chunk. A
+ * branch cancelled (a handler that stopped reading) no longer holds the other back.
+ */
+export function lockstepTee(
+  source: ReadableStream<Uint8Array>,
+): [ReadableStream<Uint8Array>, ReadableStream<Uint8Array>] {
+  const reader = source.getReader();
+  const live = [true, true];
+  const waiting: (((c: Uint8Array | null) => void) | undefined)[] = [undefined, undefined];
+  let reading = false;
+  const pump = async () => {
+    if (reading) return;
+    // Read when every live branch is waiting for the next chunk.
+    if (!live.every((l, i) => !l || waiting[i] !== undefined)) return;
+    reading = true;
+    let chunk: Uint8Array | null;
+    try {
+      const r = await reader.read();
+      chunk = r.done ? null : r.value;
+    } catch {
+      chunk = null;
+    }
+    reading = false;
+    for (let i = 0; i < 2; i++) {
+      const w = waiting[i];
+      waiting[i] = undefined;
+      w?.(chunk);
+    }
+  };
+  const branch = (i: number) =>
+    new ReadableStream<Uint8Array>({
+      pull(controller) {
+        return new Promise<void>((resolve) => {
+          waiting[i] = (chunk) => {
+            if (chunk === null) controller.close();
+            else controller.enqueue(chunk);
+            resolve();
+          };
+          pump();
+        });
+      },
+      cancel() {
+        live[i] = false;
+        const w = waiting[i];
+        waiting[i] = undefined;
+        w?.(null);
+        if (!live.some((l) => l)) reader.cancel().catch(() => {});
+        else pump();
+      },
+    }, { highWaterMark: 0 });
+  return [branch(0), branch(1)];
+}
+
+/**
+ * Run the chained handler on one crash: `values` are the crash's specifier values, as
+ * lib/install/specifiers.ts chainValuesOf gives them; `core` is the core pipe. Resolves
+ * once the handler ended (or was killed at the deadline), with the core pipe read or
+ * cancelled to its end, and what became of the kept core, if one was.
+ */
+export async function runChain(
+  chain: ChainState,
+  values: Readonly<Record<string, string>>,
+  core: ReadableStream<Uint8Array>,
+  options: RunChainOptions,
+): Promise<{ chain: ChainOutcome; core?: CoreOutcome }> {
+  const argv = expandPipeCommand(chain.command, values);
+  // The kernel execs argv[0] as a path, relative to the helper's cwd "/": never a PATH search.
+  const program = argv[0] === undefined || argv[0] === ""
+    ? ""
+    : argv[0].startsWith("/")
+    ? argv[0]
+    : `/${argv[0]}`;
+  let handlerCore = core;
+  let kept: Promise<CoreOutcome> | undefined;
+  if (options.keep !== undefined) {
+    const [a, b] = lockstepTee(core);
+    handlerCore = a;
+    kept = options.keep(b);
+  }
+  const started = performance.now();
+  const took = () => Math.round(performance.now() - started);
+  let child: Deno.ChildProcess;
+  try {
+    if (program === "") throw new Error("the chained pattern names no program");
+    child = new Deno.Command(program, {
+      args: argv.slice(1),
+      cwd: "/",
+      clearEnv: true,
+      stdin: "piped",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+  } catch (err) {
+    await handlerCore.cancel().catch(() => {});
+    const outcome: ChainOutcome = {
+      program,
+      outcome: "missing",
+      durationMs: took(),
+      bytes: 0,
+      reason: `cannot run ${program}: ${(err as Error).message}`,
+    };
+    return kept === undefined ? { chain: outcome } : { chain: outcome, core: await kept };
+  }
+  let bytes = 0;
+  const counted = handlerCore.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        bytes += chunk.byteLength;
+        controller.enqueue(chunk);
+      },
+    }),
+  );
+  // A handler that exits without reading all the core ends the pipe with an error: the
+  // rest of the core is then not its to read.
+  const stop = new AbortController();
+  const fed = counted.pipeTo(child.stdin, { signal: stop.signal }).catch(() => {});
+  let timedOut = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      timedOut = true;
+      resolve();
+    }, options.timeoutMs);
+  });
+  const status = await Promise.race([child.status, deadline.then(() => undefined)]);
+  clearTimeout(timer);
+  let result: ChainOutcome;
+  if (status === undefined || timedOut) {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* gone meanwhile */ }
+    stop.abort();
+    await fed;
+    await child.status.catch(() => {});
+    result = {
+      program,
+      outcome: "timeout",
+      durationMs: took(),
+      bytes,
+      reason: `${program} did not finish within ${options.timeoutMs} ms: killed`,
+    };
+  } else {
+    // The handler is done: whatever it left unread is released with the crash.
+    stop.abort();
+    await fed;
+    result = { program, outcome: status.success ? "ok" : "failed", durationMs: took(), bytes };
+    if (status.signal !== null) {
+      result.signal = status.signal;
+      result.reason = `${program} was killed by ${status.signal}`;
+    } else {
+      result.code = status.code;
+      if (!status.success) result.reason = `${program} exited with status ${status.code}`;
+    }
+  }
+  return kept === undefined ? { chain: result } : { chain: result, core: await kept };
+}
+
+/** One line of STATE_DIR/chain.log: a run of the chained handler. */
+export interface ChainJournalEntry extends ChainOutcome {
+  /** ISO time the crash was handled. */
+  time: string;
+  /** `%p` of the crash. */
+  pid: number;
+  /** Exec name (`%e`). */
+  exec: string;
+}
+
+/** The chained handler's journal, in the state directory. */
+export const CHAIN_LOG_NAME = "chain.log";
+const CHAIN_LOG_CAP = 1024 * 1024;
+
+/** Append `entry` to `stateDir/chain.log` (JSON lines, 0600; rotated to `.1` past 1 MiB). */
+export async function journalChain(stateDir: string, entry: ChainJournalEntry): Promise<void> {
+  await Deno.mkdir(stateDir, { recursive: true, mode: 0o700 });
+  const path = `${stateDir}/${CHAIN_LOG_NAME}`;
+  try {
+    const st = await Deno.lstat(path);
+    if (st.size > CHAIN_LOG_CAP) await Deno.rename(path, `${path}.1`);
+  } catch { /* no journal yet */ }
+  await Deno.writeTextFile(path, JSON.stringify(entry) + "\n", {
+    append: true,
+    create: true,
+    mode: 0o600,
+  });
+}
+
+/** The last `n` runs of the chained handler (newest last); empty without a journal. */
+export async function readChainJournal(stateDir: string, n = 20): Promise<ChainJournalEntry[]> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(`${stateDir}/${CHAIN_LOG_NAME}`);
+  } catch {
+    return [];
+  }
+  const out: ChainJournalEntry[] = [];
+  for (const line of text.split("\n").slice(-n - 1)) {
+    if (line.trim() === "") continue;
+    try {
+      out.push(JSON.parse(line) as ChainJournalEntry);
+    } catch { /* a torn line */ }
+  }
+  return out.slice(-n);
+}

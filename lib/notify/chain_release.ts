@@ -1,0 +1,76 @@
+/**
+ * The notifier's release of a crash under `install --chain`: run the chained handler
+ * with the core, keep the core too with `--core-dir`, then journal what the handler did.
+ * Loaded by lib/notify/cli.ts only when the pattern carries `--chain=`.
+ *
+ * @module
+ */
+import { chainValuesOf } from "../install/specifiers.ts";
+import { type ChainOutcome, journalChain, loadChain, runChain } from "./chain.ts";
+import type { NotifyArgs } from "./args.ts";
+import type { CoreOutcome } from "./notifier.ts";
+
+/** A release of the crash through the chained handler, and its record. */
+export interface ChainedRelease {
+  /** For {@linkcode NotifierIo.releaseCore}: run the handler, resolve once it is done. */
+  releaseCore(): Promise<CoreOutcome | undefined>;
+  /** Journal the run in STATE_DIR/chain.log; resolves to the failures to journal. */
+  record(args: NotifyArgs): Promise<string[]>;
+}
+
+/**
+ * The release of one crash: `words` are the notifier's (after `notify`), `stateDir`
+ * holds install.json, `keep` keeps a copy of the core (`--core-dir`).
+ */
+export function chainedRelease(
+  words: string[],
+  stateDir: string,
+  keep: ((core: ReadableStream<Uint8Array>) => Promise<CoreOutcome>) | undefined,
+): ChainedRelease {
+  let outcome: ChainOutcome | undefined;
+  const closeStdin = () => {
+    try {
+      Deno.stdin.close();
+    } catch { /* already closed */ }
+  };
+  return {
+    async releaseCore() {
+      const chain = await loadChain(stateDir);
+      if (typeof chain === "string") {
+        outcome = {
+          program: "",
+          outcome: "missing",
+          durationMs: 0,
+          bytes: 0,
+          reason: `cannot find the chained handler: ${chain}`,
+        };
+        const core = keep === undefined ? undefined : await keep(Deno.stdin.readable);
+        closeStdin();
+        return core;
+      }
+      const r = await runChain(chain, chainValuesOf(words), Deno.stdin.readable, {
+        timeoutMs: chain.timeoutMs,
+        ...(keep === undefined ? {} : { keep }),
+      });
+      outcome = r.chain;
+      closeStdin();
+      return r.core;
+    },
+    async record(args) {
+      if (outcome === undefined) return [];
+      const entry = {
+        time: new Date().toISOString(),
+        pid: args.pid,
+        exec: args.execName,
+        ...outcome,
+      };
+      const failures = outcome.outcome === "ok" ? [] : [`chained handler: ${outcome.reason}`];
+      try {
+        await journalChain(stateDir, entry);
+      } catch (err) {
+        failures.push(`cannot journal the chained handler's run: ${(err as Error).message}`);
+      }
+      return failures;
+    },
+  };
+}

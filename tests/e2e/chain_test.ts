@@ -1,0 +1,355 @@
+/**
+ * `install --chain` on the real kernel: lttng-trig runs the crash handler it replaced, as
+ * the kernel would have. Under the core_pattern lock and save/restore of
+ * tests/fixtures/core_pattern.ts. lttng-trig is named by a short link and the state
+ * directory is short, so that the installed patterns fit the kernel's 127 bytes.
+ */
+import assert from "node:assert/strict";
+import { CorePatternGuard } from "../fixtures/core_pattern.ts";
+import { buildCrasher, crash } from "../fixtures/crasher.ts";
+import { runLauncher, type RunResult } from "../fixtures/launcher.ts";
+import { LAUNCHER } from "../fixtures/paths.ts";
+import { e2eUnavailable, RootDaemon } from "../fixtures/root_daemon.ts";
+import { readTrace, SessionDaemon, SnapshotSession } from "../fixtures/lttng.ts";
+import { crashEntry } from "../fixtures/history.ts";
+import { waitFor } from "../fixtures/wait.ts";
+
+const skip = Deno.uid() === 0 ? undefined : "install writes core_pattern: needs root";
+if (skip !== undefined) console.error(`chain e2e: skipped: ${skip}`);
+
+function show(r: RunResult): string {
+  return `exit ${r.code}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
+}
+
+/** A short directory (0700, root's) with a link `lttng-trig` to the launcher. */
+async function shortHome(): Promise<
+  { dir: string; exe: string; [Symbol.asyncDispose](): Promise<void> }
+> {
+  const dir = `/tmp/c${Deno.pid}`;
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
+  await Deno.mkdir(dir, { mode: 0o700 });
+  await Deno.chmod(dir, 0o700);
+  const exe = `${dir}/lttng-trig`;
+  await Deno.symlink(await Deno.realPath(LAUNCHER), exe);
+  return { dir, exe, [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }) };
+}
+
+async function trig(...args: string[]): Promise<RunResult> {
+  return await runLauncher(args, { timeoutMs: 30_000 });
+}
+
+/** A handler script that records its argv, cwd, environment, fd 3 and stdin in `out`. */
+async function recorder(path: string, out: string, exit = 0): Promise<void> {
+  await Deno.writeTextFile(
+    path,
+    `#!/bin/sh
+out=${out}
+printf '%s\\0' "$@" > $out/argv
+readlink /proc/$$/cwd > $out/cwd
+cat /proc/$$/environ > $out/env
+readlink /proc/$$/fd/3 > $out/fd3 2>/dev/null
+cat > $out/core
+exit ${exit}
+`,
+    { mode: 0o755 },
+  );
+  await Deno.chmod(path, 0o755);
+}
+
+/** A crasher whose comm has a space: a copy of it named `my crash`. */
+async function spacedCrash(dir: string): Promise<{ pid: number; signal: Deno.Signal | null }> {
+  const path = `${dir}/my crash`;
+  await Deno.copyFile(await buildCrasher(), path);
+  await Deno.chmod(path, 0o755);
+  const child = new Deno.Command(path, { args: ["4096"], stdout: "null", stderr: "null" }).spawn();
+  const status = await child.status;
+  return { pid: child.pid, signal: status.signal };
+}
+
+const decoder = new TextDecoder();
+const text = async (p: string) => decoder.decode(await Deno.readFile(p));
+
+Deno.test({
+  name:
+    "install --chain runs the previous handler with the crash's arguments, cwd /, no environment, the core",
+  ignore: skip !== undefined,
+  async fn(t) {
+    await using home = await shortHome();
+    const out = `${home.dir}/out`;
+    await Deno.mkdir(out);
+    const handler = `${home.dir}/h`;
+    await recorder(handler, out);
+    await using guard = await CorePatternGuard.set("core");
+    const hostname = Deno.hostname();
+
+    async function chained(pattern: string): Promise<{ pid: number; argv: string[] }> {
+      await guard.rewrite(pattern);
+      await Deno.writeTextFile("/proc/sys/kernel/core_pipe_limit", "0");
+      const r = await trig("install", "--chain", `--exe=${home.exe}`, `--state-dir=${home.dir}`);
+      assert.equal(r.code, 0, show(r));
+      assert.match(r.stdout, /^Chained: after its own actions, lttng-trig runs /m, show(r));
+      try {
+        for (const f of ["argv", "cwd", "env", "fd3", "core"]) {
+          await Deno.remove(`${out}/${f}`).catch(() => {});
+        }
+        // No daemon runs: every crash reaches the chained handler all the same.
+        const run = await spacedCrash(home.dir);
+        assert.equal(run.signal, "SIGSEGV");
+        await waitFor(() => Deno.lstat(`${out}/core`).then(() => true, () => false), {
+          timeoutMs: 10_000,
+        });
+        const argv = (await text(`${out}/argv`)).split("\0").slice(0, -1);
+        assert.equal((await text(`${out}/cwd`)).trim(), "/");
+        assert.equal(await text(`${out}/env`), "");
+        const core = await Deno.readFile(`${out}/core`);
+        assert.ok(core.byteLength > 4096, `core of ${core.byteLength} bytes`);
+        assert.deepEqual([...core.subarray(0, 4)], [0x7f, 0x45, 0x4c, 0x46]);
+        return { pid: run.pid, argv };
+      } finally {
+        const u = await trig("uninstall", `--state-dir=${home.dir}`);
+        assert.equal(u.code, 0, show(u));
+        assert.equal(await Deno.readTextFile("/proc/sys/kernel/core_pattern"), `${pattern}\n`);
+        assert.equal(await Deno.readTextFile("/proc/sys/kernel/core_pipe_limit"), "0\n");
+      }
+    }
+
+    await t.step("pids, ids, signal, time, hostname and a spaced %e, glued to text", async () => {
+      const before = Math.floor(Date.now() / 1000);
+      const { pid, argv } = await chained(`|${handler} -p%p %P %i %I %u %g %d %s %t %h %e`);
+      const [p, P, i, I, u, g, d, s, time, h, e] = argv;
+      assert.deepEqual([p, P, i, I, u, g, d, s], [
+        `-p${pid}`,
+        `${pid}`,
+        `${pid}`,
+        `${pid}`,
+        "0",
+        "0",
+        "1",
+        "11",
+      ]);
+      assert.ok(Number(time) >= before - 1 && Number(time) <= before + 30, time);
+      assert.equal(h, hostname);
+      assert.equal(e, "my crash");
+      assert.equal(argv.length, 11, JSON.stringify(argv));
+    });
+
+    await t.step("%f %E %c %C %F %%, an unknown specifier, a pidfd on fd 3", async () => {
+      const { argv } = await chained(`|${handler} %f %E %c %C %F 100%% x%e%%y %Z end`);
+      const exe = `${home.dir}/my crash`.replaceAll("/", "!");
+      const [f, E, c, C, F, pct, glued, unknown, end] = argv;
+      assert.equal(f, "my crash");
+      assert.equal(E, exe);
+      assert.match(c, /^\d+$/);
+      assert.match(C, /^\d+$/);
+      assert.ok(Number(C) < navigator.hardwareConcurrency, C);
+      assert.equal(F, "3");
+      assert.deepEqual([pct, glued, unknown, end], ["100%", "xmy crash%y", "", "end"]);
+      assert.match(await text(`${out}/fd3`), /pidfd/);
+    });
+
+    await t.step("install refuses a chain whose pattern cannot fit in 127 bytes", async () => {
+      const pattern = `|${handler} %P %i %I %d %s %t %c %C %F %E %f`;
+      await guard.rewrite(pattern);
+      const r = await trig("install", "--chain", `--exe=${home.exe}`, `--state-dir=${home.dir}`);
+      assert.equal(r.code, 1, show(r));
+      assert.match(
+        r.stderr,
+        /over the kernel's limit of 127.*passes on what the chained/s,
+        show(r),
+      );
+      assert.equal(await Deno.readTextFile("/proc/sys/kernel/core_pattern"), `${pattern}\n`);
+    });
+
+    await t.step("install refuses to chain a coredump socket, and offers --force", async () => {
+      await guard.rewrite("@/run/nothing/coredump.socket");
+      const r = await trig("install", "--chain", `--exe=${home.exe}`, `--state-dir=${home.dir}`);
+      assert.equal(r.code, 1, show(r));
+      assert.match(r.stderr, /only the kernel can connect to a coredump socket.*--force/, show(r));
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "a chained handler that hangs or fails: the crash is released at the deadline, and it is recorded",
+  ignore: skip !== undefined,
+  async fn(t) {
+    await using home = await shortHome();
+    await using guard = await CorePatternGuard.set("core");
+    for (const kind of ["hangs", "exits 1"] as const) {
+      await t.step(`a handler that ${kind}`, async () => {
+        const handler = `${home.dir}/h`;
+        await Deno.writeTextFile(
+          handler,
+          kind === "hangs"
+            ? `#!/bin/sh\necho $$ > ${home.dir}/pid\nexec sleep 1000\n`
+            : `#!/bin/sh\ncat > /dev/null\nexit 1\n`,
+          { mode: 0o755 },
+        );
+        await guard.rewrite(`|${handler} %p`);
+        const r = await trig(
+          "install",
+          "--chain",
+          "--chain-timeout=2",
+          `--exe=${home.exe}`,
+          `--state-dir=${home.dir}`,
+        );
+        assert.equal(r.code, 0, show(r));
+        try {
+          await Deno.remove(`${home.dir}/chain.log`).catch(() => {});
+          const run = await crash();
+          assert.equal(run.signal, "SIGSEGV");
+          await waitFor(
+            () => Deno.lstat(`${home.dir}/chain.log`).then(() => true, () => false),
+            { timeoutMs: 10_000 },
+          );
+          const entry = JSON.parse((await text(`${home.dir}/chain.log`)).trim());
+          assert.equal(entry.pid, run.pid);
+          assert.equal(entry.program, handler);
+          if (kind === "hangs") {
+            assert.equal(entry.outcome, "timeout", JSON.stringify(entry));
+            assert.ok(entry.durationMs >= 2000 && entry.durationMs < 5000, JSON.stringify(entry));
+            assert.ok(run.releaseMs >= 2000, `released after ${run.releaseMs} ms`);
+            const pid = (await text(`${home.dir}/pid`)).trim();
+            assert.equal(await Deno.lstat(`/proc/${pid}`).then(() => true, () => false), false);
+          } else {
+            assert.equal(entry.outcome, "failed", JSON.stringify(entry));
+            assert.equal(entry.code, 1);
+            assert.ok(entry.bytes > 4096, JSON.stringify(entry));
+          }
+          const journal = await text(`${home.dir}/notifier.log`);
+          assert.match(journal, new RegExp(`"pid":${run.pid},.*chained handler: `));
+          const s = await trig("status", `--state-dir=${home.dir}`);
+          assert.match(s.stdout, new RegExp(`^chained handler: ${handler} `, "m"), show(s));
+          assert.match(s.stdout, /^chained handler last run: /m, show(s));
+        } finally {
+          const u = await trig("uninstall", `--state-dir=${home.dir}`);
+          assert.equal(u.code, 0, show(u));
+        }
+      });
+    }
+
+    await t.step("status warns when the chained program no longer exists", async () => {
+      const handler = `${home.dir}/gone`;
+      await Deno.writeTextFile(handler, "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+      await guard.rewrite(`|${handler} %p`);
+      const r = await trig("install", "--chain", `--exe=${home.exe}`, `--state-dir=${home.dir}`);
+      assert.equal(r.code, 0, show(r));
+      try {
+        await Deno.remove(handler);
+        const s = await trig("status", `--state-dir=${home.dir}`);
+        assert.match(
+          s.stdout,
+          new RegExp(`^Warning: chained handler: ${handler} no longer exists`, "m"),
+          show(s),
+        );
+      } finally {
+        const u = await trig("uninstall", `--state-dir=${home.dir}`);
+        assert.equal(u.code, 0, show(u));
+      }
+    });
+  },
+});
+
+const SYSTEMD_COREDUMP = "/lib/systemd/systemd-coredump";
+/** Debian 12's pattern, as its sysctl file writes it. */
+const SYSTEMD_PATTERN = `|${SYSTEMD_COREDUMP} %P %u %g %s %t 9223372036854775808 %h %d`;
+const e2eSkip = skip ?? await e2eUnavailable() ??
+  (await Deno.lstat(SYSTEMD_COREDUMP).then(() => undefined, () => "no systemd-coredump"));
+
+/** systemd-coredump's socket unit, emulated: one systemd-coredump per connection. */
+async function coredumpSocket(): Promise<AsyncDisposable> {
+  await Deno.mkdir("/run/systemd", { recursive: true });
+  await Deno.remove("/run/systemd/coredump").catch(() => {});
+  const child = new Deno.Command("systemd-socket-activate", {
+    args: ["--seqpacket", "--accept", "-l", "/run/systemd/coredump", SYSTEMD_COREDUMP],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  await waitFor(() => Deno.lstat("/run/systemd/coredump").then((s) => s.isSocket, () => false));
+  return {
+    async [Symbol.asyncDispose]() {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* exited */ }
+      await child.status;
+      await Deno.remove("/run/systemd/coredump").catch(() => {});
+    },
+  };
+}
+
+Deno.test({
+  name:
+    "install --chain over systemd-coredump: the snapshot and systemd-coredump's core, then its pattern back",
+  ignore: e2eSkip !== undefined,
+  async fn() {
+    await buildCrasher();
+    await using _sessiond = await SessionDaemon.ensure();
+    await using home = await shortHome();
+    const work = await Deno.makeTempDir({ prefix: "ltt-chain-" });
+    await Deno.chmod(work, 0o755);
+    try {
+      await using _root = await RootDaemon.start(`${work}/state`);
+      await using guard = await CorePatternGuard.set(SYSTEMD_PATTERN);
+      await Deno.writeTextFile("/proc/sys/kernel/core_pipe_limit", "16");
+      await using _socket = await coredumpSocket();
+      await using session = await SnapshotSession.create({ buffers: "uid", output: `${work}/out` });
+      const set = await runLauncher([
+        "set",
+        "-s",
+        session.name,
+        "--name",
+        "chain-e2e",
+        "OnAnyCoreDump",
+        "snapshot",
+      ]);
+      assert.equal(set.code, 0, show(set));
+      const r = await trig("install", "--chain", `--exe=${home.exe}`, `--state-dir=${home.dir}`);
+      assert.equal(r.code, 0, show(r));
+      assert.equal(
+        (await Deno.readTextFile("/proc/sys/kernel/core_pattern")).trim(),
+        `|${home.exe} notify --state-dir=${home.dir} --chain=Pdst:%P:%d:%s:%t %p %u %g %e %h`,
+      );
+      try {
+        const run = await crash({ lastAlloc: 24680 });
+        assert.equal(run.signal, "SIGSEGV");
+        const entry = await crashEntry(run.pid);
+        const snapshot = entry.results.find((x) => x.trigger === "chain-e2e")?.snapshot;
+        assert.ok(snapshot, JSON.stringify(entry));
+        const events = await readTrace(snapshot);
+        const mallocs = events.filter((e) =>
+          e.includes("lttng_ust_libc:malloc") && e.includes(`vpid = ${run.pid} `)
+        );
+        assert.match(mallocs.at(-1) ?? "", /size = 24680\b/);
+        // systemd-coredump's name: core.COMM.UID.BOOTID.PID.USEC.zst
+        const stored = await waitFor(async () => {
+          for await (const e of Deno.readDir("/var/lib/systemd/coredump")) {
+            if (new RegExp(`^core\\.crasher\\.0\\.[0-9a-f]+\\.${run.pid}\\.\\d+`).test(e.name)) {
+              return e.name;
+            }
+          }
+          return undefined;
+        }, { timeoutMs: 20_000, what: "systemd-coredump's core" });
+        const st = await Deno.stat(`/var/lib/systemd/coredump/${stored}`);
+        assert.ok(st.size > 0);
+        await Deno.remove(`/var/lib/systemd/coredump/${stored}`);
+        const log = JSON.parse((await text(`${home.dir}/chain.log`)).trim().split("\n").at(-1)!);
+        assert.equal(log.outcome, "ok", JSON.stringify(log));
+        assert.equal(log.program, SYSTEMD_COREDUMP);
+      } finally {
+        const u = await trig("uninstall", `--state-dir=${home.dir}`);
+        assert.equal(u.code, 0, show(u));
+        assert.equal(
+          await Deno.readTextFile("/proc/sys/kernel/core_pattern"),
+          `${SYSTEMD_PATTERN}\n`,
+        );
+        assert.equal(await Deno.readTextFile("/proc/sys/kernel/core_pipe_limit"), "16\n");
+        await runLauncher(["remove", "chain-e2e"]);
+      }
+      void guard;
+    } finally {
+      await Deno.remove(work, { recursive: true }).catch(() => {});
+    }
+  },
+});

@@ -61,6 +61,10 @@ command -v sysctl >/dev/null || [ -x /usr/sbin/sysctl ] || [ -x /sbin/sysctl ] |
 if $tests; then
   command -v systemd-analyze >/dev/null || need+=(systemd)
   command -v groff >/dev/null || need+=(groff-base)
+  # systemd-coredump: tests/e2e/chain_test.ts chains lttng-trig to it. Its package
+  # rewrites core_pattern, core_pipe_limit and fs.suid_dumpable when installed: they
+  # are put back below.
+  [ -x /lib/systemd/systemd-coredump ] || need+=(systemd-coredump)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
@@ -70,7 +74,21 @@ if [ ${#need[@]} -gt 0 ]; then
   say "installing ${need[*]} from Debian"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q >&2
+  # Installing systemd-coredump rewrites these kernel settings: give them back.
+  saved=()
+  for f in /proc/sys/kernel/core_pattern /proc/sys/kernel/core_pipe_limit /proc/sys/fs/suid_dumpable; do
+    saved+=("$f=$(cat "$f" 2>/dev/null)")
+  done
+  restore() {
+    local kv
+    for kv in "${saved[@]}"; do
+      [ -n "${kv#*=}" ] && printf '%s\n' "${kv#*=}" > "${kv%%=*}" 2>/dev/null || true
+    done
+  }
+  trap restore EXIT
   apt-get install -y -q --no-install-recommends "${need[@]}" >&2
+  restore
+  trap - EXIT
 fi
 
 export DENO_DIR="$root/.tools/deno-dir" DENO_NO_UPDATE_CHECK=1

@@ -2,6 +2,7 @@
  * The man pages in dist/man/ are the ones the command registry makes (`deno task man`),
  * and groff formats each without a warning.
  */
+import { requirement } from "../fixtures/require.ts";
 import assert from "node:assert/strict";
 import { manPages, roffEscape } from "../../lib/cli/man.ts";
 import { PROGRAM } from "../../lib/cli/program.ts";
@@ -88,7 +89,7 @@ const groff = await (async () => {
 
 Deno.test({
   name: "groff -ww -z formats every page without a warning (needs groff-base)",
-  ignore: !groff,
+  ignore: requirement(groff ? undefined : "groff is not installed (apt-get install groff-base)"),
   fn: async () => {
     for (const name of Object.keys(pages)) {
       const out = await new Deno.Command("groff", {

@@ -5,6 +5,7 @@
  * directory is short, so that the installed patterns fit the kernel's 127 bytes.
  */
 import assert from "node:assert/strict";
+import { requirement } from "../fixtures/require.ts";
 import { CorePatternGuard } from "../fixtures/core_pattern.ts";
 import { buildCrasher, crash } from "../fixtures/crasher.ts";
 import { runLauncher, type RunResult } from "../fixtures/launcher.ts";
@@ -72,7 +73,7 @@ const text = async (p: string) => decoder.decode(await Deno.readFile(p));
 Deno.test({
   name:
     "install --chain runs the previous handler with the crash's arguments, cwd /, no environment, the core",
-  ignore: skip !== undefined,
+  ignore: requirement(skip),
   async fn(t) {
     await using home = await shortHome();
     const out = `${home.dir}/out`;
@@ -172,7 +173,7 @@ Deno.test({
 Deno.test({
   name:
     "a chained handler that hangs or fails: the crash is released at the deadline, and it is recorded",
-  ignore: skip !== undefined,
+  ignore: requirement(skip),
   async fn(t) {
     await using home = await shortHome();
     await using guard = await CorePatternGuard.set("core");
@@ -282,7 +283,7 @@ async function coredumpSocket(): Promise<AsyncDisposable> {
 Deno.test({
   name:
     "install --chain over systemd-coredump: the snapshot and systemd-coredump's core, then its pattern back",
-  ignore: e2eSkip !== undefined,
+  ignore: requirement(e2eSkip),
   async fn() {
     await buildCrasher();
     await using _sessiond = await SessionDaemon.ensure();

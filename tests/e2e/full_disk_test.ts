@@ -7,6 +7,7 @@
  * every path (after the daemon, which keeps the store open, has stopped).
  */
 import assert from "node:assert/strict";
+import { requirement } from "../fixtures/require.ts";
 import { LAUNCHER } from "../fixtures/paths.ts";
 import { runLauncher } from "../fixtures/launcher.ts";
 import { e2eUnavailable, RootDaemon } from "../fixtures/root_daemon.ts";
@@ -113,7 +114,7 @@ async function snapshotDirs(output: string): Promise<string[]> {
 
 Deno.test({
   name: "end to end: a crash loop under --cooldown on a full disk is acted on once",
-  ignore: skip !== undefined,
+  ignore: requirement(skip),
   async fn() {
     await buildCrasher();
     await using _sessiond = await SessionDaemon.ensure();

@@ -6,6 +6,7 @@
  * readLastEvents() finds the crashing thread's 7777-byte malloc in the snapshot.
  */
 import assert from "node:assert/strict";
+import { requirement } from "../fixtures/require.ts";
 import { computeBacktrace, innermostNamedFrame } from "../../lib/report/backtrace.ts";
 import { readLastEvents } from "../../lib/report/events.ts";
 import { readCoreFacts } from "../../lib/daemon/elf_core.ts";
@@ -42,7 +43,7 @@ async function crashForCore(dir: string, exe: string): Promise<MtCrashRun & { co
 
 Deno.test({
   name: "report blocks: backtraces and events of a real multithreaded crash",
-  ignore: skip !== undefined,
+  ignore: requirement(skip),
   async fn(t) {
     const work = await Deno.makeTempDir({ prefix: "lttng-trig-report-" });
     await Deno.chmod(work, 0o755);

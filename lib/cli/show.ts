@@ -8,6 +8,7 @@ import { CommandError, UsageError } from "../errors.ts";
 import type { CrashRecord } from "../protocol/records.ts";
 import { signalName } from "../signals.ts";
 import { ControlClient } from "../client/client.ts";
+import { snapshotDirProblem } from "../lttng/control.ts";
 import {
   type CommandContext,
   COMMON_HELP_OPTION,
@@ -199,6 +200,13 @@ export async function showCommand(argv: string[], ctx: CommandContext): Promise<
   let eventsError: string | undefined;
   if (snapshot !== undefined) {
     try {
+      const problem = await snapshotDirProblem(snapshot);
+      if (problem?.untrusted === false) throw new CommandError(problem.message);
+      if (problem !== undefined) {
+        throw new CommandError(
+          `not reading the snapshot ${snapshot}: ${problem.message}: a user could have planted a trace there for babeltrace2 to read: give the session a snapshot output only its owner can write (lttng snapshot add-output --session=SESSION DIR, with DIR and its parents not writable by others: chmod go-w DIR)`,
+        );
+      }
       events = await lastEvents(snapshot, crash.pid, n);
     } catch (err) {
       eventsError = (err as Error).message;

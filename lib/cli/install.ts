@@ -255,7 +255,7 @@ export async function installCommand(
         `cannot name ${exe} in core_pattern: ${badExe}: run install through the launcher bin/lttng-trig, or pass --exe=PATH`,
       );
     }
-    await checkCodeTrust(exe, owners);
+    await checkCodeTrust(exe);
     pattern = corePatternFor({ exe, facts: args.facts, coreDir: args.coreDir });
   }
   const size = encoder.encode(pattern).byteLength;

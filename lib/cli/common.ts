@@ -105,7 +105,68 @@ export function shortTime(iso: string): string {
   return iso.replace("T", " ").replace(/\.\d+Z$/, "Z");
 }
 
-/** `text` with control characters and quotes escaped, without the quotes (exec names). */
+/**
+ * Characters a terminal may act on rather than show: C0 controls (ESC starts a sequence),
+ * DEL, C1 controls (U+009B is a CSI of its own), and the invisible ones that reorder or
+ * hide text (bidirectional overrides, zero-width marks, line and paragraph separators).
+ */
+const UNPRINTABLE =
+  // deno-lint-ignore no-control-regex
+  /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb\p{Cs}]/gu;
+
+/**
+ * `text` with every character a terminal could act on written as an escape (`\n`, `\t`,
+ * `\x1b`, `\u009b`, `\u202e`), and nothing else changed: for text that is already
+ * quoted as its source wants (babeltrace2's event lines).
+ *
+ * @example
+ * ```ts
+ * import { printable } from "./common.ts";
+ * printable("a\x1b]0;pwned\x07b"); // => "a\\x1b]0;pwned\\x07b"
+ * ```
+ */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => {
+    const named = ({ "\n": "\\n", "\r": "\\r", "\t": "\\t" } as Record<string, string>)[c];
+    if (named !== undefined) return named;
+    const code = c.charCodeAt(0);
+    return code < 0x80
+      ? `\\x${code.toString(16).padStart(2, "0")}`
+      : `\\u${code.toString(16).padStart(4, "0")}`;
+  });
+}
+
+/**
+ * A string that came from a crash (exec name, hostname, executable path, command line,
+ * snapshot path, reason), as text output prints it: backslashes and quotes escaped, then
+ * {@linkcode printable}. The one way `show`, `history`, `watch` and `status` print such
+ * a string: a hostname set with `unshare -u` or a directory named with an escape sequence
+ * must not reach root's terminal as bytes it acts on. (JSON output is escaped by
+ * {@linkcode jsonLine}.)
+ *
+ * @example
+ * ```ts
+ * import { escaped } from "./common.ts";
+ * escaped('say "hi"\x9b2J'); // => 'say \\"hi\\"\\u009b2J'
+ * ```
+ */
 export function escaped(text: string): string {
-  return JSON.stringify(text).slice(1, -1);
+  return printable(text.replace(/[\\"]/g, (c) => `\\${c}`));
+}
+
+/** `text` {@linkcode escaped} and in double quotes: an exec name, a command-line word. */
+export function quoted(text: string): string {
+  return `"${escaped(text)}"`;
+}
+
+/**
+ * `value` as one JSON line whose strings hold no character a terminal acts on: JSON.stringify
+ * escapes C0 controls, and this also escapes DEL, C1 controls and the invisible ones, as
+ * `\uXXXX` (the same JSON value).
+ */
+export function jsonLine(value: unknown): string {
+  return JSON.stringify(value).replace(
+    UNPRINTABLE,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }

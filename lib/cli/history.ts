@@ -13,6 +13,7 @@ import {
   CONTROL_SOCKET_FILE,
   controlSocketPath,
   escaped,
+  jsonLine,
   parseCount,
   runDirOption,
   shortTime,
@@ -96,19 +97,29 @@ export function parseSince(text: string, now: Date = new Date()): string {
 export function historyLines(crashes: CrashRecord[]): string[] {
   const rows = [["TIME", "PID", "UID", "SIG", "EXEC", "FIRED", "OUTCOME", "SNAPSHOT", "CORE"]];
   for (const c of crashes) {
-    const fired = c.results.map((r) => `${r.trigger}:${r.outcome}`).join(",") || "-";
-    const snapshots = c.results.map((r) => r.snapshot).filter((s) => s !== undefined);
-    const reasons = c.results.filter((r) => r.outcome === "failed").map((r) => r.reason);
+    // Every string from the crash is escaped: none reaches the terminal as a control.
+    const fired = c.results.map((r) => `${escaped(r.trigger)}:${escaped(r.outcome)}`).join(",") ||
+      "-";
+    const snapshots = c.results.flatMap((r) =>
+      r.snapshot === undefined ? [] : [escaped(r.snapshot)]
+    );
+    const reasons = c.results.filter((r) => r.outcome === "failed").map((r) =>
+      escaped(r.reason ?? "")
+    );
     rows.push([
-      shortTime(c.time),
+      escaped(shortTime(c.time)),
       String(c.pid),
       String(c.uid),
       c.signal === undefined ? "-" : signalName(c.signal).replace(/^SIG/, ""),
       escaped(c.execName),
       fired,
-      c.outcome,
+      escaped(c.outcome),
       snapshots.join(",") || (reasons.length > 0 ? `(${reasons.join("; ")})` : "-"),
-      c.core === undefined ? "-" : c.core.kept ? c.core.path ?? "-" : `(${c.core.reason})`,
+      c.core === undefined
+        ? "-"
+        : c.core.kept
+        ? escaped(c.core.path ?? "-")
+        : `(${escaped(c.core.reason ?? "")})`,
     ]);
   }
   return table(rows);
@@ -131,7 +142,7 @@ export async function historyCommand(argv: string[], ctx: CommandContext): Promi
     request,
   );
   if (values.json) {
-    ctx.io.out(JSON.stringify(reply));
+    ctx.io.out(jsonLine(reply));
     return reply.crashes.length === 0 ? 1 : 0;
   }
   if (reply.crashes.length === 0) {

@@ -33,7 +33,12 @@ import {
   quotePattern,
   stripNewline,
 } from "../install/pattern.ts";
-import { checkCoreDir, coredumpSocketReady, exeProblem } from "../install/preflight.ts";
+import {
+  checkCodeTrust,
+  checkCoreDir,
+  coredumpSocketReady,
+  exeProblem,
+} from "../install/preflight.ts";
 import {
   type InstallState,
   installStatePath,
@@ -318,6 +323,7 @@ export async function installCommand(
         `cannot name ${exe} in core_pattern: ${badExe}: run install through the launcher bin/lttng-trig, or pass --exe=PATH`,
       );
     }
+    await checkCodeTrust(exe);
     pattern = corePatternFor({
       exe,
       facts: args.facts,

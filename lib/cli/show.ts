@@ -8,12 +8,17 @@ import { CommandError, UsageError } from "../errors.ts";
 import type { CrashRecord } from "../protocol/records.ts";
 import { signalName } from "../signals.ts";
 import { ControlClient } from "../client/client.ts";
+import { snapshotDirProblem } from "../lttng/control.ts";
 import {
   type CommandContext,
   COMMON_HELP_OPTION,
   CONTROL_SOCKET_FILE,
   controlSocketPath,
+  escaped,
+  jsonLine,
   parseCount,
+  printable,
+  quoted,
   runDirOption,
 } from "./common.ts";
 import { type CommandSpec, parse, usageLine } from "./registry.ts";
@@ -118,23 +123,28 @@ export async function lastEvents(
   return sawVpid ? { events: mine, filtered: true } : { events: all, filtered: false };
 }
 
-function describe(c: CrashRecord): string[] {
+/**
+ * The text `show` prints about `c`, before its events. Every string that came from the
+ * crash goes through {@linkcode escaped}: none reaches the terminal as a control.
+ */
+export function showLines(c: CrashRecord): string[] {
   const lines = [`Crash ${c.id}: pid ${c.pid}, uid ${c.uid}, gid ${c.gid}`];
   const field = (name: string, value: string | undefined) => {
     if (value !== undefined) lines.push(`  ${(name + ":").padEnd(12)} ${value}`);
   };
-  field("received", c.time);
-  field("exec", `${JSON.stringify(c.execName)}${c.exePath ? ` (${c.exePath})` : ""}`);
+  const text = (value: string | undefined) => value === undefined ? undefined : escaped(value);
+  field("received", text(c.time));
+  field("exec", `${quoted(c.execName)}${c.exePath ? ` (${escaped(c.exePath)})` : ""}`);
   field(
     "command",
-    c.cmdline?.map((a) => /^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a)).join(" "),
+    c.cmdline?.map((a) => /^[\w@%+=:,./-]+$/.test(a) ? a : quoted(a)).join(" "),
   );
   field("signal", c.signal === undefined ? undefined : `${signalName(c.signal)} (${c.signal})`);
   field(
     "host",
     c.hostnameNote === undefined
-      ? c.hostname
-      : `${c.hostname === "" ? "unknown" : c.hostname} (${c.hostnameNote})`,
+      ? escaped(c.hostname)
+      : `${c.hostname === "" ? "unknown" : escaped(c.hostname)} (${escaped(c.hostnameNote)})`,
   );
   field("global pid", c.globalPid?.toString());
   field(
@@ -142,23 +152,25 @@ function describe(c: CrashRecord): string[] {
     c.crashTime === undefined ? undefined : new Date(c.crashTime * 1000).toISOString(),
   );
   field("core limit", c.coreLimit?.toString());
-  field("source", c.source);
-  field("outcome", c.outcome + (c.detail ? ` (${c.detail})` : ""));
+  field("source", text(c.source));
+  field("outcome", escaped(c.outcome) + (c.detail ? ` (${escaped(c.detail)})` : ""));
   for (const r of c.results) {
     field(
       "trigger",
-      `${r.trigger} on session ${r.session}: ${r.action} ${r.outcome}${
-        r.reason ? ` (${r.reason})` : ""
-      }${r.durationMs !== undefined ? `, ${r.durationMs} ms` : ""}`,
+      `${escaped(r.trigger)} on session ${escaped(r.session)}: ${escaped(r.action)} ${
+        escaped(r.outcome)
+      }${r.reason ? ` (${escaped(r.reason)})` : ""}${
+        r.durationMs !== undefined ? `, ${r.durationMs} ms` : ""
+      }`,
     );
-    field("snapshot", r.snapshot);
+    field("snapshot", text(r.snapshot));
   }
   if (c.core !== undefined) {
     field(
       "core",
       c.core.kept
-        ? `${c.core.path} (${c.core.bytes} bytes before compression)`
-        : `not kept: ${c.core.reason}`,
+        ? `${text(c.core.path)} (${c.core.bytes} bytes before compression)`
+        : `not kept: ${text(c.core.reason)}`,
     );
   }
   return lines;
@@ -188,13 +200,20 @@ export async function showCommand(argv: string[], ctx: CommandContext): Promise<
   let eventsError: string | undefined;
   if (snapshot !== undefined) {
     try {
+      const problem = await snapshotDirProblem(snapshot);
+      if (problem?.untrusted === false) throw new CommandError(problem.message);
+      if (problem !== undefined) {
+        throw new CommandError(
+          `not reading the snapshot ${snapshot}: ${problem.message}: a user could have planted a trace there for babeltrace2 to read: give the session a snapshot output only its owner can write (lttng snapshot add-output --session=SESSION DIR, with DIR and its parents not writable by others: chmod go-w DIR)`,
+        );
+      }
       events = await lastEvents(snapshot, crash.pid, n);
     } catch (err) {
       eventsError = (err as Error).message;
     }
   }
   if (values.json) {
-    ctx.io.out(JSON.stringify({
+    ctx.io.out(jsonLine({
       ...crash,
       events: events?.events ?? [],
       ...(events === undefined ? {} : { eventsFiltered: events.filtered }),
@@ -202,21 +221,27 @@ export async function showCommand(argv: string[], ctx: CommandContext): Promise<
     }));
     return 0;
   }
-  for (const line of describe(crash)) ctx.io.out(line);
+  for (const line of showLines(crash)) ctx.io.out(line);
   ctx.io.out("");
   if (snapshot === undefined) {
     ctx.io.out("No local snapshot of this crash to read events from.");
   } else if (events === undefined) {
-    ctx.io.err(`Warning: ${eventsError}`);
+    ctx.io.err(`Warning: ${printable(eventsError ?? "")}`);
   } else if (events.events.length === 0) {
-    ctx.io.out(`No event of pid ${crash.pid} in ${snapshot}.`);
+    ctx.io.out(`No event of pid ${crash.pid} in ${escaped(snapshot)}.`);
   } else {
     ctx.io.out(
       events.filtered
-        ? `Last ${events.events.length} events of pid ${crash.pid} (babeltrace2 ${snapshot}):`
-        : `Last ${events.events.length} events (the session has no vpid context; add it with 'lttng add-context -u -t vpid') (babeltrace2 ${snapshot}):`,
+        ? `Last ${events.events.length} events of pid ${crash.pid} (babeltrace2 ${
+          escaped(snapshot)
+        }):`
+        : `Last ${events.events.length} events (the session has no vpid context; add it with 'lttng add-context -u -t vpid') (babeltrace2 ${
+          escaped(snapshot)
+        }):`,
     );
-    for (const e of events.events) ctx.io.out(`  ${e}`);
+    // The events' strings are the crashed program's own: babeltrace2 quotes them, and
+    // whatever control it leaves is escaped here.
+    for (const e of events.events) ctx.io.out(`  ${printable(e)}`);
   }
   return 0;
 }

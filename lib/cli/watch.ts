@@ -12,6 +12,9 @@ import {
   COMMON_HELP_OPTION,
   CONTROL_SOCKET_FILE,
   controlSocketPath,
+  escaped,
+  jsonLine,
+  quoted,
   runDirOption,
 } from "./common.ts";
 import { type CommandSpec, parse, usageLine } from "./registry.ts";
@@ -52,17 +55,18 @@ export function watchLine(e: WatchEvent): string | undefined {
   const now = new Date().toISOString();
   if (e.type === "crash") {
     const sig = typeof e.signal === "number" ? ` signal ${signalName(e.signal)}` : "";
-    return `${e.time ?? now} crash   pid ${e.pid} uid ${e.uid} exec ${
-      JSON.stringify(e.execName)
-    }${sig} (${e.source})`;
+    // Every string from the crash is escaped: none reaches the terminal as a control.
+    return `${
+      e.time === undefined ? now : escaped(e.time)
+    } crash   pid ${e.pid} uid ${e.uid} exec ${quoted(e.execName)}${sig} (${escaped(e.source)})`;
   }
   if (e.type === "outcome") {
     const results = e.results.map((r) =>
-      `${r.trigger} ${r.outcome}${r.snapshot ? ` ${r.snapshot}` : ""}${
-        r.reason ? ` (${r.reason})` : ""
+      `${escaped(r.trigger)} ${escaped(r.outcome)}${r.snapshot ? ` ${escaped(r.snapshot)}` : ""}${
+        r.reason ? ` (${escaped(r.reason)})` : ""
       }`
     ).join("; ");
-    return `${now} outcome pid ${e.pid} ${e.outcome}${results ? `: ${results}` : ""}`;
+    return `${now} outcome pid ${e.pid} ${escaped(e.outcome)}${results ? `: ${results}` : ""}`;
   }
   if (e.type === "dropped") return `${now} (${e.count} events dropped: this watcher was slow)`;
   return undefined;
@@ -81,7 +85,7 @@ export async function watchCommand(argv: string[], ctx: CommandContext): Promise
   try {
     await new ControlClient(controlSocketPath(ctx.env, values["run-dir"])).watch((event) => {
       if (values.json) {
-        if (event.type !== "watching") ctx.io.out(JSON.stringify(event));
+        if (event.type !== "watching") ctx.io.out(jsonLine(event));
         return;
       }
       const line = watchLine(event);

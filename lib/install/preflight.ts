@@ -9,6 +9,7 @@ import { CommandError } from "../errors.ts";
 import { octalMode, ownershipProblem } from "../ownership.ts";
 import { ControlClient } from "../client/client.ts";
 import { kernelHasCoredumpSocket, patternPathProblem } from "./pattern.ts";
+import { describeProblems, type PathFs, type PathProblem, PathTrust } from "../path_trust.ts";
 
 /** Where the pattern's executable is unusable, say why. */
 export async function exeProblem(exe: string): Promise<string | undefined> {
@@ -83,4 +84,81 @@ export async function coredumpSocketReady(controlSocket: string): Promise<string
   } catch (err) {
     throw new CommandError(`cannot resolve ${status.coredumpSocket}: ${(err as Error).message}`);
   }
+}
+
+/** What the launcher runs from its checkout, besides lib/, bin/ and the Deno cache. */
+const LAUNCHER_FILES = ["main.ts", "deno.json", "deno.lock"];
+/** The trees the launcher runs code from, walked whole. */
+const LAUNCHER_TREES = ["lib", "bin", ".tools/deno-dir", "node_modules"];
+
+/** Options of {@linkcode codeTrustProblems}. */
+export interface CodeTrustOptions {
+  /** The filesystem. @default the real one */
+  fs?: PathFs;
+  /** The uids that may own the code. @default [0] */
+  owners?: readonly number[];
+  /** How many problems to find before stopping. @default 5 */
+  limit?: number;
+}
+
+/**
+ * Which files that the kernel would run as root, at every crash, through `exe`, someone
+ * other than root could change: `exe` and each directory from `/` to it, its symlinks'
+ * targets, and, when it is the launcher `ROOT/bin/lttng-trig`, the Deno binaries it may
+ * pick (`ROOT/.tools/node_modules/@deno/linux-*-glibc/deno`), `main.ts`, `deno.json`,
+ * `deno.lock`, and the trees `lib/`, `bin/`, `.tools/deno-dir` (the module cache) and
+ * `node_modules/`, with every directory above them. Each must be owned by one of `owners`
+ * and not writable by group or others. Empty when all can be trusted.
+ *
+ * @example
+ * ```ts
+ * import { codeTrustProblems } from "./preflight.ts";
+ * const problems = await codeTrustProblems("/usr/bin/lttng-trig");
+ * // e.g. [{ path: "/home/alice/lttng-trig", why: "owned by uid 1000" }]
+ * ```
+ */
+export async function codeTrustProblems(
+  exe: string,
+  options: CodeTrustOptions = {},
+): Promise<PathProblem[]> {
+  const trust = new PathTrust({ owners: options.owners ?? [0] }, options);
+  const real = await trust.chain(exe);
+  const root = real?.match(/^(.*)\/bin\/[^/]+$/)?.[1];
+  if (root === undefined || (await trust.chain(`${root}/main.ts`)) === undefined) {
+    return trust.problems; // not the launcher: a compiled binary, which is all it runs
+  }
+  for (const file of LAUNCHER_FILES) await trust.chain(`${root}/${file}`);
+  const denos = await trust.chain(`${root}/.tools/node_modules/@deno`);
+  if (denos !== undefined) {
+    for await (const entry of (options.fs ?? Deno).readDir(denos)) {
+      if (/^linux-.*-glibc$/.test(entry.name)) await trust.chain(`${denos}/${entry.name}/deno`);
+    }
+  }
+  for (const tree of LAUNCHER_TREES) {
+    if (trust.full) break;
+    const dir = await trust.chain(`${root}/${tree}`);
+    if (dir !== undefined) await trust.tree(dir, "follow");
+  }
+  return trust.problems;
+}
+
+/**
+ * Refuse to name `exe` in core_pattern when someone other than root could change the code
+ * it runs: that someone would run code as root at the next crash. (`owners` is root and
+ * this process's user: root when installing for real; a test run by a developer trusts
+ * the developer's own checkout.)
+ */
+export async function checkCodeTrust(
+  exe: string,
+  owners: readonly number[] = [...new Set([0, Deno.uid() ?? 0])],
+): Promise<void> {
+  const problems = await codeTrustProblems(exe, { owners });
+  if (problems.length === 0) return;
+  const real = await Deno.realPath(exe).catch(() => exe);
+  const dir = real.match(/^(.*)\/bin\/[^/]+$/)?.[1] ?? real;
+  throw new CommandError(
+    `cannot name ${exe} in core_pattern: the kernel would run it as root at every crash, and someone other than root can change what it runs: ${
+      describeProblems(problems)
+    }: make the code root's and writable by root alone (chown -R root: ${dir} && chmod -R go-w ${dir}, and the same, without -R, for each directory above it listed), or install a copy under a directory only root can write`,
+  );
 }

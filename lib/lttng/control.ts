@@ -7,6 +7,7 @@
 import type { SnapshotAction } from "../trigger.ts";
 import { denoProcessRunner, type ProcessResult, type ProcessRunner } from "./process.ts";
 import { LttngCtlError, type LttngCtlLibrary } from "./ctl_library.ts";
+import { describeProblems, type PathFs, PathTrust, type TrustRule } from "../path_trust.ts";
 
 /** A session as `lttng list` reports it. */
 export interface SessionInfo {
@@ -201,7 +202,11 @@ async function locate(
   return (await findSnapshotDir(dir, name)) ?? `${dir}/${name}-*`;
 }
 
-/** The newest entry of `dir` called `name-<date>-<time>-<n>`, as a full path. */
+/**
+ * The newest entry of `dir` called `name-<date>-<time>-<n>`, as a full path, among those
+ * {@linkcode snapshotDirProblem} trusts: an output others can write could hold a newer
+ * directory of that name, planted for root to read.
+ */
 async function findSnapshotDir(dir: string, name: string): Promise<string | undefined> {
   let best: { path: string; mtime: number } | undefined;
   try {
@@ -209,12 +214,67 @@ async function findSnapshotDir(dir: string, name: string): Promise<string | unde
       if (!entry.isDirectory || !entry.name.startsWith(`${name}-`)) continue;
       const path = `${dir.replace(/\/+$/, "")}/${entry.name}`;
       const mtime = (await Deno.stat(path)).mtime?.getTime() ?? 0;
-      if (best === undefined || mtime >= best.mtime) best = { path, mtime };
+      if (best !== undefined && mtime < best.mtime) continue;
+      if ((await snapshotDirProblem(path)) === undefined) best = { path, mtime };
     }
   } catch {
     return undefined;
   }
   return best?.path;
+}
+
+/** Options of {@linkcode snapshotDirProblem}. */
+export interface SnapshotDirOptions {
+  /** Whom to trust. @default root and this process's uid and gid */
+  rule?: TrustRule;
+  /** The filesystem. @default the real one */
+  fs?: PathFs;
+}
+
+/** This process's real and effective gids, from /proc (Deno.gid needs another permission). */
+async function ownGids(): Promise<number[]> {
+  const status = await Deno.readTextFile("/proc/self/status").catch(() => "");
+  const m = /^Gid:\s+(\d+)\s+(\d+)/m.exec(status);
+  return m === null ? [] : [Number(m[1]), Number(m[2])];
+}
+
+/**
+ * Why the local snapshot `path` cannot be trusted to be one LTTng took, or undefined when
+ * it can: it must be a directory, it and everything in it owned by root or this process's
+ * user (the session's owner: a daemon acts on its own user's sessions) and writable by no
+ * one else (LTTng makes them 0770 with the owner's group), with no symlink inside, and every
+ * directory above it as well (a sticky one, like /tmp, may be writable by others). The
+ * daemon picks a snapshot with it, and `show` checks it again before babeltrace2 reads it.
+ */
+export async function snapshotDirProblem(
+  path: string,
+  options: SnapshotDirOptions = {},
+): Promise<{ message: string; untrusted: boolean } | undefined> {
+  const uid = Deno.uid();
+  const rule = options.rule ?? {
+    owners: uid === null || uid === 0 ? [0] : [0, uid],
+    groups: [0, ...(await ownGids())],
+    stickyParents: true,
+  };
+  const trust = new PathTrust(rule, { fs: options.fs });
+  let real: string | undefined;
+  try {
+    real = await trust.chain(path);
+    if (real === undefined) return { message: `${path} does not exist`, untrusted: false };
+    if (!(await (options.fs ?? Deno).lstat(real)).isDirectory) {
+      return { message: `${path} is not a directory`, untrusted: true };
+    }
+    if (trust.problems.length === 0) await trust.tree(real, "refuse");
+  } catch (err) {
+    return { message: `cannot check ${path}: ${(err as Error).message}`, untrusted: false };
+  }
+  if (trust.problems.length === 0) return undefined;
+  return {
+    message: `someone other than its owner could have written it: ${
+      describeProblems(trust.problems)
+    }`,
+    untrusted: true,
+  };
 }
 
 /** The `Error: ...` lines of lttng's output, or the exit code. */

@@ -121,7 +121,7 @@ export async function codeTrustProblems(
   exe: string,
   options: CodeTrustOptions = {},
 ): Promise<PathProblem[]> {
-  const trust = new PathTrust({ owners: options.owners ?? [0] }, options);
+  const trust = new PathTrust({ owners: options.owners ?? [0], stickyParents: true }, options);
   const real = await trust.chain(exe);
   const root = real?.match(/^(.*)\/bin\/[^/]+$/)?.[1];
   if (root === undefined || (await trust.chain(`${root}/main.ts`)) === undefined) {

@@ -19,7 +19,7 @@ Deno.test({
   ignore: requirement(skip),
   async fn() {
     await Deno.mkdir(BUILD_DIR, { recursive: true });
-    // A root-owned 0755 place (not /tmp, which others can write, and which is refused too).
+    // A root-owned 0755 place.
     const base = await Deno.makeTempDir({ dir: BUILD_DIR, prefix: "trust-" });
     await Deno.chmod(base, 0o755);
     try {
@@ -37,7 +37,7 @@ Deno.test({
       await using _guard = await CorePatternGuard.set(SYSTEMD);
       const before = await Deno.readTextFile(CORE_PATTERN_PATH);
       const r = await runLauncher(
-        ["install", `--exe=${link}`, `--state-dir=${base}/state`],
+        ["install", "--force", `--exe=${link}`, `--state-dir=${base}/state`],
         { timeoutMs: 30_000 },
       );
       const shown = `exit ${r.code}\n${r.stdout}${r.stderr}`;

@@ -99,12 +99,18 @@ Deno.test("codeTrustProblems() follows a root-owned symlink to a target a user o
   ]);
 });
 
-Deno.test("codeTrustProblems() refuses a sticky /tmp above the code, and a Deno others could add", async () => {
+Deno.test("codeTrustProblems() accepts root's code below a sticky /tmp, refuses a plain 0777 parent and a Deno others could add", async () => {
+  // In a sticky directory no one but the owner renames or removes an entry: root's own
+  // checkout (or link) there stays root's.
   const fs = fakeFs({
     ...checkout("/tmp/t", { "/tmp": { dir: true, mode: 0o41777 } }),
   });
-  assert.deepEqual(await codeTrustProblems("/tmp/t/bin/lttng-trig", { fs, limit: 1 }), [
-    { path: "/tmp", why: "mode 777, writable by others" },
+  assert.deepEqual(await codeTrustProblems("/tmp/t/bin/lttng-trig", { fs }), []);
+  const fs1 = fakeFs({
+    ...checkout("/srv/t", { "/srv": { dir: true, mode: 0o40777 } }),
+  });
+  assert.deepEqual(await codeTrustProblems("/srv/t/bin/lttng-trig", { fs: fs1, limit: 1 }), [
+    { path: "/srv", why: "mode 777, writable by others" },
   ]);
   const fs2 = fakeFs(
     checkout("/opt/t", { "/opt/t/.tools/node_modules/@deno": { dir: true, mode: 0o40777 } }),

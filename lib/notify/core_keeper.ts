@@ -136,7 +136,7 @@ export async function keepCore(
   // Remove the oldest cores until `want` compressed bytes fit; resolves to the bytes
   // this core may reach, or throws Stop with the reason when it cannot reach `least`.
   const makeRoom = async (want: number, least: number): Promise<number> => {
-    const cores = await scanCoreDir(dir, grant, tempName);
+    const cores = scanCoreDir(dir, grant, tempName);
     const plan = planVacuum(
       cores,
       { uid: options.uid, bytes: want, free: space(dir).free, dir },

@@ -249,7 +249,7 @@ Deno.test("scanCoreDir() removes a partial file whose keeper died, and counts a 
     using holder = await Deno.open(`${dir}/${live}`, { read: true });
     assert.ok(holder.tryLockSync(true));
     await Deno.writeFile(`${dir}/unrelated`, new Uint8Array(10));
-    const cores = await scanCoreDir(dir, 100);
+    const cores = scanCoreDir(dir, 100);
     assert.deepEqual(cores.map((c) => [c.name, c.uid, c.bytes, c.partial]), [[live, 6, 110, true]]);
     assert.ok(!(await listing(dir)).has(dead));
   } finally {

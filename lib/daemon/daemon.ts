@@ -288,6 +288,7 @@ export class Daemon implements AsyncDisposable {
       });
     }
     this.#notify = new NotifyEndpoint(notify.listener, {
+      uid: o.uid,
       crashes: this.#handler,
       recordCore: (pid, fate) => this.#store.setCoreFate(pid, fate),
       procReader: this.#procReader,

@@ -22,8 +22,8 @@ export interface CoredumpServerOptions {
   recordCore(pid: number, fate: CoreFate): void;
   /**
    * Look at the held process in `/proc` (lib/daemon/held_process.ts) before its crash is
-   * handled: its global pid, full command line, executable, and whether the daemon's
-   * hostname is its own.
+   * handled: its global pid, global uid, full command line, executable, and whether the
+   * daemon's hostname is its own. Without it, the core's uid is unverified.
    */
   lookAtHeldProcess?(crash: CrashFacts): HeldProcess;
   /** Keep cores in this directory (zstd), as `notify --core-dir` does. */
@@ -108,9 +108,10 @@ export class CoredumpServer {
       clearTimeout(notesTimer);
     }
     if (closed) return;
-    if (o.lookAtHeldProcess !== undefined) {
-      facts = withHeldProcess(facts, o.lookAtHeldProcess(facts), { source: "socket" });
-    }
+    // Also without a look at /proc: the core's uid is then unverified.
+    const seen = o.lookAtHeldProcess?.(facts) ??
+      { uts: "unknown", note: "the held process is not looked at in /proc" };
+    facts = withHeldProcess(facts, seen, { source: "socket" });
     const release = Promise.withResolvers<void>();
     const done = o.handle(facts, () => release.resolve()).catch((err) => {
       o.log(`coredump socket: crash pid=${facts.pid}: ${(err as Error).message}`);

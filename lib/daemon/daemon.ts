@@ -35,7 +35,7 @@ import type { StatusReply } from "../protocol/control.ts";
 import { CoredumpServer } from "./coredump_socket.ts";
 import { lookAtHeldProcess, type ProcReader } from "./held_process.ts";
 import { selfDumpProtection } from "./dumpable.ts";
-import { libc } from "./libc.ts";
+import { type Libc, libc } from "./libc.ts";
 import { crashLogLine, NotifyEndpoint } from "./notify_endpoint.ts";
 import {
   DaemonStartError,
@@ -86,12 +86,20 @@ export interface DaemonOptions {
    * it cannot. @default libc through FFI
    */
   procReader?: ProcReader | string;
+  /**
+   * Makes the daemon non-dumpable before it binds the coredump socket
+   * (lib/daemon/dumpable.ts), or why it cannot. @default libc through FFI
+   */
+  dumpable?: Pick<Libc, "setNotDumpable"> | string;
 }
 
-type ResolvedOptions = Required<Omit<DaemonOptions, "actions" | "coreDir" | "procReader">> & {
-  coreDir?: string;
-  procReader?: ProcReader | string;
-};
+type ResolvedOptions =
+  & Required<Omit<DaemonOptions, "actions" | "coreDir" | "procReader" | "dumpable">>
+  & {
+    coreDir?: string;
+    procReader?: ProcReader | string;
+    dumpable?: Pick<Libc, "setNotDumpable"> | string;
+  };
 
 /**
  * A running daemon.
@@ -189,6 +197,7 @@ export class Daemon implements AsyncDisposable {
       coreDir: options.coreDir,
       log: options.log ?? (() => {}),
       procReader: options.procReader,
+      dumpable: options.dumpable,
     };
     await prepareDir(full.runDir, uid === 0 ? 0o755 : 0o700, uid, "run");
     await prepareDir(full.stateDir, 0o700, uid, "state");
@@ -264,10 +273,13 @@ export class Daemon implements AsyncDisposable {
     );
     this.#sockets.push(control);
     if (o.coredumpSocket) {
-      this.#selfDump = selfDumpProtection();
-      if (!this.#selfDump.protected) {
-        o.log(`coredump socket: ${this.#selfDump.reason}`);
-      }
+      this.#selfDump = selfDumpProtection(o.dumpable ?? libc());
+    }
+    if (this.#selfDump?.protected === false) {
+      // A dumpable daemon that crashed would be held by the kernel while it streams the
+      // core into the daemon's own socket, forever: better no socket mode at all.
+      o.log(`coredump socket not bound: ${this.#selfDump.reason}`);
+    } else if (o.coredumpSocket) {
       const coredump = await bindSocket(this.coredumpSocketPath, { mode: 0o600 });
       this.#sockets.push(coredump);
       this.#coredump = new CoredumpServer(coredump.listener, {

@@ -313,6 +313,7 @@ export class Daemon implements AsyncDisposable {
     this.#control = new SocketServer(control.listener, {
       frameTimeoutMs: o.frameTimeoutMs,
       maxConnections: o.maxConnections,
+      log: (line) => o.log(`control socket: ${line}`),
       maxPayload: (cmd) =>
         Object.values(ControlCommand).includes(cmd as 1) ? MAX_CONTROL_REQUEST : -1,
       onFrameError: (err: FrameError) =>

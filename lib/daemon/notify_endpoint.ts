@@ -85,6 +85,7 @@ export class NotifyEndpoint {
     this.#server = new SocketServer(listener, {
       frameTimeoutMs: options.frameTimeoutMs,
       maxConnections: options.maxConnections,
+      log: (line) => options.log(`notification socket: ${line}`),
       maxPayload: (cmd) =>
         cmd === NotifyCommand.ONANYCOREDUMP
           ? ONANYCOREDUMP_C_SIZE

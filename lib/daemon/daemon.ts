@@ -35,7 +35,7 @@ import type { StatusReply } from "../protocol/control.ts";
 import { CoredumpServer } from "./coredump_socket.ts";
 import { lookAtHeldProcess, type ProcReader } from "./held_process.ts";
 import { selfDumpProtection } from "./dumpable.ts";
-import { type Libc, libc } from "./libc.ts";
+import { libc } from "./libc.ts";
 import { crashLogLine, NotifyEndpoint } from "./notify_endpoint.ts";
 import {
   DaemonStartError,
@@ -90,7 +90,7 @@ export interface DaemonOptions {
    * Makes the daemon non-dumpable before it binds the coredump socket
    * (lib/daemon/dumpable.ts), or why it cannot. @default libc through FFI
    */
-  dumpable?: Pick<Libc, "setNotDumpable"> | string;
+  dumpable?: { setNotDumpable(): boolean } | string;
 }
 
 type ResolvedOptions =
@@ -98,7 +98,7 @@ type ResolvedOptions =
   & {
     coreDir?: string;
     procReader?: ProcReader | string;
-    dumpable?: Pick<Libc, "setNotDumpable"> | string;
+    dumpable?: { setNotDumpable(): boolean } | string;
   };
 
 /**

@@ -1,6 +1,7 @@
 /**
  * Serving one socket: accept, a bounded number of connections (the oldest idle one is
- * dropped first when full), and a deadline on every frame a client owes us.
+ * dropped first when full; a new one is refused when every one is being answered), and
+ * a deadline on every frame a client owes us.
  *
  * @module
  */
@@ -29,6 +30,8 @@ export interface SocketServerOptions {
   maxConnections?: number;
   /** How long a client may take to send a whole frame, in milliseconds. @default 5000 */
   frameTimeoutMs?: number;
+  /** Log line sink (refused connections, at most one line a second). @default nothing */
+  log?: (line: string) => void;
 }
 
 class Connection {
@@ -64,11 +67,13 @@ export class SocketServer {
   #tasks = new Set<Promise<void>>();
   #acceptLoop: Promise<void>;
   #closing = false;
+  #refused = 0;
+  #refusedLoggedAt = -Infinity;
 
   /** Start serving `listener`. */
   constructor(listener: Deno.Listener, options: SocketServerOptions) {
     this.#listener = listener;
-    this.#options = { maxConnections: 256, frameTimeoutMs: 5000, ...options };
+    this.#options = { maxConnections: 256, frameTimeoutMs: 5000, log: () => {}, ...options };
     this.#acceptLoop = this.#accept();
   }
 
@@ -77,11 +82,19 @@ export class SocketServer {
     return this.#connections.size;
   }
 
+  /** Connections refused so far because every one of the others was being answered. */
+  get refused(): number {
+    return this.#refused;
+  }
+
   #accept(): Promise<void> {
     return acceptLoop(this.#listener, {
       closing: () => this.#closing,
       onConn: (conn) => {
-        if (this.#connections.size >= this.#options.maxConnections) this.#evictIdle();
+        if (this.#connections.size >= this.#options.maxConnections && !this.#evictIdle()) {
+          this.#refuse(conn);
+          return;
+        }
         const c = new Connection(conn);
         this.#connections.add(c);
         const task = this.#serve(c).finally(() => {
@@ -93,16 +106,33 @@ export class SocketServer {
     });
   }
 
-  #evictIdle(): void {
+  /** Close a connection past the cap, unread: its client sees the socket close. */
+  #refuse(conn: Deno.Conn): void {
+    try {
+      conn.close();
+    } catch { /* closed */ }
+    this.#refused++;
+    const now = performance.now();
+    if (now - this.#refusedLoggedAt >= 1000) {
+      this.#refusedLoggedAt = now;
+      this.#options.log(
+        `${this.#refused} connection(s) refused so far: all ${this.#options.maxConnections} are being answered`,
+      );
+    }
+  }
+
+  /** Close the oldest idle connection; whether there was one. */
+  #evictIdle(): boolean {
     let oldest: Connection | undefined;
     for (const c of this.#connections) {
       // A closed one leaves the set only once its read is cancelled, a turn later: when
       // accepts come back to back it must not be picked again (evicting nothing).
       if (!c.busy && !c.closed && (oldest === undefined || c.since < oldest.since)) oldest = c;
     }
-    if (oldest === undefined) return;
+    if (oldest === undefined) return false;
     oldest.close();
     this.#connections.delete(oldest);
+    return true;
   }
 
   async #serve(c: Connection): Promise<void> {

@@ -9,7 +9,7 @@
  * @module
  */
 import { type CoreFate, coreFate, type CrashFacts } from "../protocol/records.ts";
-import { readCoreFacts } from "./elf_core.ts";
+import { type ByteBudget, ELF_HEADER_SIZE, readCoreFacts } from "./elf_core.ts";
 import { acceptLoop } from "./sockets.ts";
 import type { HeldProcess } from "./held_process.ts";
 import { withHeldProcess } from "./held_process.ts";
@@ -22,8 +22,8 @@ export interface CoredumpServerOptions {
   recordCore(pid: number, fate: CoreFate): void;
   /**
    * Look at the held process in `/proc` (lib/daemon/held_process.ts) before its crash is
-   * handled: its global pid, full command line, executable, and whether the daemon's
-   * hostname is its own.
+   * handled: its global pid, global uid, full command line, executable, and whether the
+   * daemon's hostname is its own. Without it, the core's uid is unverified.
    */
   lookAtHeldProcess?(crash: CrashFacts): HeldProcess;
   /** Keep cores in this directory (zstd), as `notify --core-dir` does. */
@@ -36,6 +36,13 @@ export interface CoredumpServerOptions {
   notesTimeoutMs?: number;
   /** Most cores handled at once; beyond, a connection is closed at once. @default 256 */
   maxConnections?: number;
+  /**
+   * Most bytes of core heads (ELF header to the end of the notes, up to 16 MiB each)
+   * buffered at once across connections. Past it, a core's notes are read one by one
+   * and only the crash's facts kept: the crash is recorded, its core not kept.
+   * @default 64 MiB
+   */
+  notesBudgetBytes?: number;
   /** Log sink. */
   log(line: string): void;
 }
@@ -48,12 +55,29 @@ export class CoredumpServer {
   #conns = new Set<Deno.Conn>();
   #closing = false;
   #loop: Promise<void>;
+  #budgetLeft: number;
+  #budget: ByteBudget = {
+    take: (bytes) => {
+      if (bytes > this.#budgetLeft) return false;
+      this.#budgetLeft -= bytes;
+      return true;
+    },
+    give: (bytes) => {
+      this.#budgetLeft += bytes;
+    },
+  };
 
   /** Start serving `listener`. */
   constructor(listener: Deno.Listener, options: CoredumpServerOptions) {
     this.#listener = listener;
     this.#options = options;
+    this.#budgetLeft = options.notesBudgetBytes ?? 64 * 1024 * 1024;
     this.#loop = this.#accept();
+  }
+
+  /** Bytes of the notes budget not in use now. */
+  get notesBudgetLeft(): number {
+    return this.#budgetLeft;
   }
 
   #accept(): Promise<void> {
@@ -87,10 +111,16 @@ export class CoredumpServer {
     };
     const notesTimer = setTimeout(close, o.notesTimeoutMs ?? 5000);
     let facts: CrashFacts;
-    let head: Uint8Array;
+    let head: Uint8Array | undefined;
     try {
-      const r = await readCoreFacts(conn);
+      const r = await readCoreFacts(conn, { budget: this.#budget });
       head = r.head;
+      if (head === undefined) {
+        o.log(`coredump socket: pid ${r.facts.pid}: notes past the memory budget, not buffered`);
+      } else if (o.coreDir === undefined) {
+        this.#budget.give(head.byteLength - ELF_HEADER_SIZE);
+        head = undefined;
+      }
       facts = {
         pid: r.facts.pid,
         uid: r.facts.uid,
@@ -107,10 +137,14 @@ export class CoredumpServer {
     } finally {
       clearTimeout(notesTimer);
     }
-    if (closed) return;
-    if (o.lookAtHeldProcess !== undefined) {
-      facts = withHeldProcess(facts, o.lookAtHeldProcess(facts), { source: "socket" });
+    if (closed) {
+      if (head !== undefined) this.#budget.give(head.byteLength - ELF_HEADER_SIZE);
+      return;
     }
+    // Also without a look at /proc: the core's uid is then unverified.
+    const seen = o.lookAtHeldProcess?.(facts) ??
+      { uts: "unknown", note: "the held process is not looked at in /proc" };
+    facts = withHeldProcess(facts, seen, { source: "socket" });
     const release = Promise.withResolvers<void>();
     const done = o.handle(facts, () => release.resolve()).catch((err) => {
       o.log(`coredump socket: crash pid=${facts.pid}: ${(err as Error).message}`);
@@ -122,14 +156,25 @@ export class CoredumpServer {
       new Promise<void>((r) => holdTimer = setTimeout(r, o.holdTimeoutMs ?? 9000)),
     ]);
     clearTimeout(holdTimer);
-    if (o.coreDir === undefined || this.#closing) {
+    if (o.coreDir !== undefined && head === undefined) {
+      close();
+      try {
+        o.recordCore(facts.pid, {
+          kept: false,
+          reason: "not kept: its notes were past the daemon's memory budget for core notes",
+          bytes: 0,
+        });
+      } catch { /* a store that refuses writes must not stop the release */ }
+    } else if (o.coreDir === undefined || head === undefined || this.#closing) {
+      if (head !== undefined) this.#budget.give(head.byteLength - ELF_HEADER_SIZE);
       close(); // the kernel stops writing: the process is released
     } else {
+      const first = head;
       const { keepCore } = await import("../notify/core_keeper.ts");
       const rest = conn.readable;
       const stream = new ReadableStream<Uint8Array>({
         start(controller) {
-          controller.enqueue(head);
+          controller.enqueue(first);
         },
         async pull(controller) {
           const reader = rest.getReader();
@@ -153,7 +198,7 @@ export class CoredumpServer {
         execName: facts.execName,
         uid: facts.uid,
         pid: facts.pid,
-      });
+      }).finally(() => this.#budget.give(first.byteLength - ELF_HEADER_SIZE));
       closed = true; // the readable side owned the connection
       try {
         o.recordCore(facts.pid, coreFate(outcome));

@@ -86,12 +86,20 @@ export interface DaemonOptions {
    * it cannot. @default libc through FFI
    */
   procReader?: ProcReader | string;
+  /**
+   * Makes the daemon non-dumpable before it binds the coredump socket
+   * (lib/daemon/dumpable.ts), or why it cannot. @default libc through FFI
+   */
+  dumpable?: { setNotDumpable(): boolean } | string;
 }
 
-type ResolvedOptions = Required<Omit<DaemonOptions, "actions" | "coreDir" | "procReader">> & {
-  coreDir?: string;
-  procReader?: ProcReader | string;
-};
+type ResolvedOptions =
+  & Required<Omit<DaemonOptions, "actions" | "coreDir" | "procReader" | "dumpable">>
+  & {
+    coreDir?: string;
+    procReader?: ProcReader | string;
+    dumpable?: { setNotDumpable(): boolean } | string;
+  };
 
 /**
  * A running daemon.
@@ -189,6 +197,7 @@ export class Daemon implements AsyncDisposable {
       coreDir: options.coreDir,
       log: options.log ?? (() => {}),
       procReader: options.procReader,
+      dumpable: options.dumpable,
     };
     await prepareDir(full.runDir, uid === 0 ? 0o755 : 0o700, uid, "run");
     await prepareDir(full.stateDir, 0o700, uid, "state");
@@ -264,10 +273,13 @@ export class Daemon implements AsyncDisposable {
     );
     this.#sockets.push(control);
     if (o.coredumpSocket) {
-      this.#selfDump = selfDumpProtection();
-      if (!this.#selfDump.protected) {
-        o.log(`coredump socket: ${this.#selfDump.reason}`);
-      }
+      this.#selfDump = selfDumpProtection(o.dumpable ?? libc());
+    }
+    if (this.#selfDump?.protected === false) {
+      // A dumpable daemon that crashed would be held by the kernel while it streams the
+      // core into the daemon's own socket, forever: better no socket mode at all.
+      o.log(`coredump socket not bound: ${this.#selfDump.reason}`);
+    } else if (o.coredumpSocket) {
       const coredump = await bindSocket(this.coredumpSocketPath, { mode: 0o600 });
       this.#sockets.push(coredump);
       this.#coredump = new CoredumpServer(coredump.listener, {
@@ -288,6 +300,7 @@ export class Daemon implements AsyncDisposable {
       });
     }
     this.#notify = new NotifyEndpoint(notify.listener, {
+      uid: o.uid,
       crashes: this.#handler,
       recordCore: (pid, fate) => this.#store.setCoreFate(pid, fate),
       procReader: this.#procReader,
@@ -300,6 +313,7 @@ export class Daemon implements AsyncDisposable {
     this.#control = new SocketServer(control.listener, {
       frameTimeoutMs: o.frameTimeoutMs,
       maxConnections: o.maxConnections,
+      log: (line) => o.log(`control socket: ${line}`),
       maxPayload: (cmd) =>
         Object.values(ControlCommand).includes(cmd as 1) ? MAX_CONTROL_REQUEST : -1,
       onFrameError: (err: FrameError) =>

@@ -4,7 +4,7 @@
  * socket of the frozen daemon and wait forever (the kernel's documentation asks such a
  * server to be non-dumpable). Deno has no prctl, so the daemon calls
  * prctl(PR_SET_DUMPABLE, 0) through libc (lib/daemon/libc.ts), before it binds the
- * coredump socket.
+ * coredump socket, and binds none when that fails.
  *
  * @module
  */
@@ -38,6 +38,6 @@ export function selfDumpProtection(
   return {
     protected: false,
     reason:
-      `the daemon is dumpable (${why}): it would dump core into its own socket; the coredump socket must not be installed`,
+      `the daemon is dumpable (${why}): it would dump core into its own socket, so the coredump socket is not bound`,
   };
 }

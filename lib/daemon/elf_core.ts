@@ -11,7 +11,8 @@
  */
 import { type ByteReader, readFull } from "../wire/frame.ts";
 
-const ELF_HEADER_SIZE = 64;
+/** Size of a 64-bit ELF header. */
+export const ELF_HEADER_SIZE = 64;
 const PHDR_SIZE = 56;
 const ET_CORE = 4;
 const PT_NOTE = 4;
@@ -156,14 +157,47 @@ export function parseNotes(notes: Uint8Array): CoreFacts {
   };
 }
 
+/** A byte budget shared by the cores read at once (their buffered heads). */
+export interface ByteBudget {
+  /** Take `bytes`; `false`, and nothing taken, when fewer are left. */
+  take(bytes: number): boolean;
+  /** Give back `bytes` taken earlier. */
+  give(bytes: number): void;
+}
+
+/** Options of {@linkcode readCoreFacts}. */
+export interface ReadCoreFactsOptions {
+  /**
+   * Buffer the head only within this budget; past it, the notes are read one by one,
+   * keeping only the few that tell the facts, and no head is returned. The first 64
+   * bytes (the ELF header) are outside the budget: the caller gives back
+   * `head.byteLength - 64` once done with the head. @default no limit
+   */
+  budget?: ByteBudget;
+}
+
+/** Largest note kept while streaming past the budget (PRPSINFO, PRSTATUS, SIGINFO). */
+const STREAMED_NOTE_MAX = 4096;
+
 /**
  * Read the start of a core from `reader` up to the end of its notes; resolves to the
- * facts and every byte read (to be written first if the core is kept).
+ * facts and every byte read (to be written first if the core is kept), or no bytes when
+ * they did not fit in `options.budget`.
  */
 export async function readCoreFacts(
   reader: ByteReader,
-): Promise<{ facts: CoreFacts; head: Uint8Array }> {
+  options: ReadCoreFactsOptions = {},
+): Promise<{ facts: CoreFacts; head?: Uint8Array }> {
+  const budget = options.budget;
   let head = new Uint8Array(0);
+  let pos = 0;
+  const truncated = (n: number) => {
+    const magic = [0x7f, 0x45, 0x4c, 0x46];
+    if (head.byteLength >= 4 && magic.some((b, i) => head[i] !== b)) {
+      throw new SyntaxError("Not a core: no ELF magic");
+    }
+    return new RangeError(`Core truncated: ended after ${pos} of ${n} bytes`);
+  };
   const need = async (n: number) => {
     if (head.byteLength >= n) return;
     const more = new Uint8Array(n - head.byteLength);
@@ -172,21 +206,126 @@ export async function readCoreFacts(
     grown.set(head);
     grown.set(more.subarray(0, got), head.byteLength);
     head = grown;
-    if (got < more.byteLength) {
-      const magic = [0x7f, 0x45, 0x4c, 0x46];
-      if (head.byteLength >= 4 && magic.some((b, i) => head[i] !== b)) {
-        throw new SyntaxError("Not a core: no ELF magic");
-      }
-      throw new RangeError(`Core truncated: ended after ${head.byteLength} of ${n} bytes`);
-    }
+    pos = head.byteLength;
+    if (got < more.byteLength) throw truncated(n);
   };
-  await need(ELF_HEADER_SIZE);
-  let where = findNotes(head);
-  if (!("offset" in where)) {
-    await need(where.phEnd);
-    where = findNotes(head);
+  // The ELF header (64 bytes) is read outside the budget: the rest of the head within it.
+  let taken = 0;
+  /** Whether the head may grow to `n` bytes; false once, and for good, past the budget. */
+  let within = true;
+  const afford = (n: number): boolean => {
+    const more = n - ELF_HEADER_SIZE - taken;
+    if (!within || budget === undefined || more <= 0) return within;
+    within = budget.take(more);
+    if (within) {
+      taken += more;
+    } else {
+      budget.give(taken); // the head is dropped: stream the rest
+      taken = 0;
+    }
+    return within;
+  };
+  /** Read `n` bytes past the head (streaming), keeping them only if `keep`. */
+  const scratch = new Uint8Array(64 * 1024);
+  const pass = async (n: number, keep: boolean): Promise<Uint8Array | undefined> => {
+    const kept = keep ? new Uint8Array(n) : undefined;
+    for (let done = 0; done < n;) {
+      const buf = kept?.subarray(done) ?? scratch.subarray(0, Math.min(scratch.length, n - done));
+      const got = await readFull(reader, buf);
+      done += got;
+      pos += got;
+      if (got < buf.byteLength) throw truncated(pos + n - done);
+    }
+    return kept;
+  };
+  try {
+    await need(ELF_HEADER_SIZE);
+    let where = findNotes(head);
+    if (!("offset" in where) && afford(where.phEnd)) {
+      await need(where.phEnd);
+      where = findNotes(head);
+    }
+    if (!("offset" in where) && within) {
+      throw new SyntaxError("Not a core: no PT_NOTE segment");
+    }
+    if ("offset" in where && afford(where.offset + where.size)) {
+      await need(where.offset + where.size);
+      return {
+        facts: parseNotes(head.subarray(where.offset, where.offset + where.size)),
+        head,
+      };
+    }
+    // Past the budget: stream the rest with bounded memory, keep no head.
+    const notes = "offset" in where ? where : await streamNotesPhdr(head, pos, pass);
+    if (notes.offset < pos) throw new RangeError("Core notes overlap what was read");
+    await pass(notes.offset - pos, false);
+    return { facts: parseNotes(await streamNotes(notes.size, pass)) };
+  } catch (err) {
+    budget?.give(taken);
+    throw err;
   }
-  if (!("offset" in where)) throw new SyntaxError("Not a core: no PT_NOTE segment");
-  await need(where.offset + where.size);
-  return { facts: parseNotes(head.subarray(where.offset, where.offset + where.size)), head };
+}
+
+type Pass = (n: number, keep: boolean) => Promise<Uint8Array | undefined>;
+
+/** Find PT_NOTE by reading the program headers one by one (the ELF header is in `head`). */
+async function streamNotesPhdr(
+  head: Uint8Array,
+  pos: number,
+  pass: Pass,
+): Promise<{ offset: number; size: number }> {
+  const v = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  const phoff = Number(v.getBigUint64(32, true));
+  const phnum = v.getUint16(56, true);
+  const phEnd = phoff + phnum * PHDR_SIZE;
+  await pass(phoff - pos, false);
+  for (let i = 0; i < phnum; i++) {
+    const ph = (await pass(PHDR_SIZE, true))!;
+    const p = new DataView(ph.buffer);
+    if (p.getUint32(0, true) !== PT_NOTE) continue;
+    const offset = Number(p.getBigUint64(8, true));
+    const size = Number(p.getBigUint64(32, true));
+    if (offset < phEnd || offset + size > MAX_NOTES_END || size === 0) {
+      throw new RangeError(`Core notes out of bounds: offset ${offset}, size ${size}`);
+    }
+    await pass(phEnd - (phoff + (i + 1) * PHDR_SIZE), false);
+    return { offset, size };
+  }
+  throw new SyntaxError("Not a core: no PT_NOTE segment");
+}
+
+/**
+ * Read a notes segment of `size` bytes one note at a time; resolves to a notes segment
+ * holding only the small CORE notes (PRPSINFO, PRSTATUS, SIGINFO), for `parseNotes`.
+ */
+async function streamNotes(size: number, pass: Pass): Promise<Uint8Array> {
+  const kept: Uint8Array[] = [];
+  let at = 0;
+  while (at + 12 <= size) {
+    const h = (await pass(12, true))!;
+    const v = new DataView(h.buffer);
+    const namesz = v.getUint32(0, true);
+    const descsz = v.getUint32(4, true);
+    const type = v.getUint32(8, true);
+    const nameLen = (namesz + 3) & ~3;
+    const descLen = (descsz + 3) & ~3;
+    if (namesz > 64 || at + 12 + nameLen + descsz > size) {
+      throw new RangeError(`Core note at ${at} runs past the notes`);
+    }
+    const name = (await pass(nameLen, true))!;
+    const descRead = Math.min(descLen, size - at - 12 - nameLen);
+    const wanted = cstr(name.subarray(0, namesz)) === "CORE" && descRead <= STREAMED_NOTE_MAX &&
+      (type === NT_PRPSINFO || type === NT_PRSTATUS || type === NT_SIGINFO);
+    const desc = await pass(descRead, wanted);
+    if (desc !== undefined) kept.push(h, name, desc);
+    at += 12 + nameLen + descRead;
+  }
+  await pass(size - at, false);
+  const out = new Uint8Array(kept.reduce((n, b) => n + b.byteLength, 0));
+  let o = 0;
+  for (const b of kept) {
+    out.set(b, o);
+    o += b.byteLength;
+  }
+  return out;
 }

@@ -12,6 +12,14 @@
  * its own hostname only when they are the same (the core carries no hostname; a
  * container has a UTS namespace of its own).
  *
+ * The uid: the kernel's `%u` (pipe mode) is global, but a core's `pr_uid` (socket mode)
+ * is the uid in the process's own user namespace: `unshare -U --map-root-user` makes any
+ * user's crash name uid 0. So in socket mode the real uid that `/proc/PID/status` shows
+ * the daemon (global) must map, through `/proc/PID/uid_map`, to the core's uid, and it is
+ * that global uid (and gid) which the crash records. When `/proc/PID` cannot be proved to
+ * be the process, the uid is unknown (`0xffffffff`) and unverified: no `--uid` trigger
+ * matches it.
+ *
  * Deno opens nothing under `/proc` without `--allow-all`, so the daemon reads these
  * through libc (`open`, `read`, `readlink`, by FFI, scoped to libc's path): a few
  * microseconds, where starting `grep` and `stat` took milliseconds from the snapshot.
@@ -20,10 +28,17 @@
  */
 import type { CrashFacts } from "../protocol/records.ts";
 
+/** `(uid_t)-1`: an unknown uid or gid, which no `--uid` filter can name. */
+export const UNKNOWN_ID = 0xffff_ffff;
+
 /** What the daemon could tell of a crashed process from `/proc`. */
 export interface HeldProcess {
   /** The pid in the daemon's pid namespace, when `/proc/PID` proved to be the process. */
   globalPid?: number;
+  /** Its real uid in the daemon's (initial) user namespace, when proved. */
+  uid?: number;
+  /** Its real gid in the daemon's user namespace, when proved. */
+  gid?: number;
   /** Its command line (`/proc/PID/cmdline`, at most 4096 characters), when proved. */
   cmdline?: string[];
   /** Its executable (`/proc/PID/exe`), when proved and readable. */
@@ -47,12 +62,17 @@ export interface ProcReader {
 /** Fields of `/proc/PID/status` the check reads. */
 interface StatusFacts {
   name?: string;
+  state?: string;
   uid?: number;
+  gid?: number;
   coreDumping?: string;
   nsPids?: number[];
 }
 
-/** Parse the `Name:`, `Uid:` (the real one), `CoreDumping:` and `NSpid:` lines of `/proc/PID/status`. */
+/**
+ * Parse the `Name:`, `State:` (its letter), `Uid:` and `Gid:` (the real ones),
+ * `CoreDumping:` and `NSpid:` lines of `/proc/PID/status`.
+ */
 export function parseStatus(text: string): StatusFacts {
   const out: StatusFacts = {};
   for (const line of text.split("\n")) {
@@ -61,11 +81,35 @@ export function parseStatus(text: string): StatusFacts {
     const key = line.slice(0, colon);
     const value = line.slice(colon + 1).replace(/^\t/, "");
     if (key === "Name") out.name = value;
+    else if (key === "State") out.state = value.trim().slice(0, 1);
     else if (key === "Uid") out.uid = Number(value.split(/\s+/)[0]);
+    else if (key === "Gid") out.gid = Number(value.split(/\s+/)[0]);
     else if (key === "CoreDumping") out.coreDumping = value.trim();
     else if (key === "NSpid") out.nsPids = value.trim().split(/\s+/).map(Number);
   }
   return out;
+}
+
+/**
+ * `id` (in the reader's user namespace) mapped through an id map (`/proc/PID/uid_map`
+ * read from another user namespace: `inside outside count` lines), or `undefined` when
+ * the map has no range for it.
+ *
+ * @example
+ * ```ts
+ * import { mapIdInside } from "./held_process.ts";
+ * mapIdInside("         0       1000          1\n", 1000); // 0
+ * mapIdInside("         0       1000          1\n", 1001); // undefined
+ * ```
+ */
+export function mapIdInside(map: string, id: number): number | undefined {
+  for (const line of map.split("\n")) {
+    const f = line.trim().split(/\s+/).map(Number);
+    if (f.length !== 3 || f.some((n) => !Number.isSafeInteger(n))) continue;
+    const [inside, outside, count] = f;
+    if (id >= outside && id < outside + count) return inside + (id - outside);
+  }
+  return undefined;
 }
 
 /** Most characters of command line kept. */
@@ -106,8 +150,12 @@ export function lookAtHeldProcess(
     const s = parseStatus(status);
     // The kernel escapes a backslash and a newline in Name:.
     const name = crash.execName.replaceAll("\\", "\\\\").replaceAll("\n", "\\n");
+    // A core's uid is its user namespace's: the global one must map to it (socket mode).
+    const sameUid = s.uid === crash.uid ||
+      (options.source === "socket" && s.uid !== undefined &&
+        mapIdInside(reader.readFile(`${proc}/uid_map`) ?? "", s.uid) === crash.uid);
     if (
-      s.nsPids?.[0] !== here || s.nsPids.at(-1) !== crash.pid || s.uid !== crash.uid ||
+      s.nsPids?.[0] !== here || s.nsPids.at(-1) !== crash.pid || !sameUid ||
       (options.source === "socket" && s.name !== name)
     ) {
       return {
@@ -116,11 +164,15 @@ export function lookAtHeldProcess(
         note: `${proc} is another process here: the crashed one is in another pid namespace`,
       };
     }
+    const ids = { uid: s.uid!, ...(s.gid === undefined ? {} : { gid: s.gid }) };
     if (s.coreDumping !== "1") {
       // A core smaller than the pipe's or the socket's buffer does not hold the process.
-      return { uts: "unknown", note: `${proc} is no longer dumping core: it was not held` };
+      // Exited but not yet reaped (a zombie), it is still the process: its pid is not
+      // reused before it is reaped, so its ids are still proved.
+      const note = `${proc} is no longer dumping core: it was not held`;
+      return s.state === "Z" ? { ...ids, uts: "unknown", note } : { uts: "unknown", note };
     }
-    const out: HeldProcess = { globalPid: here, uts: "unknown" };
+    const out: HeldProcess = { globalPid: here, ...ids, uts: "unknown" };
     const cmdline = reader.readFile(`${proc}/cmdline`);
     if (cmdline !== undefined && cmdline !== "") {
       out.cmdline = cmdline.slice(0, CMDLINE_MAX).replace(/\0$/, "").split("\0");
@@ -146,7 +198,8 @@ export function lookAtHeldProcess(
 /**
  * `facts` completed with what {@linkcode lookAtHeldProcess} saw. The kernel's facts win
  * where both exist (pipe mode); in socket mode the full command line replaces the core's
- * first 80 bytes, and the daemon's hostname stays only when the UTS namespace is shared.
+ * first 80 bytes, the daemon's hostname stays only when the UTS namespace is shared, and
+ * the uid and gid are the global ones `/proc` proved, or unknown and unverified.
  */
 export function withHeldProcess(
   facts: CrashFacts,
@@ -161,6 +214,20 @@ export function withHeldProcess(
   }
   if (seen.exePath !== undefined) out.exePath ??= seen.exePath;
   if (source === "socket") {
+    if (seen.uid !== undefined) {
+      if (seen.uid !== facts.uid) {
+        out.uidNote = `the core's uid ${facts.uid} is its user namespace's`;
+      }
+      out.uid = seen.uid;
+      out.gid = seen.gid ?? out.gid;
+    } else {
+      out.uid = UNKNOWN_ID;
+      out.gid = UNKNOWN_ID;
+      out.uidVerified = false;
+      out.uidNote = `not known: the core names uid ${facts.uid} gid ${facts.gid} in the ` +
+        `process's own user namespace, and /proc could not prove which global uid that is ` +
+        `(${seen.note ?? "no look at /proc"})`;
+    }
     if (seen.uts === "other" || seen.elsewhere) {
       out.hostname = "";
       out.hostnameNote = `not known: ${seen.note}`;

@@ -25,9 +25,15 @@ import type { CrashFacts } from "../trigger.ts";
 import type { CrashHandler, CrashOutcome } from "./crash_handler.ts";
 import { type FrameResult, SocketServer } from "./connections.ts";
 import { lookAtHeldProcess, type ProcReader, withHeldProcess } from "./held_process.ts";
+import { acceptsNotification } from "./notification_owner.ts";
 
 /** Options of {@linkcode NotifyEndpoint}. */
 export interface NotifyEndpointOptions {
+  /**
+   * The daemon's uid: a user's daemon drops a notification of another uid's crash
+   * ({@linkcode acceptsNotification}).
+   */
+  uid: number;
   /** Acts on each crash. */
   crashes: Pick<CrashHandler, "handle">;
   /** Records the fate of a crash's core. */
@@ -79,6 +85,7 @@ export class NotifyEndpoint {
     this.#server = new SocketServer(listener, {
       frameTimeoutMs: options.frameTimeoutMs,
       maxConnections: options.maxConnections,
+      log: (line) => options.log(`notification socket: ${line}`),
       maxPayload: (cmd) =>
         cmd === NotifyCommand.ONANYCOREDUMP
           ? ONANYCOREDUMP_C_SIZE
@@ -125,6 +132,15 @@ export class NotifyEndpoint {
         reply: encodeNotifyReply({ status: NotifyStatus.BAD_REQUEST, fired: 0, failed: 0 }),
         close: true,
       };
+    }
+    if (!acceptsNotification(o.uid, facts.uid)) {
+      // Any process of this user can connect to this socket: a crash of another uid is
+      // not this daemon's to act on. Closed with no reply (the protocol has no status
+      // for it) and recorded nowhere but this line.
+      o.log(
+        `dropped a notification of uid ${facts.uid} (pid ${facts.pid}): this daemon serves uid ${o.uid} only`,
+      );
+      return { close: true };
     }
     if (o.stopping()) {
       return {

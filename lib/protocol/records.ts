@@ -11,10 +11,21 @@
 export interface CrashFacts {
   /** Pid (`%p`). */
   pid: number;
-  /** Uid (`%u`). */
+  /**
+   * Uid (`%u`): the global uid (in the initial user namespace). `0xffffffff`
+   * (`(uid_t)-1`, which no `--uid` filter can name) when it is not known.
+   */
   uid: number;
-  /** Gid (`%g`). */
+  /** Gid (`%g`), global; `0xffffffff` when not known. */
   gid: number;
+  /**
+   * `false` when the crash's global uid could not be proved (coredump-socket mode, a
+   * process whose `/proc/PID` could not be proved to be it): `uid` and `gid` are then
+   * `0xffffffff` and `uidNote` says what the core named. Absent when proved.
+   */
+  uidVerified?: false;
+  /** Where the uid came from when it is not simply the kernel's `%u`, or why it is unknown. */
+  uidNote?: string;
   /** Exec name (`%e`). */
   execName: string;
   /** Hostname (`%h`); empty when not known. */

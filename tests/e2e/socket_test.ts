@@ -152,6 +152,45 @@ Deno.test({
         assert.match(events[events.length - 1], /size = 1357\b/);
       });
 
+      await t.step(
+        "a crash in a user namespace is recorded with its global uid, not the core's",
+        async () => {
+          // As root, unshare -U --map-user=1234: the core's pr_uid is 1234, the uid in
+          // the namespace; the process is root's (global uid 0).
+          const set = await runLauncher([
+            "set",
+            "-s",
+            session.name,
+            "-n",
+            "ns-uid",
+            "--uid=1234",
+            "OnAnyCoreDump",
+            "snapshot",
+          ]);
+          assert.equal(set.code, 0, set.stderr);
+          try {
+            for (const map of [["--map-user=1234"], ["--map-user=1234", "--map-group=1234"]]) {
+              const run = await crash({ userNamespace: map });
+              const entry = await crashEntry(run.pid) as HistoryEntry & {
+                gid: number;
+                uidVerified?: boolean;
+                uidNote?: string;
+              };
+              assert.equal(entry.source, "socket");
+              assert.equal(entry.uid, 0, JSON.stringify(entry));
+              assert.equal(entry.gid, 0, JSON.stringify(entry));
+              assert.equal(entry.uidVerified, undefined);
+              assert.match(entry.uidNote ?? "", /core's uid 1234 is its user namespace's/);
+              assert.equal(entry.globalPid, run.pid);
+              assert.deepEqual(entry.results.map((r) => r.trigger), ["sock"]);
+            }
+          } finally {
+            const rm = await runLauncher(["remove", "ns-uid"]);
+            assert.equal(rm.code, 0, rm.stderr);
+          }
+        },
+      );
+
       await t.step("other users cannot connect to the coredump socket", async () => {
         assert.equal(await connectAs(65534, SOCKET), "Permission denied");
         assert.equal(await connectAs(0, SOCKET), "connected");

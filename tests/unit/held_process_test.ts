@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import {
   lookAtHeldProcess,
+  mapIdInside,
   parseStatus,
   type ProcReader,
+  UNKNOWN_ID,
   withHeldProcess,
 } from "../../lib/daemon/held_process.ts";
 import type { CrashFacts } from "../../lib/trigger.ts";
@@ -20,11 +22,12 @@ function status(name: string, dumping: string, nspid: string, uid = 1000): strin
 /** A /proc of one process `pid`, and the daemon's own UTS link. */
 function fakeProc(
   pid: number,
-  p: { status?: string; uts?: string; cmdline?: string; exe?: string },
+  p: { status?: string; uts?: string; cmdline?: string; exe?: string; uidMap?: string },
 ): ProcReader {
   const files = new Map<string, string | undefined>([
     [`/proc/${pid}/status`, p.status],
     [`/proc/${pid}/cmdline`, p.cmdline],
+    [`/proc/${pid}/uid_map`, p.uidMap],
   ]);
   const links = new Map<string, string | undefined>([
     [`/proc/${pid}/ns/uts`, p.uts],
@@ -58,11 +61,85 @@ Deno.test("lookAtHeldProcess: the held process in the daemon's namespaces", () =
   for (const options of [SOCKET, NOTIFY]) {
     assert.deepEqual(lookAtHeldProcess(CRASH, fakeProc(4242, HELD), options), {
       globalPid: 4242,
+      uid: 1000,
       cmdline: CMDLINE,
       exePath: "/opt/app/crasher",
       uts: "same",
     });
   }
+});
+
+Deno.test("parseStatus reads the State letter and the real Gid", () => {
+  const s = parseStatus("State:\tZ (zombie)\nUid:\t5\t6\t7\t8\nGid:\t9\t10\t11\t12\n");
+  assert.deepEqual(s, { state: "Z", uid: 5, gid: 9 });
+});
+
+Deno.test("mapIdInside maps a global id into a user namespace through its uid_map", () => {
+  const map = "         0       1000          1\n      1234          0          1\n";
+  assert.equal(mapIdInside(map, 1000), 0);
+  assert.equal(mapIdInside(map, 0), 1234);
+  assert.equal(mapIdInside(map, 1001), undefined);
+  assert.equal(mapIdInside("         0          0 4294967295\n", 4242), 4242);
+  assert.equal(mapIdInside("", 0), undefined);
+  assert.equal(mapIdInside("garbage\n1 2\n", 2), undefined);
+});
+
+Deno.test("lookAtHeldProcess: in socket mode a core's uid is its user namespace's, mapped to the global one", () => {
+  // unshare -U --map-root-user by uid 1000: the core names uid 0.
+  const inNs = { ...CRASH, uid: 0 };
+  const proc = fakeProc(4242, { ...HELD, uidMap: "         0       1000          1\n" });
+  const seen = lookAtHeldProcess(inNs, proc, SOCKET);
+  assert.equal(seen.uid, 1000);
+  assert.equal(seen.globalPid, 4242);
+  const facts = withHeldProcess({ ...inNs, gid: 0, hostname: "box" }, seen, SOCKET);
+  assert.equal(facts.uid, 1000);
+  assert.equal(facts.uidVerified, undefined);
+  assert.match(facts.uidNote!, /core's uid 0 is its user namespace's/);
+  // A uid_map that does not lead to the core's uid: not the process.
+  for (const uidMap of [undefined, "         0       1001          1\n"]) {
+    const other = lookAtHeldProcess(inNs, fakeProc(4242, { ...HELD, uidMap }), SOCKET);
+    assert.equal(other.uid, undefined);
+    assert.equal(other.elsewhere, true);
+  }
+  // Pipe mode: %u is already global; a uid_map never excuses a mismatch.
+  const pipe = lookAtHeldProcess(inNs, proc, NOTIFY);
+  assert.equal(pipe.uid, undefined);
+  assert.equal(pipe.globalPid, undefined);
+});
+
+Deno.test("lookAtHeldProcess: a process no longer dumping but not reaped still proves its uid", () => {
+  const zombie = status("crasher", "1", "4242").replace(
+    "CoreDumping:\t1\n",
+    "State:\tZ (zombie)\n",
+  );
+  const seen = lookAtHeldProcess(CRASH, fakeProc(4242, { ...HELD, status: zombie }), SOCKET);
+  assert.equal(seen.uid, 1000);
+  assert.equal(seen.globalPid, undefined);
+  assert.match(seen.note!, /no longer dumping core/);
+  const running = status("crasher", "0", "4242").replace("Name:", "State:\tS (sleeping)\nName:");
+  const reused = lookAtHeldProcess(CRASH, fakeProc(4242, { ...HELD, status: running }), SOCKET);
+  assert.equal(reused.uid, undefined);
+});
+
+Deno.test("withHeldProcess: in socket mode an unproved uid is unknown and unverified", () => {
+  const core: CrashFacts = { ...CRASH, uid: 0, gid: 0, hostname: "box" };
+  for (
+    const seen of [
+      { uts: "unknown", elsewhere: true, note: "/proc/4242 is another process here" } as const,
+      { uts: "unknown", note: "libc cannot be loaded" } as const,
+    ]
+  ) {
+    const facts = withHeldProcess(core, seen, SOCKET);
+    assert.equal(facts.uid, UNKNOWN_ID);
+    assert.equal(facts.gid, UNKNOWN_ID);
+    assert.equal(facts.uidVerified, false);
+    assert.match(facts.uidNote!, /^not known: the core names uid 0 gid 0 .*\(.*\)$/);
+    assert.ok(facts.uidNote!.includes(seen.note));
+  }
+  // Pipe mode keeps the kernel's %u whatever /proc says.
+  const piped = withHeldProcess(core, { uts: "unknown", note: "x" }, NOTIFY);
+  assert.equal(piped.uid, 0);
+  assert.equal(piped.uidVerified, undefined);
 });
 
 Deno.test("lookAtHeldProcess: pipe mode looks at %P, which must lead to the pid %p names", () => {

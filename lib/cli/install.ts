@@ -84,8 +84,8 @@ export const INSTALL_SPEC = {
   summary: "Point core_pattern at the notifier (remembers the old one)",
   description: [
     "Point the kernel's /proc/sys/kernel/core_pattern at the lttng-trig notifier, so that it runs on every core dump:",
-    "  |EXE notify %p %u %g %e %h",
-    `EXE is the absolute path of the lttng-trig that runs this command (the launcher bin/lttng-trig, or a compiled binary), or --exe. install checks that the kernel kept the pattern by reading it back, remembers the previous core_pattern and core_pipe_limit in STATE_DIR/install.json for 'lttng-trig uninstall', and sets core_pipe_limit to ${INSTALL_PIPE_LIMIT} when it is 0: the kernel then waits for the notifier before it reaps the crashed process, which stays inspectable. The kernel skips every crash beyond that many at once, so the limit must exceed the crash storms you expect; a non-zero limit is left as it is. Needs root.`,
+    "  |EXE notify --facts=%P:%s:%t:%c:%d:%E %p %u %g %e %h",
+    `The --facts argument carries the crash facts that --signal and --exec filters need (the signal, the executable's path); --minimal writes the RFC's bare line instead. EXE is the absolute path of the lttng-trig that runs this command (the launcher bin/lttng-trig, or a compiled binary), or --exe. install checks that the kernel kept the pattern by reading it back, remembers the previous core_pattern and core_pipe_limit in STATE_DIR/install.json for 'lttng-trig uninstall', and sets core_pipe_limit to ${INSTALL_PIPE_LIMIT} when it is 0: the kernel then waits for the notifier before it reaps the crashed process, which stays inspectable. The kernel skips every crash beyond that many at once, so the limit must exceed the crash storms you expect; a non-zero limit is left as it is. Needs root.`,
     "It refuses to replace another crash handler (a '|program' or '@socket' pattern, such as systemd-coredump or apport) unless --force; a core file pattern such as 'core' is replaced without it. Installing again over lttng-trig (to change options) keeps the value remembered the first time. core_pattern is not kept across reboots: see docs/INSTALLING.md.",
   ],
   positionals: [],
@@ -115,8 +115,15 @@ export const INSTALL_SPEC = {
       name: "facts",
       type: "boolean",
       help:
-        "Also pass the kernel's crash facts to the notifier: global pid, signal, time, core size limit, dump mode and the executable's path (%P %s %t %c %d %E).",
+        "Pass the kernel's crash facts to the notifier: global pid, signal, time, core size limit, dump mode and the executable's path (%P %s %t %c %d %E). The default; with it given, install refuses a pattern over 127 bytes instead of falling back to --minimal.",
       examples: ["lttng-trig install --facts"],
+    },
+    {
+      name: "minimal",
+      type: "boolean",
+      help:
+        "Write the RFC's bare line, '|EXE notify %p %u %g %e %h', without the crash facts: triggers with --signal then never fire, and --exec sees the exec name only (at most 15 characters).",
+      examples: ["lttng-trig install --minimal"],
     },
     {
       name: "core-dir",
@@ -176,8 +183,10 @@ export const INSTALL_USAGE = usageLine(INSTALL_SPEC);
 export interface InstallArgs {
   /** `--force`. */
   force: boolean;
-  /** `--facts`. */
+  /** Pass the crash facts: the default, unless `--minimal`. */
   facts: boolean;
+  /** `--facts` given explicitly: refuse rather than fall back when the line is too long. */
+  factsRequired?: boolean;
   /** `--core-dir`. */
   coreDir?: string;
   /** `--exe`. */
@@ -194,7 +203,9 @@ export interface InstallArgs {
 export function parseInstallArgs(argv: string[]): InstallArgs {
   const { values, positionals } = parse(INSTALL_SPEC, argv);
   if (values.socket) {
-    const clash = (["facts", "core-dir", "exe"] as const).find((o) => values[o] !== undefined);
+    const clash = (["facts", "minimal", "core-dir", "exe"] as const).find((o) =>
+      values[o] !== undefined
+    );
     if (clash !== undefined) {
       throw new UsageError(
         `--${clash} applies to the notifier, not to --socket (in socket mode the daemon keeps cores: 'lttng-trig daemon --core-dir=DIR')`,
@@ -207,6 +218,7 @@ export function parseInstallArgs(argv: string[]): InstallArgs {
   if (positionals.length > 0) {
     throw new UsageError(`unexpected argument "${positionals[0]}"`, INSTALL_USAGE);
   }
+  minimalClash(values);
   for (const option of ["core-dir", "exe"] as const) {
     const value = values[option];
     if (value === undefined) continue;
@@ -217,12 +229,13 @@ export function parseInstallArgs(argv: string[]): InstallArgs {
   }
   const args: InstallArgs = {
     force: values.force ?? false,
-    facts: values.facts ?? false,
+    facts: !values.minimal,
     socket: values.socket ?? false,
   };
   if (values["run-dir"] !== undefined) args.runDir = values["run-dir"];
   if (values["core-dir"] !== undefined) args.coreDir = values["core-dir"].replace(/(.)\/+$/, "$1");
   if (values.exe !== undefined) args.exe = values.exe;
+  if (values.facts) args.factsRequired = true;
   if (values["state-dir"] !== undefined) args.stateDir = values["state-dir"];
   return args;
 }
@@ -251,6 +264,7 @@ export async function installCommand(
       );
     }
     pattern = corePatternFor({ exe, facts: args.facts, coreDir: args.coreDir });
+    pattern = minimalFallback(pattern, exe, args, ctx);
   }
   const size = encoder.encode(pattern).byteLength;
   if (size > CORE_PATTERN_MAX_BYTES) {
@@ -351,6 +365,40 @@ export async function installCommand(
   }
   ctx.io.out("Check with 'lttng-trig status'.");
   return 0;
+}
+
+/** `--minimal` goes with neither `--facts` nor `--core-dir` (which needs the facts). */
+function minimalClash(values: { minimal?: boolean; facts?: boolean; "core-dir"?: string }): void {
+  if (!values.minimal) return;
+  const clash = values.facts ? "--facts" : values["core-dir"] !== undefined ? "--core-dir" : "";
+  if (clash !== "") {
+    throw new UsageError(
+      `--minimal goes without ${clash} (${clash} passes the crash facts)`,
+      INSTALL_USAGE,
+    );
+  }
+}
+
+/**
+ * The pattern to write: the default line with the crash facts, or, when it is over the
+ * kernel's limit and the facts were not asked for explicitly, the bare line, with a warning
+ * saying what the triggers lose.
+ */
+function minimalFallback(
+  pattern: string,
+  exe: string,
+  args: InstallArgs,
+  ctx: CommandContext,
+): string {
+  const size = encoder.encode(pattern).byteLength;
+  if (size <= CORE_PATTERN_MAX_BYTES || !args.facts || args.factsRequired) return pattern;
+  if (args.coreDir !== undefined) return pattern;
+  const bare = corePatternFor({ exe });
+  if (encoder.encode(bare).byteLength > CORE_PATTERN_MAX_BYTES) return pattern;
+  ctx.io.err(
+    `Warning: the core_pattern with the crash facts would be ${size} bytes, over the kernel's limit of ${CORE_PATTERN_MAX_BYTES}: installing it without them ('${bare}'): triggers with --signal will never fire, and --exec sees only the 15-character exec name: to keep the facts, name lttng-trig by a shorter path, e.g. 'ln -s ${exe} /usr/bin/lttng-trig' and --exe=/usr/bin/lttng-trig`,
+  );
+  return bare;
 }
 
 async function restoreAfterFailure(

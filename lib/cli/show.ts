@@ -214,7 +214,7 @@ export async function showCommand(argv: string[], ctx: CommandContext): Promise<
     ctx.io.out(
       events.filtered
         ? `Last ${events.events.length} events of pid ${crash.pid} (babeltrace2 ${snapshot}):`
-        : `Last ${events.events.length} events (the session has no vpid context; add it with 'lttng add-context -u -t vpid') (babeltrace2 ${snapshot}):`,
+        : `Last ${events.events.length} events (the session has no vpid context, so these are every process's: a session takes one only before its first start: create the next one with 'lttng add-context -u -t vpid -t vtid' before 'lttng start') (babeltrace2 ${snapshot}):`,
     );
     for (const e of events.events) ctx.io.out(`  ${e}`);
   }

@@ -87,7 +87,8 @@ export async function lastEvents(
   const mine: string[] = [];
   const all: string[] = [];
   let sawVpid = false;
-  const needle = `vpid = ${pid} `;
+  // `{ vpid = 42 }` or, with vtid beside it, `{ vpid = 42, vtid = 43 }`.
+  const needle = new RegExp(`\\bvpid = ${pid}\\b`);
   const push = (ring: string[], line: string) => {
     ring.push(line);
     if (ring.length > n) ring.shift();
@@ -100,12 +101,12 @@ export async function lastEvents(
     rest = lines.pop() ?? "";
     for (const line of lines) {
       if (!sawVpid && line.includes("vpid = ")) sawVpid = true;
-      if (line.includes(needle)) push(mine, line);
+      if (needle.test(line)) push(mine, line);
       push(all, line);
     }
   }
   if (rest !== "") {
-    if (rest.includes(needle)) push(mine, rest);
+    if (needle.test(rest)) push(mine, rest);
     push(all, rest);
   }
   const status = await child.status;

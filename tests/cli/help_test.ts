@@ -54,7 +54,7 @@ const EXPECTED: Record<string, string[]> = {
   show: ["id", "events", "json", "run-dir", "help"],
   watch: ["json", "run-dir", "help"],
   status: ["json", "run-dir", "state-dir", "help"],
-  install: ["socket", "run-dir", "force", "facts", "core-dir", "exe", "state-dir", "help"],
+  install: ["socket", "run-dir", "force", "facts", "minimal", "core-dir", "exe", "state-dir", "help"],
   uninstall: ["force", "state-dir", "help"],
   completions: ["help"],
   notify: ["run-dir", "state-dir", "timeout", "facts", "core-dir"],

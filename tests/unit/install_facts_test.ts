@@ -101,7 +101,7 @@ Deno.test("install falls back to the bare line, warning, when the facts do not f
     assert.ok(size > 127 && bare.length <= 127);
 
     let kernel = new FakeKernel();
-    let r = await install([], kernel, exe);
+    const r = await install([], kernel, exe);
     assert.equal(r.code, 0, r.err.join("\n"));
     assert.equal(kernel.files.get(CORE_PATTERN_PATH), bare);
     assert.deepEqual(r.err, [

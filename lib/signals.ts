@@ -34,3 +34,8 @@ export function signalName(n: number): string {
   for (const [name, value] of Object.entries(SIGNALS)) if (value === n) return name;
   return String(n);
 }
+
+/** The signal names {@linkcode parseSignal} knows, in number order, for a message. */
+export function signalNames(): string[] {
+  return Object.entries(SIGNALS).sort((a, b) => a[1] - b[1]).map(([name]) => name);
+}

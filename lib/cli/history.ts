@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { CommandError, UsageError } from "../errors.ts";
+import { UsageError } from "../errors.ts";
 import type { CrashRecord } from "../protocol/records.ts";
 import { signalName } from "../signals.ts";
 import { ControlClient } from "../client/client.ts";
@@ -146,8 +146,10 @@ export async function historyCommand(argv: string[], ctx: CommandContext): Promi
     return reply.crashes.length === 0 ? 1 : 0;
   }
   if (reply.crashes.length === 0) {
+    // Not an error: a note and exit 1, as coredumpctl says "No coredumps found."
     const filtered = values.exec !== undefined || values.since !== undefined;
-    throw new CommandError(filtered ? "no crash matches" : "no crashes recorded");
+    ctx.io.err(filtered ? "No crashes match." : "No crashes recorded.");
+    return 1;
   }
   for (const line of historyLines(reply.crashes)) ctx.io.out(line);
   return 0;

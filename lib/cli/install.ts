@@ -12,6 +12,7 @@
 import { CommandError, UsageError } from "../errors.ts";
 import { resolveStateDir, ROOT_STATE_DIR } from "../paths.ts";
 import { DEFAULT_CHAIN_TIMEOUT_MS, planChain, socketRefusal } from "../install/chain_plan.ts";
+import { kernelVersion } from "../notify/args.ts";
 import { type CommandContext, controlSocketPath } from "./common.ts";
 import { type CommandSpec, HELP_OPTION, parse, usageLine } from "./registry.ts";
 import {
@@ -90,8 +91,8 @@ export const INSTALL_SPEC = {
   summary: "Point core_pattern at the notifier (remembers the old one)",
   description: [
     "Point the kernel's /proc/sys/kernel/core_pattern at the lttng-trig notifier, so that it runs on every core dump:",
-    "  |EXE notify %p %u %g %e %h",
-    `EXE is the absolute path of the lttng-trig that runs this command (the launcher bin/lttng-trig, or a compiled binary), or --exe. install checks that the kernel kept the pattern by reading it back, remembers the previous core_pattern and core_pipe_limit in STATE_DIR/install.json for 'lttng-trig uninstall', and sets core_pipe_limit to ${INSTALL_PIPE_LIMIT} when it is 0: the kernel then waits for the notifier before it reaps the crashed process, which stays inspectable. The kernel skips every crash beyond that many at once, so the limit must exceed the crash storms you expect; a non-zero limit is left as it is. Needs root.`,
+    "  |EXE notify --facts=%P:%s:%t:%c:%d:%E %p %u %g %e %h",
+    `The --facts argument carries the crash facts that --signal and --exec filters need (the signal, the executable's path); --minimal writes the RFC's bare line instead. EXE is the absolute path of the lttng-trig that runs this command (the launcher bin/lttng-trig, or a compiled binary), or --exe. install checks that the kernel kept the pattern by reading it back, remembers the previous core_pattern and core_pipe_limit in STATE_DIR/install.json for 'lttng-trig uninstall', and sets core_pipe_limit to ${INSTALL_PIPE_LIMIT} when it is 0: the kernel then waits for the notifier before it reaps the crashed process, which stays inspectable. The kernel skips every crash beyond that many at once, so the limit must exceed the crash storms you expect; a non-zero limit is left as it is. Needs root.`,
     "It refuses to replace another crash handler (a '|program' or '@socket' pattern, such as systemd-coredump or apport) unless --chain or --force; a core file pattern such as 'core' is replaced without it (--core-dir keeps cores). Installing again over lttng-trig (to change options) keeps the value remembered the first time. core_pattern is not kept across reboots: see docs/INSTALLING.md.",
   ],
   positionals: [],
@@ -138,8 +139,15 @@ export const INSTALL_SPEC = {
       name: "facts",
       type: "boolean",
       help:
-        "Also pass the kernel's crash facts to the notifier: global pid, signal, time, core size limit, dump mode and the executable's path (%P %s %t %c %d %E).",
+        "Pass the kernel's crash facts to the notifier: global pid, signal, time, core size limit, dump mode and the executable's path (%P %s %t %c %d %E). The default; with it given, install refuses a pattern over 127 bytes instead of falling back to --minimal.",
       examples: ["lttng-trig install --facts"],
+    },
+    {
+      name: "minimal",
+      type: "boolean",
+      help:
+        "Write the RFC's bare line, '|EXE notify %p %u %g %e %h', without the crash facts: triggers with --signal then never fire, and --exec sees the exec name only (at most 15 characters).",
+      examples: ["lttng-trig install --minimal"],
     },
     {
       name: "core-dir",
@@ -203,8 +211,10 @@ export interface InstallArgs {
   chain: boolean;
   /** `--chain-timeout`, in ms. */
   chainTimeoutMs: number;
-  /** `--facts`. */
+  /** Pass the crash facts: the default, unless `--minimal`. */
   facts: boolean;
+  /** `--facts` given explicitly: refuse rather than fall back when the line is too long. */
+  factsRequired?: boolean;
   /** `--core-dir`. */
   coreDir?: string;
   /** `--exe`. */
@@ -221,7 +231,9 @@ export interface InstallArgs {
 export function parseInstallArgs(argv: string[]): InstallArgs {
   const { values, positionals } = parse(INSTALL_SPEC, argv);
   if (values.socket) {
-    const clash = (["facts", "core-dir", "exe"] as const).find((o) => values[o] !== undefined);
+    const clash = (["facts", "minimal", "core-dir", "exe"] as const).find((o) =>
+      values[o] !== undefined
+    );
     if (clash !== undefined) {
       throw new UsageError(
         `--${clash} applies to the notifier, not to --socket (in socket mode the daemon keeps cores: 'lttng-trig daemon --core-dir=DIR')`,
@@ -250,6 +262,7 @@ export function parseInstallArgs(argv: string[]): InstallArgs {
       INSTALL_USAGE,
     );
   }
+  minimalClash(values);
   for (const option of ["core-dir", "exe"] as const) {
     const value = values[option];
     if (value === undefined) continue;
@@ -264,12 +277,13 @@ export function parseInstallArgs(argv: string[]): InstallArgs {
     chainTimeoutMs: chainTimeout === undefined
       ? DEFAULT_CHAIN_TIMEOUT_MS
       : Number(chainTimeout) * 1000,
-    facts: values.facts ?? false,
+    facts: !values.minimal,
     socket: values.socket ?? false,
   };
   if (values["run-dir"] !== undefined) args.runDir = values["run-dir"];
   if (values["core-dir"] !== undefined) args.coreDir = values["core-dir"].replace(/(.)\/+$/, "$1");
   if (values.exe !== undefined) args.exe = values.exe;
+  if (values.facts) args.factsRequired = true;
   if (values["state-dir"] !== undefined) args.stateDir = values["state-dir"];
   return args;
 }
@@ -324,16 +338,14 @@ export async function installCommand(
       );
     }
     await checkCodeTrust(exe);
-    pattern = corePatternFor({
-      exe,
-      facts: args.facts,
-      coreDir: args.coreDir,
-      ...(plan.chain === undefined ? {} : {
-        chainSpecifiers: plan.chain.specifiers,
-        // The notifier looks for install.json in the default state directory.
-        ...(stateDir === ROOT_STATE_DIR ? {} : { stateDir }),
-      }),
-    });
+    if (plan.chain !== undefined) refuseSplitChain(plan.chain.specifiers, Deno.osRelease());
+    const chained = plan.chain === undefined ? {} : {
+      chainSpecifiers: plan.chain.specifiers,
+      // The notifier looks for install.json in the default state directory.
+      ...(stateDir === ROOT_STATE_DIR ? {} : { stateDir }),
+    };
+    pattern = corePatternFor({ exe, facts: args.facts, coreDir: args.coreDir, ...chained });
+    pattern = minimalFallback(pattern, corePatternFor({ exe, ...chained }), exe, args, ctx);
   }
   const size = encoder.encode(pattern).byteLength;
   if (size > CORE_PATTERN_MAX_BYTES) {
@@ -435,6 +447,58 @@ export async function installCommand(
   }
   ctx.io.out("Check with 'lttng-trig status'.");
   return 0;
+}
+
+/** `--minimal` goes with neither `--facts` nor `--core-dir` (which needs the facts). */
+function minimalClash(values: { minimal?: boolean; facts?: boolean; "core-dir"?: string }): void {
+  if (!values.minimal) return;
+  const clash = values.facts ? "--facts" : values["core-dir"] !== undefined ? "--core-dir" : "";
+  if (clash !== "") {
+    throw new UsageError(
+      `--minimal goes without ${clash} (${clash} passes the crash facts)`,
+      INSTALL_USAGE,
+    );
+  }
+}
+
+/**
+ * Before Linux 5.3 the kernel splits `%E` and `%f` at spaces into several arguments: a
+ * chained handler's path argument could then not be told from the words after it (or
+ * become an option of the notifier), so such a chain is refused there.
+ */
+function refuseSplitChain(specifiers: string, release: string): void {
+  const version = kernelVersion(release);
+  const splits = version === undefined || version[0] < 5 || (version[0] === 5 && version[1] < 3);
+  const risky = [...specifiers].filter((s) => s === "E" || s === "f");
+  if (splits && risky.length > 0) {
+    throw new CommandError(
+      `the chained handler uses ${
+        risky.map((s) => `%${s}`).join(" and ")
+      }, which this kernel (${release}) splits at spaces before Linux 5.3: lttng-trig cannot pass it on safely: use --force to replace the handler, or a kernel of 5.3 or later`,
+    );
+  }
+}
+
+/**
+ * The pattern to write: the default line with the crash facts, or, when it is over the
+ * kernel's limit and the facts were not asked for explicitly, the bare line, with a warning
+ * saying what the triggers lose.
+ */
+function minimalFallback(
+  pattern: string,
+  bare: string,
+  exe: string,
+  args: InstallArgs,
+  ctx: CommandContext,
+): string {
+  const size = encoder.encode(pattern).byteLength;
+  if (size <= CORE_PATTERN_MAX_BYTES || !args.facts || args.factsRequired) return pattern;
+  if (args.coreDir !== undefined) return pattern;
+  if (encoder.encode(bare).byteLength > CORE_PATTERN_MAX_BYTES) return pattern;
+  ctx.io.err(
+    `Warning: the core_pattern with the crash facts would be ${size} bytes, over the kernel's limit of ${CORE_PATTERN_MAX_BYTES}: installing it without them ('${bare}'): triggers with --signal will never fire, and --exec sees only the 15-character exec name: to keep the facts, name lttng-trig by a shorter path, e.g. 'ln -s ${exe} /usr/bin/lttng-trig' and --exe=/usr/bin/lttng-trig`,
+  );
+  return bare;
 }
 
 async function restoreAfterFailure(

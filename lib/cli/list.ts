@@ -15,6 +15,7 @@ import {
   table,
 } from "./common.ts";
 import { type CommandSpec, parse, usageLine } from "./registry.ts";
+import { withRootDaemonHint } from "./newcomer.ts";
 
 /** `list`'s options and arguments. */
 export const LIST_SPEC = {
@@ -70,7 +71,12 @@ export async function listCommand(argv: string[], ctx: CommandContext): Promise<
   if (positionals.length > 0) {
     throw new UsageError(`unexpected argument "${positionals[0]}"`, LIST_USAGE);
   }
-  const reply = await new ControlClient(controlSocketPath(ctx.env, values["run-dir"])).list();
+  const runDir = values["run-dir"];
+  const reply = await withRootDaemonHint(
+    ctx,
+    runDir,
+    () => new ControlClient(controlSocketPath(ctx.env, runDir)).list(),
+  );
   if (values.json) {
     ctx.io.out(JSON.stringify(reply));
     return 0;

@@ -5,7 +5,7 @@
  */
 import { UsageError } from "../errors.ts";
 import { lttngHome } from "../paths.ts";
-import { parseSignal } from "../signals.ts";
+import { parseSignal, signalNames } from "../signals.ts";
 import {
   parseCondition,
   parseDuration,
@@ -26,6 +26,8 @@ import {
   runDirOption,
 } from "./common.ts";
 import { type CommandSpec, parse, usageLine } from "./registry.ts";
+import { defaultKernelFiles, type KernelFiles } from "../install/kernel_files.ts";
+import { contextWarnings, patternWarnings, withRootDaemonHint } from "./newcomer.ts";
 
 /** `set`'s options and arguments: its parsing, help, completion and man page. */
 export const SET_SPEC = {
@@ -33,7 +35,9 @@ export const SET_SPEC = {
   summary: "Add a trigger: act on a recording session when a process dumps core",
   description: [
     "Add a trigger to the lttng-trig daemon: when a process dumps core, act on an LTTng recording session, in time to keep the events that explain the crash. With the snapshot action, the daemon records a snapshot of the session (as 'lttng snapshot record' does), named core-<exec>-<pid>; with the stop action, it stops the session (as 'lttng stop' does).",
-    "The session should be a snapshot session (lttng create --snapshot) for the snapshot action. A trigger fires only when all of its filters match; its rate policy, cooldown and daily maximum limit how often it acts.",
+    "The session should be a snapshot session for the snapshot action, with the vpid and vtid contexts, added before its first start (LTTng refuses a new context once a session was started), so that 'lttng-trig show' finds the crashed process's own events:",
+    "  lttng create mysession --snapshot\n  lttng add-context -u -t vpid -t vtid\n  lttng enable-event -u -a\n  lttng start",
+    "set warns when the session does not exist, is not in snapshot mode or lacks those contexts, and when the kernel's core_pattern does not pass a fact that a filter needs (the signal for --signal: 'lttng-trig install' passes it). A trigger fires only when all of its filters match; its rate policy, cooldown and daily maximum limit how often it acts.",
     "Registering an identical trigger twice, or a name that is taken, is an error.",
   ],
   positionals: [
@@ -124,7 +128,7 @@ export const SET_SPEC = {
       type: "string",
       value: "SIG[,SIG...]",
       help:
-        "Fire only when the fatal signal is one of these (name or number), where the notifier knows it (lttng-trig install --facts).",
+        "Fire only when the fatal signal is one of these (name or number): the core_pattern must pass it, as 'lttng-trig install' does (not --minimal, nor the RFC's bare line); set warns otherwise.",
       examples: ["lttng-trig set --signal=SIGSEGV,SIGABRT OnAnyCoreDump snapshot"],
       group: "Filters",
     },
@@ -232,6 +236,8 @@ function list<T>(text: string, option: string, parse: (s: string) => T | undefin
 export interface SetArgs {
   /** The trigger to add. */
   spec: TriggerSpec;
+  /** The session came from .lttngrc (no `-s`). */
+  currentSession?: boolean;
   /** `--run-dir`. */
   runDir?: string;
 }
@@ -291,7 +297,16 @@ export async function parseSetArgs(argv: string[], ctx: CommandContext): Promise
     );
   }
   if (values.signal !== undefined) {
-    spec.condition.signals = list(values.signal, "--signal", parseSignal);
+    spec.condition.signals = list(values.signal, "--signal", (s) => {
+      const n = parseSignal(s);
+      if (n !== undefined) return n;
+      throw new UsageError(
+        `invalid --signal value "${s}": use a name (${
+          signalNames().join(", ")
+        }, with or without SIG, in any case) or a number from 1 to 64`,
+        SET_USAGE,
+      );
+    });
   }
   if (values["rate-policy"] !== undefined) {
     try {
@@ -312,14 +327,35 @@ export async function parseSetArgs(argv: string[], ctx: CommandContext): Promise
   }
   const problems = validateTriggerSpec(spec);
   if (problems.length > 0) throw new UsageError(problems.join("; "), SET_USAGE);
-  return { spec, runDir: values["run-dir"] };
+  return {
+    spec,
+    runDir: values["run-dir"],
+    ...(values.session === undefined ? { currentSession: true } : {}),
+  };
 }
 
-/** Run `set`. */
-export async function setCommand(argv: string[], ctx: CommandContext): Promise<number> {
-  const { spec, runDir } = await parseSetArgs(argv, ctx);
-  const reply = await new ControlClient(controlSocketPath(ctx.env, runDir)).set(spec);
-  for (const w of reply.warnings) ctx.io.err(`Warning: ${w}`);
-  ctx.io.out(`Added trigger \`${reply.trigger.name}\`.`);
+/** Run `set`; `kernel` (core_pattern, for the filters' warnings) is injected by tests. */
+export async function setCommand(
+  argv: string[],
+  ctx: CommandContext,
+  kernel: KernelFiles = defaultKernelFiles,
+): Promise<number> {
+  const { spec, runDir, currentSession } = await parseSetArgs(argv, ctx);
+  const reply = await withRootDaemonHint(
+    ctx,
+    runDir,
+    () => new ControlClient(controlSocketPath(ctx.env, runDir)).set(spec),
+  );
+  const warnings = [
+    ...reply.warnings,
+    ...await patternWarnings(spec, kernel),
+    ...await contextWarnings(spec),
+  ];
+  for (const w of warnings) ctx.io.err(`Warning: ${w}`);
+  ctx.io.out(
+    currentSession
+      ? `Added trigger \`${reply.trigger.name}\` on session \`${spec.session}\` (the current session).`
+      : `Added trigger \`${reply.trigger.name}\`.`,
+  );
   return 0;
 }

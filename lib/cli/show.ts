@@ -92,7 +92,8 @@ export async function lastEvents(
   const mine: string[] = [];
   const all: string[] = [];
   let sawVpid = false;
-  const needle = `vpid = ${pid} `;
+  // `{ vpid = 42 }` or, with vtid beside it, `{ vpid = 42, vtid = 43 }`.
+  const needle = new RegExp(`\\bvpid = ${pid}\\b`);
   const push = (ring: string[], line: string) => {
     ring.push(line);
     if (ring.length > n) ring.shift();
@@ -105,12 +106,12 @@ export async function lastEvents(
     rest = lines.pop() ?? "";
     for (const line of lines) {
       if (!sawVpid && line.includes("vpid = ")) sawVpid = true;
-      if (line.includes(needle)) push(mine, line);
+      if (needle.test(line)) push(mine, line);
       push(all, line);
     }
   }
   if (rest !== "") {
-    if (rest.includes(needle)) push(mine, rest);
+    if (needle.test(rest)) push(mine, rest);
     push(all, rest);
   }
   const status = await child.status;
@@ -235,7 +236,7 @@ export async function showCommand(argv: string[], ctx: CommandContext): Promise<
         ? `Last ${events.events.length} events of pid ${crash.pid} (babeltrace2 ${
           escaped(snapshot)
         }):`
-        : `Last ${events.events.length} events (the session has no vpid context; add it with 'lttng add-context -u -t vpid') (babeltrace2 ${
+        : `Last ${events.events.length} events (the session has no vpid context, so these are every process's: a session takes one only before its first start: create the next one with 'lttng add-context -u -t vpid -t vtid' before 'lttng start') (babeltrace2 ${
           escaped(snapshot)
         }):`,
     );

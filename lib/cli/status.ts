@@ -21,6 +21,8 @@ import {
 } from "../install/kernel_files.ts";
 import { classifyCorePattern, quotePattern, stripNewline } from "../install/pattern.ts";
 import { installStatePath, readInstallState } from "../install/state.ts";
+import { LttngControl, type SessionInfo } from "../lttng/control.ts";
+import { sessionProblem } from "../lttng/session_checks.ts";
 
 /** `status`'s options and arguments. */
 export const STATUS_SPEC = {
@@ -28,7 +30,7 @@ export const STATUS_SPEC = {
   summary: "Is lttng-trig installed, does the daemon answer, what happened last",
   description: [
     "Show whether lttng-trig is ready to catch a crash:",
-    "  core_pattern      installed (it runs 'lttng-trig notify') or not, and the pattern\n  core_pipe_limit   the kernel's limit of crashes piped at once\n  daemon            running (pid, number of triggers) or not answering, and where\n  trigger           one line per trigger: name, session, action\n  last crash        the newest crash the daemon received, and its outcome\n  last notifier error\n                    the newest failure the notifier journalled in STATE_DIR/notifier.log\n                    (e.g. no daemon answered when a process crashed)",
+    "  core_pattern      installed (it runs 'lttng-trig notify') or not, and the pattern\n  core_pipe_limit   the kernel's limit of crashes piped at once\n  daemon            running (pid, number of triggers) or not answering, and where\n  trigger           one line per trigger: name, session, action\n  session daemon    whether lttng-sessiond answers 'lttng list' (run as you)\n  cannot fire       a trigger whose session is missing or not in snapshot mode\n  last crash        the newest crash the daemon received, and its outcome\n  last notifier error\n                    the newest failure the notifier journalled in STATE_DIR/notifier.log\n                    (e.g. no daemon answered when a process crashed)",
   ],
   positionals: [],
   options: [
@@ -62,7 +64,10 @@ export const STATUS_SPEC = {
     commands: ["lttng-trig status || echo 'crashes are not being caught'"],
   }],
   exitStatus: [
-    [0, "when the notifier is installed and the daemon answers"],
+    [
+      0,
+      "when the notifier is installed, the daemon answers, and every trigger's session is there, in snapshot mode for a snapshot",
+    ],
     [1, "otherwise (the lines say what to do)"],
     [2, "usage error"],
   ],
@@ -134,6 +139,10 @@ export interface StatusReport {
   lastNotifierError: JournalEntry | null;
   /** Why the notifier journal could not be read, if it could not. */
   journalError: string | null;
+  /** lttng-sessiond, as `lttng list` run by the caller sees it (`null`: not checked). */
+  sessionDaemon: { answering: boolean; error: string | null; checkedAsUid: number } | null;
+  /** The triggers that cannot act on their session, and why. */
+  cannotFire: { trigger: string; problem: string }[];
 }
 
 /** Where `status` looks: resolved paths and the kernel's files. */
@@ -146,6 +155,10 @@ export interface StatusOptions {
   kernel?: KernelFiles;
   /** Deadline of each control request. @default 5000 */
   timeoutMs?: number;
+  /** The caller's uid, for the note on whose sessions were checked. @default 0 */
+  uid?: number;
+  /** Lists the sessions, as the caller. @default a real LttngControl */
+  lttng?: { listSessions(): Promise<SessionInfo[]> };
 }
 
 function message(err: unknown): string {
@@ -203,6 +216,8 @@ export async function gatherStatus(options: StatusOptions): Promise<StatusReport
     lastCrash: null,
     lastNotifierError: null,
     journalError: null,
+    sessionDaemon: null,
+    cannotFire: [],
   };
 
   try {
@@ -257,8 +272,55 @@ export async function gatherStatus(options: StatusOptions): Promise<StatusReport
 
   report.journalError = await journalReadError(options.stateDir);
   report.lastNotifierError = (await readJournal(options.stateDir, 1)).at(-1) ?? null;
-  report.ok = report.installed && report.problem === null && report.daemon.answering;
+  await checkSessions(report, options);
+  report.ok = report.installed && report.problem === null && report.daemon.answering &&
+    report.cannotFire.length === 0;
   return report;
+}
+
+/** Can each trigger act? Asks lttng-sessiond, as the caller, for the sessions. */
+async function checkSessions(report: StatusReport, options: StatusOptions): Promise<void> {
+  if (report.triggers.length === 0) return;
+  const uid = options.uid ?? 0;
+  const lttng = options.lttng ?? new LttngControl({ timeoutMs: 5000 });
+  let sessions: SessionInfo[];
+  try {
+    sessions = await lttng.listSessions();
+  } catch (err) {
+    report.sessionDaemon = { answering: false, error: message(err), checkedAsUid: uid };
+    for (const t of report.triggers) {
+      report.cannotFire.push({ trigger: t.name, problem: "lttng-sessiond does not answer" });
+    }
+    return;
+  }
+  report.sessionDaemon = { answering: true, error: null, checkedAsUid: uid };
+  for (const t of report.triggers) {
+    const problem = sessionProblem(
+      t.session,
+      t.action,
+      sessions.find((s) => s.name === t.session),
+    );
+    if (problem !== undefined) report.cannotFire.push({ trigger: t.name, problem });
+  }
+}
+
+/** The session daemon's and the triggers' lines of `status`. */
+function sessionLines(r: StatusReport): string[] {
+  const sd = r.sessionDaemon;
+  if (sd === null) return [];
+  const daemonUid = r.daemon.answering ? Number(r.daemon.uid) : sd.checkedAsUid;
+  const note = sd.checkedAsUid === daemonUid
+    ? ""
+    : ` (checked with 'lttng list' as uid ${sd.checkedAsUid}; the daemon acts as uid ${daemonUid}, whose sessions may differ)`;
+  const lines = [
+    sd.answering
+      ? `session daemon: answering${note}`
+      : `session daemon: not answering (${sd.error})${note}: no trigger can act: start it with 'systemctl start lttng-sessiond' (or 'lttng-sessiond --daemonize')`,
+  ];
+  if (sd.answering) {
+    for (const c of r.cannotFire) lines.push(`cannot fire: ${c.trigger}: ${c.problem}`);
+  }
+  return lines;
 }
 
 function crashOutcome(c: CrashRecord): string {
@@ -316,6 +378,7 @@ export function statusLines(r: StatusReport): string[] {
       ) => [t.name, `session ${t.session}`, describeAction(t.action)]);
       lines.push(...table(rows).map((row) => `trigger: ${row}`));
     }
+    lines.push(...sessionLines(r));
     lines.push(
       r.lastCrash === null
         ? "last crash: none"
@@ -331,10 +394,14 @@ export function statusLines(r: StatusReport): string[] {
 
   const e = r.lastNotifierError;
   if (e !== null) {
+    // An old failure is not the current state: say when a later crash went through.
+    const later = r.lastCrash !== null && Date.parse(r.lastCrash.time) > Date.parse(e.time)
+      ? ` (older than the last crash, ${shortTime(r.lastCrash.time)}, which reached the daemon)`
+      : "";
     lines.push(
       `last notifier error: ${shortTime(e.time)} pid ${e.pid} exec ${escaped(e.exec)}: ${
         e.failures.join("; ")
-      }`,
+      }${later}`,
     );
   } else if (r.journalError !== null) {
     lines.push(`last notifier error: unknown (${r.journalError})`);
@@ -344,11 +411,12 @@ export function statusLines(r: StatusReport): string[] {
   return lines;
 }
 
-/** Run `status`; `kernel` is injected by tests. */
+/** Run `status`; `kernel` and `lttng` are injected by tests. */
 export async function statusCommand(
   argv: string[],
   ctx: CommandContext,
   kernel: KernelFiles = defaultKernelFiles,
+  lttng?: StatusOptions["lttng"],
 ): Promise<number> {
   const { values, positionals } = parse(STATUS_SPEC, argv);
   if (positionals.length > 0) {
@@ -360,6 +428,8 @@ export async function statusCommand(
     // directory whoever asks.
     stateDir: values["state-dir"] || ROOT_STATE_DIR,
     kernel,
+    uid: ctx.env.uid,
+    ...(lttng === undefined ? {} : { lttng }),
   });
   if (values.json) {
     ctx.io.out(JSON.stringify(report));

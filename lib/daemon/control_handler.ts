@@ -33,6 +33,7 @@ import {
   validateTriggerSpec,
 } from "../trigger.ts";
 import type { SessionInfo } from "../lttng/control.ts";
+import { sessionProblem } from "../lttng/session_checks.ts";
 
 /** What the control handler needs from the daemon. */
 export interface ControlContext {
@@ -138,14 +139,8 @@ async function sessionWarnings(spec: TriggerSpec, ctx: ControlContext): Promise<
     ];
   }
   const session = sessions.find((s) => s.name === spec.session);
-  const create = `create it with 'lttng create ${spec.session} --snapshot'`;
-  if (session === undefined) {
-    return [`session "${spec.session}" does not exist yet: ${create}`];
-  }
-  if (spec.action.type === "snapshot" && !session.snapshotMode) {
-    return [`session "${spec.session}" is not in snapshot mode: ${create}`];
-  }
-  return [];
+  const problem = sessionProblem(spec.session, spec.action, session);
+  return problem === undefined ? [] : [problem];
 }
 
 /**

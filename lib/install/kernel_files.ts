@@ -41,6 +41,9 @@ async function sysctl(args: string[]): Promise<Deno.CommandOutput> {
     try {
       return await new Deno.Command(cmd, {
         args,
+        // Run from a directory anyone can enter: spawning from one the caller cannot read
+        // fails with "Permission denied".
+        cwd: "/",
         stdin: "null",
         stdout: "piped",
         stderr: "piped",

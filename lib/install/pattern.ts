@@ -76,10 +76,6 @@ export function corePatternFor(options: CorePatternOptions): string {
     }
     words.push(`--core-dir=${options.coreDir}`);
   }
-  if (options.facts || options.coreDir !== undefined) {
-    // %E (the executable's path, "/" written "!") comes last: a path may contain ":".
-    words.push("--facts=%P:%s:%t:%c:%d:%E");
-  }
   if (options.stateDir !== undefined) {
     const problem = patternPathProblem(options.stateDir);
     if (problem !== undefined) {
@@ -88,6 +84,11 @@ export function corePatternFor(options: CorePatternOptions): string {
     words.push(`--state-dir=${options.stateDir}`);
   }
   if (options.chainSpecifiers !== undefined) words.push(...chainWords(options.chainSpecifiers));
+  if (options.facts || options.coreDir !== undefined) {
+    // The last option (lib/notify/args.ts reads no option after it): %E (the executable's
+    // path, "/" written "!") comes last in it, since a path may contain ":".
+    words.push("--facts=%P:%s:%t:%c:%d:%E");
+  }
   words.push("%p", "%u", "%g", "%e", "%h");
   return words.join(" ");
 }
@@ -140,4 +141,80 @@ export function quotePattern(text: string): string {
 export function kernelHasCoredumpSocket(release: string): boolean {
   const v = kernelVersion(release);
   return v !== undefined && (v[0] > 6 || (v[0] === 6 && v[1] >= 16));
+}
+
+/** The crash facts a core_pattern gives lttng-trig, beyond `%p %u %g %e %h`. */
+export interface PatternFacts {
+  /** The fatal signal (`%s` in `--facts=`, or the coredump socket). */
+  signal: boolean;
+  /** The executable's path (`%E` in `--facts=`, or the coredump socket). */
+  exePath: boolean;
+}
+
+/**
+ * Which facts `pattern` gives lttng-trig, read from the notifier's `--facts=%P:%s:%t:%c:%d:%E`
+ * argument (its fields by position, as the notifier reads them); `undefined` when the
+ * pattern does not run lttng-trig. The coredump socket gives every fact.
+ *
+ * @example The RFC's line carries no signal; install's default line does
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { patternFacts } from "./pattern.ts";
+ *
+ * assert.deepEqual(
+ *   patternFacts("|/usr/bin/lttng-trig notify %p %u %g %e %h"),
+ *   { signal: false, exePath: false },
+ * );
+ * assert.deepEqual(
+ *   patternFacts("|/usr/bin/lttng-trig notify --facts=%P:%s:%t:%c:%d:%E %p %u %g %e %h"),
+ *   { signal: true, exePath: true },
+ * );
+ * ```
+ */
+export function patternFacts(pattern: string): PatternFacts | undefined {
+  const text = stripNewline(pattern);
+  const kind = classifyCorePattern(text);
+  if (kind.kind !== "ours") return undefined;
+  if (text.startsWith("@")) return { signal: true, exePath: true };
+  const facts: PatternFacts = { signal: false, exePath: false };
+  // Only leading --name=value words are the notifier's options.
+  for (const word of text.slice(1).trim().split(/\s+/).slice(2)) {
+    if (!word.startsWith("--")) break;
+    if (!word.startsWith("--facts=")) continue;
+    const fields = word.slice("--facts=".length).split(":");
+    facts.signal = fields[1] === "%s";
+    facts.exePath = fields[5] === "%E";
+  }
+  return facts;
+}
+
+/** The filters of a trigger that a core_pattern may be unable to serve. */
+export interface PatternFilters {
+  /** `--signal`. */
+  signals?: readonly number[];
+  /** `--exec`. */
+  exec?: string;
+}
+
+/**
+ * What a trigger with `filters` will never (or not always) see under `pattern`: one
+ * sentence per filter, empty when the pattern serves them all or does not run lttng-trig
+ * (status says that).
+ */
+export function unservedFilters(pattern: string, filters: PatternFilters): string[] {
+  const facts = patternFacts(pattern);
+  if (facts === undefined) return [];
+  const out: string[] = [];
+  const shown = quotePattern(pattern);
+  if (filters.signals !== undefined && !facts.signal) {
+    out.push(
+      `core_pattern ${shown} does not pass the signal (%s): a --signal filter never matches, and the trigger will never fire: run 'lttng-trig install' to pass the crash facts`,
+    );
+  }
+  if (filters.exec !== undefined && filters.exec.includes("/") && !facts.exePath) {
+    out.push(
+      `core_pattern ${shown} does not pass the executable's path (%E): --exec='${filters.exec}' matches a path only when the root daemon reads it from /proc, never the exec name: run 'lttng-trig install' to pass the crash facts`,
+    );
+  }
+  return out;
 }

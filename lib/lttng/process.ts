@@ -73,6 +73,8 @@ export const denoProcessRunner: ProcessRunner = {
     try {
       child = new Deno.Command(command, {
         args,
+        // A directory the caller cannot read would refuse the spawn (EACCES).
+        cwd: "/",
         stdin: "null",
         stdout: "piped",
         stderr: "piped",

@@ -21,7 +21,8 @@ Deno.test("set without -s uses the session of $HOME/.lttngrc when LTTNG_HOME is 
   await Deno.writeTextFile(`${dirs.scratch}/.lttngrc`, "session=mysess\n");
   const r = await client(dirs, "set", ["OnAnyCoreDump", "stop"], onlyEnv({ HOME: dirs.scratch }));
   assertExit(r, 0);
-  assert.equal(r.stdout, "Added trigger `trigger-1`.\n");
+  // It names the session it chose, as the daemon stored it.
+  assert.equal(r.stdout, "Added trigger `trigger-1` on session `mysess` (the current session).\n");
   assert.match(r.stderr, /"mysess"/, show(r));
   const triggers = await listTriggers(dirs);
   assert.deepEqual(triggers.map((t) => [t.name, t.session]), [["trigger-1", "mysess"]]);

@@ -61,6 +61,7 @@ const EXPECTED: Record<string, string[]> = {
     "run-dir",
     "force",
     "facts",
+    "minimal",
     "core-dir",
     "exe",
     "state-dir",

@@ -202,13 +202,13 @@ Deno.test("history with no crash says so and exits 1, as coredumpctl does", asyn
   const r = await client(dirs, "history");
   assertExit(r, 1);
   assert.equal(r.stdout, "");
-  assert.equal(r.stderr, "Error: no crashes recorded\n");
+  assert.equal(r.stderr, "No crashes recorded.\n");
   const j = await client(dirs, "history", ["--json"]);
   assertExit(j, 1);
   assert.deepEqual(JSON.parse(j.stdout), { crashes: [] });
   const filtered = await client(dirs, "history", ["--exec=nginx*", "--since=1h"]);
   assertExit(filtered, 1);
-  assert.equal(filtered.stderr, "Error: no crash matches\n");
+  assert.equal(filtered.stderr, "No crashes match.\n");
 });
 
 Deno.test("usage errors exit 2 with Error: and Usage:, and change nothing", async () => {
@@ -264,7 +264,7 @@ Deno.test("usage errors exit 2 with Error: and Usage:, and change nothing", asyn
   }
   assert.deepEqual(await listTriggers(dirs), before);
   const h = await client(dirs, "history");
-  assert.equal(h.stderr, "Error: no crashes recorded\n", show(h));
+  assert.equal(h.stderr, "No crashes recorded.\n", show(h));
 });
 
 Deno.test("an unknown command exits 2 with Error: and a Usage: line", async () => {

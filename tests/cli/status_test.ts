@@ -163,6 +163,7 @@ Deno.test("status --json: one object with all of it", async () => {
   assertExit(r, 1);
   let report = JSON.parse(r.stdout) as StatusReport;
   assert.deepEqual(Object.keys(report).sort(), [
+    "cannotFire",
     "corePattern",
     "corePipeLimit",
     "daemon",
@@ -174,6 +175,7 @@ Deno.test("status --json: one object with all of it", async () => {
     "ok",
     "problem",
     "remembered",
+    "sessionDaemon",
     "triggers",
   ]);
   assert.equal(report.ok, false);
@@ -220,7 +222,7 @@ Deno.test("status rejects arguments it does not know: usage error, exit 2", asyn
   assertExit(help, 0);
   assert.match(
     help.stdout,
-    /^Exit status: 0 when the notifier is installed and the daemon answers/m,
+    /^Exit status: 0 when the notifier is installed, the daemon answers, and every/m,
   );
 });
 

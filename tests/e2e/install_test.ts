@@ -57,7 +57,8 @@ Deno.test({
     const before = await Deno.readFile(CORE_PATTERN_PATH);
     const work = await Deno.makeTempDir({ prefix: "ltt-" });
     const state = `${work}/state`;
-    const ours = corePatternFor({ exe: EXE });
+    // install passes the crash facts by default.
+    const ours = corePatternFor({ exe: EXE, facts: true });
     try {
       await t.step("install refuses to replace systemd-coredump without --force", async () => {
         const r = await trig("install", `--state-dir=${state}`);
@@ -108,9 +109,13 @@ Deno.test({
         let r = await trig("install", `--state-dir=${state}`);
         assert.equal(r.code, 0, show(r));
         assert.match(r.stdout, /already installed/, show(r));
+        r = await trig("install", "--minimal", `--state-dir=${state}`);
+        assert.equal(r.code, 0, show(r));
+        // The kernel accepts the bare RFC form too (read back by install and here).
+        const bare = corePatternFor({ exe: EXE });
+        assert.equal(await readPattern(), `${bare}\n`);
         r = await trig("install", "--facts", `--state-dir=${state}`);
         assert.equal(r.code, 0, show(r));
-        // The kernel accepts the --facts form (read back by install and here).
         const facts = corePatternFor({ exe: EXE, facts: true });
         assert.equal(await readPattern(), `${facts}\n`);
         const saved = await readState(state);

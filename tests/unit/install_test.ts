@@ -130,7 +130,7 @@ Deno.test({
         const kernel = new FakeKernel(previous, "3");
         const c = capture();
         assert.equal(await installCommand([`--state-dir=${state}`], c.ctx, onFake(kernel)), 0);
-        assert.equal(kernel.text(CORE_PATTERN_PATH), corePatternFor({ exe: EXE }));
+        assert.equal(kernel.text(CORE_PATTERN_PATH), corePatternFor({ exe: EXE, facts: true }));
         assert.equal(kernel.text(CORE_PIPE_LIMIT_PATH), "3");
         assert.equal(await uninstallCommand([`--state-dir=${state}`], c.ctx, onFake(kernel)), 0);
         assert.deepEqual(kernel.files.get(CORE_PATTERN_PATH), previous);
@@ -178,7 +178,7 @@ Deno.test({
           /install\.json is writable by others \(mode 666\): run 'chmod go-w /,
         );
       }
-      assert.equal(kernel.text(CORE_PATTERN_PATH), corePatternFor({ exe: EXE }));
+      assert.equal(kernel.text(CORE_PATTERN_PATH), corePatternFor({ exe: EXE, facts: true }));
     } finally {
       await Deno.remove(state, { recursive: true });
     }
@@ -234,7 +234,7 @@ Deno.test("install and uninstall refuse a state directory that another uid owns"
       uninstallCommand([`--state-dir=${state}`], capture().ctx, { kernel, trustedOwners: [other] }),
       /belongs to uid \d+, not to you: remove it$/,
     );
-    assert.equal(kernel.text(CORE_PATTERN_PATH), corePatternFor({ exe: EXE }));
+    assert.equal(kernel.text(CORE_PATTERN_PATH), corePatternFor({ exe: EXE, facts: true }));
   } finally {
     await Deno.remove(state, { recursive: true });
   }

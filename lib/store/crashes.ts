@@ -115,7 +115,10 @@ export class CrashTable {
    * limits always hold after it returns.
    */
   prune(now: Date, limits: Required<HistoryLimits>): number {
-    const ends = this.#sql("SELECT MIN(id) AS lo, MAX(id) AS hi FROM crashes").get() as {
+    // Two subqueries: SQLite reads MIN or MAX alone off the key, but scans for both at once.
+    const ends = this.#sql(
+      "SELECT (SELECT MIN(id) FROM crashes) AS lo, (SELECT MAX(id) FROM crashes) AS hi",
+    ).get() as {
       lo: number | null;
       hi: number | null;
     };

@@ -20,7 +20,7 @@ export const MIGRATIONS: Readonly<Record<number, string>> = {
   // 2: the rate policy, cooldown and daily maximum count per (trigger, crashing uid), so
   // that no user can spend root's limits (issue #15). A schema 1 trigger's hits and
   // firings were shared: they are kept as counting for every uid (trigger_hits uid -1,
-  // firings.uid NULL), so that no trigger acts more after the upgrade than before it.
+  // firings uid -1), so that no trigger acts more after the upgrade than before it.
   2: `
       CREATE TABLE trigger_hits (
         trigger TEXT NOT NULL,
@@ -30,7 +30,8 @@ export const MIGRATIONS: Readonly<Record<number, string>> = {
       ) WITHOUT ROWID;
       INSERT INTO trigger_hits (trigger, uid, hits)
         SELECT name, -1, hits FROM triggers WHERE hits > 0;
-      ALTER TABLE firings ADD COLUMN uid INTEGER;
+      ALTER TABLE firings ADD COLUMN uid INTEGER NOT NULL DEFAULT -1;
+      CREATE INDEX firings_trigger_uid ON firings (trigger, uid, time);
     `,
 };
 

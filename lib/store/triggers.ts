@@ -5,8 +5,8 @@
  * daily maximum read). Persistence only: what the counters become is decided by the
  * policy (`lib/policy.ts`).
  *
- * Rows written before per-uid counting (schema 1) carry no uid: `trigger_hits` uid -1 and
- * `firings.uid` NULL. They count for every uid, so that no trigger acts more after the
+ * Rows written before per-uid counting (schema 1) carry no uid: uid -1 in `trigger_hits` and
+ * `firings`. They count for every uid, so that no trigger acts more after the
  * upgrade than it would have before it.
  *
  * @module
@@ -112,16 +112,16 @@ export class TriggerTable implements FiringLog {
   /** When `trigger` last acted on a crash of `uid` named `exec`. */
   lastFiring(trigger: Trigger, uid: number, exec: string): number | undefined {
     const last = this.#sql(
-      "SELECT MAX(time) AS t FROM firings WHERE trigger = ? AND exec = ? AND (uid = ? OR uid IS NULL)",
-    ).get(trigger.name, exec, uid) as { t: number | null };
+      "SELECT MAX(time) AS t FROM firings WHERE trigger = ? AND uid IN (?, -1) AND exec = ?",
+    ).get(trigger.name, uid, exec) as { t: number | null };
     return last.t ?? undefined;
   }
 
   /** How many times `trigger` acted on crashes of `uid` in the 24 hours before `now`. */
   firingsInLastDay(trigger: Trigger, uid: number, now: number): number {
     const n = this.#sql(
-      "SELECT COUNT(*) AS n FROM firings WHERE trigger = ? AND time > ? AND (uid = ? OR uid IS NULL)",
-    ).get(trigger.name, now - DAY_MS, uid) as { n: number };
+      "SELECT COUNT(*) AS n FROM firings WHERE trigger = ? AND uid IN (?, -1) AND time > ?",
+    ).get(trigger.name, uid, now - DAY_MS) as { n: number };
     return n.n;
   }
 

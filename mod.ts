@@ -100,10 +100,12 @@ export {
 export { type SessionInfo, type SnapshotResult } from "./lib/lttng/control.ts";
 export type { ProcReader } from "./lib/daemon/held_process.ts";
 export {
+  type HistoryLimits,
   type ListCrashesOptions,
   StoreError,
   TriggerExistsError,
   TriggerStore,
+  type TriggerStoreOptions,
 } from "./lib/store/trigger_store.ts";
 export type { Decision } from "./lib/policy.ts";
 export type { CoreFate, CrashFacts, CrashRecord, TriggerOutcome } from "./lib/protocol/records.ts";

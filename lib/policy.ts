@@ -5,6 +5,11 @@
  * calls it inside the transaction that persists the counters; the crash handler calls it
  * with counters kept in memory when the store cannot be written. Neither decides alone.
  *
+ * Every limit is counted per (trigger, crashing uid): a user who crashes processes of
+ * their own, however fast and under whatever name, spends only their own share of a
+ * trigger's rate policy, cooldown and daily maximum, never root's or another user's.
+ * The totals (`Trigger.hits`, `Trigger.fired`) are for `list` only.
+ *
  * @module
  */
 import type { CrashFacts } from "./protocol/records.ts";
@@ -21,14 +26,17 @@ import {
 export const DAY_MS = 86_400_000;
 
 /**
- * What the policy reads of a trigger's past actions (its firings), for the cooldown and
- * the daily maximum. Times are milliseconds since the epoch.
+ * What the policy reads of a trigger's past, per crashing uid: its matching crashes (for
+ * the rate policy) and its actions (its firings, for the cooldown and the daily maximum).
+ * Times are milliseconds since the epoch.
  */
 export interface FiringLog {
-  /** When `trigger` last acted on a crash of `exec`, or undefined if it never did. */
-  lastFiring(trigger: Trigger, exec: string): number | undefined;
-  /** How many times `trigger` acted in the 24 hours before `now`. */
-  firingsInLastDay(trigger: Trigger, now: number): number;
+  /** How many crashes of `uid` matched `trigger` before this one (the rate policy's count). */
+  hitsOf(trigger: Trigger, uid: number): number;
+  /** When `trigger` last acted on a crash of `uid` named `exec`, or undefined if never. */
+  lastFiring(trigger: Trigger, uid: number, exec: string): number | undefined;
+  /** How many times `trigger` acted on crashes of `uid` in the 24 hours before `now`. */
+  firingsInLastDay(trigger: Trigger, uid: number, now: number): number;
 }
 
 /** A rule that holds a matching trigger back. */
@@ -43,8 +51,13 @@ export type Verdict =
 
 /** A trigger that matched a crash, and whether its rate policy lets it act. */
 export interface Decision {
-  /** The trigger, with its counters after this crash. */
+  /** The trigger, with its counters (totals over every uid) after this crash. */
   trigger: Trigger;
+  /**
+   * The crashing uid's count of matching crashes after this one, when the rate policy
+   * counts them (see {@linkcode countsHits}).
+   */
+  uidHits?: number;
   /** Whether the action runs. */
   allowed: boolean;
   /** Why it does not (rate policy, cooldown, daily maximum). */
@@ -81,6 +94,15 @@ export function rateAllows(policy: RatePolicy | undefined, hits: number): boolea
 }
 
 /**
+ * Whether the rate policy of `trigger` needs its per-uid count of matching crashes:
+ * `every:1` (the default) acts on every one, so nothing is read or kept for it.
+ */
+export function countsHits(trigger: TriggerSpec): boolean {
+  const p = trigger.ratePolicy;
+  return p !== undefined && !(p.kind === "every" && p.count === 1);
+}
+
+/**
  * Whether an action of `trigger` is logged as a firing: only the cooldown and the daily
  * maximum read the log.
  */
@@ -89,8 +111,8 @@ export function logsFirings(trigger: TriggerSpec): boolean {
 }
 
 /**
- * Judge one trigger for one crash. `trigger.hits` is its count of matching crashes
- * before this one; `log` holds its past actions.
+ * Judge one trigger for one crash. `log` holds, per uid, its count of matching crashes
+ * before this one and its past actions: only the crashing uid's are read.
  *
  * @example
  * ```ts
@@ -102,7 +124,7 @@ export function logsFirings(trigger: TriggerSpec): boolean {
  *   cooldownMs: 60_000,
  * };
  * const crash = { pid: 1, uid: 0, gid: 0, execName: "a", hostname: "h" };
- * const log = { lastFiring: () => 1_000, firingsInLastDay: () => 1 };
+ * const log = { hitsOf: () => 0, lastFiring: () => 1_000, firingsInLastDay: () => 1 };
  * judge(trigger, crash, log, { now: 31_000 }).fires; // => false (cooldown)
  * ```
  */
@@ -112,46 +134,56 @@ export function judge(
   log: FiringLog,
   options: DecideOptions,
 ): Verdict {
-  if (!conditionMatches(trigger.condition, crash)) return { fires: false, rule: "filters" };
-  if (options.veto !== undefined) return { fires: false, rule: "veto", reason: options.veto };
-  const hits = trigger.hits + 1;
-  if (!rateAllows(trigger.ratePolicy, hits)) {
-    return {
-      fires: false,
-      rule: "rate-policy",
-      reason: `rate policy ${formatRatePolicy(trigger.ratePolicy)} (matching crash ${hits})`,
-    };
+  return evaluate(trigger, crash, log, options).verdict;
+}
+
+// The verdict, and the crashing uid's hits after this crash where the rate policy counts
+// them (read once, for both the verdict and the decision).
+function evaluate(
+  trigger: Trigger,
+  crash: CrashFacts,
+  log: FiringLog,
+  options: DecideOptions,
+): { verdict: Verdict; uidHits?: number } {
+  if (!conditionMatches(trigger.condition, crash)) {
+    return { verdict: { fires: false, rule: "filters" } };
+  }
+  const uidHits = countsHits(trigger) ? log.hitsOf(trigger, crash.uid) + 1 : undefined;
+  const counted = uidHits === undefined ? {} : { uidHits };
+  if (options.veto !== undefined) {
+    return { verdict: { fires: false, rule: "veto", reason: options.veto }, ...counted };
+  }
+  if (uidHits !== undefined && !rateAllows(trigger.ratePolicy, uidHits)) {
+    const reason = `rate policy ${
+      formatRatePolicy(trigger.ratePolicy)
+    } (matching crash ${uidHits} of uid ${crash.uid})`;
+    return { verdict: { fires: false, rule: "rate-policy", reason }, ...counted };
   }
   const now = options.now;
   if (trigger.cooldownMs !== undefined) {
-    const last = log.lastFiring(trigger, crash.execName);
+    const last = log.lastFiring(trigger, crash.uid, crash.execName);
     if (last !== undefined && now - last < trigger.cooldownMs) {
-      return {
-        fires: false,
-        rule: "cooldown",
-        reason: `cooldown ${formatDuration(trigger.cooldownMs)}: ${
-          JSON.stringify(crash.execName)
-        } fired it ${Math.round((now - last) / 1000)} s ago`,
-      };
+      const reason = `cooldown ${formatDuration(trigger.cooldownMs)}: ${
+        JSON.stringify(crash.execName)
+      } of uid ${crash.uid} fired it ${Math.round((now - last) / 1000)} s ago`;
+      return { verdict: { fires: false, rule: "cooldown", reason }, ...counted };
     }
   }
   if (trigger.maxPerDay !== undefined) {
-    const n = log.firingsInLastDay(trigger, now);
+    const n = log.firingsInLastDay(trigger, crash.uid, now);
     if (n >= trigger.maxPerDay) {
-      return {
-        fires: false,
-        rule: "max-per-day",
-        reason: `max-per-day ${trigger.maxPerDay}: it acted ${n} times in the last 24 h`,
-      };
+      const reason =
+        `max-per-day ${trigger.maxPerDay}: it acted ${n} times on crashes of uid ${crash.uid} in the last 24 h`;
+      return { verdict: { fires: false, rule: "max-per-day", reason }, ...counted };
     }
   }
-  return { fires: true };
+  return { verdict: { fires: true }, ...counted };
 }
 
 /**
  * Decide for every trigger: one decision per trigger whose filters select the crash, in
  * the triggers' order, each with the counters the crash leaves it (a hit always, a firing
- * when it acts).
+ * when it acts): the totals in `trigger`, the crashing uid's hits in `uidHits`.
  */
 export function decide(
   triggers: readonly Trigger[],
@@ -161,12 +193,13 @@ export function decide(
 ): Decision[] {
   const decisions: Decision[] = [];
   for (const trigger of triggers) {
-    const verdict = judge(trigger, crash, log, options);
+    const { verdict, uidHits } = evaluate(trigger, crash, log, options);
     if (!verdict.fires && verdict.rule === "filters") continue;
     const hits = trigger.hits + 1;
     const fired = trigger.fired + (verdict.fires ? 1 : 0);
     decisions.push({
       trigger: { ...trigger, hits, fired },
+      ...(uidHits === undefined ? {} : { uidHits }),
       allowed: verdict.fires,
       ...(verdict.fires ? {} : { reason: verdict.reason }),
     });
@@ -176,11 +209,14 @@ export function decide(
 
 /**
  * Counters that could not be persisted (the store refused the write), kept in memory so
- * that the policy still holds while the disk is full: hits and firings per trigger, added
- * to the stored ones. Firings older than any rule reads are forgotten.
+ * that the policy still holds while the disk is full: hits and firings per trigger and
+ * per uid, added to the stored ones. Firings older than any rule reads are forgotten.
  */
 export class UnsavedCounters implements FiringLog {
+  // Totals per trigger, for apply().
   #counts = new Map<string, { hits: number; fired: number }>();
+  // Per (trigger, uid): matching crashes, and firings.
+  #hits = new Map<string, number>();
   #firings = new Map<string, { exec: string; time: number }[]>();
   #stored?: FiringLog;
 
@@ -189,7 +225,7 @@ export class UnsavedCounters implements FiringLog {
     this.#stored = stored;
   }
 
-  /** `triggers` (as stored) with the hits and firings kept here added. */
+  /** `triggers` (as stored) with the hits and firings kept here added to their totals. */
   apply(triggers: readonly Trigger[]): Trigger[] {
     return triggers.map((t) => {
       const c = this.#counts.get(key(t));
@@ -197,37 +233,52 @@ export class UnsavedCounters implements FiringLog {
     });
   }
 
-  /** Keep what `decisions` (from {@linkcode decide}) did for a crash of `exec` at `now`. */
-  record(decisions: readonly Decision[], exec: string, now: number): void {
+  /** Keep what `decisions` (from {@linkcode decide}) did for `crash` at `now`. */
+  record(
+    decisions: readonly Decision[],
+    crash: Pick<CrashFacts, "uid" | "execName">,
+    now: number,
+  ): void {
     for (const d of decisions) {
       const k = key(d.trigger);
       const c = this.#counts.get(k) ?? { hits: 0, fired: 0 };
       c.hits++;
       if (d.allowed) c.fired++;
       this.#counts.set(k, c);
+      const ku = uidKey(d.trigger, crash.uid);
+      if (countsHits(d.trigger)) this.#hits.set(ku, (this.#hits.get(ku) ?? 0) + 1);
       if (d.allowed && logsFirings(d.trigger)) {
-        const list = (this.#firings.get(k) ?? []).filter((f) =>
+        const list = (this.#firings.get(ku) ?? []).filter((f) =>
           f.time >= now - DAY_MS - (d.trigger.cooldownMs ?? 0)
         );
-        list.push({ exec, time: now });
-        this.#firings.set(k, list);
+        list.push({ exec: crash.execName, time: now });
+        this.#firings.set(ku, list);
       }
     }
   }
 
-  /** The newest firing kept here or stored. */
-  lastFiring(trigger: Trigger, exec: string): number | undefined {
-    let last = this.#readStored(() => this.#stored?.lastFiring(trigger, exec));
-    for (const f of this.#firings.get(key(trigger)) ?? []) {
+  /** Matching crashes of `uid` kept here plus those stored. */
+  hitsOf(trigger: Trigger, uid: number): number {
+    const stored = this.#readStored(() => this.#stored?.hitsOf(trigger, uid)) ?? 0;
+    return stored + (this.#hits.get(uidKey(trigger, uid)) ?? 0);
+  }
+
+  /** The newest firing for `uid` and `exec` kept here or stored. */
+  lastFiring(trigger: Trigger, uid: number, exec: string): number | undefined {
+    let last = this.#readStored(() => this.#stored?.lastFiring(trigger, uid, exec));
+    for (const f of this.#firings.get(uidKey(trigger, uid)) ?? []) {
       if (f.exec === exec && (last === undefined || f.time > last)) last = f.time;
     }
     return last;
   }
 
-  /** Firings kept here plus those stored, in the 24 hours before `now`. */
-  firingsInLastDay(trigger: Trigger, now: number): number {
-    const stored = this.#readStored(() => this.#stored?.firingsInLastDay(trigger, now)) ?? 0;
-    const kept = (this.#firings.get(key(trigger)) ?? []).filter((f) => f.time > now - DAY_MS);
+  /** Firings for `uid` kept here plus those stored, in the 24 hours before `now`. */
+  firingsInLastDay(trigger: Trigger, uid: number, now: number): number {
+    const stored = this.#readStored(() => this.#stored?.firingsInLastDay(trigger, uid, now)) ??
+      0;
+    const kept = (this.#firings.get(uidKey(trigger, uid)) ?? []).filter((f) =>
+      f.time > now - DAY_MS
+    );
     return stored + kept.length;
   }
 
@@ -243,4 +294,8 @@ export class UnsavedCounters implements FiringLog {
 // A trigger removed and set again under its name starts afresh.
 function key(t: Trigger): string {
   return JSON.stringify([t.name, t.createdAt]);
+}
+
+function uidKey(t: Trigger, uid: number): string {
+  return JSON.stringify([t.name, t.createdAt, uid]);
 }

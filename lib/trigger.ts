@@ -18,7 +18,11 @@ export const ON_ANY_CORE_DUMP = "OnAnyCoreDump";
 export interface TriggerCondition {
   /** Always {@linkcode ON_ANY_CORE_DUMP}. */
   type: typeof ON_ANY_CORE_DUMP;
-  /** Glob on the exec name (and on the executable's path where known). */
+  /**
+   * Glob on the exec name (the comm, which any process can set), or, when the glob holds
+   * a `/`, on the executable's path as the kernel reports it (never on the comm); see
+   * {@linkcode isPathGlob}.
+   */
   exec?: string;
   /** The crash's uid must be one of these. */
   uids?: number[];
@@ -71,9 +75,12 @@ export interface TriggerSpec {
   action: TriggerAction;
   /** Rate policy; default `every:1`. */
   ratePolicy?: RatePolicy;
-  /** At most one action per exec name within this many milliseconds (`--cooldown`). */
+  /**
+   * At most one action per (crashing uid, exec name) within this many milliseconds
+   * (`--cooldown`).
+   */
   cooldownMs?: number;
-  /** At most this many actions in any 24 hours (`--max-per-day`). */
+  /** At most this many actions on one uid's crashes in any 24 hours (`--max-per-day`). */
   maxPerDay?: number;
 }
 
@@ -85,9 +92,12 @@ export interface Trigger extends TriggerSpec {
   owner: number;
   /** When it was set (ISO 8601). */
   createdAt: string;
-  /** How many matching crashes it has seen (the rate policy's counter). */
+  /**
+   * How many matching crashes it has seen, of every uid (the rate policy counts per uid:
+   * see `FiringLog.hitsOf` in lib/policy.ts).
+   */
   hits: number;
-  /** How many times its action ran. */
+  /** How many times its action ran, for every uid. */
   fired: number;
 }
 
@@ -299,7 +309,33 @@ function globMatcher(glob: string): (s: string) => boolean {
   return m;
 }
 
-/** Does `condition` select `crash`? Every filter present must match. */
+/**
+ * Whether an `--exec` glob is a path glob (it holds a `/`): it then matches the
+ * executable's path as the kernel reports it (`%E`, or `/proc/PID/exe` of the held
+ * process), and never the exec name, which any process can set to anything, `/` included.
+ *
+ * @example
+ * ```ts
+ * import { isPathGlob } from "./trigger.ts";
+ *
+ * isPathGlob("/usr/sbin/nginx"); // => true
+ * isPathGlob("nginx*"); // => false
+ * ```
+ */
+export function isPathGlob(glob: string): boolean {
+  return glob.includes("/");
+}
+
+// The kernel reports an executable replaced while it ran (a package upgrade) as
+// "PATH (deleted)": still that program. Only who can write PATH's directory could name
+// a file so.
+const DELETED = " (deleted)";
+
+/**
+ * Does `condition` select `crash`? Every filter present must match. A path glob (see
+ * {@linkcode isPathGlob}) matches only the executable's path, and nothing when the path is
+ * not known; any other glob matches only the exec name.
+ */
 export function conditionMatches(condition: TriggerCondition, crash: CrashFacts): boolean {
   if (condition.uids !== undefined && !condition.uids.includes(crash.uid)) return false;
   if (condition.signals !== undefined) {
@@ -307,11 +343,46 @@ export function conditionMatches(condition: TriggerCondition, crash: CrashFacts)
   }
   if (condition.exec !== undefined) {
     const m = globMatcher(condition.exec);
-    const byName = m(crash.execName);
-    const byPath = crash.exePath !== undefined && m(crash.exePath);
-    if (!byName && !byPath) return false;
+    if (isPathGlob(condition.exec)) {
+      const path = crash.exePath;
+      if (path === undefined) return false;
+      if (!m(path) && !(path.endsWith(DELETED) && m(path.slice(0, -DELETED.length)))) {
+        return false;
+      }
+    } else if (!m(crash.execName)) {
+      return false;
+    }
   }
   return true;
+}
+
+/**
+ * The warning for a root daemon's trigger whose `--exec` glob matches the exec name with
+ * no `--uid`: any user can fire it, by naming a process so and crashing it (they spend
+ * only their own share of its limits, which are counted per uid). Undefined otherwise.
+ *
+ * @example
+ * ```ts
+ * import { execFilterWarning } from "./trigger.ts";
+ *
+ * const spec = {
+ *   session: "s",
+ *   condition: { type: "OnAnyCoreDump" as const, exec: "nginx" },
+ *   action: { type: "stop" as const },
+ * };
+ * execFilterWarning(spec, 0)?.startsWith("--exec=nginx"); // => true
+ * execFilterWarning(spec, 1000); // => undefined
+ * ```
+ */
+export function execFilterWarning(spec: TriggerSpec, owner: number): string | undefined {
+  const exec = spec.condition.exec;
+  if (owner !== 0 || exec === undefined || isPathGlob(exec) || spec.condition.uids !== undefined) {
+    return undefined;
+  }
+  const example = /^[A-Za-z0-9._-]+$/.test(exec) ? exec : "NAME";
+  return `--exec=${exec} matches the exec name, which any process can set: any user can fire this trigger by naming a process ${
+    JSON.stringify(exec)
+  } and crashing it (its limits are counted per uid: they cannot use up root's). To match only the program, give its path (--exec=/usr/sbin/${example}), or the uids it runs as (--uid=0)`;
 }
 
 /** One line describing the condition, as `list` shows it. */

@@ -6,6 +6,7 @@
 import { UsageError } from "../errors.ts";
 import { resolveRunDir, resolveStateDir } from "../paths.ts";
 import { Daemon } from "../daemon/daemon.ts";
+import { parseDuration } from "../trigger.ts";
 import { type CommandContext, parseCount } from "./common.ts";
 import { type CommandSpec, HELP_OPTION, parse, usageLine } from "./registry.ts";
 
@@ -72,6 +73,22 @@ export const DAEMON_SPEC = {
       complete: { words: ["auto", "library", "command"] },
     },
     {
+      name: "history-max",
+      type: "string",
+      value: "N",
+      help:
+        "Keep at most N crashes in the history, deleting the oldest first (applied as crashes arrive and at start; rate limits are not history and are kept). Default: 10000.",
+      examples: ["lttng-trig daemon --history-max=1000"],
+    },
+    {
+      name: "history-max-age",
+      type: "string",
+      value: "DURATION",
+      help:
+        "Delete crashes received longer ago than DURATION (ms, s, m, h or d) from the history. Default: 90d.",
+      examples: ["lttng-trig daemon --history-max-age=30d"],
+    },
+    {
       name: "quiet",
       type: "boolean",
       help: "Do not log crashes and actions to stderr.",
@@ -117,6 +134,20 @@ export async function daemonCommand(argv: string[], ctx: CommandContext): Promis
       DAEMON_USAGE,
     );
   };
+  const historyMaxAgeMs = (v: string | undefined) => {
+    if (v === undefined) return undefined;
+    try {
+      return parseDuration(v);
+    } catch (err) {
+      throw new UsageError(`--history-max-age: ${(err as Error).message}`, DAEMON_USAGE);
+    }
+  };
+  const history = {
+    maxCount: values["history-max"] === undefined
+      ? undefined
+      : parseCount(values["history-max"], "--history-max", DAEMON_USAGE),
+    maxAgeMs: historyMaxAgeMs(values["history-max-age"]),
+  };
   const log = values.quiet
     ? undefined
     : (line: string) => ctx.io.err(`${new Date().toISOString()} lttng-trig: ${line}`);
@@ -139,6 +170,7 @@ export async function daemonCommand(argv: string[], ctx: CommandContext): Promis
       coredumpSocket: values["no-coredump-socket"] ? false : undefined,
       coreDir: coreDir(values["core-dir"]),
       lttngCtl: lttngCtl(values["lttng-ctl"]),
+      history,
       log,
     });
     if (stopRequested) void daemon.stop();

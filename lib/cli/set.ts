@@ -88,7 +88,7 @@ export const SET_SPEC = {
       type: "string",
       value: "POLICY",
       help:
-        "every:N acts on every Nth matching crash; once-after:N acts once, on the Nth matching crash. Default: every:1.",
+        "every:N acts on every Nth matching crash; once-after:N acts once, on the Nth matching crash. Crashes are counted per uid: one user's never advance another's count. Default: every:1.",
       examples: ["lttng-trig set --rate-policy=once-after:3 OnAnyCoreDump stop"],
       complete: { words: ["every:", "once-after:"] },
     },
@@ -97,21 +97,23 @@ export const SET_SPEC = {
       type: "string",
       value: "DURATION",
       help:
-        "Act at most once per exec name within DURATION (ms, s, m, h, d): a crash-looping program fires once per window.",
+        "Act at most once per uid and exec name within DURATION (ms, s, m, h, d): a crash-looping program fires once per window.",
       examples: ["lttng-trig set --cooldown=5m OnAnyCoreDump snapshot"],
     },
     {
       name: "max-per-day",
       type: "string",
       value: "N",
-      help: "Act at most N times in any 24 hours (a rolling window).",
+      help:
+        "Act at most N times on one uid's crashes in any 24 hours (a rolling window): another user's crashes never use up root's N.",
       examples: ["lttng-trig set --max-per-day=20 OnAnyCoreDump snapshot"],
     },
     {
       name: "exec",
       type: "string",
       value: "GLOB",
-      help: "Fire only when the exec name (or the executable path, where known) matches GLOB.",
+      help:
+        "Fire only when the exec name matches GLOB, or, for a GLOB with a '/', when the executable's path (as the kernel reports it) does. Any user can name a process anything: on the root daemon, add --uid or give a path.",
       examples: ["lttng-trig set --exec='nginx*' -s web OnAnyCoreDump snapshot"],
       group: "Filters",
     },

@@ -28,6 +28,7 @@ import type { FrameResult } from "./connections.ts";
 import { StoreError, TriggerExistsError, type TriggerStore } from "../store/trigger_store.ts";
 import {
   conditionMatches,
+  execFilterWarning,
   ON_ANY_CORE_DUMP,
   type TriggerSpec,
   validateTriggerSpec,
@@ -120,6 +121,8 @@ async function set(
   if (problems.length > 0) return fail(ControlStatus.INVALID, problems.join("; "));
   const spec = request as TriggerSpec;
   const warnings = await sessionWarnings(spec, ctx);
+  const exec = execFilterWarning(spec, ctx.uid);
+  if (exec !== undefined) warnings.push(exec);
   try {
     const trigger = ctx.store.addTrigger(spec, ctx.uid);
     return ok<SetReply>({ trigger, warnings });

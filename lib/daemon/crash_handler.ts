@@ -100,7 +100,8 @@ export class CrashHandler {
     return () => this.#listeners.delete(listener);
   }
 
-  // The same policy as the store's, with the counters it could not write kept in memory.
+  // The same policy as the store's, with the counters it could not write kept in memory,
+  // per (trigger, uid) as the store keeps them.
   #decideWithoutStore(crash: CrashFacts, now: Date): Decision[] {
     let triggers: Trigger[];
     try {
@@ -113,7 +114,7 @@ export class CrashHandler {
       now: at,
       veto: lttngDaemonVeto(crash),
     });
-    this.#unsaved.record(decisions, crash.execName, at);
+    this.#unsaved.record(decisions, crash, at);
     return decisions;
   }
 
@@ -200,7 +201,7 @@ export class CrashHandler {
       return Promise.resolve({
         ...base,
         outcome: "skipped",
-        reason: decision.reason ?? `rate policy (hit ${t.hits})`,
+        reason: decision.reason ?? `rate policy (hit ${decision.uidHits ?? t.hits})`,
       });
     }
     const action = t.action;

@@ -10,7 +10,7 @@ import {
   NOTIFY_SOCKET_NAME,
   STORE_FILE_NAME,
 } from "../paths.ts";
-import { TriggerStore } from "../store/trigger_store.ts";
+import { type HistoryLimits, TriggerStore } from "../store/trigger_store.ts";
 import { LttngControl } from "../lttng/control.ts";
 import { LttngCtlLibrary } from "../lttng/ctl_library.ts";
 import {
@@ -81,6 +81,8 @@ export interface DaemonOptions {
   maxConnections?: number;
   /** Log line sink. @default nothing */
   log?: (line: string) => void;
+  /** How much crash history to keep. @default 10000 crashes, 90 days */
+  history?: HistoryLimits;
   /**
    * Reads `/proc` for the look at a held process (lib/daemon/held_process.ts), or why
    * it cannot. @default libc through FFI
@@ -93,13 +95,14 @@ export interface DaemonOptions {
   dumpable?: { setNotDumpable(): boolean } | string;
 }
 
-type ResolvedOptions =
-  & Required<Omit<DaemonOptions, "actions" | "coreDir" | "procReader" | "dumpable">>
-  & {
-    coreDir?: string;
-    procReader?: ProcReader | string;
-    dumpable?: { setNotDumpable(): boolean } | string;
-  };
+// Options with no default, or handed on as they are (history, to the store).
+type Unresolved = "actions" | "coreDir" | "procReader" | "dumpable" | "history";
+
+type ResolvedOptions = Required<Omit<DaemonOptions, Unresolved>> & {
+  coreDir?: string;
+  procReader?: ProcReader | string;
+  dumpable?: { setNotDumpable(): boolean } | string;
+};
 
 /**
  * A running daemon.
@@ -211,7 +214,9 @@ export class Daemon implements AsyncDisposable {
     const locks = await lockDirs(full.runDir, full.stateDir);
     let store: TriggerStore;
     try {
-      store = TriggerStore.open(`${full.stateDir}/${STORE_FILE_NAME}`);
+      store = TriggerStore.open(`${full.stateDir}/${STORE_FILE_NAME}`, {
+        history: options.history,
+      });
     } catch (err) {
       releaseLocks(locks);
       throw err;

@@ -1,6 +1,7 @@
 /**
  * The store's crash history: one row per crash, its outcome, per-trigger results and the
- * fate of its core.
+ * fate of its core, within limits (count and age) applied oldest first, as
+ * systemd-coredump and journald limit theirs.
  *
  * @module
  */
@@ -20,6 +21,19 @@ export interface ListCrashesOptions {
   /** Only crashes whose exec name (or executable path) matches. */
   match?: (crash: CrashRecord) => boolean;
 }
+
+/** How much history the store keeps. */
+export interface HistoryLimits {
+  /** At most this many crashes. @default 10000 */
+  maxCount?: number;
+  /** No crash received longer ago than this, in milliseconds. @default 90 days */
+  maxAgeMs?: number;
+}
+
+/** The default of {@linkcode HistoryLimits.maxCount}. */
+export const HISTORY_MAX_DEFAULT = 10_000;
+/** The default of {@linkcode HistoryLimits.maxAgeMs}: 90 days. */
+export const HISTORY_MAX_AGE_DEFAULT_MS = 90 * 86_400_000;
 
 interface CrashRow {
   id: number;
@@ -90,6 +104,45 @@ export class CrashTable {
     const r = this.#sql(
       "UPDATE crashes SET outcome = 'interrupted', detail = 'the daemon stopped before the actions finished' WHERE outcome = 'pending'",
     ).run();
+    return Number(r.changes);
+  }
+
+  /**
+   * Delete the oldest crashes beyond `limits` at `now`; returns how many went. Oldest means
+   * first received (lowest id). Cheap when nothing is due: two lookups on the primary key.
+   * When something is, it deletes a little more than the excess (1 % of the limit), so that
+   * a steady stream of crashes deletes in batches rather than one row per insert, and the
+   * limits always hold after it returns.
+   */
+  prune(now: Date, limits: Required<HistoryLimits>): number {
+    // Two subqueries: SQLite reads MIN or MAX alone off the key, but scans for both at once.
+    const ends = this.#sql(
+      "SELECT (SELECT MIN(id) FROM crashes) AS lo, (SELECT MAX(id) FROM crashes) AS hi",
+    ).get() as {
+      lo: number | null;
+      hi: number | null;
+    };
+    if (ends.lo === null || ends.hi === null) return 0;
+    let below = ends.lo; // every id < below goes
+    // Ids only grow and only the oldest are deleted, so hi - lo + 1 is the count (or more).
+    if (ends.hi - ends.lo + 1 > limits.maxCount) {
+      const keep = limits.maxCount - Math.floor(limits.maxCount / 100);
+      below = ends.hi - keep + 1;
+    }
+    const oldest = this.#sql("SELECT time FROM crashes WHERE id >= ? ORDER BY id LIMIT 1").get(
+      below,
+    ) as { time: string } | undefined;
+    const cutoff = now.getTime() - limits.maxAgeMs;
+    if (oldest !== undefined && Date.parse(oldest.time) < cutoff) {
+      const margin = new Date(cutoff + Math.floor(limits.maxAgeMs / 100)).toISOString();
+      // Scans from the oldest only as far as the first crash young enough to stay.
+      const young = this.#sql(
+        "SELECT id FROM crashes WHERE id >= ? AND time >= ? ORDER BY id LIMIT 1",
+      ).get(below, margin) as { id: number } | undefined;
+      below = young?.id ?? ends.hi + 1;
+    }
+    if (below <= ends.lo) return 0;
+    const r = this.#sql("DELETE FROM crashes WHERE id < ?").run(below);
     return Number(r.changes);
   }
 

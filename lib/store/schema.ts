@@ -6,8 +6,34 @@
  */
 import { DatabaseSync } from "node:sqlite";
 
-/** The schema version this lttng-trig writes and reads. */
-export const SCHEMA_VERSION = 1;
+/**
+ * The schema version this lttng-trig writes and reads. A store of an older version is
+ * brought up to it by {@linkcode MIGRATIONS}, in one transaction; a newer one is refused.
+ */
+export const SCHEMA_VERSION = 2;
+
+/**
+ * What brings a store from version `N - 1` to version `N`, by `N`. Each runs in the
+ * transaction that sets the new version, so a store is never half-migrated.
+ */
+export const MIGRATIONS: Readonly<Record<number, string>> = {
+  // 2: the rate policy, cooldown and daily maximum count per (trigger, crashing uid), so
+  // that no user can spend root's limits (issue #15). A schema 1 trigger's hits and
+  // firings were shared: they are kept as counting for every uid (trigger_hits uid -1,
+  // firings uid -1), so that no trigger acts more after the upgrade than before it.
+  2: `
+      CREATE TABLE trigger_hits (
+        trigger TEXT NOT NULL,
+        uid INTEGER NOT NULL,
+        hits INTEGER NOT NULL,
+        PRIMARY KEY (trigger, uid)
+      ) WITHOUT ROWID;
+      INSERT INTO trigger_hits (trigger, uid, hits)
+        SELECT name, -1, hits FROM triggers WHERE hits > 0;
+      ALTER TABLE firings ADD COLUMN uid INTEGER NOT NULL DEFAULT -1;
+      CREATE INDEX firings_trigger_uid ON firings (trigger, uid, time);
+    `,
+};
 
 /** The store cannot be opened or written. */
 export class StoreError extends Error {
@@ -77,10 +103,14 @@ function migrate(db: DatabaseSync, path: string): void {
       | { value: string }
       | undefined
     : undefined;
-  if (row !== undefined && Number(row.value) !== SCHEMA_VERSION) {
+  const version = row === undefined ? undefined : Number(row.value);
+  if (
+    version !== undefined &&
+    (!Number.isSafeInteger(version) || version < 1 || version > SCHEMA_VERSION)
+  ) {
     throw new StoreError(
       path,
-      `The state store ${path} has schema version ${row.value}, this lttng-trig knows ${SCHEMA_VERSION}: use the matching lttng-trig version`,
+      `The state store ${path} has schema version ${row?.value}, this lttng-trig knows ${SCHEMA_VERSION}: use the matching lttng-trig version`,
     );
   }
   const tables = db.prepare(
@@ -92,8 +122,10 @@ function migrate(db: DatabaseSync, path: string): void {
       `The file ${path} is an SQLite database but not an lttng-trig store: pass another --state-dir`,
     );
   }
-  // The text is kept byte for byte: SQLite stores each CREATE statement as written.
-  db.exec(`
+  if (version === undefined) {
+    // Schema 1, then the migrations, as an old store would go: one path for both.
+    // The text is kept byte for byte: SQLite stores each CREATE statement as written.
+    db.exec(`
       BEGIN;
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS triggers (
@@ -127,9 +159,29 @@ function migrate(db: DatabaseSync, path: string): void {
         time INTEGER NOT NULL
       );
       CREATE INDEX IF NOT EXISTS firings_trigger ON firings (trigger, time);
-      INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '${SCHEMA_VERSION}');
+      INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '1');
       COMMIT;
     `);
+  }
+  for (let v = (version ?? 1) + 1; v <= SCHEMA_VERSION; v++) {
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      db.exec(MIGRATIONS[v]);
+      db.prepare("UPDATE meta SET value = ? WHERE key = 'schema'").run(String(v));
+      db.exec("COMMIT");
+    } catch (err) {
+      try {
+        db.exec("ROLLBACK");
+      } catch { /* already rolled back */ }
+      throw new StoreError(
+        path,
+        `Cannot bring the state store ${path} from schema version ${v - 1} to ${v}: ${
+          errText(err)
+        }: check free space and permissions, the store is unchanged`,
+        { cause: err },
+      );
+    }
+  }
 }
 
 /** An error's message, whatever was thrown. */

@@ -15,13 +15,28 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { decide, type Decision } from "../policy.ts";
 import type { CoreFate, CrashFacts, CrashRecord, TriggerOutcome } from "../protocol/records.ts";
 import type { Trigger, TriggerSpec } from "../trigger.ts";
-import { CrashTable, type ListCrashesOptions } from "./crashes.ts";
+import {
+  CrashTable,
+  HISTORY_MAX_AGE_DEFAULT_MS,
+  HISTORY_MAX_DEFAULT,
+  type HistoryLimits,
+  type ListCrashesOptions,
+} from "./crashes.ts";
 import { errText, openStoreDatabase, StoreError } from "./schema.ts";
 import { TriggerExistsError, TriggerTable } from "./triggers.ts";
 
 export { StoreError } from "./schema.ts";
 export { TriggerExistsError } from "./triggers.ts";
-export type { ListCrashesOptions } from "./crashes.ts";
+export type { HistoryLimits, ListCrashesOptions } from "./crashes.ts";
+export { HISTORY_MAX_AGE_DEFAULT_MS, HISTORY_MAX_DEFAULT } from "./crashes.ts";
+
+/** Options of {@linkcode TriggerStore.open}. */
+export interface TriggerStoreOptions {
+  /** How much crash history to keep (count and age); see {@linkcode HistoryLimits}. */
+  history?: HistoryLimits;
+  /** Clock, for the history's age limit. @default () => new Date() */
+  now?: () => Date;
+}
 export type { Decision } from "../policy.ts";
 // The records live in lib/protocol/records.ts; named here too for the store's callers.
 export {
@@ -52,17 +67,19 @@ export {
  * ```
  */
 export class TriggerStore implements Disposable {
-  // Also the policy's FiringLog (lastFiring, firingsInLastDay), read-only.
+  // Also the policy's FiringLog (hitsOf, lastFiring, firingsInLastDay), read-only.
   #db: DatabaseSync;
   #path: string;
   #stmts: Record<string, StatementSync> = {};
   #closed = false;
   #triggers: TriggerTable;
   #crashes: CrashTable;
+  #limits: Required<HistoryLimits>;
 
-  private constructor(db: DatabaseSync, path: string) {
+  private constructor(db: DatabaseSync, path: string, limits: Required<HistoryLimits>) {
     this.#db = db;
     this.#path = path;
+    this.#limits = limits;
     const prepare = (sql: string) => this.#stmt(sql);
     this.#triggers = new TriggerTable(prepare);
     this.#crashes = new CrashTable(prepare);
@@ -75,26 +92,84 @@ export class TriggerStore implements Disposable {
 
   /**
    * Open (or create) the store at `path`. A file that is not a healthy lttng-trig store is
-   * refused with a {@linkcode StoreError} that names it: never silently replaced.
+   * refused with a {@linkcode StoreError} that names it: never silently replaced. An older
+   * schema is migrated. The history limits are applied at once, and a store that is
+   * mostly free pages (after a lower limit deleted much of it) is compacted (`VACUUM`):
+   * the one place it is, off the path of any crash.
    */
-  static open(path: string): TriggerStore {
-    return new TriggerStore(openStoreDatabase(path), path);
+  static open(path: string, options: TriggerStoreOptions = {}): TriggerStore {
+    const limits = {
+      maxCount: options.history?.maxCount ?? HISTORY_MAX_DEFAULT,
+      maxAgeMs: options.history?.maxAgeMs ?? HISTORY_MAX_AGE_DEFAULT_MS,
+    };
+    if (!Number.isSafeInteger(limits.maxCount) || limits.maxCount < 1) {
+      throw new RangeError(`Invalid history limit ${limits.maxCount}: expected at least 1`);
+    }
+    if (!Number.isSafeInteger(limits.maxAgeMs) || limits.maxAgeMs < 1) {
+      throw new RangeError(`Invalid history age ${limits.maxAgeMs}: expected at least 1 ms`);
+    }
+    const store = new TriggerStore(openStoreDatabase(path), path, limits);
+    try {
+      store.pruneHistory((options.now ?? (() => new Date()))());
+      store.#compactIfSparse();
+    } catch (err) {
+      store.close();
+      throw err;
+    }
+    return store;
+  }
+
+  /** The history limits this store applies. */
+  get historyLimits(): Readonly<Required<HistoryLimits>> {
+    return this.#limits;
   }
 
   /**
-   * When `trigger` last acted on a crash of `exec` (milliseconds since the epoch), as
-   * persisted: what the policy reads for the cooldown.
+   * How many crashes of `uid` matched `trigger` (its rate policy's count), as persisted.
    */
-  lastFiring(trigger: Trigger, exec: string): number | undefined {
-    return this.#triggers.lastFiring(trigger, exec);
+  hitsOf(trigger: Trigger, uid: number): number {
+    return this.#triggers.hitsOf(trigger, uid);
   }
 
   /**
-   * How many times `trigger` acted in the 24 hours before `now` (milliseconds since the
-   * epoch), as persisted: what the policy reads for the daily maximum.
+   * When `trigger` last acted on a crash of `uid` named `exec` (milliseconds since the
+   * epoch), as persisted: what the policy reads for the cooldown.
    */
-  firingsInLastDay(trigger: Trigger, now: number): number {
-    return this.#triggers.firingsInLastDay(trigger, now);
+  lastFiring(trigger: Trigger, uid: number, exec: string): number | undefined {
+    return this.#triggers.lastFiring(trigger, uid, exec);
+  }
+
+  /**
+   * How many times `trigger` acted on crashes of `uid` in the 24 hours before `now`
+   * (milliseconds since the epoch), as persisted: what the policy reads for the daily
+   * maximum.
+   */
+  firingsInLastDay(trigger: Trigger, uid: number, now: number): number {
+    return this.#triggers.firingsInLastDay(trigger, uid, now);
+  }
+
+  /**
+   * Delete the oldest crashes beyond the history limits at `now`; returns how many went.
+   * {@linkcode TriggerStore.recordCrash} does it with every crash it records (cheaply:
+   * nothing is deleted until a limit is passed, then a batch of 1 % of the limit).
+   * Trigger counters and firings are not history: they are kept.
+   */
+  pruneHistory(now: Date = new Date()): number {
+    return this.#write("trim the crash history", () => this.#crashes.prune(now, this.#limits));
+  }
+
+  // VACUUM rewrites the whole file: only when more than a quarter of it (and 1 MiB) is
+  // free, which happens only when a limit was lowered; freed pages are reused otherwise.
+  #compactIfSparse(): void {
+    const pages = this.#db.prepare("PRAGMA page_count").get() as { page_count: number };
+    const free = this.#db.prepare("PRAGMA freelist_count").get() as { freelist_count: number };
+    const size = this.#db.prepare("PRAGMA page_size").get() as { page_size: number };
+    if (free.freelist_count * 4 <= pages.page_count) return;
+    if (free.freelist_count * size.page_size < 1 << 20) return;
+    try {
+      this.#db.exec("VACUUM");
+      this.#db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    } catch { /* a full disk cannot compact: the free pages are still reused */ }
   }
 
   #stmt(sql: string): StatementSync {
@@ -164,8 +239,9 @@ export class TriggerStore implements Disposable {
   /**
    * Record a crash and decide which triggers act on it, in one transaction: the crash row
    * (outcome `pending`) and every matching trigger's counters, as the policy
-   * (`decide()` in lib/policy.ts) sets them. With `veto`, no trigger acts (each is skipped
-   * with that reason) and no rate limit is spent.
+   * (`decide()` in lib/policy.ts) sets them, per crashing uid. With `veto`, no trigger acts
+   * (each is skipped with that reason) and no rate limit is spent. The history limits are
+   * applied in the same transaction.
    */
   recordCrash(
     facts: CrashFacts,
@@ -176,10 +252,12 @@ export class TriggerStore implements Disposable {
     return this.#write("record the crash", () => {
       const at = now.getTime();
       const decisions = decide(this.#triggers.list(), facts, this.#triggers, { now: at, veto });
-      for (const d of decisions) this.#triggers.save(d, facts.execName, at);
+      for (const d of decisions) this.#triggers.save(d, facts, at);
       // No trigger matched: the crash is final at once, in this one transaction.
       const outcome = decisions.length === 0 ? "no-trigger" : "pending";
-      return { id: this.#crashes.insert(facts, source, now, outcome), decisions };
+      const id = this.#crashes.insert(facts, source, now, outcome);
+      this.#crashes.prune(now, this.#limits);
+      return { id, decisions };
     });
   }
 

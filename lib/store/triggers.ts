@@ -1,12 +1,19 @@
 /**
- * The store's triggers: their rows, their counters (hits, fired) and their firings, the
- * log the cooldown and the daily maximum read. Persistence only: what the counters become
- * is decided by the policy (`lib/policy.ts`).
+ * The store's triggers: their rows, their counters and their firings. `triggers.hits` and
+ * `triggers.fired` are totals (for `list`); what the policy reads is per crashing uid:
+ * `trigger_hits` (the rate policy's count) and `firings` (the log the cooldown and the
+ * daily maximum read). Persistence only: what the counters become is decided by the
+ * policy (`lib/policy.ts`).
+ *
+ * Rows written before per-uid counting (schema 1) carry no uid: uid -1 in `trigger_hits` and
+ * `firings`. They count for every uid, so that no trigger acts more after the
+ * upgrade than it would have before it.
  *
  * @module
  */
 import type { StatementSync } from "node:sqlite";
-import { DAY_MS, type Decision, type FiringLog, logsFirings } from "../policy.ts";
+import { countsHits, DAY_MS, type Decision, type FiringLog, logsFirings } from "../policy.ts";
+import type { CrashFacts } from "../protocol/records.ts";
 import { type Trigger, triggerIdentity, type TriggerSpec } from "../trigger.ts";
 
 /** A prepared (and cached) statement for `sql`. */
@@ -78,9 +85,10 @@ export class TriggerTable implements FiringLog {
     return { ...stored, name, owner, createdAt, hits: 0, fired: 0 };
   }
 
-  /** Remove the trigger `name` and its firings; returns whether it existed. */
+  /** Remove the trigger `name`, its per-uid counts and firings; returns whether it existed. */
   remove(name: string): boolean {
     this.#sql("DELETE FROM firings WHERE trigger = ?").run(name);
+    this.#sql("DELETE FROM trigger_hits WHERE trigger = ?").run(name);
     const r = this.#sql("DELETE FROM triggers WHERE name = ?").run(name);
     return Number(r.changes) > 0;
   }
@@ -93,26 +101,34 @@ export class TriggerTable implements FiringLog {
     return rows.map(rowToTrigger);
   }
 
-  /** When `trigger` last acted on a crash of `exec`. */
-  lastFiring(trigger: Trigger, exec: string): number | undefined {
+  /** How many crashes of `uid` matched `trigger` (plus those counted before schema 2). */
+  hitsOf(trigger: Trigger, uid: number): number {
+    const r = this.#sql(
+      "SELECT COALESCE(SUM(hits), 0) AS n FROM trigger_hits WHERE trigger = ? AND uid IN (?, -1)",
+    ).get(trigger.name, uid) as { n: number };
+    return r.n;
+  }
+
+  /** When `trigger` last acted on a crash of `uid` named `exec`. */
+  lastFiring(trigger: Trigger, uid: number, exec: string): number | undefined {
     const last = this.#sql(
-      "SELECT MAX(time) AS t FROM firings WHERE trigger = ? AND exec = ?",
-    ).get(trigger.name, exec) as { t: number | null };
+      "SELECT MAX(time) AS t FROM firings WHERE trigger = ? AND uid IN (?, -1) AND exec = ?",
+    ).get(trigger.name, uid, exec) as { t: number | null };
     return last.t ?? undefined;
   }
 
-  /** How many times `trigger` acted in the 24 hours before `now`. */
-  firingsInLastDay(trigger: Trigger, now: number): number {
+  /** How many times `trigger` acted on crashes of `uid` in the 24 hours before `now`. */
+  firingsInLastDay(trigger: Trigger, uid: number, now: number): number {
     const n = this.#sql(
-      "SELECT COUNT(*) AS n FROM firings WHERE trigger = ? AND time > ?",
-    ).get(trigger.name, now - DAY_MS) as { n: number };
+      "SELECT COUNT(*) AS n FROM firings WHERE trigger = ? AND uid IN (?, -1) AND time > ?",
+    ).get(trigger.name, uid, now - DAY_MS) as { n: number };
     return n.n;
   }
 
-  /** Persist what `decision` did for a crash of `exec` at `now`: counters and firing. */
-  save(decision: Decision, exec: string, now: number): void {
+  /** Persist what `decision` did for `crash` at `now`: counters and firing. */
+  save(decision: Decision, crash: Pick<CrashFacts, "uid" | "execName">, now: number): void {
     const t = decision.trigger;
-    if (t.maxPerDay !== undefined) {
+    if (logsFirings(t)) {
       // Firings no rule reads any more (older than the day and the cooldown) go.
       this.#sql("DELETE FROM firings WHERE trigger = ? AND time < ?").run(
         t.name,
@@ -124,11 +140,18 @@ export class TriggerTable implements FiringLog {
       t.fired,
       t.name,
     );
+    if (countsHits(t)) {
+      this.#sql(
+        `INSERT INTO trigger_hits (trigger, uid, hits) VALUES (?, ?, 1)
+           ON CONFLICT (trigger, uid) DO UPDATE SET hits = hits + 1`,
+      ).run(t.name, crash.uid);
+    }
     if (decision.allowed && logsFirings(t)) {
-      this.#sql("INSERT INTO firings (trigger, exec, time) VALUES (?, ?, ?)").run(
+      this.#sql("INSERT INTO firings (trigger, exec, time, uid) VALUES (?, ?, ?, ?)").run(
         t.name,
-        exec,
+        crash.execName,
         now,
+        crash.uid,
       );
     }
   }

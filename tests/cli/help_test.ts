@@ -28,6 +28,8 @@ const EXPECTED: Record<string, string[]> = {
     "no-coredump-socket",
     "core-dir",
     "lttng-ctl",
+    "history-max",
+    "history-max-age",
     "quiet",
     "help",
   ],
@@ -262,6 +264,8 @@ Deno.test("bad arguments are usage errors: Error: ..., then the usage line, exit
     [["history", "-n", "0"], /--lines/],
     [["daemon", "extra"], /unexpected argument "extra"/],
     [["daemon", "--action-timeout=soon"], /--action-timeout/],
+    [["daemon", "--history-max=0"], /invalid --history-max "0"/],
+    [["daemon", "--history-max-age=forever"], /--history-max-age: Invalid duration "forever"/],
     [["completions"], /expected the shell/],
     [["completions", "fish"], /unsupported shell "fish"/],
   ];

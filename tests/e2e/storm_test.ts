@@ -224,7 +224,7 @@ Deno.test({
               assert.equal(e.results[0].outcome, "skipped");
               assert.match(
                 e.results[0].reason ?? "",
-                /^cooldown 1m: "crasher" fired it \d+ s ago$/,
+                /^cooldown 1m: "crasher" of uid \d+ fired it \d+ s ago$/,
               );
               assert.equal(e.results[0].snapshot, undefined);
             }

@@ -120,6 +120,27 @@ Deno.test("handleControl() SET warns, and still sets, when sessions cannot be li
   assert.equal(ctx.store.listTriggers().length, 1);
 });
 
+Deno.test("handleControl() SET of root warns that an exec-name filter can be fired by any user", async () => {
+  await using ctx = await context([session("s1")]);
+  ctx.uid = 0;
+  const on = async (condition: Record<string, unknown>, name: string) => {
+    const reply = await handleControl(
+      ControlCommand.SET,
+      setRequest({ name, condition: { type: ON_ANY_CORE_DUMP, ...condition } }),
+      ctx,
+    );
+    assert.equal(reply.status, ControlStatus.OK, reply.error);
+    return reply.payload?.warnings ?? [];
+  };
+  const [w, ...more] = await on({ exec: "nginx" }, "comm");
+  assert.deepEqual(more, []);
+  assert.match(w, /any user can fire this trigger by naming a process "nginx"/);
+  assert.match(w, /--exec=\/usr\/sbin\/nginx/);
+  assert.deepEqual(await on({ exec: "/usr/sbin/nginx" }, "path"), []);
+  assert.deepEqual(await on({ exec: "nginx", uids: [0] }, "uid"), []);
+  assert.equal(ctx.store.listTriggers().length, 3, "warned, and still set");
+});
+
 Deno.test("handleControl() SET replies EXISTS for a taken name or an identical trigger", async () => {
   await using ctx = await context([session("s1"), session("s2")]);
   await handleControl(ControlCommand.SET, setRequest({ name: "web" }), ctx);

@@ -141,7 +141,10 @@ Deno.test("CrashHandler.handle() skips an action its rate policy holds back, wit
   assert.equal(first.outcome, "skipped");
   assert.equal(first.fired, 0);
   assert.equal(first.results[0].outcome, "skipped");
-  assert.match(first.results[0].reason ?? "", /rate policy every:2 \(matching crash 1\)/);
+  assert.match(
+    first.results[0].reason ?? "",
+    /rate policy every:2 \(matching crash 1 of uid 1000\)/,
+  );
   assert.deepEqual(actions.calls, []);
   assert.equal(t.store.listCrashes()[0].outcome, "skipped");
   const second = await handler.handle({ ...CRASH, pid: 43 }, "notify");
@@ -331,7 +334,10 @@ Deno.test("CrashHandler.handle() honours --cooldown when the store refuses to re
   ]);
   clock.now = at(62);
   const held = await handler.handle({ ...CRASH, pid: 5 }, "notify");
-  assert.match(held.results[0].reason ?? "", /^cooldown 1m: "apache2" fired it 1 s ago$/);
+  assert.match(
+    held.results[0].reason ?? "",
+    /^cooldown 1m: "apache2" of uid 1000 fired it 1 s ago$/,
+  );
   assert.equal(failures.length, 5);
 });
 

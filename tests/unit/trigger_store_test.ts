@@ -437,3 +437,226 @@ Deno.test("TriggerStore.recordCrash() caps actions over a rolling 24 hours, acro
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+// Per-uid counters (issue #15)
+
+Deno.test("TriggerStore.recordCrash() counts every:N, cooldown and max-per-day per uid", async () => {
+  await using dir = await tempDir();
+  using store = TriggerStore.open(`${dir.path}/t.db`);
+  store.addTrigger(
+    snapshotSpec("s1", { name: "every", ratePolicy: { kind: "every", count: 2 } }),
+    0,
+  );
+  store.addTrigger(snapshotSpec("s2", { name: "cool", cooldownMs: 3_600_000 }), 0);
+  store.addTrigger(snapshotSpec("s3", { name: "daily", maxPerDay: 1 }), 0);
+  const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s));
+  const fired = (uid: number, s: number) =>
+    Object.fromEntries(
+      store.recordCrash(crash({ uid, execName: "nginx" }), "notify", at(s)).decisions.map((
+        d,
+      ) => [d.trigger.name, d.allowed]),
+    );
+  // uid 1001 crashes "nginx" ten times: its share of each limit is spent...
+  for (let i = 0; i < 10; i++) fired(1001, i);
+  assert.deepEqual(fired(1001, 10), { every: false, cool: false, daily: false });
+  // ...root's is whole: cooldown and daily maximum free, every:2 at its first hit.
+  assert.deepEqual(fired(0, 11), { every: false, cool: true, daily: true });
+  assert.deepEqual(fired(0, 12), { every: true, cool: false, daily: false });
+  // list shows totals over every uid.
+  const totals = Object.fromEntries(
+    store.listTriggers().map((t) => [t.name, [t.fired, t.hits]]),
+  );
+  assert.deepEqual(totals, { every: [6, 13], cool: [2, 13], daily: [2, 13] });
+});
+
+Deno.test("TriggerStore.removeTrigger() forgets the per-uid counts of a trigger set again", async () => {
+  await using dir = await tempDir();
+  using store = TriggerStore.open(`${dir.path}/t.db`);
+  const spec = snapshotSpec("s", { name: "once", ratePolicy: { kind: "once-after", count: 1 } });
+  store.addTrigger(spec, 0);
+  assert.equal(store.recordCrash(crash(), "notify").decisions[0].allowed, true);
+  assert.equal(store.recordCrash(crash(), "notify").decisions[0].allowed, false);
+  store.removeTrigger("once");
+  store.addTrigger(spec, 0);
+  assert.equal(store.recordCrash(crash(), "notify").decisions[0].allowed, true);
+});
+
+// The schema 1 layout, as lttng-trig 1 wrote it.
+const SCHEMA_1 = `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE triggers (name TEXT PRIMARY KEY, identity TEXT NOT NULL UNIQUE,
+    owner INTEGER NOT NULL, spec TEXT NOT NULL, created_at TEXT NOT NULL,
+    hits INTEGER NOT NULL DEFAULT 0, fired INTEGER NOT NULL DEFAULT 0);
+  CREATE TABLE crashes (id INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT NOT NULL,
+    pid INTEGER NOT NULL, uid INTEGER NOT NULL, gid INTEGER NOT NULL, exec TEXT NOT NULL,
+    hostname TEXT NOT NULL, facts TEXT NOT NULL, source TEXT NOT NULL, outcome TEXT NOT NULL,
+    results TEXT NOT NULL, detail TEXT, core TEXT);
+  CREATE INDEX crashes_pid ON crashes (pid);
+  CREATE TABLE firings (trigger TEXT NOT NULL, exec TEXT NOT NULL, time INTEGER NOT NULL);
+  CREATE INDEX firings_trigger ON firings (trigger, time);
+  INSERT INTO meta (key, value) VALUES ('schema', '1');
+`;
+
+Deno.test("TriggerStore.open() migrates a schema 1 store; its shared counts bind every uid", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/t.db`;
+  const T = Date.UTC(2026, 0, 1);
+  {
+    const db = new DatabaseSync(path);
+    db.exec(SCHEMA_1);
+    const add = db.prepare(
+      "INSERT INTO triggers (name, identity, owner, spec, created_at, hits, fired) VALUES (?, ?, 0, ?, '2026-01-01T00:00:00.000Z', ?, ?)",
+    );
+    const spec = (name: string, extra: Partial<TriggerSpec>) =>
+      JSON.stringify(snapshotSpec("s", { name, ...extra }));
+    add.run("once", "i1", spec("once", { ratePolicy: { kind: "once-after", count: 2 } }), 5, 1);
+    add.run("daily", "i2", spec("daily", { maxPerDay: 1 }), 1, 1);
+    db.prepare("INSERT INTO firings (trigger, exec, time) VALUES ('daily', 'x', ?)").run(T);
+    db.prepare(
+      "INSERT INTO crashes (time, pid, uid, gid, exec, hostname, facts, source, outcome, results) VALUES ('2026-01-01T00:00:00.000Z', 1, 0, 0, 'x', 'h', ?, 'notify', 'ok', '[]')",
+    ).run(JSON.stringify(crash({ pid: 1 })));
+    db.exec("PRAGMA journal_mode = WAL");
+    db.close();
+  }
+  {
+    using store = TriggerStore.open(path, { now: () => new Date(T + 1000) });
+    assert.deepEqual(store.listTriggers().map((t) => [t.name, t.fired, t.hits]), [
+      ["daily", 1, 1],
+      ["once", 1, 5],
+    ]);
+    assert.equal(store.listCrashes().length, 1, "history kept");
+    // once-after:2 already fired at hit 2 of 5: it does not fire again for anyone.
+    // The day's firing still counts for every uid until it is a day old.
+    for (const uid of [0, 1000]) {
+      const ds = store.recordCrash(crash({ uid }), "notify", new Date(T + 2000)).decisions;
+      assert.deepEqual(ds.map((d) => d.allowed), [false, false], `uid ${uid}`);
+    }
+    const next = store.recordCrash(crash({ uid: 0 }), "notify", new Date(T + 86_400_001));
+    assert.deepEqual(next.decisions.map((d) => [d.trigger.name, d.allowed]), [
+      ["daily", true],
+      ["once", false],
+    ]);
+  }
+  const db = new DatabaseSync(path);
+  try {
+    const row = db.prepare("SELECT value FROM meta WHERE key = 'schema'").get();
+    assert.equal(row?.value, "2");
+  } finally {
+    db.close();
+  }
+});
+
+Deno.test("TriggerStore.open() leaves a store it cannot migrate as it was", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/t.db`;
+  {
+    const db = new DatabaseSync(path);
+    db.exec(SCHEMA_1);
+    // A table in the way of the migration.
+    db.exec("CREATE TABLE trigger_hits (x INTEGER)");
+    db.close();
+  }
+  assert.throws(() => TriggerStore.open(path), (err: unknown) => {
+    assert.ok(err instanceof StoreError, String(err));
+    assert.match(err.message, /from schema version 1 to 2/);
+    return true;
+  });
+  const db = new DatabaseSync(path);
+  try {
+    assert.equal(db.prepare("SELECT value FROM meta WHERE key = 'schema'").get()?.value, "1");
+    const cols = db.prepare("PRAGMA table_info(firings)").all().map((c) => c.name);
+    assert.deepEqual(cols, ["trigger", "exec", "time"]);
+  } finally {
+    db.close();
+  }
+});
+
+// History retention (issue #15)
+
+Deno.test("TriggerStore keeps at most historyMax crashes, deleting the oldest first", async () => {
+  await using dir = await tempDir();
+  using store = TriggerStore.open(`${dir.path}/t.db`, { history: { maxCount: 200 } });
+  for (let pid = 1; pid <= 450; pid++) {
+    store.recordCrash(crash({ pid }), "notify");
+    assert.ok(store.listCrashes({ limit: 1000 }).length <= 200, `over the limit at ${pid}`);
+  }
+  const pids = store.listCrashes({ limit: 1000 }).map((c) => c.pid);
+  // Deleted in batches of 1 % of the limit: between 198 and 200 kept, the newest.
+  assert.ok(pids.length >= 198 && pids.length <= 200, `${pids.length}`);
+  assert.deepEqual(pids, Array.from({ length: pids.length }, (_, i) => 451 - pids.length + i));
+});
+
+Deno.test("TriggerStore drops crashes older than historyMaxAge, on insert and on open", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/t.db`;
+  const DAY = 86_400_000;
+  const T = Date.UTC(2026, 0, 1);
+  {
+    using store = TriggerStore.open(path, { history: { maxAgeMs: 10 * DAY } });
+    for (let d = 0; d < 10; d++) {
+      store.recordCrash(crash({ pid: d }), "notify", new Date(T + d * DAY));
+    }
+    assert.equal(store.listCrashes().length, 10);
+    // Day 11.5: days 0 and 1 are older than 10 days.
+    store.recordCrash(crash({ pid: 12 }), "notify", new Date(T + 11.5 * DAY));
+    assert.deepEqual(store.listCrashes().map((c) => c.pid), [2, 3, 4, 5, 6, 7, 8, 9, 12]);
+  }
+  // Reopened at day 16 with 5 days: only the crash of day 11.5 stays.
+  using store = TriggerStore.open(path, {
+    history: { maxAgeMs: 5 * DAY },
+    now: () => new Date(T + 16 * DAY),
+  });
+  assert.deepEqual(store.listCrashes().map((c) => c.pid), [12]);
+  assert.equal(store.pruneHistory(new Date(T + 100 * DAY)), 1);
+  assert.deepEqual(store.listCrashes(), []);
+});
+
+Deno.test("TriggerStore history retention keeps the rate limits: firings are not history", async () => {
+  await using dir = await tempDir();
+  using store = TriggerStore.open(`${dir.path}/t.db`, { history: { maxCount: 1 } });
+  store.addTrigger(snapshotSpec("s", { name: "daily", maxPerDay: 2, cooldownMs: 60_000 }), 0);
+  const T = Date.UTC(2026, 0, 1);
+  const allowed = (pid: number, exec: string, ms: number) =>
+    store.recordCrash(crash({ pid, execName: exec }), "notify", new Date(T + ms)).decisions[0]
+      .allowed;
+  assert.equal(allowed(1, "a", 0), true);
+  assert.equal(allowed(2, "a", 1000), false, "cooldown holds though crash 1 is gone");
+  assert.equal(allowed(3, "b", 2000), true);
+  assert.equal(allowed(4, "c", 3000), false, "max-per-day holds though its crashes are gone");
+  assert.deepEqual(store.listCrashes().map((c) => c.pid), [4]);
+  assert.deepEqual(store.listTriggers().map((t) => [t.fired, t.hits]), [[2, 4]]);
+  // A crash deleted before it is finished: finishing it is harmless.
+  const { id } = store.recordCrash(crash({ pid: 5 }), "notify", new Date(T + 4000));
+  store.recordCrash(crash({ pid: 6 }), "notify", new Date(T + 5000));
+  store.finishCrash(id, "ok", []);
+  assert.deepEqual(store.listCrashes().map((c) => [c.pid, c.outcome]), [[6, "pending"]]);
+});
+
+Deno.test("TriggerStore.open() refuses history limits below 1", async () => {
+  await using dir = await tempDir();
+  assert.throws(
+    () => TriggerStore.open(`${dir.path}/t.db`, { history: { maxCount: 0 } }),
+    RangeError,
+  );
+  assert.throws(
+    () => TriggerStore.open(`${dir.path}/t.db`, { history: { maxAgeMs: 0 } }),
+    RangeError,
+  );
+});
+
+Deno.test("TriggerStore.open() compacts a store that is mostly free pages", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/t.db`;
+  {
+    using store = TriggerStore.open(path);
+    const big = crash({ cmdline: ["x".repeat(4000)] });
+    for (let pid = 0; pid < 2000; pid++) store.recordCrash({ ...big, pid }, "notify");
+  }
+  const before = (await Deno.stat(path)).size;
+  {
+    using store = TriggerStore.open(path, { history: { maxCount: 10 } });
+    assert.equal(store.listCrashes().length, 10);
+  }
+  const after = (await Deno.stat(path)).size;
+  assert.ok(after < before / 4, `${before} -> ${after}`);
+});

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   conditionMatches,
   type CrashFacts,
+  execFilterWarning,
   formatRatePolicy,
   isValidTriggerName,
   ON_ANY_CORE_DUMP,
@@ -312,12 +313,57 @@ Deno.test("conditionMatches() matches dot-files with a star glob", () => {
   assert.ok(conditionMatches({ type: ON_ANY_CORE_DUMP, exec: "*" }, crash));
 });
 
-Deno.test("conditionMatches() applies the exec glob to the executable's path too", () => {
+Deno.test("conditionMatches() applies a glob with a / to the executable's path only", () => {
   const crash = { ...CRASH, execName: "worker", exePath: "/usr/sbin/apache2" };
   assert.ok(conditionMatches({ type: ON_ANY_CORE_DUMP, exec: "/usr/sbin/*" }, crash));
   assert.ok(conditionMatches({ type: ON_ANY_CORE_DUMP, exec: "worker" }, crash));
+  assert.ok(!conditionMatches({ type: ON_ANY_CORE_DUMP, exec: "apache2" }, crash));
   assert.ok(!conditionMatches({ type: ON_ANY_CORE_DUMP, exec: "/usr/bin/*" }, crash));
+  // No path known: a path glob matches nothing.
   assert.ok(!conditionMatches({ type: ON_ANY_CORE_DUMP, exec: "/usr/sbin/*" }, CRASH));
+});
+
+Deno.test("conditionMatches() never matches a path glob against the exec name", () => {
+  // In socket mode the exec name is the comm from the core, which may hold "/": a user can
+  // name a process "/usr/sbin/nginx" (15 bytes, the comm's limit).
+  const forged = { ...CRASH, execName: "/usr/sbin/nginx", exePath: "/home/m/nginx" };
+  assert.ok(!conditionMatches({ type: ON_ANY_CORE_DUMP, exec: "/usr/sbin/nginx" }, forged));
+  assert.ok(
+    !conditionMatches({ type: ON_ANY_CORE_DUMP, exec: "/usr/sbin/nginx" }, {
+      ...forged,
+      exePath: undefined,
+    }),
+  );
+  assert.ok(conditionMatches({ type: ON_ANY_CORE_DUMP, exec: "/home/*/nginx" }, forged));
+});
+
+Deno.test("conditionMatches() matches an executable replaced while it ran", () => {
+  const crash = { ...CRASH, exePath: "/usr/sbin/nginx (deleted)" };
+  assert.ok(conditionMatches({ type: ON_ANY_CORE_DUMP, exec: "/usr/sbin/nginx" }, crash));
+  assert.ok(
+    !conditionMatches({ type: ON_ANY_CORE_DUMP, exec: "/usr/sbin/nginx" }, {
+      ...crash,
+      exePath: "/usr/sbin/nginx.old",
+    }),
+  );
+});
+
+Deno.test("execFilterWarning() warns of a root trigger on the exec name alone", () => {
+  const on = (condition: Partial<TriggerCondition>, owner = 0) =>
+    execFilterWarning({
+      session: "s",
+      condition: { type: ON_ANY_CORE_DUMP, ...condition },
+      action: { type: "stop" },
+    }, owner);
+  const w = on({ exec: "nginx" }) ?? "";
+  assert.match(w, /any user can fire this trigger by naming a process "nginx"/);
+  assert.match(w, /--exec=\/usr\/sbin\/nginx/);
+  assert.match(w, /--uid=0/);
+  assert.match(on({ exec: "ng*" }) ?? "", /--exec=\/usr\/sbin\/NAME/);
+  assert.equal(on({ exec: "/usr/sbin/nginx" }), undefined);
+  assert.equal(on({ exec: "nginx", uids: [33] }), undefined);
+  assert.equal(on({ exec: "nginx" }, 1000), undefined); // a user's daemon sees only its crashes
+  assert.equal(on({}), undefined);
 });
 
 Deno.test("conditionMatches() requires the crash uid to be in the list", () => {

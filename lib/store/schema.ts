@@ -10,7 +10,7 @@ import { DatabaseSync } from "node:sqlite";
  * The schema version this lttng-trig writes and reads. A store of an older version is
  * brought up to it by {@linkcode MIGRATIONS}, in one transaction; a newer one is refused.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /**
  * What brings a store from version `N - 1` to version `N`, by `N`. Each runs in the
@@ -32,6 +32,13 @@ export const MIGRATIONS: Readonly<Record<number, string>> = {
         SELECT name, -1, hits FROM triggers WHERE hits > 0;
       ALTER TABLE firings ADD COLUMN uid INTEGER NOT NULL DEFAULT -1;
       CREATE INDEX firings_trigger_uid ON firings (trigger, uid, time);
+    `,
+  // 3: what a crash led to after its release, each a JSON document like `core`: the chained
+  // crash handler's run (install --chain, issue #13) and the crash report (backtrace,
+  // issue #14).
+  3: `
+      ALTER TABLE crashes ADD COLUMN chain TEXT;
+      ALTER TABLE crashes ADD COLUMN report TEXT;
     `,
 };
 

@@ -540,7 +540,7 @@ Deno.test("TriggerStore.open() migrates a schema 1 store; its shared counts bind
   const db = new DatabaseSync(path);
   try {
     const row = db.prepare("SELECT value FROM meta WHERE key = 'schema'").get();
-    assert.equal(row?.value, "2");
+    assert.equal(row?.value, "3");
   } finally {
     db.close();
   }

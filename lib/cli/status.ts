@@ -19,7 +19,12 @@ import {
   defaultKernelFiles,
   type KernelFiles,
 } from "../install/kernel_files.ts";
-import { classifyCorePattern, quotePattern, stripNewline } from "../install/pattern.ts";
+import {
+  classifyCorePattern,
+  quotePattern,
+  stripNewline,
+  unservedFilters,
+} from "../install/pattern.ts";
 import { installStatePath, readInstallState } from "../install/state.ts";
 import { LttngControl, type SessionInfo } from "../lttng/control.ts";
 import { sessionProblem } from "../lttng/session_checks.ts";
@@ -273,9 +278,24 @@ export async function gatherStatus(options: StatusOptions): Promise<StatusReport
   report.journalError = await journalReadError(options.stateDir);
   report.lastNotifierError = (await readJournal(options.stateDir, 1)).at(-1) ?? null;
   await checkSessions(report, options);
+  checkFilters(report);
   report.ok = report.installed && report.problem === null && report.daemon.answering &&
     report.cannotFire.length === 0;
   return report;
+}
+
+/**
+ * A trigger whose `--signal` filter the installed core_pattern cannot serve never fires
+ * (issue #16): the bare RFC line carries no signal.
+ */
+function checkFilters(report: StatusReport): void {
+  if (report.corePattern === null) return;
+  for (const t of report.triggers) {
+    const signals = t.condition.signals;
+    for (const problem of unservedFilters(report.corePattern, { signals })) {
+      report.cannotFire.push({ trigger: t.name, problem });
+    }
+  }
 }
 
 /** Can each trigger act? Asks lttng-sessiond, as the caller, for the sessions. */

@@ -147,6 +147,29 @@ Deno.test("status: no session daemon, a missing session, one not in snapshot mod
   assert.deepEqual(r, { code: 0, lines: ["session daemon: answering"] });
 });
 
+Deno.test("status: a --signal trigger under the RFC's bare core_pattern cannot fire: exit 1, saying why", async () => {
+  await using dirs = await makeDirs();
+  await using _d = await daemon(dirs);
+  const exe = await Deno.realPath(LAUNCHER);
+  const argv = [`--run-dir=${dirs.run}`, `--state-dir=${dirs.state}`];
+  await addTrigger(dirs, ["-n", "segv", "-s", "s1", "--signal=SIGSEGV", "OnAnyCoreDump", "stop"]);
+  const sessions = { listSessions: () => Promise.resolve([] as SessionInfo[]) };
+  const run = async (pattern: string) => {
+    const c = capture();
+    const code = await statusCommand(argv, c.ctx, new FakeKernel(pattern), sessions);
+    return { code, lines: c.out.filter((l) => /^cannot fire: segv: core_pattern/.test(l)) };
+  };
+  const bare = corePatternFor({ exe });
+  assert.deepEqual(await run(bare), {
+    code: 1,
+    lines: [
+      `cannot fire: segv: core_pattern '${bare}' does not pass the signal (%s): a --signal filter never matches, and the trigger will never fire: run 'lttng-trig install' to pass the crash facts`,
+    ],
+  });
+  // install's default line passes the signal: no such line.
+  assert.deepEqual((await run(corePatternFor({ exe, facts: true }))).lines, []);
+});
+
 Deno.test("status shows an old notifier error as old: its time, and the later crash that went through", async () => {
   await using dirs = await makeDirs();
   await using _d = await daemon(dirs);

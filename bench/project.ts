@@ -72,7 +72,7 @@ export async function history(control: string, limit: number): Promise<HistoryCr
   const reply = await controlRequest(control, ControlCommand.HISTORY, { limit }, {
     timeoutMs: 30_000,
   });
-  return (reply as { crashes: HistoryCrash[] }).crashes;
+  return reply.crashes;
 }
 
 /** A crash's history entry once its actions have finished. */

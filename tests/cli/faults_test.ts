@@ -53,7 +53,7 @@ async function crashOf(runDir: string, pid: number): Promise<CrashEntry> {
   return await waitFor(async () => {
     const reply = await controlRequest(`${runDir}/client-lttng-trig`, ControlCommand.HISTORY, {
       pid,
-    }, { timeoutMs: 3000 }) as { crashes: CrashEntry[] };
+    }, { timeoutMs: 3000 });
     const c = reply.crashes.at(-1);
     return c !== undefined && c.outcome !== "pending" ? c : undefined;
   }, { what: `the outcome of the crash of pid ${pid}` });
@@ -366,9 +366,7 @@ Deno.test("no session daemon (a user's daemon, no sessiond of its own): the reas
       );
     }
     assert.equal(d.status, undefined, d.log);
-    const listed = await controlRequest(`${run}/client-lttng-trig`, ControlCommand.LIST, {}) as {
-      triggers: { name: string }[];
-    };
+    const listed = await controlRequest(`${run}/client-lttng-trig`, ControlCommand.LIST, {});
     assert.deepEqual(listed.triggers.map((t) => t.name), ["snap"]);
   } finally {
     await Deno.remove(base, { recursive: true });

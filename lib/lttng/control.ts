@@ -215,7 +215,9 @@ async function findSnapshotDir(dir: string, name: string): Promise<string | unde
       const path = `${dir.replace(/\/+$/, "")}/${entry.name}`;
       const mtime = (await Deno.stat(path)).mtime?.getTime() ?? 0;
       if (best !== undefined && mtime < best.mtime) continue;
-      if ((await snapshotDirProblem(path)) === undefined) best = { path, mtime };
+      if ((await snapshotDirProblem(path, { contents: false })) === undefined) {
+        best = { path, mtime };
+      }
     }
   } catch {
     return undefined;
@@ -229,6 +231,13 @@ export interface SnapshotDirOptions {
   rule?: TrustRule;
   /** The filesystem. @default the real one */
   fs?: PathFs;
+  /**
+   * Also check every file inside (what `show` reads). The daemon picking a snapshot right
+   * after LTTng wrote it checks only the directory and those above it: no one else can own
+   * or replace it there, and walking a snapshot being written would cost the held crash
+   * time. @default true
+   */
+  contents?: boolean;
 }
 
 /** This process's real and effective gids, from /proc (Deno.gid needs another permission). */
@@ -264,7 +273,9 @@ export async function snapshotDirProblem(
     if (!(await (options.fs ?? Deno).lstat(real)).isDirectory) {
       return { message: `${path} is not a directory`, untrusted: true };
     }
-    if (trust.problems.length === 0) await trust.tree(real, "refuse");
+    if (trust.problems.length === 0 && options.contents !== false) {
+      await trust.tree(real, "refuse");
+    }
   } catch (err) {
     return { message: `cannot check ${path}: ${(err as Error).message}`, untrusted: false };
   }

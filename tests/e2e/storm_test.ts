@@ -163,7 +163,10 @@ Deno.test({
               assert.equal(e.execName, "crasher");
               assert.deepEqual(e.results.map((r) => r.trigger), ["storm"], JSON.stringify(e));
               if (e.outcome === "ok") {
-                assert.ok(e.results[0].snapshot?.startsWith(`${work}/out-storm/core-crasher-`));
+                assert.ok(
+                  e.results[0].snapshot?.startsWith(`${work}/out-storm/core-crasher-`),
+                  JSON.stringify(e),
+                );
               } else {
                 assert.equal(e.outcome, "failed", JSON.stringify(e));
                 assert.ok((e.results[0] as { reason?: string }).reason, JSON.stringify(e));

@@ -9,6 +9,7 @@ import { runLauncher } from "../tests/fixtures/launcher.ts";
 import { RootDaemon } from "../tests/fixtures/root_daemon.ts";
 import { readTrace, SessionDaemon, SnapshotSession } from "../tests/fixtures/lttng.ts";
 import { CorePatternGuard } from "../tests/fixtures/core_pattern.ts";
+import { corePatternFor } from "../lib/install/pattern.ts";
 import { buildCrasher, crash } from "../tests/fixtures/crasher.ts";
 import { waitFor } from "../tests/fixtures/wait.ts";
 
@@ -34,13 +35,14 @@ async function main(): Promise<void> {
   await using sessiond = await SessionDaemon.ensure();
   console.log(sessiond.ours ? "started lttng-sessiond --no-kernel" : "using the running one");
 
-  say("a snapshot session with per-process buffers and the vpid context");
+  say("a snapshot session with per-process buffers and the vpid and vtid contexts");
   cmd(`lttng create NAME --snapshot --output=${work}/snapshots`);
   cmd("lttng enable-channel -u --buffers-pid ch0 && lttng enable-event -u -a -c ch0");
-  cmd("lttng add-context -u -t vpid -c ch0 && lttng start");
+  cmd("lttng add-context -u -t vpid -t vtid -c ch0 && lttng start");
   await using session = await SnapshotSession.create({
     buffers: "pid",
     output: `${work}/snapshots`,
+    contexts: ["vpid", "vtid"],
   });
   console.log(`session ${session.name}`);
 
@@ -62,7 +64,8 @@ async function main(): Promise<void> {
     await trig("list");
 
     say("point core_pattern at the notifier");
-    const pattern = `|${LAUNCHER} notify %p %u %g %e %h`;
+    // The line 'lttng-trig install' writes: the RFC's %p %u %g %e %h and the crash facts.
+    const pattern = corePatternFor({ exe: LAUNCHER, facts: true });
     cmd(`echo '${pattern}' > /proc/sys/kernel/core_pattern`);
     await using _pattern = await CorePatternGuard.set(pattern);
 
@@ -85,9 +88,13 @@ async function main(): Promise<void> {
     const snapshot = entry.results.find((r) => r.snapshot)?.snapshot;
     if (snapshot === undefined) throw new Error(`no snapshot: ${JSON.stringify(entry)}`);
 
-    say(`the crashed process's last events (babeltrace2 ${snapshot})`);
-    const events = (await readTrace(snapshot)).filter((e) => e.includes(`vpid = ${run.pid} `));
-    for (const e of events.slice(-5)) console.log(e);
+    say("the crash in full: its facts and the crashed process's last events");
+    await trig("show", String(run.pid));
+    const ofPid = new RegExp(`\\bvpid = ${run.pid}\\b`);
+    const events = (await readTrace(snapshot)).filter((e) => ofPid.test(e));
+    if (!events.some((e) => e.includes("size = 31337"))) {
+      throw new Error(`the snapshot lacks the program's last malloc(31337): ${snapshot}`);
+    }
     console.log(`\nThe snapshot stays in ${snapshot}`);
     console.log("(its last event is the program's malloc(31337) right before the crash)");
   } finally {

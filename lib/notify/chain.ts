@@ -15,24 +15,10 @@
 import { expandPipeCommand } from "../install/specifiers.ts";
 import { type ChainState, readInstallState } from "../install/state.ts";
 import type { CoreOutcome } from "./notifier.ts";
+import type { ChainFate } from "../protocol/records.ts";
 
-/** What became of one run of the chained handler. */
-export interface ChainOutcome {
-  /** The program run (argv[0]). */
-  program: string;
-  /** `ok` (exit 0), `failed` (non-zero exit or a signal), `timeout` (killed at the deadline), `missing` (could not start). */
-  outcome: "ok" | "failed" | "timeout" | "missing";
-  /** Exit code, when it exited. */
-  code?: number;
-  /** Signal that ended it, when one did. */
-  signal?: string;
-  /** Milliseconds from its start to its end (or to the failed start). */
-  durationMs: number;
-  /** Core bytes it was given. */
-  bytes: number;
-  /** What went wrong, for any outcome but `ok`. */
-  reason?: string;
-}
+/** What became of one run of the chained handler: the record the daemon keeps. */
+export type ChainOutcome = ChainFate;
 
 /** Options of {@linkcode runChain}. */
 export interface RunChainOptions {

@@ -19,7 +19,12 @@ export function durationText(ms: number): string {
  */
 export function chainRunText(f: ChainFate): string {
   const after = `after ${durationText(f.durationMs)}`;
-  if (f.outcome === "timeout") return `killed ${after} (timeout)`;
+  if (f.outcome === "timeout") {
+    // Exited, but whoever it handed the core to was still reading it at the deadline.
+    return f.code !== undefined
+      ? `exit ${f.code}, its core still being read ${after} (timeout)`
+      : `killed ${after} (timeout)`;
+  }
   if (f.outcome === "missing") return `not run: ${escaped(f.reason ?? "cannot start")}`;
   if (f.signal !== undefined) return `killed by ${escaped(f.signal)} ${after}`;
   return `exit ${f.code ?? "?"} ${after}`;

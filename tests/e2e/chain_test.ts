@@ -492,6 +492,13 @@ Deno.test({
         }, { timeoutMs: 20_000, what: "systemd-coredump's core" });
         const st = await Deno.stat(`/var/lib/systemd/coredump/${stored}`);
         assert.ok(st.size > 0);
+        // The whole core: systemd-coredump hands the pipe to its service and exits, and
+        // the service reads the rest of the core after that.
+        const unpacked = await new Deno.Command("zstd", {
+          args: ["-dc", `/var/lib/systemd/coredump/${stored}`],
+          stdout: "piped",
+          stderr: "null",
+        }).output().then((o) => o.stdout.byteLength, () => undefined);
         await Deno.remove(`/var/lib/systemd/coredump/${stored}`);
         const log = JSON.parse((await text(`${home.dir}/chain.log`)).trim().split("\n").at(-1)!);
         assert.equal(log.outcome, "ok", JSON.stringify(log));
@@ -501,6 +508,7 @@ Deno.test({
           [recorded.chain.program, recorded.chain.outcome, recorded.chain.code],
           [SYSTEMD_COREDUMP, "ok", 0],
         );
+        if (unpacked !== undefined) assert.equal(unpacked, recorded.chain.bytes);
       } finally {
         const u = await trig("uninstall", `--state-dir=${home.dir}`);
         assert.equal(u.code, 0, show(u));

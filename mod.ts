@@ -109,6 +109,8 @@ export {
 } from "./lib/store/trigger_store.ts";
 export type { Decision } from "./lib/policy.ts";
 export type { CoreFate, CrashFacts, CrashRecord, TriggerOutcome } from "./lib/protocol/records.ts";
+export type { ChainFate } from "./lib/protocol/records.ts";
+export type { ChainEvent } from "./lib/protocol/control.ts";
 export type {
   RatePolicy,
   SnapshotAction,

@@ -4,7 +4,8 @@
  * It is not a test and asserts nothing: it measures, prints tables with the median, min
  * and max of each figure next to baselines measured in the same run, says which targets
  * are met, writes docs/BENCHMARKS.md and prints the figures of README.md's Performance
- * section. Four measurements, one module each: crash.ts, notify.ts, ingest.ts, storm.ts.
+ * section. Five measurements, one module each: crash.ts, notify.ts, ingest.ts, storm.ts,
+ * chain.ts.
  *
  * It plays by the end-to-end tests' rules: core_pattern only under CorePatternGuard (lock,
  * restored in every path), the root daemon only through RootDaemon (lock, temporary
@@ -25,6 +26,7 @@ import { loadavg } from "./project.ts";
 import { num } from "./stats.ts";
 import {
   buildReport,
+  chainSection,
   crashSection,
   ingestSection,
   notifySection,
@@ -36,6 +38,7 @@ import { measureCrash } from "./crash.ts";
 import { measureNotify } from "./notify.ts";
 import { measureIngest } from "./ingest.ts";
 import { measureStorm } from "./storm.ts";
+import { chainUnavailable, measureChain } from "./chain.ts";
 
 async function main(args: string[]): Promise<number> {
   const opts = parseOptions(args, `${ROOT}/docs/BENCHMARKS.md`);
@@ -85,7 +88,8 @@ async function main(args: string[]): Promise<number> {
     durationS: 0,
   };
   try {
-    const needsSessiond = opts.only.has("crash") || opts.only.has("storm");
+    const needsSessiond = opts.only.has("crash") || opts.only.has("storm") ||
+      opts.only.has("chain");
     await using sessiond = needsSessiond ? await SessionDaemon.ensure() : undefined;
     if (sessiond?.ours) {
       // Ours: stopped by the fixture at the end, by pid; known here for the signal path.
@@ -118,6 +122,13 @@ async function main(args: string[]): Promise<number> {
       step("4. storm");
       results.storm = await measureStorm(ctx, crasher);
       console.log(`\n${stormSection(results.storm, pipeHold(results.crash), opts)}\n`);
+    }
+    if (opts.only.has("chain")) {
+      step("5. the chain over systemd-coredump");
+      // systemd-coredump is the machine's, not ours: without it, the row says so.
+      const why = await chainUnavailable();
+      results.chain = why ?? await measureChain(ctx);
+      console.log(`\n${chainSection(results.chain)}\n`);
     }
   } finally {
     await Deno.remove(work, { recursive: true }).catch(() => {});

@@ -5,8 +5,8 @@
  */
 import { parseArgs } from "node:util";
 
-/** The four measurements, in the order they run. */
-export const MEASUREMENTS = ["crash", "notify", "ingest", "storm"] as const;
+/** The five measurements, in the order they run. */
+export const MEASUREMENTS = ["crash", "notify", "ingest", "storm", "chain"] as const;
 /** One of {@linkcode MEASUREMENTS}. */
 export type Measurement = typeof MEASUREMENTS[number];
 
@@ -18,7 +18,8 @@ takes about two minutes on 2 cores; --quick about forty seconds.
 
 Options:
   --quick                 A short run: fewer repetitions, a smaller storm.
-  --crashes=N             Crashes per method in measurement 1 (default 20; quick 5).
+  --crashes=N             Crashes per method in measurements 1 and 5 (default 20;
+                          quick 5).
   --notify-runs=N         Runs per variant in measurement 2 (default 40; quick 12).
   --ingest-count=N        Notifications per sender level in measurement 3 (default 5000;
                           quick 1000).
@@ -26,7 +27,7 @@ Options:
   --senders=LIST          Sender levels of measurement 3 (default 1,16,64).
   --storm=N               Crashes in the storm of measurement 4 (default 200; quick 50).
   --storm-window=S        Seconds over which the storm's crashes start (default 10; quick 5).
-  --only=LIST             Only these measurements: crash,notify,ingest,storm.
+  --only=LIST             Only these measurements: crash,notify,ingest,storm,chain.
   --budget=S              Stop starting new work after S seconds (default 540); every
                           wait has its own deadline, so the run ends soon after.
   --out=PATH              Where to write the report (default docs/BENCHMARKS.md).

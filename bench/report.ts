@@ -19,6 +19,7 @@ import {
 import type { NotifyKey, NotifyPhase } from "./notify.ts";
 import { DAEMON_LABEL, type IngestPhase, type IngestRun, STUB_LABEL } from "./ingest.ts";
 import type { StormPhase, StormRun } from "./storm.ts";
+import type { ChainMethod, ChainPhase } from "./chain.ts";
 
 /** The date and machine of the run: kernel, CPU model, cores, memory, versions. */
 export async function machine(date: Date): Promise<string[]> {
@@ -593,6 +594,78 @@ export function analysis(
   return out.length > 0 ? ["## What stands in the way", "", ...out] : [];
 }
 
+/** Median hold of the successful crashes of chain row `key`. */
+function chainHold(p: ChainPhase, key: ChainMethod["key"]): number {
+  const m = p.methods.find((x) => x.key === key);
+  return m === undefined ? NaN : median(m.samples.filter((s) => s.ok).map((s) => s.ms));
+}
+
+/** What `install --chain` adds to systemd-coredump's own hold: the medians' difference. */
+export function chainOverhead(p: ChainPhase): { systemdMs: number; chainMs: number } {
+  return { systemdMs: chainHold(p, "systemd"), chainMs: chainHold(p, "chain") };
+}
+
+/** Measurement 5: `install --chain` over systemd-coredump against systemd-coredump alone. */
+export function chainSection(p: ChainPhase | string): string {
+  const title = "## 5. The chain: lttng-trig before systemd-coredump";
+  if (typeof p === "string") return [title, "", `Not measured: ${p}.`].join("\n");
+  const row = (m: ChainMethod) => {
+    const ok = m.samples.filter((s) => s.ok);
+    const s = summarize(ok.map((x) => x.ms));
+    const stored = summarize(ok.map((x) => x.storedBytes ?? NaN));
+    const snap = summarize(ok.map((x) => x.snapshotMs ?? NaN));
+    const chain = summarize(ok.map((x) => x.chainMs ?? NaN));
+    return [
+      m.label,
+      num(s.median),
+      num(s.min),
+      num(s.max),
+      `${ok.length}/${m.samples.length}`,
+      snap.n > 0 ? num(snap.median) : "-",
+      chain.n > 0 ? num(chain.median, 0) : "-",
+      stored.n > 0 ? `${num(stored.min / 1024, 0)}-${num(stored.max / 1024, 0)} KiB` : "-",
+    ];
+  };
+  const o = chainOverhead(p);
+  const failures = p.methods.flatMap((m) =>
+    m.samples.filter((s) => !s.ok).map((s) => `- ${m.key}, pid ${s.pid}: ${s.note}`)
+  );
+  return [
+    title,
+    "",
+    "Crash-to-release as in measurement 1 (the same traced crasher, its last instant to its",
+    "reaping), for a machine whose crash handler is systemd-coredump: systemd-coredump alone,",
+    "and `lttng-trig install --chain` over it, with a snapshot trigger on a per-pid session.",
+    "Under the chain, lttng-trig's notifier tells the daemon (which takes the snapshot), then",
+    "runs systemd-coredump with the core on its stdin; the crash is released once it is done.",
+    "systemd-coredump's socket unit is emulated (`systemd-socket-activate --accept`, one",
+    "systemd-coredump per connection); each stored core is decompressed and its size shown, so",
+    'that a core cut short would show. "snapshot" is the daemon\'s action, "chained run" the',
+    "chained handler's run as the daemon recorded it (CHAIN_RESULT). The two rows taken in",
+    "turn, round after round. Milliseconds.",
+    "",
+    table(
+      [
+        "method",
+        "median",
+        "min",
+        "max",
+        "ok/n",
+        "snapshot (median)",
+        "chained run (median)",
+        "stored core",
+      ],
+      p.methods.map(row),
+    ),
+    "",
+    `What the chain adds to systemd-coredump's own hold (medians): ${
+      signed(o.chainMs - o.systemdMs)
+    } ms (${num(o.chainMs)} ms against ${num(o.systemdMs)} ms).`,
+    ...(failures.length > 0 ? ["", "Failed runs:", ...failures.slice(0, 10)] : []),
+    ...(p.notes.length > 0 ? ["", ...p.notes.map((n) => `- ${n}`)] : []),
+  ].join("\n");
+}
+
 /** Everything one run produced, for the report. */
 export interface RunResults {
   opts: BenchOptions;
@@ -605,6 +678,8 @@ export interface RunResults {
   notify?: NotifyPhase;
   ingest?: IngestPhase;
   storm?: StormPhase;
+  /** Measurement 5, or why it could not run here. */
+  chain?: ChainPhase | string;
 }
 
 /** The report's sections and targets, and the README's figures. */
@@ -659,6 +734,19 @@ export async function buildReport(r: RunResults): Promise<{ doc: string; console
       } MiB`;
       targets.push(`- ${line.replace("storm:", "storm (no target set):")}`);
       readme.push(`- ${line}`);
+    }
+  }
+  if (r.chain !== undefined) {
+    sections.push(chainSection(r.chain));
+    if (typeof r.chain !== "string") {
+      const o = chainOverhead(r.chain);
+      readme.push(
+        `- install --chain over systemd-coredump: crash-to-release median ${
+          num(o.chainMs)
+        } ms against ${num(o.systemdMs)} ms for systemd-coredump alone (${
+          signed(o.chainMs - o.systemdMs)
+        } ms, with the snapshot)`,
+      );
     }
   }
   const about = await machine(r.date);

@@ -18,6 +18,56 @@ const SIGNALS: Record<string, number> = {
   SIGSYS: 31,
 };
 
+/**
+ * Every standard Linux signal (x86-64 and arm64), for the signal that ended a chained
+ * handler: any of them can, not only those that dump core.
+ */
+const LINUX_SIGNALS: Record<string, number> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGILL: 4,
+  SIGTRAP: 5,
+  SIGABRT: 6,
+  SIGBUS: 7,
+  SIGFPE: 8,
+  SIGKILL: 9,
+  SIGUSR1: 10,
+  SIGSEGV: 11,
+  SIGUSR2: 12,
+  SIGPIPE: 13,
+  SIGALRM: 14,
+  SIGTERM: 15,
+  SIGSTKFLT: 16,
+  SIGCHLD: 17,
+  SIGCONT: 18,
+  SIGSTOP: 19,
+  SIGTSTP: 20,
+  SIGTTIN: 21,
+  SIGTTOU: 22,
+  SIGURG: 23,
+  SIGXCPU: 24,
+  SIGXFSZ: 25,
+  SIGVTALRM: 26,
+  SIGPROF: 27,
+  SIGWINCH: 28,
+  SIGIO: 29,
+  SIGPWR: 30,
+  SIGSYS: 31,
+};
+
+/** The number of a signal named as Deno names it (`SIGKILL`), or of a decimal `"40"`. */
+export function linuxSignalNumber(name: string): number | undefined {
+  if (/^\d{1,2}$/.test(name)) return Number(name);
+  return LINUX_SIGNALS[name];
+}
+
+/** `SIGTERM` for 15, any standard Linux signal; the decimal number for others. */
+export function linuxSignalName(n: number): string {
+  for (const [name, value] of Object.entries(LINUX_SIGNALS)) if (value === n) return name;
+  return String(n);
+}
+
 /** Parse `SIGSEGV`, `segv` or `11`; `undefined` when it is none of these. */
 export function parseSignal(text: string): number | undefined {
   if (/^\d{1,2}$/.test(text)) {

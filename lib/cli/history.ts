@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { chainHistoryText } from "./chain_fate.ts";
 import { UsageError } from "../errors.ts";
 import type { CrashRecord } from "../protocol/records.ts";
 import { signalName } from "../signals.ts";
@@ -27,7 +28,7 @@ export const HISTORY_SPEC = {
   summary: "List the crashes received and what they fired",
   description: [
     "List the crashes the lttng-trig daemon received, one per line, oldest first, like coredumpctl list: time, pid, uid, signal, exec name, the triggers it fired, the outcome, where the snapshot is, and where the core is (when the notifier keeps cores).",
-    "Outcomes: ok (every fired action succeeded), failed (the reason is in the SNAPSHOT column and in --json), no-trigger (no trigger matched), skipped (rate policy, cooldown or daily maximum), pending (actions running), interrupted (the daemon stopped before they finished).",
+    "Outcomes: ok (every fired action succeeded), failed (the reason is in the SNAPSHOT column and in --json), no-trigger (no trigger matched), skipped (rate policy, cooldown or daily maximum), pending (actions running), interrupted (the daemon stopped before they finished). Under 'install --chain', the outcome is followed by what the chained crash handler did, such as (chain: ok 85 ms) or (chain: failed exit 1 12 ms).",
   ],
   positionals: [],
   options: [
@@ -113,7 +114,7 @@ export function historyLines(crashes: CrashRecord[]): string[] {
       c.signal === undefined ? "-" : signalName(c.signal).replace(/^SIG/, ""),
       escaped(c.execName),
       fired,
-      escaped(c.outcome),
+      escaped(c.outcome) + (c.chain === undefined ? "" : ` (${chainHistoryText(c.chain)})`),
       snapshots.join(",") || (reasons.length > 0 ? `(${reasons.join("; ")})` : "-"),
       c.core === undefined
         ? "-"

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { chainShowText } from "./chain_fate.ts";
 import { CommandError, UsageError } from "../errors.ts";
 import type { CrashRecord } from "../protocol/records.ts";
 import { signalName } from "../signals.ts";
@@ -166,6 +167,7 @@ export function showLines(c: CrashRecord): string[] {
     );
     field("snapshot", text(r.snapshot));
   }
+  if (c.chain !== undefined) field("chained handler", chainShowText(c.chain));
   if (c.core !== undefined) {
     field(
       "core",

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { chainShowText } from "./chain_fate.ts";
 import { UsageError } from "../errors.ts";
 import { signalName } from "../signals.ts";
 import { ControlClient } from "../client/client.ts";
@@ -24,7 +25,7 @@ export const WATCH_SPEC = {
   name: "watch",
   summary: "Follow crashes and action outcomes as they happen",
   description: [
-    "Follow the lttng-trig daemon: print one line when a crash arrives, and one when its actions have finished (with each trigger's outcome and the snapshot), until interrupted (Ctrl-C). Like LTTng's notification channel, for crashes:",
+    "Follow the lttng-trig daemon: print one line when a crash arrives, one when its actions have finished (with each trigger's outcome and the snapshot), and under 'install --chain' one when the chained crash handler has ended, until interrupted (Ctrl-C). Like LTTng's notification channel, for crashes:",
     '  2026-11-26T10:00:00.123Z crash   pid 4242 uid 1000 exec "nginx" signal SIGSEGV\n  2026-11-26T10:00:00.141Z outcome pid 4242 ok: web-crash ok /var/crash/core-nginx-4242-...',
   ],
   positionals: [],
@@ -33,7 +34,7 @@ export const WATCH_SPEC = {
       name: "json",
       type: "boolean",
       help:
-        "Print one JSON object per line (type: crash, outcome, heartbeat, dropped), for scripts.",
+        "Print one JSON object per line (type: crash, outcome, chain, heartbeat, dropped), for scripts.",
       examples: ["lttng-trig watch --json | jq ."],
     },
     runDirOption("watch"),
@@ -67,6 +68,11 @@ export function watchLine(e: WatchEvent): string | undefined {
       }`
     ).join("; ");
     return `${now} outcome pid ${e.pid} ${escaped(e.outcome)}${results ? `: ${results}` : ""}`;
+  }
+  if (e.type === "chain") {
+    return `${escaped(e.time)} chain   pid ${e.pid} ${escaped(e.chain.outcome)}: ${
+      chainShowText(e.chain)
+    }`;
   }
   if (e.type === "dropped") return `${now} (${e.count} events dropped: this watcher was slow)`;
   return undefined;

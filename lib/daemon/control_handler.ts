@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { ChainFateEvents } from "./chain_fate_events.ts";
 import {
   ControlCommand,
   type ControlReply,
@@ -190,6 +191,8 @@ function parseHistoryRequest(request: unknown): HistoryRequest | string {
 export interface WatchContext {
   /** The crashes to follow. */
   crashes: Pick<CrashHandler, "listen" | "listenReceived">;
+  /** The chained handlers' runs as they are recorded (`install --chain`). */
+  chains?: Pick<ChainFateEvents, "listen">;
   /** Aborted when the daemon stops: every stream ends. */
   stopping: AbortSignal;
   /** Milliseconds without events before a heartbeat. @default 15000 */
@@ -219,6 +222,7 @@ export async function* watchEvents(ctx: WatchContext): AsyncGenerator<WatchEvent
   };
   const offReceived = ctx.crashes.listenReceived((c) => push({ type: "crash", ...c }));
   const offDone = ctx.crashes.listen((c) => push({ type: "outcome", ...c }));
+  const offChain = ctx.chains?.listen(push);
   const onStop = () => wake?.();
   ctx.stopping.addEventListener("abort", onStop);
   try {
@@ -244,6 +248,7 @@ export async function* watchEvents(ctx: WatchContext): AsyncGenerator<WatchEvent
   } finally {
     offReceived();
     offDone();
+    offChain?.();
     ctx.stopping.removeEventListener("abort", onStop);
   }
 }

@@ -37,6 +37,7 @@ import { lookAtHeldProcess, type ProcReader } from "./held_process.ts";
 import { selfDumpProtection } from "./dumpable.ts";
 import { libc } from "./libc.ts";
 import { crashLogLine, NotifyEndpoint } from "./notify_endpoint.ts";
+import { ChainFateEvents } from "./chain_fate_events.ts";
 import {
   DaemonStartError,
   lockDirs,
@@ -135,6 +136,7 @@ export class Daemon implements AsyncDisposable {
   #procReader: ProcReader | string = "not started";
   #coredump?: CoredumpServer;
   #stopSignal = new AbortController();
+  #chains = new ChainFateEvents();
   #library?: LttngCtlLibrary;
   #selfDump?: { protected: boolean; reason: string };
   #locks: Deno.FsFile[];
@@ -308,6 +310,12 @@ export class Daemon implements AsyncDisposable {
       uid: o.uid,
       crashes: this.#handler,
       recordCore: (pid, fate) => this.#store.setCoreFate(pid, fate),
+      recordChain: (pid, chain) => {
+        const id = this.#store.setChainFate(pid, chain);
+        if (id !== undefined) {
+          this.#chains.publish({ type: "chain", id, pid, time: new Date().toISOString(), chain });
+        }
+      },
       procReader: this.#procReader,
       stopping: () => this.#stopped !== undefined,
       replyTimeoutMs: o.replyTimeoutMs,
@@ -337,6 +345,7 @@ export class Daemon implements AsyncDisposable {
           status: () => this.#status(),
           log: o.log,
           crashes: this.#handler,
+          chains: this.#chains,
           stopping: this.#stopSignal.signal,
         }),
     });

@@ -1,11 +1,13 @@
 /**
  * The notification socket (`RUN_DIR/notify-lttng-sessiond`): accepts the notifier's
- * frames, decodes a crash (ONANYCOREDUMP or its extended form) or a core's fate, hands a
- * crash to the crash handler and answers once its actions let the crash go.
+ * frames, decodes a crash (ONANYCOREDUMP or its extended form), a core's fate or the
+ * chained handler's run, hands a crash to the crash handler and answers once its actions
+ * let the crash go.
  *
  * @module
  */
 import { type CoreFate, coreFate } from "../protocol/records.ts";
+import type { ChainFate } from "../protocol/records.ts";
 import {
   decodeOnAnyCoreDump,
   encodeNotifyReply,
@@ -20,6 +22,11 @@ import {
   NotifyExtCommand,
   ONANYCOREDUMP_EXT_MAX,
   type OnAnyCoreDumpExtMessage,
+} from "../wire/notify_ext.ts";
+import {
+  CHAIN_RESULT_MAX,
+  type ChainResultMessage,
+  decodeChainResult,
 } from "../wire/notify_ext.ts";
 import type { CrashFacts } from "../trigger.ts";
 import type { CrashHandler, CrashOutcome } from "./crash_handler.ts";
@@ -38,6 +45,8 @@ export interface NotifyEndpointOptions {
   crashes: Pick<CrashHandler, "handle">;
   /** Records the fate of a crash's core. */
   recordCore(pid: number, fate: CoreFate): void;
+  /** Records what the chained handler (`install --chain`) did with a crash. */
+  recordChain?(pid: number, fate: ChainFate): void;
   /** Reads `/proc` for the look at a held process, or why it cannot. */
   procReader: ProcReader | string;
   /** True once the daemon is stopping: new crashes are answered UNAVAILABLE. */
@@ -93,12 +102,16 @@ export class NotifyEndpoint {
           ? ONANYCOREDUMP_EXT_MAX
           : cmd === NotifyExtCommand.CORE_RESULT
           ? CORE_RESULT_MAX
+          : cmd === NotifyExtCommand.CHAIN_RESULT
+          ? CHAIN_RESULT_MAX
           : -1,
       onFrameError: () =>
         encodeNotifyReply({ status: NotifyStatus.BAD_REQUEST, fired: 0, failed: 0 }),
       onFrame: (frame) =>
         frame.header.cmd === NotifyExtCommand.CORE_RESULT
           ? this.#onCoreResult(frame.payload)
+          : frame.header.cmd === NotifyExtCommand.CHAIN_RESULT
+          ? this.#onChainResult(frame.payload)
           : this.#onNotify(frame.header.cmd, frame.payload),
     });
   }
@@ -115,6 +128,23 @@ export class NotifyEndpoint {
       this.#options.log(`core of pid ${r.pid}: ${r.kept ? `kept in ${r.text}` : r.text}`);
     } catch (err) {
       this.#options.log(`bad core result: ${(err as Error).message}`);
+    }
+    return Promise.resolve({ close: true });
+  }
+
+  // Like a core result: no reply; the socket's permissions say who may send one (root,
+  // or the daemon's own user), and it lands on that daemon's own newest crash of `pid`.
+  #onChainResult(payload: Uint8Array): Promise<FrameResult> {
+    try {
+      const r = decodeChainResult(payload);
+      this.#options.recordChain?.(r.pid, chainFateOf(r));
+      this.#options.log(
+        `chained handler of pid ${r.pid}: ${r.outcome}${
+          r.reason ? ` (${r.reason})` : ""
+        }, ${r.durationMs} ms`,
+      );
+    } catch (err) {
+      this.#options.log(`bad chain result: ${(err as Error).message}`);
     }
     return Promise.resolve({ close: true });
   }
@@ -176,4 +206,10 @@ export class NotifyEndpoint {
       clearTimeout(timer);
     }
   }
+}
+
+/** The record of a CHAIN_RESULT. */
+export function chainFateOf(m: ChainResultMessage): ChainFate {
+  const { pid: _pid, ...fate } = m;
+  return fate;
 }

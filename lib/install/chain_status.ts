@@ -6,6 +6,8 @@
  */
 import type { InstallState } from "./state.ts";
 import { type ChainJournalEntry, readChainJournal } from "../notify/chain.ts";
+import { chainRunText } from "../cli/chain_fate.ts";
+import { escaped, quoted } from "../cli/common.ts";
 
 /** The chained handler, for `status` (and `status --json`). */
 export interface ChainStatus {
@@ -52,11 +54,11 @@ export function chainStatusLines(c: ChainStatus): string[] {
   }
   const r = c.lastRun;
   if (r !== null) {
-    const how = r.outcome === "ok" ? "exit 0" : r.reason ?? r.outcome;
+    // From chain.log: written on every crash, whether a daemon ran or not.
     lines.push(
-      `chained handler last run: ${r.time} pid ${r.pid} exec ${
-        JSON.stringify(r.exec)
-      }: ${how}, ${r.durationMs} ms`,
+      `chained handler last run: ${escaped(String(r.time))} pid ${r.pid} exec ${
+        quoted(String(r.exec))
+      }: ${chainRunText(r)}`,
     );
   }
   return lines;

@@ -15,24 +15,10 @@
 import { expandPipeCommand } from "../install/specifiers.ts";
 import { type ChainState, readInstallState } from "../install/state.ts";
 import type { CoreOutcome } from "./notifier.ts";
+import type { ChainFate } from "../protocol/records.ts";
 
-/** What became of one run of the chained handler. */
-export interface ChainOutcome {
-  /** The program run (argv[0]). */
-  program: string;
-  /** `ok` (exit 0), `failed` (non-zero exit or a signal), `timeout` (killed at the deadline), `missing` (could not start). */
-  outcome: "ok" | "failed" | "timeout" | "missing";
-  /** Exit code, when it exited. */
-  code?: number;
-  /** Signal that ended it, when one did. */
-  signal?: string;
-  /** Milliseconds from its start to its end (or to the failed start). */
-  durationMs: number;
-  /** Core bytes it was given. */
-  bytes: number;
-  /** What went wrong, for any outcome but `ok`. */
-  reason?: string;
-}
+/** What became of one run of the chained handler: the record the daemon keeps. */
+export type ChainOutcome = ChainFate;
 
 /** Options of {@linkcode runChain}. */
 export interface RunChainOptions {
@@ -183,14 +169,22 @@ export async function runChain(
     }, options.timeoutMs);
   });
   const status = await Promise.race([child.status, deadline.then(() => undefined)]);
+  let drained = true;
+  if (status !== undefined && !timedOut) {
+    // The handler exited, but its stdin may live on: systemd-coredump hands the core pipe
+    // to its socket-activated service, which reads the core after the helper exited. As
+    // the kernel does, the core is written for as long as anyone reads it (with no reader
+    // left, a write fails at once), within the same deadline.
+    drained = await Promise.race([fed.then(() => true), deadline.then(() => false)]);
+  }
   clearTimeout(timer);
   let result: ChainOutcome;
-  if (status === undefined || timedOut) {
+  if (status === undefined) {
     try {
       child.kill("SIGKILL");
     } catch { /* gone meanwhile */ }
     stop.abort();
-    await fed;
+    await settled(fed);
     await child.status.catch(() => {});
     result = {
       program,
@@ -200,9 +194,9 @@ export async function runChain(
       reason: `${program} did not finish within ${options.timeoutMs} ms: killed`,
     };
   } else {
-    // The handler is done: whatever it left unread is released with the crash.
+    // Whatever is left unread past the deadline is released with the crash.
     stop.abort();
-    await fed;
+    await settled(fed);
     result = { program, outcome: status.success ? "ok" : "failed", durationMs: took(), bytes };
     if (status.signal !== null) {
       result.signal = status.signal;
@@ -211,8 +205,26 @@ export async function runChain(
       result.code = status.code;
       if (!status.success) result.reason = `${program} exited with status ${status.code}`;
     }
+    if (!drained && status.success) {
+      result.outcome = "timeout";
+      result.reason =
+        `the core was still being read from ${program}'s stdin after ${options.timeoutMs} ms: released with the rest unread`;
+    }
   }
   return kept === undefined ? { chain: result } : { chain: result, core: await kept };
+}
+
+/**
+ * `fed` once the pipe to the handler is shut, or after a short grace: an aborted pipe
+ * still waits for a write in flight, which a reader that never reads (one the handler
+ * handed its stdin to) would block for good. The crash is released all the same.
+ */
+function settled(fed: Promise<void>, graceMs = 200): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    fed,
+    new Promise<void>((resolve) => timer = setTimeout(resolve, graceMs)),
+  ]).finally(() => clearTimeout(timer));
 }
 
 /** One line of STATE_DIR/chain.log: a run of the chained handler. */

@@ -9,13 +9,17 @@ import { chainValuesOf } from "../install/specifiers.ts";
 import { type ChainOutcome, journalChain, loadChain, runChain } from "./chain.ts";
 import type { NotifyArgs } from "./args.ts";
 import type { CoreOutcome } from "./notifier.ts";
+import { encodeChainResult } from "../wire/notify_ext.ts";
 
 /** A release of the crash through the chained handler, and its record. */
 export interface ChainedRelease {
   /** For {@linkcode NotifierIo.releaseCore}: run the handler, resolve once it is done. */
   releaseCore(): Promise<CoreOutcome | undefined>;
-  /** Journal the run in STATE_DIR/chain.log; resolves to the failures to journal. */
-  record(args: NotifyArgs): Promise<string[]>;
+  /**
+   * Journal the run in STATE_DIR/chain.log and give its CHAIN_RESULT frame to `tell`
+   * (which sends it to the daemons that replied); resolves to the failures to journal.
+   */
+  record(args: NotifyArgs, tell?: (frame: Uint8Array) => Promise<void>): Promise<string[]>;
 }
 
 /**
@@ -56,8 +60,10 @@ export function chainedRelease(
       closeStdin();
       return r.core;
     },
-    async record(args) {
+    async record(args, tell) {
       if (outcome === undefined) return [];
+      // The daemons record it in their history; chain.log stays the record when none runs.
+      const told = tell?.(encodeChainResult({ pid: args.pid, ...outcome })).catch(() => {});
       const entry = {
         time: new Date().toISOString(),
         pid: args.pid,
@@ -70,6 +76,7 @@ export function chainedRelease(
       } catch (err) {
         failures.push(`cannot journal the chained handler's run: ${(err as Error).message}`);
       }
+      await told;
       return failures;
     },
   };

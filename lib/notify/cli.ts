@@ -4,7 +4,7 @@
  * @module
  */
 import { kernelSplitsExecName, parseNotifyArgs } from "./args.ts";
-import { DEFAULT_HOLD_MS, runNotifier } from "./notifier.ts";
+import { DEFAULT_HOLD_MS, runNotifier, sendToReplied } from "./notifier.ts";
 import { denoNotifierIo, journalFailure } from "./io.ts";
 import { processPathEnv, resolveStateDir, ROOT_STATE_DIR } from "../paths.ts";
 
@@ -69,7 +69,11 @@ export async function notifyMain(words: string[]): Promise<number> {
     timeoutMs,
     signal: AbortSignal.timeout(timeoutMs),
   });
-  if (chained !== undefined) run.failures.push(...(await chained.record(args)));
+  if (chained !== undefined) {
+    // After the release: the daemons that replied record what the handler did.
+    const tell = (frame: Uint8Array) => sendToReplied(run.deliveries, args.uid, frame, io);
+    run.failures.push(...(await chained.record(args, tell)));
+  }
   if (Deno.env.get("LTTNG_TRIG_DEBUG")) console.error(JSON.stringify(run));
   if (run.failures.length === 0) return 0;
   await journalFailure(stateDir, {

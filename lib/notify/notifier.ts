@@ -260,6 +260,26 @@ export async function runNotifier(
 }
 
 /**
+ * Send `frame` (a message that needs no reply, such as CHAIN_RESULT) to each daemon that
+ * replied in `deliveries`, on a new connection each, within `timeoutMs` each; only to a
+ * peer that runs as that socket's owner (root for the root daemon, `uid` for the user's),
+ * as the first connection was. Failures are dropped: the crash was handled already.
+ */
+export async function sendToReplied(
+  deliveries: readonly Delivery[],
+  uid: number | undefined,
+  frame: Uint8Array,
+  io: Pick<NotifierIo, "connect">,
+  timeoutMs = 2000,
+): Promise<void> {
+  await Promise.all(
+    deliveries.filter((d) => d.outcome === "replied").map((d) =>
+      sendOnce(d.path, d.target === "root" ? 0 : uid ?? -1, frame, io, timeoutMs).catch(() => {})
+    ),
+  );
+}
+
+/**
  * Send `frame` on a new connection to `path` and close, within `timeoutMs`; only to a
  * peer that runs as `owner`, as the first connection was.
  */
@@ -267,7 +287,7 @@ async function sendOnce(
   path: string,
   owner: number,
   frame: Uint8Array,
-  io: NotifierIo,
+  io: Pick<NotifierIo, "connect">,
   timeoutMs: number,
 ): Promise<void> {
   let conn: NotifierConn | undefined;

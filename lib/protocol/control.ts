@@ -9,6 +9,7 @@
 import { ControlCommand } from "../wire/control.ts";
 import type { CrashFacts, Trigger, TriggerSpec } from "../trigger.ts";
 import type { CrashRecord, TriggerOutcome } from "./records.ts";
+import type { ChainFate } from "./records.ts";
 
 export { ControlCommand };
 
@@ -124,6 +125,19 @@ export type OutcomeEvent = { type: "outcome" } & CrashFacts & {
   /** Where it came from: `notify` or `socket`. */
   source: string;
 };
+/** WATCH: the chained crash handler (`install --chain`) of a crash ended, and was recorded. */
+export interface ChainEvent {
+  /** Discriminant. */
+  type: "chain";
+  /** History id of the crash. */
+  id: number;
+  /** The crash's pid. */
+  pid: number;
+  /** When the daemon recorded it (ISO 8601). */
+  time: string;
+  /** What the handler did. */
+  chain: ChainFate;
+}
 /** WATCH: sent every 15 s without events, so a client can tell the daemon lives. */
 export interface HeartbeatEvent {
   /** Discriminant. */
@@ -143,6 +157,7 @@ export type WatchEvent =
   | WatchingEvent
   | CrashEvent
   | OutcomeEvent
+  | ChainEvent
   | HeartbeatEvent
   | DroppedEvent;
 

@@ -78,6 +78,30 @@ export interface CoreFate {
   bytes: number;
 }
 
+/**
+ * What the chained crash handler (`install --chain`) did with a crash, as the notifier
+ * tells the daemon after it ends (CHAIN_RESULT) and journals it in STATE_DIR/chain.log.
+ */
+export interface ChainFate {
+  /** The program run (argv[0]), or `""` when none could be named. */
+  program: string;
+  /**
+   * `ok` (exit 0), `failed` (a non-zero exit or a signal), `timeout` (killed at its
+   * deadline), `missing` (could not be started).
+   */
+  outcome: "ok" | "failed" | "timeout" | "missing";
+  /** Its exit status, when it exited. */
+  code?: number;
+  /** The signal that ended it (`SIGKILL`, or the number for an unnamed one), when one did. */
+  signal?: string;
+  /** Milliseconds from its start to its end (or to the failed start). */
+  durationMs: number;
+  /** Core bytes it was given. */
+  bytes: number;
+  /** What went wrong, for any outcome but `ok`. */
+  reason?: string;
+}
+
 /** One crash in the history. */
 export interface CrashRecord extends CrashFacts {
   /** History id. */
@@ -94,6 +118,8 @@ export interface CrashRecord extends CrashFacts {
   detail?: string;
   /** What happened to the core, when the notifier kept it or tried to. */
   core?: CoreFate;
+  /** What the chained crash handler did (`install --chain`), once it ended. */
+  chain?: ChainFate;
 }
 
 /**

@@ -6,6 +6,7 @@
  * @module
  */
 import type { CoreFate, CrashFacts, CrashRecord, TriggerOutcome } from "../protocol/records.ts";
+import type { ChainFate } from "../protocol/records.ts";
 import type { Prepare } from "./triggers.ts";
 
 /** Options of {@linkcode CrashTable.list}. */
@@ -49,6 +50,7 @@ interface CrashRow {
   results: string;
   detail: string | null;
   core: string | null;
+  chain?: string | null;
 }
 
 /** The `crashes` table; every write runs inside the caller's transaction. */
@@ -97,6 +99,19 @@ export class CrashTable {
     if (row === undefined) return false;
     this.#sql("UPDATE crashes SET core = ? WHERE id = ?").run(JSON.stringify(fate), row.id);
     return true;
+  }
+
+  /**
+   * Record what the chained handler did on the newest crash of `pid` since `since`;
+   * returns that crash's history id, or `undefined` when there is none.
+   */
+  setChainFate(pid: number, fate: ChainFate, since: string): number | undefined {
+    const row = this.#sql(
+      "SELECT id FROM crashes WHERE pid = ? AND time >= ? ORDER BY id DESC LIMIT 1",
+    ).get(pid, since) as { id: number } | undefined;
+    if (row === undefined) return undefined;
+    this.#sql("UPDATE crashes SET chain = ? WHERE id = ?").run(JSON.stringify(fate), row.id);
+    return row.id;
   }
 
   /** Mark `pending` crashes `interrupted`; returns how many. */
@@ -189,5 +204,6 @@ function rowToCrash(row: CrashRow): CrashRecord {
     results: JSON.parse(row.results) as TriggerOutcome[],
     ...(row.detail === null ? {} : { detail: row.detail }),
     ...(row.core === null ? {} : { core: JSON.parse(row.core) as CoreFate }),
+    ...(row.chain == null ? {} : { chain: JSON.parse(row.chain) as ChainFate }),
   };
 }

@@ -14,6 +14,7 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { decide, type Decision } from "../policy.ts";
 import type { CoreFate, CrashFacts, CrashRecord, TriggerOutcome } from "../protocol/records.ts";
+import type { ChainFate } from "../protocol/records.ts";
 import type { Trigger, TriggerSpec } from "../trigger.ts";
 import {
   CrashTable,
@@ -276,6 +277,18 @@ export class TriggerStore implements Disposable {
   setCoreFate(pid: number, fate: CoreFate, now: Date = new Date()): boolean {
     const since = new Date(now.getTime() - 3600_000).toISOString();
     return this.#write("record the core", () => this.#crashes.setCoreFate(pid, fate, since));
+  }
+
+  /**
+   * Record what the chained handler did with the newest crash of `pid` (received within
+   * the last hour); returns that crash's history id, or `undefined` when none is found.
+   */
+  setChainFate(pid: number, fate: ChainFate, now: Date = new Date()): number | undefined {
+    const since = new Date(now.getTime() - 3600_000).toISOString();
+    return this.#write(
+      "record the chained handler's run",
+      () => this.#crashes.setChainFate(pid, fate, since),
+    );
   }
 
   /** Mark crashes left `pending` by a daemon that died as `interrupted`; returns how many. */

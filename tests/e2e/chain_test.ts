@@ -12,7 +12,7 @@ import { runLauncher, type RunResult } from "../fixtures/launcher.ts";
 import { LAUNCHER } from "../fixtures/paths.ts";
 import { e2eUnavailable, RootDaemon } from "../fixtures/root_daemon.ts";
 import { readTrace, SessionDaemon, SnapshotSession } from "../fixtures/lttng.ts";
-import { crashEntry } from "../fixtures/history.ts";
+import { crashEntry, history, type HistoryEntry } from "../fixtures/history.ts";
 import { waitFor } from "../fixtures/wait.ts";
 
 const skip = Deno.uid() === 0 ? undefined : "install writes core_pattern: needs root";
@@ -170,85 +170,243 @@ Deno.test({
   },
 });
 
+/** `chain` of a `history --json` entry. */
+interface ChainField {
+  program: string;
+  outcome: string;
+  code?: number;
+  signal?: string;
+  durationMs: number;
+  bytes: number;
+  reason?: string;
+}
+
+/** The history entry of `pid` once the daemon recorded its chained handler's run. */
+function chainEntry(pid: number): Promise<HistoryEntry & { chain: ChainField }> {
+  return waitFor(async () => {
+    const c = (await history()).find((h) => h.pid === pid) as
+      | (HistoryEntry & { chain?: ChainField })
+      | undefined;
+    return c?.chain !== undefined ? c as HistoryEntry & { chain: ChainField } : undefined;
+  }, { timeoutMs: 20_000, what: `the chained handler's run of pid ${pid} in the history` });
+}
+
+const daemonSkip = skip ?? await e2eUnavailable();
+
 Deno.test({
   name:
-    "a chained handler that hangs or fails: the crash is released at the deadline, and it is recorded",
-  ignore: requirement(skip),
+    "a chained handler that hangs or fails: the crash is released at the deadline, and the daemon and chain.log record it",
+  ignore: requirement(daemonSkip),
   async fn(t) {
     await using home = await shortHome();
-    await using guard = await CorePatternGuard.set("core");
-    for (const kind of ["hangs", "exits 1"] as const) {
-      await t.step(`a handler that ${kind}`, async () => {
-        const handler = `${home.dir}/h`;
-        await Deno.writeTextFile(
-          handler,
-          kind === "hangs"
-            ? `#!/bin/sh\necho $$ > ${home.dir}/pid\nexec sleep 1000\n`
-            : `#!/bin/sh\ncat > /dev/null\nexit 1\n`,
-          { mode: 0o755 },
-        );
-        await guard.rewrite(`|${handler} %p`);
-        const r = await trig(
-          "install",
-          "--chain",
-          "--chain-timeout=2",
-          `--exe=${home.exe}`,
-          `--state-dir=${home.dir}`,
-        );
-        assert.equal(r.code, 0, show(r));
-        try {
-          await Deno.remove(`${home.dir}/chain.log`).catch(() => {});
-          const run = await crash();
-          assert.equal(run.signal, "SIGSEGV");
-          await waitFor(
-            () => Deno.lstat(`${home.dir}/chain.log`).then(() => true, () => false),
-            { timeoutMs: 10_000 },
+    const work = await Deno.makeTempDir({ prefix: "ltt-chain-" });
+    try {
+      await using _root = await RootDaemon.start(`${work}/state`);
+      await using guard = await CorePatternGuard.set("core");
+      for (const kind of ["hangs", "exits 1"] as const) {
+        await t.step(`a handler that ${kind}`, async () => {
+          const handler = `${home.dir}/h`;
+          await Deno.writeTextFile(
+            handler,
+            kind === "hangs"
+              ? `#!/bin/sh\necho $$ > ${home.dir}/pid\nexec sleep 1000\n`
+              : `#!/bin/sh\ncat > /dev/null\nexit 1\n`,
+            { mode: 0o755 },
           );
-          const entry = JSON.parse((await text(`${home.dir}/chain.log`)).trim());
-          assert.equal(entry.pid, run.pid);
-          assert.equal(entry.program, handler);
-          if (kind === "hangs") {
-            assert.equal(entry.outcome, "timeout", JSON.stringify(entry));
-            assert.ok(entry.durationMs >= 2000 && entry.durationMs < 5000, JSON.stringify(entry));
-            assert.ok(run.releaseMs >= 2000, `released after ${run.releaseMs} ms`);
-            const pid = (await text(`${home.dir}/pid`)).trim();
-            assert.equal(await Deno.lstat(`/proc/${pid}`).then(() => true, () => false), false);
-          } else {
-            assert.equal(entry.outcome, "failed", JSON.stringify(entry));
-            assert.equal(entry.code, 1);
-            assert.ok(entry.bytes > 4096, JSON.stringify(entry));
+          await guard.rewrite(`|${handler} %p`);
+          const r = await trig(
+            "install",
+            "--chain",
+            "--chain-timeout=2",
+            `--exe=${home.exe}`,
+            `--state-dir=${home.dir}`,
+          );
+          assert.equal(r.code, 0, show(r));
+          try {
+            await Deno.remove(`${home.dir}/chain.log`).catch(() => {});
+            const run = await crash();
+            assert.equal(run.signal, "SIGSEGV");
+            await waitFor(
+              () => Deno.lstat(`${home.dir}/chain.log`).then(() => true, () => false),
+              { timeoutMs: 10_000 },
+            );
+            const entry = JSON.parse((await text(`${home.dir}/chain.log`)).trim());
+            assert.equal(entry.pid, run.pid);
+            assert.equal(entry.program, handler);
+            // The daemon replied (no trigger matched): it records the run in its history.
+            const recorded = await chainEntry(run.pid);
+            assert.equal(recorded.outcome, "no-trigger");
+            assert.equal(recorded.chain.program, handler);
+            const s1 = await trig("show", String(run.pid));
+            const h = await trig("history", "-n", "1");
+            if (kind === "hangs") {
+              assert.equal(entry.outcome, "timeout", JSON.stringify(entry));
+              assert.ok(entry.durationMs >= 2000 && entry.durationMs < 5000, JSON.stringify(entry));
+              assert.ok(run.releaseMs >= 2000, `released after ${run.releaseMs} ms`);
+              const pid = (await text(`${home.dir}/pid`)).trim();
+              assert.equal(await Deno.lstat(`/proc/${pid}`).then(() => true, () => false), false);
+              assert.equal(recorded.chain.outcome, "timeout", JSON.stringify(recorded.chain));
+              assert.equal(recorded.chain.code, undefined);
+              assert.ok(recorded.chain.durationMs >= 2000, JSON.stringify(recorded.chain));
+              assert.match(
+                s1.stdout,
+                new RegExp(
+                  `^  chained handler: ${handler}: killed after \\d+ ms \\(timeout\\)$`,
+                  "m",
+                ),
+                show(s1),
+              );
+              assert.match(h.stdout, /no-trigger \(chain: timeout \d+ ms\)/, show(h));
+            } else {
+              assert.equal(entry.outcome, "failed", JSON.stringify(entry));
+              assert.equal(entry.code, 1);
+              assert.ok(entry.bytes > 4096, JSON.stringify(entry));
+              assert.equal(recorded.chain.outcome, "failed", JSON.stringify(recorded.chain));
+              assert.equal(recorded.chain.code, 1);
+              assert.equal(recorded.chain.bytes, entry.bytes);
+              assert.match(
+                s1.stdout,
+                new RegExp(`^  chained handler: ${handler}: exit 1 after \\d+ ms$`, "m"),
+                show(s1),
+              );
+              assert.match(h.stdout, /no-trigger \(chain: failed exit 1 \d+ ms\)/, show(h));
+            }
+            const journal = await text(`${home.dir}/notifier.log`);
+            assert.match(journal, new RegExp(`"pid":${run.pid},.*chained handler: `));
+            const s = await trig("status", `--state-dir=${home.dir}`);
+            assert.match(s.stdout, new RegExp(`^chained handler: ${handler} `, "m"), show(s));
+            assert.match(
+              s.stdout,
+              new RegExp(
+                `^chained handler last run: \\S+ pid ${run.pid} exec "crasher": ${
+                  kind === "hangs" ? "killed after \\d+ ms \\(timeout\\)" : "exit 1 after \\d+ ms"
+                }$`,
+                "m",
+              ),
+              show(s),
+            );
+          } finally {
+            const u = await trig("uninstall", `--state-dir=${home.dir}`);
+            assert.equal(u.code, 0, show(u));
           }
-          const journal = await text(`${home.dir}/notifier.log`);
-          assert.match(journal, new RegExp(`"pid":${run.pid},.*chained handler: `));
-          const s = await trig("status", `--state-dir=${home.dir}`);
-          assert.match(s.stdout, new RegExp(`^chained handler: ${handler} `, "m"), show(s));
-          assert.match(s.stdout, /^chained handler last run: /m, show(s));
-        } finally {
-          const u = await trig("uninstall", `--state-dir=${home.dir}`);
-          assert.equal(u.code, 0, show(u));
-        }
-      });
-    }
-
-    await t.step("status warns when the chained program no longer exists", async () => {
-      const handler = `${home.dir}/gone`;
-      await Deno.writeTextFile(handler, "#!/bin/sh\nexit 0\n", { mode: 0o755 });
-      await guard.rewrite(`|${handler} %p`);
-      const r = await trig("install", "--chain", `--exe=${home.exe}`, `--state-dir=${home.dir}`);
-      assert.equal(r.code, 0, show(r));
-      try {
-        await Deno.remove(handler);
-        const s = await trig("status", `--state-dir=${home.dir}`);
-        assert.match(
-          s.stdout,
-          new RegExp(`^Warning: chained handler: ${handler} no longer exists`, "m"),
-          show(s),
-        );
-      } finally {
-        const u = await trig("uninstall", `--state-dir=${home.dir}`);
-        assert.equal(u.code, 0, show(u));
+        });
       }
-    });
+
+      await t.step(
+        "crashes that no trigger matches, or that a rate policy skips, reach the handler at once",
+        async () => {
+          const out = `${home.dir}/out`;
+          await Deno.mkdir(out, { recursive: true });
+          const handler = `${home.dir}/h`;
+          await recorder(handler, out);
+          await guard.rewrite(`|${handler} %p`);
+          const r = await trig(
+            "install",
+            "--chain",
+            `--exe=${home.exe}`,
+            `--state-dir=${home.dir}`,
+          );
+          assert.equal(r.code, 0, show(r));
+          // watch prints the chained handler's run as the daemon records it.
+          const watch = new Deno.Command(LAUNCHER, {
+            args: ["watch", "--json"],
+            stdin: "null",
+            stdout: "piped",
+            stderr: "null",
+          }).spawn();
+          const events: Record<string, unknown>[] = [];
+          const reading = (async () => {
+            let rest = "";
+            for await (const chunk of watch.stdout.pipeThrough(new TextDecoderStream())) {
+              const lines = (rest + chunk).split("\n");
+              rest = lines.pop() ?? "";
+              for (const line of lines) if (line.trim() !== "") events.push(JSON.parse(line));
+            }
+          })();
+          try {
+            for (const policy of [undefined, "once-after:1000"]) {
+              if (policy !== undefined) {
+                // A trigger on a session that need not exist: the rate policy skips the crash.
+                const set = await runLauncher([
+                  "set",
+                  "-s",
+                  `chain-skip-${Deno.pid}`,
+                  "--name",
+                  "chain-skip",
+                  `--rate-policy=${policy}`,
+                  "OnAnyCoreDump",
+                  "snapshot",
+                ]);
+                assert.equal(set.code, 0, show(set));
+              }
+              try {
+                await Deno.remove(`${out}/core`).catch(() => {});
+                const run = await crash();
+                assert.equal(run.signal, "SIGSEGV");
+                // The crash is released once the handler ended: it ran without a delay of
+                // lttng-trig's beyond the notifier's own.
+                assert.ok(run.releaseMs < 2000, `released after ${run.releaseMs} ms`);
+                const core = await Deno.readFile(`${out}/core`);
+                assert.ok(core.byteLength > 4096, `core of ${core.byteLength} bytes`);
+                assert.equal((await text(`${out}/argv`)).split("\0")[0], String(run.pid));
+                const recorded = await chainEntry(run.pid);
+                assert.equal(recorded.outcome, policy === undefined ? "no-trigger" : "skipped");
+                assert.equal(recorded.chain.outcome, "ok", JSON.stringify(recorded.chain));
+                assert.equal(recorded.chain.code, 0);
+                assert.equal(recorded.chain.bytes, core.byteLength);
+                // By the second crash, watch has long been following the daemon.
+                if (policy !== undefined) {
+                  const event = await waitFor(
+                    () => events.find((e) => e.type === "chain" && e.pid === run.pid),
+                    { timeoutMs: 10_000, what: "watch's chain event" },
+                  );
+                  assert.equal(event.id, recorded.id);
+                  assert.deepEqual(event.chain, recorded.chain);
+                }
+              } finally {
+                if (policy !== undefined) await runLauncher(["remove", "chain-skip"]);
+              }
+            }
+          } finally {
+            try {
+              watch.kill("SIGTERM");
+            } catch { /* exited */ }
+            await watch.status;
+            await reading.catch(() => {});
+            const u = await trig("uninstall", `--state-dir=${home.dir}`);
+            assert.equal(u.code, 0, show(u));
+          }
+        },
+      );
+    } finally {
+      await Deno.remove(work, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name: "status warns when the chained program no longer exists",
+  ignore: requirement(skip),
+  async fn() {
+    await using home = await shortHome();
+    await using guard = await CorePatternGuard.set("core");
+    const handler = `${home.dir}/gone`;
+    await Deno.writeTextFile(handler, "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+    await guard.rewrite(`|${handler} %p`);
+    const r = await trig("install", "--chain", `--exe=${home.exe}`, `--state-dir=${home.dir}`);
+    assert.equal(r.code, 0, show(r));
+    try {
+      await Deno.remove(handler);
+      const s = await trig("status", `--state-dir=${home.dir}`);
+      assert.match(
+        s.stdout,
+        new RegExp(`^Warning: chained handler: ${handler} no longer exists`, "m"),
+        show(s),
+      );
+    } finally {
+      const u = await trig("uninstall", `--state-dir=${home.dir}`);
+      assert.equal(u.code, 0, show(u));
+    }
   },
 });
 
@@ -334,10 +492,23 @@ Deno.test({
         }, { timeoutMs: 20_000, what: "systemd-coredump's core" });
         const st = await Deno.stat(`/var/lib/systemd/coredump/${stored}`);
         assert.ok(st.size > 0);
+        // The whole core: systemd-coredump hands the pipe to its service and exits, and
+        // the service reads the rest of the core after that.
+        const unpacked = await new Deno.Command("zstd", {
+          args: ["-dc", `/var/lib/systemd/coredump/${stored}`],
+          stdout: "piped",
+          stderr: "null",
+        }).output().then((o) => o.stdout.byteLength, () => undefined);
         await Deno.remove(`/var/lib/systemd/coredump/${stored}`);
         const log = JSON.parse((await text(`${home.dir}/chain.log`)).trim().split("\n").at(-1)!);
         assert.equal(log.outcome, "ok", JSON.stringify(log));
         assert.equal(log.program, SYSTEMD_COREDUMP);
+        const recorded = await chainEntry(run.pid);
+        assert.deepEqual(
+          [recorded.chain.program, recorded.chain.outcome, recorded.chain.code],
+          [SYSTEMD_COREDUMP, "ok", 0],
+        );
+        if (unpacked !== undefined) assert.equal(unpacked, recorded.chain.bytes);
       } finally {
         const u = await trig("uninstall", `--state-dir=${home.dir}`);
         assert.equal(u.code, 0, show(u));

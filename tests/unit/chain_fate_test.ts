@@ -1,0 +1,207 @@
+/**
+ * The chained handler's run (`install --chain`) from the notification socket to the
+ * output: CHAIN_RESULT recorded by the endpoint, the store's `chain` column, and the
+ * lines of `show`, `history`, `watch` and `status`.
+ */
+import assert from "node:assert/strict";
+import { NotifyEndpoint } from "../../lib/daemon/notify_endpoint.ts";
+import { ChainFateEvents } from "../../lib/daemon/chain_fate_events.ts";
+import { TriggerStore } from "../../lib/store/trigger_store.ts";
+import type { ChainFate, CrashRecord } from "../../lib/protocol/records.ts";
+import type { ChainEvent } from "../../lib/protocol/control.ts";
+import { encodeChainResult, NotifyExtCommand } from "../../lib/wire/notify_ext.ts";
+import { encodeHeaderInto, HEADER_SIZE } from "../../lib/wire/header.ts";
+import { chainHistoryText, chainRunText, chainShowText } from "../../lib/cli/chain_fate.ts";
+import { showLines } from "../../lib/cli/show.ts";
+import { historyLines } from "../../lib/cli/history.ts";
+import { watchLine } from "../../lib/cli/watch.ts";
+import { chainStatusLines } from "../../lib/install/chain_status.ts";
+import { sendToReplied } from "../../lib/notify/notifier.ts";
+
+const OK: ChainFate = {
+  program: "/lib/systemd/systemd-coredump",
+  outcome: "ok",
+  code: 0,
+  durationMs: 85,
+  bytes: 40960,
+};
+const FAILED: ChainFate = {
+  program: "/usr/bin/h",
+  outcome: "failed",
+  code: 1,
+  durationMs: 12,
+  bytes: 40960,
+  reason: "/usr/bin/h exited with status 1",
+};
+const TIMEOUT: ChainFate = {
+  program: "/usr/bin/h",
+  outcome: "timeout",
+  durationMs: 60_004,
+  bytes: 4096,
+  reason: "/usr/bin/h did not finish within 60000 ms: killed",
+};
+
+Deno.test("TriggerStore.setChainFate() records the run on the newest crash of the pid", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    using store = TriggerStore.open(`${dir}/t.db`);
+    const facts = { pid: 77, uid: 0, gid: 0, execName: "x", hostname: "h" };
+    store.recordCrash(facts, "notify");
+    const { id } = store.recordCrash(facts, "notify");
+    assert.equal(store.setChainFate(77, FAILED), id);
+    assert.equal(store.setChainFate(78, OK), undefined);
+    const crashes = store.listCrashes();
+    assert.equal(crashes[0].chain, undefined);
+    assert.deepEqual(crashes[1].chain, FAILED);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("NotifyEndpoint records a CHAIN_RESULT, and logs a bad one", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "lttng-trig-endpoint-" });
+  const path = `${dir}/notify`;
+  const recorded: [number, ChainFate][] = [];
+  const log: string[] = [];
+  const ep = new NotifyEndpoint(Deno.listen({ transport: "unix", path }), {
+    uid: 0,
+    crashes: { handle: () => Promise.reject(new Error("no crash in this test")) },
+    recordCore: () => {},
+    recordChain: (pid, fate) => recorded.push([pid, fate]),
+    procReader: "no /proc in this test",
+    stopping: () => false,
+    replyTimeoutMs: 2000,
+    frameTimeoutMs: 2000,
+    maxConnections: 8,
+    log: (line) => log.push(line),
+  });
+  const send = async (frame: Uint8Array) => {
+    const conn = await Deno.connect({ transport: "unix", path });
+    try {
+      await conn.write(frame);
+      // The daemon answers nothing and closes.
+      assert.equal(await conn.read(new Uint8Array(8)), null);
+    } finally {
+      conn.close();
+    }
+  };
+  try {
+    await send(encodeChainResult({ pid: 4242, ...TIMEOUT, signal: "SIGKILL" }));
+    const bad = new Uint8Array(HEADER_SIZE + 31);
+    encodeHeaderInto({ cmd: NotifyExtCommand.CHAIN_RESULT, msgSize: 31 }, bad, 0);
+    await send(bad);
+    assert.deepEqual(recorded, [[4242, { ...TIMEOUT, signal: "SIGKILL" }]]);
+    assert.match(log[0], /^chained handler of pid 4242: timeout \(.*killed\), 60004 ms$/);
+    assert.match(log[1], /^bad chain result: .*expected at least 32 bytes/);
+  } finally {
+    await ep.close(100);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("ChainFateEvents tells each listener until it stops listening", () => {
+  const events = new ChainFateEvents();
+  const seen: ChainEvent[] = [];
+  const off = events.listen((e) => seen.push(e));
+  const e: ChainEvent = { type: "chain", id: 1, pid: 2, time: "t", chain: OK };
+  events.publish(e);
+  off();
+  events.publish(e);
+  assert.deepEqual(seen, [e]);
+});
+
+Deno.test("the chained handler's run in show, history, watch and status", () => {
+  assert.equal(chainShowText(OK), "/lib/systemd/systemd-coredump: exit 0 after 85 ms");
+  assert.equal(chainRunText(TIMEOUT), "killed after 60 s (timeout)");
+  assert.equal(
+    chainRunText({ ...FAILED, code: undefined, signal: "SIGTERM" }),
+    "killed by SIGTERM after 12 ms",
+  );
+  assert.equal(
+    chainRunText({ program: "", outcome: "missing", durationMs: 0, bytes: 0, reason: "gone" }),
+    "not run: gone",
+  );
+  assert.equal(chainHistoryText(OK), "chain: ok 85 ms");
+  assert.equal(chainHistoryText(FAILED), "chain: failed exit 1 12 ms");
+  assert.equal(chainHistoryText(TIMEOUT), "chain: timeout 60 s");
+  const crash: CrashRecord = {
+    id: 3,
+    pid: 4242,
+    uid: 0,
+    gid: 0,
+    execName: "crasher",
+    hostname: "h",
+    time: "2026-11-26T10:00:00.000Z",
+    source: "notify",
+    outcome: "no-trigger",
+    results: [],
+    chain: OK,
+  };
+  assert.ok(
+    showLines(crash).includes(
+      "  chained handler: /lib/systemd/systemd-coredump: exit 0 after 85 ms",
+    ),
+    showLines(crash).join("\n"),
+  );
+  assert.match(historyLines([crash])[1], / no-trigger \(chain: ok 85 ms\) /);
+  assert.equal(
+    watchLine({ type: "chain", id: 3, pid: 4242, time: "2026-11-26T10:00:00.100Z", chain: FAILED }),
+    "2026-11-26T10:00:00.100Z chain   pid 4242 failed: /usr/bin/h: exit 1 after 12 ms",
+  );
+  const status = chainStatusLines({
+    program: "/usr/bin/h",
+    command: "/usr/bin/h %p",
+    problem: null,
+    lastRun: { time: "2026-11-26T10:00:00.000Z", pid: 4242, exec: "crasher", ...TIMEOUT },
+  });
+  assert.equal(
+    status[1],
+    'chained handler last run: 2026-11-26T10:00:00.000Z pid 4242 exec "crasher": killed after 60 s (timeout)',
+  );
+});
+
+Deno.test("the chained handler's strings reach no terminal as controls", () => {
+  const evil = "/tmp/\x1b]0;owned\x07\x9b31m";
+  const fate: ChainFate = { ...FAILED, program: evil, signal: evil, code: undefined };
+  for (const line of [chainShowText(fate), chainHistoryText(fate)]) {
+    // deno-lint-ignore no-control-regex
+    assert.doesNotMatch(line, /[\u0000-\u001f\u007f-\u009f]/);
+  }
+});
+
+Deno.test("sendToReplied() tells only the daemons that replied, each only if its owner listens", async () => {
+  const written = new Map<string, number>();
+  const peers: Record<string, number> = { "/r/root": 0, "/u/user": 1000, "/x/root": 1000 };
+  const io = {
+    connect(path: string) {
+      return Promise.resolve({
+        peer: { pid: 1, uid: peers[path] },
+        read: () => Promise.resolve(null),
+        write(p: Uint8Array) {
+          written.set(path, (written.get(path) ?? 0) + p.byteLength);
+          return Promise.resolve(p.byteLength);
+        },
+        close() {},
+      });
+    },
+  };
+  const frame = encodeChainResult({ pid: 9, ...OK });
+  await sendToReplied(
+    [
+      { path: "/r/root", target: "root", outcome: "replied" },
+      { path: "/u/user", target: "user", outcome: "replied" },
+      { path: "/a/user", target: "user", outcome: "absent" },
+    ],
+    1000,
+    frame,
+    io,
+  );
+  assert.deepEqual([...written.entries()], [["/r/root", frame.byteLength], [
+    "/u/user",
+    frame.byteLength,
+  ]]);
+  written.clear();
+  // A root daemon's socket served by another uid gets nothing.
+  await sendToReplied([{ path: "/x/root", target: "root", outcome: "replied" }], 1000, frame, io);
+  assert.equal(written.size, 0);
+});

@@ -57,6 +57,10 @@ class Listener implements AsyncDisposable {
     await l.ready;
     return l;
   }
+  /** A listener at `user`'s notify socket, the file `user`'s, listening as `listenUid`. */
+  static inRunDir(user: TempUser, listenUid = user.uid): Promise<Listener> {
+    return Listener.start(`${user.runDir}/notify-lttng-sessiond`, user.uid, listenUid);
+  }
   /** Bytes it received, in total. */
   get received(): number {
     return this.lines.reduce((n, l) => n + Math.max(0, Number(l.split(" ")[1])), 0);
@@ -101,11 +105,7 @@ Deno.test("a user's daemon that never replies holds that user's crash only brief
   await using _d = await daemon(dirs);
   await using homes = await usersParent();
   await using alice = await userWithRunDir(homes.path);
-  await using never = await Listener.start(
-    `${alice.runDir}/notify-lttng-sessiond`,
-    alice.uid,
-    alice.uid,
-  );
+  await using never = await Listener.inRunDir(alice);
   const rootCrash = cli(notifyArgs(dirs, "7001", "0", "0", "rootproc", "h"), { stdin: CORE });
   const started = performance.now();
   const r = await cli(notifyArgs(dirs, "7002", String(alice.uid), String(alice.gid), "a", "h"), {
@@ -131,11 +131,7 @@ Deno.test("past the per-uid cap a crash is sent to the daemons and released at o
   await using _d = await daemon(dirs);
   await using homes = await usersParent();
   await using alice = await userWithRunDir(homes.path);
-  await using never = await Listener.start(
-    `${alice.runDir}/notify-lttng-sessiond`,
-    alice.uid,
-    alice.uid,
-  );
+  await using never = await Listener.inRunDir(alice);
   // Four crashes of alice held by other notifiers: their slot locks.
   const held = `${dirs.run}/${HELD_DIR_NAME}`;
   await Deno.mkdir(held, { mode: 0o700 });
@@ -179,11 +175,7 @@ Deno.test("a socket in alice's run dir served by bob's process is refused (peer 
   await using bob = await TempUser.create(homes.path);
   // The file is alice's, in alice's 0700 directory: every lstat check passes. The
   // listener is bob's: what exchanging the names of alice's and bob's sockets leaves.
-  await using bobs = await Listener.start(
-    `${alice.runDir}/notify-lttng-sessiond`,
-    alice.uid,
-    bob.uid,
-  );
+  await using bobs = await Listener.inRunDir(alice, bob.uid);
   const r = await cli(notifyArgs(dirs, "7201", String(alice.uid), "0", "swap", "h"), {
     stdin: CORE,
   });

@@ -8,17 +8,13 @@
  */
 import assert from "node:assert/strict";
 import { requirement } from "../fixtures/require.ts";
-import { LAUNCHER } from "../fixtures/paths.ts";
-import { runLauncher } from "../fixtures/launcher.ts";
-import { e2eUnavailable, RootDaemon } from "../fixtures/root_daemon.ts";
-import { SessionDaemon, SnapshotSession } from "../fixtures/lttng.ts";
-import { CorePatternGuard } from "../fixtures/core_pattern.ts";
+import { trig } from "../fixtures/launcher.ts";
+import { e2eUnavailable, serveCrashes } from "../fixtures/root_daemon.ts";
+import { SessionDaemon, snapshotDirs, SnapshotSession } from "../fixtures/lttng.ts";
 import { buildCrasher, crash } from "../fixtures/crasher.ts";
-import { RootJournal } from "../fixtures/rel_journal.ts";
 import { commandOutput } from "../fixtures/process.ts";
 import { waitFor } from "../fixtures/wait.ts";
 
-const PATTERN = `|${LAUNCHER} notify %p %u %g %e %h`;
 /** A crash released by its reply, not by the notifier's 10 s deadline. */
 const PROMPT_MS = 5000;
 const LOOP = 6;
@@ -95,23 +91,6 @@ class SmallTmpfs implements AsyncDisposable {
   }
 }
 
-async function trig(...args: string[]): Promise<void> {
-  const r = await runLauncher(args);
-  assert.equal(r.code, 0, `lttng-trig ${args.join(" ")}: ${r.stderr}`);
-}
-
-async function snapshotDirs(output: string): Promise<string[]> {
-  const names: string[] = [];
-  try {
-    for await (const e of Deno.readDir(output)) {
-      if (e.isDirectory && e.name.startsWith("core-")) names.push(e.name);
-    }
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
-  }
-  return names.sort();
-}
-
 Deno.test({
   name: "end to end: a crash loop under --cooldown on a full disk is acted on once",
   ignore: requirement(skip),
@@ -123,10 +102,8 @@ Deno.test({
     try {
       // Declared first, disposed last: unmounted once the daemon has stopped.
       await using disk = await SmallTmpfs.mount("2m");
-      await using root = await RootDaemon.start(`${disk.path}/state`);
-      await using _pattern = await CorePatternGuard.set(PATTERN);
-      // Cleaned while core_pattern is still ours (disposed first): only our lines go.
-      await using journal = await RootJournal.open();
+      await using served = await serveCrashes(`${disk.path}/state`);
+      const { root, journal } = served;
       const output = `${work}/out`;
       await using session = await SnapshotSession.create({ buffers: "uid", output });
       await trig(

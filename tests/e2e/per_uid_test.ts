@@ -9,35 +9,19 @@
  * only the lines of its own crashes (tests/fixtures/rel_journal.ts).
  */
 import assert from "node:assert/strict";
-import { LAUNCHER } from "../fixtures/paths.ts";
 import { runLauncher } from "../fixtures/launcher.ts";
-import { e2eUnavailable, RootDaemon } from "../fixtures/root_daemon.ts";
+import { e2eUnavailable, serveCrashes } from "../fixtures/root_daemon.ts";
+import { history, type HistoryEntry } from "../fixtures/history.ts";
 import { SessionDaemon, SnapshotSession } from "../fixtures/lttng.ts";
-import { CorePatternGuard } from "../fixtures/core_pattern.ts";
 import { buildCrasher, crash } from "../fixtures/crasher.ts";
-import { RootJournal } from "../fixtures/rel_journal.ts";
 import { TempUser } from "../fixtures/rel_user.ts";
 import { waitFor } from "../fixtures/wait.ts";
 import { requirement } from "../fixtures/require.ts";
 
-const PATTERN = `|${LAUNCHER} notify %p %u %g %e %h`;
-
 const skip = await e2eUnavailable();
 
-interface Entry {
-  pid: number;
-  uid: number;
-  outcome: string;
-  results: { trigger: string; outcome: string; reason?: string; snapshot?: string }[];
-}
-
-async function history(): Promise<Entry[]> {
-  const r = await runLauncher(["history", "--json", "-n", "100000"]);
-  return r.stdout.trim() === "" ? [] : (JSON.parse(r.stdout) as { crashes: Entry[] }).crashes;
-}
-
 /** The result of trigger `name` for the finished crash of `pid` (waits for it). */
-function resultOf(pid: number, name: string): Promise<Entry["results"][number]> {
+function resultOf(pid: number, name: string): Promise<HistoryEntry["results"][number]> {
   return waitFor(async () => {
     const entry = (await history()).find((c) => c.pid === pid);
     if (entry === undefined || entry.outcome === "pending") return undefined;
@@ -57,9 +41,8 @@ Deno.test({
     await Deno.chmod(work, 0o755);
     try {
       await using user = await TempUser.create(work);
-      await using _root = await RootDaemon.start(`${work}/state`);
-      await using _pattern = await CorePatternGuard.set(PATTERN);
-      await using journal = await RootJournal.open();
+      await using served = await serveCrashes(`${work}/state`);
+      const { journal } = served;
       await using session = await SnapshotSession.create({ buffers: "uid", output: `${work}/out` });
       const set = await runLauncher([
         "set",

@@ -13,18 +13,16 @@
  *   is acted on (one snapshot), the others are recorded as skipped by the cooldown.
  */
 import assert from "node:assert/strict";
-import { LAUNCHER } from "../fixtures/paths.ts";
-import { runLauncher } from "../fixtures/launcher.ts";
-import { e2eUnavailable, RootDaemon } from "../fixtures/root_daemon.ts";
-import { SessionDaemon, SnapshotSession } from "../fixtures/lttng.ts";
-import { CorePatternGuard } from "../fixtures/core_pattern.ts";
+import { runLauncher, trig } from "../fixtures/launcher.ts";
+import { e2eUnavailable, serveCrashes } from "../fixtures/root_daemon.ts";
+import { history, type HistoryEntry } from "../fixtures/history.ts";
+import { SessionDaemon, snapshotDirs, SnapshotSession } from "../fixtures/lttng.ts";
 import { buildCrasher, crash, type CrashRun } from "../fixtures/crasher.ts";
-import { notifiersRunning, RootJournal } from "../fixtures/rel_journal.ts";
+import { notifiersRunning } from "../fixtures/rel_journal.ts";
 import { memoryOf, mib } from "../fixtures/rel_wire.ts";
 import { waitFor } from "../fixtures/wait.ts";
 import { requirement } from "../fixtures/require.ts";
 
-const PATTERN = `|${LAUNCHER} notify %p %u %g %e %h`;
 /** The bound on releasing every process of the storm, from the first crash. */
 const STORM_BOUND_MS = 90_000;
 /** The bound on one crash's hold: the notifier's 10 s deadline, and a margin. */
@@ -32,31 +30,13 @@ const HOLD_BOUND_MS = 12_000;
 
 const skip = await e2eUnavailable();
 
-interface Entry {
-  pid: number;
-  execName: string;
-  outcome: string;
-  results: { trigger: string; outcome: string; reason?: string; snapshot?: string }[];
-}
-
-async function history(): Promise<Entry[]> {
-  const r = await runLauncher(["history", "--json", "-n", "100000"]);
-  assert.equal(r.code, 0, r.stderr);
-  return (JSON.parse(r.stdout) as { crashes: Entry[] }).crashes;
-}
-
-async function trig(...args: string[]): Promise<void> {
-  const r = await runLauncher(args);
-  assert.equal(r.code, 0, `lttng-trig ${args.join(" ")}: ${r.stderr}`);
-}
-
 /** The history entries of `pids`, once none is pending. */
-function entriesOf(pids: number[], timeoutMs: number): Promise<Entry[]> {
+function entriesOf(pids: number[], timeoutMs: number): Promise<HistoryEntry[]> {
   return waitFor(async () => {
     const all = await history();
     const found = pids.map((p) => all.find((c) => c.pid === p));
     return found.every((c) => c !== undefined && c.outcome !== "pending")
-      ? found as Entry[]
+      ? found as HistoryEntry[]
       : undefined;
   }, { timeoutMs, intervalMs: 200, what: `the ${pids.length} crashes in the history` });
 }
@@ -75,18 +55,6 @@ async function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   }
 }
 
-async function snapshotDirs(output: string): Promise<string[]> {
-  const names: string[] = [];
-  try {
-    for await (const e of Deno.readDir(output)) {
-      if (e.isDirectory && e.name.startsWith("core-")) names.push(e.name);
-    }
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
-  }
-  return names.sort();
-}
-
 Deno.test({
   name: "end to end: crash storms and crash loops",
   ignore: requirement(skip),
@@ -97,10 +65,8 @@ Deno.test({
     await Deno.chmod(work, 0o755);
     const figures: string[] = [];
     try {
-      await using root = await RootDaemon.start(`${work}/state`);
-      await using _pattern = await CorePatternGuard.set(PATTERN);
-      // Cleaned while core_pattern is still ours (disposed first): only our lines go.
-      await using journal = await RootJournal.open();
+      await using served = await serveCrashes(`${work}/state`);
+      const { root, journal } = served;
 
       await t.step(
         "40 programs crashing at once are each released within the notifier's deadline, and recorded",

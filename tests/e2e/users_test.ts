@@ -17,19 +17,15 @@
  * it and removes only the lines of its own crashes (tests/fixtures/rel_journal.ts).
  */
 import assert from "node:assert/strict";
-import { LAUNCHER } from "../fixtures/paths.ts";
-import { runLauncher } from "../fixtures/launcher.ts";
-import { e2eUnavailable, RootDaemon } from "../fixtures/root_daemon.ts";
+import { runLauncher, trig } from "../fixtures/launcher.ts";
+import { e2eUnavailable, serveCrashes } from "../fixtures/root_daemon.ts";
 import { SessionDaemon, SnapshotSession } from "../fixtures/lttng.ts";
-import { CorePatternGuard } from "../fixtures/core_pattern.ts";
 import { buildCrasher, buildUconnect, connectAs, crash } from "../fixtures/crasher.ts";
 import type { DaemonProcess } from "../fixtures/daemon.ts";
-import { RootJournal } from "../fixtures/rel_journal.ts";
 import { TempUser } from "../fixtures/rel_user.ts";
 import { waitFor } from "../fixtures/wait.ts";
 import { requirement } from "../fixtures/require.ts";
 
-const PATTERN = `|${LAUNCHER} notify %p %u %g %e %h`;
 const ROOT_NOTIFY = "/var/run/lttng/notify-lttng-sessiond";
 const ROOT_CONTROL = "/var/run/lttng/client-lttng-trig";
 
@@ -72,11 +68,6 @@ async function tracingGid(): Promise<number | undefined> {
   return entry === undefined ? undefined : Number(entry[2]);
 }
 
-async function rootTrig(...args: string[]): Promise<void> {
-  const r = await runLauncher(args);
-  assert.equal(r.code, 0, `lttng-trig ${args.join(" ")}: ${r.stderr}`);
-}
-
 Deno.test({
   name: "end to end: who may do what, with a second real user",
   ignore: requirement(skip),
@@ -89,12 +80,10 @@ Deno.test({
     await Deno.chmod(work, 0o755);
     try {
       await using user = await TempUser.create(work);
-      await using _root = await RootDaemon.start(`${work}/state`);
-      await using _pattern = await CorePatternGuard.set(PATTERN);
-      // Cleaned while core_pattern is still ours (disposed first): only our lines go.
-      await using journal = await RootJournal.open();
+      await using served = await serveCrashes(`${work}/state`);
+      const { journal } = served;
       await using session = await SnapshotSession.create({ buffers: "uid", output: `${work}/out` });
-      await rootTrig(
+      await trig(
         "set",
         "-s",
         session.name,

@@ -6,70 +6,35 @@
 import assert from "node:assert/strict";
 import { installCommand } from "../../lib/cli/install.ts";
 import { runCli } from "../../lib/cli/main.ts";
-import {
-  CORE_PATTERN_PATH,
-  CORE_PIPE_LIMIT_PATH,
-  type KernelFiles,
-} from "../../lib/install/kernel_files.ts";
+import { CORE_PATTERN_PATH } from "../../lib/install/kernel_files.ts";
 import { corePatternFor, patternFacts, unservedFilters } from "../../lib/install/pattern.ts";
-import type { CommandContext } from "../../lib/cli/common.ts";
-import { LAUNCHER } from "../fixtures/paths.ts";
+import { capture, EXE, FakeKernel, onFake } from "../fixtures/install.ts";
+import { tempDir } from "../fixtures/temp_dir.ts";
 
-const EXE = await Deno.realPath(LAUNCHER);
-const UID = Deno.uid() ?? 0;
 const BARE = "|/usr/bin/lttng-trig notify %p %u %g %e %h";
 const FACTS = "|/usr/bin/lttng-trig notify --facts=%P:%s:%t:%c:%d:%E %p %u %g %e %h";
 
-/** A pretend /proc/sys/kernel that keeps at most 127 bytes, as the kernel does. */
-class FakeKernel implements KernelFiles {
-  files = new Map<string, string>([[CORE_PATTERN_PATH, "core"], [CORE_PIPE_LIMIT_PATH, "0"]]);
-  read(path: string): Promise<Uint8Array> {
-    return Promise.resolve(new TextEncoder().encode(`${this.files.get(path)}\n`));
-  }
-  write(path: string, data: Uint8Array): Promise<void> {
-    this.files.set(path, new TextDecoder().decode(data.slice(0, 127)).replace(/\n.*/s, ""));
-    return Promise.resolve();
-  }
-}
-
-function capture(): { ctx: CommandContext; out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    out,
-    err,
-    ctx: {
-      io: { out: (l) => out.push(l), err: (l) => err.push(l) },
-      env: { uid: 0, get: (name) => name === "LTTNG_TRIG_EXE" ? EXE : undefined },
-    },
-  };
-}
-
 async function install(args: string[], kernel: FakeKernel, exe?: string) {
-  const state = await Deno.makeTempDir({ prefix: "ltt-facts-" });
+  await using state = await tempDir("ltt-facts-");
   const c = capture();
-  try {
-    const code = await installCommand(
-      [`--state-dir=${state}`, ...(exe === undefined ? [] : [`--exe=${exe}`]), ...args],
-      c.ctx,
-      { kernel, trustedOwners: [UID] },
-    );
-    return { code, ...c };
-  } finally {
-    await Deno.remove(state, { recursive: true });
-  }
+  const code = await installCommand(
+    [`--state-dir=${state.path}`, ...(exe === undefined ? [] : [`--exe=${exe}`]), ...args],
+    c.ctx,
+    onFake(kernel),
+  );
+  return { code, ...c };
 }
 
 Deno.test("install passes the crash facts by default; --minimal writes the RFC's line", async () => {
   let kernel = new FakeKernel();
   let r = await install([], kernel);
   assert.equal(r.code, 0, r.err.join("\n"));
-  assert.equal(kernel.files.get(CORE_PATTERN_PATH), corePatternFor({ exe: EXE, facts: true }));
+  assert.equal(kernel.text(CORE_PATTERN_PATH), corePatternFor({ exe: EXE, facts: true }));
   assert.deepEqual(r.err, []);
   kernel = new FakeKernel();
   r = await install(["--minimal"], kernel);
   assert.equal(r.code, 0, r.err.join("\n"));
-  assert.equal(kernel.files.get(CORE_PATTERN_PATH), corePatternFor({ exe: EXE }));
+  assert.equal(kernel.text(CORE_PATTERN_PATH), corePatternFor({ exe: EXE }));
 });
 
 Deno.test("install --minimal goes with neither --facts nor --core-dir: usage error", async () => {
@@ -89,35 +54,31 @@ Deno.test("install --minimal goes with neither --facts nor --core-dir: usage err
 });
 
 Deno.test("install falls back to the bare line, warning, when the facts do not fit in 127 bytes", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "ltt-facts-" });
-  try {
-    // A path to lttng-trig long enough that only the bare line fits.
-    const long = `${dir}/${"d".repeat(85 - dir.length - "/lttng-trig".length - 1)}`;
-    await Deno.mkdir(long);
-    const exe = `${long}/lttng-trig`;
-    await Deno.symlink(EXE, exe);
-    const bare = corePatternFor({ exe });
-    const size = new TextEncoder().encode(corePatternFor({ exe, facts: true })).byteLength;
-    assert.ok(size > 127 && bare.length <= 127);
+  await using dir = await tempDir("ltt-facts-");
+  // A path to lttng-trig long enough that only the bare line fits.
+  const long = `${dir.path}/${"d".repeat(85 - dir.path.length - "/lttng-trig".length - 1)}`;
+  await Deno.mkdir(long);
+  const exe = `${long}/lttng-trig`;
+  await Deno.symlink(EXE, exe);
+  const bare = corePatternFor({ exe });
+  const size = new TextEncoder().encode(corePatternFor({ exe, facts: true })).byteLength;
+  assert.ok(size > 127 && bare.length <= 127);
 
-    let kernel = new FakeKernel();
-    const r = await install([], kernel, exe);
-    assert.equal(r.code, 0, r.err.join("\n"));
-    assert.equal(kernel.files.get(CORE_PATTERN_PATH), bare);
-    assert.deepEqual(r.err, [
-      `Warning: the core_pattern with the crash facts would be ${size} bytes, over the kernel's limit of 127: installing it without them ('${bare}'): triggers with --signal will never fire, and --exec sees only the 15-character exec name: to keep the facts, name lttng-trig by a shorter path, e.g. 'ln -s ${exe} /usr/bin/lttng-trig' and --exe=/usr/bin/lttng-trig`,
-    ]);
+  let kernel = new FakeKernel();
+  const r = await install([], kernel, exe);
+  assert.equal(r.code, 0, r.err.join("\n"));
+  assert.equal(kernel.text(CORE_PATTERN_PATH), bare);
+  assert.deepEqual(r.err, [
+    `Warning: the core_pattern with the crash facts would be ${size} bytes, over the kernel's limit of 127: installing it without them ('${bare}'): triggers with --signal will never fire, and --exec sees only the 15-character exec name: to keep the facts, name lttng-trig by a shorter path, e.g. 'ln -s ${exe} /usr/bin/lttng-trig' and --exe=/usr/bin/lttng-trig`,
+  ]);
 
-    // Asked for explicitly, the facts are never dropped: refused, nothing changed.
-    kernel = new FakeKernel();
-    await assert.rejects(
-      install(["--facts"], kernel, exe),
-      new RegExp(`^CommandError: the core_pattern would be ${size} bytes, over the kernel's limit`),
-    );
-    assert.equal(kernel.files.get(CORE_PATTERN_PATH), "core");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  // Asked for explicitly, the facts are never dropped: refused, nothing changed.
+  kernel = new FakeKernel();
+  await assert.rejects(
+    install(["--facts"], kernel, exe),
+    new RegExp(`^CommandError: the core_pattern would be ${size} bytes, over the kernel's limit`),
+  );
+  assert.equal(kernel.text(CORE_PATTERN_PATH), "core");
 });
 
 Deno.test("patternFacts() reads the notifier's --facts fields; the socket gives all", () => {

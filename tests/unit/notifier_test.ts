@@ -182,6 +182,25 @@ function rootAndUser(
   });
 }
 
+/** Root's and alice's daemons (uid 1000, home /home/alice), their sockets answering as told. */
+function rootAndAlice(
+  root: Script,
+  user: Script,
+  extra: Partial<FakeIoOptions> = {},
+): FakeIo {
+  return new FakeIo({
+    files: {
+      [ROOT_DIR]: dir(0),
+      [ROOT_SOCK]: sock(0),
+      [USER_DIR]: dir(1000),
+      [USER_SOCK]: sock(1000),
+    },
+    scripts: { [ROOT_SOCK]: root, [USER_SOCK]: user },
+    homes: { 1000: "/home/alice" },
+    ...extra,
+  });
+}
+
 function delivery(run: Awaited<ReturnType<typeof runNotifier>>, target: "root" | "user") {
   const d = run.deliveries.find((x) => x.target === target);
   assert.ok(d !== undefined, `no ${target} delivery in ${JSON.stringify(run.deliveries)}`);
@@ -516,16 +535,7 @@ Deno.test("runNotifier() sends exec names and hostnames with NUL bytes stripped"
 });
 
 Deno.test("runNotifier() gives the user's daemon its own short budget", async () => {
-  const io = new FakeIo({
-    files: {
-      [ROOT_DIR]: dir(0),
-      [ROOT_SOCK]: sock(0),
-      [USER_DIR]: dir(1000),
-      [USER_SOCK]: sock(1000),
-    },
-    scripts: { [ROOT_SOCK]: { reply: OK }, [USER_SOCK]: { hang: true } },
-    homes: { 1000: "/home/alice" },
-  });
+  const io = rootAndAlice({ reply: OK }, { hang: true });
   const run = await runNotifier(args({ uid: 1000 }), io, {
     runDir: ROOT_DIR,
     timeoutMs: 5000,
@@ -541,17 +551,7 @@ Deno.test("runNotifier() gives the user's daemon its own short budget", async ()
 });
 
 Deno.test("runNotifier() past the uid's cap sends without waiting and releases at once", async () => {
-  const io = new FakeIo({
-    files: {
-      [ROOT_DIR]: dir(0),
-      [ROOT_SOCK]: sock(0),
-      [USER_DIR]: dir(1000),
-      [USER_SOCK]: sock(1000),
-    },
-    scripts: { [ROOT_SOCK]: { hang: true }, [USER_SOCK]: { hang: true } },
-    homes: { 1000: "/home/alice" },
-    slots: { 1000: 0 },
-  });
+  const io = rootAndAlice({ hang: true }, { hang: true }, { slots: { 1000: 0 } });
   const run = await runNotifier(args({ uid: 1000 }), io, { runDir: ROOT_DIR, timeoutMs: 5000 });
   assert.equal(run.capped, true);
   assert.ok(run.heldMs < 1000, `held ${run.heldMs} ms`);
@@ -575,17 +575,7 @@ Deno.test("runNotifier() takes no slot for root's own crashes", async () => {
 });
 
 Deno.test("runNotifier() refuses a socket whose listener runs as another uid", async () => {
-  const io = new FakeIo({
-    files: {
-      [ROOT_DIR]: dir(0),
-      [ROOT_SOCK]: sock(0),
-      [USER_DIR]: dir(1000),
-      [USER_SOCK]: sock(1000),
-    },
-    scripts: { [ROOT_SOCK]: { reply: OK }, [USER_SOCK]: { reply: OK } },
-    homes: { 1000: "/home/alice" },
-    peers: { [USER_SOCK]: 1001 },
-  });
+  const io = rootAndAlice({ reply: OK }, { reply: OK }, { peers: { [USER_SOCK]: 1001 } });
   const run = await runNotifier(args({ uid: 1000 }), io, { runDir: ROOT_DIR, timeoutMs: 5000 });
   const user = run.deliveries.find((d) => d.target === "user")!;
   assert.equal(user.outcome, "refused");

@@ -2,17 +2,10 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { StoreError, TriggerExistsError, TriggerStore } from "../../lib/store/trigger_store.ts";
 import { type CrashFacts, ON_ANY_CORE_DUMP, type TriggerSpec } from "../../lib/trigger.ts";
+import { tempDir as temporaryDir } from "../fixtures/temp_dir.ts";
 
 /** A temporary directory removed (with everything in it) on dispose. */
-async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
-  const path = await Deno.makeTempDir({ prefix: "lttng-trig-store-" });
-  return {
-    path,
-    async [Symbol.asyncDispose]() {
-      await Deno.remove(path, { recursive: true });
-    },
-  };
-}
+const tempDir = () => temporaryDir("lttng-trig-store-");
 
 function snapshotSpec(session = "s1", extra: Partial<TriggerSpec> = {}): TriggerSpec {
   return {

@@ -24,8 +24,8 @@ export const WATCH_SPEC = {
   name: "watch",
   summary: "Follow crashes and action outcomes as they happen",
   description: [
-    "Follow the lttng-trig daemon: print one line when a crash arrives, and one when its actions have finished (with each trigger's outcome and the snapshot), until interrupted (Ctrl-C). Like LTTng's notification channel, for crashes:",
-    '  2026-11-26T10:00:00.123Z crash   pid 4242 uid 1000 exec "nginx" signal SIGSEGV\n  2026-11-26T10:00:00.141Z outcome pid 4242 ok: web-crash ok /var/crash/core-nginx-4242-...',
+    "Follow the lttng-trig daemon: print one line when a crash arrives, one when its actions have finished (with each trigger's outcome and the snapshot), and, when its core is kept, one when its crash report is ready (with the crashing thread's innermost function), until interrupted (Ctrl-C). Like LTTng's notification channel, for crashes:",
+    '  2026-11-26T10:00:00.123Z crash   pid 4242 uid 1000 exec "nginx" signal SIGSEGV\n  2026-11-26T10:00:00.141Z outcome pid 4242 ok: web-crash ok /var/crash/core-nginx-4242-...\n  2026-11-26T10:00:01.020Z report  pid 4242 ready in ngx_http_parse (nginx+0x5a1f3)',
   ],
   positionals: [],
   options: [
@@ -33,7 +33,7 @@ export const WATCH_SPEC = {
       name: "json",
       type: "boolean",
       help:
-        "Print one JSON object per line (type: crash, outcome, heartbeat, dropped), for scripts.",
+        "Print one JSON object per line (type: crash, outcome, report, heartbeat, dropped), for scripts.",
       examples: ["lttng-trig watch --json | jq ."],
     },
     runDirOption("watch"),
@@ -67,6 +67,20 @@ export function watchLine(e: WatchEvent): string | undefined {
       }`
     ).join("; ");
     return `${now} outcome pid ${e.pid} ${escaped(e.outcome)}${results ? `: ${results}` : ""}`;
+  }
+  if (e.type === "report") {
+    // The function and module names come from the crashed program's files: escaped.
+    const f = e.frame;
+    const where = f === undefined
+      ? ""
+      : ` in ${escaped(f.function ?? "??")}${
+        f.module === undefined
+          ? ""
+          : ` (${escaped(f.module)}${f.offset === undefined ? "" : `+${escaped(f.offset)}`})`
+      }`;
+    return `${now} report  pid ${e.pid} ${e.state}${where}${
+      e.reason ? ` (${escaped(e.reason)})` : ""
+    }`;
   }
   if (e.type === "dropped") return `${now} (${e.count} events dropped: this watcher was slow)`;
   return undefined;

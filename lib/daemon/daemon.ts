@@ -37,6 +37,8 @@ import { lookAtHeldProcess, type ProcReader } from "./held_process.ts";
 import { selfDumpProtection } from "./dumpable.ts";
 import { libc } from "./libc.ts";
 import { crashLogLine, NotifyEndpoint } from "./notify_endpoint.ts";
+import { removeStaleReportDirs, ReportQueue } from "./report_queue.ts";
+import type { CoreFate } from "../protocol/records.ts";
 import {
   DaemonStartError,
   lockDirs,
@@ -127,6 +129,7 @@ export class Daemon implements AsyncDisposable {
   #options: ResolvedOptions;
   #store: TriggerStore;
   #handler: CrashHandler;
+  #reports: ReportQueue;
   #sockets: BoundSocket[] = [];
   #notify?: NotifyEndpoint;
   #control?: SocketServer;
@@ -156,6 +159,31 @@ export class Daemon implements AsyncDisposable {
       actions,
       onStoreFailure: (err) =>
         options.log(`store: ${(err as Error).message}: the crash is acted on but not recorded`),
+    });
+    this.#reports = new ReportQueue({ store, tempParent: options.stateDir, log: options.log });
+  }
+
+  /** The crash reports (to subscribe to them). */
+  get reports(): ReportQueue {
+    return this.#reports;
+  }
+
+  /**
+   * Record what became of a crash's core; a kept core's crash gets its report, computed
+   * after the release (lib/daemon/report_queue.ts).
+   */
+  #recordCore(pid: number, fate: CoreFate): void {
+    this.#store.setCoreFate(pid, fate);
+    if (!fate.kept || fate.path === undefined) return;
+    const crash = this.#store.crashOfCore(pid);
+    if (crash === undefined) return;
+    this.#reports.submit({
+      id: crash.id,
+      pid,
+      core: fate.path,
+      ...(crash.exePath === undefined ? {} : { exe: crash.exePath }),
+      ...(crash.tid === undefined ? {} : { tid: crash.tid }),
+      bytes: fate.bytes,
     });
   }
 
@@ -246,6 +274,7 @@ export class Daemon implements AsyncDisposable {
       if (interrupted > 0) {
         full.log(`${interrupted} crash(es) left pending by a previous daemon marked interrupted`);
       }
+      await removeStaleReportDirs(full.stateDir);
       await daemon.#bind();
       await writePidFile(full.runDir);
     } catch (err) {
@@ -293,7 +322,7 @@ export class Daemon implements AsyncDisposable {
             o.log(crashLogLine(facts, outcome));
             return outcome;
           }),
-        recordCore: (pid, fate) => this.#store.setCoreFate(pid, fate),
+        recordCore: (pid, fate) => this.#recordCore(pid, fate),
         lookAtHeldProcess: (crash) =>
           lookAtHeldProcess(crash, this.#procReader, { source: "socket" }),
         coreDir: o.coreDir,
@@ -307,7 +336,7 @@ export class Daemon implements AsyncDisposable {
     this.#notify = new NotifyEndpoint(notify.listener, {
       uid: o.uid,
       crashes: this.#handler,
-      recordCore: (pid, fate) => this.#store.setCoreFate(pid, fate),
+      recordCore: (pid, fate) => this.#recordCore(pid, fate),
       procReader: this.#procReader,
       stopping: () => this.#stopped !== undefined,
       replyTimeoutMs: o.replyTimeoutMs,
@@ -337,6 +366,7 @@ export class Daemon implements AsyncDisposable {
           status: () => this.#status(),
           log: o.log,
           crashes: this.#handler,
+          reports: this.#reports,
           stopping: this.#stopSignal.signal,
         }),
     });
@@ -374,6 +404,7 @@ export class Daemon implements AsyncDisposable {
         new Promise((r) => idleTimer = setTimeout(r, this.#options.actionTimeoutMs + 2000)),
       ]);
       clearTimeout(idleTimer);
+      await this.#reports.close();
       for (const s of this.#sockets) await unlinkOwnSocket(s);
       await removeOwnPidFile(this.#options.runDir);
       this.#store.close();

@@ -9,6 +9,7 @@
 import { ControlCommand } from "../wire/control.ts";
 import type { CrashFacts, Trigger, TriggerSpec } from "../trigger.ts";
 import type { CrashRecord, TriggerOutcome } from "./records.ts";
+import type { Frame } from "../report/backtrace.ts";
 
 export { ControlCommand };
 
@@ -59,6 +60,11 @@ export interface HistoryRequest {
   since?: string;
   /** Only crashes whose exec name (or executable path) matches this glob. */
   exec?: string;
+  /**
+   * Each crash's whole report (its backtraces), as `show` needs; otherwise only its
+   * state and why it failed.
+   */
+  fullReport?: boolean;
 }
 /** HISTORY: the matching crashes, oldest first. */
 export interface HistoryReply {
@@ -124,6 +130,21 @@ export type OutcomeEvent = { type: "outcome" } & CrashFacts & {
   /** Where it came from: `notify` or `socket`. */
   source: string;
 };
+/** WATCH: a crash's report is stored, after the crash's release (its kept core). */
+export interface ReportEvent {
+  /** Discriminant. */
+  type: "report";
+  /** History id of the crash. */
+  id: number;
+  /** The crash's pid. */
+  pid: number;
+  /** `ready` (possibly partial) or `failed`. */
+  state: "ready" | "failed";
+  /** The crashing thread's innermost frame that has a function name. */
+  frame?: Frame;
+  /** Why it failed. */
+  reason?: string;
+}
 /** WATCH: sent every 15 s without events, so a client can tell the daemon lives. */
 export interface HeartbeatEvent {
   /** Discriminant. */
@@ -143,6 +164,7 @@ export type WatchEvent =
   | WatchingEvent
   | CrashEvent
   | OutcomeEvent
+  | ReportEvent
   | HeartbeatEvent
   | DroppedEvent;
 

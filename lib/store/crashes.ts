@@ -5,7 +5,13 @@
  *
  * @module
  */
-import type { CoreFate, CrashFacts, CrashRecord, TriggerOutcome } from "../protocol/records.ts";
+import type {
+  CoreFate,
+  CrashFacts,
+  CrashRecord,
+  ReportRecord,
+  TriggerOutcome,
+} from "../protocol/records.ts";
 import type { Prepare } from "./triggers.ts";
 
 /** Options of {@linkcode CrashTable.list}. */
@@ -49,6 +55,7 @@ interface CrashRow {
   results: string;
   detail: string | null;
   core: string | null;
+  report?: string | null;
 }
 
 /** The `crashes` table; every write runs inside the caller's transaction. */
@@ -97,6 +104,23 @@ export class CrashTable {
     if (row === undefined) return false;
     this.#sql("UPDATE crashes SET core = ? WHERE id = ?").run(JSON.stringify(fate), row.id);
     return true;
+  }
+
+  /** The history id of the newest crash of `pid` since `since`, as setCoreFate finds it. */
+  crashOfPid(pid: number, since: string): number | undefined {
+    const row = this.#sql(
+      "SELECT id FROM crashes WHERE pid = ? AND time >= ? ORDER BY id DESC LIMIT 1",
+    ).get(pid, since) as { id: number } | undefined;
+    return row?.id;
+  }
+
+  /** Store crash `id`'s report (JSON, its size bounded by the caller); whether found. */
+  setReport(id: number, report: ReportRecord): boolean {
+    const r = this.#sql("UPDATE crashes SET report = ? WHERE id = ?").run(
+      JSON.stringify(report),
+      id,
+    );
+    return Number(r.changes) > 0;
   }
 
   /** Mark `pending` crashes `interrupted`; returns how many. */
@@ -189,5 +213,8 @@ function rowToCrash(row: CrashRow): CrashRecord {
     results: JSON.parse(row.results) as TriggerOutcome[],
     ...(row.detail === null ? {} : { detail: row.detail }),
     ...(row.core === null ? {} : { core: JSON.parse(row.core) as CoreFate }),
+    ...(row.report === null || row.report === undefined
+      ? {}
+      : { report: JSON.parse(row.report) as ReportRecord }),
   };
 }

@@ -18,7 +18,7 @@ import { LAUNCHER } from "../fixtures/paths.ts";
 const EXE = await Deno.realPath(LAUNCHER);
 const UID = Deno.uid() ?? 0;
 const BARE = "|/usr/bin/lttng-trig notify %p %u %g %e %h";
-const FACTS = "|/usr/bin/lttng-trig notify --facts=%P:%s:%t:%c:%d:%E %p %u %g %e %h";
+const FACTS = "|/usr/bin/lttng-trig notify --tid=%i --facts=%P:%s:%t:%c:%d:%E %p %u %g %e %h";
 
 /** A pretend /proc/sys/kernel that keeps at most 127 bytes, as the kernel does. */
 class FakeKernel implements KernelFiles {

@@ -12,12 +12,12 @@ Deno.test("corePatternFor() gives the design card's line, and the --facts and --
   assert.equal(corePatternFor({ exe }), "|/usr/bin/lttng-trig notify %p %u %g %e %h");
   assert.equal(
     corePatternFor({ exe, facts: true }),
-    "|/usr/bin/lttng-trig notify --facts=%P:%s:%t:%c:%d:%E %p %u %g %e %h",
+    "|/usr/bin/lttng-trig notify --tid=%i --facts=%P:%s:%t:%c:%d:%E %p %u %g %e %h",
   );
   // --core-dir implies --facts.
   assert.equal(
     corePatternFor({ exe, coreDir: "/var/crash/t" }),
-    "|/usr/bin/lttng-trig notify --core-dir=/var/crash/t --facts=%P:%s:%t:%c:%d:%E %p %u %g %e %h",
+    "|/usr/bin/lttng-trig notify --core-dir=/var/crash/t --tid=%i --facts=%P:%s:%t:%c:%d:%E %p %u %g %e %h",
   );
   assert.throws(() => corePatternFor({ exe: "lttng-trig" }), TypeError);
   assert.throws(() => corePatternFor({ exe, coreDir: "crash" }), /not an absolute path/);

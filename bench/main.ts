@@ -4,7 +4,8 @@
  * It is not a test and asserts nothing: it measures, prints tables with the median, min
  * and max of each figure next to baselines measured in the same run, says which targets
  * are met, writes docs/BENCHMARKS.md and prints the figures of README.md's Performance
- * section. Four measurements, one module each: crash.ts, notify.ts, ingest.ts, storm.ts.
+ * section. Five measurements, one module each: crash.ts, notify.ts, ingest.ts, storm.ts,
+ * crash_report.ts.
  *
  * It plays by the end-to-end tests' rules: core_pattern only under CorePatternGuard (lock,
  * restored in every path), the root daemon only through RootDaemon (lock, temporary
@@ -25,6 +26,7 @@ import { loadavg } from "./project.ts";
 import { num } from "./stats.ts";
 import {
   buildReport,
+  crashReportSection,
   crashSection,
   ingestSection,
   notifySection,
@@ -36,6 +38,7 @@ import { measureCrash } from "./crash.ts";
 import { measureNotify } from "./notify.ts";
 import { measureIngest } from "./ingest.ts";
 import { measureStorm } from "./storm.ts";
+import { measureCrashReport } from "./crash_report.ts";
 
 async function main(args: string[]): Promise<number> {
   const opts = parseOptions(args, `${ROOT}/docs/BENCHMARKS.md`);
@@ -118,6 +121,11 @@ async function main(args: string[]): Promise<number> {
       step("4. storm");
       results.storm = await measureStorm(ctx, crasher);
       console.log(`\n${stormSection(results.storm, pipeHold(results.crash), opts)}\n`);
+    }
+    if (opts.only.has("report")) {
+      step("5. crash report");
+      results.crashReport = await measureCrashReport(ctx);
+      console.log(`\n${crashReportSection(results.crashReport)}\n`);
     }
   } finally {
     await Deno.remove(work, { recursive: true }).catch(() => {});

@@ -19,6 +19,7 @@ import {
 import type { NotifyKey, NotifyPhase } from "./notify.ts";
 import { DAEMON_LABEL, type IngestPhase, type IngestRun, STUB_LABEL } from "./ingest.ts";
 import type { StormPhase, StormRun } from "./storm.ts";
+import type { ReportPhase } from "./crash_report.ts";
 
 /** The date and machine of the run: kernel, CPU model, cores, memory, versions. */
 export async function machine(date: Date): Promise<string[]> {
@@ -593,6 +594,45 @@ export function analysis(
   return out.length > 0 ? ["## What stands in the way", "", ...out] : [];
 }
 
+const MS = (values: number[]) => {
+  if (values.length === 0) return "-";
+  const s = summarize(values);
+  return `${num(s.median, 0)} / ${num(s.min, 0)} / ${num(s.max, 0)}`;
+};
+
+/** Measurement 5: the crash report's time and the daemon's peak memory. */
+export function crashReportSection(p: ReportPhase): string {
+  const rows = p.sizes.map((s) => [
+    s.label,
+    String(s.totalMs.length),
+    s.coreBytes.length === 0 ? "-" : num(median(s.coreBytes) / 1024 ** 2, 1),
+    MS(s.totalMs),
+    MS(s.euStackMs),
+    num(s.hwmMiB, 1),
+  ]);
+  const failures = p.sizes.flatMap((s) => s.failures.map((f) => `- ${s.label}: failed: ${f}`));
+  return [
+    "## 5. Crash report",
+    "",
+    `Real crashes of the two-thread \`tests/fixtures/mt_crasher\` (${p.mode} mode, the daemon's \`--core-dir\`): once the core is kept, the daemon decompresses it (zstd) into a private temporary directory and runs eu-stack on it, one report at a time, after the crash's release. "crash to report" runs from the crash's arrival to the report stored (it includes keeping the core); VmHWM is the daemon's peak resident memory after that size's crashes (it was ${
+      num(p.hwmStartMiB, 1)
+    } MiB before the first); eu-stack's own memory is its process's, not the daemon's.`,
+    "",
+    table(
+      [
+        "core",
+        "reports",
+        "core MiB",
+        "crash to report ms (median / min / max)",
+        "eu-stack ms",
+        "daemon VmHWM MiB",
+      ],
+      rows,
+    ),
+    ...(failures.length > 0 ? ["", ...failures] : []),
+  ].join("\n");
+}
+
 /** Everything one run produced, for the report. */
 export interface RunResults {
   opts: BenchOptions;
@@ -605,6 +645,7 @@ export interface RunResults {
   notify?: NotifyPhase;
   ingest?: IngestPhase;
   storm?: StormPhase;
+  crashReport?: ReportPhase;
 }
 
 /** The report's sections and targets, and the README's figures. */
@@ -658,6 +699,18 @@ export async function buildReport(r: RunResults): Promise<{ doc: string; console
         num(ps.daemon?.hwmAfter ?? NaN)
       } MiB`;
       targets.push(`- ${line.replace("storm:", "storm (no target set):")}`);
+      readme.push(`- ${line}`);
+    }
+  }
+  if (r.crashReport !== undefined) {
+    sections.push(crashReportSection(r.crashReport));
+    for (const s of r.crashReport.sizes) {
+      const line = `crash report, ${s.label}: ${
+        num(median(s.totalMs), 0)
+      } ms crash to report (eu-stack ${num(median(s.euStackMs), 0)} ms), daemon VmHWM ${
+        num(s.hwmMiB, 1)
+      } MiB`;
+      targets.push(`- ${line.replace("crash report,", "crash report (no target set),")}`);
       readme.push(`- ${line}`);
     }
   }

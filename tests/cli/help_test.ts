@@ -71,7 +71,7 @@ const EXPECTED: Record<string, string[]> = {
   ],
   uninstall: ["force", "state-dir", "help"],
   completions: ["help"],
-  notify: ["run-dir", "state-dir", "timeout", "facts", "core-dir"],
+  notify: ["run-dir", "state-dir", "timeout", "tid", "facts", "core-dir"],
   help: ["help"],
 };
 

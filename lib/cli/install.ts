@@ -345,6 +345,16 @@ export async function installCommand(
       ...(stateDir === ROOT_STATE_DIR ? {} : { stateDir }),
     };
     pattern = corePatternFor({ exe, facts: args.facts, coreDir: args.coreDir, ...chained });
+    if (encoder.encode(pattern).byteLength > CORE_PATTERN_MAX_BYTES) {
+      // Too long: the tid goes first (the report finds the crashing thread in the core).
+      pattern = corePatternFor({
+        exe,
+        facts: args.facts,
+        coreDir: args.coreDir,
+        ...chained,
+        tid: false,
+      });
+    }
     pattern = minimalFallback(pattern, corePatternFor({ exe, ...chained }), exe, args, ctx);
   }
   const size = encoder.encode(pattern).byteLength;

@@ -35,6 +35,12 @@ export interface CorePatternOptions {
   chainSpecifiers?: string;
   /** Tell the notifier where install.json is, when not in the default state directory. */
   stateDir?: string;
+  /**
+   * With the facts, pass the crashing thread's tid (`--tid=%i`). Without it the crash
+   * report takes the core's first thread, which the kernel writes first: the same one.
+   * @default true
+   */
+  tid?: boolean;
 }
 
 /**
@@ -89,7 +95,7 @@ export function corePatternFor(options: CorePatternOptions): string {
   if (options.chainSpecifiers !== undefined) words.push(...chainWords(options.chainSpecifiers));
   if (options.facts || options.coreDir !== undefined) {
     // The crashing thread (%i), for the crash report's backtrace and events.
-    words.push("--tid=%i");
+    if (options.tid ?? true) words.push("--tid=%i");
     // The last option (lib/notify/args.ts reads no option after it): %E (the executable's
     // path, "/" written "!") comes last in it, since a path may contain ":".
     words.push("--facts=%P:%s:%t:%c:%d:%E");

@@ -310,7 +310,7 @@ Deno.test({
       assert.equal(r.code, 0, show(r));
       assert.equal(
         (await Deno.readTextFile("/proc/sys/kernel/core_pattern")).trim(),
-        `|${home.exe} notify --state-dir=${home.dir} --chain=Pdst:%P:%d:%s:%t --tid=%i --facts=%P:%s:%t:%c:%d:%E %p %u %g %e %h`,
+        `|${home.exe} notify --state-dir=${home.dir} --chain=Pdst:%P:%d:%s:%t --facts=%P:%s:%t:%c:%d:%E %p %u %g %e %h`,
       );
       try {
         const run = await crash({ lastAlloc: 24680 });

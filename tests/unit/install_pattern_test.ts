@@ -68,3 +68,13 @@ Deno.test("kernelHasCoredumpSocket() is true from Linux 6.16 on", () => {
   assert.equal(kernelHasCoredumpSocket("5.19.0"), false);
   assert.equal(kernelHasCoredumpSocket("not a release"), false);
 });
+
+Deno.test("corePatternFor() passes --tid=%i with the facts, before --facts, unless tid is false", () => {
+  const exe = "/usr/bin/lttng-trig";
+  assert.match(corePatternFor({ exe, facts: true }), / --tid=%i --facts=/);
+  assert.doesNotMatch(corePatternFor({ exe }), /--tid/);
+  assert.equal(
+    corePatternFor({ exe, facts: true, tid: false }),
+    "|/usr/bin/lttng-trig notify --facts=%P:%s:%t:%c:%d:%E %p %u %g %e %h",
+  );
+});

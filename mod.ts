@@ -108,7 +108,29 @@ export {
   type TriggerStoreOptions,
 } from "./lib/store/trigger_store.ts";
 export type { Decision } from "./lib/policy.ts";
-export type { CoreFate, CrashFacts, CrashRecord, TriggerOutcome } from "./lib/protocol/records.ts";
+export type {
+  CoreFate,
+  CrashFacts,
+  CrashRecord,
+  ReportRecord,
+  TriggerOutcome,
+} from "./lib/protocol/records.ts";
+export {
+  type Decompressor,
+  type ReportJob,
+  type ReportNotice,
+  ReportQueue,
+  type ReportQueueOptions,
+} from "./lib/daemon/report_queue.ts";
+export type {
+  BacktraceOptions,
+  CrashReport,
+  Frame as BacktraceFrame,
+  ReportState,
+  ThreadBacktrace,
+  ToolResult,
+  ToolRunner,
+} from "./lib/report/backtrace.ts";
 export type { ChainFate } from "./lib/protocol/records.ts";
 export type { ChainEvent } from "./lib/protocol/control.ts";
 export type {
@@ -151,6 +173,7 @@ export type {
   RemoveReply,
   RemoveRequest,
   ReplyOf,
+  ReportEvent,
   RequestOf,
   SetReply,
   SetRequest,

@@ -20,6 +20,7 @@ import type { NotifyKey, NotifyPhase } from "./notify.ts";
 import { DAEMON_LABEL, type IngestPhase, type IngestRun, STUB_LABEL } from "./ingest.ts";
 import type { StormPhase, StormRun } from "./storm.ts";
 import type { ChainMethod, ChainPhase } from "./chain.ts";
+import type { ReportPhase } from "./crash_report.ts";
 
 /** The date and machine of the run: kernel, CPU model, cores, memory, versions. */
 export async function machine(date: Date): Promise<string[]> {
@@ -606,9 +607,8 @@ export function chainOverhead(p: ChainPhase): { systemdMs: number; chainMs: numb
 }
 
 /** Measurement 5: `install --chain` over systemd-coredump against systemd-coredump alone. */
-export function chainSection(p: ChainPhase | string): string {
+export function chainSection(p: ChainPhase): string {
   const title = "## 5. The chain: lttng-trig before systemd-coredump";
-  if (typeof p === "string") return [title, "", `Not measured: ${p}.`].join("\n");
   const row = (m: ChainMethod) => {
     const ok = m.samples.filter((s) => s.ok);
     const s = summarize(ok.map((x) => x.ms));
@@ -666,6 +666,45 @@ export function chainSection(p: ChainPhase | string): string {
   ].join("\n");
 }
 
+const MS = (values: number[]) => {
+  if (values.length === 0) return "-";
+  const s = summarize(values);
+  return `${num(s.median, 0)} / ${num(s.min, 0)} / ${num(s.max, 0)}`;
+};
+
+/** Measurement 6: the crash report's time and the daemon's peak memory. */
+export function crashReportSection(p: ReportPhase): string {
+  const rows = p.sizes.map((s) => [
+    s.label,
+    String(s.totalMs.length),
+    s.coreBytes.length === 0 ? "-" : num(median(s.coreBytes) / 1024 ** 2, 1),
+    MS(s.totalMs),
+    MS(s.euStackMs),
+    num(s.hwmMiB, 1),
+  ]);
+  const failures = p.sizes.flatMap((s) => s.failures.map((f) => `- ${s.label}: failed: ${f}`));
+  return [
+    "## 6. Crash report",
+    "",
+    `Real crashes of the two-thread \`tests/fixtures/mt_crasher\` (${p.mode} mode, the daemon's \`--core-dir\`): once the core is kept, the daemon decompresses it (zstd) into a private temporary directory and runs eu-stack on it, one report at a time, after the crash's release. "crash to report" runs from the crash's arrival to the report stored (it includes keeping the core); VmHWM is the daemon's peak resident memory after that size's crashes (it was ${
+      num(p.hwmStartMiB, 1)
+    } MiB before the first); eu-stack's own memory is its process's, not the daemon's.`,
+    "",
+    table(
+      [
+        "core",
+        "reports",
+        "core MiB",
+        "crash to report ms (median / min / max)",
+        "eu-stack ms",
+        "daemon VmHWM MiB",
+      ],
+      rows,
+    ),
+    ...(failures.length > 0 ? ["", ...failures] : []),
+  ].join("\n");
+}
+
 /** Everything one run produced, for the report. */
 export interface RunResults {
   opts: BenchOptions;
@@ -678,8 +717,10 @@ export interface RunResults {
   notify?: NotifyPhase;
   ingest?: IngestPhase;
   storm?: StormPhase;
-  /** Measurement 5, or why it could not run here. */
-  chain?: ChainPhase | string;
+  /** Measurement 5. */
+  chain?: ChainPhase;
+  /** Measurement 6. */
+  crashReport?: ReportPhase;
 }
 
 /** The report's sections and targets, and the README's figures. */
@@ -738,15 +779,25 @@ export async function buildReport(r: RunResults): Promise<{ doc: string; console
   }
   if (r.chain !== undefined) {
     sections.push(chainSection(r.chain));
-    if (typeof r.chain !== "string") {
-      const o = chainOverhead(r.chain);
-      readme.push(
-        `- install --chain over systemd-coredump: crash-to-release median ${
-          num(o.chainMs)
-        } ms against ${num(o.systemdMs)} ms for systemd-coredump alone (${
-          signed(o.chainMs - o.systemdMs)
-        } ms, with the snapshot)`,
-      );
+    const o = chainOverhead(r.chain);
+    readme.push(
+      `- install --chain over systemd-coredump: crash-to-release median ${
+        num(o.chainMs)
+      } ms against ${num(o.systemdMs)} ms for systemd-coredump alone (${
+        signed(o.chainMs - o.systemdMs)
+      } ms, with the snapshot)`,
+    );
+  }
+  if (r.crashReport !== undefined) {
+    sections.push(crashReportSection(r.crashReport));
+    for (const s of r.crashReport.sizes) {
+      const line = `crash report, ${s.label}: ${
+        num(median(s.totalMs), 0)
+      } ms crash to report (eu-stack ${num(median(s.euStackMs), 0)} ms), daemon VmHWM ${
+        num(s.hwmMiB, 1)
+      } MiB`;
+      targets.push(`- ${line.replace("crash report,", "crash report (no target set),")}`);
+      readme.push(`- ${line}`);
     }
   }
   const about = await machine(r.date);

@@ -6,7 +6,7 @@
 # for a short run, --help.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-deno=$(bash "$root/scripts/setup.sh")
+deno=$(bash "$root/scripts/setup.sh" --tests)
 export DENO_DIR="$root/.tools/deno-dir" DENO_NO_UPDATE_CHECK=1
 export LTTNG_TRIG_BENCH_COMMAND="bash scripts/bench.sh${*:+ $*}"
 cd "$root"

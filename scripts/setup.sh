@@ -65,6 +65,8 @@ if $tests; then
   # rewrites core_pattern, core_pipe_limit and fs.suid_dumpable when installed: they
   # are put back below.
   [ -x /lib/systemd/systemd-coredump ] || need+=(systemd-coredump)
+  # zstd: the chain's tests and benchmark read back the cores systemd-coredump stored.
+  command -v zstd >/dev/null || need+=(zstd)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

@@ -59,7 +59,8 @@ export const HISTORY_SPEC = {
     {
       name: "json",
       type: "boolean",
-      help: 'Print one JSON object with a "crashes" array, with every detail, for scripts.',
+      help:
+        'Print one JSON object with a "crashes" array, with every detail, for scripts: each crash\'s "report" has its state (pending, ready or failed) and, when it failed, the reason (the backtraces are in \'lttng-trig show --json\').',
       examples: ["lttng-trig history --json | jq '.crashes[-1]'"],
     },
     runDirOption("history"),

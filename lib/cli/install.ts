@@ -91,7 +91,7 @@ export const INSTALL_SPEC = {
   summary: "Point core_pattern at the notifier (remembers the old one)",
   description: [
     "Point the kernel's /proc/sys/kernel/core_pattern at the lttng-trig notifier, so that it runs on every core dump:",
-    "  |EXE notify --facts=%P:%s:%t:%c:%d:%E %p %u %g %e %h",
+    "  |EXE notify --tid=%i --facts=%P:%s:%t:%c:%d:%E %p %u %g %e %h",
     `The --facts argument carries the crash facts that --signal and --exec filters need (the signal, the executable's path); --minimal writes the RFC's bare line instead. EXE is the absolute path of the lttng-trig that runs this command (the launcher bin/lttng-trig, or a compiled binary), or --exe. install checks that the kernel kept the pattern by reading it back, remembers the previous core_pattern and core_pipe_limit in STATE_DIR/install.json for 'lttng-trig uninstall', and sets core_pipe_limit to ${INSTALL_PIPE_LIMIT} when it is 0: the kernel then waits for the notifier before it reaps the crashed process, which stays inspectable. The kernel skips every crash beyond that many at once, so the limit must exceed the crash storms you expect; a non-zero limit is left as it is. Needs root.`,
     "It refuses to replace another crash handler (a '|program' or '@socket' pattern, such as systemd-coredump or apport) unless --chain or --force; a core file pattern such as 'core' is replaced without it (--core-dir keeps cores). Installing again over lttng-trig (to change options) keeps the value remembered the first time. core_pattern is not kept across reboots: see docs/INSTALLING.md.",
   ],
@@ -345,6 +345,16 @@ export async function installCommand(
       ...(stateDir === ROOT_STATE_DIR ? {} : { stateDir }),
     };
     pattern = corePatternFor({ exe, facts: args.facts, coreDir: args.coreDir, ...chained });
+    if (encoder.encode(pattern).byteLength > CORE_PATTERN_MAX_BYTES) {
+      // Too long: the tid goes first (the report finds the crashing thread in the core).
+      pattern = corePatternFor({
+        exe,
+        facts: args.facts,
+        coreDir: args.coreDir,
+        ...chained,
+        tid: false,
+      });
+    }
     pattern = minimalFallback(pattern, corePatternFor({ exe, ...chained }), exe, args, ctx);
   }
   const size = encoder.encode(pattern).byteLength;

@@ -6,7 +6,9 @@
  */
 import { chainShowText } from "./chain_fate.ts";
 import { CommandError, UsageError } from "../errors.ts";
-import type { CrashRecord } from "../protocol/records.ts";
+import type { CrashRecord, ReportRecord } from "../protocol/records.ts";
+import { type CrashReport, formatReport } from "../report/backtrace.ts";
+import { type CrashEvents, readLastEvents, type TraceEvent } from "../report/events.ts";
 import { signalName } from "../signals.ts";
 import { ControlClient } from "../client/client.ts";
 import { snapshotDirProblem } from "../lttng/control.ts";
@@ -27,9 +29,10 @@ import { type CommandSpec, parse, usageLine } from "./registry.ts";
 /** `show`'s options and arguments. */
 export const SHOW_SPEC = {
   name: "show",
-  summary: "Show one crash in full, with the crashed process's last events",
+  summary: "Show one crash in full: where it died, beside what it did",
   description: [
-    "Show everything lttng-trig knows about one crash (its facts, each trigger's outcome, the snapshot, the core), then the crashed process's last events, read from its snapshot with babeltrace2 and filtered on its vpid where the session records that context (lttng add-context -u -t vpid), so you see what the program did right before it died.",
+    "Show everything lttng-trig knows about one crash (its facts, each trigger's outcome, the snapshot, the core), then the crash report: the backtrace of the crashing thread, computed from the kept core with eu-stack after the crash was released (the daemon keeps cores with --core-dir: lttng-trig install --core-dir=DIR, or lttng-trig daemon --core-dir=DIR in socket mode), and that thread's last events, read from its snapshot with babeltrace2: filtered on its vtid where the session records that context, else on the process's vpid (lttng add-context -u -t vpid -t vtid), so you see what the thread did right before it died.",
+    "A report is partial when the executable is stripped or gone (its frames have a module and an offset, no function name): show says what is missing.",
   ],
   positionals: [{
     name: "CRASH",
@@ -52,10 +55,20 @@ export const SHOW_SPEC = {
       examples: ["lttng-trig show --events=100 4242"],
     },
     {
+      name: "all-threads",
+      type: "boolean",
+      help: "Show the backtrace of every thread, not only the crashing one.",
+      examples: ["lttng-trig show --all-threads 4242"],
+    },
+    {
       name: "json",
       type: "boolean",
-      help: 'Print the crash as one JSON object, with an "events" array, for scripts.',
-      examples: ["lttng-trig show --json 4242 | jq .events"],
+      help:
+        'Print the crash as one JSON object, with its "report" (threads of frames: pc, function, offset, module) and an "events" array, for scripts.',
+      examples: [
+        "lttng-trig show --json 4242 | jq .events",
+        "lttng-trig show --json 4242 | jq '.report.threads[0].frames'",
+      ],
     },
     runDirOption("show"),
     COMMON_HELP_OPTION,
@@ -63,67 +76,11 @@ export const SHOW_SPEC = {
   examples: [{ text: "The newest crash of pid 4242:", commands: ["lttng-trig show 4242"] }],
   exitStatus: [[0, "shown"], [1, "no such crash, or no daemon answers"], [2, "usage error"]],
   files: [CONTROL_SOCKET_FILE],
-  seeAlso: ["lttng-trig-history(1)", "babeltrace2(1)", "lttng-add-context(1)"],
+  seeAlso: ["lttng-trig-history(1)", "babeltrace2(1)", "lttng-add-context(1)", "eu-stack(1)"],
 } as const satisfies CommandSpec;
 
 /** Usage line of `show`. */
 export const SHOW_USAGE = usageLine(SHOW_SPEC);
-
-/** The last `n` lines of babeltrace2's text for `snapshot` that concern `pid`. */
-export async function lastEvents(
-  snapshot: string,
-  pid: number,
-  n: number,
-): Promise<{ events: string[]; filtered: boolean }> {
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command("babeltrace2", {
-      args: [snapshot],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-  } catch (err) {
-    throw new CommandError(
-      `cannot run babeltrace2 (${
-        (err as Error).message
-      }): install it with 'apt-get install babeltrace2'`,
-    );
-  }
-  const mine: string[] = [];
-  const all: string[] = [];
-  let sawVpid = false;
-  // `{ vpid = 42 }` or, with vtid beside it, `{ vpid = 42, vtid = 43 }`.
-  const needle = new RegExp(`\\bvpid = ${pid}\\b`);
-  const push = (ring: string[], line: string) => {
-    ring.push(line);
-    if (ring.length > n) ring.shift();
-  };
-  let rest = "";
-  const decoder = new TextDecoder();
-  const errText = new Response(child.stderr).text();
-  for await (const chunk of child.stdout) {
-    const lines = (rest + decoder.decode(chunk, { stream: true })).split("\n");
-    rest = lines.pop() ?? "";
-    for (const line of lines) {
-      if (!sawVpid && line.includes("vpid = ")) sawVpid = true;
-      if (needle.test(line)) push(mine, line);
-      push(all, line);
-    }
-  }
-  if (rest !== "") {
-    if (needle.test(rest)) push(mine, rest);
-    push(all, rest);
-  }
-  const status = await child.status;
-  const stderr = await errText;
-  if (!status.success) {
-    throw new CommandError(
-      `babeltrace2 cannot read ${snapshot}: ${stderr.trim().split("\n").pop() ?? ""}`,
-    );
-  }
-  return sawVpid ? { events: mine, filtered: true } : { events: all, filtered: false };
-}
 
 /**
  * The text `show` prints about `c`, before its events. Every string that came from the
@@ -142,6 +99,7 @@ export function showLines(c: CrashRecord): string[] {
     c.cmdline?.map((a) => /^[\w@%+=:,./-]+$/.test(a) ? a : quoted(a)).join(" "),
   );
   field("signal", c.signal === undefined ? undefined : `${signalName(c.signal)} (${c.signal})`);
+  field("thread", c.tid === undefined ? undefined : `${c.tid} (the crashing thread)`);
   field(
     "host",
     c.hostnameNote === undefined
@@ -179,6 +137,44 @@ export function showLines(c: CrashRecord): string[] {
   return lines;
 }
 
+/**
+ * The crash report's lines: the crashing thread's backtrace (every thread's with
+ * `allThreads`), or why there is none and how to get one. Escaped: function and module
+ * names come from the crashed program's files.
+ */
+export function reportLines(c: CrashRecord, allThreads = false): string[] {
+  const r: ReportRecord | undefined = c.report;
+  if (r === undefined) {
+    if (c.core === undefined) {
+      return [
+        "No backtrace: no core was kept for this crash: keep cores with 'lttng-trig install --core-dir=DIR' (or 'lttng-trig daemon --core-dir=DIR' in socket mode)",
+      ];
+    }
+    return c.core.kept
+      ? ["No backtrace: this crash has no report (its daemon made none)"]
+      : [`No backtrace: the core was not kept: ${escaped(c.core.reason ?? "")}`];
+  }
+  if (r.state === "pending") {
+    return [
+      "Backtrace pending: the report is being made from the kept core: run show again in a moment",
+    ];
+  }
+  const report: CrashReport = {
+    state: r.state,
+    ...(r.reason === undefined ? {} : { reason: r.reason }),
+    ...(r.crashingTid === undefined ? {} : { crashingTid: r.crashingTid }),
+    threads: r.threads ?? [],
+    missing: r.missing ?? [],
+    durationMs: r.durationMs ?? 0,
+  };
+  return formatReport(report, allThreads).map(escaped);
+}
+
+/** One event as `show` prints it: `[TIME] NAME: FIELDS`. */
+export function eventLine(e: TraceEvent): string {
+  return `[${e.time}] ${e.name}:${e.fields === "" ? "" : ` ${e.fields}`}`;
+}
+
 /** Run `show`. */
 export async function showCommand(argv: string[], ctx: CommandContext): Promise<number> {
   const { values, positionals } = parse(SHOW_SPEC, argv);
@@ -188,7 +184,7 @@ export async function showCommand(argv: string[], ctx: CommandContext): Promise<
   const n = parseCount(values.events, "--events", SHOW_USAGE);
   const key = Number(positionals[0]);
   const reply = await new ControlClient(controlSocketPath(ctx.env, values["run-dir"])).history(
-    values.id ? { id: key, limit: 1 } : { pid: key, limit: 1 },
+    values.id ? { id: key, limit: 1, fullReport: true } : { pid: key, limit: 1, fullReport: true },
   );
   const crash = reply.crashes[0];
   if (crash === undefined) {
@@ -199,7 +195,9 @@ export async function showCommand(argv: string[], ctx: CommandContext): Promise<
   const snapshot = crash.results.map((r) => r.snapshot).find((s) =>
     s !== undefined && s.startsWith("/")
   );
-  let events: { events: string[]; filtered: boolean } | undefined;
+  let events: CrashEvents | undefined;
+  // The crashing thread: the one the report unwound, else the one the kernel named.
+  const tid = crash.report?.crashingTid ?? crash.tid;
   let eventsError: string | undefined;
   if (snapshot !== undefined) {
     try {
@@ -210,7 +208,11 @@ export async function showCommand(argv: string[], ctx: CommandContext): Promise<
           `not reading the snapshot ${snapshot}: ${problem.message}: a user could have planted a trace there for babeltrace2 to read: give the session a snapshot output only its owner can write (lttng snapshot add-output --session=SESSION DIR, with DIR and its parents not writable by others: chmod go-w DIR)`,
         );
       }
-      events = await lastEvents(snapshot, crash.pid, n);
+      events = await readLastEvents(snapshot, {
+        pid: crash.pid,
+        ...(tid === undefined ? {} : { tid }),
+        count: n,
+      });
     } catch (err) {
       eventsError = (err as Error).message;
     }
@@ -219,22 +221,36 @@ export async function showCommand(argv: string[], ctx: CommandContext): Promise<
     ctx.io.out(jsonLine({
       ...crash,
       events: events?.events ?? [],
-      ...(events === undefined ? {} : { eventsFiltered: events.filtered }),
+      ...(events === undefined ? {} : {
+        eventsMatchedBy: events.matchedBy,
+        eventsFiltered: events.matchedBy !== "none",
+      }),
+      ...(snapshot === undefined ? {} : { eventsSnapshot: snapshot }),
       ...(eventsError === undefined ? {} : { eventsError }),
     }));
     return 0;
   }
   for (const line of showLines(crash)) ctx.io.out(line);
   ctx.io.out("");
+  for (const line of reportLines(crash, values["all-threads"] === true)) ctx.io.out(line);
+  ctx.io.out("");
   if (snapshot === undefined) {
     ctx.io.out("No local snapshot of this crash to read events from.");
   } else if (events === undefined) {
     ctx.io.err(`Warning: ${printable(eventsError ?? "")}`);
   } else if (events.events.length === 0) {
-    ctx.io.out(`No event of pid ${crash.pid} in ${escaped(snapshot)}.`);
+    ctx.io.out(
+      events.matchedBy === "vtid"
+        ? `No event of thread ${tid} of pid ${crash.pid} in ${escaped(snapshot)}.`
+        : `No event of pid ${crash.pid} in ${escaped(snapshot)}.`,
+    );
   } else {
     ctx.io.out(
-      events.filtered
+      events.matchedBy === "vtid"
+        ? `Last ${events.events.length} events of the crashing thread ${tid} of pid ${crash.pid} (babeltrace2 ${
+          escaped(snapshot)
+        }):`
+        : events.matchedBy === "vpid"
         ? `Last ${events.events.length} events of pid ${crash.pid} (babeltrace2 ${
           escaped(snapshot)
         }):`
@@ -244,7 +260,7 @@ export async function showCommand(argv: string[], ctx: CommandContext): Promise<
     );
     // The events' strings are the crashed program's own: babeltrace2 quotes them, and
     // whatever control it leaves is escaped here.
-    for (const e of events.events) ctx.io.out(`  ${printable(e)}`);
+    for (const e of events.events) ctx.io.out(`  ${printable(eventLine(e))}`);
   }
   return 0;
 }

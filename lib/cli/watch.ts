@@ -25,8 +25,8 @@ export const WATCH_SPEC = {
   name: "watch",
   summary: "Follow crashes and action outcomes as they happen",
   description: [
-    "Follow the lttng-trig daemon: print one line when a crash arrives, one when its actions have finished (with each trigger's outcome and the snapshot), and under 'install --chain' one when the chained crash handler has ended, until interrupted (Ctrl-C). Like LTTng's notification channel, for crashes:",
-    '  2026-11-26T10:00:00.123Z crash   pid 4242 uid 1000 exec "nginx" signal SIGSEGV\n  2026-11-26T10:00:00.141Z outcome pid 4242 ok: web-crash ok /var/crash/core-nginx-4242-...',
+    "Follow the lttng-trig daemon: print one line when a crash arrives, one when its actions have finished (with each trigger's outcome and the snapshot), when its core is kept one when its crash report is ready (with the crashing thread's innermost function), and under 'install --chain' one when the chained crash handler has ended, until interrupted (Ctrl-C). Like LTTng's notification channel, for crashes:",
+    '  2026-11-26T10:00:00.123Z crash   pid 4242 uid 1000 exec "nginx" signal SIGSEGV\n  2026-11-26T10:00:00.141Z outcome pid 4242 ok: web-crash ok /var/crash/core-nginx-4242-...\n  2026-11-26T10:00:01.020Z report  pid 4242 ready in ngx_http_parse (nginx+0x5a1f3)',
   ],
   positionals: [],
   options: [
@@ -34,7 +34,7 @@ export const WATCH_SPEC = {
       name: "json",
       type: "boolean",
       help:
-        "Print one JSON object per line (type: crash, outcome, chain, heartbeat, dropped), for scripts.",
+        "Print one JSON object per line (type: crash, outcome, report, chain, heartbeat, dropped), for scripts.",
       examples: ["lttng-trig watch --json | jq ."],
     },
     runDirOption("watch"),
@@ -72,6 +72,20 @@ export function watchLine(e: WatchEvent): string | undefined {
   if (e.type === "chain") {
     return `${escaped(e.time)} chain   pid ${e.pid} ${escaped(e.chain.outcome)}: ${
       chainShowText(e.chain)
+    }`;
+  }
+  if (e.type === "report") {
+    // The function and module names come from the crashed program's files: escaped.
+    const f = e.frame;
+    const where = f === undefined
+      ? ""
+      : ` in ${escaped(f.function ?? "??")}${
+        f.module === undefined
+          ? ""
+          : ` (${escaped(f.module)}${f.offset === undefined ? "" : `+${escaped(f.offset)}`})`
+      }`;
+    return `${now} report  pid ${e.pid} ${e.state}${where}${
+      e.reason ? ` (${escaped(e.reason)})` : ""
     }`;
   }
   if (e.type === "dropped") return `${now} (${e.count} events dropped: this watcher was slow)`;

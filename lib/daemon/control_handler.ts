@@ -25,6 +25,8 @@ import type {
   WatchingEvent,
 } from "../protocol/control.ts";
 import type { CrashHandler } from "./crash_handler.ts";
+import type { ReportQueue } from "./report_queue.ts";
+import type { CrashRecord } from "../protocol/records.ts";
 import type { FrameResult } from "./connections.ts";
 import { StoreError, TriggerExistsError, type TriggerStore } from "../store/trigger_store.ts";
 import {
@@ -164,7 +166,14 @@ function history(request: unknown, store: TriggerStore): ControlReply<HistoryRep
       ? undefined
       : (c) => conditionMatches({ type: ON_ANY_CORE_DUMP, exec }, c),
   });
-  return ok<HistoryReply>({ crashes });
+  return ok<HistoryReply>({ crashes: r.fullReport ? crashes : crashes.map(reportState) });
+}
+
+/** `crash` with only its report's state and reason: the backtraces are `show`'s. */
+export function reportState(crash: CrashRecord): CrashRecord {
+  if (crash.report === undefined) return crash;
+  const { state, reason } = crash.report;
+  return { ...crash, report: { state, ...(reason === undefined ? {} : { reason }) } };
 }
 
 /** The HISTORY request in `request` (anything but an object reads as `{}`), or why not. */
@@ -174,7 +183,7 @@ function parseHistoryRequest(request: unknown): HistoryRequest | string {
     : {};
   const integer = (v: unknown, min: number): v is number | undefined =>
     v === undefined || (typeof v === "number" && Number.isSafeInteger(v) && v >= min);
-  const { limit, id, pid, since, exec } = r;
+  const { limit, id, pid, since, exec, fullReport } = r;
   if (!integer(limit, 1)) return "history's limit must be a positive integer";
   if (!integer(id, 1)) return "history's id must be a positive integer";
   if (!integer(pid, 0)) return "history's pid must be a non-negative integer";
@@ -184,7 +193,10 @@ function parseHistoryRequest(request: unknown): HistoryRequest | string {
   if (exec !== undefined && (typeof exec !== "string" || exec === "")) {
     return "history's exec must be a non-empty glob";
   }
-  return { limit, id, pid, since, exec };
+  if (fullReport !== undefined && typeof fullReport !== "boolean") {
+    return "history's fullReport must be a boolean";
+  }
+  return { limit, id, pid, since, exec, fullReport };
 }
 
 /** What WATCH needs from the daemon. */
@@ -193,6 +205,8 @@ export interface WatchContext {
   crashes: Pick<CrashHandler, "listen" | "listenReceived">;
   /** The chained handlers' runs as they are recorded (`install --chain`). */
   chains?: Pick<ChainFateEvents, "listen">;
+  /** The crash reports to follow, when the daemon makes them. */
+  reports?: Pick<ReportQueue, "listen">;
   /** Aborted when the daemon stops: every stream ends. */
   stopping: AbortSignal;
   /** Milliseconds without events before a heartbeat. @default 15000 */
@@ -223,6 +237,7 @@ export async function* watchEvents(ctx: WatchContext): AsyncGenerator<WatchEvent
   const offReceived = ctx.crashes.listenReceived((c) => push({ type: "crash", ...c }));
   const offDone = ctx.crashes.listen((c) => push({ type: "outcome", ...c }));
   const offChain = ctx.chains?.listen(push);
+  const offReport = ctx.reports?.listen((r) => push({ type: "report", ...r }));
   const onStop = () => wake?.();
   ctx.stopping.addEventListener("abort", onStop);
   try {
@@ -249,6 +264,7 @@ export async function* watchEvents(ctx: WatchContext): AsyncGenerator<WatchEvent
     offReceived();
     offDone();
     offChain?.();
+    offReport?.();
     ctx.stopping.removeEventListener("abort", onStop);
   }
 }

@@ -129,6 +129,7 @@ export class CoredumpServer {
         hostname: o.hostname,
         cmdline: r.facts.args,
         ...(r.facts.signal === undefined ? {} : { signal: r.facts.signal }),
+        ...(r.facts.tid === undefined ? {} : { tid: r.facts.tid }),
       };
     } catch (err) {
       o.log(`coredump socket: refused a connection: ${(err as Error).message}`);

@@ -38,6 +38,8 @@ import { selfDumpProtection } from "./dumpable.ts";
 import { libc } from "./libc.ts";
 import { crashLogLine, NotifyEndpoint } from "./notify_endpoint.ts";
 import { ChainFateEvents } from "./chain_fate_events.ts";
+import { removeStaleReportDirs, ReportQueue } from "./report_queue.ts";
+import type { CoreFate } from "../protocol/records.ts";
 import {
   DaemonStartError,
   lockDirs,
@@ -128,6 +130,7 @@ export class Daemon implements AsyncDisposable {
   #options: ResolvedOptions;
   #store: TriggerStore;
   #handler: CrashHandler;
+  #reports: ReportQueue;
   #sockets: BoundSocket[] = [];
   #notify?: NotifyEndpoint;
   #control?: SocketServer;
@@ -158,6 +161,31 @@ export class Daemon implements AsyncDisposable {
       actions,
       onStoreFailure: (err) =>
         options.log(`store: ${(err as Error).message}: the crash is acted on but not recorded`),
+    });
+    this.#reports = new ReportQueue({ store, tempParent: options.stateDir, log: options.log });
+  }
+
+  /** The crash reports (to subscribe to them). */
+  get reports(): ReportQueue {
+    return this.#reports;
+  }
+
+  /**
+   * Record what became of a crash's core; a kept core's crash gets its report, computed
+   * after the release (lib/daemon/report_queue.ts).
+   */
+  #recordCore(pid: number, fate: CoreFate): void {
+    this.#store.setCoreFate(pid, fate);
+    if (!fate.kept || fate.path === undefined) return;
+    const crash = this.#store.crashOfCore(pid);
+    if (crash === undefined) return;
+    this.#reports.submit({
+      id: crash.id,
+      pid,
+      core: fate.path,
+      ...(crash.exePath === undefined ? {} : { exe: crash.exePath }),
+      ...(crash.tid === undefined ? {} : { tid: crash.tid }),
+      bytes: fate.bytes,
     });
   }
 
@@ -248,6 +276,7 @@ export class Daemon implements AsyncDisposable {
       if (interrupted > 0) {
         full.log(`${interrupted} crash(es) left pending by a previous daemon marked interrupted`);
       }
+      await removeStaleReportDirs(full.stateDir);
       await daemon.#bind();
       await writePidFile(full.runDir);
     } catch (err) {
@@ -295,7 +324,7 @@ export class Daemon implements AsyncDisposable {
             o.log(crashLogLine(facts, outcome));
             return outcome;
           }),
-        recordCore: (pid, fate) => this.#store.setCoreFate(pid, fate),
+        recordCore: (pid, fate) => this.#recordCore(pid, fate),
         lookAtHeldProcess: (crash) =>
           lookAtHeldProcess(crash, this.#procReader, { source: "socket" }),
         coreDir: o.coreDir,
@@ -309,7 +338,7 @@ export class Daemon implements AsyncDisposable {
     this.#notify = new NotifyEndpoint(notify.listener, {
       uid: o.uid,
       crashes: this.#handler,
-      recordCore: (pid, fate) => this.#store.setCoreFate(pid, fate),
+      recordCore: (pid, fate) => this.#recordCore(pid, fate),
       recordChain: (pid, chain) => {
         const id = this.#store.setChainFate(pid, chain);
         if (id !== undefined) {
@@ -346,6 +375,7 @@ export class Daemon implements AsyncDisposable {
           log: o.log,
           crashes: this.#handler,
           chains: this.#chains,
+          reports: this.#reports,
           stopping: this.#stopSignal.signal,
         }),
     });
@@ -383,6 +413,7 @@ export class Daemon implements AsyncDisposable {
         new Promise((r) => idleTimer = setTimeout(r, this.#options.actionTimeoutMs + 2000)),
       ]);
       clearTimeout(idleTimer);
+      await this.#reports.close();
       for (const s of this.#sockets) await unlinkOwnSocket(s);
       await removeOwnPidFile(this.#options.runDir);
       this.#store.close();

@@ -21,7 +21,10 @@ export const KERNEL_DEFAULT_CORE_PATTERN = "core";
 export interface CorePatternOptions {
   /** Absolute path of the lttng-trig executable the kernel runs. */
   exe: string;
-  /** Pass the kernel's crash facts (`--facts=%P:%s:%t:%c:%d:%E`). @default false */
+  /**
+   * Pass the kernel's crash facts (`--tid=%i --facts=%P:%s:%t:%c:%d:%E`).
+   * @default false
+   */
   facts?: boolean;
   /** Absolute directory the notifier saves cores in; implies `facts`. */
   coreDir?: string;
@@ -32,6 +35,12 @@ export interface CorePatternOptions {
   chainSpecifiers?: string;
   /** Tell the notifier where install.json is, when not in the default state directory. */
   stateDir?: string;
+  /**
+   * With the facts, pass the crashing thread's tid (`--tid=%i`). Without it the crash
+   * report takes the core's first thread, which the kernel writes first: the same one.
+   * @default true
+   */
+  tid?: boolean;
 }
 
 /**
@@ -59,7 +68,7 @@ export function patternPathProblem(path: string): string | undefined {
  * );
  * assert.equal(
  *   corePatternFor({ exe: "/usr/bin/lttng-trig", facts: true }),
- *   "|/usr/bin/lttng-trig notify --facts=%P:%s:%t:%c:%d:%E %p %u %g %e %h",
+ *   "|/usr/bin/lttng-trig notify --tid=%i --facts=%P:%s:%t:%c:%d:%E %p %u %g %e %h",
  * );
  * ```
  */
@@ -85,6 +94,8 @@ export function corePatternFor(options: CorePatternOptions): string {
   }
   if (options.chainSpecifiers !== undefined) words.push(...chainWords(options.chainSpecifiers));
   if (options.facts || options.coreDir !== undefined) {
+    // The crashing thread (%i), for the crash report's backtrace and events.
+    if (options.tid ?? true) words.push("--tid=%i");
     // The last option (lib/notify/args.ts reads no option after it): %E (the executable's
     // path, "/" written "!") comes last in it, since a path may contain ":".
     words.push("--facts=%P:%s:%t:%c:%d:%E");

@@ -1,6 +1,7 @@
 /**
  * The notifier's command line, as the kernel gives it from core_pattern:
- * `notify [--OPTION=VALUE...] %p %u %g %e %h`.
+ * `notify [--OPTION=VALUE...] %p %u %g %e %h` (the options include `--tid=%i` and, last,
+ * `--facts=%P:%s:%t:%c:%d:%E`).
  *
  * Only leading `--name=value` words are options (a pid never starts with `--`), each
  * known name at most once, and none after `--facts=`: that one carries the kernel's
@@ -72,6 +73,8 @@ export interface NotifyArgs {
   facts?: KernelFacts;
   /** `--core-dir=DIR`: keep the core there (zstd), instead of discarding it. */
   coreDir?: string;
+  /** `--tid=%i`: the crashing thread's tid, in the crashed process's pid namespace. */
+  tid?: number;
   /**
    * The kernel split its fields (before Linux 5.3) so that `%p %u %g` cannot be told
    * from `%E`'s words: the uid is left unknown.
@@ -124,6 +127,7 @@ export function parseNotifyArgs(
     else if (name === "state-dir" && value.startsWith("/")) out.stateDir = value;
     else if (name === "timeout" && u32(value) !== undefined) out.timeoutMs = u32(value);
     else if (name === "core-dir" && value.startsWith("/")) out.coreDir = value;
+    else if (name === "tid" && u32(value) !== undefined) out.tid = u32(value);
     else if (name === "chain" || name.startsWith("chain-")) continue; // lib/notify/chain.ts
     else warnings.push(`ignored option --${name}`);
   }

@@ -48,12 +48,20 @@ export const NOTIFY_SPEC = {
       examples: ["|/usr/bin/lttng-trig notify --timeout=3000 %p %u %g %e %h"],
     },
     {
+      name: "tid",
+      type: "string",
+      value: "TID",
+      help:
+        "The crashing thread's tid, written %i: the daemon's crash report shows that thread's backtrace and last events. Before --facts, which comes last.",
+      examples: ["|/usr/bin/lttng-trig notify --tid=%i --facts=%P:%s:%t:%c:%d:%E %p %u %g %e %h"],
+    },
+    {
       name: "facts",
       type: "string",
       value: "FACTS",
       help:
         "The kernel's richer facts, written %P:%s:%t:%c:%d:%E (global pid, signal, time, core limit, dump mode, executable path): they make --signal and path --exec filters work.",
-      examples: ["|/usr/bin/lttng-trig notify --facts=%P:%s:%t:%c:%d:%E %p %u %g %e %h"],
+      examples: ["|/usr/bin/lttng-trig notify --tid=%i --facts=%P:%s:%t:%c:%d:%E %p %u %g %e %h"],
     },
     {
       name: "core-dir",

@@ -146,12 +146,16 @@ export async function runNotifier(
   };
   let frame: Uint8Array;
   const facts = args.facts;
-  if (facts === undefined) {
+  if (facts === undefined && args.tid === undefined) {
     frame = encodeOnAnyCoreDump(base);
   } else {
     // The executable comes from the kernel (%E), not from /proc/PID: Deno grants reads
     // under /proc/PID only with --allow-all, which the notifier never gets.
-    frame = encodeOnAnyCoreDumpExt({ ...base, ...facts });
+    frame = encodeOnAnyCoreDumpExt({
+      ...base,
+      ...facts,
+      ...(args.tid === undefined ? {} : { tid: args.tid }),
+    });
   }
   const uid = args.uid;
   // A crash past its uid's cap is sent, not held: no uid can fill core_pipe_limit. Root's

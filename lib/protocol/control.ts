@@ -10,6 +10,7 @@ import { ControlCommand } from "../wire/control.ts";
 import type { CrashFacts, Trigger, TriggerSpec } from "../trigger.ts";
 import type { CrashRecord, TriggerOutcome } from "./records.ts";
 import type { ChainFate } from "./records.ts";
+import type { Frame } from "../report/backtrace.ts";
 
 export { ControlCommand };
 
@@ -60,6 +61,11 @@ export interface HistoryRequest {
   since?: string;
   /** Only crashes whose exec name (or executable path) matches this glob. */
   exec?: string;
+  /**
+   * Each crash's whole report (its backtraces), as `show` needs; otherwise only its
+   * state and why it failed.
+   */
+  fullReport?: boolean;
 }
 /** HISTORY: the matching crashes, oldest first. */
 export interface HistoryReply {
@@ -138,6 +144,21 @@ export interface ChainEvent {
   /** What the handler did. */
   chain: ChainFate;
 }
+/** WATCH: a crash's report is stored, after the crash's release (its kept core). */
+export interface ReportEvent {
+  /** Discriminant. */
+  type: "report";
+  /** History id of the crash. */
+  id: number;
+  /** The crash's pid. */
+  pid: number;
+  /** `ready` (possibly partial) or `failed`. */
+  state: "ready" | "failed";
+  /** The crashing thread's innermost frame that has a function name. */
+  frame?: Frame;
+  /** Why it failed. */
+  reason?: string;
+}
 /** WATCH: sent every 15 s without events, so a client can tell the daemon lives. */
 export interface HeartbeatEvent {
   /** Discriminant. */
@@ -158,6 +179,7 @@ export type WatchEvent =
   | CrashEvent
   | OutcomeEvent
   | ChainEvent
+  | ReportEvent
   | HeartbeatEvent
   | DroppedEvent;
 

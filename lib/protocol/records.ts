@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { ReportState, ThreadBacktrace } from "../report/backtrace.ts";
 
 /** The facts of one crash as the daemon sees them. */
 export interface CrashFacts {
@@ -46,6 +47,11 @@ export interface CrashFacts {
   dumpMode?: number;
   /** Command line, when known. */
   cmdline?: string[];
+  /**
+   * The crashing thread's tid, in the crashed process's pid namespace, when known: `%i`
+   * (pipe mode, `notify --tid=%i`) or the core's first NT_PRSTATUS note (socket mode).
+   */
+  tid?: number;
 }
 
 /** What happened to one trigger for one crash. */
@@ -120,6 +126,32 @@ export interface CrashRecord extends CrashFacts {
   core?: CoreFate;
   /** What the chained crash handler did (`install --chain`), once it ended. */
   chain?: ChainFate;
+  /**
+   * The crash report computed from the kept core: `history` carries its state (and why it
+   * failed), `show` all of it.
+   */
+  report?: ReportRecord;
+}
+
+/**
+ * A crash's report as the store keeps it: `pending` once a kept core is known, then
+ * `ready` (the backtraces, possibly partial: see `missing`) or `failed` (see `reason`).
+ */
+export interface ReportRecord {
+  /** Where the report stands. */
+  state: ReportState;
+  /** Why it failed. */
+  reason?: string;
+  /** The crashing thread's tid. */
+  crashingTid?: number;
+  /** Every thread's backtrace (bounded), the crashing one first. */
+  threads?: ThreadBacktrace[];
+  /** What the report lacks, one sentence each. */
+  missing?: string[];
+  /** How long the backtrace took, in milliseconds. */
+  durationMs?: number;
+  /** When the report was stored (ISO 8601). */
+  time?: string;
 }
 
 /**

@@ -5,7 +5,13 @@
  *
  * @module
  */
-import type { CoreFate, CrashFacts, CrashRecord, TriggerOutcome } from "../protocol/records.ts";
+import type {
+  CoreFate,
+  CrashFacts,
+  CrashRecord,
+  ReportRecord,
+  TriggerOutcome,
+} from "../protocol/records.ts";
 import type { ChainFate } from "../protocol/records.ts";
 import type { Prepare } from "./triggers.ts";
 
@@ -51,6 +57,7 @@ interface CrashRow {
   detail: string | null;
   core: string | null;
   chain?: string | null;
+  report?: string | null;
 }
 
 /** The `crashes` table; every write runs inside the caller's transaction. */
@@ -112,6 +119,23 @@ export class CrashTable {
     if (row === undefined) return undefined;
     this.#sql("UPDATE crashes SET chain = ? WHERE id = ?").run(JSON.stringify(fate), row.id);
     return row.id;
+  }
+
+  /** The history id of the newest crash of `pid` since `since`, as setCoreFate finds it. */
+  crashOfPid(pid: number, since: string): number | undefined {
+    const row = this.#sql(
+      "SELECT id FROM crashes WHERE pid = ? AND time >= ? ORDER BY id DESC LIMIT 1",
+    ).get(pid, since) as { id: number } | undefined;
+    return row?.id;
+  }
+
+  /** Store crash `id`'s report (JSON, its size bounded by the caller); whether found. */
+  setReport(id: number, report: ReportRecord): boolean {
+    const r = this.#sql("UPDATE crashes SET report = ? WHERE id = ?").run(
+      JSON.stringify(report),
+      id,
+    );
+    return Number(r.changes) > 0;
   }
 
   /** Mark `pending` crashes `interrupted`; returns how many. */
@@ -205,5 +229,8 @@ function rowToCrash(row: CrashRow): CrashRecord {
     ...(row.detail === null ? {} : { detail: row.detail }),
     ...(row.core === null ? {} : { core: JSON.parse(row.core) as CoreFate }),
     ...(row.chain == null ? {} : { chain: JSON.parse(row.chain) as ChainFate }),
+    ...(row.report === null || row.report === undefined
+      ? {}
+      : { report: JSON.parse(row.report) as ReportRecord }),
   };
 }

@@ -13,7 +13,13 @@
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { decide, type Decision } from "../policy.ts";
-import type { CoreFate, CrashFacts, CrashRecord, TriggerOutcome } from "../protocol/records.ts";
+import type {
+  CoreFate,
+  CrashFacts,
+  CrashRecord,
+  ReportRecord,
+  TriggerOutcome,
+} from "../protocol/records.ts";
 import type { ChainFate } from "../protocol/records.ts";
 import type { Trigger, TriggerSpec } from "../trigger.ts";
 import {
@@ -289,6 +295,21 @@ export class TriggerStore implements Disposable {
       "record the chained handler's run",
       () => this.#crashes.setChainFate(pid, fate, since),
     );
+  }
+
+  /**
+   * The crash whose core setCoreFate would record at `now` (the newest of `pid` received
+   * within the last hour), or undefined.
+   */
+  crashOfCore(pid: number, now: Date = new Date()): CrashRecord | undefined {
+    const since = new Date(now.getTime() - 3600_000).toISOString();
+    const id = this.#crashes.crashOfPid(pid, since);
+    return id === undefined ? undefined : this.#crashes.list({ id, limit: 1 })[0];
+  }
+
+  /** Store crash `id`'s report; returns whether the crash is still in the history. */
+  setReport(id: number, report: ReportRecord): boolean {
+    return this.#write("record the crash report", () => this.#crashes.setReport(id, report));
   }
 
   /** Mark crashes left `pending` by a daemon that died as `interrupted`; returns how many. */

@@ -34,6 +34,8 @@ export const ExtFlag = {
   DUMP_MODE: 16,
   EXE: 32,
   CMDLINE: 64,
+  /** `tid` (%i): the fixed part grows by 4 bytes, `data` starts at 564. */
+  TID: 128,
 } as const;
 
 /** Largest `exe` and `cmdline` carried (PATH_MAX, and the first 4 KiB of the command line). */
@@ -55,12 +57,25 @@ export const ONANYCOREDUMP_EXT_OFFSETS = {
   dumpMode: 552,
   exeLen: 556,
   cmdlineLen: 558,
+  /** Where `data` starts without {@linkcode ExtFlag.TID}. */
   data: 560,
+  /** With {@linkcode ExtFlag.TID} only: the crashing thread's tid, then `data`. */
+  tid: 560,
+  /** Where `data` starts with {@linkcode ExtFlag.TID}. */
+  dataAfterTid: 564,
 } as const;
-/** Fixed part of an ONANYCOREDUMP_EXT payload. */
+/** Fixed part of an ONANYCOREDUMP_EXT payload (the smallest: without a tid). */
 export const ONANYCOREDUMP_EXT_FIXED: number = ONANYCOREDUMP_EXT_OFFSETS.data;
 /** Largest ONANYCOREDUMP_EXT payload. */
-export const ONANYCOREDUMP_EXT_MAX: number = ONANYCOREDUMP_EXT_FIXED + 2 * EXT_STRING_MAX;
+export const ONANYCOREDUMP_EXT_MAX: number = ONANYCOREDUMP_EXT_OFFSETS.dataAfterTid +
+  2 * EXT_STRING_MAX;
+
+/** Where `data` starts in a payload whose `flags` are these. */
+function dataOffset(flags: number): number {
+  return flags & ExtFlag.TID
+    ? ONANYCOREDUMP_EXT_OFFSETS.dataAfterTid
+    : ONANYCOREDUMP_EXT_OFFSETS.data;
+}
 
 /** The optional 32-bit facts: field, offset and flag, for the encoder and the decoder. */
 const EXT_U32_FIELDS = [
@@ -84,9 +99,13 @@ const EXT_U32_FIELDS = [
  *     uint32_t dump_mode;    // 552: %d
  *     uint16_t exe_len;      // 556: bytes of exe (no NUL), at most 4096
  *     uint16_t cmdline_len;  // 558: bytes of cmdline, at most 4096
- *     char     data[];       // 560: exe, then cmdline (arguments separated by NUL)
+ *     uint32_t tid;          // 560: %i, only when flags has TID (128)
+ *     char     data[];       // 560 (564 with TID): exe, then cmdline (NUL-separated)
  * };
  * ```
+ *
+ * The tid came later: a sender that does not set TID sends the 560-byte fixed part of
+ * before, and is decoded as before.
  */
 export interface OnAnyCoreDumpExtMessage extends OnAnyCoreDumpMessage {
   /** `%P`. */
@@ -103,6 +122,8 @@ export interface OnAnyCoreDumpExtMessage extends OnAnyCoreDumpMessage {
   exe?: string;
   /** The command line, one string per argument (NUL-separated on the wire). */
   cmdline?: string[];
+  /** `%i`: the crashing thread's tid, in the crashed process's pid namespace. */
+  tid?: number;
 }
 
 const encoder = new TextEncoder();
@@ -119,7 +140,8 @@ export function encodeOnAnyCoreDumpExt(msg: OnAnyCoreDumpExtMessage): Uint8Array
   const at = ONANYCOREDUMP_EXT_OFFSETS;
   const exe = cappedUtf8(msg.exe ?? "");
   const cmdline = cappedUtf8((msg.cmdline ?? []).join("\0"));
-  const size = at.data + exe.byteLength + cmdline.byteLength;
+  const data = msg.tid === undefined ? at.data : at.dataAfterTid;
+  const size = data + exe.byteLength + cmdline.byteLength;
   const frame = new Uint8Array(HEADER_SIZE + size);
   encodeHeaderInto({ cmd: NotifyExtCommand.ONANYCOREDUMP_EXT, msgSize: size }, frame, 0);
   const p = HEADER_SIZE;
@@ -144,13 +166,18 @@ export function encodeOnAnyCoreDumpExt(msg: OnAnyCoreDumpExtMessage): Uint8Array
     view.setBigUint64(p + at.coreLimit, v, LITTLE_ENDIAN);
     flags |= ExtFlag.CORE_LIMIT;
   }
+  if (msg.tid !== undefined) {
+    checkU32("tid", msg.tid);
+    view.setUint32(p + at.tid, msg.tid, LITTLE_ENDIAN);
+    flags |= ExtFlag.TID;
+  }
   if (msg.exe !== undefined) flags |= ExtFlag.EXE;
   if (msg.cmdline !== undefined) flags |= ExtFlag.CMDLINE;
   view.setUint32(p + at.flags, flags, LITTLE_ENDIAN);
   view.setUint16(p + at.exeLen, exe.byteLength, LITTLE_ENDIAN);
   view.setUint16(p + at.cmdlineLen, cmdline.byteLength, LITTLE_ENDIAN);
-  frame.set(exe, p + at.data);
-  frame.set(cmdline, p + at.data + exe.byteLength);
+  frame.set(exe, p + data);
+  frame.set(cmdline, p + data + exe.byteLength);
   return frame;
 }
 
@@ -172,10 +199,11 @@ export function decodeOnAnyCoreDumpExt(payload: Uint8Array): OnAnyCoreDumpExtMes
       `Cannot decode ONANYCOREDUMP_EXT: exe_len ${exeLen} or cmdline_len ${cmdLen} over ${EXT_STRING_MAX}`,
     );
   }
-  if (at.data + exeLen + cmdLen !== payload.byteLength) {
+  const data = dataOffset(flags);
+  if (data + exeLen + cmdLen !== payload.byteLength) {
     throw new RangeError(
       `Cannot decode ONANYCOREDUMP_EXT: lengths say ${
-        at.data + exeLen + cmdLen
+        data + exeLen + cmdLen
       } bytes, got ${payload.byteLength}`,
     );
   }
@@ -188,8 +216,9 @@ export function decodeOnAnyCoreDumpExt(payload: Uint8Array): OnAnyCoreDumpExtMes
     const v = view.getBigUint64(at.coreLimit, LITTLE_ENDIAN);
     msg.coreLimit = v === U64_MAX ? "unlimited" : Number(v);
   }
-  const exeBytes = payload.subarray(at.data, at.data + exeLen);
-  const cmdBytes = payload.subarray(at.data + exeLen);
+  if (flags & ExtFlag.TID) msg.tid = view.getUint32(at.tid, LITTLE_ENDIAN);
+  const exeBytes = payload.subarray(data, data + exeLen);
+  const cmdBytes = payload.subarray(data + exeLen);
   if (flags & ExtFlag.EXE) msg.exe = decoder.decode(exeBytes);
   if (flags & ExtFlag.CMDLINE) {
     msg.cmdline = cmdLen === 0 ? [] : decoder.decode(cmdBytes).split("\0");

@@ -53,7 +53,7 @@ const EXPECTED: Record<string, string[]> = {
   list: ["json", "run-dir", "help"],
   remove: ["run-dir", "help"],
   history: ["lines", "exec", "since", "json", "run-dir", "help"],
-  show: ["id", "events", "json", "run-dir", "help"],
+  show: ["id", "events", "all-threads", "json", "run-dir", "help"],
   watch: ["json", "run-dir", "help"],
   status: ["json", "run-dir", "state-dir", "help"],
   install: [
@@ -71,7 +71,7 @@ const EXPECTED: Record<string, string[]> = {
   ],
   uninstall: ["force", "state-dir", "help"],
   completions: ["help"],
-  notify: ["run-dir", "state-dir", "timeout", "facts", "core-dir"],
+  notify: ["run-dir", "state-dir", "timeout", "tid", "facts", "core-dir"],
   help: ["help"],
 };
 

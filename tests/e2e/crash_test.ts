@@ -165,7 +165,7 @@ Deno.test({
           // short directory, and a short link to the launcher when the checkout's is long.
           const cores = `/tmp/ltc${Deno.pid}`;
           const factsPattern = (exe: string) =>
-            `|${exe} notify --core-dir=${cores} --facts=%P:%s:%t:%c:%d:%E %p %u %g %e %h`;
+            `|${exe} notify --core-dir=${cores} --tid=%i --facts=%P:%s:%t:%c:%d:%E %p %u %g %e %h`;
           let link: string | undefined;
           try {
             await Deno.remove(cores, { recursive: true }).catch(() => {});

@@ -89,7 +89,10 @@ Deno.test({
       assert.equal(shown.code, 0, shown.stderr);
       assert.match(
         shown.stdout,
-        new RegExp(`^Last \\d+ events of pid ${run.pid} \\(babeltrace2 `, "m"),
+        new RegExp(
+          `^Last \\d+ events of (the crashing thread \\d+ of )?pid ${run.pid} \\(babeltrace2 `,
+          "m",
+        ),
         shown.stdout,
       );
       const mallocs = shown.stdout.split("\n").filter((l) => l.includes("lttng_ust_libc:malloc"));

@@ -12,12 +12,12 @@ Deno.test("corePatternFor() gives the design card's line, and the --facts and --
   assert.equal(corePatternFor({ exe }), "|/usr/bin/lttng-trig notify %p %u %g %e %h");
   assert.equal(
     corePatternFor({ exe, facts: true }),
-    "|/usr/bin/lttng-trig notify --facts=%P:%s:%t:%c:%d:%E %p %u %g %e %h",
+    "|/usr/bin/lttng-trig notify --tid=%i --facts=%P:%s:%t:%c:%d:%E %p %u %g %e %h",
   );
   // --core-dir implies --facts.
   assert.equal(
     corePatternFor({ exe, coreDir: "/var/crash/t" }),
-    "|/usr/bin/lttng-trig notify --core-dir=/var/crash/t --facts=%P:%s:%t:%c:%d:%E %p %u %g %e %h",
+    "|/usr/bin/lttng-trig notify --core-dir=/var/crash/t --tid=%i --facts=%P:%s:%t:%c:%d:%E %p %u %g %e %h",
   );
   assert.throws(() => corePatternFor({ exe: "lttng-trig" }), TypeError);
   assert.throws(() => corePatternFor({ exe, coreDir: "crash" }), /not an absolute path/);
@@ -67,4 +67,14 @@ Deno.test("kernelHasCoredumpSocket() is true from Linux 6.16 on", () => {
   assert.equal(kernelHasCoredumpSocket("6.15.9"), false);
   assert.equal(kernelHasCoredumpSocket("5.19.0"), false);
   assert.equal(kernelHasCoredumpSocket("not a release"), false);
+});
+
+Deno.test("corePatternFor() passes --tid=%i with the facts, before --facts, unless tid is false", () => {
+  const exe = "/usr/bin/lttng-trig";
+  assert.match(corePatternFor({ exe, facts: true }), / --tid=%i --facts=/);
+  assert.doesNotMatch(corePatternFor({ exe }), /--tid/);
+  assert.equal(
+    corePatternFor({ exe, facts: true, tid: false }),
+    "|/usr/bin/lttng-trig notify --facts=%P:%s:%t:%c:%d:%E %p %u %g %e %h",
+  );
 });

@@ -201,3 +201,21 @@ Deno.test("parseNotifyArgs() ignores a repeated option", () => {
   assert.equal(a.timeoutMs, 5);
   assert.deepEqual(a.warnings, ["ignored repeated option --timeout"]);
 });
+
+Deno.test("parseNotifyArgs() reads --tid=%i before --facts", () => {
+  const a = parseNotifyArgs([
+    "--tid=4243",
+    "--facts=1:11:1700000000:0:1:!bin!x",
+    "42",
+    "0",
+    "0",
+    "x",
+    "h",
+  ], false);
+  assert.equal(a.tid, 4243);
+  assert.equal(a.facts?.exe, "/bin/x");
+  assert.deepEqual(a.warnings, []);
+  const bad = parseNotifyArgs(["--tid=-1", "42", "0", "0", "x", "h"], false);
+  assert.equal(bad.tid, undefined);
+  assert.deepEqual(bad.warnings, ["ignored option --tid"]);
+});

@@ -208,3 +208,34 @@ Deno.test("an ExtFlag bit per optional fact, all distinct", () => {
   assert.equal(new Set(bits).size, bits.length);
   assert.ok(bits.every((b) => b > 0 && (b & (b - 1)) === 0));
 });
+
+Deno.test("encodeOnAnyCoreDumpExt() puts the tid at 560 and the data after it, flagged TID", () => {
+  const frame = encodeOnAnyCoreDumpExt({ ...BASE, tid: 0x01020304, exe: "/bin/x" });
+  const p = payloadOf(frame);
+  const at = ONANYCOREDUMP_EXT_OFFSETS;
+  const view = new DataView(p.buffer, p.byteOffset, p.byteLength);
+  assert.equal(view.getUint32(at.flags, true), ExtFlag.TID | ExtFlag.EXE);
+  assert.deepEqual([...p.subarray(at.tid, at.tid + 4)], [4, 3, 2, 1]);
+  assert.equal(p.byteLength, at.dataAfterTid + 6);
+  assert.equal(new TextDecoder().decode(p.subarray(at.dataAfterTid)), "/bin/x");
+  assert.deepEqual(decodeOnAnyCoreDumpExt(p), { ...BASE, tid: 0x01020304, exe: "/bin/x" });
+});
+
+Deno.test("decodeOnAnyCoreDumpExt() reads an old sender's payload (no TID) as before", () => {
+  const p = payloadOf(encodeOnAnyCoreDumpExt({ ...BASE, exe: "/bin/x", cmdline: ["x"] }));
+  assert.equal(p.byteLength, ONANYCOREDUMP_EXT_FIXED + 7);
+  const back = decodeOnAnyCoreDumpExt(p);
+  assert.equal(back.tid, undefined);
+  assert.equal(back.exe, "/bin/x");
+  assert.deepEqual(back.cmdline, ["x"]);
+});
+
+Deno.test("decodeOnAnyCoreDumpExt() rejects a TID flag without its 4 bytes", () => {
+  const p = payloadOf(encodeOnAnyCoreDumpExt(BASE)).slice();
+  new DataView(p.buffer).setUint32(ONANYCOREDUMP_EXT_OFFSETS.flags, ExtFlag.TID, true);
+  assert.throws(() => decodeOnAnyCoreDumpExt(p), RangeError);
+});
+
+Deno.test("encodeOnAnyCoreDumpExt() refuses a tid that is not a u32", () => {
+  assert.throws(() => encodeOnAnyCoreDumpExt({ ...BASE, tid: -1 }), RangeError);
+});

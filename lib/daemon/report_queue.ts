@@ -1,0 +1,305 @@
+/**
+ * The crash reports (issue #14): once a crash is released and its core kept, the
+ * backtrace of every thread is computed from the core (lib/report/backtrace.ts) and
+ * stored with the crash. One report at a time, after the crash's release, so that it
+ * never delays a hold or a snapshot; each within a deadline and an output bound; the
+ * kept core (zstd) is decompressed into a private temporary directory for eu-stack and
+ * removed afterwards. A report that cannot be made is stored as `failed` with the
+ * reason: never an error of the daemon.
+ *
+ * @module
+ */
+import fs from "node:fs";
+import zlib from "node:zlib";
+import { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import {
+  type BacktraceOptions,
+  computeBacktrace,
+  type CrashReport,
+  type Frame,
+  innermostNamedFrame,
+} from "../report/backtrace.ts";
+import type { ReportRecord } from "../protocol/records.ts";
+
+/** One report to compute: a crash and its kept core. */
+export interface ReportJob {
+  /** The crash's history id. */
+  id: number;
+  /** The crash's pid. */
+  pid: number;
+  /** The kept core (zstd-compressed, as core_keeper.ts writes it). */
+  core: string;
+  /** The crashed executable's path, when known. */
+  exe?: string;
+  /** The crashing thread's tid, when known. */
+  tid?: number;
+  /** The core's size before compression, when known (bounds the decompression). */
+  bytes?: number;
+}
+
+/** What `watch` is told once a report is stored. */
+export interface ReportNotice {
+  /** The crash's history id. */
+  id: number;
+  /** The crash's pid. */
+  pid: number;
+  /** `ready` or `failed`. */
+  state: "ready" | "failed";
+  /** The crashing thread's innermost frame with a function name, when there is one. */
+  frame?: Frame;
+  /** Why it failed. */
+  reason?: string;
+}
+
+/** Decompresses `source` (zstd) into `target` (created 0600), at most `maxBytes`. */
+export type Decompressor = (source: string, target: string, maxBytes: number) => Promise<void>;
+
+/** Options of {@linkcode ReportQueue}. */
+export interface ReportQueueOptions {
+  /** Stores a crash's report (the daemon's store). */
+  store: { setReport(id: number, report: ReportRecord): boolean };
+  /** Directory under which each report's private temporary directory is made. */
+  tempParent: string;
+  /** Deadline of eu-stack, in milliseconds. @default 15000 */
+  timeoutMs?: number;
+  /** Most bytes of eu-stack output read. @default 1 MiB */
+  maxOutputBytes?: number;
+  /** Largest report stored, in bytes of JSON: other threads go first. @default 64 KiB */
+  maxReportBytes?: number;
+  /** Most reports waiting; past it a report is stored failed at once. @default 64 */
+  maxQueued?: number;
+  /** Computes the backtrace. @default computeBacktrace */
+  compute?: (core: string, options: BacktraceOptions) => Promise<CrashReport>;
+  /** Decompresses the kept core. @default {@linkcode decompressZstd} */
+  decompress?: Decompressor;
+  /** Clock. @default () => new Date() */
+  now?: () => Date;
+  /** Log sink. */
+  log(line: string): void;
+}
+
+/** Prefix of the private temporary directories (left-overs are removed at start). */
+export const REPORT_TEMP_PREFIX = "report-";
+/** Largest core decompressed when its size is not known: 64 GiB. */
+const UNKNOWN_CORE_MAX = 64 * 1024 ** 3;
+
+/**
+ * Decompress the zstd file `source` into `target` (created, 0600, never over an existing
+ * file), streamed: memory holds a window, whatever the core's size. Rejects past
+ * `maxBytes` of output.
+ */
+export async function decompressZstd(
+  source: string,
+  target: string,
+  maxBytes: number,
+): Promise<void> {
+  let written = 0;
+  const bound = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      written += chunk.byteLength;
+      if (written > maxBytes) {
+        done(new RangeError(`Cannot decompress ${source}: more than ${maxBytes} bytes`));
+      } else done(null, chunk);
+    },
+  });
+  await pipeline(
+    fs.createReadStream(source),
+    zlib.createZstdDecompress(),
+    bound,
+    fs.createWriteStream(target, { flags: "wx", mode: 0o600 }),
+  );
+}
+
+/**
+ * Make `report` fit `maxBytes` of JSON: the last threads go first, then the crashing
+ * thread's outermost frames; what went is said in `missing`.
+ */
+export function boundReport(report: ReportRecord, maxBytes: number): ReportRecord {
+  const size = (r: ReportRecord) => new TextEncoder().encode(JSON.stringify(r)).byteLength;
+  if (size(report) <= maxBytes) return report;
+  const threads = [...(report.threads ?? [])];
+  let dropped = 0;
+  const out = (): ReportRecord => ({
+    ...report,
+    threads,
+    missing: [
+      ...(report.missing ?? []),
+      ...(dropped > 0 ? [`threads: ${dropped} more threads not kept (report size)`] : []),
+    ],
+  });
+  while (threads.length > 1 && size(out()) > maxBytes) {
+    threads.pop();
+    dropped++;
+  }
+  if (threads.length === 1) {
+    const first = { ...threads[0], frames: [...threads[0].frames] };
+    threads[0] = first;
+    while (first.frames.length > 1 && size(out()) > maxBytes) first.frames.pop();
+  }
+  return out();
+}
+
+/** Computes crash reports, one at a time. */
+export class ReportQueue {
+  #options: ReportQueueOptions;
+  #queue: ReportJob[] = [];
+  #running?: Promise<void>;
+  #listeners = new Set<(notice: ReportNotice) => void>();
+  #closed = false;
+
+  /** Build a queue. */
+  constructor(options: ReportQueueOptions) {
+    this.#options = options;
+  }
+
+  /** Subscribe to stored reports; returns the unsubscribe function. */
+  listen(listener: (notice: ReportNotice) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Jobs waiting (not counting the one running). */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  /**
+   * Queue the report of `job`'s crash: stored `pending` at once, then `ready` or
+   * `failed`. Returns false when it was refused (queue full, or closed): it is then
+   * stored `failed`.
+   */
+  submit(job: ReportJob): boolean {
+    if (this.#closed) {
+      this.#store(job, this.#failed("the daemon is stopping"));
+      return false;
+    }
+    if (this.#queue.length >= (this.#options.maxQueued ?? 64)) {
+      this.#store(job, this.#failed("too many crash reports waiting: this one was not made"));
+      return false;
+    }
+    this.#store(job, { state: "pending", time: this.#now() });
+    this.#queue.push(job);
+    this.#running ??= this.#drain().finally(() => this.#running = undefined);
+    return true;
+  }
+
+  /** Resolves once no report is queued or running. */
+  async idle(): Promise<void> {
+    while (this.#running !== undefined) await this.#running;
+  }
+
+  /** Refuse new jobs, store the queued ones `failed`, and wait for the running one. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const job of this.#queue.splice(0)) {
+      this.#store(job, this.#failed("the daemon stopped before the report was made"));
+    }
+    await this.idle();
+  }
+
+  #now(): string {
+    return (this.#options.now?.() ?? new Date()).toISOString();
+  }
+
+  #failed(reason: string): ReportRecord {
+    return { state: "failed", reason, time: this.#now() };
+  }
+
+  #store(job: ReportJob, report: ReportRecord): void {
+    try {
+      this.#options.store.setReport(job.id, report);
+    } catch (err) {
+      this.#options.log(`report of crash ${job.id}: not stored: ${(err as Error).message}`);
+    }
+  }
+
+  async #drain(): Promise<void> {
+    for (let job = this.#queue.shift(); job !== undefined; job = this.#queue.shift()) {
+      let report: ReportRecord;
+      try {
+        report = await this.#make(job);
+      } catch (err) {
+        report = this.#failed((err as Error).message);
+      }
+      report = boundReport(report, this.#options.maxReportBytes ?? 64 * 1024);
+      this.#store(job, report);
+      const state = report.state === "ready" ? "ready" : "failed";
+      const frame = state === "ready"
+        ? innermostNamedFrame({ ...report, threads: report.threads ?? [] } as CrashReport)
+        : undefined;
+      this.#options.log(
+        `report of crash ${job.id} (pid ${job.pid}): ${state}${
+          frame?.function ? ` in ${frame.function}` : ""
+        }${report.reason ? ` (${report.reason})` : ""}${
+          report.durationMs === undefined ? "" : `, ${report.durationMs} ms`
+        }`,
+      );
+      const notice: ReportNotice = {
+        id: job.id,
+        pid: job.pid,
+        state,
+        ...(frame === undefined ? {} : { frame }),
+        ...(report.reason === undefined ? {} : { reason: report.reason }),
+      };
+      for (const l of this.#listeners) {
+        try {
+          l(notice);
+        } catch { /* a listener's failure is its own */ }
+      }
+    }
+  }
+
+  async #make(job: ReportJob): Promise<ReportRecord> {
+    const o = this.#options;
+    let dir: string;
+    try {
+      // Deno makes it 0700: the decompressed core (the process's memory) is private.
+      dir = await Deno.makeTempDir({ dir: o.tempParent, prefix: REPORT_TEMP_PREFIX });
+    } catch (err) {
+      return this.#failed(
+        `cannot make a temporary directory in ${o.tempParent}: ${(err as Error).message}`,
+      );
+    }
+    try {
+      const core = `${dir}/core`;
+      const max = job.bytes !== undefined && job.bytes > 0 ? job.bytes : UNKNOWN_CORE_MAX;
+      try {
+        await (o.decompress ?? decompressZstd)(job.core, core, max);
+      } catch (err) {
+        return this.#failed(`cannot decompress the core ${job.core}: ${(err as Error).message}`);
+      }
+      // /proc/PID/exe of a deleted file reads "PATH (deleted)".
+      const exe = job.exe?.replace(/ \(deleted\)$/, "");
+      const r = await (o.compute ?? computeBacktrace)(core, {
+        ...(exe === undefined ? {} : { exe }),
+        ...(job.tid === undefined ? {} : { tid: job.tid }),
+        timeoutMs: o.timeoutMs ?? 15_000,
+        maxBytes: o.maxOutputBytes ?? 1024 * 1024,
+      });
+      // eu-stack names the temporary core in its messages: name the kept one instead.
+      const own = (text: string) => text.replaceAll(core, job.core);
+      return {
+        ...r,
+        ...(r.reason === undefined ? {} : { reason: own(r.reason) }),
+        missing: r.missing.map(own),
+        time: this.#now(),
+      };
+    } finally {
+      await Deno.remove(dir, { recursive: true }).catch((err) =>
+        o.log(`report of crash ${job.id}: cannot remove ${dir}: ${(err as Error).message}`)
+      );
+    }
+  }
+}
+
+/** Remove the temporary directories a stopped daemon left in `parent`. */
+export async function removeStaleReportDirs(parent: string): Promise<void> {
+  try {
+    for await (const e of Deno.readDir(parent)) {
+      if (e.isDirectory && e.name.startsWith(REPORT_TEMP_PREFIX)) {
+        await Deno.remove(`${parent}/${e.name}`, { recursive: true }).catch(() => {});
+      }
+    }
+  } catch { /* nothing to clean */ }
+}

@@ -100,6 +100,7 @@ export function showLines(c: CrashRecord): string[] {
   );
   field("signal", c.signal === undefined ? undefined : `${signalName(c.signal)} (${c.signal})`);
   field("thread", c.tid === undefined ? undefined : `${c.tid} (the crashing thread)`);
+  field("core facts", c.coreNote === undefined ? undefined : `partial: ${escaped(c.coreNote)}`);
   field(
     "host",
     c.hostnameNote === undefined

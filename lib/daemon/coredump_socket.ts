@@ -130,7 +130,11 @@ export class CoredumpServer {
         cmdline: r.facts.args,
         ...(r.facts.signal === undefined ? {} : { signal: r.facts.signal }),
         ...(r.facts.tid === undefined ? {} : { tid: r.facts.tid }),
+        ...(r.facts.note === undefined ? {} : { coreNote: r.facts.note }),
       };
+      if (r.facts.note !== undefined) {
+        o.log(`coredump socket: a core recorded with what is known: ${r.facts.note}`);
+      }
     } catch (err) {
       o.log(`coredump socket: refused a connection: ${(err as Error).message}`);
       close();

@@ -3,24 +3,66 @@
  * cannot ask the kernel for the peer's credentials): the ELF header, the program
  * headers up to PT_NOTE, and the notes NT_PRPSINFO (pid, uid, gid, exec name,
  * arguments), NT_PRSTATUS (the crashing thread's tid, and the signal) and NT_SIGINFO
- * (signal). Only 64-bit little-endian cores
- * (x86-64, arm64) are accepted. Every length is bounded; a truncated or fake core is a
- * `SyntaxError` or `RangeError`, and nothing is read past the notes.
+ * (signal). 64-bit little-endian cores (x86-64, arm64) and 32-bit little-endian ones
+ * (i386, x32 and arm programs on those kernels, whose notes are the kernel's compat
+ * layouts) are parsed. A core of another byte order, or whose NT_PRPSINFO is missing or
+ * of a layout not known, still gives facts: what is known, an unknown uid and gid
+ * (`0xffffffff`) and a `note` saying why. Every length is bounded; what is not an ELF
+ * core, or a truncated or fake one, is a `SyntaxError` or `RangeError`, and nothing is
+ * read past the notes.
  *
  * @module
  */
 import { type ByteReader, readFull } from "../wire/frame.ts";
+import { UNKNOWN_ID } from "./held_process.ts";
 
-/** Size of a 64-bit ELF header. */
+/**
+ * Bytes read first, outside the budget: a 64-bit ELF header (a 32-bit one is 52 bytes,
+ * and its program headers follow; every core is longer than 64 bytes).
+ */
 export const ELF_HEADER_SIZE = 64;
-const PHDR_SIZE = 56;
 const ET_CORE = 4;
 const PT_NOTE = 4;
 const NT_PRSTATUS = 1;
 const NT_PRPSINFO = 3;
 const NT_SIGINFO = 0x53494749;
+const EM_386 = 3;
+const EM_ARM = 40;
+const EM_X86_64 = 62;
+
+/** Where NT_PRPSINFO keeps each fact, and its size. */
+interface PrpsinfoLayout {
+  size: number;
+  uid(v: DataView, at: number): number;
+  gid(v: DataView, at: number): number;
+  pid: number;
+  ppid: number;
+  fname: number;
+  psargs: number;
+}
+
+/** The layout of a class of little-endian cores. */
+interface CoreLayout {
+  /** Size of the ELF header: program headers start at or after it. */
+  ehsize: number;
+  /** Size of a program header. */
+  phentsize: number;
+  /** `e_phoff`. */
+  phoff(v: DataView): number;
+  /** Offsets of `e_phentsize` and `e_phnum`. */
+  phentsizeAt: number;
+  phnumAt: number;
+  /** `p_offset` and `p_filesz` of the program header at `at`. */
+  pOffset(v: DataView, at: number): number;
+  pFilesz(v: DataView, at: number): number;
+  /** NT_PRPSINFO, or why its layout is not known. */
+  prpsinfo: PrpsinfoLayout | string;
+  /** Offset of `pr_pid` (the thread's tid) in NT_PRSTATUS. */
+  prstatusPid: number;
+}
+
 /**
- * Offset of `pr_pid` in `struct elf_prstatus`, the same on x86-64 and arm64:
+ * The 64-bit layouts, the same on x86-64 and arm64:
  * ```c
  * struct elf_prstatus {
  *   struct elf_siginfo pr_info;  // 0: int si_signo, si_code, si_errno
@@ -31,23 +73,113 @@ const NT_SIGINFO = 0x53494749;
  *   pid_t pr_ppid, pr_pgrp, pr_sid;
  *   ...
  * };
+ * struct elf_prpsinfo {          // 136 bytes
+ *   char pr_state, pr_sname, pr_zomb, pr_nice;  // 0
+ *   unsigned long pr_flag;       // 8
+ *   __kernel_uid_t pr_uid;       // 16 (u32)
+ *   __kernel_gid_t pr_gid;       // 20 (u32)
+ *   pid_t pr_pid, pr_ppid, pr_pgrp, pr_sid;  // 24, 28, 32, 36
+ *   char pr_fname[16];           // 40
+ *   char pr_psargs[80];          // 56
+ * };
  * ```
  */
-const PRSTATUS_PID_OFFSET = 32;
+const LAYOUT_64: CoreLayout = {
+  ehsize: 64,
+  phentsize: 56,
+  phoff: (v) => Number(v.getBigUint64(32, true)),
+  phentsizeAt: 54,
+  phnumAt: 56,
+  pOffset: (v, at) => Number(v.getBigUint64(at + 8, true)),
+  pFilesz: (v, at) => Number(v.getBigUint64(at + 32, true)),
+  prpsinfo: {
+    size: 136,
+    uid: (v, at) => v.getUint32(at + 16, true),
+    gid: (v, at) => v.getUint32(at + 20, true),
+    pid: 24,
+    ppid: 28,
+    fname: 40,
+    psargs: 56,
+  },
+  prstatusPid: 32,
+};
+
+/** A 16-bit id of a compat core: `(u16)-1` names no id. */
+function id16(id: number): number {
+  return id === 0xffff ? UNKNOWN_ID : id;
+}
+
+/**
+ * The compat layouts a 64-bit kernel writes for a 32-bit task (fs/compat_binfmt_elf.c
+ * renames `elf_prstatus` and `elf_prpsinfo` to these), from the kernel's
+ * include/linux/elfcore-compat.h, with `compat_ulong_t` u32, `compat_pid_t` s32 and, on
+ * x86 (ia32 and x32) and arm64 (arch/{x86,arm64}/include/asm/compat.h),
+ * `__compat_uid_t` and `__compat_gid_t` u16:
+ * ```c
+ * struct compat_elf_prstatus_common {
+ *   struct compat_elf_siginfo pr_info;  // 0: compat_int_t si_signo, si_code, si_errno
+ *   short pr_cursig;                    // 12, then 2 bytes of padding
+ *   compat_ulong_t pr_sigpend;          // 16
+ *   compat_ulong_t pr_sighold;          // 20
+ *   compat_pid_t pr_pid;                // 24: the thread's tid
+ *   compat_pid_t pr_ppid, pr_pgrp, pr_sid;
+ *   ...
+ * };
+ * struct compat_elf_prpsinfo {          // 124 bytes
+ *   char pr_state, pr_sname, pr_zomb, pr_nice;  // 0
+ *   compat_ulong_t pr_flag;             // 4
+ *   __compat_uid_t pr_uid;              // 8 (u16)
+ *   __compat_gid_t pr_gid;              // 10 (u16)
+ *   compat_pid_t pr_pid, pr_ppid, pr_pgrp, pr_sid;  // 12, 16, 20, 24
+ *   char pr_fname[16];                  // 28
+ *   char pr_psargs[ELF_PRARGSZ];        // 44 (80 bytes)
+ * };
+ * ```
+ * The kernel fills a 16-bit id with SET_UID (include/linux/highuid.h): an id past 16
+ * bits becomes `overflowuid` (65534 by default), which then does not match the
+ * process's real uid in /proc, so its uid is not proved (lib/daemon/held_process.ts) and
+ * stays unknown; `0xffff` (`(u16)-1`) is taken as unknown at once.
+ */
+function layout32(machine: number): CoreLayout {
+  const known = machine === EM_386 || machine === EM_ARM || machine === EM_X86_64;
+  return {
+    ehsize: 52,
+    phentsize: 32,
+    phoff: (v) => v.getUint32(28, true),
+    phentsizeAt: 42,
+    phnumAt: 44,
+    pOffset: (v, at) => v.getUint32(at + 4, true),
+    pFilesz: (v, at) => v.getUint32(at + 16, true),
+    prpsinfo: known
+      ? {
+        size: 124,
+        uid: (v, at) => id16(v.getUint16(at + 8, true)),
+        gid: (v, at) => id16(v.getUint16(at + 10, true)),
+        pid: 12,
+        ppid: 16,
+        fname: 28,
+        psargs: 44,
+      }
+      : `32-bit core of machine ${machine}: its NT_PRPSINFO layout is not known, ` +
+        `its pid, uid, gid and name are not parsed`,
+    prstatusPid: 24,
+  };
+}
+
 /** The notes must end within this many bytes of the start. */
 export const MAX_NOTES_END = 16 * 1024 * 1024;
 
 /** The facts of a crash that its core tells. */
 export interface CoreFacts {
-  /** `pr_pid` (in the crashed process's own pid namespace). */
+  /** `pr_pid` (in the crashed process's own pid namespace); 0 when not known. */
   pid: number;
-  /** `pr_ppid`. */
+  /** `pr_ppid`; 0 when not known. */
   ppid: number;
-  /** `pr_uid`. */
+  /** `pr_uid`; `0xffffffff` when not known. */
   uid: number;
-  /** `pr_gid`. */
+  /** `pr_gid`; `0xffffffff` when not known. */
   gid: number;
-  /** `pr_fname`: the exec name (comm), at most 15 bytes. */
+  /** `pr_fname`: the exec name (comm), at most 15 bytes; empty when not known. */
   execName: string;
   /** `pr_psargs`: the start of the command line (80 bytes), split on spaces. */
   args: string[];
@@ -58,6 +190,11 @@ export interface CoreFacts {
    * writes for the thread that took the signal (in its own pid namespace).
    */
   tid?: number;
+  /**
+   * Why facts are missing: the core's byte order or NT_PRPSINFO layout is not one that
+   * is parsed, or it has no NT_PRPSINFO. Absent when the core told them all.
+   */
+  note?: string;
 }
 
 const decoder = new TextDecoder("utf-8", { fatal: false });
@@ -67,10 +204,11 @@ function cstr(bytes: Uint8Array): string {
   return decoder.decode(nul < 0 ? bytes : bytes.subarray(0, nul));
 }
 
-/** Where the notes are, from the ELF header and program headers in `head`. */
-export function findNotes(
-  head: Uint8Array,
-): { phEnd: number; offset: number; size: number } | { phEnd: number } {
+/**
+ * The layout of the core whose first bytes are `head`, or why its facts cannot be
+ * parsed (another byte order); throws when it is not an ELF core.
+ */
+function coreLayout(head: Uint8Array): CoreLayout | { note: string } {
   if (head.byteLength < ELF_HEADER_SIZE) {
     throw new RangeError(
       `Cannot read core: ${head.byteLength} bytes is shorter than an ELF header`,
@@ -78,15 +216,39 @@ export function findNotes(
   }
   const v = new DataView(head.buffer, head.byteOffset, head.byteLength);
   if (v.getUint32(0, false) !== 0x7f454c46) throw new SyntaxError("Not a core: no ELF magic");
-  if (head[4] !== 2 || head[5] !== 1) {
-    throw new SyntaxError("Not a supported core: only 64-bit little-endian ELF");
+  const elfClass = head[4];
+  const data = head[5];
+  if ((elfClass !== 1 && elfClass !== 2) || (data !== 1 && data !== 2)) {
+    throw new SyntaxError(`Not a core: ELF class ${elfClass}, data encoding ${data}`);
   }
-  if (v.getUint16(16, true) !== ET_CORE) throw new SyntaxError("Not a core: e_type is not ET_CORE");
-  const phoff = Number(v.getBigUint64(32, true));
-  const phentsize = v.getUint16(54, true);
-  const phnum = v.getUint16(56, true);
+  if (v.getUint16(16, data === 1) !== ET_CORE) {
+    throw new SyntaxError("Not a core: e_type is not ET_CORE");
+  }
+  const bits = elfClass === 1 ? 32 : 64;
+  if (data === 2) return { note: `big-endian ${bits}-bit core: its facts are not parsed` };
+  return bits === 64 ? LAYOUT_64 : layout32(v.getUint16(18, true));
+}
+
+/** Where the notes are, from the ELF header and program headers in `head`. */
+export function findNotes(
+  head: Uint8Array,
+): { phEnd: number; offset: number; size: number } | { phEnd: number } {
+  const layout = coreLayout(head);
+  if ("note" in layout) throw new SyntaxError(`Not a supported core: ${layout.note}`);
+  return findNotesIn(head, layout);
+}
+
+function findNotesIn(
+  head: Uint8Array,
+  layout: CoreLayout,
+): { phEnd: number; offset: number; size: number } | { phEnd: number } {
+  const v = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  const phoff = layout.phoff(v);
+  const phentsize = v.getUint16(layout.phentsizeAt, true);
+  const phnum = v.getUint16(layout.phnumAt, true);
+  const PHDR_SIZE = layout.phentsize;
   if (phentsize !== PHDR_SIZE) throw new SyntaxError(`Not a core: e_phentsize ${phentsize}`);
-  if (phoff < ELF_HEADER_SIZE || phnum === 0) {
+  if (phoff < layout.ehsize || phnum === 0) {
     throw new SyntaxError("Not a core: no program headers");
   }
   // PN_XNUM (0xffff) means more: PT_NOTE comes first anyway, so look at those present.
@@ -96,8 +258,8 @@ export function findNotes(
   for (let i = 0; i < phnum; i++) {
     const at = phoff + i * PHDR_SIZE;
     if (v.getUint32(at, true) !== PT_NOTE) continue;
-    const offset = Number(v.getBigUint64(at + 8, true));
-    const size = Number(v.getBigUint64(at + 32, true));
+    const offset = layout.pOffset(v, at);
+    const size = layout.pFilesz(v, at);
     if (offset < phEnd || offset + size > MAX_NOTES_END || size === 0) {
       throw new RangeError(`Core notes out of bounds: offset ${offset}, size ${size}`);
     }
@@ -106,9 +268,25 @@ export function findNotes(
   throw new SyntaxError("Not a core: no PT_NOTE segment");
 }
 
-/** Parse the notes segment. */
+/** Facts when the core tells none but `note` (and perhaps the signal and tid). */
+function unknownFacts(note: string): CoreFacts {
+  return { pid: 0, ppid: 0, uid: UNKNOWN_ID, gid: UNKNOWN_ID, execName: "", args: [], note };
+}
+
+/**
+ * Parse the notes segment of a 64-bit core (or, with `layout`, of another class); throws
+ * a `SyntaxError` when it has no NT_PRPSINFO of the layout's size.
+ */
 export function parseNotes(notes: Uint8Array): CoreFacts {
+  const facts = readNotes(notes, LAYOUT_64);
+  if (facts.note !== undefined) throw new SyntaxError("Not a core: no NT_PRPSINFO note");
+  return facts;
+}
+
+/** The facts in a notes segment; with a `note` when NT_PRPSINFO is missing or not known. */
+function readNotes(notes: Uint8Array, layout: CoreLayout): CoreFacts {
   const v = new DataView(notes.buffer, notes.byteOffset, notes.byteLength);
+  const ps = layout.prpsinfo;
   let at = 0;
   let facts: CoreFacts | undefined;
   let signal: number | undefined;
@@ -125,30 +303,33 @@ export function parseNotes(notes: Uint8Array): CoreFacts {
     }
     const name = cstr(notes.subarray(at + 12, at + 12 + namesz));
     if (name === "CORE") {
-      if (type === NT_PRPSINFO && descsz >= 136) {
+      if (type === NT_PRPSINFO && typeof ps !== "string" && descsz >= ps.size) {
         facts = {
-          uid: v.getUint32(desc + 16, true),
-          gid: v.getUint32(desc + 20, true),
-          pid: v.getInt32(desc + 24, true),
-          ppid: v.getInt32(desc + 28, true),
-          execName: cstr(notes.subarray(desc + 40, desc + 56)),
-          args: cstr(notes.subarray(desc + 56, desc + 136)).trim().split(" ").filter((a) =>
-            a !== ""
-          ),
+          uid: ps.uid(v, desc),
+          gid: ps.gid(v, desc),
+          pid: v.getInt32(desc + ps.pid, true),
+          ppid: v.getInt32(desc + ps.ppid, true),
+          execName: cstr(notes.subarray(desc + ps.fname, desc + ps.fname + 16)),
+          args: cstr(notes.subarray(desc + ps.psargs, desc + ps.psargs + 80)).trim().split(" ")
+            .filter((a) => a !== ""),
         };
       } else if (type === NT_SIGINFO && descsz >= 4) {
         signal = v.getInt32(desc, true);
       } else if (type === NT_PRSTATUS && descsz >= 4 && prstatusSignal === undefined) {
         prstatusSignal = v.getInt32(desc, true);
-        if (descsz >= PRSTATUS_PID_OFFSET + 4) {
-          const pid = v.getInt32(desc + PRSTATUS_PID_OFFSET, true);
+        if (descsz >= layout.prstatusPid + 4) {
+          const pid = v.getInt32(desc + layout.prstatusPid, true);
           if (pid > 0) tid = pid;
         }
       }
     }
     at = next;
   }
-  if (facts === undefined) throw new SyntaxError("Not a core: no NT_PRPSINFO note");
+  facts ??= unknownFacts(
+    typeof ps === "string"
+      ? ps
+      : `no NT_PRPSINFO note of ${ps.size} bytes: its pid, uid, gid and name are not known`,
+  );
   const sig = signal ?? prstatusSignal;
   return {
     ...facts,
@@ -182,7 +363,11 @@ const STREAMED_NOTE_MAX = 4096;
 /**
  * Read the start of a core from `reader` up to the end of its notes; resolves to the
  * facts and every byte read (to be written first if the core is kept), or no bytes when
- * they did not fit in `options.budget`.
+ * they did not fit in `options.budget`. A core of another byte order is read no further
+ * than its first {@linkcode ELF_HEADER_SIZE} bytes, and its facts, like those of a core
+ * whose NT_PRPSINFO is missing or not known, carry a `note` and an unknown uid and gid.
+ * Rejects with a `SyntaxError` what is not an ELF core, and a `RangeError` (or
+ * `SyntaxError`) a truncated or malformed one.
  */
 export async function readCoreFacts(
   reader: ByteReader,
@@ -240,10 +425,13 @@ export async function readCoreFacts(
   };
   try {
     await need(ELF_HEADER_SIZE);
-    let where = findNotes(head);
+    const layout = coreLayout(head);
+    // Another byte order: an ELF core all the same, recorded with what is known.
+    if ("note" in layout) return { facts: unknownFacts(layout.note), head };
+    let where = findNotesIn(head, layout);
     if (!("offset" in where) && afford(where.phEnd)) {
       await need(where.phEnd);
-      where = findNotes(head);
+      where = findNotesIn(head, layout);
     }
     if (!("offset" in where) && within) {
       throw new SyntaxError("Not a core: no PT_NOTE segment");
@@ -251,15 +439,15 @@ export async function readCoreFacts(
     if ("offset" in where && afford(where.offset + where.size)) {
       await need(where.offset + where.size);
       return {
-        facts: parseNotes(head.subarray(where.offset, where.offset + where.size)),
+        facts: readNotes(head.subarray(where.offset, where.offset + where.size), layout),
         head,
       };
     }
     // Past the budget: stream the rest with bounded memory, keep no head.
-    const notes = "offset" in where ? where : await streamNotesPhdr(head, pos, pass);
+    const notes = "offset" in where ? where : await streamNotesPhdr(head, layout, pass);
     if (notes.offset < pos) throw new RangeError("Core notes overlap what was read");
     await pass(notes.offset - pos, false);
-    return { facts: parseNotes(await streamNotes(notes.size, pass)) };
+    return { facts: readNotes(await streamNotes(notes.size, pass), layout) };
   } catch (err) {
     budget?.give(taken);
     throw err;
@@ -268,27 +456,49 @@ export async function readCoreFacts(
 
 type Pass = (n: number, keep: boolean) => Promise<Uint8Array | undefined>;
 
-/** Find PT_NOTE by reading the program headers one by one (the ELF header is in `head`). */
+/**
+ * Find PT_NOTE by reading the program headers one by one. `head` is what was read so far
+ * (the first {@linkcode ELF_HEADER_SIZE} bytes): a 32-bit core's program headers start
+ * within it, at 52.
+ */
 async function streamNotesPhdr(
   head: Uint8Array,
-  pos: number,
+  layout: CoreLayout,
   pass: Pass,
 ): Promise<{ offset: number; size: number }> {
   const v = new DataView(head.buffer, head.byteOffset, head.byteLength);
-  const phoff = Number(v.getBigUint64(32, true));
-  const phnum = v.getUint16(56, true);
+  const PHDR_SIZE = layout.phentsize;
+  const phoff = layout.phoff(v);
+  const phnum = v.getUint16(layout.phnumAt, true);
   const phEnd = phoff + phnum * PHDR_SIZE;
-  await pass(phoff - pos, false);
+  let pos = head.byteLength;
+  /** The next `n` bytes from `phoff` on: first those already in `head`, then read. */
+  let held = head.subarray(Math.min(phoff, pos));
+  const next = async (n: number): Promise<Uint8Array> => {
+    const out = new Uint8Array(n);
+    const have = Math.min(n, held.byteLength);
+    out.set(held.subarray(0, have));
+    held = held.subarray(have);
+    if (have < n) {
+      out.set((await pass(n - have, true))!, have);
+      pos += n - have;
+    }
+    return out;
+  };
+  if (phoff > pos) {
+    await pass(phoff - pos, false);
+    pos = phoff;
+  }
   for (let i = 0; i < phnum; i++) {
-    const ph = (await pass(PHDR_SIZE, true))!;
+    const ph = await next(PHDR_SIZE);
     const p = new DataView(ph.buffer);
     if (p.getUint32(0, true) !== PT_NOTE) continue;
-    const offset = Number(p.getBigUint64(8, true));
-    const size = Number(p.getBigUint64(32, true));
+    const offset = layout.pOffset(p, 0);
+    const size = layout.pFilesz(p, 0);
     if (offset < phEnd || offset + size > MAX_NOTES_END || size === 0) {
       throw new RangeError(`Core notes out of bounds: offset ${offset}, size ${size}`);
     }
-    await pass(phEnd - (phoff + (i + 1) * PHDR_SIZE), false);
+    await pass(phEnd - pos, false);
     return { offset, size };
   }
   throw new SyntaxError("Not a core: no PT_NOTE segment");

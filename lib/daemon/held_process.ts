@@ -224,9 +224,12 @@ export function withHeldProcess(
       out.uid = UNKNOWN_ID;
       out.gid = UNKNOWN_ID;
       out.uidVerified = false;
-      out.uidNote = `not known: the core names uid ${facts.uid} gid ${facts.gid} in the ` +
-        `process's own user namespace, and /proc could not prove which global uid that is ` +
-        `(${seen.note ?? "no look at /proc"})`;
+      out.uidNote = facts.uid === UNKNOWN_ID
+        ? `not known: the core names no uid, and /proc could not prove the process's ` +
+          `(${seen.note ?? "no look at /proc"})`
+        : `not known: the core names uid ${facts.uid} gid ${facts.gid} in the ` +
+          `process's own user namespace, and /proc could not prove which global uid that is ` +
+          `(${seen.note ?? "no look at /proc"})`;
     }
     if (seen.uts === "other" || seen.elsewhere) {
       out.hostname = "";

@@ -27,6 +27,12 @@ export interface CrashFacts {
   uidVerified?: false;
   /** Where the uid came from when it is not simply the kernel's `%u`, or why it is unknown. */
   uidNote?: string;
+  /**
+   * Socket mode: why the core told only part of the facts (another byte order, an
+   * NT_PRPSINFO missing or of a layout not known): the pid it could not tell is 0, the
+   * exec name empty, the uid and gid `0xffffffff`. Absent when the core told them all.
+   */
+  coreNote?: string;
   /** Exec name (`%e`). */
   execName: string;
   /** Hostname (`%h`); empty when not known. */

@@ -28,6 +28,7 @@ function hostileCrash(): CrashRecord {
     execName: hostile("exec"),
     hostname: hostile("host"),
     hostnameNote: hostile("note"),
+    coreNote: hostile("core note"),
     exePath: hostile("/tmp/exe"),
     cmdline: [hostile("arg0"), "plain", hostile("arg2")],
     signal: 11,
@@ -79,6 +80,7 @@ Deno.test("showLines() prints no control character from a hostile crash record",
   assert.match(text, /exec: +"exec\\x1b/);
   assert.match(text, /\(\/tmp\/exe\\x1b/);
   assert.match(text, /command: +"arg0\\x1b.*" plain "arg2\\x1b/);
+  assert.match(text, /core facts: +partial: core note\\x1b/);
 });
 
 Deno.test("historyLines() prints no control character from a hostile crash record", () => {

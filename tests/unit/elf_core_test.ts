@@ -20,11 +20,13 @@ Deno.test("readCoreFacts() reads pid, uid, gid, exec name, arguments and signal 
   assert.deepEqual(head, SAMPLE.subarray(0, SAMPLE.length - 4096));
 });
 
-Deno.test("readCoreFacts() refuses what is not a 64-bit little-endian ELF core", async () => {
+Deno.test("readCoreFacts() refuses what is not an ELF core, or a malformed 64-bit one", async () => {
   const cases: [string, (b: Uint8Array) => void][] = [
     ["no ELF magic", (b) => b[0] = 0],
-    ["32-bit", (b) => b[4] = 1],
-    ["big-endian", (b) => b[5] = 2],
+    ["ELFCLASSNONE", (b) => b[4] = 0],
+    ["ELFDATANONE", (b) => b[5] = 0],
+    ["big-endian, not ET_CORE", (b) => b[5] = 2],
+    ["32-bit, program headers inside the ELF header", (b) => b[4] = 1],
     ["not ET_CORE", (b) => b[16] = 2],
     ["bad e_phentsize", (b) => b[54] = 32],
     ["no program headers", (b) => b[56] = 0],

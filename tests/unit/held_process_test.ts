@@ -136,6 +136,16 @@ Deno.test("withHeldProcess: in socket mode an unproved uid is unknown and unveri
     assert.match(facts.uidNote!, /^not known: the core names uid 0 gid 0 .*\(.*\)$/);
     assert.ok(facts.uidNote!.includes(seen.note));
   }
+  // A core that names no uid (its notes not parsed, or a 32-bit core's 0xffff) says so.
+  const nameless = withHeldProcess(
+    { ...core, pid: 0, uid: UNKNOWN_ID, gid: UNKNOWN_ID, coreNote: "big-endian 32-bit core" },
+    { uts: "unknown", note: "no process to look at (pid 0)" },
+    SOCKET,
+  );
+  assert.equal(nameless.uid, UNKNOWN_ID);
+  assert.equal(nameless.uidVerified, false);
+  assert.match(nameless.uidNote!, /^not known: the core names no uid, .*\(no process to look at/);
+  assert.equal(nameless.coreNote, "big-endian 32-bit core");
   // Pipe mode keeps the kernel's %u whatever /proc says.
   const piped = withHeldProcess(core, { uts: "unknown", note: "x" }, NOTIFY);
   assert.equal(piped.uid, 0);

@@ -276,6 +276,10 @@ export class Daemon implements AsyncDisposable {
       if (interrupted > 0) {
         full.log(`${interrupted} crash(es) left pending by a previous daemon marked interrupted`);
       }
+      const reports = store.failPendingReports();
+      if (reports > 0) {
+        full.log(`${reports} crash report(s) left pending by a previous daemon marked failed`);
+      }
       await removeStaleReportDirs(full.stateDir);
       await daemon.#bind();
       await writePidFile(full.runDir);

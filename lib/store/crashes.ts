@@ -146,6 +146,18 @@ export class CrashTable {
     return Number(r.changes);
   }
 
+  /** Mark reports left `pending` by a daemon that stopped as `failed`; returns how many. */
+  failPendingReports(): number {
+    const failed = JSON.stringify({
+      state: "failed",
+      reason: "the daemon stopped before the report was made",
+    });
+    const r = this.#sql(
+      "UPDATE crashes SET report = ? WHERE report IS NOT NULL AND json_extract(report, '$.state') = 'pending'",
+    ).run(failed);
+    return Number(r.changes);
+  }
+
   /**
    * Delete the oldest crashes beyond `limits` at `now`; returns how many went. Oldest means
    * first received (lowest id). Cheap when nothing is due: two lookups on the primary key.

@@ -312,6 +312,11 @@ export class TriggerStore implements Disposable {
     return this.#write("record the crash report", () => this.#crashes.setReport(id, report));
   }
 
+  /** Mark crash reports left `pending` by a daemon that died as `failed`; returns how many. */
+  failPendingReports(): number {
+    return this.#write("mark unfinished reports failed", () => this.#crashes.failPendingReports());
+  }
+
   /** Mark crashes left `pending` by a daemon that died as `interrupted`; returns how many. */
   markInterrupted(): number {
     return this.#write("mark interrupted crashes", () => this.#crashes.markInterrupted());

@@ -266,6 +266,31 @@ Deno.test("TriggerStore.markInterrupted() marks only pending crashes", async () 
   assert.equal(store.markInterrupted(), 0);
 });
 
+Deno.test("TriggerStore.failPendingReports() fails only the reports a stopped daemon left pending", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/t.db`;
+  {
+    using store = TriggerStore.open(path);
+    const a = store.recordCrash(crash({ pid: 1 }), "notify").id;
+    const b = store.recordCrash(crash({ pid: 2 }), "notify").id;
+    store.recordCrash(crash({ pid: 3 }), "notify");
+    store.setReport(a, { state: "pending" });
+    store.setReport(b, { state: "ready", crashingTid: 2, threads: [], missing: [] });
+  }
+  using store = TriggerStore.open(path);
+  assert.equal(store.failPendingReports(), 1);
+  assert.deepEqual(store.listCrashes().map((c) => [c.pid, c.report?.state]), [
+    [1, "failed"],
+    [2, "ready"],
+    [3, undefined],
+  ]);
+  assert.equal(
+    store.listCrashes()[0].report?.reason,
+    "the daemon stopped before the report was made",
+  );
+  assert.equal(store.failPendingReports(), 0);
+});
+
 Deno.test("TriggerStore.listCrashes() returns the newest N, oldest first", async () => {
   await using dir = await tempDir();
   using store = TriggerStore.open(`${dir.path}/t.db`);

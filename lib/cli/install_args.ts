@@ -1,0 +1,271 @@
+/**
+ * What `lttng-trig install` and `uninstall` take: their options, declared once for the
+ * registry (parsing, help, completion, man pages), and install's arguments parsed into a
+ * typed object (pure). The commands are in install.ts.
+ *
+ * @module
+ */
+import { UsageError } from "../errors.ts";
+import { DEFAULT_CHAIN_TIMEOUT_MS } from "../install/chain_plan.ts";
+import { patternPathProblem } from "../install/pattern.ts";
+import { type CommandSpec, HELP_OPTION, parse, usageLine } from "./registry.ts";
+
+/**
+ * The core_pipe_limit install sets when it finds 0. A non-zero limit makes the kernel
+ * wait for the notifier before it reaps the crashed process, but it also skips (no
+ * helper, no core) every crash beyond that many in flight at once: it must exceed the
+ * crash storms expected. The notifier holds a crash at most 10 s.
+ */
+export const INSTALL_PIPE_LIMIT = 64;
+
+/** `install`'s options and arguments. */
+export const INSTALL_SPEC = {
+  name: "install",
+  summary: "Point core_pattern at the notifier (remembers the old one)",
+  description: [
+    "Point the kernel's /proc/sys/kernel/core_pattern at the lttng-trig notifier, so that it runs on every core dump:",
+    "  |EXE notify --tid=%i --facts=%P:%s:%t:%c:%d:%E %p %u %g %e %h",
+    `The --facts argument carries the crash facts that --signal and --exec filters need (the signal, the executable's path); --minimal writes the RFC's bare line instead. EXE is the absolute path of the lttng-trig that runs this command (the launcher bin/lttng-trig, or a compiled binary), or --exe. install checks that the kernel kept the pattern by reading it back, remembers the previous core_pattern and core_pipe_limit in STATE_DIR/install.json for 'lttng-trig uninstall', and sets core_pipe_limit to ${INSTALL_PIPE_LIMIT} when it is 0: the kernel then waits for the notifier before it reaps the crashed process, which stays inspectable. The kernel skips every crash beyond that many at once, so the limit must exceed the crash storms you expect; a non-zero limit is left as it is. Needs root.`,
+    "It refuses to replace another crash handler (a '|program' or '@socket' pattern, such as systemd-coredump or apport) unless --chain or --force; a core file pattern such as 'core' is replaced without it (--core-dir keeps cores). Installing again over lttng-trig (to change options) keeps the value remembered the first time. core_pattern is not kept across reboots: see docs/INSTALLING.md.",
+  ],
+  positionals: [],
+  options: [
+    {
+      name: "chain",
+      type: "boolean",
+      help:
+        "Keep a '|program' crash handler (apport, systemd-coredump, ABRT) working: after its own actions, while the crash is still held, the notifier runs it as the kernel would have (the same arguments from the same crash, the core on its stdin, cwd /, an empty environment). Every crash reaches it, even with no daemon running. install.json keeps its pattern; uninstall restores it. A coredump socket ('@...') cannot be chained.",
+      examples: ["lttng-trig install --chain"],
+    },
+    {
+      name: "chain-timeout",
+      type: "string",
+      value: "SEC",
+      help:
+        `With --chain: kill the chained handler and release the crash after SEC seconds. Default: ${
+          DEFAULT_CHAIN_TIMEOUT_MS / 1000
+        }.`,
+      examples: ["lttng-trig install --chain --chain-timeout=120"],
+    },
+    {
+      name: "socket",
+      type: "boolean",
+      help:
+        "Use the kernel's coredump socket (Linux 6.16+) instead of the notifier: core_pattern becomes '@RUN_DIR/coredump-lttng-trig' and the daemon receives each core itself, with no helper process. Needs the root daemon running (it must be protected from dumping into its own socket: 'lttng-trig status' says).",
+      examples: ["lttng-trig install --socket"],
+    },
+    {
+      name: "run-dir",
+      type: "string",
+      value: "DIR",
+      help: "With --socket: the daemon's run directory. Default: /var/run/lttng.",
+      examples: ["lttng-trig install --socket --run-dir=/run/lttng"],
+      complete: "dirs",
+    },
+    {
+      name: "force",
+      type: "boolean",
+      help: "Replace another crash handler; uninstall restores it.",
+      examples: ["lttng-trig install --force"],
+    },
+    {
+      name: "facts",
+      type: "boolean",
+      help:
+        "Pass the kernel's crash facts to the notifier: global pid, signal, time, core size limit, dump mode and the executable's path (%P %s %t %c %d %E). The default; with it given, install refuses a pattern over 127 bytes instead of falling back to --minimal.",
+      examples: ["lttng-trig install --facts"],
+    },
+    {
+      name: "minimal",
+      type: "boolean",
+      help:
+        "Write the RFC's bare line, '|EXE notify %p %u %g %e %h', without the crash facts: triggers with --signal then never fire, and --exec sees the exec name only (at most 15 characters).",
+      examples: ["lttng-trig install --minimal"],
+    },
+    {
+      name: "core-dir",
+      type: "string",
+      value: "DIR",
+      help:
+        "Have the notifier save each core in DIR, an absolute path to a directory that only root can write. Implies --facts.",
+      examples: ["lttng-trig install --core-dir=/var/crash/lttng-trig"],
+      complete: "dirs",
+    },
+    {
+      name: "exe",
+      type: "string",
+      value: "PATH",
+      help:
+        "Name lttng-trig by PATH in the pattern: an executable file named lttng-trig, such as a short symlink to the launcher when the pattern would be longer than the kernel's 127 bytes.",
+      examples: [
+        "ln -s /opt/lttng-trig/bin/lttng-trig /usr/bin/lttng-trig",
+        "lttng-trig install --exe=/usr/bin/lttng-trig",
+      ],
+      complete: "files",
+    },
+    {
+      name: "state-dir",
+      type: "string",
+      value: "DIR",
+      help:
+        "Where to remember the previous values (/var/lib/lttng-trig for root). uninstall needs the same one.",
+      examples: ["lttng-trig install --state-dir=/srv/lttng-trig"],
+      complete: "dirs",
+    },
+    HELP_OPTION,
+  ],
+  exitStatus: [
+    [0, "installed"],
+    [1, "refused or failed (core_pattern is then left as it was)"],
+    [2, "usage error"],
+  ],
+  files: [
+    { path: "/proc/sys/kernel/core_pattern", help: "What the kernel does with a core dump." },
+    {
+      path: "/proc/sys/kernel/core_pipe_limit",
+      help: "How many crashes the kernel pipes to helpers at once.",
+    },
+    {
+      path: "STATE_DIR/install.json",
+      help: "The previous core_pattern and core_pipe_limit, for uninstall.",
+    },
+  ],
+  seeAlso: ["lttng-trig-uninstall(1)", "lttng-trig-status(1)", "lttng-trig-notify(1)"],
+} as const satisfies CommandSpec;
+
+/** Usage line of `install`. */
+export const INSTALL_USAGE = usageLine(INSTALL_SPEC);
+
+/** Options of `install`, from its command line. */
+export interface InstallArgs {
+  /** `--force`. */
+  force: boolean;
+  /** `--chain`: run the replaced pipe handler after lttng-trig's actions. */
+  chain: boolean;
+  /** `--chain-timeout`, in ms. */
+  chainTimeoutMs: number;
+  /** Pass the crash facts: the default, unless `--minimal`. */
+  facts: boolean;
+  /** `--facts` given explicitly: refuse rather than fall back when the line is too long. */
+  factsRequired?: boolean;
+  /** `--core-dir`. */
+  coreDir?: string;
+  /** `--exe`. */
+  exe?: string;
+  /** `--state-dir`. */
+  stateDir?: string;
+  /** `--socket`: the kernel's coredump socket mode instead of the notifier. */
+  socket: boolean;
+  /** `--run-dir`: the daemon's, for `--socket`. */
+  runDir?: string;
+}
+
+/** Parse `install`'s arguments (pure). */
+export function parseInstallArgs(argv: string[]): InstallArgs {
+  const { values, positionals } = parse(INSTALL_SPEC, argv);
+  if (values.socket) {
+    const clash = (["facts", "minimal", "core-dir", "exe"] as const).find((o) =>
+      values[o] !== undefined
+    );
+    if (clash !== undefined) {
+      throw new UsageError(
+        `--${clash} applies to the notifier, not to --socket (in socket mode the daemon keeps cores: 'lttng-trig daemon --core-dir=DIR')`,
+        INSTALL_USAGE,
+      );
+    }
+    if (values.chain) {
+      throw new UsageError(
+        "--chain applies to the notifier, not to --socket (the kernel connects to one socket only)",
+        INSTALL_USAGE,
+      );
+    }
+  } else if (values["run-dir"] !== undefined) {
+    throw new UsageError("--run-dir goes with --socket", INSTALL_USAGE);
+  }
+  if (positionals.length > 0) {
+    throw new UsageError(`unexpected argument "${positionals[0]}"`, INSTALL_USAGE);
+  }
+  const chainTimeout = values["chain-timeout"];
+  if (chainTimeout !== undefined && !values.chain) {
+    throw new UsageError("--chain-timeout goes with --chain", INSTALL_USAGE);
+  }
+  if (chainTimeout !== undefined && !/^[1-9]\d{0,5}$/.test(chainTimeout)) {
+    throw new UsageError(
+      `invalid --chain-timeout "${chainTimeout}": a whole number of seconds, 1 to 999999`,
+      INSTALL_USAGE,
+    );
+  }
+  minimalClash(values);
+  for (const option of ["core-dir", "exe"] as const) {
+    const value = values[option];
+    if (value === undefined) continue;
+    const problem = patternPathProblem(value);
+    if (problem !== undefined) {
+      throw new UsageError(`invalid --${option} "${value}": ${problem}`, INSTALL_USAGE);
+    }
+  }
+  const args: InstallArgs = {
+    force: values.force ?? false,
+    chain: values.chain ?? false,
+    chainTimeoutMs: chainTimeout === undefined
+      ? DEFAULT_CHAIN_TIMEOUT_MS
+      : Number(chainTimeout) * 1000,
+    facts: !values.minimal,
+    socket: values.socket ?? false,
+  };
+  if (values["run-dir"] !== undefined) args.runDir = values["run-dir"];
+  if (values["core-dir"] !== undefined) args.coreDir = values["core-dir"].replace(/(.)\/+$/, "$1");
+  if (values.exe !== undefined) args.exe = values.exe;
+  if (values.facts) args.factsRequired = true;
+  if (values["state-dir"] !== undefined) args.stateDir = values["state-dir"];
+  return args;
+}
+
+/** `--minimal` goes with neither `--facts` nor `--core-dir` (which needs the facts). */
+function minimalClash(values: { minimal?: boolean; facts?: boolean; "core-dir"?: string }): void {
+  if (!values.minimal) return;
+  const clash = values.facts ? "--facts" : values["core-dir"] !== undefined ? "--core-dir" : "";
+  if (clash !== "") {
+    throw new UsageError(
+      `--minimal goes without ${clash} (${clash} passes the crash facts)`,
+      INSTALL_USAGE,
+    );
+  }
+}
+
+/** `uninstall`'s options and arguments. */
+export const UNINSTALL_SPEC = {
+  name: "uninstall",
+  summary: "Restore the core_pattern that install replaced",
+  description: [
+    "Give /proc/sys/kernel/core_pattern back: write the core_pattern and core_pipe_limit that 'lttng-trig install' remembered in STATE_DIR/install.json, exactly as they were, check them by reading them back, and forget them (remove install.json). Needs root.",
+    "If core_pattern no longer runs lttng-trig (someone changed it since install), uninstall refuses to overwrite it unless --force.",
+  ],
+  positionals: [],
+  options: [
+    {
+      name: "force",
+      type: "boolean",
+      help: "Restore the remembered values even though core_pattern was changed since install.",
+      examples: ["lttng-trig uninstall --force"],
+    },
+    {
+      name: "state-dir",
+      type: "string",
+      value: "DIR",
+      help: "The state directory install used (/var/lib/lttng-trig for root).",
+      examples: ["lttng-trig uninstall --state-dir=/srv/lttng-trig"],
+      complete: "dirs",
+    },
+    HELP_OPTION,
+  ],
+  exitStatus: [[0, "restored"], [1, "not installed, refused or failed"], [2, "usage error"]],
+  files: [
+    { path: "/proc/sys/kernel/core_pattern", help: "What the kernel does with a core dump." },
+    { path: "STATE_DIR/install.json", help: "What install remembered." },
+  ],
+  seeAlso: ["lttng-trig-install(1)"],
+} as const satisfies CommandSpec;
+
+/** Usage line of `uninstall`. */
+export const UNINSTALL_USAGE = usageLine(UNINSTALL_SPEC);

@@ -4,20 +4,6 @@
  * @module
  */
 
-const SIGNALS: Record<string, number> = {
-  SIGQUIT: 3,
-  SIGILL: 4,
-  SIGTRAP: 5,
-  SIGABRT: 6,
-  SIGBUS: 7,
-  SIGFPE: 8,
-  SIGKILL: 9,
-  SIGSEGV: 11,
-  SIGXCPU: 24,
-  SIGXFSZ: 25,
-  SIGSYS: 31,
-};
-
 /**
  * Every standard Linux signal (x86-64 and arm64), for the signal that ended a chained
  * handler: any of them can, not only those that dump core.
@@ -55,6 +41,23 @@ const LINUX_SIGNALS: Record<string, number> = {
   SIGPWR: 30,
   SIGSYS: 31,
 };
+
+/** The signals that dump core, by name (the names `--signal` takes), from the table above. */
+const SIGNALS: Record<string, number> = Object.fromEntries(
+  [
+    "SIGQUIT",
+    "SIGILL",
+    "SIGTRAP",
+    "SIGABRT",
+    "SIGBUS",
+    "SIGFPE",
+    "SIGKILL",
+    "SIGSEGV",
+    "SIGXCPU",
+    "SIGXFSZ",
+    "SIGSYS",
+  ].map((name) => [name, LINUX_SIGNALS[name]]),
+);
 
 /** The number of a signal named as Deno names it (`SIGKILL`), or of a decimal `"40"`. */
 export function linuxSignalNumber(name: string): number | undefined {

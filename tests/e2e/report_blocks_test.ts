@@ -15,7 +15,9 @@ import { lttng, SessionDaemon } from "../fixtures/lttng.ts";
 import { buildMtCrasher, type MtCrashRun, runMtCrasher } from "../fixtures/mt_crasher.ts";
 
 async function unavailable(): Promise<string | undefined> {
-  if (Deno.uid() !== 0) return "needs root (it sets core_pattern)";
+  if (Deno.uid() !== 0) {
+    return "needs root (it sets core_pattern)"; // a reason for requirement(), never a silent pass
+  }
   for (const tool of ["eu-stack", "gcc", "strip", "lttng", "babeltrace2"]) {
     const found = await new Deno.Command("sh", {
       args: ["-c", 'command -v "$1"', "sh", tool],

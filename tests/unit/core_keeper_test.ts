@@ -303,7 +303,9 @@ Deno.test("keepCore() reads DIR/.limits.json, and refuses to keep with a bad one
 });
 
 async function canMount(): Promise<string | undefined> {
-  if (Deno.uid() !== 0) return "mounting a tmpfs needs root";
+  if (Deno.uid() !== 0) {
+    return "mounting a tmpfs needs root"; // a reason for requirement(), never a silent pass
+  }
   try {
     await new Deno.Command("mount", { args: ["--version"], stdout: "null" }).output();
   } catch {

@@ -19,7 +19,7 @@ export interface ChainedRelease {
    * Journal the run in STATE_DIR/chain.log and give its CHAIN_RESULT frame to `tell`
    * (which sends it to the daemons that replied); resolves to the failures to journal.
    */
-  record(args: NotifyArgs, tell?: (frame: Uint8Array) => Promise<void>): Promise<string[]>;
+  record(args: NotifyArgs, tell?: (frame: Uint8Array) => Promise<string[]>): Promise<string[]>;
 }
 
 /**
@@ -63,7 +63,8 @@ export function chainedRelease(
     async record(args, tell) {
       if (outcome === undefined) return [];
       // The daemons record it in their history; chain.log stays the record when none runs.
-      const told = tell?.(encodeChainResult({ pid: args.pid, ...outcome })).catch(() => {});
+      const told = tell?.(encodeChainResult({ pid: args.pid, ...outcome }))
+        .catch((err) => [`cannot tell the daemons: ${(err as Error).message}`]);
       const entry = {
         time: new Date().toISOString(),
         pid: args.pid,
@@ -76,7 +77,7 @@ export function chainedRelease(
       } catch (err) {
         failures.push(`cannot journal the chained handler's run: ${(err as Error).message}`);
       }
-      await told;
+      failures.push(...((await told) ?? []).map((f) => `chained handler's result: ${f}`));
       return failures;
     },
   };

@@ -267,7 +267,8 @@ export async function runNotifier(
  * Send `frame` (a message that needs no reply, such as CHAIN_RESULT) to each daemon that
  * replied in `deliveries`, on a new connection each, within `timeoutMs` each; only to a
  * peer that runs as that socket's owner (root for the root daemon, `uid` for the user's),
- * as the first connection was. Failures are dropped: the crash was handled already.
+ * as the first connection was. A failed send is tried once more; resolves to what still
+ * failed, for the journal (the crash was handled already: nothing waits on it).
  */
 export async function sendToReplied(
   deliveries: readonly Delivery[],
@@ -275,12 +276,23 @@ export async function sendToReplied(
   frame: Uint8Array,
   io: Pick<NotifierIo, "connect">,
   timeoutMs = 2000,
-): Promise<void> {
-  await Promise.all(
-    deliveries.filter((d) => d.outcome === "replied").map((d) =>
-      sendOnce(d.path, d.target === "root" ? 0 : uid ?? -1, frame, io, timeoutMs).catch(() => {})
-    ),
+): Promise<string[]> {
+  const failures = await Promise.all(
+    deliveries.filter((d) => d.outcome === "replied").map(async (d) => {
+      const owner = d.target === "root" ? 0 : uid ?? -1;
+      try {
+        await sendOnce(d.path, owner, frame, io, timeoutMs);
+      } catch {
+        try {
+          await sendOnce(d.path, owner, frame, io, timeoutMs);
+        } catch (err) {
+          return `cannot tell ${d.path}: ${(err as Error).message}`;
+        }
+      }
+      return undefined;
+    }),
   );
+  return failures.filter((f) => f !== undefined);
 }
 
 /**

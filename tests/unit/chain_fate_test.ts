@@ -186,7 +186,7 @@ Deno.test("sendToReplied() tells only the daemons that replied, each only if its
     },
   };
   const frame = encodeChainResult({ pid: 9, ...OK });
-  await sendToReplied(
+  const failures = await sendToReplied(
     [
       { path: "/r/root", target: "root", outcome: "replied" },
       { path: "/u/user", target: "user", outcome: "replied" },
@@ -200,8 +200,12 @@ Deno.test("sendToReplied() tells only the daemons that replied, each only if its
     "/u/user",
     frame.byteLength,
   ]]);
+  assert.deepEqual(failures, []);
   written.clear();
-  // A root daemon's socket served by another uid gets nothing.
-  await sendToReplied([{ path: "/x/root", target: "root", outcome: "replied" }], 1000, frame, io);
+  // A root daemon's socket served by another uid gets nothing, tried twice, and says so.
+  assert.deepEqual(
+    await sendToReplied([{ path: "/x/root", target: "root", outcome: "replied" }], 1000, frame, io),
+    ["cannot tell /x/root: the peer is not the socket's owner"],
+  );
   assert.equal(written.size, 0);
 });

@@ -11,7 +11,7 @@ import { computeBacktrace, innermostNamedFrame } from "../../lib/report/backtrac
 import { readLastEvents } from "../../lib/report/events.ts";
 import { readCoreFacts } from "../../lib/daemon/elf_core.ts";
 import { CorePatternGuard } from "../fixtures/core_pattern.ts";
-import { lttng, SessionDaemon } from "../fixtures/lttng.ts";
+import { lttng, SessionDaemon, SnapshotSession } from "../fixtures/lttng.ts";
 import { buildMtCrasher, type MtCrashRun, runMtCrasher } from "../fixtures/mt_crasher.ts";
 
 async function unavailable(): Promise<string | undefined> {
@@ -54,23 +54,14 @@ Deno.test({
       const stripped = await buildMtCrasher(work, "mt_stripped", { strip: true });
       const doomed = await buildMtCrasher(work, "mt_doomed");
       await using _sessiond = await SessionDaemon.ensure();
-      const name = `trigreport-${crypto.randomUUID().slice(0, 8)}`;
-      await lttng("create", name, "--snapshot", `--output=${work}/snapshots`);
-      try {
-        await lttng("enable-channel", "-u", `--session=${name}`, "--buffers-uid", "ch0");
-        await lttng("enable-event", "-u", "lttng_ust_libc:*", `--session=${name}`, "--channel=ch0");
-        await lttng(
-          "add-context",
-          "-u",
-          "-t",
-          "vpid",
-          "-t",
-          "vtid",
-          `--session=${name}`,
-          "--channel=ch0",
-        );
-        await lttng("start", name);
-
+      await using session = await SnapshotSession.create({
+        buffers: "uid",
+        output: `${work}/snapshots`,
+        contexts: ["vpid", "vtid"],
+        events: "lttng_ust_libc:*",
+      });
+      const name = session.name;
+      {
         let symbolized: MtCrashRun & { core: string };
         let strippedRun: MtCrashRun & { core: string };
         let doomedRun: MtCrashRun & { core: string };
@@ -162,8 +153,6 @@ Deno.test({
           assert.match(malloc.fields, /size = 7777\b/);
           assert.equal(malloc.vpid, symbolized.pid);
         });
-      } finally {
-        await lttng("destroy", name).catch(() => {});
       }
     } finally {
       await Deno.remove(work, { recursive: true });

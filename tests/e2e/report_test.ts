@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { LAUNCHER } from "../fixtures/paths.ts";
 import { runLauncher } from "../fixtures/launcher.ts";
 import { e2eUnavailable, RootDaemon } from "../fixtures/root_daemon.ts";
-import { lttng, SessionDaemon } from "../fixtures/lttng.ts";
+import { SessionDaemon, SnapshotSession } from "../fixtures/lttng.ts";
 import { CorePatternGuard } from "../fixtures/core_pattern.ts";
 import { history, type HistoryEntry } from "../fixtures/history.ts";
 import { waitFor } from "../fixtures/wait.ts";
@@ -131,22 +131,14 @@ Deno.test({
       await using _root = await RootDaemon.start(`${work}/state`, [
         `--core-dir=${socketCores}`,
       ]);
-      const name = `trigrep-${crypto.randomUUID().slice(0, 8)}`;
-      await lttng("create", name, "--snapshot", `--output=${work}/snapshots`);
-      try {
-        await lttng("enable-channel", "-u", `--session=${name}`, "--buffers-uid", "ch0");
-        await lttng("enable-event", "-u", "lttng_ust_libc:*", `--session=${name}`, "--channel=ch0");
-        await lttng(
-          "add-context",
-          "-u",
-          "-t",
-          "vpid",
-          "-t",
-          "vtid",
-          `--session=${name}`,
-          "--channel=ch0",
-        );
-        await lttng("start", name);
+      await using session = await SnapshotSession.create({
+        buffers: "uid",
+        output: `${work}/snapshots`,
+        contexts: ["vpid", "vtid"],
+        events: "lttng_ust_libc:*",
+      });
+      const name = session.name;
+      {
         const set = await runLauncher([
           "set",
           "-s",
@@ -317,8 +309,6 @@ Deno.test({
           assert.match(shown.stdout, /lttng_ust_libc:malloc: .*size = 7777\b/);
         });
         if (figures.length > 0) console.log(`report figures: ${figures.join("; ")}`);
-      } finally {
-        await lttng("destroy", name).catch(() => {});
       }
     } finally {
       if (link !== undefined) await Deno.remove(link).catch(() => {});

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { type ByteBudget, readCoreFacts } from "../../lib/daemon/elf_core.ts";
 import {
+  budget,
   core,
   core32,
   note,
@@ -24,21 +25,6 @@ const FACTS32 = {
   signal: 11,
   tid: 4243,
 };
-
-function budget(bytes: number): ByteBudget & { left(): number } {
-  let left = bytes;
-  return {
-    take(n) {
-      if (n > left) return false;
-      left -= n;
-      return true;
-    },
-    give(n) {
-      left += n;
-    },
-    left: () => left,
-  };
-}
 
 Deno.test("readCoreFacts() reads a 32-bit core's pid, uid, gid, exec name, arguments, signal and tid", async () => {
   for (const chunk of [1, 7, 1 << 20]) {

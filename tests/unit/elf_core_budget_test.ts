@@ -1,21 +1,6 @@
 import assert from "node:assert/strict";
-import { type ByteBudget, readCoreFacts } from "../../lib/daemon/elf_core.ts";
-import { core, note, prpsinfo, reader, SAMPLE, siginfo } from "../fixtures/elf_core.ts";
-
-function budget(bytes: number): ByteBudget & { left(): number } {
-  let left = bytes;
-  return {
-    take(n) {
-      if (n > left) return false;
-      left -= n;
-      return true;
-    },
-    give(n) {
-      left += n;
-    },
-    left: () => left,
-  };
-}
+import { readCoreFacts } from "../../lib/daemon/elf_core.ts";
+import { budget, core, note, prpsinfo, reader, SAMPLE, siginfo } from "../fixtures/elf_core.ts";
 
 const FACTS = {
   pid: 4242,

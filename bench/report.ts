@@ -97,6 +97,13 @@ export function overheadLines(o: Overheads): string[] {
   ];
 }
 
+/** Median, min and max of the successful samples' holds, and how many succeeded. */
+function holdCells(samples: readonly { ok: boolean; ms: number }[]): string[] {
+  const ok = samples.filter((s) => s.ok);
+  const s = summarize(ok.map((x) => x.ms));
+  return [num(s.median), num(s.min), num(s.max), `${ok.length}/${samples.length}`];
+}
+
 /** Measurement 1's section and its targets. */
 export function crashSection(
   p: CrashPhase,
@@ -108,10 +115,7 @@ export function crashSection(
     const snap = summarize(ok.map((x) => x.snapshotMs ?? NaN));
     return [
       m.label,
-      num(s.median),
-      num(s.min),
-      num(s.max),
-      `${ok.length}/${m.samples.length}`,
+      ...holdCells(m.samples),
       num(s.median / base, 2) + "x",
       snap.n > 0 ? num(snap.median) : "-",
       m.snapshots ? `${m.verified}/${m.checked}` : "-",
@@ -611,16 +615,12 @@ export function chainSection(p: ChainPhase): string {
   const title = "## 5. The chain: lttng-trig before systemd-coredump";
   const row = (m: ChainMethod) => {
     const ok = m.samples.filter((s) => s.ok);
-    const s = summarize(ok.map((x) => x.ms));
     const stored = summarize(ok.map((x) => x.storedBytes ?? NaN));
     const snap = summarize(ok.map((x) => x.snapshotMs ?? NaN));
     const chain = summarize(ok.map((x) => x.chainMs ?? NaN));
     return [
       m.label,
-      num(s.median),
-      num(s.min),
-      num(s.max),
-      `${ok.length}/${m.samples.length}`,
+      ...holdCells(m.samples),
       snap.n > 0 ? num(snap.median) : "-",
       chain.n > 0 ? num(chain.median, 0) : "-",
       stored.n > 0 ? `${num(stored.min / 1024, 0)}-${num(stored.max / 1024, 0)} KiB` : "-",

@@ -47,6 +47,7 @@ import {
   classifyCorePattern,
   CORE_PATTERN_MAX_BYTES,
   corePatternFor,
+  type CorePatternOptions,
   quotePattern,
   stripNewline,
 } from "../install/pattern.ts";
@@ -149,18 +150,7 @@ export async function installCommand(
       // The notifier looks for install.json in the default state directory.
       ...(stateDir === ROOT_STATE_DIR ? {} : { stateDir }),
     };
-    pattern = corePatternFor({ exe, facts: args.facts, coreDir: args.coreDir, ...chained });
-    if (encoder.encode(pattern).byteLength > CORE_PATTERN_MAX_BYTES) {
-      // Too long: the tid goes first (the report finds the crashing thread in the core).
-      pattern = corePatternFor({
-        exe,
-        facts: args.facts,
-        coreDir: args.coreDir,
-        ...chained,
-        tid: false,
-      });
-    }
-    pattern = minimalFallback(pattern, corePatternFor({ exe, ...chained }), exe, args, ctx);
+    pattern = fittingPattern({ exe, coreDir: args.coreDir, ...chained }, args, exe, ctx);
   }
   const size = encoder.encode(pattern).byteLength;
   if (size > CORE_PATTERN_MAX_BYTES) {
@@ -283,25 +273,32 @@ function refuseSplitChain(specifiers: string, release: string): void {
 }
 
 /**
- * The pattern to write: the default line with the crash facts, or, when it is over the
- * kernel's limit and the facts were not asked for explicitly, the bare line, with a warning
- * saying what the triggers lose.
+ * The pattern to write, the richest that fits in the kernel's 127 bytes: the whole line;
+ * then without the thread id (the crash report finds the crashing thread in the core);
+ * then, with a warning saying what the triggers lose, without the crash facts, unless
+ * they were asked for (`--facts`, `--core-dir`). When none fits, the line without the
+ * thread id, which install then refuses, saying why.
  */
-function minimalFallback(
-  pattern: string,
-  bare: string,
-  exe: string,
+function fittingPattern(
+  base: Omit<CorePatternOptions, "facts" | "tid">,
   args: InstallArgs,
+  exe: string,
   ctx: CommandContext,
 ): string {
-  const size = encoder.encode(pattern).byteLength;
-  if (size <= CORE_PATTERN_MAX_BYTES || !args.facts || args.factsRequired) return pattern;
-  if (args.coreDir !== undefined) return pattern;
-  if (encoder.encode(bare).byteLength > CORE_PATTERN_MAX_BYTES) return pattern;
-  ctx.io.err(
-    `Warning: the core_pattern with the crash facts would be ${size} bytes, over the kernel's limit of ${CORE_PATTERN_MAX_BYTES}: installing it without them ('${bare}'): triggers with --signal will never fire, and --exec sees only the 15-character exec name: to keep the facts, name lttng-trig by a shorter path, e.g. 'ln -s ${exe} /usr/bin/lttng-trig' and --exe=/usr/bin/lttng-trig`,
-  );
-  return bare;
+  const fits = (p: string) => encoder.encode(p).byteLength <= CORE_PATTERN_MAX_BYTES;
+  const full = corePatternFor({ ...base, facts: args.facts });
+  const noTid = corePatternFor({ ...base, facts: args.facts, tid: false });
+  const bare = corePatternFor({ ...base, coreDir: undefined });
+  const mayDropFacts = args.facts && !args.factsRequired && args.coreDir === undefined;
+  const chosen = [full, noTid, ...(mayDropFacts ? [bare] : [])].find(fits) ?? noTid;
+  if (chosen === bare && bare !== noTid) {
+    ctx.io.err(
+      `Warning: the core_pattern with the crash facts would be ${
+        encoder.encode(noTid).byteLength
+      } bytes, over the kernel's limit of ${CORE_PATTERN_MAX_BYTES}: installing it without them ('${bare}'): triggers with --signal will never fire, and --exec sees only the 15-character exec name: to keep the facts, name lttng-trig by a shorter path, e.g. 'ln -s ${exe} /usr/bin/lttng-trig' and --exe=/usr/bin/lttng-trig`,
+    );
+  }
+  return chosen;
 }
 
 async function restoreAfterFailure(

@@ -245,3 +245,8 @@ Deno.test("help and completions complete their one argument", async () => {
   assert.deepEqual(await completeArgs(["list", ""]), []);
   assert.deepEqual(await completeArgs(["notify", ""]), []);
 });
+
+Deno.test("--signal completes the names of the signals that dump core", async () => {
+  assert.deepEqual(await completeArgs(["set", "--signal", "=", "SIGS"]), ["SIGSEGV", "SIGSYS"]);
+  assert.deepEqual(await completeArgs(["set", "--signal", "=", "SIGA"]), ["SIGABRT"]);
+});

@@ -131,6 +131,13 @@ export type {
   ToolResult,
   ToolRunner,
 } from "./lib/report/backtrace.ts";
+export {
+  crashSignature,
+  SIGNATURE_FRAMES,
+  type SignatureInput,
+  signatureText,
+} from "./lib/report/signature.ts";
+export type { SignatureGroup } from "./lib/protocol/records.ts";
 export type { ChainFate } from "./lib/protocol/records.ts";
 export type { ChainEvent } from "./lib/protocol/control.ts";
 export type {

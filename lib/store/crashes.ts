@@ -13,6 +13,8 @@ import type {
   TriggerOutcome,
 } from "../protocol/records.ts";
 import type { ChainFate } from "../protocol/records.ts";
+import type { SignatureGroup } from "../protocol/records.ts";
+import { signatureOf } from "../report/signature.ts";
 import type { Prepare } from "./triggers.ts";
 
 /** Options of {@linkcode CrashTable.list}. */
@@ -58,6 +60,7 @@ interface CrashRow {
   core: string | null;
   chain?: string | null;
   report?: string | null;
+  signature?: string | null;
 }
 
 /** The `crashes` table; every write runs inside the caller's transaction. */
@@ -72,8 +75,9 @@ export class CrashTable {
   /** Insert a crash with no results yet; returns its history id. */
   insert(facts: CrashFacts, source: string, now: Date, outcome: string): number {
     const r = this.#sql(
-      `INSERT INTO crashes (time, pid, uid, gid, exec, hostname, facts, source, outcome, results)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '[]')`,
+      `INSERT INTO crashes
+         (time, pid, uid, gid, exec, hostname, facts, source, outcome, results, signature)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '[]', ?)`,
     ).run(
       now.toISOString(),
       facts.pid,
@@ -84,6 +88,8 @@ export class CrashTable {
       JSON.stringify(facts),
       source,
       outcome,
+      // Its signal and executable until a report (if any) names its frames.
+      signatureOf(facts) ?? null,
     );
     return Number(r.lastInsertRowid);
   }
@@ -129,13 +135,58 @@ export class CrashTable {
     return row?.id;
   }
 
-  /** Store crash `id`'s report (JSON, its size bounded by the caller); whether found. */
+  /**
+   * Store crash `id`'s report (JSON, its size bounded by the caller), and the signature it
+   * gives the crash (none while pending); whether found.
+   */
   setReport(id: number, report: ReportRecord): boolean {
-    const r = this.#sql("UPDATE crashes SET report = ? WHERE id = ?").run(
+    const row = this.#sql("SELECT facts FROM crashes WHERE id = ?").get(id) as
+      | { facts: string }
+      | undefined;
+    if (row === undefined) return false;
+    const facts = JSON.parse(row.facts) as CrashFacts;
+    const r = this.#sql("UPDATE crashes SET report = ?, signature = ? WHERE id = ?").run(
       JSON.stringify(report),
+      signatureOf({ ...facts, report }) ?? null,
       id,
     );
     return Number(r.changes) > 0;
+  }
+
+  /** Crash `id`'s signature, when it is in the history and has one. */
+  signature(id: number): string | undefined {
+    const row = this.#sql("SELECT signature FROM crashes WHERE id = ?").get(id) as
+      | { signature: string | null }
+      | undefined;
+    return row?.signature ?? undefined;
+  }
+
+  /**
+   * The crashes grouped by signature (those with none left out), the most recent group
+   * last; `options` filters the crashes as {@linkcode CrashTable.list} does.
+   */
+  signatureGroups(options: Omit<ListCrashesOptions, "limit"> = {}): SignatureGroup[] {
+    const groups = new Map<string, SignatureGroup>();
+    // Oldest first: each group's example ends as its last crash.
+    for (const c of this.list({ ...options, limit: 100_000 })) {
+      if (c.signature === undefined) continue;
+      const g = groups.get(c.signature);
+      const top = c.report?.threads?.find((t) => t.tid === c.report?.crashingTid)?.frames
+        .find((f) => f.function !== undefined)?.function;
+      const example = {
+        example: c.id,
+        last: c.time,
+        execName: c.execName,
+        ...(top === undefined ? {} : { function: top }),
+      };
+      if (g === undefined) {
+        groups.set(c.signature, { signature: c.signature, count: 1, first: c.time, ...example });
+      } else {
+        delete g.function;
+        Object.assign(g, example, { count: g.count + 1 });
+      }
+    }
+    return [...groups.values()].sort((a, b) => a.last < b.last ? -1 : a.last > b.last ? 1 : 0);
   }
 
   /** Mark `pending` crashes `interrupted`; returns how many. */
@@ -148,14 +199,16 @@ export class CrashTable {
 
   /** Mark reports left `pending` by a daemon that stopped as `failed`; returns how many. */
   failPendingReports(): number {
-    const failed = JSON.stringify({
+    const failed: ReportRecord = {
       state: "failed",
       reason: "the daemon stopped before the report was made",
-    });
-    const r = this.#sql(
-      "UPDATE crashes SET report = ? WHERE report IS NOT NULL AND json_extract(report, '$.state') = 'pending'",
-    ).run(failed);
-    return Number(r.changes);
+    };
+    // One by one: each gets the signature of its signal and executable.
+    const ids = this.#sql(
+      "SELECT id FROM crashes WHERE report IS NOT NULL AND json_extract(report, '$.state') = 'pending'",
+    ).all() as { id: number }[];
+    for (const { id } of ids) this.setReport(id, failed);
+    return ids.length;
   }
 
   /**
@@ -244,5 +297,6 @@ function rowToCrash(row: CrashRow): CrashRecord {
     ...(row.report === null || row.report === undefined
       ? {}
       : { report: JSON.parse(row.report) as ReportRecord }),
+    ...(row.signature == null ? {} : { signature: row.signature }),
   };
 }

@@ -52,7 +52,7 @@ const EXPECTED: Record<string, string[]> = {
   ],
   list: ["json", "run-dir", "help"],
   remove: ["run-dir", "help"],
-  history: ["lines", "exec", "since", "json", "run-dir", "help"],
+  history: ["lines", "exec", "since", "json", "by-signature", "run-dir", "help"],
   show: ["id", "events", "all-threads", "json", "run-dir", "help"],
   watch: ["json", "run-dir", "help"],
   status: ["json", "run-dir", "state-dir", "help"],

@@ -28,6 +28,7 @@ const EXPECTED: Record<string, string[]> = {
     "no-coredump-socket",
     "core-dir",
     "lttng-ctl",
+    "journal-socket",
     "history-max",
     "history-max-age",
     "quiet",

@@ -166,27 +166,58 @@ export class CrashTable {
    * last; `options` filters the crashes as {@linkcode CrashTable.list} does.
    */
   signatureGroups(options: Omit<ListCrashesOptions, "limit"> = {}): SignatureGroup[] {
+    const where = ["signature IS NOT NULL"];
+    const params: (string | number)[] = [];
+    for (
+      const [column, value] of [["id", options.id], ["pid", options.pid], ["time", options.since]]
+    ) {
+      if (value === undefined) continue;
+      where.push(column === "time" ? "time >= ?" : `${column} = ?`);
+      params.push(value);
+    }
+    // No report read here (up to 64 KiB each): only the facts, for the --exec filter.
+    const sql = `SELECT id, time, facts, source, outcome, signature FROM crashes WHERE ${
+      where.join(" AND ")
+    } ORDER BY id`;
     const groups = new Map<string, SignatureGroup>();
-    // Oldest first: each group's example ends as its last crash.
-    for (const c of this.list({ ...options, limit: 100_000 })) {
-      if (c.signature === undefined) continue;
-      const g = groups.get(c.signature);
-      const top = c.report?.threads?.find((t) => t.tid === c.report?.crashingTid)?.frames
-        .find((f) => f.function !== undefined)?.function;
-      const example = {
-        example: c.id,
-        last: c.time,
-        execName: c.execName,
-        ...(top === undefined ? {} : { function: top }),
-      };
-      if (g === undefined) {
-        groups.set(c.signature, { signature: c.signature, count: 1, first: c.time, ...example });
-      } else {
-        delete g.function;
-        Object.assign(g, example, { count: g.count + 1 });
+    type Row = Pick<CrashRow, "id" | "time" | "facts" | "source" | "outcome"> & {
+      signature: string;
+    };
+    for (const row of this.#sql(sql).iterate(...params) as Iterable<Row>) {
+      const facts = JSON.parse(row.facts) as CrashFacts;
+      const crash = { ...facts, id: row.id, time: row.time, source: row.source, results: [] };
+      if (options.match !== undefined && !options.match({ ...crash, outcome: row.outcome })) {
+        continue;
       }
+      // Oldest first: each group's example ends as its last crash.
+      const example = { example: row.id, last: row.time, execName: facts.execName };
+      const g = groups.get(row.signature);
+      if (g === undefined) {
+        groups.set(row.signature, {
+          signature: row.signature,
+          count: 1,
+          first: row.time,
+          ...example,
+        });
+      } else Object.assign(g, example, { count: g.count + 1 });
+    }
+    for (const g of groups.values()) {
+      const top = this.#topFunction(g.example);
+      if (top !== undefined) g.function = top;
     }
     return [...groups.values()].sort((a, b) => a.last < b.last ? -1 : a.last > b.last ? 1 : 0);
+  }
+
+  // The innermost named function of crash `id`'s crashing thread, when its report has one.
+  #topFunction(id: number): string | undefined {
+    const row = this.#sql("SELECT report FROM crashes WHERE id = ?").get(id) as
+      | { report: string | null }
+      | undefined;
+    if (row?.report == null) return undefined;
+    const r = JSON.parse(row.report) as ReportRecord;
+    return r.threads?.find((t) => t.tid === r.crashingTid)?.frames.find((f) =>
+      f.function !== undefined
+    )?.function;
   }
 
   /** Mark `pending` crashes `interrupted`; returns how many. */

@@ -30,6 +30,7 @@ const SOCK_CLOEXEC = 0o2000000;
 const MSG_DONTWAIT = 0x40;
 const MSG_NOSIGNAL = 0x4000;
 const EINTR = 4;
+const EAGAIN = 11;
 const EMSGSIZE = 90;
 const ENOBUFS = 105;
 const MFD_CLOEXEC = 1;
@@ -41,9 +42,18 @@ const SOL_SOCKET = 1;
 const SCM_RIGHTS = 1;
 const SUN_PATH_MAX = 108;
 
+/**
+ * What {@linkcode JournalTransport.send} says when journald's queue is full (EAGAIN): the
+ * entry was not sent, and may be sent again later.
+ */
+export const JOURNAL_BUSY = "journald's queue is full";
+
 /** Sends datagrams to a journald socket. */
 export interface JournalTransport {
-  /** Send one encoded entry; `undefined` when sent, else why not (`errno` text). */
+  /**
+   * Send one encoded entry; `undefined` when sent, {@linkcode JOURNAL_BUSY} when journald
+   * cannot take it now, else why not (`errno` text).
+   */
   send(entry: Uint8Array): string | undefined;
   /** Release the socket; idempotent. */
   close(): void;
@@ -103,7 +113,8 @@ export function openJournalSocket(path: string): JournalTransport | string {
       mv.setBigUint64(32, BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(control))), true);
       mv.setBigUint64(40, BigInt(control.byteLength), true);
       if (Number(c.sendmsg(fd, msg, MSG_DONTWAIT | MSG_NOSIGNAL)) < 0) {
-        return errText(errno());
+        const e = errno();
+        return e === EAGAIN ? JOURNAL_BUSY : errText(e);
       }
       return undefined;
     } finally {
@@ -127,6 +138,7 @@ export function openJournalSocket(path: string): JournalTransport | string {
         if (n >= 0) return undefined;
         const e = errno();
         if (e === EINTR) continue;
+        if (e === EAGAIN) return JOURNAL_BUSY;
         if (e === EMSGSIZE || e === ENOBUFS) return sendFd(entry);
         return errText(e);
       }

@@ -7,7 +7,8 @@ import {
 } from "../../lib/journal/crash_entry.ts";
 import { CrashJournal, type FinishedCrash } from "../../lib/journal/crash_journal.ts";
 import { decodeJournalEntry, type JournalField } from "../../lib/journal/encoder.ts";
-import type { JournalTransport } from "../../lib/journal/sender.ts";
+import { JOURNAL_BUSY, type JournalTransport } from "../../lib/journal/sender.ts";
+import { waitFor } from "../fixtures/wait.ts";
 import type { CrashRecord } from "../../lib/protocol/records.ts";
 
 const CRASH: CrashRecord = {
@@ -241,4 +242,39 @@ Deno.test("CrashJournal where libc cannot be opened logs once and throws nothing
   t.crashes.emit(finished);
   assert.equal(t.log.length, 1);
   assert.match(t.log[0], /libc cannot be loaded/);
+});
+
+Deno.test("CrashJournal keeps entries journald's full queue refused, and sends them in order", async () => {
+  const sent: string[] = [];
+  let room = 1;
+  const t = setup(() => ({
+    send(e) {
+      if (room === 0) return JOURNAL_BUSY;
+      room--;
+      sent.push(new TextDecoder().decode(decodeJournalEntry(e)[0][1]));
+      return undefined;
+    },
+    close() {},
+  }));
+  for (const m of ["a", "b", "c"]) t.journal.send([["MESSAGE", m]]);
+  assert.deepEqual(sent, ["a"]);
+  assert.equal(t.journal.waiting, 2);
+  room = 10;
+  await waitFor(() => t.journal.waiting === 0, { timeoutMs: 5000, what: "the backlog sent" });
+  t.journal.send([["MESSAGE", "d"]]);
+  assert.deepEqual(sent, ["a", "b", "c", "d"]);
+  assert.deepEqual(t.log, [], "a full queue is not a failure to log");
+  t.journal.close();
+});
+
+Deno.test("CrashJournal.close() tries the waiting entries once and counts those lost", () => {
+  const t = setup(() => ({ send: () => JOURNAL_BUSY, close() {} }));
+  t.journal.send([["MESSAGE", "a"]]);
+  t.journal.send([["MESSAGE", "b"]]);
+  assert.equal(t.journal.waiting, 2);
+  t.journal.close();
+  assert.deepEqual(t.log, ["journal: 2 entries not sent: the daemon stopped first"]);
+  assert.equal(t.journal.waiting, 0);
+  t.journal.close();
+  assert.equal(t.log.length, 1, "idempotent");
 });

@@ -170,41 +170,68 @@ Deno.test({
       });
 
       await t.step("signatures: one site shares one, another site gets another", async () => {
-        const again = await runMtCrasher(exe);
-        const elsewhere = await runMtCrasher(exe, 7777, { site: "elsewhere" });
-        assert.equal(again.signal, "SIGSEGV");
-        assert.equal(elsewhere.signal, "SIGSEGV");
-        const a = crash.signature;
-        const b = (await reported(again.pid)).signature;
-        const c = (await reported(elsewhere.pid)).signature;
-        assert.match(String(a), /^[0-9a-f]{32}$/);
-        assert.equal(b, a, "the same site at other addresses (ASLR)");
-        assert.match(String(c), /^[0-9a-f]{32}$/);
-        assert.notEqual(c, a, "crash_elsewhere is another site");
+        // watch --json, for the signature its report events carry.
+        const watch = new Deno.Command(LAUNCHER, {
+          args: ["watch", "--json"],
+          stdin: "null",
+          stdout: "piped",
+          stderr: "null",
+        }).spawn();
+        let watched = "";
+        const pump = (async () => {
+          for await (const chunk of watch.stdout) watched += new TextDecoder().decode(chunk);
+        })();
+        try {
+          await waitFor(() => root.daemon.log.includes("watch: a client follows crashes"), {
+            what: "watch to connect",
+          });
+          const again = await runMtCrasher(exe);
+          const elsewhere = await runMtCrasher(exe, 7777, { site: "elsewhere" });
+          assert.equal(again.signal, "SIGSEGV");
+          assert.equal(elsewhere.signal, "SIGSEGV");
+          const a = crash.signature;
+          const b = (await reported(again.pid)).signature;
+          const c = (await reported(elsewhere.pid)).signature;
+          assert.match(String(a), /^[0-9a-f]{32}$/);
+          assert.equal(b, a, "the same site at other addresses (ASLR)");
+          assert.match(String(c), /^[0-9a-f]{32}$/);
+          assert.notEqual(c, a, "crash_elsewhere is another site");
 
-        const by = await runLauncher(["history", "--by-signature"]);
-        assert.equal(by.code, 0, by.stderr);
-        const lines = by.stdout.trim().split("\n");
-        assert.match(lines[0], /^COUNT +FIRST +LAST +EXAMPLE +EXEC +FUNCTION +SIGNATURE$/);
-        const inWorker = lines.filter((l) => l.endsWith(` ${a}`));
-        const inElsewhere = lines.filter((l) => l.endsWith(` ${c}`));
-        assert.equal(inWorker.length, 1, by.stdout);
-        assert.match(inWorker[0], /^2 +.* mt_crasher +crash_in_worker +[0-9a-f]{32}$/);
-        assert.equal(inElsewhere.length, 1, by.stdout);
-        assert.match(inElsewhere[0], /^1 +.* mt_crasher +crash_elsewhere +[0-9a-f]{32}$/);
-        const json = JSON.parse(
-          (await runLauncher(["history", "--by-signature", "--json"])).stdout,
-        );
-        const group = json.signatures.find((g: { signature: string }) => g.signature === a);
-        assert.equal(group.count, 2);
-        assert.equal(group.function, "crash_in_worker");
-        const shown = await runLauncher(["show", String(elsewhere.pid)]);
-        assert.match(shown.stdout, new RegExp(`^  signature: +${c}$`, "m"));
-        const e = await oneEntry(journald, [
-          `MESSAGE_ID=${REPORT_ID}`,
-          `LTTNG_TRIG_PID=${elsewhere.pid}`,
-        ]);
-        assert.equal(e.LTTNG_TRIG_SIGNATURE, c);
+          const by = await runLauncher(["history", "--by-signature"]);
+          assert.equal(by.code, 0, by.stderr);
+          const lines = by.stdout.trim().split("\n");
+          assert.match(lines[0], /^COUNT +FIRST +LAST +EXAMPLE +EXEC +FUNCTION +SIGNATURE$/);
+          const inWorker = lines.filter((l) => l.endsWith(` ${a}`));
+          const inElsewhere = lines.filter((l) => l.endsWith(` ${c}`));
+          assert.equal(inWorker.length, 1, by.stdout);
+          assert.match(inWorker[0], /^2 +.* mt_crasher +crash_in_worker +[0-9a-f]{32}$/);
+          assert.equal(inElsewhere.length, 1, by.stdout);
+          assert.match(inElsewhere[0], /^1 +.* mt_crasher +crash_elsewhere +[0-9a-f]{32}$/);
+          const json = JSON.parse(
+            (await runLauncher(["history", "--by-signature", "--json"])).stdout,
+          );
+          const group = json.signatures.find((g: { signature: string }) => g.signature === a);
+          assert.equal(group.count, 2);
+          assert.equal(group.function, "crash_in_worker");
+          const shown = await runLauncher(["show", String(elsewhere.pid)]);
+          assert.match(shown.stdout, new RegExp(`^  signature: +${c}$`, "m"));
+          const e = await oneEntry(journald, [
+            `MESSAGE_ID=${REPORT_ID}`,
+            `LTTNG_TRIG_PID=${elsewhere.pid}`,
+          ]);
+          assert.equal(e.LTTNG_TRIG_SIGNATURE, c);
+          const reportEvent = (pid: number) =>
+            watched.split("\n").slice(0, -1).map((l) => JSON.parse(l)).find((ev) =>
+              ev.type === "report" && ev.pid === pid
+            );
+          await waitFor(() => reportEvent(elsewhere.pid), { what: `watch's report: ${watched}` });
+          assert.equal(reportEvent(again.pid)?.signature, a);
+          assert.equal(reportEvent(elsewhere.pid)?.signature, c);
+        } finally {
+          watch.kill("SIGTERM");
+          await watch.status;
+          await pump;
+        }
       });
 
       await t.step(

@@ -138,6 +138,17 @@ export {
   signatureText,
 } from "./lib/report/signature.ts";
 export type { SignatureGroup } from "./lib/protocol/records.ts";
+export {
+  CRASH_MESSAGE_ID,
+  crashEntry,
+  REPORT_MESSAGE_ID,
+  reportEntry,
+} from "./lib/journal/crash_entry.ts";
+export {
+  decodeJournalEntry,
+  encodeJournalEntry,
+  type JournalField,
+} from "./lib/journal/encoder.ts";
 export type { ChainFate } from "./lib/protocol/records.ts";
 export type { ChainEvent } from "./lib/protocol/control.ts";
 export type {

@@ -6,8 +6,9 @@
  * read back with `journalctl -o json MESSAGE_ID=...`. The entries are then forwarded by
  * systemd-journal-upload to a systemd-journal-remote on 127.0.0.1 and read from the
  * remote journal file. Crash signatures: two crashes at one site share one, a crash at
- * another site gets another, and `history --by-signature` counts them. With journald
- * gone, crashes are still acted on and the log says so once.
+ * another site gets another, and `history --by-signature` counts them. An entry too large
+ * for a datagram goes as a memfd. With journald gone, crashes are still acted on and the
+ * log says so once.
  */
 import assert from "node:assert/strict";
 import { runLauncher } from "../fixtures/launcher.ts";
@@ -26,6 +27,8 @@ import {
   journalUpload,
 } from "../fixtures/journald.ts";
 import { LAUNCHER } from "../fixtures/paths.ts";
+import { type JournalTransport, openJournalSocket } from "../../lib/journal/sender.ts";
+import { encodeJournalEntry } from "../../lib/journal/encoder.ts";
 import { corePatternFor } from "../../lib/install/pattern.ts";
 
 async function unavailable(): Promise<string | undefined> {
@@ -254,6 +257,33 @@ Deno.test({
           assert.equal(found[0].LTTNG_TRIG_EXE, exe);
           const reports = await journalJson([`--file=${remote.file}`, `MESSAGE_ID=${REPORT_ID}`]);
           assert.equal(reports.length, 3, "the three reports");
+        },
+      );
+
+      await t.step(
+        "an entry larger than a datagram reaches journald as a sealed memfd",
+        async () => {
+          const socket = openJournalSocket(journald.socket);
+          assert.equal(typeof socket, "object", String(socket));
+          const transport = socket as JournalTransport;
+          try {
+            // 1 MiB: past any unix datagram (net.core.wmem_max), with odd bytes in it.
+            const big = "x".repeat(1024 * 1024 - 3) + "\u0001\n.";
+            const marker = crypto.randomUUID().replaceAll("-", "");
+            const sent = transport.send(
+              encodeJournalEntry([["MESSAGE", "big"], ["LTTNG_TRIG_TEST", marker], ["BIG", big]]),
+            );
+            assert.equal(sent, undefined);
+            const e = await oneEntry(journald, [`LTTNG_TRIG_TEST=${marker}`]);
+            // journalctl -o json gives a value with control bytes as an array of bytes.
+            const value = Array.isArray(e.BIG)
+              ? new TextDecoder().decode(new Uint8Array(e.BIG as number[]))
+              : String(e.BIG);
+            assert.equal(value.length, big.length);
+            assert.ok(value === big, "the value, byte for byte");
+          } finally {
+            transport.close();
+          }
         },
       );
 

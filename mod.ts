@@ -131,6 +131,24 @@ export type {
   ToolResult,
   ToolRunner,
 } from "./lib/report/backtrace.ts";
+export {
+  crashSignature,
+  SIGNATURE_FRAMES,
+  type SignatureInput,
+  signatureText,
+} from "./lib/report/signature.ts";
+export type { SignatureGroup } from "./lib/protocol/records.ts";
+export {
+  CRASH_MESSAGE_ID,
+  crashEntry,
+  REPORT_MESSAGE_ID,
+  reportEntry,
+} from "./lib/journal/crash_entry.ts";
+export {
+  decodeJournalEntry,
+  encodeJournalEntry,
+  type JournalField,
+} from "./lib/journal/encoder.ts";
 export type { ChainFate } from "./lib/protocol/records.ts";
 export type { ChainEvent } from "./lib/protocol/control.ts";
 export type {

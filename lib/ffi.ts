@@ -7,6 +7,12 @@
 
 const encoder = new TextEncoder();
 
+/** Where libc is, on the supported hosts (the `ffi` permission lists the same). */
+export const LIBC_PATHS: readonly string[] = [
+  "/usr/lib/x86_64-linux-gnu/libc.so.6",
+  "/usr/lib/aarch64-linux-gnu/libc.so.6",
+];
+
 /** `s` as a NUL-terminated C string. */
 export function cString(s: string): Uint8Array<ArrayBuffer> {
   return encoder.encode(`${s}\0`) as Uint8Array<ArrayBuffer>;

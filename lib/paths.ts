@@ -100,3 +100,9 @@ export function resolveStateDir(env: PathEnv, override?: string): string {
 export function processPathEnv(): PathEnv {
   return { uid: Deno.uid() ?? 0, get: (name) => Deno.env.get(name) };
 }
+
+/**
+ * journald's native protocol socket (systemd.journal-fields(7)); a journal namespace's is
+ * `/run/systemd/journal.NAMESPACE/socket`.
+ */
+export const JOURNAL_SOCKET = "/run/systemd/journal/socket";

@@ -67,6 +67,9 @@ if $tests; then
   [ -x /lib/systemd/systemd-coredump ] || need+=(systemd-coredump)
   # zstd: the chain's tests and benchmark read back the cores systemd-coredump stored.
   command -v zstd >/dev/null || need+=(zstd)
+  # systemd-journal-remote: tests/e2e/journal_test.ts forwards a crash's journal entry
+  # with systemd-journal-upload to a systemd-journal-remote on 127.0.0.1 (docs/FLEET.md).
+  [ -x /lib/systemd/systemd-journal-remote ] || need+=(systemd-journal-remote)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

@@ -73,6 +73,18 @@ export const DAEMON_SPEC = {
       complete: { words: ["auto", "library", "command"] },
     },
     {
+      name: "journal-socket",
+      type: "string",
+      value: "PATH",
+      help:
+        "Send each crash, and each crash report, to the journal through journald's native socket PATH, as structured entries with lttng-trig's own MESSAGE_ID and LTTNG_TRIG_* fields (see docs/FLEET.md), or 'none' not to. Where no journald answers, nothing fails and the log says so once. Default: /run/systemd/journal/socket for root, none for a user's daemon (root's daemon journals every crash already). A journal namespace's socket is /run/systemd/journal.NAMESPACE/socket.",
+      examples: [
+        "lttng-trig daemon --journal-socket=none",
+        "lttng-trig daemon --journal-socket=/run/systemd/journal.crashes/socket",
+      ],
+      complete: "files",
+    },
+    {
       name: "history-max",
       type: "string",
       value: "N",
@@ -134,6 +146,17 @@ export async function daemonCommand(argv: string[], ctx: CommandContext): Promis
       DAEMON_USAGE,
     );
   };
+  const journalSocket = (v: string | undefined) => {
+    if (v === undefined) return undefined;
+    if (v === "none") return null;
+    if (!v.startsWith("/")) {
+      throw new UsageError(
+        `--journal-socket must be an absolute path or none, got "${v}"`,
+        DAEMON_USAGE,
+      );
+    }
+    return v;
+  };
   const historyMaxAgeMs = (v: string | undefined) => {
     if (v === undefined) return undefined;
     try {
@@ -170,6 +193,7 @@ export async function daemonCommand(argv: string[], ctx: CommandContext): Promis
       coredumpSocket: values["no-coredump-socket"] ? false : undefined,
       coreDir: coreDir(values["core-dir"]),
       lttngCtl: lttngCtl(values["lttng-ctl"]),
+      journalSocket: journalSocket(values["journal-socket"]),
       history,
       log,
     });

@@ -5,7 +5,7 @@
  */
 import { chainHistoryText } from "./chain_fate.ts";
 import { UsageError } from "../errors.ts";
-import type { CrashRecord } from "../protocol/records.ts";
+import type { CrashRecord, SignatureGroup } from "../protocol/records.ts";
 import { signalName } from "../signals.ts";
 import { ControlClient } from "../client/client.ts";
 import {
@@ -62,6 +62,16 @@ export const HISTORY_SPEC = {
       help:
         'Print one JSON object with a "crashes" array, with every detail, for scripts: each crash\'s "report" has its state (pending, ready or failed) and, when it failed, the reason (the backtraces are in \'lttng-trig show --json\').',
       examples: ["lttng-trig history --json | jq '.crashes[-1]'"],
+    },
+    {
+      name: "by-signature",
+      type: "boolean",
+      help:
+        "List the crash signatures instead of the crashes, one line each: how many crashes have it, when the first and the last were received, the history id of the last (for 'lttng-trig show --id') with its exec name and innermost function, and the signature. A signature is computed from the crashing thread's innermost named frames (module and function names, no address), or from the signal and the executable when no frame is named, so that a crash loop is one line with a count. With --json, a \"signatures\" array. --exec and --since narrow the crashes counted.",
+      examples: [
+        "lttng-trig history --by-signature",
+        "lttng-trig history --by-signature --since=1d --json | jq '.signatures[-1]'",
+      ],
     },
     runDirOption("history"),
     COMMON_HELP_OPTION,
@@ -136,6 +146,23 @@ export function historyLines(crashes: CrashRecord[]): string[] {
   return table(rows);
 }
 
+/** Render signature groups as `history --by-signature` lines. */
+export function signatureLines(groups: SignatureGroup[]): string[] {
+  const rows = [["COUNT", "FIRST", "LAST", "EXAMPLE", "EXEC", "FUNCTION", "SIGNATURE"]];
+  for (const g of groups) {
+    rows.push([
+      String(g.count),
+      escaped(shortTime(g.first)),
+      escaped(shortTime(g.last)),
+      String(g.example),
+      escaped(g.execName),
+      g.function === undefined ? "-" : escaped(g.function),
+      escaped(g.signature),
+    ]);
+  }
+  return table(rows);
+}
+
 /** Run `history`. */
 export async function historyCommand(argv: string[], ctx: CommandContext): Promise<number> {
   const { values, positionals } = parse(HISTORY_SPEC, argv);
@@ -148,10 +175,18 @@ export async function historyCommand(argv: string[], ctx: CommandContext): Promi
     limit,
     ...(values.exec === undefined ? {} : { exec: values.exec }),
     ...(values.since === undefined ? {} : { since: parseSince(values.since) }),
+    ...(values["by-signature"] ? { bySignature: true } : {}),
   };
   const reply = await new ControlClient(controlSocketPath(ctx.env, values["run-dir"])).history(
     request,
   );
+  if (values["by-signature"]) {
+    const groups = reply.signatures ?? [];
+    if (values.json) ctx.io.out(jsonLine({ signatures: groups }));
+    else if (groups.length === 0) ctx.io.err("No crash signatures recorded.");
+    else for (const line of signatureLines(groups)) ctx.io.out(line);
+    return groups.length === 0 ? 1 : 0;
+  }
   if (values.json) {
     ctx.io.out(jsonLine(reply));
     return reply.crashes.length === 0 ? 1 : 0;

@@ -115,6 +115,12 @@ export function showLines(c: CrashRecord): string[] {
   field("core limit", c.coreLimit?.toString());
   field("source", text(c.source));
   field("outcome", escaped(c.outcome) + (c.detail ? ` (${escaped(c.detail)})` : ""));
+  field(
+    "signature",
+    c.signature === undefined
+      ? (c.report?.state === "pending" ? "pending (the report is being made)" : undefined)
+      : escaped(c.signature),
+  );
   for (const r of c.results) {
     field(
       "trigger",

@@ -25,7 +25,7 @@ export const WATCH_SPEC = {
   name: "watch",
   summary: "Follow crashes and action outcomes as they happen",
   description: [
-    "Follow the lttng-trig daemon: print one line when a crash arrives, one when its actions have finished (with each trigger's outcome and the snapshot), one when its core is kept, one when its crash report is ready (with the crashing thread's innermost function), and under 'install --chain' one when the chained crash handler has ended, until interrupted (Ctrl-C). Like LTTng's notification channel, for crashes:",
+    "Follow the lttng-trig daemon: print one line when a crash arrives, one when its actions have finished (with each trigger's outcome and the snapshot), one when its core is kept, one when its crash report is ready (with the crashing thread's innermost function and the crash's signature, which groups the crashes at one site: see history --by-signature), and under 'install --chain' one when the chained crash handler has ended, until interrupted (Ctrl-C). Like LTTng's notification channel, for crashes:",
     '  2026-11-26T10:00:00.123Z crash   pid 4242 uid 1000 exec "nginx" signal SIGSEGV\n  2026-11-26T10:00:00.141Z outcome pid 4242 ok: web-crash ok /var/crash/core-nginx-4242-...\n  2026-11-26T10:00:01.020Z report  pid 4242 ready in ngx_http_parse (nginx+0x5a1f3)',
   ],
   positionals: [],
@@ -67,7 +67,9 @@ export function watchLine(e: WatchEvent): string | undefined {
         r.reason ? ` (${escaped(r.reason)})` : ""
       }`
     ).join("; ");
-    return `${now} outcome pid ${e.pid} ${escaped(e.outcome)}${results ? `: ${results}` : ""}`;
+    return `${now} outcome pid ${e.pid} ${escaped(e.outcome)}${results ? `: ${results}` : ""}${
+      e.signature ? ` signature ${escaped(e.signature)}` : ""
+    }`;
   }
   if (e.type === "chain") {
     return `${escaped(e.time)} chain   pid ${e.pid} ${escaped(e.chain.outcome)}: ${
@@ -86,7 +88,7 @@ export function watchLine(e: WatchEvent): string | undefined {
       }`;
     return `${now} report  pid ${e.pid} ${e.state}${where}${
       e.reason ? ` (${escaped(e.reason)})` : ""
-    }`;
+    }${e.signature ? ` signature ${escaped(e.signature)}` : ""}`;
   }
   if (e.type === "dropped") return `${now} (${e.count} events dropped: this watcher was slow)`;
   return undefined;

@@ -157,15 +157,18 @@ function history(request: unknown, store: TriggerStore): ControlReply<HistoryRep
   const r = parseHistoryRequest(request);
   if (typeof r === "string") return fail(ControlStatus.INVALID, r);
   const exec = r.exec;
-  const crashes = store.listCrashes({
-    limit: r.limit,
+  const filter = {
     id: r.id,
     pid: r.pid,
     since: r.since === undefined ? undefined : new Date(r.since).toISOString(),
     match: exec === undefined
       ? undefined
-      : (c) => conditionMatches({ type: ON_ANY_CORE_DUMP, exec }, c),
-  });
+      : (c: CrashRecord) => conditionMatches({ type: ON_ANY_CORE_DUMP, exec }, c),
+  };
+  if (r.bySignature) {
+    return ok<HistoryReply>({ crashes: [], signatures: store.signatureGroups(filter) });
+  }
+  const crashes = store.listCrashes({ limit: r.limit, ...filter });
   return ok<HistoryReply>({ crashes: r.fullReport ? crashes : crashes.map(reportState) });
 }
 
@@ -183,7 +186,7 @@ function parseHistoryRequest(request: unknown): HistoryRequest | string {
     : {};
   const integer = (v: unknown, min: number): v is number | undefined =>
     v === undefined || (typeof v === "number" && Number.isSafeInteger(v) && v >= min);
-  const { limit, id, pid, since, exec, fullReport } = r;
+  const { limit, id, pid, since, exec, fullReport, bySignature } = r;
   if (!integer(limit, 1)) return "history's limit must be a positive integer";
   if (!integer(id, 1)) return "history's id must be a positive integer";
   if (!integer(pid, 0)) return "history's pid must be a non-negative integer";
@@ -196,7 +199,10 @@ function parseHistoryRequest(request: unknown): HistoryRequest | string {
   if (fullReport !== undefined && typeof fullReport !== "boolean") {
     return "history's fullReport must be a boolean";
   }
-  return { limit, id, pid, since, exec, fullReport };
+  if (bySignature !== undefined && typeof bySignature !== "boolean") {
+    return "history's bySignature must be a boolean";
+  }
+  return { limit, id, pid, since, exec, fullReport, bySignature };
 }
 
 /** What WATCH needs from the daemon. */

@@ -41,7 +41,9 @@ export type ReceivedListener = (
 ) => void;
 
 /** A listener told of every finished crash (for `watch`). */
-export type CrashListener = (crash: CrashFacts & CrashOutcome & { source: string }) => void;
+export type CrashListener = (
+  crash: CrashFacts & CrashOutcome & { source: string; signature?: string },
+) => void;
 
 /** Options of {@linkcode CrashHandler}. */
 export interface CrashHandlerOptions {
@@ -185,13 +187,32 @@ export class CrashHandler {
         this.#onStoreFailure?.(err);
       }
     }
-    const done = { ...crash, id, fired, failed, results, outcome, source };
+    // The signature so far (lib/report/signature.ts): a report from the core may refine it.
+    const signature = id === 0 ? undefined : this.#signature(id);
+    const done = {
+      ...crash,
+      id,
+      fired,
+      failed,
+      results,
+      outcome,
+      source,
+      ...(signature === undefined ? {} : { signature }),
+    };
     for (const l of this.#listeners) {
       try {
         l(done);
       } catch { /* a listener's failure is its own */ }
     }
     return { id, fired, failed, results, outcome };
+  }
+
+  #signature(id: number): string | undefined {
+    try {
+      return this.#store.crashSignature(id);
+    } catch {
+      return undefined;
+    }
   }
 
   #act(decision: Decision, crash: CrashFacts): Promise<TriggerOutcome> {

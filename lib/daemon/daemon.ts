@@ -7,9 +7,11 @@
 import {
   CONTROL_SOCKET_NAME,
   COREDUMP_SOCKET_NAME,
+  JOURNAL_SOCKET,
   NOTIFY_SOCKET_NAME,
   STORE_FILE_NAME,
 } from "../paths.ts";
+import { CrashJournal } from "../journal/crash_journal.ts";
 import { type HistoryLimits, TriggerStore } from "../store/trigger_store.ts";
 import { LttngControl } from "../lttng/control.ts";
 import { LttngCtlLibrary } from "../lttng/ctl_library.ts";
@@ -96,15 +98,22 @@ export interface DaemonOptions {
    * (lib/daemon/dumpable.ts), or why it cannot. @default libc through FFI
    */
   dumpable?: { setNotDumpable(): boolean } | string;
+  /**
+   * journald's native socket, to journal every crash (lib/journal/), or `null` for none.
+   * @default the system journal's for root, none for a user's daemon (root's journals
+   * every crash already)
+   */
+  journalSocket?: string | null;
 }
 
 // Options with no default, or handed on as they are (history, to the store).
-type Unresolved = "actions" | "coreDir" | "procReader" | "dumpable" | "history";
+type Unresolved = "actions" | "coreDir" | "procReader" | "dumpable" | "history" | "journalSocket";
 
 type ResolvedOptions = Required<Omit<DaemonOptions, Unresolved>> & {
   coreDir?: string;
   procReader?: ProcReader | string;
   dumpable?: { setNotDumpable(): boolean } | string;
+  journalSocket: string | null;
 };
 
 /**
@@ -131,6 +140,7 @@ export class Daemon implements AsyncDisposable {
   #store: TriggerStore;
   #handler: CrashHandler;
   #reports: ReportQueue;
+  #journal?: CrashJournal;
   #sockets: BoundSocket[] = [];
   #notify?: NotifyEndpoint;
   #control?: SocketServer;
@@ -163,6 +173,15 @@ export class Daemon implements AsyncDisposable {
         options.log(`store: ${(err as Error).message}: the crash is acted on but not recorded`),
     });
     this.#reports = new ReportQueue({ store, tempParent: options.stateDir, log: options.log });
+    if (options.journalSocket !== null) {
+      this.#journal = CrashJournal.attach({
+        socket: options.journalSocket,
+        crashes: this.#handler,
+        reports: this.#reports,
+        lookup: (id) => store.listCrashes({ id, limit: 1 })[0],
+        log: options.log,
+      });
+    }
   }
 
   /** The crash reports (to subscribe to them). */
@@ -231,6 +250,9 @@ export class Daemon implements AsyncDisposable {
       log: options.log ?? (() => {}),
       procReader: options.procReader,
       dumpable: options.dumpable,
+      journalSocket: options.journalSocket === undefined
+        ? (uid === 0 ? JOURNAL_SOCKET : null)
+        : options.journalSocket,
     };
     await prepareDir(full.runDir, uid === 0 ? 0o755 : 0o700, uid, "run");
     await prepareDir(full.stateDir, 0o700, uid, "state");
@@ -418,6 +440,7 @@ export class Daemon implements AsyncDisposable {
       ]);
       clearTimeout(idleTimer);
       await this.#reports.close();
+      this.#journal?.close();
       for (const s of this.#sockets) await unlinkOwnSocket(s);
       await removeOwnPidFile(this.#options.runDir);
       this.#store.close();

@@ -50,6 +50,8 @@ export interface ReportNotice {
   frame?: Frame;
   /** Why it failed. */
   reason?: string;
+  /** The signature the report gave the crash (lib/report/signature.ts), when stored. */
+  signature?: string;
 }
 
 /** Decompresses `source` (zstd) into `target` (created 0600), at most `maxBytes`. */
@@ -58,7 +60,11 @@ export type Decompressor = (source: string, target: string, maxBytes: number) =>
 /** Options of {@linkcode ReportQueue}. */
 export interface ReportQueueOptions {
   /** Stores a crash's report (the daemon's store). */
-  store: { setReport(id: number, report: ReportRecord): boolean };
+  store: {
+    setReport(id: number, report: ReportRecord): boolean;
+    /** The signature the stored report gave the crash. */
+    crashSignature?(id: number): string | undefined;
+  };
   /** Directory under which each report's private temporary directory is made. */
   tempParent: string;
   /** Deadline of eu-stack, in milliseconds. @default 15000 */
@@ -235,12 +241,17 @@ export class ReportQueue {
           report.durationMs === undefined ? "" : `, ${report.durationMs} ms`
         }`,
       );
+      let signature: string | undefined;
+      try {
+        signature = this.#options.store.crashSignature?.(job.id);
+      } catch { /* a store that cannot be read: no signature in the notice */ }
       const notice: ReportNotice = {
         id: job.id,
         pid: job.pid,
         state,
         ...(frame === undefined ? {} : { frame }),
         ...(report.reason === undefined ? {} : { reason: report.reason }),
+        ...(signature === undefined ? {} : { signature }),
       };
       for (const l of this.#listeners) {
         try {

@@ -8,7 +8,7 @@
  */
 import { ControlCommand } from "../wire/control.ts";
 import type { CrashFacts, Trigger, TriggerSpec } from "../trigger.ts";
-import type { CrashRecord, TriggerOutcome } from "./records.ts";
+import type { CrashRecord, SignatureGroup, TriggerOutcome } from "./records.ts";
 import type { ChainFate } from "./records.ts";
 import type { Frame } from "../report/backtrace.ts";
 
@@ -66,11 +66,18 @@ export interface HistoryRequest {
    * state and why it failed.
    */
   fullReport?: boolean;
+  /**
+   * The matching crashes grouped by signature (`history --by-signature`) in `signatures`,
+   * and no crash.
+   */
+  bySignature?: boolean;
 }
 /** HISTORY: the matching crashes, oldest first. */
 export interface HistoryReply {
-  /** The crashes. */
+  /** The crashes (none with `bySignature`). */
   crashes: CrashRecord[];
+  /** With `bySignature`: the groups, the most recent last. */
+  signatures?: SignatureGroup[];
 }
 
 /** STATUS: no argument. */
@@ -130,6 +137,8 @@ export type OutcomeEvent = { type: "outcome" } & CrashFacts & {
   outcome: string;
   /** Where it came from: `notify` or `socket`. */
   source: string;
+  /** Its signature so far (the report's, once ready, may differ: see ReportEvent). */
+  signature?: string;
 };
 /** WATCH: the chained crash handler (`install --chain`) of a crash ended, and was recorded. */
 export interface ChainEvent {
@@ -158,6 +167,8 @@ export interface ReportEvent {
   frame?: Frame;
   /** Why it failed. */
   reason?: string;
+  /** The crash's signature, from the report's frames (or its signal and executable). */
+  signature?: string;
 }
 /** WATCH: sent every 15 s without events, so a client can tell the daemon lives. */
 export interface HeartbeatEvent {

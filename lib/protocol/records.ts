@@ -137,6 +137,29 @@ export interface CrashRecord extends CrashFacts {
    * failed), `show` all of it.
    */
   report?: ReportRecord;
+  /**
+   * The crash's signature (lib/report/signature.ts): shared by the crashes at one site.
+   * Absent while its report is pending, and for crashes recorded before schema 4.
+   */
+  signature?: string;
+}
+
+/** The crashes of one signature, as `history --by-signature` lists them. */
+export interface SignatureGroup {
+  /** The signature. */
+  signature: string;
+  /** How many crashes in the history have it. */
+  count: number;
+  /** When the first was received (ISO 8601). */
+  first: string;
+  /** When the last was received (ISO 8601). */
+  last: string;
+  /** The history id of the last one: an example to `show`. */
+  example: number;
+  /** That crash's exec name. */
+  execName: string;
+  /** That crash's innermost named frame's function, when its report has one. */
+  function?: string;
 }
 
 /**

@@ -13,6 +13,8 @@ import type {
   TriggerOutcome,
 } from "../protocol/records.ts";
 import type { ChainFate } from "../protocol/records.ts";
+import type { SignatureGroup } from "../protocol/records.ts";
+import { signatureOf } from "../report/signature.ts";
 import type { Prepare } from "./triggers.ts";
 
 /** Options of {@linkcode CrashTable.list}. */
@@ -58,6 +60,7 @@ interface CrashRow {
   core: string | null;
   chain?: string | null;
   report?: string | null;
+  signature?: string | null;
 }
 
 /** The `crashes` table; every write runs inside the caller's transaction. */
@@ -72,8 +75,9 @@ export class CrashTable {
   /** Insert a crash with no results yet; returns its history id. */
   insert(facts: CrashFacts, source: string, now: Date, outcome: string): number {
     const r = this.#sql(
-      `INSERT INTO crashes (time, pid, uid, gid, exec, hostname, facts, source, outcome, results)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '[]')`,
+      `INSERT INTO crashes
+         (time, pid, uid, gid, exec, hostname, facts, source, outcome, results, signature)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '[]', ?)`,
     ).run(
       now.toISOString(),
       facts.pid,
@@ -84,6 +88,8 @@ export class CrashTable {
       JSON.stringify(facts),
       source,
       outcome,
+      // Its signal and executable until a report (if any) names its frames.
+      signatureOf(facts) ?? null,
     );
     return Number(r.lastInsertRowid);
   }
@@ -129,13 +135,89 @@ export class CrashTable {
     return row?.id;
   }
 
-  /** Store crash `id`'s report (JSON, its size bounded by the caller); whether found. */
+  /**
+   * Store crash `id`'s report (JSON, its size bounded by the caller), and the signature it
+   * gives the crash (none while pending); whether found.
+   */
   setReport(id: number, report: ReportRecord): boolean {
-    const r = this.#sql("UPDATE crashes SET report = ? WHERE id = ?").run(
+    const row = this.#sql("SELECT facts FROM crashes WHERE id = ?").get(id) as
+      | { facts: string }
+      | undefined;
+    if (row === undefined) return false;
+    const facts = JSON.parse(row.facts) as CrashFacts;
+    const r = this.#sql("UPDATE crashes SET report = ?, signature = ? WHERE id = ?").run(
       JSON.stringify(report),
+      signatureOf({ ...facts, report }) ?? null,
       id,
     );
     return Number(r.changes) > 0;
+  }
+
+  /** Crash `id`'s signature, when it is in the history and has one. */
+  signature(id: number): string | undefined {
+    const row = this.#sql("SELECT signature FROM crashes WHERE id = ?").get(id) as
+      | { signature: string | null }
+      | undefined;
+    return row?.signature ?? undefined;
+  }
+
+  /**
+   * The crashes grouped by signature (those with none left out), the most recent group
+   * last; `options` filters the crashes as {@linkcode CrashTable.list} does.
+   */
+  signatureGroups(options: Omit<ListCrashesOptions, "limit"> = {}): SignatureGroup[] {
+    const where = ["signature IS NOT NULL"];
+    const params: (string | number)[] = [];
+    for (
+      const [column, value] of [["id", options.id], ["pid", options.pid], ["time", options.since]]
+    ) {
+      if (value === undefined) continue;
+      where.push(column === "time" ? "time >= ?" : `${column} = ?`);
+      params.push(value);
+    }
+    // No report read here (up to 64 KiB each): only the facts, for the --exec filter.
+    const sql = `SELECT id, time, facts, source, outcome, signature FROM crashes WHERE ${
+      where.join(" AND ")
+    } ORDER BY id`;
+    const groups = new Map<string, SignatureGroup>();
+    type Row = Pick<CrashRow, "id" | "time" | "facts" | "source" | "outcome"> & {
+      signature: string;
+    };
+    for (const row of this.#sql(sql).iterate(...params) as Iterable<Row>) {
+      const facts = JSON.parse(row.facts) as CrashFacts;
+      const crash = { ...facts, id: row.id, time: row.time, source: row.source, results: [] };
+      if (options.match !== undefined && !options.match({ ...crash, outcome: row.outcome })) {
+        continue;
+      }
+      // Oldest first: each group's example ends as its last crash.
+      const example = { example: row.id, last: row.time, execName: facts.execName };
+      const g = groups.get(row.signature);
+      if (g === undefined) {
+        groups.set(row.signature, {
+          signature: row.signature,
+          count: 1,
+          first: row.time,
+          ...example,
+        });
+      } else Object.assign(g, example, { count: g.count + 1 });
+    }
+    for (const g of groups.values()) {
+      const top = this.#topFunction(g.example);
+      if (top !== undefined) g.function = top;
+    }
+    return [...groups.values()].sort((a, b) => a.last < b.last ? -1 : a.last > b.last ? 1 : 0);
+  }
+
+  // The innermost named function of crash `id`'s crashing thread, when its report has one.
+  #topFunction(id: number): string | undefined {
+    const row = this.#sql("SELECT report FROM crashes WHERE id = ?").get(id) as
+      | { report: string | null }
+      | undefined;
+    if (row?.report == null) return undefined;
+    const r = JSON.parse(row.report) as ReportRecord;
+    return r.threads?.find((t) => t.tid === r.crashingTid)?.frames.find((f) =>
+      f.function !== undefined
+    )?.function;
   }
 
   /** Mark `pending` crashes `interrupted`; returns how many. */
@@ -148,14 +230,16 @@ export class CrashTable {
 
   /** Mark reports left `pending` by a daemon that stopped as `failed`; returns how many. */
   failPendingReports(): number {
-    const failed = JSON.stringify({
+    const failed: ReportRecord = {
       state: "failed",
       reason: "the daemon stopped before the report was made",
-    });
-    const r = this.#sql(
-      "UPDATE crashes SET report = ? WHERE report IS NOT NULL AND json_extract(report, '$.state') = 'pending'",
-    ).run(failed);
-    return Number(r.changes);
+    };
+    // One by one: each gets the signature of its signal and executable.
+    const ids = this.#sql(
+      "SELECT id FROM crashes WHERE report IS NOT NULL AND json_extract(report, '$.state') = 'pending'",
+    ).all() as { id: number }[];
+    for (const { id } of ids) this.setReport(id, failed);
+    return ids.length;
   }
 
   /**
@@ -244,5 +328,6 @@ function rowToCrash(row: CrashRow): CrashRecord {
     ...(row.report === null || row.report === undefined
       ? {}
       : { report: JSON.parse(row.report) as ReportRecord }),
+    ...(row.signature == null ? {} : { signature: row.signature }),
   };
 }

@@ -10,7 +10,7 @@ import { DatabaseSync } from "node:sqlite";
  * The schema version this lttng-trig writes and reads. A store of an older version is
  * brought up to it by {@linkcode MIGRATIONS}, in one transaction; a newer one is refused.
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /**
  * What brings a store from version `N - 1` to version `N`, by `N`. Each runs in the
@@ -39,6 +39,12 @@ export const MIGRATIONS: Readonly<Record<number, string>> = {
   3: `
       ALTER TABLE crashes ADD COLUMN chain TEXT;
       ALTER TABLE crashes ADD COLUMN report TEXT;
+    `,
+  // 4: each crash's signature (lib/report/signature.ts, issue #22), so that the crashes at
+  // one site group in `history --by-signature`. Crashes recorded before have none.
+  4: `
+      ALTER TABLE crashes ADD COLUMN signature TEXT;
+      CREATE INDEX crashes_signature ON crashes (signature);
     `,
 };
 

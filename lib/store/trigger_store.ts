@@ -18,6 +18,7 @@ import type {
   CrashFacts,
   CrashRecord,
   ReportRecord,
+  SignatureGroup,
   TriggerOutcome,
 } from "../protocol/records.ts";
 import type { ChainFate } from "../protocol/records.ts";
@@ -325,6 +326,16 @@ export class TriggerStore implements Disposable {
   /** The newest crashes, oldest first. */
   listCrashes(options: ListCrashesOptions = {}): CrashRecord[] {
     return this.#crashes.list(options);
+  }
+
+  /** Crash `id`'s signature (lib/report/signature.ts), when it has one. */
+  crashSignature(id: number): string | undefined {
+    return this.#crashes.signature(id);
+  }
+
+  /** The crashes grouped by signature, the most recent group last. */
+  signatureGroups(options: Omit<ListCrashesOptions, "limit"> = {}): SignatureGroup[] {
+    return this.#crashes.signatureGroups(options);
   }
 
   /** Close the database; idempotent. */

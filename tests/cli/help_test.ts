@@ -208,6 +208,10 @@ Deno.test("bad arguments are usage errors: Error: ..., then the usage line, exit
     [["daemon", "extra"], /unexpected argument "extra"/],
     [["daemon", "--action-timeout=soon"], /--action-timeout/],
     [["daemon", "--history-max=0"], /invalid --history-max "0"/],
+    [
+      ["daemon", "--journal-socket=run/socket"],
+      /--journal-socket must be an absolute path or none/,
+    ],
     [["daemon", "--history-max-age=forever"], /--history-max-age: Invalid duration "forever"/],
     [["completions"], /expected the shell/],
     [["completions", "fish"], /unsupported shell "fish"/],

@@ -256,6 +256,25 @@ Deno.test("handleControl() HISTORY rejects a limit that is not a positive intege
   }
 });
 
+Deno.test("handleControl() HISTORY bySignature groups the crashes, exec filter applied", async () => {
+  await using ctx = await context();
+  for (const [pid, execName] of [[1, "a"], [2, "a"], [3, "b"]] as const) {
+    ctx.store.recordCrash({ pid, uid: 0, gid: 0, execName, hostname: "h", signal: 11 }, "notify");
+  }
+  const all = await handleControl(ControlCommand.HISTORY, { bySignature: true }, ctx);
+  assert.equal(all.status, ControlStatus.OK);
+  assert.deepEqual(all.payload?.crashes, []);
+  assert.deepEqual(all.payload?.signatures?.map((g) => [g.execName, g.count, g.example]), [
+    ["a", 2, 2],
+    ["b", 1, 3],
+  ]);
+  const b = await handleControl(ControlCommand.HISTORY, { bySignature: true, exec: "b" }, ctx);
+  assert.deepEqual(b.payload?.signatures?.map((g) => g.count), [1]);
+  const bad = await handleControl(ControlCommand.HISTORY, { bySignature: "yes" }, ctx);
+  assert.equal(bad.status, ControlStatus.INVALID);
+  assert.match(bad.error, /bySignature must be a boolean/);
+});
+
 Deno.test("handleControl() STATUS returns the daemon's facts", async () => {
   await using ctx = await context();
   const reply = await handleControl(ControlCommand.STATUS, null, ctx);

@@ -217,6 +217,8 @@ Deno.test("TriggerStore.recordCrash() inserts a final no-trigger row when no tri
     source: "notify",
     outcome: "no-trigger",
     results: [],
+    // sha256('signal SIGSEGV\nexe "/usr/sbin/apache2"\n'), its first 32 hex digits.
+    signature: "d3ec8249b5c4071958780469af9b44a5",
   }]);
 });
 
@@ -558,7 +560,7 @@ Deno.test("TriggerStore.open() migrates a schema 1 store; its shared counts bind
   const db = new DatabaseSync(path);
   try {
     const row = db.prepare("SELECT value FROM meta WHERE key = 'schema'").get();
-    assert.equal(row?.value, "3");
+    assert.equal(row?.value, "4");
   } finally {
     db.close();
   }

@@ -13,13 +13,7 @@
  *
  * @module
  */
-import { cString, dlopenFirst } from "./ffi.ts";
-
-/** Where libc is, on the supported hosts (the `ffi` permission lists the same). */
-const LIBC_PATHS: readonly string[] = [
-  "/usr/lib/x86_64-linux-gnu/libc.so.6",
-  "/usr/lib/aarch64-linux-gnu/libc.so.6",
-];
+import { cString, dlopenFirst, ERRNO_SYMBOLS, errnoOf, LIBC_PATHS } from "./ffi.ts";
 
 const SYMBOLS = {
   // long syscall(long number, ...): always called with four arguments.
@@ -27,9 +21,7 @@ const SYMBOLS = {
   open: { parameters: ["buffer", "i32"], result: "i32" },
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   close: { parameters: ["i32"], result: "i32" },
-  __errno_location: { parameters: [], result: "pointer" },
-  // Reads errno: Deno's UnsafePointerView needs --allow-ffi for all paths.
-  memcpy: { parameters: ["buffer", "pointer", "usize"], result: "pointer" },
+  ...ERRNO_SYMBOLS,
 } as const;
 
 /** `__NR_pidfd_send_signal` on x86-64 and arm64 (the generic syscall table). */
@@ -59,15 +51,6 @@ function lib(): Lib | string {
   return opened;
 }
 
-const errnoBuf = new Int32Array(1);
-
-function errno(c: Lib): number {
-  const p = c.__errno_location();
-  if (p === null) return 0;
-  c.memcpy(errnoBuf, p, 4n);
-  return errnoBuf[0];
-}
-
 function errnoText(code: number): string {
   return ERRNO_TEXT[code] ?? `errno ${code}`;
 }
@@ -82,7 +65,7 @@ export function pidfdOpen(pid: number): number | string {
   if (typeof c === "string") return c;
   if (!Number.isSafeInteger(pid) || pid <= 0) return `not a process id: ${pid}`;
   const fd = Number(c.syscall(SYS_PIDFD_OPEN, BigInt(pid), 0n, 0n, 0n));
-  return fd < 0 ? errnoText(errno(c)) : fd;
+  return fd < 0 ? errnoText(errnoOf(c)) : fd;
 }
 
 /** The pid numbers of a pidfd's process, as its fdinfo tells them. */
@@ -127,14 +110,14 @@ export function pidfdPids(fd: number): PidfdPids | string {
   if (typeof c === "string") return c;
   const path = `/proc/self/fdinfo/${fd}`;
   const file = c.open(cString(path), O_RDONLY_CLOEXEC);
-  if (file < 0) return `cannot read ${path}: ${errnoText(errno(c))}`;
+  if (file < 0) return `cannot read ${path}: ${errnoText(errnoOf(c))}`;
   let text: string;
   try {
     const buf = new Uint8Array(4096);
     let len = 0;
     while (len < buf.length) {
       const n = Number(c.read(file, buf.subarray(len), BigInt(buf.length - len)));
-      if (n < 0) return `cannot read ${path}: ${errnoText(errno(c))}`;
+      if (n < 0) return `cannot read ${path}: ${errnoText(errnoOf(c))}`;
       if (n === 0) break;
       len += n;
     }
@@ -155,7 +138,7 @@ export function pidfdAlive(fd: number): boolean {
   const c = lib();
   if (typeof c === "string") return false;
   if (Number(c.syscall(SYS_PIDFD_SEND_SIGNAL, BigInt(fd), 0n, 0n, 0n)) === 0) return true;
-  return errno(c) === EPERM;
+  return errnoOf(c) === EPERM;
 }
 
 /** Close a pidfd (or any fd); errors are ignored. */

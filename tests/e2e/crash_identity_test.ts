@@ -1,0 +1,171 @@
+/**
+ * The kernel names the crash (issue 19, item 2), with the attack performed for real.
+ *
+ * Socket mode: a victim user has a process whose pid, in the daemon's pid namespace, is
+ * N: a zombie named `crasher`, which the old check took as proof (it does not dump core,
+ * but exited and not reaped it keeps its ids). An attacker user, inside
+ * `unshare -Urpf --mount-proc`, writes N-1 to `ns_last_pid` and crashes `crasher` under
+ * `unshare -U --map-user=VICTIM`: its core says pid N, uid VICTIM. The daemon must take
+ * the crash's identity from the connection the kernel made as the crashing task
+ * (`SO_PEERCRED`/`SO_PEERPIDFD`): the crash is the attacker's, and the victim's `--uid`
+ * trigger does not fire.
+ *
+ * Two temporary users (useradd), removed in every path; their processes are stopped by
+ * pid before.
+ */
+import assert from "node:assert/strict";
+import { runLauncher } from "../fixtures/launcher.ts";
+import { e2eUnavailable, RootDaemon } from "../fixtures/root_daemon.ts";
+import { SessionDaemon, SnapshotSession } from "../fixtures/lttng.ts";
+import { CorePatternGuard } from "../fixtures/core_pattern.ts";
+import { buildCrasher } from "../fixtures/crasher.ts";
+import { history, type HistoryEntry } from "../fixtures/history.ts";
+import { TempUser } from "../fixtures/rel_user.ts";
+import { waitFor } from "../fixtures/wait.ts";
+import { kernelOlderThan, kernelRequirement, requirement } from "../fixtures/require.ts";
+
+// What core_pattern names: the kernel follows no symlink (/var/run -> /run).
+const REAL_SOCKET = `${await Deno.realPath("/var/run")}/lttng/coredump-lttng-trig`;
+const skip = kernelOlderThan(6, 16) ? undefined : await e2eUnavailable();
+
+type Entry = HistoryEntry & { gid: number; uidVerified?: boolean; uidNote?: string };
+
+/** Field `key` of /proc/PID/status, or undefined once the process is gone. */
+async function statusField(pid: number, key: string): Promise<string | undefined> {
+  try {
+    const text = await Deno.readTextFile(`/proc/${pid}/status`);
+    return new RegExp(`^${key}:\\s*(.*)$`, "m").exec(text)?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A zombie of `user` named `crasher`: `sh` starts a copy of true(1) called `crasher`,
+ * then execs sleep(1), which never reaps it. Resolves to the sleeper (to stop) and the
+ * zombie's pid.
+ */
+async function victimZombie(
+  user: TempUser,
+  dir: string,
+): Promise<{ sleeper: Deno.ChildProcess; zombie: number }> {
+  const fake = `${dir}/crasher`;
+  await Deno.copyFile("/usr/bin/true", fake);
+  await Deno.chmod(fake, 0o755);
+  const sleeper = new Deno.Command("setpriv", {
+    args: [
+      `--reuid=${user.uid}`,
+      `--regid=${user.gid}`,
+      "--clear-groups",
+      "sh",
+      "-c",
+      '"$0" & exec sleep 120',
+      fake,
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    const zombie = await waitFor(async () => {
+      const children = await Deno.readTextFile(`/proc/${sleeper.pid}/task/${sleeper.pid}/children`)
+        .catch(() => "");
+      const pid = Number(children.trim().split(/\s+/)[0]);
+      if (!(pid > 0)) return undefined;
+      const state = await statusField(pid, "State");
+      return state?.startsWith("Z") && (await statusField(pid, "Name")) === "crasher"
+        ? pid
+        : undefined;
+    }, { what: "the victim's zombie named crasher" });
+    return { sleeper, zombie };
+  } catch (err) {
+    sleeper.kill("SIGKILL");
+    await sleeper.status;
+    throw err;
+  }
+}
+
+Deno.test({
+  name:
+    "end to end: socket mode: a crash given the pid of another user's process stays the attacker's",
+  ignore: kernelRequirement("socket mode", 6, 16) || requirement(skip),
+  async fn() {
+    const crasher = await buildCrasher();
+    await using _sessiond = await SessionDaemon.ensure();
+    const work = await Deno.makeTempDir({ prefix: "lttng-trig-ident-" });
+    await Deno.chmod(work, 0o755);
+    try {
+      await using victim = await TempUser.create(work);
+      await using attacker = await TempUser.create(work);
+      await using _root = await RootDaemon.start(`${work}/state`);
+      await using _pattern = await CorePatternGuard.set(`@${REAL_SOCKET}`);
+      await using session = await SnapshotSession.create({ buffers: "uid", output: `${work}/out` });
+      for (const [name, uid] of [["victim-trig", victim.uid], ["attacker-trig", attacker.uid]]) {
+        const set = await runLauncher([
+          "set",
+          "-s",
+          session.name,
+          "-n",
+          String(name),
+          `--uid=${uid}`,
+          "OnAnyCoreDump",
+          "snapshot",
+        ]);
+        assert.equal(set.code, 0, set.stderr);
+      }
+      const { sleeper, zombie } = await victimZombie(victim, work);
+      try {
+        // The attacker: a pid namespace and a user namespace of its own, where the next
+        // pid is the victim's zombie's; the crash then runs as the victim's uid inside.
+        const script = "echo $(($1 - 1)) > /proc/sys/kernel/ns_last_pid && " +
+          'unshare -U --map-user="$2" -- "$3" 4242; echo "exit $?"';
+        const attack = new Deno.Command("setpriv", {
+          args: [
+            `--reuid=${attacker.uid}`,
+            `--regid=${attacker.gid}`,
+            "--clear-groups",
+            "unshare",
+            "-Urpf",
+            "--mount-proc",
+            "sh",
+            "-c",
+            script,
+            "sh",
+            String(zombie),
+            String(victim.uid),
+            crasher,
+          ],
+          stdin: "null",
+          stdout: "piped",
+          stderr: "piped",
+        });
+        const out = await attack.output();
+        const said = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+        // 139: the crasher died of SIGSEGV inside (128 + 11), after the core was taken.
+        assert.match(said, /exit 139/, `the attack did not crash as planned: ${said}`);
+        const entry = await waitFor(async () => {
+          const found = (await history()).filter((h) => h.pid === zombie) as Entry[];
+          return found.length > 0 && found.every((e) => e.outcome !== "pending")
+            ? found
+            : undefined;
+        }, { timeoutMs: 20_000, what: `the attacker's crash, pid ${zombie} in its namespace` });
+        assert.equal(entry.length, 1, JSON.stringify(entry));
+        const crash = entry[0];
+        assert.equal(crash.source, "socket");
+        // The kernel's name for it: its global pid is not the victim's zombie's.
+        assert.notEqual(crash.globalPid, zombie, JSON.stringify(crash));
+        assert.notEqual(crash.uid, victim.uid, JSON.stringify(crash));
+        assert.equal(crash.uid, attacker.uid, JSON.stringify(crash));
+        assert.match(crash.uidNote ?? "", new RegExp(`core's uid ${victim.uid} is its user`));
+        const fired = crash.results.map((r) => r.trigger);
+        assert.ok(!fired.includes("victim-trig"), `the victim's trigger fired: ${fired}`);
+        assert.deepEqual(fired, ["attacker-trig"]);
+      } finally {
+        sleeper.kill("SIGKILL");
+        await sleeper.status;
+      }
+    } finally {
+      await Deno.remove(work, { recursive: true }).catch(() => {});
+    }
+  },
+});

@@ -68,6 +68,7 @@ export async function notifyMain(words: string[]): Promise<number> {
     runDir: args.runDir,
     timeoutMs,
     signal: AbortSignal.timeout(timeoutMs),
+    followUps: chained !== undefined || coreDir !== undefined,
   });
   if (chained !== undefined) {
     // After the release: the daemons that replied record what the handler did.

@@ -102,18 +102,16 @@ export function parsePidfdInfo(text: string): PidfdPids | undefined {
 }
 
 /**
- * The pids of the process `fd` refers to, from `/proc/self/fdinfo/FD`; or why they
- * cannot be read (not a pidfd, no such fd).
+ * The text of a small file under `/proc` (its first 16 KiB), read with libc (Deno
+ * refuses `/proc` without `--allow-all`); or why it cannot be read.
  */
-export function pidfdPids(fd: number): PidfdPids | string {
+export function readProcText(path: string): { text: string } | string {
   const c = lib();
   if (typeof c === "string") return c;
-  const path = `/proc/self/fdinfo/${fd}`;
   const file = c.open(cString(path), O_RDONLY_CLOEXEC);
   if (file < 0) return `cannot read ${path}: ${errnoText(errnoOf(c))}`;
-  let text: string;
   try {
-    const buf = new Uint8Array(4096);
+    const buf = new Uint8Array(16 * 1024);
     let len = 0;
     while (len < buf.length) {
       const n = Number(c.read(file, buf.subarray(len), BigInt(buf.length - len)));
@@ -121,11 +119,21 @@ export function pidfdPids(fd: number): PidfdPids | string {
       if (n === 0) break;
       len += n;
     }
-    text = new TextDecoder().decode(buf.subarray(0, len));
+    return { text: new TextDecoder().decode(buf.subarray(0, len)) };
   } finally {
     c.close(file);
   }
-  return parsePidfdInfo(text) ?? `fd ${fd} is not a pidfd (no Pid: in ${path})`;
+}
+
+/**
+ * The pids of the process `fd` refers to, from `/proc/self/fdinfo/FD`; or why they
+ * cannot be read (not a pidfd, no such fd).
+ */
+export function pidfdPids(fd: number): PidfdPids | string {
+  const path = `/proc/self/fdinfo/${fd}`;
+  const read = readProcText(path);
+  if (typeof read === "string") return read;
+  return parsePidfdInfo(read.text) ?? `fd ${fd} is not a pidfd (no Pid: in ${path})`;
 }
 
 /**

@@ -10,6 +10,9 @@
  * (`SO_PEERCRED`/`SO_PEERPIDFD`): the crash is the attacker's, and the victim's `--uid`
  * trigger does not fire.
  *
+ * Pipe mode: with `%F` in `--facts=`, the notifier takes the crash's global pid, uid and
+ * gid through the kernel's pidfd of the crashed process, and the history says so.
+ *
  * Two temporary users (useradd), removed in every path; their processes are stopped by
  * pid before.
  */
@@ -18,7 +21,8 @@ import { runLauncher } from "../fixtures/launcher.ts";
 import { e2eUnavailable, RootDaemon } from "../fixtures/root_daemon.ts";
 import { SessionDaemon, SnapshotSession } from "../fixtures/lttng.ts";
 import { CorePatternGuard } from "../fixtures/core_pattern.ts";
-import { buildCrasher } from "../fixtures/crasher.ts";
+import { buildCrasher, crash } from "../fixtures/crasher.ts";
+import { LAUNCHER } from "../fixtures/paths.ts";
 import { history, type HistoryEntry } from "../fixtures/history.ts";
 import { TempUser } from "../fixtures/rel_user.ts";
 import { waitFor } from "../fixtures/wait.ts";
@@ -164,6 +168,49 @@ Deno.test({
         sleeper.kill("SIGKILL");
         await sleeper.status;
       }
+    } finally {
+      await Deno.remove(work, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name: "end to end: pipe mode: with %F the crash's pid, uid and gid come from the kernel's pidfd",
+  ignore: kernelRequirement("%F", 6, 16) || requirement(skip),
+  async fn() {
+    await buildCrasher();
+    const work = await Deno.makeTempDir({ prefix: "lttng-trig-ident-" });
+    await Deno.chmod(work, 0o755);
+    try {
+      await using _root = await RootDaemon.start(`${work}/state`);
+      const facts = (pidfd: string) =>
+        `|${LAUNCHER} notify --facts=%P:%s:%t:%c:%d${pidfd}:%E %p %u %g %e %h`;
+      await using pattern = await CorePatternGuard.set(facts(":%F"));
+      const run = await crash({ lastAlloc: 2468, asUid: 65534, asGid: 65534 });
+      assert.equal(run.signal, "SIGSEGV");
+      const entry = await waitFor(async () => {
+        const e = (await history()).find((h) => h.pid === run.pid) as
+          | Entry & { identity?: string }
+          | undefined;
+        return e?.outcome === "pending" ? undefined : e;
+      }, { what: `the crash of pid ${run.pid}` });
+      assert.equal(entry.identity, "pidfd", JSON.stringify(entry));
+      assert.equal(entry.globalPid, run.pid);
+      assert.equal(entry.uid, 65534);
+      assert.equal(entry.gid, 65534);
+      assert.equal(entry.exePath, await Deno.realPath(await buildCrasher()));
+      // The line of before, without %F: the kernel's words, and no claim of a pidfd.
+      await pattern.rewrite(facts(""));
+      const before = await crash({ lastAlloc: 1357, asUid: 65534, asGid: 65534 });
+      const plain = await waitFor(async () => {
+        const e = (await history()).find((h) => h.pid === before.pid) as
+          | Entry & { identity?: string }
+          | undefined;
+        return e?.outcome === "pending" ? undefined : e;
+      }, { what: `the crash of pid ${before.pid}` });
+      assert.equal(plain.identity, undefined, JSON.stringify(plain));
+      assert.equal(plain.uid, 65534);
+      assert.equal(plain.globalPid, before.pid);
     } finally {
       await Deno.remove(work, { recursive: true }).catch(() => {});
     }

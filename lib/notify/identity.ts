@@ -1,17 +1,28 @@
 /**
  * The crash's identity from the kernel's pidfd of the crashed process (`%F`, Linux
- * 6.16+, always fd 3), as systemd-coredump takes it since CVE-2025-4598: its global pid
- * from the pidfd's fdinfo, its real uid and gid from `/proc/PID/status` read at that pid
- * and proved to be its own by the pidfd (still there after the read: lib/pidfd.ts).
- * Loaded by lib/notify/cli.ts only when the pattern carries `%F`.
+ * 6.16+, always fd 3), as systemd-coredump takes it since CVE-2025-4598: its global pid,
+ * real uid and real gid, by `PIDFD_GET_INFO` (one call, which fails once the process is
+ * reaped); where that fails, its pid from the pidfd's fdinfo and its ids from
+ * `/proc/PID/status` read at that pid, proved its own by the pidfd (still there after the
+ * read: lib/pidfd.ts). Loaded by lib/notify/cli.ts only when the pattern carries `%F`.
  *
  * @module
  */
-import { pidfdAlive, type PidfdPids, pidfdPids, readProcText, readThroughPidfd } from "../pidfd.ts";
+import {
+  pidfdAlive,
+  type PidfdInfo,
+  pidfdInfo,
+  type PidfdPids,
+  pidfdPids,
+  readProcText,
+  readThroughPidfd,
+} from "../pidfd.ts";
 import type { NotifyArgs } from "./args.ts";
 
 /** What {@linkcode withPidfdIdentity} reads through; injected by tests. */
 export interface PidfdIdentityDeps {
+  /** `PIDFD_GET_INFO`. */
+  info(fd: number): PidfdInfo | string;
   /** The pidfd's pids (its fdinfo). */
   pids(fd: number): PidfdPids | string;
   /** Whether its process is still there. */
@@ -20,7 +31,12 @@ export interface PidfdIdentityDeps {
   read(path: string): { text: string } | string;
 }
 
-const REAL: PidfdIdentityDeps = { pids: pidfdPids, alive: pidfdAlive, read: readProcText };
+const REAL: PidfdIdentityDeps = {
+  info: pidfdInfo,
+  pids: pidfdPids,
+  alive: pidfdAlive,
+  read: readProcText,
+};
 
 /** The real id (the first field) of a `Uid:` or `Gid:` line of `/proc/PID/status`. */
 function realId(status: string, key: "Uid" | "Gid"): number | undefined {
@@ -41,6 +57,14 @@ export function withPidfdIdentity(args: NotifyArgs, deps: PidfdIdentityDeps = RE
     ...args,
     warnings: [...args.warnings, `the crash's identity is not proved by its pidfd: ${why}`],
   });
+  const proved = (globalPid: number, uid: number, gid: number): NotifyArgs => ({
+    ...args,
+    uid,
+    gid,
+    facts: { ...args.facts, globalPid, identity: "pidfd" },
+  });
+  const info = deps.info(fd);
+  if (typeof info !== "string" && info.pid > 0) return proved(info.pid, info.uid, info.gid);
   const r = readThroughPidfd(fd, (pid) => deps.read(`/proc/${pid}/status`), deps);
   if (typeof r === "string") return warn(r);
   const { pids, value } = r;
@@ -53,10 +77,5 @@ export function withPidfdIdentity(args: NotifyArgs, deps: PidfdIdentityDeps = RE
   const uid = realId(value.text, "Uid");
   const gid = realId(value.text, "Gid");
   if (uid === undefined || gid === undefined) return warn(`no Uid or Gid in /proc/${pids.pid}`);
-  return {
-    ...args,
-    uid,
-    gid,
-    facts: { ...args.facts, globalPid: pids.pid, identity: "pidfd" },
-  };
+  return proved(pids.pid, uid, gid);
 }

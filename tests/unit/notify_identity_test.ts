@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { type PidfdIdentityDeps, withPidfdIdentity } from "../../lib/notify/identity.ts";
 import type { NotifyArgs } from "../../lib/notify/args.ts";
-import { closePidfd, pidfdOpen } from "../../lib/pidfd.ts";
+import { closePidfd, pidfdInfo, pidfdOpen } from "../../lib/pidfd.ts";
 
 const ARGS: NotifyArgs = {
   pid: 7,
@@ -18,6 +18,7 @@ const STATUS = "Name:\tcrasher\nUid:\t1001\t1001\t1001\t1001\nGid:\t1002\t1002\t
 
 function deps(over: Partial<PidfdIdentityDeps> = {}): PidfdIdentityDeps {
   return {
+    info: () => "PIDFD_GET_INFO failed (an older kernel, in this test)",
     pids: () => ({ pid: 5151, nsPids: [5151, 7] }),
     alive: () => true,
     read: (path) => path === "/proc/5151/status" ? { text: STATUS } : `cannot read ${path}`,
@@ -59,16 +60,49 @@ Deno.test("withPidfdIdentity keeps the kernel's words, with a warning, when the 
   }
 });
 
-Deno.test("withPidfdIdentity through a real pidfd of this process", () => {
-  const fd = pidfdOpen(Deno.pid) as number;
+Deno.test("withPidfdIdentity takes PIDFD_GET_INFO's answer first, in one call", () => {
+  const info = { pid: 6161, ppid: 1, uid: 1003, gid: 1004, euid: 0, egid: 0 };
+  const untouched = () => {
+    throw new Error("not asked when PIDFD_GET_INFO answered");
+  };
+  const out = withPidfdIdentity(ARGS, {
+    info: () => info,
+    pids: untouched,
+    alive: untouched,
+    read: untouched,
+  });
+  assert.deepEqual(out, {
+    ...ARGS,
+    uid: 1003,
+    gid: 1004,
+    facts: { globalPid: 6161, signal: 11, identity: "pidfd" },
+  });
+});
+
+Deno.test("pidfdInfo and withPidfdIdentity through a real pidfd: a child, then reaped", async () => {
+  const child = new Deno.Command("sleep", { args: ["30"], stdout: "null", stderr: "null" }).spawn();
+  const fd = pidfdOpen(child.pid) as number;
   try {
-    const out = withPidfdIdentity({ ...ARGS, pid: Deno.pid, pidfd: fd });
+    const info = pidfdInfo(fd);
+    assert.equal(typeof info, "object", String(info));
+    const i = info as Exclude<typeof info, string>;
+    assert.deepEqual([i.pid, i.ppid, i.uid, i.gid], [child.pid, Deno.pid, Deno.uid(), Deno.gid()]);
+    const out = withPidfdIdentity({ ...ARGS, pid: child.pid, pidfd: fd });
     assert.deepEqual(out.warnings, []);
-    assert.equal(out.facts?.globalPid, Deno.pid);
+    assert.equal(out.facts?.globalPid, child.pid);
     assert.equal(out.uid, Deno.uid());
     assert.equal(out.gid, Deno.gid());
     assert.equal(out.facts?.identity, "pidfd");
+    child.kill("SIGKILL");
+    await child.status;
+    assert.match(pidfdInfo(fd) as string, /PIDFD_GET_INFO failed/);
+    const gone = withPidfdIdentity({ ...ARGS, pid: child.pid, pidfd: fd });
+    assert.equal(gone.facts?.identity, undefined);
+    assert.match(gone.warnings[0], /not proved by its pidfd: the process is gone/);
   } finally {
     closePidfd(fd);
+    try {
+      child.kill("SIGKILL");
+    } catch { /* reaped */ }
   }
 });

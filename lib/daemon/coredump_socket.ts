@@ -173,6 +173,8 @@ export class CoredumpServer {
     const seen = o.lookAtHeldProcess?.(facts, peer) ??
       { uts: "unknown", note: "the held process is not looked at in /proc" };
     facts = withHeldProcess(facts, seen, { source: "socket" });
+    // Proved through the peer's pidfd: the process was still there after the reads.
+    if (peer.pidfd !== undefined && seen.uid !== undefined) facts.identity = "pidfd";
     const release = Promise.withResolvers<void>();
     // The core's fate goes on this crash, never on another of the same pid.
     let crashId = 0;

@@ -22,6 +22,7 @@ import { e2eUnavailable, RootDaemon } from "../fixtures/root_daemon.ts";
 import { SessionDaemon, SnapshotSession } from "../fixtures/lttng.ts";
 import { CorePatternGuard } from "../fixtures/core_pattern.ts";
 import { buildCrasher, crash } from "../fixtures/crasher.ts";
+import { crashWithPid } from "../fixtures/pid_namespace.ts";
 import { LAUNCHER } from "../fixtures/paths.ts";
 import { history, type HistoryEntry } from "../fixtures/history.ts";
 import { TempUser } from "../fixtures/rel_user.ts";
@@ -94,7 +95,7 @@ Deno.test({
     "end to end: socket mode: a crash given the pid of another user's process stays the attacker's",
   ignore: kernelRequirement("socket mode", 6, 16) || requirement(skip),
   async fn() {
-    const crasher = await buildCrasher();
+    await buildCrasher();
     await using _sessiond = await SessionDaemon.ensure();
     const work = await Deno.makeTempDir({ prefix: "lttng-trig-ident-" });
     await Deno.chmod(work, 0o755);
@@ -121,32 +122,7 @@ Deno.test({
       try {
         // The attacker: a pid namespace and a user namespace of its own, where the next
         // pid is the victim's zombie's; the crash then runs as the victim's uid inside.
-        const script = "echo $(($1 - 1)) > /proc/sys/kernel/ns_last_pid && " +
-          'unshare -U --map-user="$2" -- "$3" 4242; echo "exit $?"';
-        const attack = new Deno.Command("setpriv", {
-          args: [
-            `--reuid=${attacker.uid}`,
-            `--regid=${attacker.gid}`,
-            "--clear-groups",
-            "unshare",
-            "-Urpf",
-            "--mount-proc",
-            "sh",
-            "-c",
-            script,
-            "sh",
-            String(zombie),
-            String(victim.uid),
-            crasher,
-          ],
-          stdin: "null",
-          stdout: "piped",
-          stderr: "piped",
-        });
-        const out = await attack.output();
-        const said = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-        // 139: the crasher died of SIGSEGV inside (128 + 11), after the core was taken.
-        assert.match(said, /exit 139/, `the attack did not crash as planned: ${said}`);
+        await crashWithPid(attacker, zombie, { mapUser: victim.uid });
         const entry = await waitFor(async () => {
           const found = (await history()).filter((h) => h.pid === zombie) as Entry[];
           return found.length > 0 && found.every((e) => e.outcome !== "pending")
@@ -160,6 +136,7 @@ Deno.test({
         assert.notEqual(crash.globalPid, zombie, JSON.stringify(crash));
         assert.notEqual(crash.uid, victim.uid, JSON.stringify(crash));
         assert.equal(crash.uid, attacker.uid, JSON.stringify(crash));
+        assert.equal((crash as { identity?: string }).identity, "pidfd");
         assert.match(crash.uidNote ?? "", new RegExp(`core's uid ${victim.uid} is its user`));
         const fired = crash.results.map((r) => r.trigger);
         assert.ok(!fired.includes("victim-trig"), `the victim's trigger fired: ${fired}`);

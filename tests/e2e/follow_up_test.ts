@@ -17,6 +17,7 @@ import { buildCrasher } from "../fixtures/crasher.ts";
 import { history, type HistoryEntry } from "../fixtures/history.ts";
 import { LAUNCHER } from "../fixtures/paths.ts";
 import { TempUser } from "../fixtures/rel_user.ts";
+import { crashWithPid } from "../fixtures/pid_namespace.ts";
 import { waitFor } from "../fixtures/wait.ts";
 import { requirement } from "../fixtures/require.ts";
 
@@ -76,30 +77,7 @@ Deno.test({
       assert.match(said, /crashing/, "the victim's process did not get to its fault");
       // At once, while its core is being written: the attacker's crash, pid N in its own
       // pid namespace, with a small core.
-      const script = 'echo $(($1 - 1)) > /proc/sys/kernel/ns_last_pid && "$2" 1234; echo "exit $?"';
-      const attack = await new Deno.Command("setpriv", {
-        args: [
-          `--reuid=${attacker.uid}`,
-          `--regid=${attacker.gid}`,
-          "--clear-groups",
-          "prlimit",
-          "--core=unlimited",
-          "unshare",
-          "-Urpf",
-          "--mount-proc",
-          "sh",
-          "-c",
-          script,
-          "sh",
-          String(n),
-          crasher,
-        ],
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const out = new TextDecoder().decode(attack.stdout) + new TextDecoder().decode(attack.stderr);
-      assert.match(out, /exit 139/, `the attacker's crash did not happen as planned: ${out}`);
+      await crashWithPid(attacker, n, { coreLimit: "unlimited" });
       await big.status;
       const mine = await crashWithCore(n, victim.uid);
       // The attacker's crash is recorded as its own uid (pipe mode: the kernel's %u).

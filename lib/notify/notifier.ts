@@ -9,7 +9,6 @@ import { NOTIFY_SOCKET_NAME, ROOT_RUN_DIR, userRunDir } from "../paths.ts";
 import { encodeOnAnyCoreDump, NotifyStatus, readNotifyReply } from "../wire/notify.ts";
 import { type ByteReader, type ByteWriter, writeAll } from "../wire/frame.ts";
 import { encodeCoreResult, encodeOnAnyCoreDumpExt } from "../wire/notify_ext.ts";
-import { namingCrash } from "../wire/notify_ref.ts";
 import type { NotifyArgs } from "./args.ts";
 import { octalMode, ownershipProblem } from "../ownership.ts";
 
@@ -243,6 +242,8 @@ export async function runNotifier(
     core = { kept: false, text: `cannot keep the core: ${(err as Error).message}`, bytes: 0 };
   }
   if (core !== undefined) {
+    // Loaded only for a follow-up: the hot path imports only what it runs.
+    const { namingCrash } = await import("../wire/notify_ref.ts");
     const result = encodeCoreResult({ pid: args.pid, ...core });
     await Promise.all(
       deliveries.filter((d) => d.outcome === "replied").map((d) =>
@@ -291,6 +292,7 @@ export async function sendToReplied(
   io: Pick<NotifierIo, "connect">,
   timeoutMs = 2000,
 ): Promise<string[]> {
+  const { namingCrash } = await import("../wire/notify_ref.ts");
   const failures = await Promise.all(
     deliveries.filter((d) => d.outcome === "replied").map(async (d) => {
       const owner = d.target === "root" ? 0 : uid ?? -1;

@@ -220,6 +220,18 @@ export function pidfdInfo(fd: number): PidfdInfo | string {
   };
 }
 
+/**
+ * A pidfd of the process `pid` now, to ask after reading `/proc/PID` whether that process
+ * was still there (`alive`), then `close`; `undefined` when there is none (no such
+ * process, no pidfds). Reads proved so are of the process that had `pid` when this was
+ * called.
+ */
+export function holdByPidfd(pid: number): { alive(): boolean; close(): void } | undefined {
+  const fd = pidfdOpen(pid);
+  if (typeof fd === "string") return undefined;
+  return { alive: () => pidfdAlive(fd), close: () => closePidfd(fd) };
+}
+
 /** What {@linkcode readThroughPidfd} read, and of which pid. */
 export interface PidfdRead<T> {
   /** The process's pids, from the pidfd's fdinfo before the reads. */

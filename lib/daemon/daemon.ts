@@ -34,7 +34,7 @@ import type { SessionInfo } from "../lttng/control.ts";
 import type { StatusReply } from "../protocol/control.ts";
 import { CoredumpServer } from "./coredump_socket.ts";
 import { PeerListener } from "./peer_socket.ts";
-import { pidfdAlive } from "../pidfd.ts";
+import { holdByPidfd, pidfdAlive } from "../pidfd.ts";
 import { lookAtHeldProcess, type ProcReader } from "./held_process.ts";
 import { selfDumpProtection } from "./dumpable.ts";
 import { libc } from "./libc.ts";
@@ -369,6 +369,7 @@ export class Daemon implements AsyncDisposable {
         }
       },
       procReader: this.#procReader,
+      holdPid: holdByPidfd,
       stopping: () => this.#stopped !== undefined,
       replyTimeoutMs: o.replyTimeoutMs,
       frameTimeoutMs: o.frameTimeoutMs,

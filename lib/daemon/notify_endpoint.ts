@@ -60,6 +60,12 @@ export interface NotifyEndpointOptions {
   recordChain?(crash: CrashRef, fate: ChainFate): void;
   /** Reads `/proc` for the look at a held process, or why it cannot. */
   procReader: ProcReader | string;
+  /**
+   * Hold the process `pid` by a pidfd while `/proc/PID` is read (lib/pidfd.ts), so that
+   * what it said is kept only if that process was still there after: `alive`, then
+   * `close`; `undefined` when no pidfd can be had.
+   */
+  holdPid?(pid: number): { alive(): boolean; close(): void } | undefined;
   /** True once the daemon is stopping: new crashes are answered UNAVAILABLE. */
   stopping(): boolean;
   /** Longest wait before a notifier gets its reply, in milliseconds. */
@@ -209,8 +215,16 @@ export class NotifyEndpoint {
         close: true,
       };
     }
-    const held = { source: "notify" } as const;
-    facts = withHeldProcess(facts, lookAtHeldProcess(facts, o.procReader, held), held);
+    const pidfd = o.holdPid?.(facts.globalPid ?? facts.pid);
+    const held = {
+      source: "notify",
+      ...(pidfd === undefined ? {} : { alive: () => pidfd.alive() }),
+    } as const;
+    try {
+      facts = withHeldProcess(facts, lookAtHeldProcess(facts, o.procReader, held), held);
+    } finally {
+      pidfd?.close();
+    }
     const release = Promise.withResolvers<Uint8Array>();
     // The crash's id, once recorded: in the reply to a sender that asked for it.
     let crashId = 0;

@@ -60,7 +60,7 @@ Deno.test({
           `--regid=${victim.gid}`,
           "--clear-groups",
           crasher,
-          String(2560 << 20),
+          String(2560 * 2 ** 20),
           "touch",
         ],
         stdin: "null",

@@ -156,8 +156,9 @@ export function closePidfd(fd: number): void {
 }
 
 /**
- * `ioctl` alone, for {@linkcode pidfdInfo}: the notifier's hot path opens only it (Deno
- * spends about a tenth of a millisecond per symbol it binds).
+ * `ioctl` alone, for {@linkcode pidfdInfo}, opened on first use. (Deno spends about a
+ * tenth of a millisecond per symbol it binds, and more per binding: the notifier calls
+ * {@linkcode pidfdInfoThrough} with the `ioctl` of its one binding of libc instead.)
  */
 const INFO_SYMBOLS = {
   // int ioctl(int fd, unsigned long request, ...): always called with a pointer.
@@ -188,6 +189,9 @@ export interface PidfdInfo {
   egid: number;
 }
 
+/** libc's `ioctl(fd, request, buf)`, from whichever binding of libc the caller has. */
+export type Ioctl = (fd: number, request: bigint, buf: Uint8Array<ArrayBuffer>) => number;
+
 /**
  * `ioctl(fd, PIDFD_GET_INFO)` (Linux 6.13+): the pid and credentials of the pidfd's
  * process in one call, which fails once the process is reaped: what it returns is that
@@ -200,10 +204,18 @@ export function pidfdInfo(fd: number): PidfdInfo | string {
     infoLib = typeof l === "string" ? l : l.symbols;
   }
   if (typeof infoLib === "string") return infoLib;
+  return pidfdInfoThrough(infoLib.ioctl, fd);
+}
+
+/**
+ * {@linkcode pidfdInfo} through a given `ioctl`: the notifier's, bound once with its
+ * socket calls (lib/notify/peer_cred.ts), spares a binding of its own.
+ */
+export function pidfdInfoThrough(ioctl: Ioctl, fd: number): PidfdInfo | string {
   const buf = new Uint8Array(64);
   const v = new DataView(buf.buffer);
   v.setBigUint64(INFO_AT.mask, PIDFD_INFO_PID_CREDS, true);
-  if (infoLib.ioctl(fd, PIDFD_GET_INFO, buf) !== 0) {
+  if (ioctl(fd, PIDFD_GET_INFO, buf) !== 0) {
     return `PIDFD_GET_INFO failed on fd ${fd}: the process is gone, or fd ${fd} is no pidfd, or the kernel is older than 6.13`;
   }
   if ((v.getBigUint64(INFO_AT.mask, true) & PIDFD_INFO_PID_CREDS) !== PIDFD_INFO_PID_CREDS) {

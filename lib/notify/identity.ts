@@ -11,13 +11,14 @@
 import {
   pidfdAlive,
   type PidfdInfo,
-  pidfdInfo,
+  pidfdInfoThrough,
   type PidfdPids,
   pidfdPids,
   readProcText,
   readThroughPidfd,
 } from "../pidfd.ts";
 import type { NotifyArgs } from "./args.ts";
+import { libcIoctl } from "./peer_cred.ts";
 
 /** What {@linkcode withPidfdIdentity} reads through; injected by tests. */
 export interface PidfdIdentityDeps {
@@ -32,7 +33,8 @@ export interface PidfdIdentityDeps {
 }
 
 const REAL: PidfdIdentityDeps = {
-  info: pidfdInfo,
+  // Through the notifier's one binding of libc, which its connections use too.
+  info: (fd) => pidfdInfoThrough(libcIoctl, fd),
   pids: pidfdPids,
   alive: pidfdAlive,
   read: readProcText,

@@ -100,6 +100,7 @@ export {
 export { type SessionInfo, type SnapshotResult } from "./lib/lttng/control.ts";
 export type { ProcReader } from "./lib/daemon/held_process.ts";
 export {
+  type CrashRef,
   type HistoryLimits,
   type ListCrashesOptions,
   StoreError,

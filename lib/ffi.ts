@@ -37,3 +37,25 @@ export function dlopenFirst<S extends Deno.ForeignLibraryInterface>(
   }
   return `${what} cannot be loaded (${reasons.join("; ")})`;
 }
+
+/**
+ * The two libc symbols that read `errno` (Deno's UnsafePointerView would need
+ * `--allow-ffi` for every path): add them to a library's symbols to use
+ * {@linkcode errnoOf}.
+ */
+export const ERRNO_SYMBOLS = {
+  __errno_location: { parameters: [], result: "pointer" },
+  memcpy: { parameters: ["buffer", "pointer", "usize"], result: "pointer" },
+} as const;
+
+const errnoBuf = new Int32Array(1);
+
+/** The calling thread's `errno`, through a libc opened with {@linkcode ERRNO_SYMBOLS}. */
+export function errnoOf(
+  c: Deno.DynamicLibrary<typeof ERRNO_SYMBOLS>["symbols"],
+): number {
+  const p = c.__errno_location();
+  if (p === null) return 0;
+  c.memcpy(errnoBuf, p, 4n);
+  return errnoBuf[0];
+}

@@ -139,11 +139,15 @@ export class CrashHandler {
    * A stop action does not hold it: LTTng's stop waits on every traced process, the
    * frozen one included, so holding it would only delay the stop by the session
    * daemon's app timeout (5 s).
+   *
+   * `onRecorded` is called with the crash's history id as soon as it is recorded, before
+   * any action (not at all when the store refused it): the id that follow-ups name.
    */
   async handle(
     crash: CrashFacts,
     source: string,
     onRelease?: (release: { fired: number; failed: number }) => void,
+    onRecorded?: (id: number) => void,
   ): Promise<CrashOutcome> {
     const now = this.#now();
     let id = 0;
@@ -156,6 +160,7 @@ export class CrashHandler {
       decisions = this.#decideWithoutStore(crash, now);
       this.#onStoreFailure?.(err);
     }
+    if (id !== 0) onRecorded?.(id);
     for (const l of this.#received) {
       try {
         l({ ...crash, id, source, time: now.toISOString() });

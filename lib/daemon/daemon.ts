@@ -12,7 +12,7 @@ import {
   STORE_FILE_NAME,
 } from "../paths.ts";
 import { CrashJournal } from "../journal/crash_journal.ts";
-import { type HistoryLimits, TriggerStore } from "../store/trigger_store.ts";
+import { type CrashRef, type HistoryLimits, TriggerStore } from "../store/trigger_store.ts";
 import { LttngControl } from "../lttng/control.ts";
 import { LttngCtlLibrary } from "../lttng/ctl_library.ts";
 import {
@@ -35,6 +35,8 @@ import {
 import type { SessionInfo } from "../lttng/control.ts";
 import type { StatusReply } from "../protocol/control.ts";
 import { CoredumpServer } from "./coredump_socket.ts";
+import { PeerListener } from "./peer_socket.ts";
+import { holdByPidfd, pidfdAlive } from "../pidfd.ts";
 import { lookAtHeldProcess, type ProcReader } from "./held_process.ts";
 import { selfDumpProtection } from "./dumpable.ts";
 import { libc } from "./libc.ts";
@@ -141,7 +143,7 @@ export class Daemon implements AsyncDisposable {
   #handler: CrashHandler;
   #reports: ReportQueue;
   #journal?: CrashJournal;
-  #sockets: BoundSocket[] = [];
+  #sockets: Pick<BoundSocket, "path" | "ino">[] = [];
   #notify?: NotifyEndpoint;
   #control?: SocketServer;
   #actions: SessionActions & { listSessions(): Promise<SessionInfo[]> };
@@ -193,14 +195,22 @@ export class Daemon implements AsyncDisposable {
    * Record what became of a crash's core; a kept core's crash gets its report, computed
    * after the release (lib/daemon/report_queue.ts).
    */
-  #recordCore(pid: number, fate: CoreFate): void {
-    this.#store.setCoreFate(pid, fate);
+  #recordCore(ref: CrashRef, fate: CoreFate): void {
+    const id = this.#store.setCoreFate(ref, fate);
+    if (id === undefined) {
+      this.#options.log(
+        `the core's fate of ${
+          "id" in ref ? `crash ${ref.id}` : `pid ${ref.pid}`
+        } is not recorded: no such crash${"id" in ref ? "" : ", or several without a core"}`,
+      );
+      return;
+    }
     if (!fate.kept || fate.path === undefined) return;
-    const crash = this.#store.crashOfCore(pid);
+    const crash = this.#store.crashById(id);
     if (crash === undefined) return;
     this.#reports.submit({
       id: crash.id,
-      pid,
+      pid: crash.pid,
       core: fate.path,
       ...(crash.exePath === undefined ? {} : { exe: crash.exePath }),
       ...(crash.tid === undefined ? {} : { tid: crash.tid }),
@@ -342,17 +352,24 @@ export class Daemon implements AsyncDisposable {
       // core into the daemon's own socket, forever: better no socket mode at all.
       o.log(`coredump socket not bound: ${this.#selfDump.reason}`);
     } else if (o.coredumpSocket) {
-      const coredump = await bindSocket(this.coredumpSocketPath, { mode: 0o600 });
+      const coredump = await bindSocket(
+        this.coredumpSocketPath,
+        { mode: 0o600 },
+        (path) => PeerListener.listen(path, 256),
+      );
       this.#sockets.push(coredump);
       this.#coredump = new CoredumpServer(coredump.listener, {
-        handle: (facts, onRelease) =>
-          this.#handler.handle(facts, "socket", onRelease).then((outcome) => {
+        handle: (facts, onRelease, onRecorded) =>
+          this.#handler.handle(facts, "socket", onRelease, onRecorded).then((outcome) => {
             o.log(crashLogLine(facts, outcome));
             return outcome;
           }),
-        recordCore: (pid, fate) => this.#recordCore(pid, fate),
-        lookAtHeldProcess: (crash) =>
-          lookAtHeldProcess(crash, this.#procReader, { source: "socket" }),
+        recordCore: (ref, fate) => this.#recordCore(ref, fate),
+        lookAtHeldProcess: (crash, peer) =>
+          lookAtHeldProcess(crash, this.#procReader, {
+            source: "socket",
+            ...(peer.pidfd === undefined ? {} : { alive: () => pidfdAlive(peer.pidfd!) }),
+          }),
         coreDir: o.coreDir,
         hostname: Deno.hostname(),
         holdTimeoutMs: o.replyTimeoutMs,
@@ -364,14 +381,17 @@ export class Daemon implements AsyncDisposable {
     this.#notify = new NotifyEndpoint(notify.listener, {
       uid: o.uid,
       crashes: this.#handler,
-      recordCore: (pid, fate) => this.#recordCore(pid, fate),
-      recordChain: (pid, chain) => {
-        const id = this.#store.setChainFate(pid, chain);
-        if (id !== undefined) {
-          this.#chains.publish({ type: "chain", id, pid, time: new Date().toISOString(), chain });
+      recordCore: (ref, fate) => this.#recordCore(ref, fate),
+      recordChain: (ref, chain) => {
+        const id = this.#store.setChainFate(ref, chain);
+        const crash = id === undefined ? undefined : this.#store.crashById(id);
+        if (crash !== undefined) {
+          const time = new Date().toISOString();
+          this.#chains.publish({ type: "chain", id: crash.id, pid: crash.pid, time, chain });
         }
       },
       procReader: this.#procReader,
+      holdPid: holdByPidfd,
       stopping: () => this.#stopped !== undefined,
       replyTimeoutMs: o.replyTimeoutMs,
       frameTimeoutMs: o.frameTimeoutMs,

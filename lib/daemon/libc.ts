@@ -7,7 +7,7 @@
  */
 import { cString, dlopenFirst, LIBC_PATHS } from "../ffi.ts";
 
-export { LIBC_PATHS } from "../ffi.ts";
+export { LIBC_PATHS };
 
 const SYMBOLS = {
   open: { parameters: ["buffer", "i32"], result: "i32" },

@@ -39,6 +39,8 @@ import { libc } from "./libc.ts";
 import { crashLogLine, NotifyEndpoint } from "./notify_endpoint.ts";
 import { ChainFateEvents } from "./chain_fate_events.ts";
 import { removeStaleReportDirs, ReportQueue } from "./report_queue.ts";
+import { type DaemonMetricsHooks, hookMetrics } from "./metrics_hooks.ts";
+import type { MetricsExporterOptions } from "../metrics/exporter.ts";
 import type { CoreFate } from "../protocol/records.ts";
 import {
   DaemonStartError,
@@ -96,10 +98,12 @@ export interface DaemonOptions {
    * (lib/daemon/dumpable.ts), or why it cannot. @default libc through FFI
    */
   dumpable?: { setNotDumpable(): boolean } | string;
+  /** Write Prometheus metrics for node_exporter's textfile collector. @default none */
+  metrics?: MetricsExporterOptions;
 }
 
 // Options with no default, or handed on as they are (history, to the store).
-type Unresolved = "actions" | "coreDir" | "procReader" | "dumpable" | "history";
+type Unresolved = "actions" | "coreDir" | "procReader" | "dumpable" | "history" | "metrics";
 
 type ResolvedOptions = Required<Omit<DaemonOptions, Unresolved>> & {
   coreDir?: string;
@@ -145,6 +149,7 @@ export class Daemon implements AsyncDisposable {
   #locks: Deno.FsFile[];
   #stopped?: Promise<void>;
   #done: PromiseWithResolvers<void> = Promise.withResolvers();
+  #metrics?: DaemonMetricsHooks;
 
   private constructor(
     options: ResolvedOptions,
@@ -281,6 +286,7 @@ export class Daemon implements AsyncDisposable {
         full.log(`${reports} crash report(s) left pending by a previous daemon marked failed`);
       }
       await removeStaleReportDirs(full.stateDir);
+      daemon.#metrics = await hookMetrics(daemon.#handler, daemon.#reports, options.metrics);
       await daemon.#bind();
       await writePidFile(full.runDir);
     } catch (err) {
@@ -324,7 +330,7 @@ export class Daemon implements AsyncDisposable {
       this.#sockets.push(coredump);
       this.#coredump = new CoredumpServer(coredump.listener, {
         handle: (facts, onRelease) =>
-          this.#handler.handle(facts, "socket", onRelease).then((outcome) => {
+          this.#crashes.handle(facts, "socket", onRelease).then((outcome) => {
             o.log(crashLogLine(facts, outcome));
             return outcome;
           }),
@@ -341,7 +347,7 @@ export class Daemon implements AsyncDisposable {
     }
     this.#notify = new NotifyEndpoint(notify.listener, {
       uid: o.uid,
-      crashes: this.#handler,
+      crashes: this.#crashes,
       recordCore: (pid, fate) => this.#recordCore(pid, fate),
       recordChain: (pid, chain) => {
         const id = this.#store.setChainFate(pid, chain);
@@ -385,6 +391,11 @@ export class Daemon implements AsyncDisposable {
     });
   }
 
+  // The handler the sockets hand crashes to: timed for the metrics when they are on.
+  get #crashes(): Pick<CrashHandler, "handle"> {
+    return this.#metrics?.crashes ?? this.#handler;
+  }
+
   #status(): StatusReply {
     const o = this.#options;
     return {
@@ -418,6 +429,7 @@ export class Daemon implements AsyncDisposable {
       ]);
       clearTimeout(idleTimer);
       await this.#reports.close();
+      await this.#metrics?.close();
       for (const s of this.#sockets) await unlinkOwnSocket(s);
       await removeOwnPidFile(this.#options.runDir);
       this.#store.close();

@@ -30,6 +30,8 @@ const EXPECTED: Record<string, string[]> = {
     "lttng-ctl",
     "history-max",
     "history-max-age",
+    "metrics-dir",
+    "no-metrics",
     "quiet",
     "help",
   ],

@@ -1,5 +1,5 @@
 /**
- * lttng-trig's own metrics (docs/FLEET.md lists them): what the daemon counts of its
+ * lttng-trig's own metrics (docs/METRICS.md lists them): what the daemon counts of its
  * crashes, actions, holds, reports and the notifier's failures. Labels take a few fixed
  * values only (outcome words, action types): never a pid, an executable or a session,
  * which would make one series per crash.

@@ -268,6 +268,8 @@ Deno.test("bad arguments are usage errors: Error: ..., then the usage line, exit
     [["daemon", "--action-timeout=soon"], /--action-timeout/],
     [["daemon", "--history-max=0"], /invalid --history-max "0"/],
     [["daemon", "--history-max-age=forever"], /--history-max-age: Invalid duration "forever"/],
+    [["daemon", "--metrics-dir=textfile"], /--metrics-dir must be an absolute path/],
+    [["daemon", "--no-metrics", "--metrics-dir=/x"], /--metrics-dir and --no-metrics exclude/],
     [["completions"], /expected the shell/],
     [["completions", "fish"], /unsupported shell "fish"/],
   ];

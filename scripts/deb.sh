@@ -120,6 +120,12 @@ EOF
   xargs -0 md5sum) >"$pkg/DEBIAN/md5sums"
 chmod 0644 "$pkg/DEBIAN/control" "$pkg/DEBIAN/md5sums"
 
+# Reproducible: every file dated by the last commit (dpkg-deb dates its members by
+# SOURCE_DATE_EPOCH).
+SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
+export SOURCE_DATE_EPOCH
+find "$pkg" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+
 mkdir -p "$out"
 deb="$out/lttng-trig_${version}_${arch}.deb"
 # xz at level 1: a fifth of the size of the files (Deno is most of it), in seconds.

@@ -210,11 +210,12 @@ export async function daemonCommand(argv: string[], ctx: CommandContext): Promis
       history,
       log,
       ...(metricsDir === undefined ? {} : {
-        // The kernel runs the notifier as root: its journal is root's, for every daemon.
+        // The notifier journals in the state directory the pattern names (install
+        // --state-dir), the daemon's own when both were given the same.
         metrics: {
           dir: metricsDir,
           version: VERSION,
-          notifierLog: `${ROOT_STATE_DIR}/${NOTIFIER_LOG_NAME}`,
+          notifierLog: `${stateDir}/${NOTIFIER_LOG_NAME}`,
           log,
         },
       }),

@@ -40,3 +40,31 @@ Deno.test("daemon --metrics-dir on a missing directory writes nothing, says so, 
   assert.match(said[0], /no metrics are written \(install prometheus-node-exporter/);
   assert.equal(await Deno.stat(missing).then(() => true, () => false), false);
 });
+
+Deno.test("the notifier's journalled failures are counted by reason", async () => {
+  await using dirs = await makeDirs();
+  const metrics = `${dirs.scratch}/textfile`;
+  await Deno.mkdir(metrics);
+  await using _d = await daemon(dirs, [`--metrics-dir=${metrics}`]);
+  // A notifier that reaches no daemon (an empty run directory) journals "no root daemon"
+  // in the state directory, which the daemon follows.
+  const nowhere = `${dirs.scratch}/no-daemon`;
+  await Deno.mkdir(nowhere);
+  const r = await cli([
+    "notify",
+    `--run-dir=${nowhere}`,
+    `--state-dir=${dirs.state}`,
+    "4345",
+    "0",
+    "0",
+    "lonely",
+    "host",
+  ]);
+  assertExit(r, 1);
+  const text = await waitFor(async () => {
+    const t = await Deno.readTextFile(`${metrics}/lttng-trig.prom`);
+    return /^lttng_trig_notifier_failures_total\{reason="no-daemon"\} 1$/m.test(t) ? t : undefined;
+  }, { what: 'notifier_failures_total{reason="no-daemon"} 1' });
+  assert.match(text, /^lttng_trig_notifier_failures_total\{reason="timeout"\} 0$/m);
+  assert.match(text, /^lttng_trig_crashes_total\{outcome="no-trigger"\} 0$/m);
+});

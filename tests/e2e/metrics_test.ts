@@ -119,7 +119,8 @@ Deno.test({
       try {
         const run = await crash({ lastAlloc: 4096 });
         assert.equal(run.signal, "SIGSEGV");
-        assert.equal((await crashEntry(run.pid)).outcome, "ok");
+        const entry = await crashEntry(run.pid);
+        assert.equal(entry.outcome, "ok", JSON.stringify(entry));
         const after = await waitFor(async () => {
           const t = await scrape(exporter.url);
           return sample(t, 'lttng_trig_crashes_total{outcome="ok"}') === 1 ? t : undefined;

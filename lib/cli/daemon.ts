@@ -128,6 +128,10 @@ export const DAEMON_SPEC = {
       help: "The kernel's coredump socket (root, 'lttng-trig install --socket').",
     },
     { path: "STATE_DIR/lttng-trig.db", help: "Triggers and crash history." },
+    {
+      path: `${DEFAULT_METRICS_DIR}/${METRICS_FILE_NAME}`,
+      help: "Prometheus metrics, for node_exporter's textfile collector (--metrics-dir).",
+    },
   ],
   seeAlso: ["lttng-trig-install(1)", "lttng-trig-status(1)", "lttng-sessiond(8)"],
 } as const satisfies CommandSpec;

@@ -29,6 +29,9 @@ command -v dpkg-deb >/dev/null || { echo "Error: dpkg-deb is missing: apt-get in
 
 deno=$(bash "$root/scripts/setup.sh" --deno-only)
 export DENO_NO_UPDATE_CHECK=1 NO_COLOR=1
+# The project's cache holds the npm packages that go into the package (fetched once, when
+# missing) and lets the launcher below make the completion.
+DENO_DIR="$root/.tools/deno-dir" "$deno" cache --quiet main.ts
 version=$("$deno" eval 'console.log(JSON.parse(Deno.readTextFileSync("deno.json")).version)')
 program_version=$(sed -n 's/^export const VERSION = "\(.*\)";$/\1/p' lib/cli/program.ts)
 if [ "$version" != "$program_version" ]; then

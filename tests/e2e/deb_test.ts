@@ -193,27 +193,35 @@ Deno.test({
         assert.equal(await ok("dpkg", ["--verify", "lttng-trig"]), "");
       });
 
-      await t.step("removal gives core_pattern back (prerm), purge leaves nothing", async () => {
-        await ok(EXE, ["install"]);
-        assert.ok((await Deno.readTextFile(CORE_PATTERN)).startsWith(`|${EXE} notify `));
-        await root.daemon.stop();
-        await purge();
-        assert.equal(await Deno.readTextFile(CORE_PATTERN), "core\n");
-        assert.equal(await packageInstalled(), false);
-        for (
-          const path of [
-            LIB,
-            EXE,
-            STATE,
-            "/usr/share/man/man1/lttng-trig.1.gz",
-            "/usr/share/bash-completion/completions/lttng-trig",
-            "/lib/systemd/system/lttng-trig.service",
-            "/usr/share/doc/lttng-trig",
-          ]
-        ) {
-          assert.equal(await exists(path), false, `${path} is left after the purge`);
-        }
-      });
+      await t.step(
+        "an upgrade keeps core_pattern; removal gives it back (prerm), purge leaves nothing",
+        async () => {
+          await ok(EXE, ["install"]);
+          const installed = await Deno.readTextFile(CORE_PATTERN);
+          assert.ok(installed.startsWith(`|${EXE} notify `), installed);
+          // Reinstalling is an upgrade to dpkg (prerm upgrade, postinst configure OLD).
+          await ok("apt-get", [...APT, "install", "--reinstall", `./dist/${deb.split("/").pop()}`]);
+          assert.equal(await Deno.readTextFile(CORE_PATTERN), installed);
+          assert.ok(await exists(`${LIB}/.tools/deno-dir/gen/file${LIB}/main.ts.js`));
+          await root.daemon.stop();
+          await purge();
+          assert.equal(await Deno.readTextFile(CORE_PATTERN), "core\n");
+          assert.equal(await packageInstalled(), false);
+          for (
+            const path of [
+              LIB,
+              EXE,
+              STATE,
+              "/usr/share/man/man1/lttng-trig.1.gz",
+              "/usr/share/bash-completion/completions/lttng-trig",
+              "/lib/systemd/system/lttng-trig.service",
+              "/usr/share/doc/lttng-trig",
+            ]
+          ) {
+            assert.equal(await exists(path), false, `${path} is left after the purge`);
+          }
+        },
+      );
     } finally {
       // Only with the package installed if the daemon could not start (postrm leaves the
       // files of a daemon that holds its lock alone).

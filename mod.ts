@@ -89,6 +89,7 @@ export {
   type ReadFrameOptions,
 } from "./lib/wire/frame.ts";
 export { Daemon, type DaemonOptions, DaemonStartError } from "./lib/daemon/daemon.ts";
+export type { MetricsExporterOptions } from "./lib/metrics/exporter.ts";
 export {
   CrashHandler,
   type CrashHandlerOptions,

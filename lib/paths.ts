@@ -21,6 +21,10 @@ export const ROOT_STATE_DIR = "/var/lib/lttng-trig";
 export const STORE_FILE_NAME = "lttng-trig.db";
 /** The notifier's failure journal, in the state directory. */
 export const NOTIFIER_LOG_NAME = "notifier.log";
+/** Where root's daemon writes its metrics: node_exporter's textfile collector on Debian. */
+export const DEFAULT_METRICS_DIR = "/var/lib/prometheus/node-exporter";
+/** The daemon's metrics file, in the metrics directory (the collector reads `*.prom`). */
+export const METRICS_FILE_NAME = "lttng-trig.prom";
 
 /**
  * An exec name made safe in a file or directory name (kept cores, snapshot names): every

@@ -8,6 +8,8 @@
 #   - systemd-analyze (Debian's systemd), which tests/cli/systemd_test.ts runs on the units
 #     of dist/systemd (it only reads them: nothing is started), and groff (groff-base),
 #     with which tests/cli/man_test.ts checks the man pages of dist/man;
+#   - for the tests only: prometheus-node-exporter (tests/e2e/metrics_test.ts) and
+#     lintian (tests/e2e/deb_test.ts);
 # then warms Deno's cache in .tools/deno-dir, so that the notifier, which the kernel runs
 # with an empty environment, never downloads or transpiles anything at crash time.
 # Safe to run again: each step is skipped when already done.
@@ -70,6 +72,12 @@ if $tests; then
   # systemd-journal-remote: tests/e2e/journal_test.ts forwards a crash's journal entry
   # with systemd-journal-upload to a systemd-journal-remote on 127.0.0.1 (docs/FLEET.md).
   [ -x /lib/systemd/systemd-journal-remote ] || need+=(systemd-journal-remote)
+  # prometheus-node-exporter: tests/e2e/metrics_test.ts starts its own node_exporter (on
+  # 127.0.0.1, a free port, a directory of its own) and scrapes the daemon's metrics. The
+  # package's own service is neither needed nor used by the tests.
+  [ -x /usr/bin/prometheus-node-exporter ] || need+=(prometheus-node-exporter)
+  # lintian: tests/e2e/deb_test.ts checks the Debian package of scripts/deb.sh with it.
+  command -v lintian >/dev/null || need+=(lintian)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

@@ -4,10 +4,18 @@
  * @module
  */
 import { UsageError } from "../errors.ts";
-import { resolveRunDir, resolveStateDir } from "../paths.ts";
+import {
+  DEFAULT_METRICS_DIR,
+  METRICS_FILE_NAME,
+  NOTIFIER_LOG_NAME,
+  resolveRunDir,
+  resolveStateDir,
+  ROOT_STATE_DIR,
+} from "../paths.ts";
 import { Daemon } from "../daemon/daemon.ts";
 import { parseDuration } from "../trigger.ts";
 import { type CommandContext, parseCount } from "./common.ts";
+import { VERSION } from "./program.ts";
 import { type CommandSpec, HELP_OPTION, parse, usageLine } from "./registry.ts";
 
 /** `daemon`'s options and arguments. */
@@ -101,6 +109,21 @@ export const DAEMON_SPEC = {
       examples: ["lttng-trig daemon --history-max-age=30d"],
     },
     {
+      name: "metrics-dir",
+      type: "string",
+      value: "DIR",
+      help:
+        `Write Prometheus metrics (crashes, actions, holds, reports, notifier failures) to DIR/${METRICS_FILE_NAME} for node_exporter's textfile collector, atomically and at most once a second. Default: ${DEFAULT_METRICS_DIR} for root's daemon on the default state directory (the host's daemon); no metrics for another daemon unless this option is given (two daemons would overwrite one file). When DIR does not exist, nothing is written and the log says so once. The file is removed when the daemon stops.`,
+      examples: ["lttng-trig daemon --metrics-dir=/var/lib/node_exporter/textfile"],
+      complete: "dirs",
+    },
+    {
+      name: "no-metrics",
+      type: "boolean",
+      help: "Write no metrics file.",
+      examples: ["lttng-trig daemon --no-metrics"],
+    },
+    {
       name: "quiet",
       type: "boolean",
       help: "Do not log crashes and actions to stderr.",
@@ -117,6 +140,10 @@ export const DAEMON_SPEC = {
       help: "The kernel's coredump socket (root, 'lttng-trig install --socket').",
     },
     { path: "STATE_DIR/lttng-trig.db", help: "Triggers and crash history." },
+    {
+      path: `${DEFAULT_METRICS_DIR}/${METRICS_FILE_NAME}`,
+      help: "Prometheus metrics, for node_exporter's textfile collector (--metrics-dir).",
+    },
   ],
   seeAlso: ["lttng-trig-install(1)", "lttng-trig-status(1)", "lttng-sessiond(8)"],
 } as const satisfies CommandSpec;
@@ -171,6 +198,20 @@ export async function daemonCommand(argv: string[], ctx: CommandContext): Promis
       : parseCount(values["history-max"], "--history-max", DAEMON_USAGE),
     maxAgeMs: historyMaxAgeMs(values["history-max-age"]),
   };
+  const stateDir = resolveStateDir(ctx.env, values["state-dir"]);
+  // By default only the host's daemon (root's, on the default state directory, which
+  // its lock keeps to one) writes the file: two daemons would overwrite each other's.
+  const metricsDir = values["no-metrics"] ? undefined : values["metrics-dir"] ??
+    (ctx.env.uid === 0 && stateDir === ROOT_STATE_DIR ? DEFAULT_METRICS_DIR : undefined);
+  if (values["no-metrics"] && values["metrics-dir"] !== undefined) {
+    throw new UsageError("--metrics-dir and --no-metrics exclude each other", DAEMON_USAGE);
+  }
+  if (metricsDir !== undefined && !metricsDir.startsWith("/")) {
+    throw new UsageError(
+      `--metrics-dir must be an absolute path, got "${metricsDir}"`,
+      DAEMON_USAGE,
+    );
+  }
   const log = values.quiet
     ? undefined
     : (line: string) => ctx.io.err(`${new Date().toISOString()} lttng-trig: ${line}`);
@@ -187,7 +228,7 @@ export async function daemonCommand(argv: string[], ctx: CommandContext): Promis
   try {
     daemon = await Daemon.start({
       runDir: resolveRunDir(ctx.env, values["run-dir"]),
-      stateDir: resolveStateDir(ctx.env, values["state-dir"]),
+      stateDir,
       uid: ctx.env.uid,
       actionTimeoutMs,
       coredumpSocket: values["no-coredump-socket"] ? false : undefined,
@@ -196,6 +237,16 @@ export async function daemonCommand(argv: string[], ctx: CommandContext): Promis
       journalSocket: journalSocket(values["journal-socket"]),
       history,
       log,
+      ...(metricsDir === undefined ? {} : {
+        // The notifier journals in the state directory the pattern names (install
+        // --state-dir), the daemon's own when both were given the same.
+        metrics: {
+          dir: metricsDir,
+          version: VERSION,
+          notifierLog: `${stateDir}/${NOTIFIER_LOG_NAME}`,
+          log,
+        },
+      }),
     });
     if (stopRequested) void daemon.stop();
     await daemon.finished;

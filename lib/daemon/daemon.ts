@@ -43,6 +43,8 @@ import { libc } from "./libc.ts";
 import { crashLogLine, NotifyEndpoint } from "./notify_endpoint.ts";
 import { ChainFateEvents } from "./chain_fate_events.ts";
 import { removeStaleReportDirs, ReportQueue } from "./report_queue.ts";
+import { type DaemonMetricsHooks, hookMetrics } from "./metrics_hooks.ts";
+import type { MetricsExporterOptions } from "../metrics/exporter.ts";
 import type { CoreFate } from "../protocol/records.ts";
 import {
   DaemonStartError,
@@ -106,10 +108,19 @@ export interface DaemonOptions {
    * every crash already)
    */
   journalSocket?: string | null;
+  /** Write Prometheus metrics for node_exporter's textfile collector. @default none */
+  metrics?: MetricsExporterOptions;
 }
 
 // Options with no default, or handed on as they are (history, to the store).
-type Unresolved = "actions" | "coreDir" | "procReader" | "dumpable" | "history" | "journalSocket";
+type Unresolved =
+  | "actions"
+  | "coreDir"
+  | "procReader"
+  | "dumpable"
+  | "history"
+  | "journalSocket"
+  | "metrics";
 
 type ResolvedOptions = Required<Omit<DaemonOptions, Unresolved>> & {
   coreDir?: string;
@@ -157,6 +168,7 @@ export class Daemon implements AsyncDisposable {
   #locks: Deno.FsFile[];
   #stopped?: Promise<void>;
   #done: PromiseWithResolvers<void> = Promise.withResolvers();
+  #metrics?: DaemonMetricsHooks;
 
   private constructor(
     options: ResolvedOptions,
@@ -313,6 +325,7 @@ export class Daemon implements AsyncDisposable {
         full.log(`${reports} crash report(s) left pending by a previous daemon marked failed`);
       }
       await removeStaleReportDirs(full.stateDir);
+      daemon.#metrics = await hookMetrics(daemon.#handler, daemon.#reports, options.metrics);
       await daemon.#bind();
       await writePidFile(full.runDir);
     } catch (err) {
@@ -360,7 +373,7 @@ export class Daemon implements AsyncDisposable {
       this.#sockets.push(coredump);
       this.#coredump = new CoredumpServer(coredump.listener, {
         handle: (facts, onRelease, onRecorded) =>
-          this.#handler.handle(facts, "socket", onRelease, onRecorded).then((outcome) => {
+          this.#crashes.handle(facts, "socket", onRelease, onRecorded).then((outcome) => {
             o.log(crashLogLine(facts, outcome));
             return outcome;
           }),
@@ -380,7 +393,7 @@ export class Daemon implements AsyncDisposable {
     }
     this.#notify = new NotifyEndpoint(notify.listener, {
       uid: o.uid,
-      crashes: this.#handler,
+      crashes: this.#crashes,
       recordCore: (ref, fate) => this.#recordCore(ref, fate),
       recordChain: (ref, chain) => {
         const id = this.#store.setChainFate(ref, chain);
@@ -427,6 +440,11 @@ export class Daemon implements AsyncDisposable {
     });
   }
 
+  // The handler the sockets hand crashes to: timed for the metrics when they are on.
+  get #crashes(): Pick<CrashHandler, "handle"> {
+    return this.#metrics?.crashes ?? this.#handler;
+  }
+
   #status(): StatusReply {
     const o = this.#options;
     return {
@@ -461,6 +479,7 @@ export class Daemon implements AsyncDisposable {
       clearTimeout(idleTimer);
       await this.#reports.close();
       this.#journal?.close();
+      await this.#metrics?.close();
       for (const s of this.#sockets) await unlinkOwnSocket(s);
       await removeOwnPidFile(this.#options.runDir);
       this.#store.close();

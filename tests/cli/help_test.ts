@@ -213,6 +213,8 @@ Deno.test("bad arguments are usage errors: Error: ..., then the usage line, exit
       /--journal-socket must be an absolute path or none/,
     ],
     [["daemon", "--history-max-age=forever"], /--history-max-age: Invalid duration "forever"/],
+    [["daemon", "--metrics-dir=textfile"], /--metrics-dir must be an absolute path/],
+    [["daemon", "--no-metrics", "--metrics-dir=/x"], /--metrics-dir and --no-metrics exclude/],
     [["completions"], /expected the shell/],
     [["completions", "fish"], /unsupported shell "fish"/],
   ];

@@ -170,7 +170,11 @@ Deno.test("the root unit runs the daemon after lttng-sessiond, hardened as docum
   assert.equal(one("Service.NoNewPrivileges"), "yes");
   assert.equal(one("Service.RestrictAddressFamilies"), "AF_UNIX");
   assert.equal(one("Service.ProtectSystem"), "strict");
-  assert.equal(one("Service.ReadWritePaths"), "/run/lttng");
+  // LTTng's run directory, and node_exporter's textfile directory where it exists.
+  assert.deepEqual(unit.get("Service.ReadWritePaths"), [
+    "/run/lttng",
+    "-/var/lib/prometheus/node-exporter",
+  ]);
   assert.equal(one("Service.StateDirectory"), "lttng-trig");
   assert.equal(one("Service.StateDirectoryMode"), "0700");
   assert.equal(one("Service.ProtectHome"), "read-only");

@@ -24,6 +24,7 @@ import { CrashHandler, type SessionActions } from "./crash_handler.ts";
 import { answerControlFrame } from "./control_handler.ts";
 import { SocketServer } from "./connections.ts";
 import {
+  bindPeerSocket,
   bindSocket,
   type BoundSocket,
   groupId,
@@ -35,7 +36,7 @@ import type { StatusReply } from "../protocol/control.ts";
 import { CoredumpServer } from "./coredump_socket.ts";
 import { lookAtHeldProcess, type ProcReader } from "./held_process.ts";
 import { selfDumpProtection } from "./dumpable.ts";
-import { libc } from "./libc.ts";
+import { libc, peerReader } from "./libc.ts";
 import { crashLogLine, NotifyEndpoint } from "./notify_endpoint.ts";
 import { ChainFateEvents } from "./chain_fate_events.ts";
 import { removeStaleReportDirs, ReportQueue } from "./report_queue.ts";
@@ -131,7 +132,7 @@ export class Daemon implements AsyncDisposable {
   #store: TriggerStore;
   #handler: CrashHandler;
   #reports: ReportQueue;
-  #sockets: BoundSocket[] = [];
+  #sockets: Pick<BoundSocket, "path" | "ino">[] = [];
   #notify?: NotifyEndpoint;
   #control?: SocketServer;
   #actions: SessionActions & { listSessions(): Promise<SessionInfo[]> };
@@ -303,13 +304,15 @@ export class Daemon implements AsyncDisposable {
       o.log(`crashed processes are not looked at in /proc: ${this.#procReader}`);
     }
     // Root: the notifier runs as root, so only root may notify; the control socket is
-    // shared with group "tracing" where it exists, as LTTng does.
+    // shared with group "tracing" where it exists, as LTTng does, for reading: each
+    // request is judged by who sent it (SO_PEERCRED, controlDenial).
     const tracing = o.uid === 0 ? await groupId("tracing") : undefined;
     const notify = await bindSocket(this.notifySocketPath, { mode: 0o600 });
     this.#sockets.push(notify);
-    const control = await bindSocket(
+    const control = await bindPeerSocket(
       this.controlSocketPath,
       tracing === undefined ? { mode: 0o600 } : { mode: 0o660, gid: tracing },
+      peerReader(),
     );
     this.#sockets.push(control);
     if (o.coredumpSocket) {
@@ -370,10 +373,11 @@ export class Daemon implements AsyncDisposable {
           error: err.message,
           payload: null,
         }),
-      onFrame: (frame) =>
+      onFrame: (frame, peer) =>
         answerControlFrame(frame.header.cmd, frame.payload, {
           store: this.#store,
           uid: o.uid,
+          peer,
           listSessions: () => this.#actions.listSessions(),
           status: () => this.#status(),
           log: o.log,

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { listenWithPeers, type PeerListener, type ReadPeer } from "./peer_listener.ts";
+
 /** A listening socket and the inode it was bound to. */
 export interface BoundSocket {
   /** The listener. */
@@ -30,12 +32,42 @@ function dirnameOf(path: string): string {
 }
 
 /** Bind a unix socket at `path` with its final mode from the start. */
-export async function bindSocket(path: string, options: BindSocketOptions): Promise<BoundSocket> {
+export function bindSocket(path: string, options: BindSocketOptions): Promise<BoundSocket> {
+  return bindAt(
+    path,
+    options,
+    (tmp) => Promise.resolve(Deno.listen({ transport: "unix", path: tmp })),
+  );
+}
+
+/** A bound socket whose connections carry their peer's credentials. */
+export interface BoundPeerSocket extends Omit<BoundSocket, "listener"> {
+  /** The listener. */
+  listener: PeerListener;
+}
+
+/**
+ * {@linkcode bindSocket}, for a socket whose every connection says who sent it
+ * (`SO_PEERCRED`, read by `readPeer`): the control socket.
+ */
+export function bindPeerSocket(
+  path: string,
+  options: BindSocketOptions,
+  readPeer: ReadPeer,
+): Promise<BoundPeerSocket> {
+  return bindAt(path, options, (tmp) => listenWithPeers(tmp, readPeer));
+}
+
+async function bindAt<L extends { close(): void }>(
+  path: string,
+  options: BindSocketOptions,
+  listen: (tmpPath: string) => Promise<L>,
+): Promise<{ listener: L; path: string; ino: number | null }> {
   const tmpDir = await Deno.makeTempDir({ dir: dirnameOf(path), prefix: ".lttng-trig-" });
   const tmpPath = `${tmpDir}/s`;
-  let listener: Deno.Listener<Deno.UnixConn, Deno.UnixAddr> | undefined;
+  let listener: L | undefined;
   try {
-    listener = Deno.listen({ transport: "unix", path: tmpPath });
+    listener = await listen(tmpPath);
     if (options.gid !== undefined) await Deno.chown(tmpPath, null, options.gid);
     await Deno.chmod(tmpPath, options.mode);
     await Deno.rename(tmpPath, path);
@@ -50,7 +82,7 @@ export async function bindSocket(path: string, options: BindSocketOptions): Prom
 }
 
 /** Remove `socket`'s file if it is still ours (another daemon may have replaced it). */
-export async function unlinkOwnSocket(socket: BoundSocket): Promise<void> {
+export async function unlinkOwnSocket(socket: Pick<BoundSocket, "path" | "ino">): Promise<void> {
   try {
     const st = await Deno.lstat(socket.path);
     if (st.isSocket && st.ino === socket.ino) await Deno.remove(socket.path);
@@ -83,17 +115,23 @@ export async function groupId(group: string): Promise<number | undefined> {
   return undefined;
 }
 
+/** What accepts connections: a `Deno.Listener` or a {@linkcode PeerListener}. */
+export interface Acceptor<C> {
+  /** The next connection; fails with `BadResource` once closed. */
+  accept(): Promise<C>;
+}
+
 /**
  * Accept connections on `listener` and hand each to `onConn`, until the listener is
  * closed or `closing()` is true (a connection accepted then is closed). EMFILE and the
  * like skip one accept: the daemon keeps serving.
  */
-export async function acceptLoop(
-  listener: Deno.Listener,
-  options: { closing(): boolean; onConn(conn: Deno.Conn): void },
+export async function acceptLoop<C extends { close(): void }>(
+  listener: Acceptor<C>,
+  options: { closing(): boolean; onConn(conn: C): void },
 ): Promise<void> {
   while (!options.closing()) {
-    let conn: Deno.Conn;
+    let conn: C;
     try {
       conn = await listener.accept();
     } catch (err) {

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { SocketServer } from "../../lib/daemon/connections.ts";
+import { listenWithPeers } from "../../lib/daemon/peer_listener.ts";
+import { type PeerCredentials, peerReader } from "../../lib/daemon/libc.ts";
 import { encodeHeaderInto, HEADER_SIZE } from "../../lib/wire/header.ts";
+import { writeAll } from "../../lib/wire/frame.ts";
 
 function frame(cmd: number): Uint8Array {
   const bytes = new Uint8Array(HEADER_SIZE + 1);
@@ -80,6 +83,44 @@ Deno.test("SocketServer drops the oldest idle connection for a new one when full
     assert.equal(server.refused, 0);
   } finally {
     for (const c of conns) c.close();
+    await server.close(100);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("SocketServer on a PeerListener hands each frame its sender's SO_PEERCRED, and a large frame whole", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "lttng-trig-conns-" });
+  const path = `${dir}/s`;
+  const peers: (PeerCredentials | undefined)[] = [];
+  const sizes: number[] = [];
+  const server = new SocketServer(await listenWithPeers(path, peerReader()), {
+    maxPayload: () => 1 << 20,
+    onFrameError: () => undefined,
+    onFrame(f, peer) {
+      peers.push(peer);
+      sizes.push(f.payload.byteLength);
+      return Promise.resolve({ reply: f.payload });
+    },
+  });
+  try {
+    const conn = await Deno.connect({ transport: "unix", path });
+    // 1 MiB: more than the listener buffers before it stops reading.
+    const bytes = new Uint8Array(HEADER_SIZE + (1 << 20)).fill(7);
+    encodeHeaderInto({ cmd: 1, msgSize: 1 << 20 }, bytes, 0);
+    await writeAll(conn, bytes);
+    const back = new Uint8Array(1 << 20);
+    let got = 0;
+    while (got < back.byteLength) {
+      const n = await conn.read(back.subarray(got));
+      if (n === null) break;
+      got += n;
+    }
+    conn.close();
+    assert.equal(got, 1 << 20);
+    assert.ok(back.every((b) => b === 7));
+    assert.deepEqual(sizes, [1 << 20]);
+    assert.deepEqual(peers, [{ pid: Deno.pid, uid: Deno.uid(), gid: Deno.gid() }]);
+  } finally {
     await server.close(100);
     await Deno.remove(dir, { recursive: true });
   }

@@ -14,21 +14,22 @@ set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 deno=$(bash scripts/setup.sh --tests) || { echo "0 passed, 1 failed"; exit 1; }
+export DENO_DIR="$root/.tools/deno-dir" DENO_NO_UPDATE_CHECK=1 NO_COLOR=1
 
 # install refuses to name code in core_pattern that anyone but root could change, up to /
-# (docs/SECURITY.md), and the end-to-end tests install this checkout. A checkout below a
-# directory others can write (a fresh clone in /tmp) is therefore run, as root, from a
-# root-only copy under /run, removed afterwards.
-# The check is install's own (codeTrustProblems), which prints what it would refuse.
-unsafe_above() {
-  "$deno" eval --quiet --no-config "
+# (docs/SECURITY.md), and the end-to-end tests install this checkout. A checkout that
+# install would refuse (a fresh clone below /tmp) is therefore run, as root, from a
+# root-only copy under /run, removed afterwards. The check is install's own
+# (codeTrustProblems); it prints the first thing install would refuse.
+untrusted() {
+  "$deno" eval --quiet --config "$root/deno.json" "
     import { codeTrustProblems } from '$root/lib/install/preflight.ts';
     import { describeProblems } from '$root/lib/path_trust.ts';
     const problems = await codeTrustProblems('$root/bin/lttng-trig', { limit: 1 });
     if (problems.length === 0) Deno.exit(1);
     console.log(describeProblems(problems));"
 }
-if [ "$(id -u)" -eq 0 ] && unsafe=$(unsafe_above "$root"); then
+if [ "$(id -u)" -eq 0 ] && unsafe=$(untrusted); then
   copy=$(mktemp -d /run/lttng-trig-test.XXXXXX) || { echo "0 passed, 1 failed"; exit 1; }
   trap 'rm -rf "$copy"' EXIT
   trap 'exit 130' INT TERM
@@ -45,7 +46,6 @@ if [ "$(id -u)" -eq 0 ] && unsafe=$(unsafe_above "$root"); then
   bash "$copy/scripts/test.sh" "${args[@]}"
   exit
 fi
-export DENO_DIR="$root/.tools/deno-dir" DENO_NO_UPDATE_CHECK=1 NO_COLOR=1
 
 failed_checks=0
 check() {

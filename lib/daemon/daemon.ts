@@ -36,7 +36,7 @@ import type { StatusReply } from "../protocol/control.ts";
 import { CoredumpServer } from "./coredump_socket.ts";
 import { lookAtHeldProcess, type ProcReader } from "./held_process.ts";
 import { selfDumpProtection } from "./dumpable.ts";
-import { libc, peerReader } from "./libc.ts";
+import { libc } from "./libc.ts";
 import { crashLogLine, NotifyEndpoint } from "./notify_endpoint.ts";
 import { ChainFateEvents } from "./chain_fate_events.ts";
 import { removeStaleReportDirs, ReportQueue } from "./report_queue.ts";
@@ -305,15 +305,16 @@ export class Daemon implements AsyncDisposable {
     }
     // Root: the notifier runs as root, so only root may notify; the control socket is
     // shared with group "tracing" where it exists, as LTTng does, for reading: each
-    // request is judged by who sent it (SO_PEERCRED, controlDenial).
+    // request is judged by who sent it (SO_PEERCRED, controlDenial); without libc no
+    // peer is known, and no one changes triggers.
     const tracing = o.uid === 0 ? await groupId("tracing") : undefined;
     const notify = await bindSocket(this.notifySocketPath, { mode: 0o600 });
     this.#sockets.push(notify);
-    const control = await bindPeerSocket(
-      this.controlSocketPath,
-      tracing === undefined ? { mode: 0o600 } : { mode: 0o660, gid: tracing },
-      peerReader(),
-    );
+    const mode = tracing === undefined ? { mode: 0o600 } : { mode: 0o660, gid: tracing };
+    const c = libc();
+    const control = typeof c === "string"
+      ? await bindSocket(this.controlSocketPath, mode)
+      : await bindPeerSocket(this.controlSocketPath, mode, c);
     this.#sockets.push(control);
     if (o.coredumpSocket) {
       this.#selfDump = selfDumpProtection(o.dumpable ?? libc());

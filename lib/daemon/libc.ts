@@ -21,11 +21,16 @@ const SYMBOLS = {
   // int prctl(int option, unsigned long, ...): always called with all four.
   prctl: { parameters: ["i32", "u64", "u64", "u64", "u64"], result: "i32" },
   getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
+  // int fcntl(int fd, int cmd, ...): called with an int argument.
+  fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
 } as const;
 
 const O_RDONLY_CLOEXEC = 0o2000000;
 const SOL_SOCKET = 1;
 const SO_PEERCRED = 17;
+const F_GETFD = 1;
+const F_SETFD = 2;
+const FD_CLOEXEC = 1;
 const PR_GET_DUMPABLE = 3;
 const PR_SET_DUMPABLE = 4;
 const decoder = new TextDecoder();
@@ -43,6 +48,8 @@ export interface Libc {
    * `connect`, in this process's namespaces), or `undefined` when it cannot be read.
    */
   peerCredentials(fd: number): PeerCredentials | undefined;
+  /** Set `FD_CLOEXEC` on `fd`, so that no child process inherits it; whether it is set. */
+  setCloseOnExec(fd: number): boolean;
 }
 
 /** A unix socket peer's credentials, as the kernel gives them (`struct ucred`). */
@@ -56,15 +63,6 @@ export interface PeerCredentials {
 }
 
 let opened: Libc | string | undefined;
-
-/**
- * What reads a unix socket peer's credentials: libc's `SO_PEERCRED`, or, where libc cannot
- * be loaded, nothing (every peer unknown: it may read, never change).
- */
-export function peerReader(): (fd: number) => PeerCredentials | undefined {
-  const c = libc();
-  return typeof c === "string" ? () => undefined : (fd) => c.peerCredentials(fd);
-}
 
 /** libc (opened on first use), or why it cannot be used. */
 export function libc(): Libc | string {
@@ -114,6 +112,12 @@ function open(): Libc | string {
       if (len[0] !== cred.byteLength) return undefined;
       const v = new DataView(cred.buffer);
       return { pid: v.getInt32(0, true), uid: v.getUint32(4, true), gid: v.getUint32(8, true) };
+    },
+    setCloseOnExec(fd) {
+      const flags = c.fcntl(fd, F_GETFD, 0);
+      if (flags < 0) return false;
+      if (c.fcntl(fd, F_SETFD, flags | FD_CLOEXEC) !== 0) return false;
+      return (c.fcntl(fd, F_GETFD, 0) & FD_CLOEXEC) !== 0;
     },
   };
 }

@@ -20,8 +20,13 @@ export interface PeerConn extends ByteReader, ByteWriter {
   close(): void;
 }
 
-/** What reads the credentials of the socket `fd` (libc's `SO_PEERCRED`). */
-export type ReadPeer = (fd: number) => PeerCredentials | undefined;
+/** The descriptor calls the listener makes (libc's, lib/daemon/libc.ts). */
+export interface PeerFds {
+  /** The credentials of the peer of the connected socket `fd` (`SO_PEERCRED`). */
+  peerCredentials(fd: number): PeerCredentials | undefined;
+  /** Set `FD_CLOEXEC` on `fd`; whether it is set. */
+  setCloseOnExec(fd: number): boolean;
+}
 
 /** Buffered bytes past which the socket stops reading until the reader catches up. */
 const HIGH_WATER = 256 * 1024;
@@ -103,15 +108,15 @@ class NodePeerConn implements PeerConn {
 /** Accepts {@linkcode PeerConn}s on a bound `node:net` server, one `accept()` at a time. */
 export class PeerListener {
   #server: net.Server;
-  #readPeer: ReadPeer;
+  #fds: PeerFds;
   #pending: PeerConn[] = [];
   #waiting: ((conn: PeerConn | undefined) => void) | undefined;
   #closed = false;
 
-  /** Serve `server` (already listening); `readPeer` reads each connection's credentials. */
-  constructor(server: net.Server, readPeer: ReadPeer) {
+  /** Serve `server` (already listening); `fds` reads each connection's credentials. */
+  constructor(server: net.Server, fds: PeerFds) {
     this.#server = server;
-    this.#readPeer = readPeer;
+    this.#fds = fds;
     server.on("connection", (socket: net.Socket) => this.#connected(socket));
   }
 
@@ -122,7 +127,7 @@ export class PeerListener {
     }
     // deno-lint-ignore no-explicit-any
     const fd = (socket as any)._handle?.fd;
-    const peer = typeof fd === "number" && fd >= 0 ? this.#readPeer(fd) : undefined;
+    const peer = typeof fd === "number" && fd >= 0 ? this.#fds.peerCredentials(fd) : undefined;
     const conn = new NodePeerConn(socket, peer);
     const waiting = this.#waiting;
     this.#waiting = undefined;
@@ -152,8 +157,14 @@ export class PeerListener {
   }
 }
 
-/** Listen on the unix socket `path` (which must not exist) and read each peer with `readPeer`. */
-export function listenWithPeers(path: string, readPeer: ReadPeer): Promise<PeerListener> {
+/**
+ * Listen on the unix socket `path` (which must not exist yet, nor be reachable: the caller
+ * renames it into place) and read each peer with `fds`. Deno's `node:net` opens the
+ * listening socket without `O_CLOEXEC` (its accepted sockets have it): it is set here,
+ * before anyone can connect, or the listener is refused, since every child the daemon
+ * runs (lttng, a chained handler) would hold it, and could answer in the daemon's place.
+ */
+export function listenWithPeers(path: string, fds: PeerFds): Promise<PeerListener> {
   return new Promise((resolve, reject) => {
     const server = net.createServer({ pauseOnConnect: false });
     const fail = (err: Error) => reject(err);
@@ -162,7 +173,14 @@ export function listenWithPeers(path: string, readPeer: ReadPeer): Promise<PeerL
       server.off("error", fail);
       // A failure later (EMFILE on accept) must not end the daemon: skip it.
       server.on("error", () => {});
-      resolve(new PeerListener(server, readPeer));
+      // deno-lint-ignore no-explicit-any
+      const fd = (server as any)._handle?.fd;
+      if (typeof fd !== "number" || fd < 0 || !fds.setCloseOnExec(fd)) {
+        server.close();
+        reject(new Error(`cannot make the socket ${path} close-on-exec (descriptor ${fd})`));
+        return;
+      }
+      resolve(new PeerListener(server, fds));
     });
   });
 }

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { listenWithPeers, type PeerListener, type ReadPeer } from "./peer_listener.ts";
+import { listenWithPeers, type PeerFds, type PeerListener } from "./peer_listener.ts";
 
 /** A listening socket and the inode it was bound to. */
 export interface BoundSocket {
@@ -48,14 +48,14 @@ export interface BoundPeerSocket extends Omit<BoundSocket, "listener"> {
 
 /**
  * {@linkcode bindSocket}, for a socket whose every connection says who sent it
- * (`SO_PEERCRED`, read by `readPeer`): the control socket.
+ * (`SO_PEERCRED`, read through `fds`): the control socket.
  */
 export function bindPeerSocket(
   path: string,
   options: BindSocketOptions,
-  readPeer: ReadPeer,
+  fds: PeerFds,
 ): Promise<BoundPeerSocket> {
-  return bindAt(path, options, (tmp) => listenWithPeers(tmp, readPeer));
+  return bindAt(path, options, (tmp) => listenWithPeers(tmp, fds));
 }
 
 async function bindAt<L extends { close(): void }>(

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { SocketServer } from "../../lib/daemon/connections.ts";
 import { listenWithPeers } from "../../lib/daemon/peer_listener.ts";
-import { type PeerCredentials, peerReader } from "../../lib/daemon/libc.ts";
+import { libc, type PeerCredentials } from "../../lib/daemon/libc.ts";
 import { encodeHeaderInto, HEADER_SIZE } from "../../lib/wire/header.ts";
 import { writeAll } from "../../lib/wire/frame.ts";
 
@@ -88,12 +88,14 @@ Deno.test("SocketServer drops the oldest idle connection for a new one when full
   }
 });
 
-Deno.test("SocketServer on a PeerListener hands each frame its sender's SO_PEERCRED, and a large frame whole", async () => {
+Deno.test("SocketServer on a PeerListener hands each frame its sender's SO_PEERCRED, a large frame whole, and no child its listener", async () => {
   const dir = await Deno.makeTempDir({ prefix: "lttng-trig-conns-" });
   const path = `${dir}/s`;
   const peers: (PeerCredentials | undefined)[] = [];
   const sizes: number[] = [];
-  const server = new SocketServer(await listenWithPeers(path, peerReader()), {
+  const c = libc();
+  if (typeof c === "string") throw new Error(c);
+  const server = new SocketServer(await listenWithPeers(path, c), {
     maxPayload: () => 1 << 20,
     onFrameError: () => undefined,
     onFrame(f, peer) {
@@ -115,6 +117,13 @@ Deno.test("SocketServer on a PeerListener hands each frame its sender's SO_PEERC
       if (n === null) break;
       got += n;
     }
+    // No child the daemon runs holds the listener (Deno's node:net leaves it inheritable).
+    const child = await new Deno.Command("/bin/sh", {
+      args: ["-c", 'for f in /proc/$$/fd/*; do readlink "$f"; done'],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    assert.doesNotMatch(new TextDecoder().decode(child.stdout), /^socket:/m);
     conn.close();
     assert.equal(got, 1 << 20);
     assert.ok(back.every((b) => b === 7));

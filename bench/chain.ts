@@ -125,7 +125,8 @@ async function storedCore(pid: number): Promise<number> {
 
 /** A short directory with a link `lttng-trig` to the launcher: the pattern fits 127 bytes. */
 async function shortHome(): Promise<{ dir: string; exe: string } & AsyncDisposable> {
-  const dir = `/tmp/b${Deno.pid}`;
+  // Not below /tmp: install trusts no path others can write beside (docs/SECURITY.md).
+  const dir = `/run/b${Deno.pid}`;
   await Deno.remove(dir, { recursive: true }).catch(() => {});
   await Deno.mkdir(dir, { mode: 0o700 });
   await Deno.chmod(dir, 0o700);

@@ -97,6 +97,11 @@ export class PathTrust {
     }
   }
 
+  /** Record a problem the caller found itself (a file that must not be there). */
+  report(path: string, why: string): void {
+    this.#add(path, why);
+  }
+
   /** Check one file (not through a symlink); `parent`: whether something lies below it. */
   #judge(path: string, st: PathStat, parent: boolean): void {
     const p = ownershipProblem(st, this.#rule.owners);
@@ -108,7 +113,10 @@ export class PathTrust {
     const othersWrite = (mode & 0o002) !== 0;
     const groupOk = (mode & 0o020) === 0 || this.#rule.groups?.includes(st.gid ?? -1) === true;
     if ((othersWrite || !groupOk) && !sticky) {
-      this.#add(path, `mode ${octalMode(mode)}, writable by ${othersWrite ? "others" : "group"}`);
+      const shown = (mode & 0o1000) !== 0
+        ? `1${octalMode(mode).padStart(3, "0")}`
+        : octalMode(mode);
+      this.#add(path, `mode ${shown}, writable by ${othersWrite ? "others" : "group"}`);
     }
   }
 

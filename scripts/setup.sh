@@ -107,4 +107,9 @@ fi
 export DENO_DIR="$root/.tools/deno-dir" DENO_NO_UPDATE_CHECK=1
 # Populate the cache for every entry point (npm packages included).
 (cd "$root" && "$deno" cache --quiet main.ts mod.ts $(find tests scripts -name '*.ts' 2>/dev/null) >&2)
+# Deno links node_compat_bin/node to the Deno that made it, for child processes that run
+# node. In a cache copied from another tree that names a binary outside this one, which
+# root would run and install rightly refuses: drop it (Deno makes it again if it needs it).
+link="$DENO_DIR/node_compat_bin/node"
+if [ -L "$link" ] && [ "$(readlink "$link")" != "$deno" ]; then rm -f "$link"; fi
 echo "$deno"

@@ -16,6 +16,37 @@ cd "$root"
 deno=$(bash scripts/setup.sh --tests) || { echo "0 passed, 1 failed"; exit 1; }
 export DENO_DIR="$root/.tools/deno-dir" DENO_NO_UPDATE_CHECK=1 NO_COLOR=1
 
+# install refuses to name code in core_pattern that anyone but root could change, up to /
+# (docs/SECURITY.md), and the end-to-end tests install this checkout. A checkout that
+# install would refuse (a fresh clone below /tmp) is therefore run, as root, from a
+# root-only copy under /run, removed afterwards. The check is install's own
+# (codeTrustProblems); it prints the first thing install would refuse.
+untrusted() {
+  "$deno" eval --quiet --config "$root/deno.json" "
+    import { codeTrustProblems } from '$root/lib/install/preflight.ts';
+    import { describeProblems } from '$root/lib/path_trust.ts';
+    const problems = await codeTrustProblems('$root/bin/lttng-trig', { limit: 1 });
+    if (problems.length === 0) Deno.exit(1);
+    console.log(describeProblems(problems));"
+}
+if [ "$(id -u)" -eq 0 ] && unsafe=$(untrusted); then
+  copy=$(mktemp -d /run/lttng-trig-test.XXXXXX) || { echo "0 passed, 1 failed"; exit 1; }
+  trap 'rm -rf "$copy"' EXIT
+  trap 'exit 130' INT TERM
+  echo "test: install would refuse this checkout ($unsafe): running from a root-only copy, $copy" >&2
+  # Root's, writable by root alone; readable by the temporary users the tests create.
+  tar -C "$root" --exclude=./.git --exclude=./coverage -cf - . |
+    tar -C "$copy" --no-same-owner -xf - || { echo "0 passed, 1 failed"; exit 1; }
+  chmod -R go-w "$copy" && chmod 0755 "$copy"
+  # Deno's link to itself (node_compat_bin/node) names the original's binary: Deno makes
+  # it again, for the copy, if it needs it.
+  rm -rf "$copy/.tools/deno-dir/node_compat_bin"
+  args=()
+  for a in "$@"; do args+=("${a/#"$root"\//"$copy"/}"); done
+  bash "$copy/scripts/test.sh" "${args[@]}"
+  exit
+fi
+
 failed_checks=0
 check() {
   local name=$1; shift

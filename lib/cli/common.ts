@@ -16,11 +16,20 @@ export interface Output {
   err(line: string): void;
 }
 
-/** The console. */
+/**
+ * The console. Each line passes {@linkcode printable} (its newlines kept), after the
+ * command escaped what it prints ({@linkcode escaped}, {@linkcode jsonLine}): whatever a
+ * message carries (a daemon's error, a path), no byte a terminal acts on reaches it.
+ */
 export const consoleOutput: Output = {
-  out: (line) => console.log(line),
-  err: (line) => console.error(line),
+  out: (line) => console.log(terminalText(line)),
+  err: (line) => console.error(terminalText(line)),
 };
+
+/** `text`, each of its lines {@linkcode printable}. */
+function terminalText(text: string): string {
+  return text.split("\n").map(printable).join("\n");
+}
 
 /** What a command gets. */
 export interface CommandContext {

@@ -11,6 +11,8 @@ import {
   COMMON_HELP_OPTION,
   CONTROL_SOCKET_FILE,
   controlSocketPath,
+  jsonLine,
+  printable,
   runDirOption,
   table,
 } from "./common.ts";
@@ -78,7 +80,7 @@ export async function listCommand(argv: string[], ctx: CommandContext): Promise<
     () => new ControlClient(controlSocketPath(ctx.env, runDir)).list(),
   );
   if (values.json) {
-    ctx.io.out(JSON.stringify(reply));
+    ctx.io.out(jsonLine(reply));
     return 0;
   }
   if (reply.triggers.length === 0) {
@@ -98,7 +100,7 @@ export async function listCommand(argv: string[], ctx: CommandContext): Promise<
         ...(t.maxPerDay === undefined ? [] : [`max-per-day=${t.maxPerDay}`]),
       ].join(" "),
       `${t.fired}/${t.hits}`,
-    ]);
+    ].map(printable));
   }
   for (const line of table(rows)) ctx.io.out(line);
   return 0;

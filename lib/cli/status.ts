@@ -10,7 +10,15 @@ import { describeAction, type Trigger } from "../trigger.ts";
 import type { CrashRecord } from "../protocol/records.ts";
 import { type JournalEntry, readJournal } from "../notify/io.ts";
 import { ControlClient } from "../client/client.ts";
-import { type CommandContext, controlSocketPath, escaped, shortTime, table } from "./common.ts";
+import {
+  type CommandContext,
+  controlSocketPath,
+  escaped,
+  jsonLine,
+  printable,
+  shortTime,
+  table,
+} from "./common.ts";
 import { type CommandSpec, HELP_OPTION, parse, usageLine } from "./registry.ts";
 import { type ChainStatus, chainStatusLines, chainStatusOf } from "../install/chain_status.ts";
 import {
@@ -395,7 +403,7 @@ export function statusLines(r: StatusReport): string[] {
     } else {
       const rows = r.triggers.map((
         t,
-      ) => [t.name, `session ${t.session}`, describeAction(t.action)]);
+      ) => [t.name, `session ${t.session}`, describeAction(t.action)].map(printable));
       lines.push(...table(rows).map((row) => `trigger: ${row}`));
     }
     lines.push(...sessionLines(r));
@@ -452,7 +460,7 @@ export async function statusCommand(
     ...(lttng === undefined ? {} : { lttng }),
   });
   if (values.json) {
-    ctx.io.out(JSON.stringify(report));
+    ctx.io.out(jsonLine(report));
   } else {
     for (const line of statusLines(report)) ctx.io.out(line);
   }

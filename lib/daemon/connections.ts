@@ -5,8 +5,24 @@
  *
  * @module
  */
-import { type Frame, FrameError, readFrame, writeAll } from "../wire/frame.ts";
-import { acceptLoop } from "./sockets.ts";
+import {
+  type ByteReader,
+  type ByteWriter,
+  type Frame,
+  FrameError,
+  readFrame,
+  writeAll,
+} from "../wire/frame.ts";
+import type { PeerCredentials } from "./libc.ts";
+import { acceptLoop, type Acceptor } from "./sockets.ts";
+
+/** A connection the server reads frames from: a `Deno.Conn`, or one that knows its peer. */
+export interface ServedConn extends ByteReader, ByteWriter {
+  /** Who connected (`SO_PEERCRED`), where the listener reads it. */
+  readonly peer?: PeerCredentials;
+  /** Close it. */
+  close(): void;
+}
 
 /** What a connection's handler returns for one frame. */
 export interface FrameResult {
@@ -22,8 +38,8 @@ export interface FrameResult {
 export interface SocketServerOptions {
   /** Largest payload per command; -1 for an unknown command. */
   maxPayload(cmd: number): number;
-  /** Handles one frame. */
-  onFrame(frame: Frame): Promise<FrameResult>;
+  /** Handles one frame; `peer` is who sent it, where the listener knows. */
+  onFrame(frame: Frame, peer: PeerCredentials | undefined): Promise<FrameResult>;
   /** Reply to a frame that could not be read (unknown command, too large). */
   onFrameError(err: FrameError): Uint8Array | undefined;
   /** Most connections at once. @default 256 */
@@ -35,12 +51,12 @@ export interface SocketServerOptions {
 }
 
 class Connection {
-  readonly conn: Deno.Conn;
+  readonly conn: ServedConn;
   busy = false;
   since = performance.now();
   #closed = false;
 
-  constructor(conn: Deno.Conn) {
+  constructor(conn: ServedConn) {
     this.conn = conn;
   }
 
@@ -61,7 +77,7 @@ class Connection {
 
 /** Serves framed requests on a listener until closed. */
 export class SocketServer {
-  #listener: Deno.Listener;
+  #listener: Acceptor<ServedConn> & { close(): void };
   #options: Required<SocketServerOptions>;
   #connections = new Set<Connection>();
   #tasks = new Set<Promise<void>>();
@@ -71,7 +87,7 @@ export class SocketServer {
   #refusedLoggedAt = -Infinity;
 
   /** Start serving `listener`. */
-  constructor(listener: Deno.Listener, options: SocketServerOptions) {
+  constructor(listener: Acceptor<ServedConn> & { close(): void }, options: SocketServerOptions) {
     this.#listener = listener;
     this.#options = { maxConnections: 256, frameTimeoutMs: 5000, log: () => {}, ...options };
     this.#acceptLoop = this.#accept();
@@ -107,7 +123,7 @@ export class SocketServer {
   }
 
   /** Close a connection past the cap, unread: its client sees the socket close. */
-  #refuse(conn: Deno.Conn): void {
+  #refuse(conn: ServedConn): void {
     try {
       conn.close();
     } catch { /* closed */ }
@@ -155,7 +171,7 @@ export class SocketServer {
         }
         if (frame === null) return;
         c.busy = true;
-        const result = await this.#options.onFrame(frame);
+        const result = await this.#options.onFrame(frame, c.conn.peer);
         if (c.closed) return;
         if (result.reply !== undefined) {
           // A client that stops reading gets its reply dropped after the deadline.

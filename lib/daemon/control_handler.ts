@@ -38,6 +38,7 @@ import {
 } from "../trigger.ts";
 import type { SessionInfo } from "../lttng/control.ts";
 import { sessionProblem } from "../lttng/session_checks.ts";
+import type { PeerCredentials } from "./libc.ts";
 
 /** What the control handler needs from the daemon. */
 export interface ControlContext {
@@ -51,6 +52,41 @@ export interface ControlContext {
   status(): StatusReply;
   /** Log line sink. @default nothing */
   log?: (line: string) => void;
+  /**
+   * Who sent the request (`SO_PEERCRED`). Only the daemon's uid and root may change
+   * triggers; anyone else the socket lets in (group `tracing`) reads. @default unknown
+   */
+  peer?: PeerCredentials;
+}
+
+/** Commands that change the daemon's triggers. */
+const CHANGES: ReadonlySet<number> = new Set([ControlCommand.SET, ControlCommand.REMOVE]);
+
+/**
+ * Why `peer` may not run `cmd` on the daemon of `daemonUid`, or `undefined` when it may.
+ * Reading (list, history, status, watch) is for whoever the socket lets in: root, the
+ * daemon's user and, on root's daemon, group `tracing` (0660). Changing triggers (set,
+ * remove) is for root and the daemon's user only: root's triggers make root's LTTng
+ * write where they say. A peer whose credentials are unknown changes nothing.
+ *
+ * @example
+ * ```ts
+ * import { controlDenial } from "./control_handler.ts";
+ * import { ControlCommand } from "../wire/control.ts";
+ * controlDenial(ControlCommand.LIST, { pid: 9, uid: 1000, gid: 1000 }, 0); // undefined
+ * controlDenial(ControlCommand.SET, { pid: 9, uid: 1000, gid: 1000 }, 0); // "only root ..."
+ * ```
+ */
+export function controlDenial(
+  cmd: number,
+  peer: PeerCredentials | undefined,
+  daemonUid: number,
+): string | undefined {
+  if (!CHANGES.has(cmd)) return undefined;
+  if (peer !== undefined && (peer.uid === 0 || peer.uid === daemonUid)) return undefined;
+  const who = peer === undefined ? "a client whose uid is unknown" : `uid ${peer.uid}`;
+  const owner = daemonUid === 0 ? "root" : `uid ${daemonUid} and root`;
+  return `only ${owner} can change this daemon's triggers, and this is ${who}: members of group tracing may read (list, history, show, watch, status): run it as root (sudo lttng-trig ...)`;
 }
 
 /** A reply with no payload: a failure. */
@@ -81,6 +117,11 @@ export async function handleControl(
   request: unknown,
   ctx: ControlContext,
 ): Promise<ControlReply<ReplyOf<ControlCommandCode> | null>> {
+  const denied = controlDenial(cmd, ctx.peer, ctx.uid);
+  if (denied !== undefined) {
+    ctx.log?.(`control socket: refused command ${cmd} from ${peerText(ctx.peer)}`);
+    return fail(ControlStatus.DENIED, denied);
+  }
   try {
     switch (cmd) {
       case ControlCommand.SET: {
@@ -114,6 +155,10 @@ export async function handleControl(
     if (err instanceof StoreError) return fail(ControlStatus.STORE_FAILED, err.message);
     return fail(ControlStatus.ERROR, err instanceof Error ? err.message : String(err));
   }
+}
+
+function peerText(peer: PeerCredentials | undefined): string {
+  return peer === undefined ? "an unknown peer" : `pid ${peer.pid} uid ${peer.uid}`;
 }
 
 async function set(

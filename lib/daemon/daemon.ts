@@ -26,6 +26,7 @@ import { CrashHandler, type SessionActions } from "./crash_handler.ts";
 import { answerControlFrame } from "./control_handler.ts";
 import { SocketServer } from "./connections.ts";
 import {
+  bindPeerSocket,
   bindSocket,
   type BoundSocket,
   groupId,
@@ -348,14 +349,17 @@ export class Daemon implements AsyncDisposable {
       o.log(`crashed processes are not looked at in /proc: ${this.#procReader}`);
     }
     // Root: the notifier runs as root, so only root may notify; the control socket is
-    // shared with group "tracing" where it exists, as LTTng does.
+    // shared with group "tracing" where it exists, as LTTng does, for reading: each
+    // request is judged by who sent it (SO_PEERCRED, controlDenial); without libc no
+    // peer is known, and no one changes triggers.
     const tracing = o.uid === 0 ? await groupId("tracing") : undefined;
     const notify = await bindSocket(this.notifySocketPath, { mode: 0o600 });
     this.#sockets.push(notify);
-    const control = await bindSocket(
-      this.controlSocketPath,
-      tracing === undefined ? { mode: 0o600 } : { mode: 0o660, gid: tracing },
-    );
+    const mode = tracing === undefined ? { mode: 0o600 } : { mode: 0o660, gid: tracing };
+    const c = libc();
+    const control = typeof c === "string"
+      ? await bindSocket(this.controlSocketPath, mode)
+      : await bindPeerSocket(this.controlSocketPath, mode, c);
     this.#sockets.push(control);
     if (o.coredumpSocket) {
       this.#selfDump = selfDumpProtection(o.dumpable ?? libc());
@@ -425,10 +429,11 @@ export class Daemon implements AsyncDisposable {
           error: err.message,
           payload: null,
         }),
-      onFrame: (frame) =>
+      onFrame: (frame, peer) =>
         answerControlFrame(frame.header.cmd, frame.payload, {
           store: this.#store,
           uid: o.uid,
+          peer,
           listSessions: () => this.#actions.listSessions(),
           status: () => this.#status(),
           log: o.log,

@@ -16,9 +16,17 @@ const SYMBOLS = {
   readlink: { parameters: ["buffer", "buffer", "usize"], result: "isize" },
   // int prctl(int option, unsigned long, ...): always called with all four.
   prctl: { parameters: ["i32", "u64", "u64", "u64", "u64"], result: "i32" },
+  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
+  // int fcntl(int fd, int cmd, ...): called with an int argument.
+  fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
 } as const;
 
 const O_RDONLY_CLOEXEC = 0o2000000;
+const SOL_SOCKET = 1;
+const SO_PEERCRED = 17;
+const F_GETFD = 1;
+const F_SETFD = 2;
+const FD_CLOEXEC = 1;
 const PR_GET_DUMPABLE = 3;
 const PR_SET_DUMPABLE = 4;
 const decoder = new TextDecoder();
@@ -31,6 +39,23 @@ export interface Libc {
   readLink(path: string): string | undefined;
   /** `prctl(PR_SET_DUMPABLE, 0)`, then whether `PR_GET_DUMPABLE` says 0. */
   setNotDumpable(): boolean;
+  /**
+   * Who connected to the unix socket `fd` (`SO_PEERCRED`: the peer's pid, uid and gid at
+   * `connect`, in this process's namespaces), or `undefined` when it cannot be read.
+   */
+  peerCredentials(fd: number): PeerCredentials | undefined;
+  /** Set `FD_CLOEXEC` on `fd`, so that no child process inherits it; whether it is set. */
+  setCloseOnExec(fd: number): boolean;
+}
+
+/** A unix socket peer's credentials, as the kernel gives them (`struct ucred`). */
+export interface PeerCredentials {
+  /** Its pid. */
+  pid: number;
+  /** Its effective uid. */
+  uid: number;
+  /** Its effective gid. */
+  gid: number;
 }
 
 let opened: Libc | string | undefined;
@@ -72,6 +97,23 @@ function open(): Libc | string {
     setNotDumpable() {
       c.prctl(PR_SET_DUMPABLE, 0n, 0n, 0n, 0n);
       return c.prctl(PR_GET_DUMPABLE, 0n, 0n, 0n, 0n) === 0;
+    },
+    peerCredentials(fd) {
+      // struct ucred { pid_t pid; uid_t uid; gid_t gid; }
+      const cred = new Uint8Array(12);
+      const len = new Uint32Array([cred.byteLength]);
+      if (c.getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, new Uint8Array(len.buffer)) !== 0) {
+        return undefined;
+      }
+      if (len[0] !== cred.byteLength) return undefined;
+      const v = new DataView(cred.buffer);
+      return { pid: v.getInt32(0, true), uid: v.getUint32(4, true), gid: v.getUint32(8, true) };
+    },
+    setCloseOnExec(fd) {
+      const flags = c.fcntl(fd, F_GETFD, 0);
+      if (flags < 0) return false;
+      if (c.fcntl(fd, F_SETFD, flags | FD_CLOEXEC) !== 0) return false;
+      return (c.fcntl(fd, F_GETFD, 0) & FD_CLOEXEC) !== 0;
     },
   };
 }

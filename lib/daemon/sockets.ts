@@ -6,6 +6,8 @@
  * @module
  */
 
+import { listenWithPeers, type PeerFds, type PeerListener } from "./peer_listener.ts";
+
 /** Deno's own unix listener. */
 type UnixListener = Deno.Listener<Deno.UnixConn, Deno.UnixAddr>;
 
@@ -34,7 +36,7 @@ function dirnameOf(path: string): string {
 
 /**
  * Bind a unix socket at `path` with its final mode from the start; `listen` binds it
- * (Deno's listener unless told otherwise).
+ * (Deno's listener unless told otherwise: the coredump socket's is libc's).
  */
 export function bindSocket(path: string, options: BindSocketOptions): Promise<BoundSocket>;
 export function bindSocket<L extends { close(): void }>(
@@ -42,16 +44,43 @@ export function bindSocket<L extends { close(): void }>(
   options: BindSocketOptions,
   listen: (path: string) => L,
 ): Promise<BoundSocket<L>>;
-export async function bindSocket<L extends { close(): void }>(
+export function bindSocket<L extends { close(): void }>(
   path: string,
   options: BindSocketOptions,
-  listen: (path: string) => L | UnixListener = (p) => Deno.listen({ transport: "unix", path: p }),
+  listen?: (path: string) => L,
 ): Promise<BoundSocket<L | UnixListener>> {
+  return bindAt<L | UnixListener>(
+    path,
+    options,
+    (tmp) => Promise.resolve(listen?.(tmp) ?? Deno.listen({ transport: "unix", path: tmp })),
+  );
+}
+
+/** A bound socket whose connections carry their peer's credentials. */
+export type BoundPeerSocket = BoundSocket<PeerListener>;
+
+/**
+ * {@linkcode bindSocket}, for a socket whose every connection says who sent it
+ * (`SO_PEERCRED`, read through `fds`): the control socket.
+ */
+export function bindPeerSocket(
+  path: string,
+  options: BindSocketOptions,
+  fds: PeerFds,
+): Promise<BoundPeerSocket> {
+  return bindAt(path, options, (tmp) => listenWithPeers(tmp, fds));
+}
+
+async function bindAt<L extends { close(): void }>(
+  path: string,
+  options: BindSocketOptions,
+  listen: (tmpPath: string) => Promise<L>,
+): Promise<{ listener: L; path: string; ino: number | null }> {
   const tmpDir = await Deno.makeTempDir({ dir: dirnameOf(path), prefix: ".lttng-trig-" });
   const tmpPath = `${tmpDir}/s`;
-  let listener: L | UnixListener | undefined;
+  let listener: L | undefined;
   try {
-    listener = listen(tmpPath);
+    listener = await listen(tmpPath);
     if (options.gid !== undefined) await Deno.chown(tmpPath, null, options.gid);
     await Deno.chmod(tmpPath, options.mode);
     await Deno.rename(tmpPath, path);
@@ -99,13 +128,19 @@ export async function groupId(group: string): Promise<number | undefined> {
   return undefined;
 }
 
+/** What accepts connections: a `Deno.Listener` or a {@linkcode PeerListener}. */
+export interface Acceptor<C> {
+  /** The next connection; fails with `BadResource` once closed. */
+  accept(): Promise<C>;
+}
+
 /**
  * Accept connections on `listener` and hand each to `onConn`, until the listener is
  * closed or `closing()` is true (a connection accepted then is closed). EMFILE and the
  * like skip one accept: the daemon keeps serving.
  */
-export async function acceptLoop<C extends { close(): void } = Deno.Conn>(
-  listener: { accept(): Promise<C> },
+export async function acceptLoop<C extends { close(): void }>(
+  listener: Acceptor<C>,
   options: { closing(): boolean; onConn(conn: C): void },
 ): Promise<void> {
   while (!options.closing()) {

@@ -86,6 +86,22 @@ export async function coredumpSocketReady(controlSocket: string): Promise<string
   }
 }
 
+/**
+ * What Deno or npm would read in a directory above a project: a workspace root (deno.json,
+ * deno.jsonc, package.json) with its import map, lock file and packages. The launcher
+ * makes Deno look for none of them (deno.json is a workspace root, and bin/lttng-trig
+ * sets DENO_NO_PACKAGE_JSON and --node-modules-dir=none); install still refuses a tree
+ * they stand above, so that no later change to either can hand root's code to them.
+ */
+export const ABOVE_TREE_NAMES: readonly string[] = [
+  "deno.json",
+  "deno.jsonc",
+  "package.json",
+  "node_modules",
+  "deno.lock",
+  "import_map.json",
+];
+
 /** What the launcher runs from its checkout, besides lib/, bin/ and the Deno cache. */
 const LAUNCHER_FILES = ["main.ts", "deno.json", "deno.lock"];
 /** The trees the launcher runs code from, walked whole. */
@@ -108,7 +124,8 @@ export interface CodeTrustOptions {
  * pick (`ROOT/.tools/node_modules/@deno/linux-*-glibc/deno`), `main.ts`, `deno.json`,
  * `deno.lock`, and the trees `lib/`, `bin/`, `.tools/deno-dir` (the module cache) and
  * `node_modules/`, with every directory above them. Each must be owned by one of `owners`
- * and not writable by group or others. Empty when all can be trusted.
+ * and not writable by group or others (a sticky directory too), and no directory above the
+ * tree may hold one of {@linkcode ABOVE_TREE_NAMES}. Empty when all can be trusted.
  *
  * @example
  * ```ts
@@ -121,12 +138,14 @@ export async function codeTrustProblems(
   exe: string,
   options: CodeTrustOptions = {},
 ): Promise<PathProblem[]> {
-  const trust = new PathTrust({ owners: options.owners ?? [0], stickyParents: true }, options);
+  // No sticky exception: in a sticky /tmp anyone can add a deno.json beside the tree.
+  const trust = new PathTrust({ owners: options.owners ?? [0] }, options);
   const real = await trust.chain(exe);
   const root = real?.match(/^(.*)\/bin\/[^/]+$/)?.[1];
   if (root === undefined || (await trust.chain(`${root}/main.ts`)) === undefined) {
     return trust.problems; // not the launcher: a compiled binary, which is all it runs
   }
+  await aboveTree(root, trust, options.fs ?? Deno);
   for (const file of LAUNCHER_FILES) await trust.chain(`${root}/${file}`);
   const denos = await trust.chain(`${root}/.tools/node_modules/@deno`);
   if (denos !== undefined) {
@@ -140,6 +159,25 @@ export async function codeTrustProblems(
     if (dir !== undefined) await trust.tree(dir, "follow");
   }
   return trust.problems;
+}
+
+/** Report each of {@linkcode ABOVE_TREE_NAMES} that stands in a directory above `root`. */
+async function aboveTree(root: string, trust: PathTrust, fs: PathFs): Promise<void> {
+  const parts = root.split("/").filter((s) => s !== "");
+  for (let i = 0; i < parts.length && !trust.full; i++) {
+    const dir = `/${parts.slice(0, i).join("/")}`;
+    for (const name of ABOVE_TREE_NAMES) {
+      const path = `${dir === "/" ? "" : dir}/${name}`;
+      try {
+        await fs.lstat(path);
+      } catch (err) {
+        if (err instanceof Deno.errors.NotFound) continue;
+        trust.report(path, `cannot be checked: ${(err as Error).message}`);
+        continue;
+      }
+      trust.report(path, "above the tree, where Deno or npm could read it");
+    }
+  }
 }
 
 /**
@@ -159,6 +197,6 @@ export async function checkCodeTrust(
   throw new CommandError(
     `cannot name ${exe} in core_pattern: the kernel would run it as root at every crash, and someone other than root can change what it runs: ${
       describeProblems(problems)
-    }: make the code root's and writable by root alone (chown -R root: ${dir} && chmod -R go-w ${dir}, and the same, without -R, for each directory above it listed), or install a copy under a directory only root can write`,
+    }: make the code root's and writable by root alone (chown -R root: ${dir} && chmod -R go-w ${dir}, and the same, without -R, for each directory above it listed), remove what stands above the tree, or install a copy where every directory up to / is root's alone (not below /tmp: a sticky directory lets anyone add files beside it)`,
   );
 }

@@ -46,6 +46,11 @@ export const ControlStatus = {
   STORE_FAILED: 5,
   /** The command is unknown. */
   UNKNOWN_COMMAND: 6,
+  /**
+   * The peer may not run this command: on root's daemon, a member of group `tracing`
+   * reads (list, history, status, watch) but changes nothing (set, remove).
+   */
+  DENIED: 7,
 } as const;
 
 /**

@@ -26,7 +26,8 @@ function show(r: RunResult): string {
 async function shortHome(): Promise<
   { dir: string; exe: string; [Symbol.asyncDispose](): Promise<void> }
 > {
-  const dir = `/tmp/c${Deno.pid}`;
+  // Not below /tmp: install trusts no path others can write beside (docs/SECURITY.md).
+  const dir = `/run/c${Deno.pid}`;
   await Deno.remove(dir, { recursive: true }).catch(() => {});
   await Deno.mkdir(dir, { mode: 0o700 });
   await Deno.chmod(dir, 0o700);

@@ -99,13 +99,15 @@ Deno.test("codeTrustProblems() follows a root-owned symlink to a target a user o
   ]);
 });
 
-Deno.test("codeTrustProblems() accepts root's code below a sticky /tmp, refuses a plain 0777 parent and a Deno others could add", async () => {
-  // In a sticky directory no one but the owner renames or removes an entry: root's own
-  // checkout (or link) there stays root's.
+Deno.test("codeTrustProblems() refuses a sticky /tmp parent, a plain 0777 parent and a Deno others could add", async () => {
+  // A sticky directory keeps others from renaming root's entry, not from adding a
+  // deno.json or node_modules beside it, which Deno could read.
   const fs = fakeFs({
     ...checkout("/tmp/t", { "/tmp": { dir: true, mode: 0o41777 } }),
   });
-  assert.deepEqual(await codeTrustProblems("/tmp/t/bin/lttng-trig", { fs }), []);
+  assert.deepEqual(await codeTrustProblems("/tmp/t/bin/lttng-trig", { fs }), [
+    { path: "/tmp", why: "mode 1777, writable by others" },
+  ]);
   const fs1 = fakeFs({
     ...checkout("/srv/t", { "/srv": { dir: true, mode: 0o40777 } }),
   });
@@ -118,4 +120,23 @@ Deno.test("codeTrustProblems() accepts root's code below a sticky /tmp, refuses 
   assert.deepEqual(await codeTrustProblems("/opt/t/bin/lttng-trig", { fs: fs2 }), [
     { path: "/opt/t/.tools/node_modules/@deno", why: "mode 777, writable by others" },
   ]);
+});
+
+Deno.test("codeTrustProblems() refuses a Deno or npm file above the tree, even root's", async () => {
+  const above = "above the tree, where Deno or npm could read it";
+  const fs = fakeFs(checkout("/opt/x/t", {
+    "/opt/x/deno.json": {},
+    "/opt/package.json": { uid: 1000 },
+    "/node_modules": { dir: true },
+    "/opt/x/deno.jsonc": { link: "/etc/hostname" },
+  }));
+  assert.deepEqual(await codeTrustProblems("/opt/x/t/bin/lttng-trig", { fs }), [
+    { path: "/node_modules", why: above },
+    { path: "/opt/package.json", why: above },
+    { path: "/opt/x/deno.json", why: above },
+    { path: "/opt/x/deno.jsonc", why: above },
+  ]);
+  // The tree's own deno.json and deno.lock are what it runs with.
+  const own = fakeFs(checkout("/opt/x/t", { "/opt/x/t/package.json": {} }));
+  assert.deepEqual(await codeTrustProblems("/opt/x/t/bin/lttng-trig", { fs: own }), []);
 });

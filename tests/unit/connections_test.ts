@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { SocketServer } from "../../lib/daemon/connections.ts";
+import { listenWithPeers } from "../../lib/daemon/peer_listener.ts";
+import { libc, type PeerCredentials } from "../../lib/daemon/libc.ts";
 import { encodeHeaderInto, HEADER_SIZE } from "../../lib/wire/header.ts";
+import { writeAll } from "../../lib/wire/frame.ts";
 
 function frame(cmd: number): Uint8Array {
   const bytes = new Uint8Array(HEADER_SIZE + 1);
@@ -80,6 +83,53 @@ Deno.test("SocketServer drops the oldest idle connection for a new one when full
     assert.equal(server.refused, 0);
   } finally {
     for (const c of conns) c.close();
+    await server.close(100);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("SocketServer on a PeerListener hands each frame its sender's SO_PEERCRED, a large frame whole, and no child its listener", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "lttng-trig-conns-" });
+  const path = `${dir}/s`;
+  const peers: (PeerCredentials | undefined)[] = [];
+  const sizes: number[] = [];
+  const c = libc();
+  if (typeof c === "string") throw new Error(c);
+  const server = new SocketServer(await listenWithPeers(path, c), {
+    maxPayload: () => 1 << 20,
+    onFrameError: () => undefined,
+    onFrame(f, peer) {
+      peers.push(peer);
+      sizes.push(f.payload.byteLength);
+      return Promise.resolve({ reply: f.payload });
+    },
+  });
+  try {
+    const conn = await Deno.connect({ transport: "unix", path });
+    // 1 MiB: more than the listener buffers before it stops reading.
+    const bytes = new Uint8Array(HEADER_SIZE + (1 << 20)).fill(7);
+    encodeHeaderInto({ cmd: 1, msgSize: 1 << 20 }, bytes, 0);
+    await writeAll(conn, bytes);
+    const back = new Uint8Array(1 << 20);
+    let got = 0;
+    while (got < back.byteLength) {
+      const n = await conn.read(back.subarray(got));
+      if (n === null) break;
+      got += n;
+    }
+    // No child the daemon runs holds the listener (Deno's node:net leaves it inheritable).
+    const child = await new Deno.Command("/bin/sh", {
+      args: ["-c", 'for f in /proc/$$/fd/*; do readlink "$f"; done'],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    assert.doesNotMatch(new TextDecoder().decode(child.stdout), /^socket:/m);
+    conn.close();
+    assert.equal(got, 1 << 20);
+    assert.ok(back.every((b) => b === 7));
+    assert.deepEqual(sizes, [1 << 20]);
+    assert.deepEqual(peers, [{ pid: Deno.pid, uid: Deno.uid(), gid: Deno.gid() }]);
+  } finally {
     await server.close(100);
     await Deno.remove(dir, { recursive: true });
   }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   answerControlFrame,
   type ControlContext,
+  controlDenial,
   handleControl,
   watchEvents,
 } from "../../lib/daemon/control_handler.ts";
@@ -37,6 +38,8 @@ async function context(sessions: SessionInfo[] | Error = []): Promise<TestContex
   const ctx: TestContext = {
     store,
     uid: 1000,
+    // Root's CLI on the other end; the tests of controlDenial() change it.
+    peer: { pid: 1, uid: 0, gid: 0 },
     sessions,
     listSessions() {
       return ctx.sessions instanceof Error
@@ -385,4 +388,48 @@ Deno.test("answerControlFrame() answers WATCH with watching, and a bad payload w
   assert.equal(bad.close, true);
   assert.ok(bad.reply !== undefined);
   assert.equal(decodeControlReply(bad.reply.subarray(HEADER_SIZE)).status, ControlStatus.INVALID);
+});
+
+Deno.test("controlDenial() lets anyone the socket admits read, and only root or the daemon's uid change", () => {
+  const member = { pid: 9, uid: 1001, gid: 1001 };
+  const reads = [
+    ControlCommand.LIST,
+    ControlCommand.HISTORY,
+    ControlCommand.STATUS,
+    ControlCommand.WATCH,
+  ];
+  for (const cmd of reads) {
+    assert.equal(controlDenial(cmd, member, 0), undefined);
+    assert.equal(controlDenial(cmd, undefined, 0), undefined);
+  }
+  for (const cmd of [ControlCommand.SET, ControlCommand.REMOVE]) {
+    assert.match(
+      controlDenial(cmd, member, 0)!,
+      /^only root can change this daemon's triggers, and this is uid 1001: /,
+    );
+    assert.match(controlDenial(cmd, undefined, 0)!, /a client whose uid is unknown/);
+    assert.match(controlDenial(cmd, member, 1000)!, /^only uid 1000 and root can change/);
+    assert.equal(controlDenial(cmd, { pid: 1, uid: 0, gid: 0 }, 0), undefined);
+    assert.equal(controlDenial(cmd, { pid: 1, uid: 0, gid: 0 }, 1000), undefined);
+    assert.equal(controlDenial(cmd, { pid: 2, uid: 1000, gid: 5 }, 1000), undefined);
+  }
+});
+
+Deno.test("handleControl() refuses SET and REMOVE from a member of tracing on root's daemon, changing nothing, and answers its LIST", async () => {
+  await using ctx = await context();
+  ctx.uid = 0;
+  const spec = { session: "s", condition: { type: "OnAnyCoreDump" }, action: { type: "stop" } };
+  const added = await handleControl(ControlCommand.SET, { ...spec, name: "root-trig" }, ctx);
+  assert.equal(added.status, ControlStatus.OK);
+  ctx.peer = { pid: 4242, uid: 1001, gid: 990 };
+  const set = await handleControl(ControlCommand.SET, { ...spec, name: "theirs" }, ctx);
+  assert.equal(set.status, ControlStatus.DENIED);
+  assert.match(set.error, /^only root can change this daemon's triggers, and this is uid 1001: /);
+  const removed = await handleControl(ControlCommand.REMOVE, { name: "root-trig" }, ctx);
+  assert.equal(removed.status, ControlStatus.DENIED);
+  const list = await handleControl(ControlCommand.LIST, {}, ctx);
+  assert.equal(list.status, ControlStatus.OK);
+  assert.deepEqual(list.payload?.triggers.map((t) => t.name), ["root-trig"]);
+  assert.equal((await handleControl(ControlCommand.HISTORY, {}, ctx)).status, ControlStatus.OK);
+  assert.equal((await handleControl(ControlCommand.STATUS, {}, ctx)).status, ControlStatus.OK);
 });

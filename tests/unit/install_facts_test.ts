@@ -14,7 +14,7 @@ import {
   unservedFilters,
 } from "../../lib/install/pattern.ts";
 import { capture, EXE, FakeKernel, onFake } from "../fixtures/install.ts";
-import { tempDir } from "../fixtures/temp_dir.ts";
+import { tempDir, trustedTempDir } from "../fixtures/temp_dir.ts";
 
 const BARE = "|/usr/bin/lttng-trig notify %p %u %g %e %h";
 const FACTS = "|/usr/bin/lttng-trig notify --tid=%i --facts=%P:%s:%t:%c:%d:%E %p %u %g %e %h";
@@ -61,7 +61,8 @@ Deno.test("install --minimal goes with neither --facts nor --core-dir: usage err
 });
 
 Deno.test("install falls back to the bare line, warning, when the facts do not fit in 127 bytes", async () => {
-  await using dir = await tempDir("ltt-facts-");
+  // Not below /tmp: install trusts no path that others can write beside, sticky or not.
+  await using dir = await trustedTempDir("ltt-facts-");
   // A path to lttng-trig long enough that only the bare line fits.
   const long = `${dir.path}/${"d".repeat(85 - dir.path.length - "/lttng-trig".length - 1)}`;
   await Deno.mkdir(long);

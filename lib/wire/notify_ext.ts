@@ -36,6 +36,8 @@ export const ExtFlag = {
   CMDLINE: 64,
   /** `tid` (%i): the fixed part grows by 4 bytes, `data` starts at 564. */
   TID: 128,
+  /** No data: the notifier releases this crash at once (past its uid's share of held crashes). */
+  RELEASED: 256,
 } as const;
 
 /** Largest `exe` and `cmdline` carried (PATH_MAX, and the first 4 KiB of the command line). */
@@ -124,6 +126,8 @@ export interface OnAnyCoreDumpExtMessage extends OnAnyCoreDumpMessage {
   cmdline?: string[];
   /** `%i`: the crashing thread's tid, in the crashed process's pid namespace. */
   tid?: number;
+  /** The notifier releases the crash at once: its uid holds its share of crashes already. */
+  released?: true;
 }
 
 const encoder = new TextEncoder();
@@ -171,6 +175,7 @@ export function encodeOnAnyCoreDumpExt(msg: OnAnyCoreDumpExtMessage): Uint8Array
     view.setUint32(p + at.tid, msg.tid, LITTLE_ENDIAN);
     flags |= ExtFlag.TID;
   }
+  if (msg.released === true) flags |= ExtFlag.RELEASED;
   if (msg.exe !== undefined) flags |= ExtFlag.EXE;
   if (msg.cmdline !== undefined) flags |= ExtFlag.CMDLINE;
   view.setUint32(p + at.flags, flags, LITTLE_ENDIAN);
@@ -217,6 +222,7 @@ export function decodeOnAnyCoreDumpExt(payload: Uint8Array): OnAnyCoreDumpExtMes
     msg.coreLimit = v === U64_MAX ? "unlimited" : Number(v);
   }
   if (flags & ExtFlag.TID) msg.tid = view.getUint32(at.tid, LITTLE_ENDIAN);
+  if (flags & ExtFlag.RELEASED) msg.released = true;
   const exeBytes = payload.subarray(data, data + exeLen);
   const cmdBytes = payload.subarray(data + exeLen);
   if (flags & ExtFlag.EXE) msg.exe = decoder.decode(exeBytes);

@@ -117,6 +117,7 @@ export type {
 } from "./lib/protocol/records.ts";
 export {
   type Decompressor,
+  type FsSpace as ReportFsSpace,
   type ReportJob,
   type ReportNotice,
   ReportQueue,
@@ -131,6 +132,7 @@ export type {
   ToolResult,
   ToolRunner,
 } from "./lib/report/backtrace.ts";
+export type { RunAs } from "./lib/report/as_user.ts";
 export type { ChainFate } from "./lib/protocol/records.ts";
 export type { ChainEvent } from "./lib/protocol/control.ts";
 export type {

@@ -15,7 +15,7 @@ import { e2eUnavailable, RootDaemon } from "../fixtures/root_daemon.ts";
 import { CorePatternGuard } from "../fixtures/core_pattern.ts";
 import { RootJournal } from "../fixtures/rel_journal.ts";
 import { SessionDaemon, SnapshotSession } from "../fixtures/lttng.ts";
-import { buildBigCrasher, buildCrasher, crash } from "../fixtures/crasher.ts";
+import { armBigCrasher, buildBigCrasher, buildCrasher, crash } from "../fixtures/crasher.ts";
 import { crashEntry, history, type HistoryEntry } from "../fixtures/history.ts";
 import { TempUser } from "../fixtures/rel_user.ts";
 import { waitFor } from "../fixtures/wait.ts";
@@ -25,36 +25,7 @@ const skip = await e2eUnavailable();
 const CORE_PIPE_LIMIT = "/proc/sys/kernel/core_pipe_limit";
 const ATTACKS = 6;
 const HELD = 4; // HELD_PER_UID, written here: the test states what it expects
-const CORE_MIB = "1536";
-
-/** A big crasher of `user`'s, started and waiting for its go. */
-interface Armed {
-  child: Deno.ChildProcess;
-  pid: number;
-  reaped: boolean;
-  status: Promise<Deno.CommandStatus>;
-}
-
-async function arm(user: TempUser, path: string): Promise<Armed> {
-  const child = new Deno.Command("setpriv", {
-    args: [`--reuid=${user.uid}`, `--regid=${user.gid}`, "--clear-groups", path, CORE_MIB],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const reader = child.stdout.getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`the big crasher exited before it was ready: ${text}`);
-    text += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
-  await child.stdout.cancel();
-  const armed: Armed = { child, pid: child.pid, reaped: false, status: child.status };
-  armed.status.then(() => armed.reaped = true);
-  return armed;
-}
+const CORE_MIB = 1536;
 
 Deno.test({
   name: "end to end: one user's crashes hold at most their share; root's crash gets through",
@@ -87,15 +58,13 @@ Deno.test({
       ]);
       assert.equal(set.code, 0, set.stderr);
 
-      const armed = await Promise.all(Array.from({ length: ATTACKS }, () => arm(user, big)));
+      const armed = await Promise.all(
+        Array.from({ length: ATTACKS }, () => armBigCrasher(big, CORE_MIB, user)),
+      );
       journal.own(...armed.map((a) => a.pid));
       try {
         // All at once: each gets its byte, then its stdin closes.
-        await Promise.all(armed.map(async (a) => {
-          const w = a.child.stdin.getWriter();
-          await w.write(new Uint8Array([1]));
-          await w.close();
-        }));
+        await Promise.all(armed.map((a) => a.go()));
         // The crashes past the user's share are released at once: their processes are
         // reaped while the user's 4 held crashes are still being kept.
         await waitFor(() => armed.filter((a) => a.reaped).length >= ATTACKS - HELD, {
@@ -135,14 +104,7 @@ Deno.test({
         assert.equal(shown.code, 0, shown.stderr);
         assert.match(shown.stdout, /held: +no: released at once, its user held its share/);
       } finally {
-        for (const a of armed) {
-          if (!a.reaped) {
-            try {
-              a.child.kill("SIGKILL");
-            } catch { /* gone */ }
-          }
-          await a.status;
-        }
+        for (const a of armed) await a.stop();
       }
     } finally {
       await Deno.remove(cores, { recursive: true }).catch(() => {});

@@ -132,15 +132,17 @@ export interface SubuidOwnersOptions {
 }
 
 /**
- * Maps uids to the uid their limits count against, re-reading the two files only when
- * their inode, size or mtime changed (one `lstat` each per lookup otherwise).
+ * Maps uids to the uid their limits count against, re-reading the files only when their
+ * inode, size or mtime changed (one `lstat` per lookup otherwise). The password database
+ * is read only when a range holds the uid: most lookups read /etc/subuid alone.
  */
 export class SubuidOwners {
   #subuid: string;
   #passwd: string;
   #stamp = "";
-  #ranges: SubordinateRange[] = [];
-  #accounts = new Set<number>();
+  #text = "";
+  #names?: { stamp: string; names: Map<string, number> };
+  #ranges?: SubordinateRange[];
 
   /** Read from the system's files, or from `options`' paths. */
   constructor(options: SubuidOwnersOptions = {}) {
@@ -152,36 +154,60 @@ export class SubuidOwners {
   ownerOf(uid: number): number {
     if (uid === 0) return 0;
     this.#refresh();
-    return ownerIn(uid, this.#ranges, this.#accounts);
+    if (!this.#mayHold(uid)) return uid;
+    const names = this.#accounts();
+    return ownerIn(uid, this.#parsed(names), new Set(names.values()));
   }
 
-  /** Every uid that counts against `owner`: itself, and each of its subordinate uids' ranges. */
+  /** The ranges of subordinate uids that count against `owner`. */
   rangesOf(owner: number): SubordinateRange[] {
     this.#refresh();
-    return this.#ranges.filter((r) => r.owner === owner);
+    return this.#parsed(this.#accounts()).filter((r) => r.owner === owner);
+  }
+
+  // Whether some line's numbers hold `uid`, before any owner is looked up.
+  #mayHold(uid: number): boolean {
+    for (const line of this.#text.split("\n")) {
+      const f = line.trim().split(":");
+      if (f.length !== 3) continue;
+      const start = uidOf(f[1]);
+      const count = uidOf(f[2]);
+      if (start !== undefined && count !== undefined && uid >= start && uid - start < count) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  #parsed(names: ReadonlyMap<string, number>): SubordinateRange[] {
+    this.#ranges ??= parseSubuid(this.#text, names);
+    return this.#ranges;
+  }
+
+  #accounts(): Map<string, number> {
+    const now = stampOf(this.#passwd);
+    if (this.#names?.stamp !== now) {
+      this.#names = { stamp: now, names: parsePasswdUids(readTrusted(this.#passwd) ?? "") };
+      this.#ranges = undefined;
+    }
+    return this.#names.names;
   }
 
   #refresh(): void {
-    const stamp = (path: string) => {
-      try {
-        const st = Deno.lstatSync(path);
-        return `${st.ino}:${st.size}:${st.mtime?.getTime()}`;
-      } catch {
-        return "-";
-      }
-    };
-    const now = `${stamp(this.#subuid)}/${stamp(this.#passwd)}`;
+    const now = stampOf(this.#subuid);
     if (now === this.#stamp) return;
     this.#stamp = now;
-    const subuid = readTrusted(this.#subuid);
-    if (subuid === undefined) {
-      this.#ranges = [];
-      this.#accounts = new Set();
-      return;
-    }
-    const names = parsePasswdUids(readTrusted(this.#passwd) ?? "");
-    this.#ranges = parseSubuid(subuid, names);
-    this.#accounts = new Set(names.values());
+    this.#text = readTrusted(this.#subuid) ?? "";
+    this.#ranges = undefined;
+  }
+}
+
+function stampOf(path: string): string {
+  try {
+    const st = Deno.lstatSync(path);
+    return `${st.ino}:${st.size}:${st.mtime?.getTime()}`;
+  } catch {
+    return "-";
   }
 }
 

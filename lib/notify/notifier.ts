@@ -280,7 +280,7 @@ export async function runNotifier(
   };
 }
 
-/** `frame` as an ONANYCOREDUMP_EXT frame with the RELEASED flag. */
+/** The crash's ONANYCOREDUMP_EXT frame with the RELEASED flag: it is not held. */
 function releasedFrame(base: Parameters<typeof encodeOnAnyCoreDump>[0], args: NotifyArgs) {
   return encodeOnAnyCoreDumpExt({
     ...base,

@@ -119,6 +119,7 @@ export type {
 } from "./lib/protocol/records.ts";
 export {
   type Decompressor,
+  type FsSpace as ReportFsSpace,
   type ReportJob,
   type ReportNotice,
   ReportQueue,
@@ -151,6 +152,7 @@ export {
   encodeJournalEntry,
   type JournalField,
 } from "./lib/journal/encoder.ts";
+export type { RunAs } from "./lib/report/as_user.ts";
 export type { ChainFate } from "./lib/protocol/records.ts";
 export type { ChainEvent } from "./lib/protocol/control.ts";
 export type {

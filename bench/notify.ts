@@ -33,7 +33,8 @@ export type NotifyKey =
   | "bundle"
   | "stub"
   | "facts"
-  | "pidfd";
+  | "pidfd"
+  | "user";
 
 /** One way of starting the notifier (or the floor), and its runs. */
 export interface NotifyVariant {
@@ -104,6 +105,12 @@ export async function measureNotify(ctx: BenchContext): Promise<NotifyPhase> {
       "launcher",
       "**`bin/lttng-trig notify`**, as the kernel runs it (empty env, cwd /)",
       [LAUNCHER, "notify", ...words],
+      {},
+    ),
+    v(
+      "user",
+      "`bin/lttng-trig notify` of a user's crash (uid 65534: a held slot, its owner in /etc/subuid, its home)",
+      [LAUNCHER, "notify", "4000001", "65534", "65534", "bench-notify", "benchhost"],
       {},
     ),
     v(

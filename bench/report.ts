@@ -258,6 +258,9 @@ export function notifySection(
     `- the sh launcher (\`bin/lttng-trig\`: sh, no subprocess unless run through a symlink): ${
       d("launcher", "direct")
     } ms`,
+    `- a user's crash vs root's (the per-uid held slot, the owner of a subordinate uid, the user's home and daemon): ${
+      d("user", "launcher")
+    } ms`,
     `- \`--cached-only\` vs not: ${d("uncached", "direct")} ms`,
     `- \`--config deno.json -P=lttng-trig\` on an empty script (config, lock file, permission set): ${
       d("config-floor", "floor")

@@ -74,6 +74,11 @@ export interface DecideOptions {
    * @default undefined
    */
   veto?: string;
+  /**
+   * The uid whose limits the crash counts against: a subordinate uid's owner
+   * (`limitUidOf()` in lib/subuid.ts). @default the crash's uid
+   */
+  limitUid?: number;
 }
 
 /**
@@ -148,7 +153,10 @@ function evaluate(
   if (!conditionMatches(trigger.condition, crash)) {
     return { verdict: { fires: false, rule: "filters" } };
   }
-  const uidHits = countsHits(trigger) ? log.hitsOf(trigger, crash.uid) + 1 : undefined;
+  // A subordinate uid counts as its owner: the counters are the owner's.
+  const who = options.limitUid ?? crash.uid;
+  const whose = who === crash.uid ? `uid ${who}` : `uid ${who} (owner of uid ${crash.uid})`;
+  const uidHits = countsHits(trigger) ? log.hitsOf(trigger, who) + 1 : undefined;
   const counted = uidHits === undefined ? {} : { uidHits };
   if (options.veto !== undefined) {
     return { verdict: { fires: false, rule: "veto", reason: options.veto }, ...counted };
@@ -156,24 +164,24 @@ function evaluate(
   if (uidHits !== undefined && !rateAllows(trigger.ratePolicy, uidHits)) {
     const reason = `rate policy ${
       formatRatePolicy(trigger.ratePolicy)
-    } (matching crash ${uidHits} of uid ${crash.uid})`;
+    } (matching crash ${uidHits} of ${whose})`;
     return { verdict: { fires: false, rule: "rate-policy", reason }, ...counted };
   }
   const now = options.now;
   if (trigger.cooldownMs !== undefined) {
-    const last = log.lastFiring(trigger, crash.uid, crash.execName);
+    const last = log.lastFiring(trigger, who, crash.execName);
     if (last !== undefined && now - last < trigger.cooldownMs) {
       const reason = `cooldown ${formatDuration(trigger.cooldownMs)}: ${
         JSON.stringify(crash.execName)
-      } of uid ${crash.uid} fired it ${Math.round((now - last) / 1000)} s ago`;
+      } of ${whose} fired it ${Math.round((now - last) / 1000)} s ago`;
       return { verdict: { fires: false, rule: "cooldown", reason }, ...counted };
     }
   }
   if (trigger.maxPerDay !== undefined) {
-    const n = log.firingsInLastDay(trigger, crash.uid, now);
+    const n = log.firingsInLastDay(trigger, who, now);
     if (n >= trigger.maxPerDay) {
       const reason =
-        `max-per-day ${trigger.maxPerDay}: it acted ${n} times on crashes of uid ${crash.uid} in the last 24 h`;
+        `max-per-day ${trigger.maxPerDay}: it acted ${n} times on crashes of ${whose} in the last 24 h`;
       return { verdict: { fires: false, rule: "max-per-day", reason }, ...counted };
     }
   }

@@ -4,7 +4,8 @@
 #     repository root, which would change how Deno resolves npm: specifiers);
 #   - LTTng (lttng-tools, liblttng-ust-dev, liblttng-ctl-dev) and babeltrace2 from Debian;
 #   - gcc, used by the tests and the demo to build a small crashing program;
-#   - elfutils (eu-stack), which computes the backtraces of a kept core;
+#   - elfutils (eu-stack), which computes the backtraces of a kept core, and zstd, which
+#     decompresses another user's kept core as that user for their report;
 #   - systemd-analyze (Debian's systemd), which tests/cli/systemd_test.ts runs on the units
 #     of dist/systemd (it only reads them: nothing is started), and groff (groff-base),
 #     with which tests/cli/man_test.ts checks the man pages of dist/man;
@@ -57,6 +58,8 @@ ls /usr/lib/*/liblttng-ust-libc-wrapper.so.1 >/dev/null 2>&1 || need+=(liblttng-
 command -v gcc >/dev/null || need+=(gcc libc6-dev)
 # eu-stack: the crash report's backtraces (lib/report/backtrace.ts).
 command -v eu-stack >/dev/null || need+=(elfutils)
+# zstd: another user's report decompresses their core as them (lib/daemon/report_core.ts).
+command -v zstd >/dev/null || need+=(zstd)
 # sysctl: install/uninstall/status read and write /proc/sys through it (Deno opens
 # nothing under /proc without --allow-all).
 command -v sysctl >/dev/null || [ -x /usr/sbin/sysctl ] || [ -x /sbin/sysctl ] || need+=(procps)
@@ -67,8 +70,6 @@ if $tests; then
   # rewrites core_pattern, core_pipe_limit and fs.suid_dumpable when installed: they
   # are put back below.
   [ -x /lib/systemd/systemd-coredump ] || need+=(systemd-coredump)
-  # zstd: the chain's tests and benchmark read back the cores systemd-coredump stored.
-  command -v zstd >/dev/null || need+=(zstd)
   # systemd-journal-remote: tests/e2e/journal_test.ts forwards a crash's journal entry
   # with systemd-journal-upload to a systemd-journal-remote on 127.0.0.1 (docs/FLEET.md).
   [ -x /lib/systemd/systemd-journal-remote ] || need+=(systemd-journal-remote)

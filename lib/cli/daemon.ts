@@ -97,7 +97,7 @@ export const DAEMON_SPEC = {
       type: "string",
       value: "N",
       help:
-        "Keep at most N crashes in the history, deleting the oldest first (applied as crashes arrive and at start; rate limits are not history and are kept). Default: 10000.",
+        "Keep at most N crashes in the history, shared between uids: the uid with the most crashes loses its oldest first, so one user's crashes never erase another's (a subordinate uid counts as its owner; applied as crashes arrive and at start; rate limits are not history and are kept). Default: 10000.",
       examples: ["lttng-trig daemon --history-max=1000"],
     },
     {

@@ -100,6 +100,12 @@ export function showLines(c: CrashRecord): string[] {
   );
   field("signal", c.signal === undefined ? undefined : `${signalName(c.signal)} (${c.signal})`);
   field("thread", c.tid === undefined ? undefined : `${c.tid} (the crashing thread)`);
+  field(
+    "held",
+    c.released === true
+      ? "no: released at once, its user held its share of crashes already (core not kept)"
+      : undefined,
+  );
   field("core facts", c.coreNote === undefined ? undefined : `partial: ${escaped(c.coreNote)}`);
   field(
     "host",

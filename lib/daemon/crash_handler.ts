@@ -7,6 +7,7 @@
 import { describeAction, snapshotNameFor, type Trigger, type TriggerAction } from "../trigger.ts";
 import type { CrashFacts, TriggerOutcome } from "../protocol/records.ts";
 import { decide, type Decision, UnsavedCounters } from "../policy.ts";
+import { limitUidOf } from "../subuid.ts";
 import type { TriggerStore } from "../store/trigger_store.ts";
 import type { SnapshotResult } from "../lttng/control.ts";
 import { SessionActionQueue } from "./action_queue.ts";
@@ -112,11 +113,13 @@ export class CrashHandler {
       return [];
     }
     const at = now.getTime();
+    const limitUid = limitUidOf(crash.uid);
     const decisions = decide(this.#unsaved.apply(triggers), crash, this.#unsaved, {
       now: at,
       veto: lttngDaemonVeto(crash),
+      limitUid,
     });
-    this.#unsaved.record(decisions, crash, at);
+    this.#unsaved.record(decisions, { ...crash, uid: limitUid }, at);
     return decisions;
   }
 

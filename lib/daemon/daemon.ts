@@ -228,6 +228,9 @@ export class Daemon implements AsyncDisposable {
       ...(crash.exePath === undefined ? {} : { exe: crash.exePath }),
       ...(crash.tid === undefined ? {} : { tid: crash.tid }),
       bytes: fate.bytes,
+      // Made with the crashing user's rights, in their share of the queue.
+      uid: crash.uid,
+      gid: crash.gid,
     });
   }
 

@@ -9,10 +9,6 @@
  *
  * @module
  */
-import fs from "node:fs";
-import zlib from "node:zlib";
-import { Transform } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import {
   type BacktraceOptions,
   computeBacktrace,
@@ -20,7 +16,18 @@ import {
   type Frame,
   innermostNamedFrame,
 } from "../report/backtrace.ts";
+import { type RunAs, runAsFor } from "../report/as_user.ts";
 import type { ReportRecord } from "../protocol/records.ts";
+import { limitUidOf } from "../subuid.ts";
+import {
+  type Decompressor,
+  decompressZstd,
+  type FsSpace,
+  noRoomFor,
+  statfsSpace,
+} from "./report_core.ts";
+
+export { type Decompressor, decompressZstd, type FsSpace } from "./report_core.ts";
 
 /** One report to compute: a crash and its kept core. */
 export interface ReportJob {
@@ -36,6 +43,10 @@ export interface ReportJob {
   tid?: number;
   /** The core's size before compression, when known (bounds the decompression). */
   bytes?: number;
+  /** The crash's uid (global): the report is made with its rights, in its share. */
+  uid?: number;
+  /** The crash's gid (global). */
+  gid?: number;
 }
 
 /** What `watch` is told once a report is stored. */
@@ -54,9 +65,6 @@ export interface ReportNotice {
   signature?: string;
 }
 
-/** Decompresses `source` (zstd) into `target` (created 0600), at most `maxBytes`. */
-export type Decompressor = (source: string, target: string, maxBytes: number) => Promise<void>;
-
 /** Options of {@linkcode ReportQueue}. */
 export interface ReportQueueOptions {
   /** Stores a crash's report (the daemon's store). */
@@ -73,8 +81,22 @@ export interface ReportQueueOptions {
   maxOutputBytes?: number;
   /** Largest report stored, in bytes of JSON: other threads go first. @default 64 KiB */
   maxReportBytes?: number;
-  /** Most reports waiting; past it a report is stored failed at once. @default 64 */
+  /**
+   * Most reports waiting per uid (a subordinate uid counts as its owner); past it a report
+   * is stored failed at once. @default 64
+   */
   maxQueued?: number;
+  /**
+   * Reports made at once, each of another uid: one uid's slow report (a FIFO for a
+   * library) never delays another uid's. @default 4
+   */
+  maxRunning?: number;
+  /** The uid whose share a crash of `uid` counts in. @default limitUidOf (lib/subuid.ts) */
+  ownerOf?: (uid: number) => number;
+  /** Whom a crash's report is made as. @default runAsFor (lib/report/as_user.ts) */
+  runAs?: (uid: number | undefined, gid: number | undefined) => RunAs | undefined;
+  /** The free space of the temporary directory's filesystem. @default statfs(2) */
+  space?: (dir: string) => FsSpace;
   /** Computes the backtrace. @default computeBacktrace */
   compute?: (core: string, options: BacktraceOptions) => Promise<CrashReport>;
   /** Decompresses the kept core. @default {@linkcode decompressZstd} */
@@ -89,33 +111,6 @@ export interface ReportQueueOptions {
 export const REPORT_TEMP_PREFIX = "report-";
 /** Largest core decompressed when its size is not known: 64 GiB. */
 const UNKNOWN_CORE_MAX = 64 * 1024 ** 3;
-
-/**
- * Decompress the zstd file `source` into `target` (created, 0600, never over an existing
- * file), streamed: memory holds a window, whatever the core's size. Rejects past
- * `maxBytes` of output.
- */
-export async function decompressZstd(
-  source: string,
-  target: string,
-  maxBytes: number,
-): Promise<void> {
-  let written = 0;
-  const bound = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      written += chunk.byteLength;
-      if (written > maxBytes) {
-        done(new RangeError(`Cannot decompress ${source}: more than ${maxBytes} bytes`));
-      } else done(null, chunk);
-    },
-  });
-  await pipeline(
-    fs.createReadStream(source),
-    zlib.createZstdDecompress(),
-    bound,
-    fs.createWriteStream(target, { flags: "wx", mode: 0o600 }),
-  );
-}
 
 /**
  * Make `report` fit `maxBytes` of JSON: the last threads go first, then the crashing
@@ -146,11 +141,18 @@ export function boundReport(report: ReportRecord, maxBytes: number): ReportRecor
   return out();
 }
 
-/** Computes crash reports, one at a time. */
+/**
+ * Computes crash reports: one at a time per uid (a subordinate uid counts as its owner),
+ * the uids served in turn, up to `maxRunning` uids at once.
+ */
 export class ReportQueue {
   #options: ReportQueueOptions;
-  #queue: ReportJob[] = [];
-  #running?: Promise<void>;
+  // Waiting jobs per owner uid.
+  #waiting = new Map<number, ReportJob[]>();
+  #running = new Map<number, Promise<void>>();
+  // When each uid was last served (a turn number), for the round robin.
+  #served = new Map<number, number>();
+  #turns = 0;
   #listeners = new Set<(notice: ReportNotice) => void>();
   #closed = false;
 
@@ -165,43 +167,82 @@ export class ReportQueue {
     return () => this.#listeners.delete(listener);
   }
 
-  /** Jobs waiting (not counting the one running). */
+  /** Jobs waiting (not counting those running). */
   get queued(): number {
-    return this.#queue.length;
+    let n = 0;
+    for (const jobs of this.#waiting.values()) n += jobs.length;
+    return n;
   }
 
   /**
    * Queue the report of `job`'s crash: stored `pending` at once, then `ready` or
-   * `failed`. Returns false when it was refused (queue full, or closed): it is then
-   * stored `failed`.
+   * `failed`. Returns false when it was refused (its uid's queue full, or closed): it is
+   * then stored `failed`.
    */
   submit(job: ReportJob): boolean {
     if (this.#closed) {
       this.#store(job, this.#failed("the daemon is stopping"));
       return false;
     }
-    if (this.#queue.length >= (this.#options.maxQueued ?? 64)) {
+    const owner = this.#ownerOf(job);
+    const jobs = this.#waiting.get(owner) ?? [];
+    if (jobs.length >= (this.#options.maxQueued ?? 64)) {
       this.#store(job, this.#failed("too many crash reports waiting: this one was not made"));
       return false;
     }
     this.#store(job, { state: "pending", time: this.#now() });
-    this.#queue.push(job);
-    this.#running ??= this.#drain().finally(() => this.#running = undefined);
+    jobs.push(job);
+    this.#waiting.set(owner, jobs);
+    this.#pump();
     return true;
   }
 
   /** Resolves once no report is queued or running. */
   async idle(): Promise<void> {
-    while (this.#running !== undefined) await this.#running;
+    while (this.#running.size > 0) await Promise.all(this.#running.values());
   }
 
-  /** Refuse new jobs, store the queued ones `failed`, and wait for the running one. */
+  /** Refuse new jobs, store the queued ones `failed`, and wait for the running ones. */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const job of this.#queue.splice(0)) {
-      this.#store(job, this.#failed("the daemon stopped before the report was made"));
+    for (const jobs of this.#waiting.values()) {
+      for (const job of jobs) {
+        this.#store(job, this.#failed("the daemon stopped before the report was made"));
+      }
     }
+    this.#waiting.clear();
     await this.idle();
+  }
+
+  #ownerOf(job: ReportJob): number {
+    return (this.#options.ownerOf ?? limitUidOf)(job.uid ?? 0);
+  }
+
+  // Start the next job of the uid served least recently among those with none running,
+  // again, up to maxRunning.
+  #pump(): void {
+    const most = Math.max(1, this.#options.maxRunning ?? 4);
+    while (this.#running.size < most) {
+      let owner: number | undefined;
+      for (const o of this.#waiting.keys()) {
+        if (this.#running.has(o)) continue;
+        if (owner === undefined || (this.#served.get(o) ?? -1) < (this.#served.get(owner) ?? -1)) {
+          owner = o;
+        }
+      }
+      if (owner === undefined) return;
+      const jobs = this.#waiting.get(owner)!;
+      const job = jobs.shift()!;
+      if (jobs.length === 0) this.#waiting.delete(owner);
+      this.#served.set(owner, this.#turns++);
+      const started = owner;
+      const run = this.#run(job).finally(() => {
+        this.#running.delete(started);
+        if (!this.#waiting.has(started)) this.#served.delete(started); // bounded by the queue
+        this.#pump();
+      });
+      this.#running.set(owner, run);
+    }
   }
 
   #now(): string {
@@ -220,53 +261,68 @@ export class ReportQueue {
     }
   }
 
-  async #drain(): Promise<void> {
-    for (let job = this.#queue.shift(); job !== undefined; job = this.#queue.shift()) {
-      let report: ReportRecord;
+  async #run(job: ReportJob): Promise<void> {
+    let report: ReportRecord;
+    try {
+      report = await this.#make(job);
+    } catch (err) {
+      report = this.#failed((err as Error).message);
+    }
+    report = boundReport(report, this.#options.maxReportBytes ?? 64 * 1024);
+    this.#store(job, report);
+    const state = report.state === "ready" ? "ready" : "failed";
+    const frame = state === "ready"
+      ? innermostNamedFrame({ ...report, threads: report.threads ?? [] } as CrashReport)
+      : undefined;
+    this.#options.log(
+      `report of crash ${job.id} (pid ${job.pid}): ${state}${
+        frame?.function ? ` in ${frame.function}` : ""
+      }${report.reason ? ` (${report.reason})` : ""}${
+        report.durationMs === undefined ? "" : `, ${report.durationMs} ms`
+      }`,
+    );
+    let signature: string | undefined;
+    try {
+      signature = this.#options.store.crashSignature?.(job.id);
+    } catch { /* a store that cannot be read: no signature in the notice */ }
+    const notice: ReportNotice = {
+      id: job.id,
+      pid: job.pid,
+      state,
+      ...(frame === undefined ? {} : { frame }),
+      ...(report.reason === undefined ? {} : { reason: report.reason }),
+      ...(signature === undefined ? {} : { signature }),
+    };
+    for (const l of this.#listeners) {
       try {
-        report = await this.#make(job);
-      } catch (err) {
-        report = this.#failed((err as Error).message);
-      }
-      report = boundReport(report, this.#options.maxReportBytes ?? 64 * 1024);
-      this.#store(job, report);
-      const state = report.state === "ready" ? "ready" : "failed";
-      const frame = state === "ready"
-        ? innermostNamedFrame({ ...report, threads: report.threads ?? [] } as CrashReport)
-        : undefined;
-      this.#options.log(
-        `report of crash ${job.id} (pid ${job.pid}): ${state}${
-          frame?.function ? ` in ${frame.function}` : ""
-        }${report.reason ? ` (${report.reason})` : ""}${
-          report.durationMs === undefined ? "" : `, ${report.durationMs} ms`
-        }`,
-      );
-      let signature: string | undefined;
-      try {
-        signature = this.#options.store.crashSignature?.(job.id);
-      } catch { /* a store that cannot be read: no signature in the notice */ }
-      const notice: ReportNotice = {
-        id: job.id,
-        pid: job.pid,
-        state,
-        ...(frame === undefined ? {} : { frame }),
-        ...(report.reason === undefined ? {} : { reason: report.reason }),
-        ...(signature === undefined ? {} : { signature }),
-      };
-      for (const l of this.#listeners) {
-        try {
-          l(notice);
-        } catch { /* a listener's failure is its own */ }
-      }
+        l(notice);
+      } catch { /* a listener's failure is its own */ }
     }
   }
 
   async #make(job: ReportJob): Promise<ReportRecord> {
     const o = this.#options;
+    // Another user's crash (in the root daemon) is decompressed and read as that user.
+    const as = (o.runAs ?? runAsFor)(job.uid, job.gid);
+    const known = job.bytes !== undefined && job.bytes > 0;
+    if (known) {
+      let space: FsSpace;
+      try {
+        space = (o.space ?? statfsSpace)(o.tempParent);
+      } catch (err) {
+        return this.#failed(
+          `cannot read the free space of ${o.tempParent}: ${(err as Error).message}`,
+        );
+      }
+      const problem = noRoomFor(job.bytes!, o.tempParent, space);
+      if (problem !== undefined) return this.#failed(problem);
+    }
     let dir: string;
     try {
-      // Deno makes it 0700: the decompressed core (the process's memory) is private.
+      // Deno makes it 0700: the decompressed core (the process's memory) is private. Made
+      // the crashing user's for their report: only they (and root) may enter it.
       dir = await Deno.makeTempDir({ dir: o.tempParent, prefix: REPORT_TEMP_PREFIX });
+      if (as !== undefined) await Deno.chown(dir, as.uid, as.gid);
     } catch (err) {
       return this.#failed(
         `cannot make a temporary directory in ${o.tempParent}: ${(err as Error).message}`,
@@ -274,9 +330,9 @@ export class ReportQueue {
     }
     try {
       const core = `${dir}/core`;
-      const max = job.bytes !== undefined && job.bytes > 0 ? job.bytes : UNKNOWN_CORE_MAX;
+      const max = known ? job.bytes! : UNKNOWN_CORE_MAX;
       try {
-        await (o.decompress ?? decompressZstd)(job.core, core, max);
+        await (o.decompress ?? decompressZstd)(job.core, core, max, as);
       } catch (err) {
         return this.#failed(`cannot decompress the core ${job.core}: ${(err as Error).message}`);
       }
@@ -285,11 +341,13 @@ export class ReportQueue {
       const r = await (o.compute ?? computeBacktrace)(core, {
         ...(exe === undefined ? {} : { exe }),
         ...(job.tid === undefined ? {} : { tid: job.tid }),
+        ...(as === undefined ? {} : { as }),
+        cwd: dir,
         timeoutMs: o.timeoutMs ?? 15_000,
         maxBytes: o.maxOutputBytes ?? 1024 * 1024,
       });
       // eu-stack names the temporary core in its messages: name the kept one instead.
-      const own = (text: string) => text.replaceAll(core, job.core);
+      const own = (text: string) => text.replaceAll(core, job.core).replaceAll("./core", job.core);
       return {
         ...r,
         ...(r.reason === undefined ? {} : { reason: own(r.reason) }),

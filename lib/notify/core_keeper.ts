@@ -12,6 +12,7 @@ import { pipeline } from "node:stream/promises";
 import type { CoreOutcome } from "./notifier.ts";
 import { safeExecName } from "../paths.ts";
 import { ownershipProblem } from "../ownership.ts";
+import { limitUidOf } from "../subuid.ts";
 import {
   type CoreLimits,
   type CoreLimitsConfig,
@@ -66,6 +67,8 @@ export interface KeepCoreOptions {
   grantBytes?: number;
   /** Bytes between free-space checks. @default FREE_CHECK_BYTES */
   freeCheckBytes?: number;
+  /** The uid whose share a core of `uid` counts in. @default limitUidOf (lib/subuid.ts) */
+  ownerOf?: (uid: number) => number;
 }
 
 /** The file name of a kept core: `core.<exec>.<uid>.<pid>.<time>.zst`. */
@@ -127,6 +130,7 @@ export async function keepCore(
     typeof options.coreLimit === "number" ? options.coreLimit : Infinity,
   );
   const grant = options.grantBytes ?? GRANT_BYTES;
+  const ownerOf = options.ownerOf ?? limitUidOf;
   const freeEvery = options.freeCheckBytes ?? FREE_CHECK_BYTES;
   const finalName = coreFileName(options);
   const finalPath = `${dir}/${finalName}`;
@@ -136,10 +140,11 @@ export async function keepCore(
   // Remove the oldest cores until `want` compressed bytes fit; resolves to the bytes
   // this core may reach, or throws Stop with the reason when it cannot reach `least`.
   const makeRoom = async (want: number, least: number): Promise<number> => {
-    const cores = scanCoreDir(dir, grant, tempName);
+    // A subordinate uid's cores count in its owner's share (lib/subuid.ts).
+    const cores = scanCoreDir(dir, grant, tempName).map((c) => ({ ...c, uid: ownerOf(c.uid) }));
     const plan = planVacuum(
       cores,
-      { uid: options.uid, bytes: want, free: space(dir).free, dir },
+      { uid: ownerOf(options.uid), bytes: want, free: space(dir).free, dir },
       limits,
     );
     for (const c of plan.remove) await Deno.remove(`${dir}/${c.name}`).catch(() => {});

@@ -3,18 +3,20 @@
  * one of `cap` slot files of its crash's uid, locked with `flock` in a directory only
  * root can write (`RUN_DIR/lttng-trig-held`, 0700). Past the cap the notifier sends
  * and releases at once, so that no uid can fill the kernel's `core_pipe_limit`. The
- * locks die with their process: a killed notifier frees its slot.
+ * locks die with their process: a killed notifier frees its slot. A subordinate uid
+ * (/etc/subuid) takes its owner's slots.
  *
  * @module
  */
 import { ownershipProblem } from "../ownership.ts";
 import { tryLockFile } from "./peer_cred.ts";
+import { limitUidOf } from "../subuid.ts";
 
 /** The slot directory's name, in the root daemon's run directory. */
 export const HELD_DIR_NAME = "lttng-trig-held";
 
 /**
- * Take one of `uid`'s `cap` slots under `runDir`. Resolves to the function that frees
+ * Take one of the `cap` slots of `uid` (of its owner, for a subordinate uid) under `runDir`. Resolves to the function that frees
  * it, or `undefined` when all are taken or no safe slot directory can be had (then the
  * crash must not be held).
  */
@@ -31,8 +33,9 @@ export async function holdSlot(
   const dir = `${runDir}/${HELD_DIR_NAME}`;
   await Deno.mkdir(dir, { mode: 0o700 }).catch(() => {});
   if (!(await safe(dir))) return undefined;
+  const owner = limitUidOf(uid);
   for (let i = 0; i < cap; i++) {
-    const unlock = tryLockFile(`${dir}/uid-${uid}.${i}`);
+    const unlock = tryLockFile(`${dir}/uid-${owner}.${i}`);
     if (unlock !== undefined) return unlock;
   }
   return undefined;

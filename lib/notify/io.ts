@@ -41,13 +41,16 @@ export const denoNotifierIo: NotifierIo = {
   connect: (path) => Promise.resolve().then(() => connectUnix(path, 10_000)),
   homeOf,
   holdSlot,
-  releaseCore() {
-    // Closing the pipe makes the kernel stop writing the core: the process is released.
-    try {
-      Deno.stdin.close();
-    } catch { /* already closed */ }
-  },
+  releaseCore: closeCorePipe,
+  dropCore: closeCorePipe,
 };
+
+/** Closing the pipe makes the kernel stop writing the core: the process is released. */
+function closeCorePipe(): void {
+  try {
+    Deno.stdin.close();
+  } catch { /* already closed */ }
+}
 
 /** One journal line: a notifier run that did not go well. */
 export interface JournalEntry {

@@ -56,6 +56,11 @@ export interface NotifierIo {
    * to the core when it was kept (or not kept for a reason worth recording).
    */
   releaseCore(): void | Promise<CoreOutcome | undefined>;
+  /**
+   * Release the dump at once, keeping and forwarding nothing: for a crash past its uid's
+   * share of held crashes. Without it, {@linkcode NotifierIo.releaseCore} is used.
+   */
+  dropCore?(): void;
 }
 
 /** What happened to the core. */
@@ -170,7 +175,9 @@ export async function runNotifier(
   }
   const uid = args.uid;
   // A crash past its uid's cap is sent, not held: no uid can fill core_pipe_limit. Root's
-  // own crashes are not capped (no other user can cause them).
+  // own crashes are not capped (no other user can cause them). The slot is held until
+  // the dump is released (the core kept, the chained handler done): all the time the
+  // kernel counts this helper against core_pipe_limit.
   const runDir = options.runDir ?? ROOT_RUN_DIR;
   let freeSlot: (() => void) | undefined;
   let capped = false;
@@ -179,6 +186,8 @@ export async function runNotifier(
       .catch(() => undefined);
     capped = freeSlot === undefined;
   }
+  // The daemons record that a capped crash was released at once (the ext frame's flag).
+  if (capped) frame = releasedFrame(base, args);
   const rootBudget = capped ? Math.min(SEND_ONLY_MS, timeoutMs) : timeoutMs;
   const userBudget = Math.min(rootBudget, options.userHoldMs ?? USER_HOLD_MS);
   const deadline = Promise.withResolvers<void>();
@@ -229,17 +238,25 @@ export async function runNotifier(
     })());
   }
   let core: CoreOutcome | undefined;
+  let heldMs = 0;
   try {
-    await Promise.all(pending);
+    try {
+      await Promise.all(pending);
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+    }
+    heldMs = Math.round(performance.now() - started);
+    if (capped && io.dropCore !== undefined) {
+      io.dropCore();
+    } else {
+      try {
+        core = (await io.releaseCore()) ?? undefined;
+      } catch (err) {
+        core = { kept: false, text: `cannot keep the core: ${(err as Error).message}`, bytes: 0 };
+      }
+    }
   } finally {
-    if (timer !== undefined) clearTimeout(timer);
     freeSlot?.();
-  }
-  const heldMs = Math.round(performance.now() - started);
-  try {
-    core = (await io.releaseCore()) ?? undefined;
-  } catch (err) {
-    core = { kept: false, text: `cannot keep the core: ${(err as Error).message}`, bytes: 0 };
   }
   if (core !== undefined) {
     // Loaded only for a follow-up: the hot path imports only what it runs.
@@ -265,7 +282,7 @@ export async function runNotifier(
     failures.push(
       `uid ${uid ?? "unknown"} has ${
         options.heldPerUid ?? HELD_PER_UID
-      } crashes held already: sent without waiting`,
+      } crashes held already: released at once (sent without waiting, core not kept)`,
     );
   }
   return {
@@ -275,6 +292,16 @@ export async function runNotifier(
     ...(core === undefined ? {} : { core }),
     ...(capped ? { capped } : {}),
   };
+}
+
+/** The crash's ONANYCOREDUMP_EXT frame with the RELEASED flag: it is not held. */
+function releasedFrame(base: Parameters<typeof encodeOnAnyCoreDump>[0], args: NotifyArgs) {
+  return encodeOnAnyCoreDumpExt({
+    ...base,
+    ...args.facts,
+    ...(args.tid === undefined ? {} : { tid: args.tid }),
+    released: true,
+  });
 }
 
 /**

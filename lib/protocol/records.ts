@@ -63,6 +63,12 @@ export interface CrashFacts {
    * (pipe mode, `notify --tid=%i`) or the core's first NT_PRSTATUS note (socket mode).
    */
   tid?: number;
+  /**
+   * The notifier released the crash at once, without waiting for the actions, keeping the
+   * core or running the chained handler: its user (a subordinate uid counts as its owner)
+   * held its share of crashes already. Absent when the crash was held.
+   */
+  released?: true;
 }
 
 /** What happened to one trigger for one crash. */

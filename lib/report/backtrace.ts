@@ -15,6 +15,10 @@
  *
  * @module
  */
+import type { RunAs } from "./as_user.ts";
+import { runTool, type ToolResult, type ToolRunner } from "./tool.ts";
+
+export { runTool, type ToolResult, type ToolRunner } from "./tool.ts";
 
 /** One frame of a thread's backtrace, innermost first. */
 export interface Frame {
@@ -58,27 +62,6 @@ export interface CrashReport {
   durationMs: number;
 }
 
-/** What one run of the tool gave. */
-export interface ToolResult {
-  /** Its standard output, at most `maxBytes`. */
-  stdout: string;
-  /** The end of its standard error, at most 4 KiB. */
-  stderr: string;
-  /** Its exit code, null when killed. */
-  code: number | null;
-  /** Whether it was killed at the deadline. */
-  timedOut: boolean;
-  /** Whether its output reached `maxBytes` (it was then killed). */
-  truncated: boolean;
-}
-
-/** Runs a program (no shell) within a deadline and an output bound. */
-export type ToolRunner = (
-  program: string,
-  args: string[],
-  limits: { timeoutMs: number; maxBytes: number },
-) => Promise<ToolResult>;
-
 /** Options of {@linkcode computeBacktrace}. */
 export interface BacktraceOptions {
   /** The executable that crashed (its path when it crashed); checked before use. */
@@ -95,89 +78,19 @@ export interface BacktraceOptions {
   maxThreads?: number;
   /** Runs the tool. @default {@linkcode runTool} */
   run?: ToolRunner;
+  /** Run the tool as this user (the crashing one: lib/report/as_user.ts). @default the daemon */
+  as?: RunAs;
+  /**
+   * Run the tool in this directory, the core's, naming the core relative to it (`./NAME`):
+   * a user the tool runs as reaches it without searching the directories above.
+   */
+  cwd?: string;
 }
 
 /** The tool, run from PATH. */
 export const EU_STACK = "eu-stack";
 /** Longest function or module name kept, in characters. */
 export const MAX_NAME_LENGTH = 256;
-const STDERR_KEPT = 4096;
-
-/**
- * Run `program` with `args`, no shell, cwd `/`, an empty environment (so no debuginfod
- * lookup), stdin closed; killed (SIGKILL) at `timeoutMs` or once stdout reaches
- * `maxBytes`. Throws only when it cannot be started.
- */
-export async function runTool(
-  program: string,
-  args: string[],
-  limits: { timeoutMs: number; maxBytes: number },
-): Promise<ToolResult> {
-  const child = new Deno.Command(program, {
-    args,
-    cwd: "/",
-    clearEnv: true,
-    env: { LC_ALL: "C" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let timedOut = false;
-  let truncated = false;
-  const kill = () => {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* already gone */ }
-  };
-  const timer = setTimeout(() => {
-    timedOut = true;
-    kill();
-  }, limits.timeoutMs);
-  const readBounded = async (stream: ReadableStream<Uint8Array>, max: number, keepEnd: boolean) => {
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    for await (const chunk of stream) {
-      if (keepEnd) {
-        chunks.push(chunk);
-        size += chunk.byteLength;
-        while (size - chunks[0].byteLength >= max) size -= chunks.shift()!.byteLength;
-        continue;
-      }
-      if (size >= max) continue; // drain, so that the child is never blocked on a pipe
-      const part = chunk.subarray(0, max - size);
-      chunks.push(part);
-      size += part.byteLength;
-      if (size >= max) {
-        truncated = true;
-        kill();
-      }
-    }
-    const all = new Uint8Array(size);
-    let at = 0;
-    for (const c of chunks) {
-      all.set(c, at);
-      at += c.byteLength;
-    }
-    const text = new TextDecoder().decode(all);
-    return keepEnd ? text.slice(-max) : text;
-  };
-  try {
-    const [stdout, stderr, status] = await Promise.all([
-      readBounded(child.stdout, limits.maxBytes, false),
-      readBounded(child.stderr, STDERR_KEPT, true),
-      child.status,
-    ]);
-    return {
-      stdout,
-      stderr,
-      code: status.signal === null ? status.code : null,
-      timedOut,
-      truncated,
-    };
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 function clip(name: string): string {
   return name.length > MAX_NAME_LENGTH ? `${name.slice(0, MAX_NAME_LENGTH - 1)}…` : name;
@@ -319,13 +232,17 @@ export async function computeBacktrace(
       exe = undefined;
     }
   }
-  const args = ["-a", "-m", "-b", "-n", String(maxFrames), `--core=${corePath}`];
+  const inCwd = options.cwd !== undefined && corePath.startsWith(`${options.cwd}/`);
+  const core = inCwd ? `.${corePath.slice(options.cwd!.length)}` : corePath;
+  const args = ["-a", "-m", "-b", "-n", String(maxFrames), `--core=${core}`];
   if (exe !== undefined) args.push(`--executable=${exe}`);
   let result: ToolResult;
   try {
     result = await (options.run ?? runTool)(EU_STACK, args, {
       timeoutMs: options.timeoutMs,
       maxBytes: options.maxBytes,
+      ...(options.as === undefined ? {} : { as: options.as }),
+      ...(inCwd ? { cwd: options.cwd } : {}),
     });
   } catch (err) {
     return failed(

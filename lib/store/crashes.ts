@@ -1,7 +1,7 @@
 /**
  * The store's crash history: one row per crash, its outcome, per-trigger results and the
- * fate of its core, within limits (count and age) applied oldest first, as
- * systemd-coredump and journald limit theirs.
+ * fate of its core, within limits: the age oldest first, as systemd-coredump and journald
+ * limit theirs; the count shared between uids, as kept cores are.
  *
  * @module
  */
@@ -249,42 +249,72 @@ export class CrashTable {
   }
 
   /**
-   * Delete the oldest crashes beyond `limits` at `now`; returns how many went. Oldest means
-   * first received (lowest id). Cheap when nothing is due: two lookups on the primary key.
-   * When something is, it deletes a little more than the excess (1 % of the limit), so that
-   * a steady stream of crashes deletes in batches rather than one row per insert, and the
-   * limits always hold after it returns.
+   * Delete crashes beyond `limits` at `now`; returns how many went. Past the age limit the
+   * oldest go, whoever's they are. Past the count the history is shared: see
+   * {@linkcode CrashTable.pruneShares}; `ownerOf` names the uid each crash counts against
+   * (a subordinate uid's owner). Cheap when nothing is due: two lookups on the primary
+   * key. When something is, it deletes a little more than the excess (1 % of the limit),
+   * so that a steady stream of crashes deletes in batches rather than one row per insert,
+   * and the limits always hold after it returns.
    */
-  prune(now: Date, limits: Required<HistoryLimits>): number {
-    // Two subqueries: SQLite reads MIN or MAX alone off the key, but scans for both at once.
+  prune(
+    now: Date,
+    limits: Required<HistoryLimits>,
+    ownerOf: (uid: number) => number = (uid) => uid,
+  ): number {
+    return this.#pruneAge(now, limits.maxAgeMs) + this.pruneShares(limits.maxCount, ownerOf);
+  }
+
+  // The oldest first, as far as the first crash young enough to stay (with a 1 % margin).
+  #pruneAge(now: Date, maxAgeMs: number): number {
+    const oldest = this.#sql("SELECT id, time FROM crashes ORDER BY id LIMIT 1").get() as
+      | { id: number; time: string }
+      | undefined;
+    const cutoff = now.getTime() - maxAgeMs;
+    if (oldest === undefined || Date.parse(oldest.time) >= cutoff) return 0;
+    const margin = new Date(cutoff + Math.floor(maxAgeMs / 100)).toISOString();
+    const young = this.#sql(
+      "SELECT id FROM crashes WHERE id >= ? AND time >= ? ORDER BY id LIMIT 1",
+    ).get(oldest.id, margin) as { id: number } | undefined;
+    const r = young === undefined
+      ? this.#sql("DELETE FROM crashes").run()
+      : this.#sql("DELETE FROM crashes WHERE id < ?").run(young.id);
+    return Number(r.changes);
+  }
+
+  /**
+   * Keep at most `maxCount` crashes, shared between uids as the core directory is past its
+   * `maxUse` (lib/notify/core_vacuum.ts): the owner with the most crashes loses its oldest
+   * first, so that no uid's crashes evict those of a uid that has fewer, and each of `k`
+   * owners keeps at least `maxCount / k` of its newest. With one uid it is the plain
+   * oldest-first limit. Returns how many went.
+   */
+  pruneShares(maxCount: number, ownerOf: (uid: number) => number): number {
     const ends = this.#sql(
       "SELECT (SELECT MIN(id) FROM crashes) AS lo, (SELECT MAX(id) FROM crashes) AS hi",
-    ).get() as {
-      lo: number | null;
-      hi: number | null;
-    };
-    if (ends.lo === null || ends.hi === null) return 0;
-    let below = ends.lo; // every id < below goes
-    // Ids only grow and only the oldest are deleted, so hi - lo + 1 is the count (or more).
-    if (ends.hi - ends.lo + 1 > limits.maxCount) {
-      const keep = limits.maxCount - Math.floor(limits.maxCount / 100);
-      below = ends.hi - keep + 1;
+    ).get() as { lo: number | null; hi: number | null };
+    // Ids only grow, so hi - lo + 1 bounds the count: counted only when it could be over.
+    if (ends.lo === null || ends.hi === null || ends.hi - ends.lo + 1 <= maxCount) return 0;
+    const total = (this.#sql("SELECT COUNT(*) AS n FROM crashes").get() as { n: number }).n;
+    if (total <= maxCount) return 0;
+    const keep = maxCount - Math.floor(maxCount / 100);
+    const rows = this.#sql("SELECT id, uid FROM crashes ORDER BY id").all() as {
+      id: number;
+      uid: number;
+    }[];
+    const owners = rows.map((r) => ownerOf(r.uid));
+    const counts = new Map<number, number>();
+    for (const o of owners) counts.set(o, (counts.get(o) ?? 0) + 1);
+    const cuts = shareCuts(counts, rows.length - keep);
+    const del = this.#sql("DELETE FROM crashes WHERE id = ?");
+    let gone = 0;
+    for (let i = 0; i < rows.length; i++) {
+      const left = cuts.get(owners[i]) ?? 0;
+      if (left === 0) continue;
+      cuts.set(owners[i], left - 1);
+      gone += Number(del.run(rows[i].id).changes);
     }
-    const oldest = this.#sql("SELECT time FROM crashes WHERE id >= ? ORDER BY id LIMIT 1").get(
-      below,
-    ) as { time: string } | undefined;
-    const cutoff = now.getTime() - limits.maxAgeMs;
-    if (oldest !== undefined && Date.parse(oldest.time) < cutoff) {
-      const margin = new Date(cutoff + Math.floor(limits.maxAgeMs / 100)).toISOString();
-      // Scans from the oldest only as far as the first crash young enough to stay.
-      const young = this.#sql(
-        "SELECT id FROM crashes WHERE id >= ? AND time >= ? ORDER BY id LIMIT 1",
-      ).get(below, margin) as { id: number } | undefined;
-      below = young?.id ?? ends.hi + 1;
-    }
-    if (below <= ends.lo) return 0;
-    const r = this.#sql("DELETE FROM crashes WHERE id < ?").run(below);
-    return Number(r.changes);
+    return gone;
   }
 
   /** The newest crashes, oldest first. */
@@ -317,6 +347,42 @@ export class CrashTable {
     }
     return out.reverse();
   }
+}
+
+/**
+ * How many crashes each owner loses so that `excess` go, the owners with the most first:
+ * every owner is cut down to one level (the highest that frees enough), and the rows the
+ * level frees beyond `excess` are given back, to the lowest uids first (root's last to go).
+ */
+export function shareCuts(
+  counts: ReadonlyMap<number, number>,
+  excess: number,
+): Map<number, number> {
+  const cuts = new Map<number, number>();
+  if (excess <= 0) return cuts;
+  const freed = (level: number) => {
+    let n = 0;
+    for (const c of counts.values()) n += Math.max(0, c - level);
+    return n;
+  };
+  // The highest level that frees at least `excess`: freed() falls as the level rises.
+  let lo = 0;
+  let hi = Math.max(0, ...counts.values());
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (freed(mid) >= excess) lo = mid;
+    else hi = mid - 1;
+  }
+  let over = freed(lo) - excess;
+  for (const [owner, c] of [...counts].sort((a, b) => a[0] - b[0])) {
+    let cut = Math.max(0, c - lo);
+    if (cut > 0 && over > 0) {
+      cut--;
+      over--;
+    }
+    if (cut > 0) cuts.set(owner, cut);
+  }
+  return cuts;
 }
 
 function rowToCrash(row: CrashRow): CrashRecord {

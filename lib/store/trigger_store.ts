@@ -32,6 +32,7 @@ import {
   type ListCrashesOptions,
 } from "./crashes.ts";
 import { errText, openStoreDatabase, StoreError } from "./schema.ts";
+import { limitUidOf } from "../subuid.ts";
 import { TriggerExistsError, TriggerTable } from "./triggers.ts";
 
 export { StoreError } from "./schema.ts";
@@ -45,6 +46,11 @@ export interface TriggerStoreOptions {
   history?: HistoryLimits;
   /** Clock, for the history's age limit. @default () => new Date() */
   now?: () => Date;
+  /**
+   * The uid whose limits (rate counters, history share) a crash of `uid` counts against.
+   * @default limitUidOf (lib/subuid.ts: a subordinate uid counts as its owner)
+   */
+  ownerOf?: (uid: number) => number;
 }
 export type { Decision } from "../policy.ts";
 // The records live in lib/protocol/records.ts; named here too for the store's callers.
@@ -84,11 +90,18 @@ export class TriggerStore implements Disposable {
   #triggers: TriggerTable;
   #crashes: CrashTable;
   #limits: Required<HistoryLimits>;
+  #ownerOf: (uid: number) => number;
 
-  private constructor(db: DatabaseSync, path: string, limits: Required<HistoryLimits>) {
+  private constructor(
+    db: DatabaseSync,
+    path: string,
+    limits: Required<HistoryLimits>,
+    ownerOf: (uid: number) => number,
+  ) {
     this.#db = db;
     this.#path = path;
     this.#limits = limits;
+    this.#ownerOf = ownerOf;
     const prepare = (sql: string) => this.#stmt(sql);
     this.#triggers = new TriggerTable(prepare);
     this.#crashes = new CrashTable(prepare);
@@ -117,7 +130,12 @@ export class TriggerStore implements Disposable {
     if (!Number.isSafeInteger(limits.maxAgeMs) || limits.maxAgeMs < 1) {
       throw new RangeError(`Invalid history age ${limits.maxAgeMs}: expected at least 1 ms`);
     }
-    const store = new TriggerStore(openStoreDatabase(path), path, limits);
+    const store = new TriggerStore(
+      openStoreDatabase(path),
+      path,
+      limits,
+      options.ownerOf ?? limitUidOf,
+    );
     try {
       store.pruneHistory((options.now ?? (() => new Date()))());
       store.#compactIfSparse();
@@ -158,13 +176,17 @@ export class TriggerStore implements Disposable {
   }
 
   /**
-   * Delete the oldest crashes beyond the history limits at `now`; returns how many went.
+   * Delete crashes beyond the history limits at `now` (the count shared between uids:
+   * the uid with the most crashes loses its oldest first); returns how many went.
    * {@linkcode TriggerStore.recordCrash} does it with every crash it records (cheaply:
    * nothing is deleted until a limit is passed, then a batch of 1 % of the limit).
    * Trigger counters and firings are not history: they are kept.
    */
   pruneHistory(now: Date = new Date()): number {
-    return this.#write("trim the crash history", () => this.#crashes.prune(now, this.#limits));
+    return this.#write(
+      "trim the crash history",
+      () => this.#crashes.prune(now, this.#limits, this.#ownerOf),
+    );
   }
 
   // VACUUM rewrites the whole file: only when more than a quarter of it (and 1 MiB) is
@@ -260,12 +282,18 @@ export class TriggerStore implements Disposable {
   ): { id: number; decisions: Decision[] } {
     return this.#write("record the crash", () => {
       const at = now.getTime();
-      const decisions = decide(this.#triggers.list(), facts, this.#triggers, { now: at, veto });
-      for (const d of decisions) this.#triggers.save(d, facts, at);
+      // A subordinate uid's crash spends its owner's limits.
+      const limitUid = this.#ownerOf(facts.uid);
+      const decisions = decide(this.#triggers.list(), facts, this.#triggers, {
+        now: at,
+        veto,
+        limitUid,
+      });
+      for (const d of decisions) this.#triggers.save(d, { ...facts, uid: limitUid }, at);
       // No trigger matched: the crash is final at once, in this one transaction.
       const outcome = decisions.length === 0 ? "no-trigger" : "pending";
       const id = this.#crashes.insert(facts, source, now, outcome);
-      this.#crashes.prune(now, this.#limits);
+      this.#crashes.prune(now, this.#limits, this.#ownerOf);
       return { id, decisions };
     });
   }

@@ -40,6 +40,8 @@ export const ExtFlag = {
   REPLY_ID: 256,
   /** No field: `global_pid`, `uid` and `gid` were read through the kernel's pidfd (%F). */
   PIDFD_IDENTITY: 512,
+  /** No data: the notifier releases this crash at once (past its uid's share of held crashes). */
+  RELEASED: 1024,
 } as const;
 
 /** Largest `exe` and `cmdline` carried (PATH_MAX, and the first 4 KiB of the command line). */
@@ -132,6 +134,8 @@ export interface OnAnyCoreDumpExtMessage extends OnAnyCoreDumpMessage {
   replyId?: boolean;
   /** How the ids were proved ({@linkcode ExtFlag.PIDFD_IDENTITY}). */
   identity?: "pidfd";
+  /** The notifier releases the crash at once: its uid holds its share of crashes already. */
+  released?: true;
 }
 
 const encoder = new TextEncoder();
@@ -181,6 +185,7 @@ export function encodeOnAnyCoreDumpExt(msg: OnAnyCoreDumpExtMessage): Uint8Array
   }
   if (msg.replyId) flags |= ExtFlag.REPLY_ID;
   if (msg.identity === "pidfd") flags |= ExtFlag.PIDFD_IDENTITY;
+  if (msg.released === true) flags |= ExtFlag.RELEASED;
   if (msg.exe !== undefined) flags |= ExtFlag.EXE;
   if (msg.cmdline !== undefined) flags |= ExtFlag.CMDLINE;
   view.setUint32(p + at.flags, flags, LITTLE_ENDIAN);
@@ -229,6 +234,7 @@ export function decodeOnAnyCoreDumpExt(payload: Uint8Array): OnAnyCoreDumpExtMes
   if (flags & ExtFlag.TID) msg.tid = view.getUint32(at.tid, LITTLE_ENDIAN);
   if (flags & ExtFlag.REPLY_ID) msg.replyId = true;
   if (flags & ExtFlag.PIDFD_IDENTITY) msg.identity = "pidfd";
+  if (flags & ExtFlag.RELEASED) msg.released = true;
   const exeBytes = payload.subarray(data, data + exeLen);
   const cmdBytes = payload.subarray(data + exeLen);
   if (flags & ExtFlag.EXE) msg.exe = decoder.decode(exeBytes);

@@ -210,6 +210,32 @@ Deno.test("keepCore() gives each uid a share: uid A's flood leaves uid B's cores
   }
 });
 
+Deno.test("keepCore() counts a subordinate uid's cores in its owner's share", async () => {
+  const dir = await tempCoreDir();
+  try {
+    // uid 1000 owns 100000-165535: its own core and its subordinates' share 512 KiB.
+    const ownerOf = (uid: number) => uid >= 100000 && uid < 165536 ? 1000 : uid;
+    const own = await oldCore(dir, 1000, 1, 200 * KiB, 1000);
+    const other = await oldCore(dir, 2000, 2, 200 * KiB, 900);
+    const limits = { maxUse: 2 * MiB, keepFree: 0 };
+    for (let i = 0; i < 4; i++) {
+      const r = await keep(dir, 100000 + i, 10 + i, 200 * KiB, {
+        limits,
+        grantBytes: 32 * KiB,
+        ownerOf,
+      });
+      assert.equal(r.kept, true, r.text);
+    }
+    const files = await listing(dir);
+    assert.ok(!files.has(own), "the owner's oldest went for its subordinates' cores");
+    assert.ok(files.has(other), "another uid's core stays");
+    const mine = [...files].filter(([n]) => !n.includes(".2000.")).reduce((s, [, v]) => s + v, 0);
+    assert.ok(mine <= 512 * KiB, `the owner and its subordinates use ${mine} bytes`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("keepCore() concurrent keepers stay within the caps and leave no partial file", async () => {
   const dir = await tempCoreDir();
   try {

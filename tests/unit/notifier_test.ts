@@ -13,7 +13,11 @@ import {
   NotifyStatus,
 } from "../../lib/wire/notify.ts";
 import { decodeHeader } from "../../lib/wire/header.ts";
-import { decodeCoreResult, decodeOnAnyCoreDumpExt } from "../../lib/wire/notify_ext.ts";
+import {
+  decodeCoreResult,
+  decodeOnAnyCoreDumpExt,
+  NotifyExtCommand,
+} from "../../lib/wire/notify_ext.ts";
 import { splitCrashId } from "../../lib/wire/notify_ref.ts";
 
 const ROOT_DIR = "/run/test-lttng";
@@ -160,6 +164,11 @@ class FakeIo implements NotifierIo {
   releaseCore(): void {
     this.released++;
     this.log.push("release");
+  }
+  dropped = 0;
+  dropCore(): void {
+    this.dropped++;
+    this.log.push("drop");
   }
 }
 
@@ -393,7 +402,8 @@ Deno.test("runNotifier() releases the core once, after every delivery, with two 
   const io = rootAndUser();
   await runNotifier(args({ uid: 1000 }), io, { runDir: ROOT_DIR });
   assert.equal(io.released, 1);
-  assert.equal(io.log.at(-1), "release");
+  // Released after both replies; the uid's slot is freed only then.
+  assert.deepEqual(io.log.slice(-2), ["release", "free 1000"]);
   assert.equal(io.log.filter((l) => l.startsWith("replied")).length, 2);
 });
 
@@ -561,8 +571,38 @@ Deno.test("runNotifier() past the uid's cap sends without waiting and releases a
     ["root", "sent"],
     ["user", "sent"],
   ]);
-  assert.ok(run.failures.some((f) => f.includes("sent without waiting")), run.failures.join());
-  assert.equal(io.released, 1);
+  assert.ok(run.failures.some((f) => f.includes("released at once")), run.failures.join());
+  assert.equal(io.released, 0, "the core is not kept, the chained handler not run");
+  assert.equal(io.dropped, 1);
+  // The daemons learn that it was released at once: the RELEASED flag of the ext frame.
+  const root = io.conns.find((c) => c.path === ROOT_SOCK)!;
+  const frame = Uint8Array.from(root.written);
+  assert.equal(decodeHeader(frame).cmd, NotifyExtCommand.ONANYCOREDUMP_EXT);
+  const msg = decodeOnAnyCoreDumpExt(frame.subarray(8));
+  assert.equal(msg.released, true);
+  assert.equal(msg.uid, 1000);
+});
+
+Deno.test("runNotifier() holds the uid's slot until the core is released", async () => {
+  const io = rootAndAlice({ reply: OK }, { reply: OK });
+  const seen: number[] = [];
+  io.releaseCore = () => {
+    seen.push(io.held.get(1000) ?? 0);
+    io.log.push("release");
+  };
+  const run = await runNotifier(args({ uid: 1000 }), io, { runDir: ROOT_DIR, timeoutMs: 5000 });
+  assert.equal(run.capped, undefined);
+  assert.deepEqual(seen, [1], "the slot is still held while the core is kept or chained");
+  assert.ok(io.log.indexOf("release") < io.log.indexOf("free 1000"), io.log.join());
+  assert.equal(io.held.get(1000), 0, "then freed");
+});
+
+Deno.test("runNotifier() frees the slot when keeping the core throws", async () => {
+  const io = rootAndAlice({ reply: OK }, { reply: OK });
+  io.releaseCore = () => Promise.reject(new Error("disk on fire"));
+  const run = await runNotifier(args({ uid: 1000 }), io, { runDir: ROOT_DIR, timeoutMs: 5000 });
+  assert.match(run.core?.text ?? "", /cannot keep the core: disk on fire/);
+  assert.equal(io.held.get(1000), 0);
 });
 
 Deno.test("runNotifier() takes no slot for root's own crashes", async () => {

@@ -3,7 +3,7 @@
  * zstd core, and the store's round trip of a crash report.
  */
 import assert from "node:assert/strict";
-import zlib from "node:zlib";
+import { CORE_BYTES, MemoryStore, tempDir, zstdCore } from "../fixtures/report_jobs.ts";
 import {
   boundReport,
   decompressZstd,
@@ -14,24 +14,6 @@ import type { BacktraceOptions, CrashReport } from "../../lib/report/backtrace.t
 import type { ReportRecord } from "../../lib/protocol/records.ts";
 import { TriggerStore } from "../../lib/store/trigger_store.ts";
 import { reportState } from "../../lib/daemon/control_handler.ts";
-
-async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
-  const path = await Deno.makeTempDir({ prefix: "lttng-trig-report-q-" });
-  return {
-    path,
-    async [Symbol.asyncDispose]() {
-      await Deno.remove(path, { recursive: true });
-    },
-  };
-}
-
-const CORE_BYTES = new TextEncoder().encode("ELF core bytes ".repeat(1000));
-
-async function zstdCore(dir: string, name = "core.zst"): Promise<string> {
-  const path = `${dir}/${name}`;
-  await Deno.writeFile(path, zlib.zstdCompressSync(CORE_BYTES));
-  return path;
-}
 
 function ready(tid: number): CrashReport {
   return {
@@ -50,14 +32,6 @@ function ready(tid: number): CrashReport {
     missing: [],
     durationMs: 3,
   };
-}
-
-class MemoryStore {
-  reports = new Map<number, ReportRecord[]>();
-  setReport(id: number, r: ReportRecord): boolean {
-    this.reports.set(id, [...(this.reports.get(id) ?? []), r]);
-    return true;
-  }
 }
 
 Deno.test("ReportQueue stores pending, then the report, and tells its listeners", async () => {

@@ -87,6 +87,18 @@ Deno.test("encodeOnAnyCoreDumpExt() leaves absent facts zero and unflagged", () 
   assert.deepEqual(decodeOnAnyCoreDumpExt(p), BASE);
 });
 
+Deno.test("encodeOnAnyCoreDumpExt() flags a crash released at once with RELEASED (1024), no field", () => {
+  const p = payloadOf(encodeOnAnyCoreDumpExt({ ...BASE, released: true }));
+  assert.equal(p.byteLength, ONANYCOREDUMP_EXT_FIXED, "no bytes of its own");
+  const flags = new DataView(p.buffer, p.byteOffset).getUint32(
+    ONANYCOREDUMP_EXT_OFFSETS.flags,
+    true,
+  );
+  assert.equal(flags, 1024);
+  assert.equal(ExtFlag.RELEASED, 1024);
+  assert.deepEqual(decodeOnAnyCoreDumpExt(p), { ...BASE, released: true });
+});
+
 Deno.test("encodeOnAnyCoreDumpExt() caps exe and cmdline without cutting a character", () => {
   // 4095 ASCII bytes then a 2-byte character: 4097 bytes, the character does not fit.
   const exe = "a".repeat(EXT_STRING_MAX - 1) + "é";

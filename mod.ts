@@ -99,9 +99,11 @@ export {
 } from "./lib/daemon/crash_handler.ts";
 export { type SessionInfo, type SnapshotResult } from "./lib/lttng/control.ts";
 export type { ProcReader } from "./lib/daemon/held_process.ts";
+export type { PinOps } from "./lib/daemon/early_pin.ts";
 export {
   type HistoryLimits,
   type ListCrashesOptions,
+  type RecordCrashOptions,
   StoreError,
   TriggerExistsError,
   TriggerStore,

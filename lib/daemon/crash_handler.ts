@@ -4,10 +4,16 @@
  *
  * @module
  */
-import { describeAction, snapshotNameFor, type Trigger, type TriggerAction } from "../trigger.ts";
+import {
+  describeAction,
+  snapshotNameFor,
+  type Trigger,
+  type TriggerAction,
+  type TriggerSpec,
+} from "../trigger.ts";
 import type { CrashFacts, TriggerOutcome } from "../protocol/records.ts";
 import { decide, type Decision, UnsavedCounters } from "../policy.ts";
-import type { TriggerStore } from "../store/trigger_store.ts";
+import type { RecordCrashOptions, TriggerStore } from "../store/trigger_store.ts";
 import type { SnapshotResult } from "../lttng/control.ts";
 import { SessionActionQueue } from "./action_queue.ts";
 
@@ -73,6 +79,25 @@ export function lttngDaemonVeto(crash: CrashFacts): string | undefined {
     : `the crashed process is LTTng's own ${name}: acting could block on it`;
 }
 
+/**
+ * Whether `trigger` needs a fact that only the crash's helper (the notifier, or the
+ * coredump socket) carries: the signal, for `--signal`. The early path leaves such a
+ * trigger to the helper's arrival.
+ */
+export function needsHelperFacts(trigger: TriggerSpec): boolean {
+  return trigger.condition.signals !== undefined;
+}
+
+// An early crash a helper may still join.
+interface EarlyCrash {
+  id: number;
+  facts: CrashFacts;
+  decisions: Decision[];
+  pending: Promise<TriggerOutcome>[];
+  alive: () => boolean;
+  joined: boolean;
+}
+
 /** Handles crashes. */
 export class CrashHandler {
   #store: TriggerStore;
@@ -82,6 +107,7 @@ export class CrashHandler {
   #onStoreFailure?: (err: unknown) => void;
   #listeners = new Set<CrashListener>();
   #received = new Set<ReceivedListener>();
+  #early = new Map<number, EarlyCrash>();
   // Counters the store refused to write, on top of the stored ones.
   #unsaved: UnsavedCounters;
 
@@ -102,10 +128,14 @@ export class CrashHandler {
 
   // The same policy as the store's, with the counters it could not write kept in memory,
   // per (trigger, uid) as the store keeps them.
-  #decideWithoutStore(crash: CrashFacts, now: Date): Decision[] {
+  #decideWithoutStore(
+    crash: CrashFacts,
+    now: Date,
+    only?: (t: Trigger) => boolean,
+  ): Decision[] {
     let triggers: Trigger[];
     try {
-      triggers = this.#store.listTriggers();
+      triggers = this.#store.listTriggers().filter((t) => only === undefined || only(t));
     } catch {
       return [];
     }
@@ -116,6 +146,26 @@ export class CrashHandler {
     });
     this.#unsaved.record(decisions, crash, at);
     return decisions;
+  }
+
+  // Record (or join) and decide; a store that cannot be written (full disk, read-only)
+  // must not stop the actions: the same policy decides, with the counters kept in memory,
+  // and there is no history then (id 0).
+  #record(
+    crash: CrashFacts,
+    source: string,
+    now: Date,
+    options: RecordCrashOptions = {},
+  ): { id: number; decisions: Decision[] } {
+    if (options.into === 0) {
+      return { id: 0, decisions: this.#decideWithoutStore(crash, now, options.only) };
+    }
+    try {
+      return this.#store.recordCrash(crash, source, now, lttngDaemonVeto(crash), options);
+    } catch (err) {
+      this.#onStoreFailure?.(err);
+      return { id: 0, decisions: this.#decideWithoutStore(crash, now, options.only) };
+    }
   }
 
   /** Subscribe to crashes as they arrive; returns the unsubscribe function. */
@@ -143,28 +193,119 @@ export class CrashHandler {
     source: string,
     onRelease?: (release: { fired: number; failed: number }) => void,
   ): Promise<CrashOutcome> {
+    const early = this.#joinable(crash);
+    if (early !== undefined) return await this.#join(early, crash, source, onRelease);
     const now = this.#now();
-    let id = 0;
-    let decisions: Decision[];
-    try {
-      ({ id, decisions } = this.#store.recordCrash(crash, source, now, lttngDaemonVeto(crash)));
-    } catch (err) {
-      // A store that cannot be written (full disk, read-only) must not stop the actions:
-      // decide by the same policy, with the counters kept in memory; no history then.
-      decisions = this.#decideWithoutStore(crash, now);
-      this.#onStoreFailure?.(err);
+    const { id, decisions } = this.#record(crash, source, now);
+    this.#tellReceived(crash, id, source, now);
+    const pending = decisions.map((d) => this.#act(d, crash));
+    return await this.#conclude({ id, crash, source, decisions, pending, onRelease });
+  }
+
+  /**
+   * A crash the kernel's process connector announced, its process pinned and proved
+   * (lib/daemon/early_path.ts): record it (source `connector`), decide every trigger that
+   * needs no fact of the helper's ({@linkcode needsHelperFacts}), and start their actions
+   * now. `alive` says whether the pinned process is still the one announced (its pidfd
+   * has not exited): the helper that arrives for it meanwhile joins this crash
+   * ({@linkcode CrashHandler.handle}). Resolves when the early actions are done; the
+   * record is final then unless the helper joined (which finishes it).
+   */
+  async handleEarly(crash: CrashFacts & { globalPid: number }, alive: () => boolean): Promise<
+    CrashOutcome
+  > {
+    const now = this.#now();
+    const facts = { ...crash, connectorAt: now.toISOString() };
+    const { id, decisions } = this.#record(facts, "connector", now, {
+      only: (t) => !needsHelperFacts(t),
+    });
+    this.#tellReceived(facts, id, "connector", now);
+    const pending = decisions.map((d) => this.#act(d, facts));
+    const early: EarlyCrash = { id, facts, decisions, pending, alive, joined: false };
+    this.#early.set(crash.globalPid, early);
+    return await this.#conclude({
+      id,
+      crash: facts,
+      source: "connector",
+      decisions,
+      pending,
+      final: () => !early.joined,
+    });
+  }
+
+  /** Forget the early crash of `globalPid` (its pin is gone): no helper joins it now. */
+  forgetEarly(globalPid: number): void {
+    this.#early.delete(globalPid);
+  }
+
+  /** How many early crashes a helper may still join. */
+  get earlyInFlight(): number {
+    return this.#early.size;
+  }
+
+  // The early crash this helper's crash is: the same global pid (or own pid, when /proc
+  // could not tell the global one), still pinned, with the same own pid.
+  #joinable(crash: CrashFacts): EarlyCrash | undefined {
+    const key = crash.globalPid ?? crash.pid;
+    const early = this.#early.get(key);
+    if (early === undefined || early.joined) return undefined;
+    if (early.facts.pid !== crash.pid || !early.alive()) return undefined;
+    return early;
+  }
+
+  async #join(
+    early: EarlyCrash,
+    crash: CrashFacts,
+    source: string,
+    onRelease?: (release: { fired: number; failed: number }) => void,
+  ): Promise<CrashOutcome> {
+    early.joined = true;
+    this.#early.delete(early.facts.globalPid!);
+    const now = this.#now();
+    // The kernel's facts (the helper's) win; what only /proc told stays.
+    const facts: CrashFacts = { ...early.facts };
+    for (const [k, v] of Object.entries(crash)) {
+      if (v !== undefined) (facts as unknown as Record<string, unknown>)[k] = v;
     }
+    facts.connectorAt = early.facts.connectorAt;
+    facts.helperAt = now.toISOString();
+    const later = this.#record(facts, source, now, { only: needsHelperFacts, into: early.id });
+    const decisions = [...early.decisions, ...later.decisions];
+    const pending = [...early.pending, ...later.decisions.map((d) => this.#act(d, facts))];
+    return await this.#conclude({
+      id: early.id,
+      crash: facts,
+      source,
+      decisions,
+      pending,
+      onRelease,
+    });
+  }
+
+  #tellReceived(crash: CrashFacts, id: number, source: string, now: Date): void {
     for (const l of this.#received) {
       try {
         l({ ...crash, id, source, time: now.toISOString() });
       } catch { /* a listener's failure is its own */ }
     }
-    const pending = decisions.map((d) => this.#act(d, crash));
+  }
+
+  // Release once the holding actions are done; then record the outcome, when `final`.
+  async #conclude(c: {
+    id: number;
+    crash: CrashFacts;
+    source: string;
+    decisions: Decision[];
+    pending: Promise<TriggerOutcome>[];
+    onRelease?: (release: { fired: number; failed: number }) => void;
+    final?: () => boolean;
+  }): Promise<CrashOutcome> {
+    const { id, decisions, pending } = c;
     const holding = pending.filter((_, i) => decisions[i].trigger.action.type !== "stop");
     const released = Promise.all(holding).then((held) => {
       const fired = decisions.filter((d) => d.allowed).length;
       const failed = held.filter((r) => r.outcome === "failed").length;
-      onRelease?.({ fired, failed });
+      c.onRelease?.({ fired, failed });
     });
     const results = await Promise.all(pending);
     await released;
@@ -177,7 +318,8 @@ export class CrashHandler {
       : fired === 0
       ? "skipped"
       : "ok";
-    if (id !== 0 && decisions.length > 0) {
+    if (c.final !== undefined && !c.final()) return { id, fired, failed, results, outcome };
+    if (id !== 0 && (decisions.length > 0 || c.crash.helperAt !== undefined)) {
       try {
         this.#store.finishCrash(id, outcome, results);
       } catch (err) {
@@ -185,7 +327,7 @@ export class CrashHandler {
         this.#onStoreFailure?.(err);
       }
     }
-    const done = { ...crash, id, fired, failed, results, outcome, source };
+    const done = { ...c.crash, id, fired, failed, results, outcome, source: c.source };
     for (const l of this.#listeners) {
       try {
         l(done);

@@ -36,6 +36,8 @@ import { CoredumpServer } from "./coredump_socket.ts";
 import { lookAtHeldProcess, type ProcReader } from "./held_process.ts";
 import { selfDumpProtection } from "./dumpable.ts";
 import { libc } from "./libc.ts";
+import { EarlyPath } from "./early_path.ts";
+import type { PinOps } from "./early_pin.ts";
 import { crashLogLine, NotifyEndpoint } from "./notify_endpoint.ts";
 import { ChainFateEvents } from "./chain_fate_events.ts";
 import { removeStaleReportDirs, ReportQueue } from "./report_queue.ts";
@@ -96,15 +98,26 @@ export interface DaemonOptions {
    * (lib/daemon/dumpable.ts), or why it cannot. @default libc through FFI
    */
   dumpable?: { setNotDumpable(): boolean } | string;
+  /**
+   * The early path (lib/daemon/early_path.ts): `auto` listens to the kernel's process
+   * connector where it can (root with CAP_NET_ADMIN) and goes on without it otherwise;
+   * `only` needs it (the daemon does not start without it) and binds no coredump socket:
+   * crashes are acted on from the connector alone, core_pattern left to others; `off`
+   * does not listen. @default "auto" for root, "off" for another user
+   */
+  connector?: "auto" | "only" | "off";
+  /** libc's pidfd, clock and `/proc` calls for the early path. @default libc through FFI */
+  pinOps?: PinOps | string;
 }
 
 // Options with no default, or handed on as they are (history, to the store).
-type Unresolved = "actions" | "coreDir" | "procReader" | "dumpable" | "history";
+type Unresolved = "actions" | "coreDir" | "procReader" | "dumpable" | "history" | "pinOps";
 
 type ResolvedOptions = Required<Omit<DaemonOptions, Unresolved>> & {
   coreDir?: string;
   procReader?: ProcReader | string;
   dumpable?: { setNotDumpable(): boolean } | string;
+  pinOps?: PinOps | string;
 };
 
 /**
@@ -138,6 +151,8 @@ export class Daemon implements AsyncDisposable {
   #startedAt = new Date();
   #procReader: ProcReader | string = "not started";
   #coredump?: CoredumpServer;
+  #early?: EarlyPath;
+  #earlyWhy = "the connector is for the root daemon only";
   #stopSignal = new AbortController();
   #chains = new ChainFateEvents();
   #library?: LttngCtlLibrary;
@@ -225,12 +240,14 @@ export class Daemon implements AsyncDisposable {
       replyTimeoutMs: options.replyTimeoutMs ?? 9000,
       frameTimeoutMs: options.frameTimeoutMs ?? 5000,
       maxConnections: options.maxConnections ?? 256,
-      coredumpSocket: options.coredumpSocket ?? uid === 0,
+      connector: options.connector ?? (uid === 0 ? "auto" : "off"),
+      coredumpSocket: options.connector === "only" ? false : options.coredumpSocket ?? uid === 0,
       lttngCtl: options.lttngCtl ?? "auto",
       coreDir: options.coreDir,
       log: options.log ?? (() => {}),
       procReader: options.procReader,
       dumpable: options.dumpable,
+      pinOps: options.pinOps,
     };
     await prepareDir(full.runDir, uid === 0 ? 0o755 : 0o700, uid, "run");
     await prepareDir(full.stateDir, 0o700, uid, "state");
@@ -339,6 +356,7 @@ export class Daemon implements AsyncDisposable {
         log: o.log,
       });
     }
+    await this.#listenEarly();
     this.#notify = new NotifyEndpoint(notify.listener, {
       uid: o.uid,
       crashes: this.#handler,
@@ -385,6 +403,33 @@ export class Daemon implements AsyncDisposable {
     });
   }
 
+  async #listenEarly(): Promise<void> {
+    const o = this.#options;
+    if (o.connector === "off") {
+      if (o.uid === 0) this.#earlyWhy = "turned off (--connector=off)";
+      return;
+    }
+    const ops = o.pinOps ?? libc();
+    const early = typeof ops === "string" ? ops : await EarlyPath.start({
+      crashes: this.#handler,
+      ops,
+      hostname: Deno.hostname(),
+      log: o.log,
+    });
+    if (typeof early !== "string") {
+      this.#early = early;
+      o.log("early path: listening to the kernel's process connector");
+      return;
+    }
+    this.#earlyWhy = early;
+    if (o.connector === "only") {
+      throw new DaemonStartError(
+        `${early}: run the daemon as root with CAP_NET_ADMIN, or without --connector=only`,
+      );
+    }
+    o.log(`early path off: ${early}: crashes are acted on when their helper arrives`);
+  }
+
   #status(): StatusReply {
     const o = this.#options;
     return {
@@ -397,6 +442,9 @@ export class Daemon implements AsyncDisposable {
       triggers: this.#store.listTriggers().length,
       coredumpSocket: this.#coredump === undefined ? null : this.coredumpSocketPath,
       ...(this.#selfDump === undefined ? {} : { selfDump: this.#selfDump }),
+      earlyPath: this.#early === undefined
+        ? { listening: false, reason: this.#earlyWhy }
+        : { listening: true, only: this.#options.connector === "only", ...this.#early.status() },
     };
   }
 
@@ -408,6 +456,7 @@ export class Daemon implements AsyncDisposable {
         this.#notify?.close(this.#options.replyTimeoutMs),
         this.#control?.close(this.#options.replyTimeoutMs),
         this.#coredump?.close(),
+        this.#early?.close(),
       ]);
       // Bounded: an action is killed after its own deadline, but a stuck one must not
       // keep the daemon from stopping.

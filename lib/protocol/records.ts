@@ -58,6 +58,13 @@ export interface CrashFacts {
    * (pipe mode, `notify --tid=%i`) or the core's first NT_PRSTATUS note (socket mode).
    */
   tid?: number;
+  /**
+   * When the kernel's process connector announced the crash (ISO 8601), on the early path
+   * (lib/daemon/early_path.ts): the daemon's actions started then.
+   */
+  connectorAt?: string;
+  /** When the crash's helper (the notifier, or the coredump socket) joined it (ISO 8601). */
+  helperAt?: string;
 }
 
 /** What happened to one trigger for one crash. */

@@ -37,6 +37,14 @@ export { TriggerExistsError } from "./triggers.ts";
 export type { HistoryLimits, ListCrashesOptions } from "./crashes.ts";
 export { HISTORY_MAX_AGE_DEFAULT_MS, HISTORY_MAX_DEFAULT } from "./crashes.ts";
 
+/** Options of {@linkcode TriggerStore.recordCrash}. */
+export interface RecordCrashOptions {
+  /** Decide only the triggers this selects. @default every trigger */
+  only?: (trigger: Trigger) => boolean;
+  /** Join crash `into` (its facts and source replaced) instead of inserting one. */
+  into?: number;
+}
+
 /** Options of {@linkcode TriggerStore.open}. */
 export interface TriggerStoreOptions {
   /** How much crash history to keep (count and age); see {@linkcode HistoryLimits}. */
@@ -249,17 +257,30 @@ export class TriggerStore implements Disposable {
    * (`decide()` in lib/policy.ts) sets them, per crashing uid. With `veto`, no trigger acts
    * (each is skipped with that reason) and no rate limit is spent. The history limits are
    * applied in the same transaction.
+   *
+   * With `options.only`, only the triggers it selects are decided (the early path decides
+   * the others when the crash's helper brings the facts they need); with `options.into`,
+   * no row is inserted: crash `into` (an early crash the helper joined) gets `facts` and
+   * `source`, and the triggers `only` selects are decided for it. Either way a trigger is
+   * decided, and counts a crash, once.
    */
   recordCrash(
     facts: CrashFacts,
     source: string,
     now: Date = new Date(),
     veto?: string,
+    options: RecordCrashOptions = {},
   ): { id: number; decisions: Decision[] } {
     return this.#write("record the crash", () => {
       const at = now.getTime();
-      const decisions = decide(this.#triggers.list(), facts, this.#triggers, { now: at, veto });
+      const { only, into } = options;
+      const triggers = this.#triggers.list().filter((t) => only === undefined || only(t));
+      const decisions = decide(triggers, facts, this.#triggers, { now: at, veto });
       for (const d of decisions) this.#triggers.save(d, facts, at);
+      if (into !== undefined) {
+        this.#crashes.join(into, facts, source);
+        return { id: into, decisions };
+      }
       // No trigger matched: the crash is final at once, in this one transaction.
       const outcome = decisions.length === 0 ? "no-trigger" : "pending";
       const id = this.#crashes.insert(facts, source, now, outcome);

@@ -1,0 +1,157 @@
+/**
+ * The early path: the root daemon hears of a crash from the kernel's process connector
+ * (lib/daemon/proc_connector.ts), about 0.1 ms after the fault and before any
+ * core_pattern helper runs; it pins the process (lib/daemon/early_pin.ts), and the crash
+ * handler starts the matching actions there and then. The helper that arrives later for
+ * the same crash (the notifier in pipe mode, the coredump connection in socket mode)
+ * joins it (`CrashHandler.handle`): one crash, one record.
+ *
+ * A flood (a fork bomb of crashing processes) is bounded: at most
+ * {@linkcode EARLY_MAX_IN_FLIGHT} crashes are pinned at once; past that an announcement
+ * is only counted, and that crash is handled when its helper arrives, as without the
+ * connector. A pin is let go when its process exits (its pidfd polls readable), or after
+ * {@linkcode EARLY_PIN_MAX_MS} at most.
+ *
+ * @module
+ */
+import type { CrashHandler } from "./crash_handler.ts";
+import { pinCrash, type PinnedCrash, type PinOps } from "./early_pin.ts";
+import { type ProcConnectorCounts, ProcConnectorSocket } from "./proc_connector.ts";
+import type { CoredumpEvent } from "./proc_event.ts";
+
+/** Most crashes pinned at once. */
+export const EARLY_MAX_IN_FLIGHT = 64;
+/** Longest a crash stays pinned for its helper to join, in milliseconds. */
+export const EARLY_PIN_MAX_MS = 60_000;
+/** How often the pins are checked for processes that exited, in milliseconds. */
+const SWEEP_MS = 200;
+/** How many times a process not yet `CoreDumping` is looked at again (1 ms apart). */
+const NOT_YET_RETRIES = 20;
+
+/** Options of {@linkcode EarlyPath.start}. */
+export interface EarlyPathOptions {
+  /** Starts the actions of an early crash. */
+  crashes: Pick<CrashHandler, "handleEarly" | "forgetEarly">;
+  /** libc's pidfd, clock and `/proc` calls. */
+  ops: PinOps;
+  /** The daemon's hostname. */
+  hostname: string;
+  /** Log line sink. */
+  log(line: string): void;
+}
+
+/** What `status` says of the early path. */
+export interface EarlyPathStatus {
+  /** Crashes announced by the connector. */
+  announced: number;
+  /** Of those, pinned and acted on early. */
+  pinned: number;
+  /** Not pinned: not the announced process, gone, or past the in-flight bound. */
+  notPinned: number;
+  /** Times the kernel dropped announcements for want of room. */
+  overruns: number;
+}
+
+interface Pin extends PinnedCrash {
+  since: number;
+}
+
+/** The listening connector and the crashes it pinned. */
+export class EarlyPath {
+  #socket!: ProcConnectorSocket;
+  #options: EarlyPathOptions;
+  #pins = new Map<number, Pin>();
+  #sweep?: ReturnType<typeof setInterval>;
+  #pinned = 0;
+  #notPinned = 0;
+  #closed = false;
+
+  private constructor(options: EarlyPathOptions) {
+    this.#options = options;
+  }
+
+  /** Listen to the connector; or say why the early path cannot run. */
+  static async start(options: EarlyPathOptions): Promise<EarlyPath | string> {
+    const path = new EarlyPath(options);
+    const socket = await ProcConnectorSocket.open({
+      onCoredump: (event) => path.#onCoredump(event, 0),
+      log: options.log,
+    });
+    if (typeof socket === "string") return socket;
+    path.#socket = socket;
+    return path;
+  }
+
+  /** What it has done so far. */
+  status(): EarlyPathStatus & Pick<ProcConnectorCounts, "others"> {
+    const c = this.#socket.counts;
+    return {
+      announced: c.coredumps,
+      pinned: this.#pinned,
+      notPinned: this.#notPinned,
+      overruns: c.overruns,
+      others: c.others,
+    };
+  }
+
+  #onCoredump(event: CoredumpEvent, attempt: number): void {
+    if (this.#closed) return;
+    const held = this.#pins.get(event.tgid);
+    if (held !== undefined) {
+      if (!this.#options.ops.pidfdExited(held.pidfd)) return; // another thread of it
+      this.#unpin(held); // gone: its pid names another process now
+    }
+    if (this.#pins.size >= EARLY_MAX_IN_FLIGHT) {
+      this.#notPinned++;
+      return;
+    }
+    const o = this.#options;
+    const pinned = pinCrash(event, o.ops, { hostname: o.hostname });
+    if (typeof pinned === "string") {
+      // The other threads must stop before the dump begins: look again, briefly.
+      if (pinned.endsWith("it is not dumping core") && attempt < NOT_YET_RETRIES) {
+        setTimeout(() => this.#onCoredump(event, attempt + 1), 1);
+        return;
+      }
+      this.#notPinned++;
+      o.log(`process connector: ${pinned}: left to its helper`);
+      return;
+    }
+    this.#pinned++;
+    const pin: Pin = { ...pinned, since: performance.now() };
+    this.#pins.set(pin.tgid, pin);
+    this.#sweep ??= setInterval(() => this.#sweepPins(), SWEEP_MS);
+    const alive = () => this.#pins.get(pin.tgid) === pin && !o.ops.pidfdExited(pin.pidfd);
+    o.crashes.handleEarly({ ...pin.facts, globalPid: pin.tgid }, alive).catch((err) =>
+      o.log(`process connector: crash pid=${pin.tgid}: ${(err as Error).message}`)
+    );
+  }
+
+  #sweepPins(): void {
+    const now = performance.now();
+    for (const pin of this.#pins.values()) {
+      if (this.#options.ops.pidfdExited(pin.pidfd) || now - pin.since > EARLY_PIN_MAX_MS) {
+        this.#unpin(pin);
+      }
+    }
+    if (this.#pins.size === 0) {
+      clearInterval(this.#sweep);
+      this.#sweep = undefined;
+    }
+  }
+
+  #unpin(pin: Pin): void {
+    this.#pins.delete(pin.tgid);
+    this.#options.crashes.forgetEarly(pin.tgid);
+    this.#options.ops.closeFd(pin.pidfd);
+  }
+
+  /** Stop listening and let every pin go; idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#sweep);
+    await this.#socket.close();
+    for (const pin of [...this.#pins.values()]) this.#unpin(pin);
+  }
+}

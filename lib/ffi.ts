@@ -7,6 +7,12 @@
 
 const encoder = new TextEncoder();
 
+/** Where libc is, on the supported hosts (the `ffi` permission lists the same). */
+export const LIBC_PATHS: readonly string[] = [
+  "/usr/lib/x86_64-linux-gnu/libc.so.6",
+  "/usr/lib/aarch64-linux-gnu/libc.so.6",
+];
+
 /** `s` as a NUL-terminated C string. */
 export function cString(s: string): Uint8Array<ArrayBuffer> {
   return encoder.encode(`${s}\0`) as Uint8Array<ArrayBuffer>;
@@ -30,4 +36,26 @@ export function dlopenFirst<S extends Deno.ForeignLibraryInterface>(
     }
   }
   return `${what} cannot be loaded (${reasons.join("; ")})`;
+}
+
+/**
+ * The two libc symbols that read `errno` (Deno's UnsafePointerView would need
+ * `--allow-ffi` for every path): add them to a library's symbols to use
+ * {@linkcode errnoOf}.
+ */
+export const ERRNO_SYMBOLS = {
+  __errno_location: { parameters: [], result: "pointer" },
+  memcpy: { parameters: ["buffer", "pointer", "usize"], result: "pointer" },
+} as const;
+
+const errnoBuf = new Int32Array(1);
+
+/** The calling thread's `errno`, through a libc opened with {@linkcode ERRNO_SYMBOLS}. */
+export function errnoOf(
+  c: Deno.DynamicLibrary<typeof ERRNO_SYMBOLS>["symbols"],
+): number {
+  const p = c.__errno_location();
+  if (p === null) return 0;
+  c.memcpy(errnoBuf, p, 4n);
+  return errnoBuf[0];
 }

@@ -1,7 +1,10 @@
 /**
  * Coredump-socket mode (Linux 6.16+, core_pattern `@RUN_DIR/coredump-lttng-trig`): the
  * kernel connects to the daemon and streams the core into the connection, with no
- * helper process. Who crashed is read from the core's notes; the crash then goes through
+ * helper process. The kernel connects as the crashing task: who crashed is the
+ * connection's peer (`SO_PEERCRED`, `SO_PEERPIDFD`: its global pid, and a pidfd to read
+ * `/proc` through), never the core's `pr_pid`, which is only its pid in its own pid
+ * namespace; the rest is read from the core's notes. The crash then goes through
  * the same triggers, rate limits, history and actions as a notification. The connection
  * is left unread until the actions that need the process held are done: the kernel
  * cannot finish the dump, so per-process buffers still exist for the snapshot.
@@ -13,6 +16,15 @@ import { type ByteBudget, ELF_HEADER_SIZE, readCoreFacts } from "./elf_core.ts";
 import { acceptLoop } from "./sockets.ts";
 import type { HeldProcess } from "./held_process.ts";
 import { withHeldProcess } from "./held_process.ts";
+import type { PeerListener, PeerSocket } from "./peer_socket.ts";
+
+/** The crashed process, as the kernel named it by connecting: the connection's peer. */
+export interface CoredumpPeer {
+  /** Its pid in the daemon's pid namespace (`SO_PEERCRED`); 0 when not known. */
+  pid: number;
+  /** A pidfd of it (`SO_PEERPIDFD`), open while the connection is. */
+  pidfd?: number;
+}
 
 /** What the coredump server needs from the daemon. */
 export interface CoredumpServerOptions {
@@ -22,10 +34,11 @@ export interface CoredumpServerOptions {
   recordCore(pid: number, fate: CoreFate): void;
   /**
    * Look at the held process in `/proc` (lib/daemon/held_process.ts) before its crash is
-   * handled: its global pid, global uid, full command line, executable, and whether the
-   * daemon's hostname is its own. Without it, the core's uid is unverified.
+   * handled: the connection's `peer`, whose global pid is `crash.globalPid`; its global
+   * uid, full command line, executable, and whether the daemon's hostname is its own.
+   * Without it, the core's uid is unverified.
    */
-  lookAtHeldProcess?(crash: CrashFacts): HeldProcess;
+  lookAtHeldProcess?(crash: CrashFacts, peer: CoredumpPeer): HeldProcess;
   /** Keep cores in this directory (zstd), as `notify --core-dir` does. */
   coreDir?: string;
   /** The daemon's hostname (the crash's, unless it ran in another UTS namespace). */
@@ -49,10 +62,10 @@ export interface CoredumpServerOptions {
 
 /** Serves the coredump socket. */
 export class CoredumpServer {
-  #listener: Deno.Listener;
+  #listener: PeerListener;
   #options: CoredumpServerOptions;
   #tasks = new Set<Promise<void>>();
-  #conns = new Set<Deno.Conn>();
+  #conns = new Set<PeerSocket>();
   #closing = false;
   #loop: Promise<void>;
   #budgetLeft: number;
@@ -68,7 +81,7 @@ export class CoredumpServer {
   };
 
   /** Start serving `listener`. */
-  constructor(listener: Deno.Listener, options: CoredumpServerOptions) {
+  constructor(listener: PeerListener, options: CoredumpServerOptions) {
     this.#listener = listener;
     this.#options = options;
     this.#budgetLeft = options.notesBudgetBytes ?? 64 * 1024 * 1024;
@@ -99,7 +112,7 @@ export class CoredumpServer {
     });
   }
 
-  async #serve(conn: Deno.Conn): Promise<void> {
+  async #serve(conn: PeerSocket): Promise<void> {
     const o = this.#options;
     let closed = false;
     const close = () => {
@@ -123,6 +136,8 @@ export class CoredumpServer {
       }
       facts = {
         pid: r.facts.pid,
+        // The kernel's own name for the crashed process: the peer that connected.
+        ...(conn.peer.pid > 0 ? { globalPid: conn.peer.pid } : {}),
         uid: r.facts.uid,
         gid: r.facts.gid,
         execName: r.facts.execName,
@@ -147,7 +162,8 @@ export class CoredumpServer {
       return;
     }
     // Also without a look at /proc: the core's uid is then unverified.
-    const seen = o.lookAtHeldProcess?.(facts) ??
+    const peer = { pid: conn.peer.pid, ...(conn.pidfd === undefined ? {} : { pidfd: conn.pidfd }) };
+    const seen = o.lookAtHeldProcess?.(facts, peer) ??
       { uts: "unknown", note: "the held process is not looked at in /proc" };
     facts = withHeldProcess(facts, seen, { source: "socket" });
     const release = Promise.withResolvers<void>();

@@ -33,6 +33,8 @@ import {
 import type { SessionInfo } from "../lttng/control.ts";
 import type { StatusReply } from "../protocol/control.ts";
 import { CoredumpServer } from "./coredump_socket.ts";
+import { PeerListener } from "./peer_socket.ts";
+import { pidfdAlive } from "../pidfd.ts";
 import { lookAtHeldProcess, type ProcReader } from "./held_process.ts";
 import { selfDumpProtection } from "./dumpable.ts";
 import { libc } from "./libc.ts";
@@ -144,7 +146,7 @@ export class Daemon implements AsyncDisposable {
   #store: TriggerStore;
   #handler: CrashHandler;
   #reports: ReportQueue;
-  #sockets: BoundSocket[] = [];
+  #sockets: Pick<BoundSocket, "path" | "ino">[] = [];
   #notify?: NotifyEndpoint;
   #control?: SocketServer;
   #actions: SessionActions & { listSessions(): Promise<SessionInfo[]> };
@@ -337,7 +339,11 @@ export class Daemon implements AsyncDisposable {
       // core into the daemon's own socket, forever: better no socket mode at all.
       o.log(`coredump socket not bound: ${this.#selfDump.reason}`);
     } else if (o.coredumpSocket) {
-      const coredump = await bindSocket(this.coredumpSocketPath, { mode: 0o600 });
+      const coredump = await bindSocket(
+        this.coredumpSocketPath,
+        { mode: 0o600 },
+        (path) => PeerListener.listen(path, 256),
+      );
       this.#sockets.push(coredump);
       this.#coredump = new CoredumpServer(coredump.listener, {
         handle: (facts, onRelease) =>
@@ -346,8 +352,11 @@ export class Daemon implements AsyncDisposable {
             return outcome;
           }),
         recordCore: (pid, fate) => this.#recordCore(pid, fate),
-        lookAtHeldProcess: (crash) =>
-          lookAtHeldProcess(crash, this.#procReader, { source: "socket" }),
+        lookAtHeldProcess: (crash, peer) =>
+          lookAtHeldProcess(crash, this.#procReader, {
+            source: "socket",
+            ...(peer.pidfd === undefined ? {} : { alive: () => pidfdAlive(peer.pidfd!) }),
+          }),
         coreDir: o.coreDir,
         hostname: Deno.hostname(),
         holdTimeoutMs: o.replyTimeoutMs,

@@ -2,6 +2,13 @@
  * A look at the crashed process in `/proc` while its dump is held (the notifier waits
  * for the reply in pipe mode; the daemon leaves the core unread in socket mode).
  *
+ * Which PID: the kernel's. In pipe mode `%P`; in socket mode the coredump connection's
+ * peer (`SO_PEERCRED`: the kernel connects as the crashing task), never the core's
+ * `pr_pid`, which only names the process in its own pid namespace: another user can give
+ * a crash there any pid (`ns_last_pid` in a pid namespace of their own), the pid that
+ * another user's held process has in the daemon's. With a pidfd of the process (the
+ * peer's `SO_PEERPIDFD`), the reads are kept only if it was still there after them.
+ *
  * `/proc/PID` is trusted only once proved to be the crashed process: it is dumping core
  * (`CoreDumping: 1`), its `NSpid` runs from PID (the daemon's pid namespace) to the
  * crash's own pid, its real uid is the crash's, and, in socket mode, its name is the
@@ -119,6 +126,12 @@ const CMDLINE_MAX = 4096;
 export interface HeldProcessOptions {
   /** Where the crash came from: the notifier (pipe mode) or the coredump socket. */
   source: "notify" | "socket";
+  /**
+   * Is the process still there (not reaped), asked after the reads: through a pidfd of
+   * it (lib/pidfd.ts). While it is, its pid is not another process's, so what `/proc`
+   * said is proved to be its own; once reaped, nothing read is kept.
+   */
+  alive?: () => boolean;
 }
 
 /**
@@ -127,6 +140,21 @@ export interface HeldProcessOptions {
  * held. `reader` is a {@linkcode ProcReader}, or why there is none. Never throws.
  */
 export function lookAtHeldProcess(
+  crash: Pick<CrashFacts, "pid" | "globalPid" | "uid" | "execName">,
+  reader: ProcReader | string,
+  options: HeldProcessOptions,
+): HeldProcess {
+  const seen = look(crash, reader, options);
+  if (options.alive === undefined || options.alive()) return seen;
+  return {
+    uts: "unknown",
+    note: `the process ${
+      crash.globalPid ?? crash.pid
+    } was reaped while /proc was read: what it said may be another process's`,
+  };
+}
+
+function look(
   crash: Pick<CrashFacts, "pid" | "globalPid" | "uid" | "execName">,
   reader: ProcReader | string,
   options: HeldProcessOptions,

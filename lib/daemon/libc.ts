@@ -5,13 +5,9 @@
  *
  * @module
  */
-import { cString, dlopenFirst } from "../ffi.ts";
+import { cString, dlopenFirst, LIBC_PATHS } from "../ffi.ts";
 
-/** Where libc is, on the supported hosts (the `ffi` permission lists the same). */
-export const LIBC_PATHS: readonly string[] = [
-  "/usr/lib/x86_64-linux-gnu/libc.so.6",
-  "/usr/lib/aarch64-linux-gnu/libc.so.6",
-];
+export { LIBC_PATHS };
 
 const SYMBOLS = {
   open: { parameters: ["buffer", "i32"], result: "i32" },

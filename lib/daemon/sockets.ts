@@ -6,10 +6,13 @@
  * @module
  */
 
+/** Deno's own unix listener. */
+type UnixListener = Deno.Listener<Deno.UnixConn, Deno.UnixAddr>;
+
 /** A listening socket and the inode it was bound to. */
-export interface BoundSocket {
+export interface BoundSocket<L extends { close(): void } = UnixListener> {
   /** The listener. */
-  listener: Deno.Listener<Deno.UnixConn, Deno.UnixAddr>;
+  listener: L;
   /** Final path. */
   path: string;
   /** Inode of the socket file, to remove only our own at shutdown. */
@@ -29,13 +32,26 @@ function dirnameOf(path: string): string {
   return i <= 0 ? "/" : path.slice(0, i);
 }
 
-/** Bind a unix socket at `path` with its final mode from the start. */
-export async function bindSocket(path: string, options: BindSocketOptions): Promise<BoundSocket> {
+/**
+ * Bind a unix socket at `path` with its final mode from the start; `listen` binds it
+ * (Deno's listener unless told otherwise).
+ */
+export function bindSocket(path: string, options: BindSocketOptions): Promise<BoundSocket>;
+export function bindSocket<L extends { close(): void }>(
+  path: string,
+  options: BindSocketOptions,
+  listen: (path: string) => L,
+): Promise<BoundSocket<L>>;
+export async function bindSocket<L extends { close(): void }>(
+  path: string,
+  options: BindSocketOptions,
+  listen: (path: string) => L | UnixListener = (p) => Deno.listen({ transport: "unix", path: p }),
+): Promise<BoundSocket<L | UnixListener>> {
   const tmpDir = await Deno.makeTempDir({ dir: dirnameOf(path), prefix: ".lttng-trig-" });
   const tmpPath = `${tmpDir}/s`;
-  let listener: Deno.Listener<Deno.UnixConn, Deno.UnixAddr> | undefined;
+  let listener: L | UnixListener | undefined;
   try {
-    listener = Deno.listen({ transport: "unix", path: tmpPath });
+    listener = listen(tmpPath);
     if (options.gid !== undefined) await Deno.chown(tmpPath, null, options.gid);
     await Deno.chmod(tmpPath, options.mode);
     await Deno.rename(tmpPath, path);
@@ -50,7 +66,7 @@ export async function bindSocket(path: string, options: BindSocketOptions): Prom
 }
 
 /** Remove `socket`'s file if it is still ours (another daemon may have replaced it). */
-export async function unlinkOwnSocket(socket: BoundSocket): Promise<void> {
+export async function unlinkOwnSocket(socket: Pick<BoundSocket, "path" | "ino">): Promise<void> {
   try {
     const st = await Deno.lstat(socket.path);
     if (st.isSocket && st.ino === socket.ino) await Deno.remove(socket.path);
@@ -88,12 +104,12 @@ export async function groupId(group: string): Promise<number | undefined> {
  * closed or `closing()` is true (a connection accepted then is closed). EMFILE and the
  * like skip one accept: the daemon keeps serving.
  */
-export async function acceptLoop(
-  listener: Deno.Listener,
-  options: { closing(): boolean; onConn(conn: Deno.Conn): void },
+export async function acceptLoop<C extends { close(): void } = Deno.Conn>(
+  listener: { accept(): Promise<C> },
+  options: { closing(): boolean; onConn(conn: C): void },
 ): Promise<void> {
   while (!options.closing()) {
-    let conn: Deno.Conn;
+    let conn: C;
     try {
       conn = await listener.accept();
     } catch (err) {

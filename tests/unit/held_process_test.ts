@@ -280,3 +280,27 @@ Deno.test("libc() reads this process's own /proc entries", () => {
   assert.equal(reader.readFile("/proc/nonexistent/status"), undefined);
   assert.equal(reader.readLink("/proc/nonexistent/ns/uts"), undefined);
 });
+
+Deno.test("lookAtHeldProcess: what /proc said is dropped when the pidfd says the process was reaped meanwhile", () => {
+  const asked: string[] = [];
+  const proc = fakeProc(4242, HELD);
+  const counting: ProcReader = {
+    readFile: (f) => (asked.push(f), proc.readFile(f)),
+    readLink: (l) => proc.readLink(l),
+  };
+  const alive = lookAtHeldProcess(CRASH, counting, { ...SOCKET, alive: () => true });
+  assert.equal(alive.uid, 1000);
+  assert.equal(alive.globalPid, 4242);
+  const reaped = lookAtHeldProcess(CRASH, counting, {
+    ...SOCKET,
+    alive: () => asked.length === 0, // asked after the reads: by then reaped
+  });
+  assert.deepEqual(reaped, {
+    uts: "unknown",
+    note: "the process 4242 was reaped while /proc was read: what it said may be another process's",
+  });
+  assert.equal(
+    withHeldProcess({ ...CRASH, gid: 1000, hostname: "h" }, reaped, SOCKET).uid,
+    UNKNOWN_ID,
+  );
+});

@@ -34,7 +34,7 @@ import type { SessionInfo } from "../lttng/control.ts";
 import type { StatusReply } from "../protocol/control.ts";
 import { CoredumpServer } from "./coredump_socket.ts";
 import { PeerListener } from "./peer_socket.ts";
-import { pidfdAlive } from "../pidfd.ts";
+import { closePidfd, pidfdAlive, pidfdOpen } from "../pidfd.ts";
 import { lookAtHeldProcess, type ProcReader } from "./held_process.ts";
 import { selfDumpProtection } from "./dumpable.ts";
 import { libc } from "./libc.ts";
@@ -418,7 +418,9 @@ export class Daemon implements AsyncDisposable {
       if (o.uid === 0) this.#earlyWhy = "turned off (--connector=off)";
       return;
     }
-    const ops = o.pinOps ?? libc();
+    const c = libc();
+    const ops = o.pinOps ??
+      (typeof c === "string" ? c : { ...c, pidfdOpen, pidfdAlive, closePidfd });
     const early = typeof ops === "string" ? ops : await EarlyPath.start({
       crashes: this.#handler,
       ops,

@@ -9,7 +9,7 @@
  * A flood (a fork bomb of crashing processes) is bounded: at most
  * {@linkcode EARLY_MAX_IN_FLIGHT} crashes are pinned at once; past that an announcement
  * is only counted, and that crash is handled when its helper arrives, as without the
- * connector. A pin is let go when its process exits (its pidfd polls readable), or after
+ * connector. A pin is let go when its process is reaped, or after
  * {@linkcode EARLY_PIN_MAX_MS} at most.
  *
  * @module
@@ -98,7 +98,7 @@ export class EarlyPath {
     if (this.#closed) return;
     const held = this.#pins.get(event.tgid);
     if (held !== undefined) {
-      if (!this.#options.ops.pidfdExited(held.pidfd)) return; // another thread of it
+      if (this.#options.ops.pidfdAlive(held.pidfd)) return; // another thread of it
       this.#unpin(held); // gone: its pid names another process now
     }
     if (this.#pins.size >= EARLY_MAX_IN_FLIGHT) {
@@ -121,7 +121,7 @@ export class EarlyPath {
     const pin: Pin = { ...pinned, since: performance.now() };
     this.#pins.set(pin.tgid, pin);
     this.#sweep ??= setInterval(() => this.#sweepPins(), SWEEP_MS);
-    const alive = () => this.#pins.get(pin.tgid) === pin && !o.ops.pidfdExited(pin.pidfd);
+    const alive = () => this.#pins.get(pin.tgid) === pin && o.ops.pidfdAlive(pin.pidfd);
     o.crashes.handleEarly({ ...pin.facts, globalPid: pin.tgid }, alive).catch((err) =>
       o.log(`process connector: crash pid=${pin.tgid}: ${(err as Error).message}`)
     );
@@ -130,7 +130,7 @@ export class EarlyPath {
   #sweepPins(): void {
     const now = performance.now();
     for (const pin of this.#pins.values()) {
-      if (this.#options.ops.pidfdExited(pin.pidfd) || now - pin.since > EARLY_PIN_MAX_MS) {
+      if (!this.#options.ops.pidfdAlive(pin.pidfd) || now - pin.since > EARLY_PIN_MAX_MS) {
         this.#unpin(pin);
       }
     }
@@ -143,7 +143,7 @@ export class EarlyPath {
   #unpin(pin: Pin): void {
     this.#pins.delete(pin.tgid);
     this.#options.crashes.forgetEarly(pin.tgid);
-    this.#options.ops.closeFd(pin.pidfd);
+    this.#options.ops.closePidfd(pin.pidfd);
   }
 
   /** Stop listening and let every pin go; idempotent. */

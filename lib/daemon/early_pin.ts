@@ -11,8 +11,8 @@
  *   kernel announced it; a new process with a reused pid is not dumping), and its
  *   `NSpid` starts with TGID;
  * - its start time (`/proc/TGID/stat`, clock ticks since boot) is not after the event;
- * - after every read, the pidfd has not exited: the pid then still names the process
- *   that the pidfd holds, so every read was of it.
+ * - after every read, the pidfd's process is still there (not reaped): the pid then
+ *   still names the process that the pidfd holds, so every read was of it.
  *
  * What it reads: the crashing thread's name (`/proc/TGID/task/PID/comm`, as `%e` names
  * it), its tid in its own pid namespace, the real uid and gid, the executable, the
@@ -24,14 +24,17 @@ import type { CrashFacts } from "../protocol/records.ts";
 import type { CoredumpEvent } from "./proc_event.ts";
 import { parseStatus, type ProcReader } from "./held_process.ts";
 
-/** What pinning needs of the kernel: libc's pidfd and clock calls, or fakes in tests. */
+/**
+ * What pinning needs of the kernel: lib/pidfd.ts's calls, libc's clocks and `/proc`
+ * reads (lib/daemon/libc.ts), or fakes in tests.
+ */
 export interface PinOps extends ProcReader {
-  /** `pidfd_open(pid, 0)`, or `undefined` when it fails. */
-  pidfdOpen(pid: number): number | undefined;
-  /** Whether the pidfd's process has exited. */
-  pidfdExited(pidfd: number): boolean;
+  /** `pidfd_open(pid, 0)`, or why it failed. */
+  pidfdOpen(pid: number): number | string;
+  /** Whether the pidfd's process is still there (not reaped: its pid is still its own). */
+  pidfdAlive(pidfd: number): boolean;
   /** Close a pidfd. */
-  closeFd(fd: number): void;
+  closePidfd(fd: number): void;
   /** CLOCK_BOOTTIME minus CLOCK_MONOTONIC, in nanoseconds. */
   bootOffsetNs(): bigint;
   /** Clock ticks per second of `/proc/PID/stat`. */
@@ -81,9 +84,9 @@ export function pinCrash(
   options: PinOptions,
 ): PinnedCrash | string {
   const pidfd = ops.pidfdOpen(event.tgid);
-  if (pidfd === undefined) return `pid ${event.tgid} cannot be pinned: it is gone`;
+  if (typeof pidfd === "string") return `pid ${event.tgid} cannot be pinned: ${pidfd}`;
   const refuse = (why: string) => {
-    ops.closeFd(pidfd);
+    ops.closePidfd(pidfd);
     return `pid ${event.tgid} is not the announced process: ${why}`;
   };
   try {
@@ -108,7 +111,7 @@ export function pinCrash(
     const exe = ops.readLink(`${proc}/exe`);
     const theirs = ops.readLink(`${proc}/ns/uts`);
     const ours = ops.readLink("/proc/self/ns/uts");
-    if (ops.pidfdExited(pidfd)) return refuse("it exited while it was read");
+    if (!ops.pidfdAlive(pidfd)) return refuse("it was reaped while it was read");
     const ownPid = s.nsPids.at(-1)!;
     const facts: CrashFacts = {
       pid: ownPid,

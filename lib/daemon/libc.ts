@@ -16,16 +16,10 @@ const SYMBOLS = {
   readlink: { parameters: ["buffer", "buffer", "usize"], result: "isize" },
   // int prctl(int option, unsigned long, ...): always called with all four.
   prctl: { parameters: ["i32", "u64", "u64", "u64", "u64"], result: "i32" },
-  // long syscall(long number, ...): pidfd_open(pid, flags), which glibc before 2.36 lacks.
-  syscall: { parameters: ["i64", "i64", "i64"], result: "i64" },
-  poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
   sysconf: { parameters: ["i32"], result: "i64" },
 } as const;
 
-// The same number on x86-64 and arm64 (the syscalls added since 5.1 share one table).
-const SYS_PIDFD_OPEN = 434n;
-const POLLIN = 1;
 const CLOCK_MONOTONIC = 1;
 const CLOCK_BOOTTIME = 7;
 const SC_CLK_TCK = 2;
@@ -43,12 +37,6 @@ export interface Libc {
   readLink(path: string): string | undefined;
   /** `prctl(PR_SET_DUMPABLE, 0)`, then whether `PR_GET_DUMPABLE` says 0. */
   setNotDumpable(): boolean;
-  /** `pidfd_open(pid, 0)`: a pidfd (close-on-exec), or `undefined` when it fails. */
-  pidfdOpen(pid: number): number | undefined;
-  /** Whether the process of `pidfd` has exited (the pidfd polls readable). */
-  pidfdExited(pidfd: number): boolean;
-  /** Close a file descriptor this module opened. */
-  closeFd(fd: number): void;
   /** CLOCK_BOOTTIME minus CLOCK_MONOTONIC, in nanoseconds: the time spent suspended. */
   bootOffsetNs(): bigint;
   /** `sysconf(_SC_CLK_TCK)`: the unit of `/proc/PID/stat`'s start time. */
@@ -90,21 +78,6 @@ function open(): Libc | string {
       const n = Number(c.readlink(cString(link), buf, BigInt(buf.length)));
       // A target as long as the buffer may have been cut: not known, then.
       return n < 0 || n >= buf.length ? undefined : decoder.decode(buf.subarray(0, n));
-    },
-    pidfdOpen(pid) {
-      const fd = Number(c.syscall(SYS_PIDFD_OPEN, BigInt(pid), 0n));
-      return fd < 0 ? undefined : fd;
-    },
-    pidfdExited(pidfd) {
-      const pfd = new Uint8Array(8);
-      const v = new DataView(pfd.buffer);
-      v.setInt32(0, pidfd, true);
-      v.setInt16(4, POLLIN, true);
-      // An error (a closed fd) counts as exited: nothing is proved alive then.
-      return c.poll(pfd, 1n, 0) !== 0;
-    },
-    closeFd(fd) {
-      c.close(fd);
     },
     bootOffsetNs() {
       const ts = new BigInt64Array(2);

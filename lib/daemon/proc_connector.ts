@@ -22,8 +22,7 @@
  *
  * @module
  */
-import { dlopenFirst } from "../ffi.ts";
-import { LIBC_PATHS } from "./libc.ts";
+import { dlopenFirst, ERRNO_SYMBOLS, errnoOf, LIBC_PATHS } from "../ffi.ts";
 import {
   type CoredumpEvent,
   decodeProcEvent,
@@ -43,7 +42,7 @@ const SYMBOLS = {
   pipe2: { parameters: ["buffer", "i32"], result: "i32" },
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   close: { parameters: ["i32"], result: "i32" },
-  __errno_location: { parameters: [], result: "pointer" },
+  ...ERRNO_SYMBOLS,
   // struct pollfd[], nfds, timeout: on a thread of its own, so that waiting blocks nothing.
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
 } as const;
@@ -134,7 +133,7 @@ export class ProcConnectorSocket {
     const lib = dlopenFirst("libc", LIBC_PATHS, SYMBOLS);
     if (typeof lib === "string") return lib;
     const c = lib.symbols;
-    const errno = () => new Deno.UnsafePointerView(c.__errno_location()!).getInt32();
+    const errno = () => errnoOf(c);
     const fd = c.socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_CONNECTOR);
     if (fd < 0) {
       const e = errno();
@@ -206,7 +205,7 @@ export class ProcConnectorSocket {
   }
 
   #errno(): number {
-    return new Deno.UnsafePointerView(this.#lib.symbols.__errno_location()!).getInt32();
+    return errnoOf(this.#lib.symbols);
   }
 
   #readOne(): ReturnType<typeof decodeProcEvent> | "again" | "refused" | "overrun" {

@@ -46,14 +46,14 @@ class FakeOps implements PinOps {
     return this.links.get(path);
   }
   pidfdOpen(pid: number) {
-    if (pid !== 500) return undefined;
+    if (pid !== 500) return "no such process";
     this.opened.push(40);
     return 40;
   }
-  pidfdExited() {
-    return this.exited;
+  pidfdAlive() {
+    return !this.exited;
   }
-  closeFd(fd: number) {
+  closePidfd(fd: number) {
     this.closed.push(fd);
   }
   bootOffsetNs() {
@@ -107,18 +107,18 @@ Deno.test("pinCrash() refuses a process that started after the announcement (a r
   assert.deepEqual(ops.closed, [40]);
 });
 
-Deno.test("pinCrash() refuses a process whose pidfd exited while /proc was read", () => {
+Deno.test("pinCrash() refuses a process reaped while /proc was read", () => {
   const ops = new FakeOps();
   ops.exited = true;
-  assert.match(String(pinCrash(EVENT, ops, { hostname: "h" })), /exited while it was read/);
+  assert.match(String(pinCrash(EVENT, ops, { hostname: "h" })), /reaped while it was read/);
   assert.deepEqual(ops.closed, [40]);
 });
 
-Deno.test("pinCrash() says a process that cannot be pinned is gone", () => {
+Deno.test("pinCrash() says why a process cannot be pinned", () => {
   const ops = new FakeOps();
   assert.equal(
     pinCrash({ ...EVENT, tgid: 9 }, ops, { hostname: "h" }),
-    "pid 9 cannot be pinned: it is gone",
+    "pid 9 cannot be pinned: no such process",
   );
 });
 

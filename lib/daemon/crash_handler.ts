@@ -59,6 +59,8 @@ export interface CrashHandlerOptions {
   now?: () => Date;
   /** Told when the store refuses a write (the crash is still acted on). */
   onStoreFailure?: (err: unknown) => void;
+  /** CLOCK_MONOTONIC in nanoseconds, to stamp when each action began. @default none */
+  monotonicNs?: () => number;
 }
 
 // LTTng's own daemons: acting on a session while one of them is frozen in its core dump
@@ -105,6 +107,7 @@ export class CrashHandler {
   #queue = new SessionActionQueue();
   #now: () => Date;
   #onStoreFailure?: (err: unknown) => void;
+  #monotonicNs?: () => number;
   #listeners = new Set<CrashListener>();
   #received = new Set<ReceivedListener>();
   #early = new Map<number, EarlyCrash>();
@@ -117,6 +120,7 @@ export class CrashHandler {
     this.#actions = options.actions;
     this.#now = options.now ?? (() => new Date());
     this.#onStoreFailure = options.onStoreFailure;
+    this.#monotonicNs = options.monotonicNs;
     this.#unsaved = new UnsavedCounters(this.#store);
   }
 
@@ -222,7 +226,7 @@ export class CrashHandler {
     this.#tellReceived(facts, id, "connector", now);
     const pending = decisions.map((d) => this.#act(d, facts));
     const early: EarlyCrash = { id, facts, decisions, pending, alive, joined: false };
-    this.#early.set(crash.globalPid, early);
+    if (alive()) this.#early.set(crash.globalPid, early); // else no helper can join it
     return await this.#conclude({
       id,
       crash: facts,
@@ -348,9 +352,12 @@ export class CrashHandler {
     }
     const action = t.action;
     const started = performance.now();
+    let startedNs: number | undefined;
+    const begin = () => startedNs = this.#monotonicNs?.();
     const run = action.type === "snapshot"
-      ? () => this.#actions.snapshot(t.session, snapshotNameFor(crash), action)
-      : () => this.#actions.stop(t.session).then(() => undefined);
+      ? () => (begin(), this.#actions.snapshot(t.session, snapshotNameFor(crash), action))
+      : () => (begin(), this.#actions.stop(t.session).then(() => undefined));
+    const stamp = () => startedNs === undefined ? {} : { startedNs };
     // Identical actions on one session coalesce while queued (see SessionActionQueue).
     const key = JSON.stringify(action);
     return this.#queue.submit<SnapshotResult | undefined>(t.session, key, run).then(
@@ -358,6 +365,7 @@ export class CrashHandler {
         ...base,
         outcome: "ok",
         durationMs: Math.round(performance.now() - started),
+        ...stamp(),
         ...(r === undefined ? {} : { snapshot: r.location }),
       }),
       (err): TriggerOutcome => ({
@@ -365,6 +373,7 @@ export class CrashHandler {
         outcome: "failed",
         reason: err instanceof Error ? err.message : String(err),
         durationMs: Math.round(performance.now() - started),
+        ...stamp(),
       }),
     );
   }

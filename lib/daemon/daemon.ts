@@ -173,9 +173,11 @@ export class Daemon implements AsyncDisposable {
     this.#locks = locks;
     this.#store = store;
     this.#actions = actions;
+    const c = libc();
     this.#handler = new CrashHandler({
       store,
       actions,
+      ...(typeof c === "string" ? {} : { monotonicNs: c.monotonicNs }),
       onStoreFailure: (err) =>
         options.log(`store: ${(err as Error).message}: the crash is acted on but not recorded`),
     });

@@ -15,7 +15,8 @@
  * @module
  */
 import type { CrashHandler } from "./crash_handler.ts";
-import { pinCrash, type PinnedCrash, type PinOps } from "./early_pin.ts";
+import { NOT_DUMPING, pinCrash, type PinnedCrash, type PinOps } from "./early_pin.ts";
+import { UNKNOWN_ID } from "./held_process.ts";
 import { type ProcConnectorCounts, ProcConnectorSocket } from "./proc_connector.ts";
 import type { CoredumpEvent } from "./proc_event.ts";
 
@@ -109,12 +110,17 @@ export class EarlyPath {
     const pinned = pinCrash(event, o.ops, { hostname: o.hostname });
     if (typeof pinned === "string") {
       // The other threads must stop before the dump begins: look again, briefly.
-      if (pinned.endsWith("it is not dumping core") && attempt < NOT_YET_RETRIES) {
+      if (pinned.endsWith(NOT_DUMPING) && attempt < NOT_YET_RETRIES) {
         setTimeout(() => this.#onCoredump(event, attempt + 1), 1);
         return;
       }
       this.#notPinned++;
-      o.log(`process connector: ${pinned}: left to its helper`);
+      if (pinned.startsWith(`pid ${event.tgid} cannot be pinned`)) {
+        // Reaped already: its dump reached no helper. The kernel's word is all there is.
+        this.#recordGone(event, pinned);
+      } else {
+        o.log(`process connector: ${pinned}: left to its helper`);
+      }
       return;
     }
     this.#pinned++;
@@ -124,6 +130,23 @@ export class EarlyPath {
     const alive = () => this.#pins.get(pin.tgid) === pin && o.ops.pidfdAlive(pin.pidfd);
     o.crashes.handleEarly({ ...pin.facts, globalPid: pin.tgid }, alive).catch((err) =>
       o.log(`process connector: crash pid=${pin.tgid}: ${(err as Error).message}`)
+    );
+  }
+
+  #recordGone(event: CoredumpEvent, why: string): void {
+    const facts = {
+      pid: event.tgid,
+      globalPid: event.tgid,
+      uid: UNKNOWN_ID,
+      gid: UNKNOWN_ID,
+      uidVerified: false as const,
+      uidNote: `not known: ${why}`,
+      execName: "",
+      hostname: "",
+      hostnameNote: `not known: ${why}`,
+    };
+    this.#options.crashes.handleEarly(facts, () => false).catch((err) =>
+      this.#options.log(`process connector: crash pid=${event.tgid}: ${(err as Error).message}`)
     );
   }
 

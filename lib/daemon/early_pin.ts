@@ -8,8 +8,9 @@
  * again once its process is gone, so the pidfd and `/proc` count as the announced process
  * only when, read after the pidfd was opened:
  * - `/proc/TGID/status` says `CoreDumping: 1` (a process dumps core only after the
- *   kernel announced it; a new process with a reused pid is not dumping), and its
- *   `NSpid` starts with TGID;
+ *   kernel announced it; a new process with a reused pid is not dumping), or that it is
+ *   a zombie (a dump that reached no helper ends at once), and its `NSpid` starts with
+ *   TGID;
  * - its start time (`/proc/TGID/stat`, clock ticks since boot) is not after the event;
  * - after every read, the pidfd's process is still there (not reaped): the pid then
  *   still names the process that the pidfd holds, so every read was of it.
@@ -61,6 +62,9 @@ export interface PinOptions {
   coreDumpingChecks?: number;
 }
 
+/** The refusal of a process not (yet) dumping core: its other threads may still be stopping. */
+export const NOT_DUMPING = "it is not dumping core";
+
 /** Most characters of command line kept (as lib/daemon/held_process.ts keeps). */
 const CMDLINE_MAX = 4096;
 
@@ -95,7 +99,9 @@ export function pinCrash(
     if (statusText === undefined) return refuse(`${proc}/status cannot be read`);
     const s = parseStatus(statusText);
     if (s.nsPids?.[0] !== event.tgid) return refuse(`${proc} names pid ${s.nsPids?.[0]}`);
-    if (s.coreDumping !== "1") return refuse("it is not dumping core");
+    // A dump that never reaches a helper (RLIMIT_CORE 0 with a file pattern) ends at once:
+    // the process may already be a zombie, not yet reaped, still the one announced.
+    if (s.coreDumping !== "1" && s.state !== "Z") return refuse(NOT_DUMPING);
     if (s.uid === undefined || s.gid === undefined) return refuse("no uid in its status");
     const start = startTicksOf(ops.readFile(`${proc}/stat`) ?? "");
     if (start === undefined) return refuse(`${proc}/stat cannot be read`);

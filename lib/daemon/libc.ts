@@ -41,6 +41,8 @@ export interface Libc {
   bootOffsetNs(): bigint;
   /** `sysconf(_SC_CLK_TCK)`: the unit of `/proc/PID/stat`'s start time. */
   clockTicks(): number;
+  /** CLOCK_MONOTONIC, in nanoseconds (exact for 104 days of uptime). */
+  monotonicNs(): number;
 }
 
 let opened: Libc | string | undefined;
@@ -85,6 +87,11 @@ function open(): Libc | string {
       const boot = ts[0] * 1_000_000_000n + ts[1];
       c.clock_gettime(CLOCK_MONOTONIC, ts);
       return boot - (ts[0] * 1_000_000_000n + ts[1]);
+    },
+    monotonicNs() {
+      const ts = new BigInt64Array(2);
+      c.clock_gettime(CLOCK_MONOTONIC, ts);
+      return Number(ts[0]) * 1e9 + Number(ts[1]);
     },
     clockTicks() {
       return Number(c.sysconf(SC_CLK_TCK));

@@ -83,6 +83,11 @@ export interface TriggerOutcome {
   snapshot?: string;
   /** How long the action took, in milliseconds. */
   durationMs?: number;
+  /**
+   * When the action began: CLOCK_MONOTONIC, in nanoseconds (the clock of the kernel's
+   * process-connector timestamps), when the daemon reads that clock.
+   */
+  startedNs?: number;
 }
 
 /** What happened to a crash's core. */

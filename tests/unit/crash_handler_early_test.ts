@@ -151,3 +151,13 @@ Deno.test("a helper of another pid does not join an early crash", async () => {
   handler.forgetEarly(42);
   assert.equal(handler.earlyInFlight, 0);
 });
+
+Deno.test("CrashHandler stamps when each action began on the monotonic clock it is given", async () => {
+  await using t = await tempStore();
+  t.store.addTrigger(trigger("web"), 0);
+  const actions = new GatedActions();
+  actions.gate.resolve();
+  const handler = new CrashHandler({ store: t.store, actions, now, monotonicNs: () => 4242 });
+  const out = await handler.handle(HELPER, "notify");
+  assert.equal(out.results[0].startedNs, 4242);
+});

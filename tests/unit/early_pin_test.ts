@@ -130,3 +130,14 @@ Deno.test("pinCrash() records no hostname for another UTS namespace", () => {
   assert.equal(pin.facts.hostname, "");
   assert.equal(pin.facts.hostnameNote, "not known: another UTS namespace than the daemon's");
 });
+
+Deno.test("pinCrash() pins a zombie not yet reaped: a dump that reached no helper ends at once", () => {
+  const ops = new FakeOps();
+  ops.files.set(
+    "/proc/500/status",
+    "Name:\tcrasher\nState:\tZ (zombie)\nUid:\t1000\t1000\t1000\t1000\nGid:\t100\t100\t100\t100\nNSpid:\t500\t7\n",
+  );
+  const pin = pinCrash(EVENT, ops, { hostname: "h" });
+  assert.ok(typeof pin !== "string", String(pin));
+  assert.equal(pin.facts.uid, 1000);
+});

@@ -80,6 +80,21 @@ export class EarlyPath {
     });
     if (typeof socket === "string") return socket;
     path.#socket = socket;
+    // The first crash must not wait for the pinning code to be compiled: run it once on
+    // the daemon itself (refused: it is not dumping core).
+    pinCrash(
+      {
+        type: "coredump",
+        pid: Deno.pid,
+        tgid: Deno.pid,
+        parentPid: 0,
+        parentTgid: 0,
+        timestampNs: BigInt(Math.round(options.ops.monotonicNs())),
+        cpu: 0,
+      },
+      options.ops,
+      { hostname: options.hostname },
+    );
     return path;
   }
 

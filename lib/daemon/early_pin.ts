@@ -40,6 +40,8 @@ export interface PinOps extends ProcReader {
   bootOffsetNs(): bigint;
   /** Clock ticks per second of `/proc/PID/stat`. */
   clockTicks(): number;
+  /** CLOCK_MONOTONIC, in nanoseconds (the clock of the event's timestamp). */
+  monotonicNs(): number;
 }
 
 /** A crash the daemon holds a pidfd on. */
@@ -88,7 +90,12 @@ export function pinCrash(
   options: PinOptions,
 ): PinnedCrash | string {
   const pidfd = ops.pidfdOpen(event.tgid);
-  if (typeof pidfd === "string") return `pid ${event.tgid} cannot be pinned: ${pidfd}`;
+  if (typeof pidfd === "string") {
+    const late = (ops.monotonicNs() - Number(event.timestampNs)) / 1e6;
+    return `pid ${event.tgid} cannot be pinned: ${pidfd} (${
+      late.toFixed(2)
+    } ms after the announcement)`;
+  }
   const refuse = (why: string) => {
     ops.closePidfd(pidfd);
     return `pid ${event.tgid} is not the announced process: ${why}`;

@@ -62,6 +62,9 @@ class FakeOps implements PinOps {
   clockTicks() {
     return 100;
   }
+  monotonicNs() {
+    return 10_001_500_000;
+  }
 }
 
 Deno.test("startTicksOf() reads field 22 past a name with spaces and parentheses", () => {
@@ -118,7 +121,7 @@ Deno.test("pinCrash() says why a process cannot be pinned", () => {
   const ops = new FakeOps();
   assert.equal(
     pinCrash({ ...EVENT, tgid: 9 }, ops, { hostname: "h" }),
-    "pid 9 cannot be pinned: no such process",
+    "pid 9 cannot be pinned: no such process (1.50 ms after the announcement)",
   );
 });
 

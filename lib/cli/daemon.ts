@@ -59,7 +59,7 @@ export const DAEMON_SPEC = {
       type: "string",
       value: "WAY",
       help:
-        "The early path: auto (root listens to the kernel's process connector, which announces each crash about 0.1 ms after the fault, before core_pattern's helper runs, and starts the actions then; the helper joins the crash already in flight; without CAP_NET_ADMIN or a connector in the kernel, crashes are acted on when their helper arrives), only (act on the connector alone, bind no coredump socket and leave core_pattern to another handler: the crash is not held, so with per-process buffers its events may be gone; triggers with --signal never fire; the daemon does not start without the connector) or off. Default: auto.",
+        "The early path: auto (root listens to the kernel's process connector, which announces each crash about 0.1 ms after the fault, before core_pattern's helper runs, and starts the actions then; the helper joins the crash already in flight; without CAP_NET_ADMIN or a connector in the kernel, crashes are acted on when their helper arrives), only (act on the connector alone, bind no coredump socket and leave core_pattern to another handler: the crash is not held, so with per-process buffers its events may be gone; triggers with --signal never fire; the daemon does not start without the connector) or off. Default: auto for root on /var/run/lttng, off for another run directory (a second daemon would act on every crash of the machine too) or user.",
       examples: ["lttng-trig daemon --connector=only"],
       complete: { words: ["auto", "only", "off"] },
     },

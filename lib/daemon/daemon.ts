@@ -8,6 +8,7 @@ import {
   CONTROL_SOCKET_NAME,
   COREDUMP_SOCKET_NAME,
   NOTIFY_SOCKET_NAME,
+  ROOT_RUN_DIR,
   STORE_FILE_NAME,
 } from "../paths.ts";
 import { type HistoryLimits, TriggerStore } from "../store/trigger_store.ts";
@@ -34,11 +35,11 @@ import type { SessionInfo } from "../lttng/control.ts";
 import type { StatusReply } from "../protocol/control.ts";
 import { CoredumpServer } from "./coredump_socket.ts";
 import { PeerListener } from "./peer_socket.ts";
-import { closePidfd, pidfdAlive, pidfdOpen } from "../pidfd.ts";
+import { pidfdAlive } from "../pidfd.ts";
 import { lookAtHeldProcess, type ProcReader } from "./held_process.ts";
 import { selfDumpProtection } from "./dumpable.ts";
 import { libc } from "./libc.ts";
-import { EarlyPath } from "./early_path.ts";
+import { type EarlyPath, listenEarly } from "./early_path.ts";
 import type { PinOps } from "./early_pin.ts";
 import { crashLogLine, NotifyEndpoint } from "./notify_endpoint.ts";
 import { ChainFateEvents } from "./chain_fate_events.ts";
@@ -105,7 +106,9 @@ export interface DaemonOptions {
    * connector where it can (root with CAP_NET_ADMIN) and goes on without it otherwise;
    * `only` needs it (the daemon does not start without it) and binds no coredump socket:
    * crashes are acted on from the connector alone, core_pattern left to others; `off`
-   * does not listen. @default "auto" for root, "off" for another user
+   * does not listen. @default "auto" for root on the root run directory (the machine's
+   * daemon), else "off": a second daemon on a private run directory (a test's) would act
+   * on every crash of the machine too
    */
   connector?: "auto" | "only" | "off";
   /** libc's pidfd, clock and `/proc` calls for the early path. @default libc through FFI */
@@ -154,7 +157,7 @@ export class Daemon implements AsyncDisposable {
   #procReader: ProcReader | string = "not started";
   #coredump?: CoredumpServer;
   #early?: EarlyPath;
-  #earlyWhy = "the connector is for the root daemon only";
+  #earlyWhy = "";
   #stopSignal = new AbortController();
   #chains = new ChainFateEvents();
   #library?: LttngCtlLibrary;
@@ -244,7 +247,8 @@ export class Daemon implements AsyncDisposable {
       replyTimeoutMs: options.replyTimeoutMs ?? 9000,
       frameTimeoutMs: options.frameTimeoutMs ?? 5000,
       maxConnections: options.maxConnections ?? 256,
-      connector: options.connector ?? (uid === 0 ? "auto" : "off"),
+      connector: options.connector ??
+        (uid === 0 && options.runDir.replace(/\/+$/, "") === ROOT_RUN_DIR ? "auto" : "off"),
       coredumpSocket: options.connector === "only" ? false : options.coredumpSocket ?? uid === 0,
       lttngCtl: options.lttngCtl ?? "auto",
       coreDir: options.coreDir,
@@ -416,31 +420,9 @@ export class Daemon implements AsyncDisposable {
 
   async #listenEarly(): Promise<void> {
     const o = this.#options;
-    if (o.connector === "off") {
-      if (o.uid === 0) this.#earlyWhy = "turned off (--connector=off)";
-      return;
-    }
-    const c = libc();
-    const ops = o.pinOps ??
-      (typeof c === "string" ? c : { ...c, pidfdOpen, pidfdAlive, closePidfd });
-    const early = typeof ops === "string" ? ops : await EarlyPath.start({
-      crashes: this.#handler,
-      ops,
-      hostname: Deno.hostname(),
-      log: o.log,
-    });
-    if (typeof early !== "string") {
-      this.#early = early;
-      o.log("early path: listening to the kernel's process connector");
-      return;
-    }
-    this.#earlyWhy = early;
-    if (o.connector === "only") {
-      throw new DaemonStartError(
-        `${early}: run the daemon as root with CAP_NET_ADMIN, or without --connector=only`,
-      );
-    }
-    o.log(`early path off: ${early}: crashes are acted on when their helper arrives`);
+    const early = await listenEarly({ ...o, pinOps: o.pinOps, crashes: this.#handler });
+    if (typeof early === "string") this.#earlyWhy = early;
+    else this.#early = early;
   }
 
   #status(): StatusReply {

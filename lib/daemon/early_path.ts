@@ -19,6 +19,10 @@ import { NOT_DUMPING, pinCrash, type PinnedCrash, type PinOps } from "./early_pi
 import { UNKNOWN_ID } from "./held_process.ts";
 import { type ProcConnectorCounts, ProcConnectorSocket } from "./proc_connector.ts";
 import type { CoredumpEvent } from "./proc_event.ts";
+import { closePidfd, pidfdAlive, pidfdOpen } from "../pidfd.ts";
+import { ROOT_RUN_DIR } from "../paths.ts";
+import { libc } from "./libc.ts";
+import { DaemonStartError } from "./run_dirs.ts";
 
 /** Most crashes pinned at once. */
 export const EARLY_MAX_IN_FLIGHT = 64;
@@ -28,6 +32,56 @@ export const EARLY_PIN_MAX_MS = 60_000;
 const SWEEP_MS = 200;
 /** How many times a process not yet `CoreDumping` is looked at again (1 ms apart). */
 const NOT_YET_RETRIES = 20;
+
+/** Options of {@linkcode listenEarly}. */
+export interface ListenEarlyOptions {
+  /** `auto`, `only` or `off` (`DaemonOptions.connector`). */
+  connector: "auto" | "only" | "off";
+  /** The daemon's uid. */
+  uid: number;
+  /** The daemon's run directory. */
+  runDir: string;
+  /** The pinning calls, or why there are none. @default lib/pidfd.ts and libc */
+  pinOps?: PinOps | string;
+  /** Starts the actions of an early crash. */
+  crashes: EarlyPathOptions["crashes"];
+  /** Log line sink. */
+  log(line: string): void;
+}
+
+/**
+ * Start the early path as the daemon's `connector` option says: the listening path, or
+ * why there is none (`status` shows it). Throws a `DaemonStartError` for `only` without
+ * the connector.
+ */
+export async function listenEarly(o: ListenEarlyOptions): Promise<EarlyPath | string> {
+  if (o.connector === "off") {
+    if (o.uid !== 0) return "the connector is for the root daemon only";
+    return o.runDir === ROOT_RUN_DIR
+      ? "turned off (--connector=off)"
+      : `off on a run directory other than ${ROOT_RUN_DIR} (--connector=auto turns it on)`;
+  }
+  const c = libc();
+  const ops = o.pinOps ??
+    (typeof c === "string" ? c : { ...c, pidfdOpen, pidfdAlive, closePidfd });
+  const early = typeof ops === "string" ? ops : await EarlyPath.start({
+    crashes: o.crashes,
+    ops,
+    hostname: Deno.hostname(),
+    log: o.log,
+  });
+  if (typeof early !== "string") {
+    o.log("early path: listening to the kernel's process connector");
+    return early;
+  }
+  if (o.connector === "only") {
+    throw new DaemonStartError(
+      `${early}: run the daemon as root with CAP_NET_ADMIN, or without --connector=only`,
+    );
+  }
+  o.log(`early path off: ${early}: crashes are acted on when their helper arrives`);
+  return early;
+}
 
 /** Options of {@linkcode EarlyPath.start}. */
 export interface EarlyPathOptions {

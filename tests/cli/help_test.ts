@@ -26,6 +26,7 @@ const EXPECTED: Record<string, string[]> = {
     "state-dir",
     "action-timeout",
     "no-coredump-socket",
+    "connector",
     "core-dir",
     "lttng-ctl",
     "history-max",

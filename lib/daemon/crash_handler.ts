@@ -271,6 +271,13 @@ export class CrashHandler {
     for (const [k, v] of Object.entries(crash)) {
       if (v !== undefined) (facts as unknown as Record<string, unknown>)[k] = v;
     }
+    if (crash.uidVerified === false && early.facts.uidVerified !== false) {
+      // Socket mode could not prove the core's uid; the early pin proved the global one.
+      facts.uid = early.facts.uid;
+      facts.gid = early.facts.gid;
+      delete facts.uidVerified;
+      delete facts.uidNote;
+    }
     facts.connectorAt = early.facts.connectorAt;
     facts.helperAt = now.toISOString();
     const later = this.#record(facts, source, now, { only: needsHelperFacts, into: early.id });

@@ -161,3 +161,23 @@ Deno.test("CrashHandler stamps when each action began on the monotonic clock it 
   const out = await handler.handle(HELPER, "notify");
   assert.equal(out.results[0].startedNs, 4242);
 });
+
+Deno.test("a socket-mode helper whose uid is unproved keeps the uid the early pin proved", async () => {
+  await using t = await tempStore();
+  const actions = new GatedActions();
+  actions.gate.resolve();
+  const handler = new CrashHandler({ store: t.store, actions, now });
+  const early = handler.handleEarly(EARLY, () => true);
+  await handler.handle({
+    ...HELPER,
+    uid: 0xffff_ffff,
+    gid: 0xffff_ffff,
+    uidVerified: false,
+    uidNote: "not known",
+  }, "socket");
+  await early;
+  const [row] = t.store.listCrashes();
+  assert.equal(row.uid, 1000);
+  assert.equal(row.uidVerified, undefined);
+  assert.equal(row.source, "socket");
+});

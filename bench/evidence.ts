@@ -168,7 +168,9 @@ export async function measureEvidence(work: string, crashes: number): Promise<Ev
     await using _n1 = await busyNeighbour();
     await using _n2 = await busyNeighbour();
     const samples: { row: EvidenceRow; pid: number; size: number; dir?: string }[] = [];
-    for (let round = 0; round < crashes; round++) {
+    // Round -1 warms each method up (a daemon's first crash compiles its path; a helper's
+    // first run loads its libraries from disk): not counted.
+    for (let round = -1; round < crashes; round++) {
       for (const [i, r] of rows.entries()) {
         const size = 40_000 + round * 16 + i;
         let u;
@@ -176,6 +178,7 @@ export async function measureEvidence(work: string, crashes: number): Promise<Ev
           await using _p = await setCorePattern(r.pattern);
           u = await crashOnce(r.crasher, size);
         }
+        if (round < 0) continue;
         r.crashes++;
         const crashNs = u.crashNs ?? NaN;
         let dir: string | undefined;
@@ -260,7 +263,7 @@ export function evidenceSection(rows: EvidenceRow[], meta: { date: string; comma
   );
   return `${EVIDENCE_HEADING}
 
-${meta.date}, \`${meta.command}\`. A per-uid snapshot session (\`--buffers-uid --subbuf-size=512k --num-subbuf=4\`, vpid context), two traced neighbours doing malloc/free at full speed the whole time, ${c.crashes} crashes per row, round robin. "Kept" counts the snapshots that, read back with babeltrace2, hold the crashed process's last malloc. "Crash to snapshot start" runs from the crasher's CLOCK_MONOTONIC stamp just before its fault to the start of its snapshot (lttng-trig: the action's \`startedNs\`; C helper: before \`lttng_snapshot_record()\`; shell helper: its \`date\` before \`lttng snapshot record\`, to a millisecond or so).
+${meta.date}, \`${meta.command}\`. A per-uid snapshot session (\`--buffers-uid --subbuf-size=512k --num-subbuf=4\`, vpid context), two traced neighbours doing malloc/free at full speed the whole time, ${c.crashes} crashes per row, round robin, after one warm-up crash per row that is not counted. "Kept" counts the snapshots that, read back with babeltrace2, hold the crashed process's last malloc. "Crash to snapshot start" runs from the crasher's CLOCK_MONOTONIC stamp just before its fault to the start of its snapshot (lttng-trig: the action's \`startedNs\`; C helper: before \`lttng_snapshot_record()\`; shell helper: its \`date\` before \`lttng snapshot record\`, to a millisecond or so).
 
 ${
     table(

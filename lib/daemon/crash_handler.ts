@@ -168,6 +168,11 @@ export class CrashHandler {
       return this.#store.recordCrash(crash, source, now, lttngDaemonVeto(crash), options);
     } catch (err) {
       this.#onStoreFailure?.(err);
+      if (options.decisions !== undefined) {
+        // Decided already, and acted on: the counts the store could not write are kept.
+        this.#unsaved.record(options.decisions, crash, now.getTime());
+        return { id: 0, decisions: options.decisions };
+      }
       return { id: 0, decisions: this.#decideWithoutStore(crash, now, options.only) };
     }
   }
@@ -220,19 +225,27 @@ export class CrashHandler {
   > {
     const now = this.#now();
     const facts = { ...crash, connectorAt: now.toISOString() };
-    const { id, decisions } = this.#record(facts, "connector", now, {
-      only: (t) => !needsHelperFacts(t),
-    });
+    const only = (t: Trigger) => !needsHelperFacts(t);
+    // Decide and start the actions first, then write: a write (a WAL checkpoint) can take
+    // milliseconds, which the ring buffers do not have. Nothing runs in between.
+    let decisions: Decision[] | undefined;
+    try {
+      decisions = this.#store.decideCrash(facts, now, lttngDaemonVeto(facts), only);
+    } catch { /* the store cannot be read: #record decides with the counters in memory */ }
+    const pending = decisions?.map((d) => this.#act(d, facts));
+    const recorded = this.#record(facts, "connector", now, { only, decisions });
+    const id = recorded.id;
+    decisions ??= recorded.decisions;
     this.#tellReceived(facts, id, "connector", now);
-    const pending = decisions.map((d) => this.#act(d, facts));
-    const early: EarlyCrash = { id, facts, decisions, pending, alive, joined: false };
+    const acting = pending ?? decisions.map((d) => this.#act(d, facts));
+    const early: EarlyCrash = { id, facts, decisions, pending: acting, alive, joined: false };
     if (alive()) this.#early.set(crash.globalPid, early); // else no helper can join it
     return await this.#conclude({
       id,
       crash: facts,
       source: "connector",
       decisions,
-      pending,
+      pending: acting,
       final: () => !early.joined,
     });
   }

@@ -120,9 +120,11 @@ export class EarlyPath {
   #pinned = 0;
   #notPinned = 0;
   #closed = false;
+  #ownUts?: string;
 
   private constructor(options: EarlyPathOptions) {
     this.#options = options;
+    this.#ownUts = options.ops.readLink("/proc/self/ns/uts");
   }
 
   /** Listen to the connector; or say why the early path cannot run. */
@@ -176,7 +178,7 @@ export class EarlyPath {
       return;
     }
     const o = this.#options;
-    const pinned = pinCrash(event, o.ops, { hostname: o.hostname });
+    const pinned = pinCrash(event, o.ops, { hostname: o.hostname, ownUts: this.#ownUts });
     if (typeof pinned === "string") {
       // The other threads must stop before the dump begins: look again, briefly.
       if (pinned.endsWith(NOT_DUMPING) && attempt < NOT_YET_RETRIES) {

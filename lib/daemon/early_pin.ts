@@ -60,8 +60,8 @@ export interface PinnedCrash {
 export interface PinOptions {
   /** The daemon's hostname (recorded when the process shares its UTS namespace). */
   hostname: string;
-  /** How long CoreDumping may take to show after the event (threads must stop first). */
-  coreDumpingChecks?: number;
+  /** The daemon's own `/proc/self/ns/uts` link, read once. @default read each time */
+  ownUts?: string;
 }
 
 /** The refusal of a process not (yet) dumping core: its other threads may still be stopping. */
@@ -123,7 +123,7 @@ export function pinCrash(
     const cmdline = ops.readFile(`${proc}/cmdline`);
     const exe = ops.readLink(`${proc}/exe`);
     const theirs = ops.readLink(`${proc}/ns/uts`);
-    const ours = ops.readLink("/proc/self/ns/uts");
+    const ours = options.ownUts ?? ops.readLink("/proc/self/ns/uts");
     if (!ops.pidfdAlive(pidfd)) return refuse("it was reaped while it was read");
     const ownPid = s.nsPids.at(-1)!;
     const facts: CrashFacts = {

@@ -28,6 +28,7 @@ const O_RDONLY_CLOEXEC = 0o2000000;
 const PR_GET_DUMPABLE = 3;
 const PR_SET_DUMPABLE = 4;
 const decoder = new TextDecoder();
+const readBuffer = new Uint8Array(16 * 1024);
 
 /** libc's calls, as the daemon uses them. */
 export interface Libc {
@@ -62,7 +63,7 @@ function open(): Libc | string {
       const fd = c.open(cString(file), O_RDONLY_CLOEXEC);
       if (fd < 0) return undefined;
       try {
-        const buf = new Uint8Array(16 * 1024);
+        const buf = readBuffer; // calls are synchronous: one buffer serves them all
         let len = 0;
         while (len < buf.length) {
           const n = Number(c.read(fd, buf.subarray(len), BigInt(buf.length - len)));

@@ -43,6 +43,12 @@ export interface RecordCrashOptions {
   only?: (trigger: Trigger) => boolean;
   /** Join crash `into` (its facts and source replaced) instead of inserting one. */
   into?: number;
+  /**
+   * Decisions already made by {@linkcode TriggerStore.decideCrash} in the same
+   * synchronous run (nothing written in between: the daemon is the one writer), saved
+   * instead of deciding again.
+   */
+  decisions?: Decision[];
 }
 
 /** Options of {@linkcode TriggerStore.open}. */
@@ -274,8 +280,7 @@ export class TriggerStore implements Disposable {
     return this.#write("record the crash", () => {
       const at = now.getTime();
       const { only, into } = options;
-      const triggers = this.#triggers.list().filter((t) => only === undefined || only(t));
-      const decisions = decide(triggers, facts, this.#triggers, { now: at, veto });
+      const decisions = options.decisions ?? this.#decide(facts, at, veto, only);
       for (const d of decisions) this.#triggers.save(d, facts, at);
       if (into !== undefined) {
         this.#crashes.join(into, facts, source);
@@ -287,6 +292,31 @@ export class TriggerStore implements Disposable {
       this.#crashes.prune(now, this.#limits);
       return { id, decisions };
     });
+  }
+
+  /**
+   * Decide which triggers act on a crash, as {@linkcode TriggerStore.recordCrash} would,
+   * writing nothing: the early path starts the actions first, then records the crash with
+   * these decisions (`RecordCrashOptions.decisions`) in the same synchronous run.
+   */
+  decideCrash(
+    facts: CrashFacts,
+    now: Date,
+    veto?: string,
+    only?: (trigger: Trigger) => boolean,
+  ): Decision[] {
+    if (this.#closed) throw new StoreError(this.#path, "The state store is closed");
+    return this.#decide(facts, now.getTime(), veto, only);
+  }
+
+  #decide(
+    facts: CrashFacts,
+    at: number,
+    veto?: string,
+    only?: (trigger: Trigger) => boolean,
+  ): Decision[] {
+    const triggers = this.#triggers.list().filter((t) => only === undefined || only(t));
+    return decide(triggers, facts, this.#triggers, { now: at, veto });
   }
 
   /** Set a crash's final outcome and per-trigger results. */

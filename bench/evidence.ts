@@ -27,6 +27,7 @@ import { CONTROL_SOCKET_NAME, COREDUMP_SOCKET_NAME, NOTIFY_SOCKET_NAME } from ".
 import { libc } from "../lib/daemon/libc.ts";
 import {
   BENCH_DIR,
+  emergencyCleanup,
   KERNEL_HAS_SOCKET,
   LAUNCHER,
   ours,
@@ -165,53 +166,62 @@ export async function measureEvidence(work: string, crashes: number): Promise<Ev
         }),
       );
     }
-    await using _n1 = await busyNeighbour();
-    await using _n2 = await busyNeighbour();
     const samples: { row: EvidenceRow; pid: number; size: number; dir?: string }[] = [];
-    // Round -1 warms each method up (a daemon's first crash compiles its path; a helper's
-    // first run loads its libraries from disk): not counted.
-    for (let round = -1; round < crashes; round++) {
-      for (const [i, r] of rows.entries()) {
-        const size = 40_000 + round * 16 + i;
-        let u;
-        {
-          await using _p = await setCorePattern(r.pattern);
-          u = await crashOnce(r.crasher, size);
+    {
+      // The neighbours run while the crashes do, and stop before the read-back.
+      await using n1 = await busyNeighbour();
+      await using n2 = await busyNeighbour();
+      ours.pids.add(n1.pid).add(n2.pid); // stopped by the signal path too
+      try {
+        // Round -1 warms each method up (a daemon's first crash compiles its path; a helper's
+        // first run loads its libraries from disk): not counted.
+        for (let round = -1; round < crashes; round++) {
+          for (const [i, r] of rows.entries()) {
+            const size = 40_000 + round * 16 + i;
+            let u;
+            {
+              await using _p = await setCorePattern(r.pattern);
+              u = await crashOnce(r.crasher, size);
+            }
+            if (round < 0) continue;
+            r.crashes++;
+            const crashNs = u.crashNs ?? NaN;
+            let dir: string | undefined;
+            let startNs = NaN;
+            if (r.control !== undefined) {
+              const e = await finishedEntry(r.control, u.pid).catch((err) => {
+                r.notes.push(`pid ${u.pid}: ${(err as Error).message}`);
+                return undefined;
+              });
+              const res = e?.results.find((x) => x.trigger === r.trigger) as
+                | { snapshot?: string; startedNs?: number; outcome: string }
+                | undefined;
+              dir = res?.snapshot;
+              startNs = res?.startedNs ?? NaN;
+              if (res?.outcome !== "ok") r.notes.push(`pid ${u.pid}: ${JSON.stringify(res)}`);
+            } else {
+              const text = await Deno.readTextFile(r.log!).catch(() => "");
+              const line = text.split("\n").find((l) => l.startsWith(`pid=${u.pid} `)) ?? "";
+              const mono = /start_ns=(\d+)/.exec(line)?.[1];
+              const real = /start_real_ns=(\d+)/.exec(line)?.[1];
+              startNs = mono !== undefined
+                ? Number(mono)
+                : real !== undefined
+                ? Number(real) - realMinusMono
+                : NaN;
+              if (!/ret=0\b/.test(line)) r.notes.push(`pid ${u.pid}: helper: ${line || "no line"}`);
+            }
+            if (Number.isFinite(startNs) && Number.isFinite(crashNs)) {
+              r.startMs.push((startNs - crashNs) / 1e6);
+            }
+            samples.push({ row: r, pid: u.pid, size, dir });
+          }
+          console.error(`bench: evidence round ${round + 1}/${crashes}`);
         }
-        if (round < 0) continue;
-        r.crashes++;
-        const crashNs = u.crashNs ?? NaN;
-        let dir: string | undefined;
-        let startNs = NaN;
-        if (r.control !== undefined) {
-          const e = await finishedEntry(r.control, u.pid).catch((err) => {
-            r.notes.push(`pid ${u.pid}: ${(err as Error).message}`);
-            return undefined;
-          });
-          const res = e?.results.find((x) => x.trigger === r.trigger) as
-            | { snapshot?: string; startedNs?: number; outcome: string }
-            | undefined;
-          dir = res?.snapshot;
-          startNs = res?.startedNs ?? NaN;
-          if (res?.outcome !== "ok") r.notes.push(`pid ${u.pid}: ${JSON.stringify(res)}`);
-        } else {
-          const text = await Deno.readTextFile(r.log!).catch(() => "");
-          const line = text.split("\n").find((l) => l.startsWith(`pid=${u.pid} `)) ?? "";
-          const mono = /start_ns=(\d+)/.exec(line)?.[1];
-          const real = /start_real_ns=(\d+)/.exec(line)?.[1];
-          startNs = mono !== undefined
-            ? Number(mono)
-            : real !== undefined
-            ? Number(real) - realMinusMono
-            : NaN;
-          if (!/ret=0\b/.test(line)) r.notes.push(`pid ${u.pid}: helper: ${line || "no line"}`);
-        }
-        if (Number.isFinite(startNs) && Number.isFinite(crashNs)) {
-          r.startMs.push((startNs - crashNs) / 1e6);
-        }
-        samples.push({ row: r, pid: u.pid, size, dir });
+      } finally {
+        ours.pids.delete(n1.pid);
+        ours.pids.delete(n2.pid);
       }
-      console.error(`bench: evidence round ${round + 1}/${crashes}`);
     }
     // Read back every snapshot (babeltrace2): does it hold the crash's last malloc?
     for (const s of samples) {
@@ -298,6 +308,12 @@ export function replaceSection(doc: string, section: string): string {
 if (import.meta.main) {
   const crashes = Number(Deno.args.find((a) => a.startsWith("--crashes="))?.split("=")[1] ?? 20);
   const write = !Deno.args.includes("--no-write");
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(sig, () => {
+      emergencyCleanup(`got ${sig}`);
+      if (ours.guards === 0) Deno.exit(130);
+    });
+  }
   const work = await Deno.makeTempDir({ prefix: "lttng-trig-ev-" });
   ours.dirs.add(work);
   await Deno.chmod(work, 0o755);

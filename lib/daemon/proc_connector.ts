@@ -39,6 +39,7 @@ const SYMBOLS = {
     result: "isize",
   },
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   pipe2: { parameters: ["buffer", "i32"], result: "i32" },
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   close: { parameters: ["i32"], result: "i32" },
@@ -123,6 +124,14 @@ export class ProcConnectorSocket {
   /** What it has seen so far. */
   get counts(): Readonly<ProcConnectorCounts> {
     return this.#counts;
+  }
+
+  /** Its netlink port id (which any local process could send a datagram to). */
+  get portId(): number {
+    const addr = new Uint8Array(12);
+    const len = new Uint32Array([12]);
+    this.#lib.symbols.getsockname(this.#fd, addr, len);
+    return new DataView(addr.buffer).getUint32(4, true);
   }
 
   /**

@@ -330,6 +330,7 @@ if (import.meta.main) {
       await Deno.writeTextFile(path, replaceSection(await Deno.readTextFile(path), section));
     }
   } finally {
-    await Deno.remove(work, { recursive: true }).catch(() => {});
+    if (!Deno.args.includes("--keep")) await Deno.remove(work, { recursive: true }).catch(() => {});
+    else console.error(`bench: kept ${work}`);
   }
 }

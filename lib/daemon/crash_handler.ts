@@ -4,18 +4,15 @@
  *
  * @module
  */
-import {
-  describeAction,
-  snapshotNameFor,
-  type Trigger,
-  type TriggerAction,
-  type TriggerSpec,
-} from "../trigger.ts";
+import { describeAction, snapshotNameFor, type Trigger, type TriggerAction } from "../trigger.ts";
 import type { CrashFacts, TriggerOutcome } from "../protocol/records.ts";
 import { decide, type Decision, UnsavedCounters } from "../policy.ts";
 import type { RecordCrashOptions, TriggerStore } from "../store/trigger_store.ts";
 import type { SnapshotResult } from "../lttng/control.ts";
 import { SessionActionQueue } from "./action_queue.ts";
+import { joinedFacts, needsHelperFacts } from "./early_join.ts";
+
+export { needsHelperFacts } from "./early_join.ts";
 
 /** The session actions the handler needs (an `LttngControl` in production). */
 export interface SessionActions {
@@ -81,15 +78,6 @@ export function lttngDaemonVeto(crash: CrashFacts): string | undefined {
     : `the crashed process is LTTng's own ${name}: acting could block on it`;
 }
 
-/**
- * Whether `trigger` needs a fact that only the crash's helper (the notifier, or the
- * coredump socket) carries: the signal, for `--signal`. The early path leaves such a
- * trigger to the helper's arrival.
- */
-export function needsHelperFacts(trigger: TriggerSpec): boolean {
-  return trigger.condition.signals !== undefined;
-}
-
 // An early crash a helper may still join.
 interface EarlyCrash {
   id: number;
@@ -111,6 +99,8 @@ export class CrashHandler {
   #listeners = new Set<CrashListener>();
   #received = new Set<ReceivedListener>();
   #early = new Map<number, EarlyCrash>();
+  // Global pids of crashes in flight on the helper path, how many each.
+  #helpers = new Map<number, number>();
   // Counters the store refused to write, on top of the stored ones.
   #unsaved: UnsavedCounters;
 
@@ -204,11 +194,22 @@ export class CrashHandler {
   ): Promise<CrashOutcome> {
     const early = this.#joinable(crash);
     if (early !== undefined) return await this.#join(early, crash, source, onRelease);
-    const now = this.#now();
-    const { id, decisions } = this.#record(crash, source, now);
-    this.#tellReceived(crash, id, source, now);
-    const pending = decisions.map((d) => this.#act(d, crash));
-    return await this.#conclude({ id, crash, source, decisions, pending, onRelease });
+    // The connector's word for this crash, if it comes after its helper, is not a second crash.
+    const key = crash.globalPid;
+    if (key !== undefined) this.#helpers.set(key, (this.#helpers.get(key) ?? 0) + 1);
+    try {
+      const now = this.#now();
+      const { id, decisions } = this.#record(crash, source, now);
+      this.#tellReceived(crash, id, source, now);
+      const pending = decisions.map((d) => this.#act(d, crash));
+      return await this.#conclude({ id, crash, source, decisions, pending, onRelease });
+    } finally {
+      if (key !== undefined) {
+        const n = (this.#helpers.get(key) ?? 1) - 1;
+        if (n > 0) this.#helpers.set(key, n);
+        else this.#helpers.delete(key);
+      }
+    }
   }
 
   /**
@@ -223,6 +224,10 @@ export class CrashHandler {
   async handleEarly(crash: CrashFacts & { globalPid: number }, alive: () => boolean): Promise<
     CrashOutcome
   > {
+    if (this.#helpers.has(crash.globalPid)) {
+      // Its helper came first (a coredump connection can): the crash is in flight there.
+      return { id: 0, fired: 0, failed: 0, results: [], outcome: "helper-first" };
+    }
     const now = this.#now();
     const facts = { ...crash, connectorAt: now.toISOString() };
     const only = (t: Trigger) => !needsHelperFacts(t);
@@ -279,20 +284,7 @@ export class CrashHandler {
     early.joined = true;
     this.#early.delete(early.facts.globalPid!);
     const now = this.#now();
-    // The kernel's facts (the helper's) win; what only /proc told stays.
-    const facts: CrashFacts = { ...early.facts };
-    for (const [k, v] of Object.entries(crash)) {
-      if (v !== undefined) (facts as unknown as Record<string, unknown>)[k] = v;
-    }
-    if (crash.uidVerified === false && early.facts.uidVerified !== false) {
-      // Socket mode could not prove the core's uid; the early pin proved the global one.
-      facts.uid = early.facts.uid;
-      facts.gid = early.facts.gid;
-      delete facts.uidVerified;
-      delete facts.uidNote;
-    }
-    facts.connectorAt = early.facts.connectorAt;
-    facts.helperAt = now.toISOString();
+    const facts = joinedFacts(early.facts, crash, now);
     const later = this.#record(facts, source, now, { only: needsHelperFacts, into: early.id });
     const decisions = [...early.decisions, ...later.decisions];
     const pending = [...early.pending, ...later.decisions.map((d) => this.#act(d, facts))];

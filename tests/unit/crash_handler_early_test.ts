@@ -181,3 +181,18 @@ Deno.test("a socket-mode helper whose uid is unproved keeps the uid the early pi
   assert.equal(row.uidVerified, undefined);
   assert.equal(row.source, "socket");
 });
+
+Deno.test("the connector's word on a crash its helper already brought is not a second crash", async () => {
+  await using t = await tempStore();
+  t.store.addTrigger(trigger("web"), 0);
+  const actions = new GatedActions();
+  const handler = new CrashHandler({ store: t.store, actions, now });
+  const helper = handler.handle(HELPER, "socket");
+  const early = await handler.handleEarly(EARLY, () => true);
+  assert.equal(early.outcome, "helper-first");
+  actions.gate.resolve();
+  await helper;
+  assert.deepEqual(actions.calls, ["snapshot s1 core-apache2-42"]);
+  assert.equal(t.store.listCrashes().length, 1);
+  assert.equal(handler.earlyInFlight, 0);
+});

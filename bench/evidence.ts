@@ -42,6 +42,7 @@ import {
 import { buildTools, C_HELPER, crashOnce } from "./process_timing.ts";
 import { finishedEntry, lastMallocOf, spawnServer, trig } from "./project.ts";
 import { median, num, table } from "./stats.ts";
+import { writeReport } from "./report.ts";
 
 /** One row of the table. */
 export interface EvidenceRow {
@@ -327,7 +328,7 @@ if (import.meta.main) {
     console.log(section);
     if (write) {
       const path = `${ROOT}/docs/BENCHMARKS.md`;
-      await Deno.writeTextFile(path, replaceSection(await Deno.readTextFile(path), section));
+      await writeReport(path, replaceSection(await Deno.readTextFile(path), section));
     }
   } finally {
     if (!Deno.args.includes("--keep")) await Deno.remove(work, { recursive: true }).catch(() => {});

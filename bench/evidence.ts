@@ -74,7 +74,11 @@ export async function measureEvidence(work: string, crashes: number): Promise<Ev
     await Deno.chmod(path, 0o755);
     return path;
   };
-  const [crasherB, crasherH] = [await copy("crasher-b"), await copy("crasher-h")];
+  const [crasherB, crasherH, crasherM] = [
+    await copy("crasher-b"),
+    await copy("crasher-h"),
+    await copy("crasher-m"),
+  ];
   const c = libc();
   if (typeof c === "string") throw new Error(c);
   // The shell helper stamps CLOCK_REALTIME: its offset to CLOCK_MONOTONIC, once.
@@ -103,20 +107,23 @@ export async function measureEvidence(work: string, crashes: number): Promise<Ev
     });
     ours.sessions.add(session.name);
     await using _s = session;
-    const trigger = (runDir: string | undefined, exec: string) =>
+    const trigger = (runDir: string | undefined, exec: string, extra: string[] = []) =>
       trig([
         "set",
         ...(runDir === undefined ? [] : [`--run-dir=${runDir}`]),
         "-s",
         session.name,
         "-n",
-        "evidence",
+        `evidence${extra.length > 0 ? "-m" : ""}`,
         `--exec=${exec}`,
+        ...extra,
         "OnAnyCoreDump",
         "snapshot",
       ]);
     await trigger(undefined, "crasher");
     await trigger(`${bDir}/run`, "crasher-b");
+    // The lever: a snapshot of one sub-buffer per stream (2 CPUs x 512 KiB), the newest.
+    await trigger(undefined, "crasher-m", ["--max-size=1M"]);
     const row = (label: string, pattern: string, o: Partial<EvidenceRow>): EvidenceRow => ({
       label,
       pattern,
@@ -164,6 +171,22 @@ export async function measureEvidence(work: string, crashes: number): Promise<Ev
           crasher,
           control: ROOT_CONTROL,
           trigger: "evidence",
+        }),
+      );
+    }
+    rows.push(
+      row("lever: lttng-trig pipe mode, early path, trigger `--max-size=1M`", PIPE_PATTERN, {
+        crasher: crasherM,
+        control: ROOT_CONTROL,
+        trigger: "evidence-m",
+      }),
+    );
+    if (KERNEL_HAS_SOCKET) {
+      rows.push(
+        row("lever: lttng-trig socket mode, early path, trigger `--max-size=1M`", SOCKET_PATTERN, {
+          crasher: crasherM,
+          control: ROOT_CONTROL,
+          trigger: "evidence-m",
         }),
       );
     }

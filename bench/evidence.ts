@@ -309,6 +309,14 @@ ${
 Goals:
 
 ${goals.join("\n")}
+
+What limits it: at this rate the 4 sub-buffers of one CPU hold only milliseconds of events (a
+snapshot read back in a trial run, with four such neighbours, spanned 5 ms), and a snapshot keeps the crash's events only
+if the consumer daemon copies the newest sub-buffer before the writers come round to it again.
+Starting within a millisecond is necessary, not sufficient: the copy itself competes for the 2 CPUs
+with the neighbours, and in pipe mode with the notifier's Deno start, which the kernel forks at the
+same moment. The lever rows take only the newest sub-buffer of each stream (\`--max-size=1M\`), a
+shorter copy.
 ${
     notes.length === 0
       ? ""

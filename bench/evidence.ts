@@ -32,6 +32,7 @@ import {
   LAUNCHER,
   ours,
   PIPE_PATTERN,
+  PRELOAD,
   ROOT,
   ROOT_CONTROL,
   setCorePattern,
@@ -39,7 +40,7 @@ import {
   startRootDaemon,
   stopRootDaemon,
 } from "./run.ts";
-import { buildTools, C_HELPER, crashOnce } from "./process_timing.ts";
+import { buildTools, C_HELPER, rusage } from "./process_timing.ts";
 import { finishedEntry, lastMallocOf, spawnServer, trig } from "./project.ts";
 import { median, num, table } from "./stats.ts";
 import { writeReport } from "./report.ts";
@@ -205,7 +206,12 @@ export async function measureEvidence(work: string, crashes: number): Promise<Ev
             let u;
             {
               await using _p = await setCorePattern(r.pattern);
-              u = await crashOnce(r.crasher, size);
+              // Registered before main (no 3 s default): an untraced crasher says nothing
+              // of the method.
+              u = await rusage(
+                ["env", PRELOAD, "LTTNG_UST_REGISTER_TIMEOUT=30000", r.crasher, String(size)],
+                { crash: true, timeoutMs: 40_000 },
+              );
             }
             if (round < 0) continue;
             r.crashes++;

@@ -17,7 +17,7 @@ import {
   startRootDaemon,
   stopRootDaemon,
 } from "./run.ts";
-import { rusage } from "./process_timing.ts";
+import { rusage, WITH_PIDFD } from "./process_timing.ts";
 import { permissionFlags } from "./project.ts";
 import { serveStub } from "./stub_server.ts";
 import { LTTNG_CTL_DEFAULT } from "./crash.ts";
@@ -31,7 +31,9 @@ export type NotifyKey =
   | "config-floor"
   | "entry"
   | "bundle"
-  | "stub";
+  | "stub"
+  | "facts"
+  | "pidfd";
 
 /** One way of starting the notifier (or the floor), and its runs. */
 export interface NotifyVariant {
@@ -139,6 +141,20 @@ export async function measureNotify(ctx: BenchContext): Promise<NotifyPhase> {
       "`deno run main.ts notify` to a stub daemon that replies at once (no store)",
       [DENO, ...run, ...config, main, "notify", `--run-dir=${stubRun}`, ...words],
       projectEnv,
+    ),
+    // The same helper starts both, with fd 3 a pidfd of the notifier itself and %p its
+    // pid: the difference is what %F costs (lib/notify/identity.ts).
+    v(
+      "facts",
+      "the launcher with `--facts=` (no `%F`), started by `with_pidfd`",
+      [WITH_PIDFD, LAUNCHER, "notify", "--facts=1:11:0:0:1:!usr!bin!x", "%p", ...words.slice(1)],
+      {},
+    ),
+    v(
+      "pidfd",
+      "same with `%F`: the pid, uid and gid read through the pidfd (fd 3)",
+      [WITH_PIDFD, LAUNCHER, "notify", "--facts=1:11:0:0:1:3:!usr!bin!x", "%p", ...words.slice(1)],
+      {},
     ),
   ];
 

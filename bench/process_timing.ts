@@ -12,6 +12,8 @@ import { BENCH_BUILD, BENCH_DIR, PRELOAD } from "./run.ts";
 
 /** bench/rusage.c, built. */
 export const RUSAGE = `${BENCH_BUILD}/rusage`;
+/** bench/with_pidfd.c, built: runs a program with fd 3 a pidfd, as the kernel's %F. */
+export const WITH_PIDFD = `${BENCH_BUILD}/with_pidfd`;
 /** bench/snapshot_helper.c, built. */
 export const C_HELPER = `${BENCH_BUILD}/snapshot_helper`;
 
@@ -111,6 +113,7 @@ export async function buildTools(): Promise<string> {
   await Deno.chmod(BUILD_DIR, 0o755);
   await Deno.chmod(BENCH_BUILD, 0o755);
   await commandOutput("gcc", ["-O2", "-Wall", "-o", RUSAGE, `${BENCH_DIR}/rusage.c`]);
+  await commandOutput("gcc", ["-O2", "-Wall", "-o", WITH_PIDFD, `${BENCH_DIR}/with_pidfd.c`]);
   await commandOutput("gcc", [
     "-O2",
     "-Wall",

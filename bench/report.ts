@@ -273,6 +273,9 @@ export function notifySection(
     `- what is left of a notify over an empty script with the same config (imports, osrelease, lstat x3, connect, one exchange, exit): ${
       d("stub", "config-floor")
     } ms, ${dr("stub", "config-floor")} MiB`,
+    `- the crash's identity through the kernel's pidfd (\`%F\`: one PIDFD_GET_INFO and its module), same run: ${
+      d("pidfd", "facts")
+    } ms, ${dr("pidfd", "facts")} MiB`,
     ...(failures.length > 0 ? ["", "Failed runs:", ...failures] : []),
     ...(p.notes.length > 0 ? ["", ...p.notes.map((n) => `- ${n}`)] : []),
   ].join("\n");

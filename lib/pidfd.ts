@@ -102,18 +102,16 @@ export function parsePidfdInfo(text: string): PidfdPids | undefined {
 }
 
 /**
- * The pids of the process `fd` refers to, from `/proc/self/fdinfo/FD`; or why they
- * cannot be read (not a pidfd, no such fd).
+ * The text of a small file under `/proc` (its first 16 KiB), read with libc (Deno
+ * refuses `/proc` without `--allow-all`); or why it cannot be read.
  */
-export function pidfdPids(fd: number): PidfdPids | string {
+export function readProcText(path: string): { text: string } | string {
   const c = lib();
   if (typeof c === "string") return c;
-  const path = `/proc/self/fdinfo/${fd}`;
   const file = c.open(cString(path), O_RDONLY_CLOEXEC);
   if (file < 0) return `cannot read ${path}: ${errnoText(errnoOf(c))}`;
-  let text: string;
   try {
-    const buf = new Uint8Array(4096);
+    const buf = new Uint8Array(16 * 1024);
     let len = 0;
     while (len < buf.length) {
       const n = Number(c.read(file, buf.subarray(len), BigInt(buf.length - len)));
@@ -121,11 +119,21 @@ export function pidfdPids(fd: number): PidfdPids | string {
       if (n === 0) break;
       len += n;
     }
-    text = new TextDecoder().decode(buf.subarray(0, len));
+    return { text: new TextDecoder().decode(buf.subarray(0, len)) };
   } finally {
     c.close(file);
   }
-  return parsePidfdInfo(text) ?? `fd ${fd} is not a pidfd (no Pid: in ${path})`;
+}
+
+/**
+ * The pids of the process `fd` refers to, from `/proc/self/fdinfo/FD`; or why they
+ * cannot be read (not a pidfd, no such fd).
+ */
+export function pidfdPids(fd: number): PidfdPids | string {
+  const path = `/proc/self/fdinfo/${fd}`;
+  const read = readProcText(path);
+  if (typeof read === "string") return read;
+  return parsePidfdInfo(read.text) ?? `fd ${fd} is not a pidfd (no Pid: in ${path})`;
 }
 
 /**
@@ -145,6 +153,95 @@ export function pidfdAlive(fd: number): boolean {
 export function closePidfd(fd: number): void {
   const c = lib();
   if (typeof c !== "string" && fd >= 0) c.close(fd);
+}
+
+/**
+ * `ioctl` alone, for {@linkcode pidfdInfo}, opened on first use. (Deno spends about a
+ * tenth of a millisecond per symbol it binds, and more per binding: the notifier calls
+ * {@linkcode pidfdInfoThrough} with the `ioctl` of its one binding of libc instead.)
+ */
+const INFO_SYMBOLS = {
+  // int ioctl(int fd, unsigned long request, ...): always called with a pointer.
+  ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
+} as const;
+/** `PIDFD_GET_INFO`: `_IOWR(0xFF, 11, struct pidfd_info)`, of its first version's 64 bytes. */
+const PIDFD_GET_INFO = 0xc040_ff0bn;
+/** `PIDFD_INFO_PID | PIDFD_INFO_CREDS`. */
+const PIDFD_INFO_PID_CREDS = 3n;
+/** Offsets in `struct pidfd_info` (linux/pidfd.h), as of Linux 6.13. */
+const INFO_AT = { mask: 0, pid: 16, tgid: 20, ppid: 24, ruid: 28, rgid: 32, euid: 36, egid: 40 };
+
+let infoLib: Deno.DynamicLibrary<typeof INFO_SYMBOLS>["symbols"] | string | undefined;
+
+/** A process, as `PIDFD_GET_INFO` tells it: all at one instant, while it was there. */
+export interface PidfdInfo {
+  /** Its pid in the caller's pid namespace (0 when outside it). */
+  pid: number;
+  /** Its parent's pid, likewise. */
+  ppid: number;
+  /** Its real uid, in the caller's user namespace. */
+  uid: number;
+  /** Its real gid, likewise. */
+  gid: number;
+  /** Its effective uid. */
+  euid: number;
+  /** Its effective gid. */
+  egid: number;
+}
+
+/** libc's `ioctl(fd, request, buf)`, from whichever binding of libc the caller has. */
+export type Ioctl = (fd: number, request: bigint, buf: Uint8Array<ArrayBuffer>) => number;
+
+/**
+ * `ioctl(fd, PIDFD_GET_INFO)` (Linux 6.13+): the pid and credentials of the pidfd's
+ * process in one call, which fails once the process is reaped: what it returns is that
+ * process's, with no read of `/proc` to prove. A string when it fails: the process is
+ * gone, `fd` is no pidfd, or the kernel is older (then {@linkcode readThroughPidfd}).
+ */
+export function pidfdInfo(fd: number): PidfdInfo | string {
+  if (infoLib === undefined) {
+    const l = dlopenFirst("libc", LIBC_PATHS, INFO_SYMBOLS);
+    infoLib = typeof l === "string" ? l : l.symbols;
+  }
+  if (typeof infoLib === "string") return infoLib;
+  return pidfdInfoThrough(infoLib.ioctl, fd);
+}
+
+/**
+ * {@linkcode pidfdInfo} through a given `ioctl`: the notifier's, bound once with its
+ * socket calls (lib/notify/peer_cred.ts), spares a binding of its own.
+ */
+export function pidfdInfoThrough(ioctl: Ioctl, fd: number): PidfdInfo | string {
+  const buf = new Uint8Array(64);
+  const v = new DataView(buf.buffer);
+  v.setBigUint64(INFO_AT.mask, PIDFD_INFO_PID_CREDS, true);
+  if (ioctl(fd, PIDFD_GET_INFO, buf) !== 0) {
+    return `PIDFD_GET_INFO failed on fd ${fd}: the process is gone, or fd ${fd} is no pidfd, or the kernel is older than 6.13`;
+  }
+  if ((v.getBigUint64(INFO_AT.mask, true) & PIDFD_INFO_PID_CREDS) !== PIDFD_INFO_PID_CREDS) {
+    return `PIDFD_GET_INFO on fd ${fd} told no pid or credentials`;
+  }
+  const u = (at: number) => v.getUint32(at, true);
+  return {
+    pid: u(INFO_AT.pid),
+    ppid: u(INFO_AT.ppid),
+    uid: u(INFO_AT.ruid),
+    gid: u(INFO_AT.rgid),
+    euid: u(INFO_AT.euid),
+    egid: u(INFO_AT.egid),
+  };
+}
+
+/**
+ * A pidfd of the process `pid` now, to ask after reading `/proc/PID` whether that process
+ * was still there (`alive`), then `close`; `undefined` when there is none (no such
+ * process, no pidfds). Reads proved so are of the process that had `pid` when this was
+ * called.
+ */
+export function holdByPidfd(pid: number): { alive(): boolean; close(): void } | undefined {
+  const fd = pidfdOpen(pid);
+  if (typeof fd === "string") return undefined;
+  return { alive: () => pidfdAlive(fd), close: () => closePidfd(fd) };
 }
 
 /** What {@linkcode readThroughPidfd} read, and of which pid. */

@@ -48,6 +48,7 @@ import {
   CORE_PATTERN_MAX_BYTES,
   corePatternFor,
   type CorePatternOptions,
+  kernelHasPidfdSpecifier,
   quotePattern,
   stripNewline,
 } from "../install/pattern.ts";
@@ -273,28 +274,32 @@ function refuseSplitChain(specifiers: string, release: string): void {
 }
 
 /**
- * The pattern to write, the richest that fits in the kernel's 127 bytes: the whole line;
- * then without the thread id (the crash report finds the crashing thread in the core);
- * then, with a warning saying what the triggers lose, without the crash facts, unless
- * they were asked for (`--facts`, `--core-dir`). When none fits, the line without the
- * thread id, which install then refuses, saying why.
+ * The pattern to write, the richest that fits in the kernel's 127 bytes: the whole line
+ * (with the kernel's pidfd of the crash, `%F`, where the kernel has it); then without
+ * the thread id (the crash report finds the crashing thread in the core); then without
+ * the pidfd (the crash's ids are then the kernel's words `%p %u %g`); then, with a
+ * warning saying what the triggers lose, without the crash facts, unless they were asked
+ * for (`--facts`, `--core-dir`). When none fits, the line without the thread id and the
+ * pidfd, which install then refuses, saying why.
  */
 function fittingPattern(
-  base: Omit<CorePatternOptions, "facts" | "tid">,
+  base: Omit<CorePatternOptions, "facts" | "tid" | "pidfd">,
   args: InstallArgs,
   exe: string,
   ctx: CommandContext,
 ): string {
   const fits = (p: string) => encoder.encode(p).byteLength <= CORE_PATTERN_MAX_BYTES;
-  const full = corePatternFor({ ...base, facts: args.facts });
-  const noTid = corePatternFor({ ...base, facts: args.facts, tid: false });
+  const pidfd = kernelHasPidfdSpecifier(Deno.osRelease());
+  const full = corePatternFor({ ...base, facts: args.facts, pidfd });
+  const noTid = corePatternFor({ ...base, facts: args.facts, tid: false, pidfd });
+  const noPidfd = corePatternFor({ ...base, facts: args.facts, tid: false });
   const bare = corePatternFor({ ...base, coreDir: undefined });
   const mayDropFacts = args.facts && !args.factsRequired && args.coreDir === undefined;
-  const chosen = [full, noTid, ...(mayDropFacts ? [bare] : [])].find(fits) ?? noTid;
-  if (chosen === bare && bare !== noTid) {
+  const chosen = [full, noTid, noPidfd, ...(mayDropFacts ? [bare] : [])].find(fits) ?? noPidfd;
+  if (chosen === bare && bare !== noPidfd) {
     ctx.io.err(
       `Warning: the core_pattern with the crash facts would be ${
-        encoder.encode(noTid).byteLength
+        encoder.encode(noPidfd).byteLength
       } bytes, over the kernel's limit of ${CORE_PATTERN_MAX_BYTES}: installing it without them ('${bare}'): triggers with --signal will never fire, and --exec sees only the 15-character exec name: to keep the facts, name lttng-trig by a shorter path, e.g. 'ln -s ${exe} /usr/bin/lttng-trig' and --exe=/usr/bin/lttng-trig`,
     );
   }

@@ -28,10 +28,17 @@ export interface CoredumpPeer {
 
 /** What the coredump server needs from the daemon. */
 export interface CoredumpServerOptions {
-  /** Handle a crash; call `onRelease` once the process may be released. */
-  handle(facts: CrashFacts, onRelease: () => void): Promise<unknown>;
-  /** Record what became of a core. */
-  recordCore(pid: number, fate: CoreFate): void;
+  /**
+   * Handle a crash; call `onRelease` once the process may be released, `onRecorded`
+   * with its history id once it is recorded.
+   */
+  handle(
+    facts: CrashFacts,
+    onRelease: () => void,
+    onRecorded: (id: number) => void,
+  ): Promise<unknown>;
+  /** Record what became of the core of crash `crash.id` (`crash.pid` when not recorded). */
+  recordCore(crash: { id: number } | { pid: number }, fate: CoreFate): void;
   /**
    * Look at the held process in `/proc` (lib/daemon/held_process.ts) before its crash is
    * handled: the connection's `peer`, whose global pid is `crash.globalPid`; its global
@@ -166,8 +173,13 @@ export class CoredumpServer {
     const seen = o.lookAtHeldProcess?.(facts, peer) ??
       { uts: "unknown", note: "the held process is not looked at in /proc" };
     facts = withHeldProcess(facts, seen, { source: "socket" });
+    // Proved through the peer's pidfd: the process was still there after the reads.
+    if (peer.pidfd !== undefined && seen.uid !== undefined) facts.identity = "pidfd";
     const release = Promise.withResolvers<void>();
-    const done = o.handle(facts, () => release.resolve()).catch((err) => {
+    // The core's fate goes on this crash, never on another of the same pid.
+    let crashId = 0;
+    const ref = () => crashId > 0 ? { id: crashId } : { pid: facts.pid };
+    const done = o.handle(facts, () => release.resolve(), (id) => crashId = id).catch((err) => {
       o.log(`coredump socket: crash pid=${facts.pid}: ${(err as Error).message}`);
     });
     let holdTimer: ReturnType<typeof setTimeout> | undefined;
@@ -180,7 +192,7 @@ export class CoredumpServer {
     if (o.coreDir !== undefined && head === undefined) {
       close();
       try {
-        o.recordCore(facts.pid, {
+        o.recordCore(ref(), {
           kept: false,
           reason: "not kept: its notes were past the daemon's memory budget for core notes",
           bytes: 0,
@@ -222,7 +234,7 @@ export class CoredumpServer {
       }).finally(() => this.#budget.give(first.byteLength - ELF_HEADER_SIZE));
       closed = true; // the readable side owned the connection
       try {
-        o.recordCore(facts.pid, coreFate(outcome));
+        o.recordCore(ref(), coreFate(outcome));
       } catch { /* a store that refuses writes must not stop the release */ }
     }
     await done;

@@ -12,8 +12,6 @@ import type { SnapshotResult } from "../lttng/control.ts";
 import { SessionActionQueue } from "./action_queue.ts";
 import { joinedFacts, needsHelperFacts } from "./early_join.ts";
 
-export { needsHelperFacts } from "./early_join.ts";
-
 /** The session actions the handler needs (an `LttngControl` in production). */
 export interface SessionActions {
   /** Take a snapshot. */
@@ -186,20 +184,28 @@ export class CrashHandler {
    * A stop action does not hold it: LTTng's stop waits on every traced process, the
    * frozen one included, so holding it would only delay the stop by the session
    * daemon's app timeout (5 s).
+   *
+   * `onRecorded` is called with the crash's history id as soon as it is recorded, before
+   * any action (not at all when the store refused it): the id that follow-ups name.
    */
   async handle(
     crash: CrashFacts,
     source: string,
     onRelease?: (release: { fired: number; failed: number }) => void,
+    onRecorded?: (id: number) => void,
   ): Promise<CrashOutcome> {
     const early = this.#joinable(crash);
-    if (early !== undefined) return await this.#join(early, crash, source, onRelease);
+    if (early !== undefined) {
+      if (early.id !== 0) onRecorded?.(early.id);
+      return await this.#join(early, crash, source, onRelease);
+    }
     // The connector's word for this crash, if it comes after its helper, is not a second crash.
     const key = crash.globalPid;
     if (key !== undefined) this.#helpers.set(key, (this.#helpers.get(key) ?? 0) + 1);
     try {
       const now = this.#now();
       const { id, decisions } = this.#record(crash, source, now);
+      if (id !== 0) onRecorded?.(id);
       this.#tellReceived(crash, id, source, now);
       const pending = decisions.map((d) => this.#act(d, crash));
       return await this.#conclude({ id, crash, source, decisions, pending, onRelease });

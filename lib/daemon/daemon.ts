@@ -11,7 +11,7 @@ import {
   ROOT_RUN_DIR,
   STORE_FILE_NAME,
 } from "../paths.ts";
-import { type HistoryLimits, TriggerStore } from "../store/trigger_store.ts";
+import { type CrashRef, type HistoryLimits, TriggerStore } from "../store/trigger_store.ts";
 import { LttngControl } from "../lttng/control.ts";
 import { LttngCtlLibrary } from "../lttng/ctl_library.ts";
 import {
@@ -35,7 +35,7 @@ import type { SessionInfo } from "../lttng/control.ts";
 import type { StatusReply } from "../protocol/control.ts";
 import { CoredumpServer } from "./coredump_socket.ts";
 import { PeerListener } from "./peer_socket.ts";
-import { pidfdAlive } from "../pidfd.ts";
+import { holdByPidfd, pidfdAlive } from "../pidfd.ts";
 import { lookAtHeldProcess, type ProcReader } from "./held_process.ts";
 import { selfDumpProtection } from "./dumpable.ts";
 import { libc } from "./libc.ts";
@@ -196,14 +196,22 @@ export class Daemon implements AsyncDisposable {
    * Record what became of a crash's core; a kept core's crash gets its report, computed
    * after the release (lib/daemon/report_queue.ts).
    */
-  #recordCore(pid: number, fate: CoreFate): void {
-    this.#store.setCoreFate(pid, fate);
+  #recordCore(ref: CrashRef, fate: CoreFate): void {
+    const id = this.#store.setCoreFate(ref, fate);
+    if (id === undefined) {
+      this.#options.log(
+        `the core's fate of ${
+          "id" in ref ? `crash ${ref.id}` : `pid ${ref.pid}`
+        } is not recorded: no such crash${"id" in ref ? "" : ", or several without a core"}`,
+      );
+      return;
+    }
     if (!fate.kept || fate.path === undefined) return;
-    const crash = this.#store.crashOfCore(pid);
+    const crash = this.#store.crashById(id);
     if (crash === undefined) return;
     this.#reports.submit({
       id: crash.id,
-      pid,
+      pid: crash.pid,
       core: fate.path,
       ...(crash.exePath === undefined ? {} : { exe: crash.exePath }),
       ...(crash.tid === undefined ? {} : { tid: crash.tid }),
@@ -352,12 +360,12 @@ export class Daemon implements AsyncDisposable {
       );
       this.#sockets.push(coredump);
       this.#coredump = new CoredumpServer(coredump.listener, {
-        handle: (facts, onRelease) =>
-          this.#handler.handle(facts, "socket", onRelease).then((outcome) => {
+        handle: (facts, onRelease, onRecorded) =>
+          this.#handler.handle(facts, "socket", onRelease, onRecorded).then((outcome) => {
             o.log(crashLogLine(facts, outcome));
             return outcome;
           }),
-        recordCore: (pid, fate) => this.#recordCore(pid, fate),
+        recordCore: (ref, fate) => this.#recordCore(ref, fate),
         lookAtHeldProcess: (crash, peer) =>
           lookAtHeldProcess(crash, this.#procReader, {
             source: "socket",
@@ -375,14 +383,17 @@ export class Daemon implements AsyncDisposable {
     this.#notify = new NotifyEndpoint(notify.listener, {
       uid: o.uid,
       crashes: this.#handler,
-      recordCore: (pid, fate) => this.#recordCore(pid, fate),
-      recordChain: (pid, chain) => {
-        const id = this.#store.setChainFate(pid, chain);
-        if (id !== undefined) {
-          this.#chains.publish({ type: "chain", id, pid, time: new Date().toISOString(), chain });
+      recordCore: (ref, fate) => this.#recordCore(ref, fate),
+      recordChain: (ref, chain) => {
+        const id = this.#store.setChainFate(ref, chain);
+        const crash = id === undefined ? undefined : this.#store.crashById(id);
+        if (crash !== undefined) {
+          const time = new Date().toISOString();
+          this.#chains.publish({ type: "chain", id: crash.id, pid: crash.pid, time, chain });
         }
       },
       procReader: this.#procReader,
+      holdPid: holdByPidfd,
       stopping: () => this.#stopped !== undefined,
       replyTimeoutMs: o.replyTimeoutMs,
       frameTimeoutMs: o.frameTimeoutMs,

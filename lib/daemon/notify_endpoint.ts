@@ -12,6 +12,7 @@ import {
   decodeOnAnyCoreDump,
   encodeNotifyReply,
   NotifyCommand,
+  type NotifyReply,
   NotifyStatus,
   ONANYCOREDUMP_C_SIZE,
 } from "../wire/notify.ts";
@@ -28,6 +29,13 @@ import {
   type ChainResultMessage,
   decodeChainResult,
 } from "../wire/notify_ext.ts";
+import {
+  CHAIN_RESULT_OF_MAX,
+  CORE_RESULT_OF_MAX,
+  NotifyRefCommand,
+  splitCrashId,
+} from "../wire/notify_ref.ts";
+import type { CrashRef } from "../store/trigger_store.ts";
 import type { CrashFacts } from "../trigger.ts";
 import type { CrashHandler, CrashOutcome } from "./crash_handler.ts";
 import { type FrameResult, SocketServer } from "./connections.ts";
@@ -43,12 +51,21 @@ export interface NotifyEndpointOptions {
   uid: number;
   /** Acts on each crash. */
   crashes: Pick<CrashHandler, "handle">;
-  /** Records the fate of a crash's core. */
-  recordCore(pid: number, fate: CoreFate): void;
+  /**
+   * Records the fate of a crash's core: the crash the follow-up names by id, or only by
+   * pid when its sender had no id (an old notifier).
+   */
+  recordCore(crash: CrashRef, fate: CoreFate): void;
   /** Records what the chained handler (`install --chain`) did with a crash. */
-  recordChain?(pid: number, fate: ChainFate): void;
+  recordChain?(crash: CrashRef, fate: ChainFate): void;
   /** Reads `/proc` for the look at a held process, or why it cannot. */
   procReader: ProcReader | string;
+  /**
+   * Hold the process `pid` by a pidfd while `/proc/PID` is read (lib/pidfd.ts), so that
+   * what it said is kept only if that process was still there after: `alive`, then
+   * `close`; `undefined` when no pidfd can be had.
+   */
+  holdPid?(pid: number): { alive(): boolean; close(): void } | undefined;
   /** True once the daemon is stopping: new crashes are answered UNAVAILABLE. */
   stopping(): boolean;
   /** Longest wait before a notifier gets its reply, in milliseconds. */
@@ -75,7 +92,7 @@ export function crashLogLine(facts: CrashFacts, outcome: CrashOutcome): string {
 
 /** The daemon's view of an extended notification. */
 export function crashFactsOf(m: OnAnyCoreDumpExtMessage): CrashFacts {
-  const { exe, time, ...rest } = m;
+  const { exe, time, replyId: _replyId, ...rest } = m;
   return {
     ...rest,
     ...(exe === undefined ? {} : { exePath: exe }),
@@ -104,14 +121,22 @@ export class NotifyEndpoint {
           ? CORE_RESULT_MAX
           : cmd === NotifyExtCommand.CHAIN_RESULT
           ? CHAIN_RESULT_MAX
+          : cmd === NotifyRefCommand.CORE_RESULT_OF
+          ? CORE_RESULT_OF_MAX
+          : cmd === NotifyRefCommand.CHAIN_RESULT_OF
+          ? CHAIN_RESULT_OF_MAX
           : -1,
       onFrameError: () =>
         encodeNotifyReply({ status: NotifyStatus.BAD_REQUEST, fired: 0, failed: 0 }),
       onFrame: (frame) =>
         frame.header.cmd === NotifyExtCommand.CORE_RESULT
-          ? this.#onCoreResult(frame.payload)
+          ? this.#onCoreResult(frame.payload, false)
+          : frame.header.cmd === NotifyRefCommand.CORE_RESULT_OF
+          ? this.#onCoreResult(frame.payload, true)
           : frame.header.cmd === NotifyExtCommand.CHAIN_RESULT
-          ? this.#onChainResult(frame.payload)
+          ? this.#onChainResult(frame.payload, false)
+          : frame.header.cmd === NotifyRefCommand.CHAIN_RESULT_OF
+          ? this.#onChainResult(frame.payload, true)
           : this.#onNotify(frame.header.cmd, frame.payload),
     });
   }
@@ -121,11 +146,16 @@ export class NotifyEndpoint {
     return this.#server.close(graceMs);
   }
 
-  #onCoreResult(payload: Uint8Array): Promise<FrameResult> {
+  #onCoreResult(payload: Uint8Array, named: boolean): Promise<FrameResult> {
     try {
-      const r = decodeCoreResult(payload);
-      this.#options.recordCore(r.pid, coreFate(r));
-      this.#options.log(`core of pid ${r.pid}: ${r.kept ? `kept in ${r.text}` : r.text}`);
+      const { ref, rest } = followUp(payload, named);
+      const r = decodeCoreResult(rest);
+      this.#options.recordCore(ref ?? { pid: r.pid }, coreFate(r));
+      this.#options.log(
+        `core of pid ${r.pid}${ref ? ` (crash ${ref.id})` : ""}: ${
+          r.kept ? `kept in ${r.text}` : r.text
+        }`,
+      );
     } catch (err) {
       this.#options.log(`bad core result: ${(err as Error).message}`);
     }
@@ -133,11 +163,13 @@ export class NotifyEndpoint {
   }
 
   // Like a core result: no reply; the socket's permissions say who may send one (root,
-  // or the daemon's own user), and it lands on that daemon's own newest crash of `pid`.
-  #onChainResult(payload: Uint8Array): Promise<FrameResult> {
+  // or the daemon's own user), and it lands on the crash it names (or, without an id, on
+  // that daemon's one crash of `pid` still without a chain result).
+  #onChainResult(payload: Uint8Array, named: boolean): Promise<FrameResult> {
     try {
-      const r = decodeChainResult(payload);
-      this.#options.recordChain?.(r.pid, chainFateOf(r));
+      const { ref, rest } = followUp(payload, named);
+      const r = decodeChainResult(rest);
+      this.#options.recordChain?.(ref ?? { pid: r.pid }, chainFateOf(r));
       this.#options.log(
         `chained handler of pid ${r.pid}: ${r.outcome}${
           r.reason ? ` (${r.reason})` : ""
@@ -152,10 +184,15 @@ export class NotifyEndpoint {
   async #onNotify(cmd: number, payload: Uint8Array): Promise<FrameResult> {
     const o = this.#options;
     let facts: CrashFacts;
+    let replyId = false;
     try {
-      facts = cmd === NotifyCommand.ONANYCOREDUMP
-        ? decodeOnAnyCoreDump(payload)
-        : crashFactsOf(decodeOnAnyCoreDumpExt(payload));
+      if (cmd === NotifyCommand.ONANYCOREDUMP) {
+        facts = decodeOnAnyCoreDump(payload);
+      } else {
+        const m = decodeOnAnyCoreDumpExt(payload);
+        replyId = m.replyId === true;
+        facts = crashFactsOf(m);
+      }
     } catch (err) {
       o.log(`bad notification: ${(err as Error).message}`);
       return {
@@ -178,25 +215,39 @@ export class NotifyEndpoint {
         close: true,
       };
     }
-    const held = { source: "notify" } as const;
-    facts = withHeldProcess(facts, lookAtHeldProcess(facts, o.procReader, held), held);
+    const pidfd = o.holdPid?.(facts.globalPid ?? facts.pid);
+    const held = {
+      source: "notify",
+      ...(pidfd === undefined ? {} : { alive: () => pidfd.alive() }),
+    } as const;
+    try {
+      facts = withHeldProcess(facts, lookAtHeldProcess(facts, o.procReader, held), held);
+    } finally {
+      pidfd?.close();
+    }
     const release = Promise.withResolvers<Uint8Array>();
-    o.crashes.handle(facts, "notify", ({ fired, failed }) =>
-      release.resolve(encodeNotifyReply({
-        status: failed > 0 ? NotifyStatus.ACTION_FAILED : NotifyStatus.OK,
-        fired,
-        failed,
-      }))).then((outcome) => o.log(crashLogLine(facts, outcome)), (err) => {
-        o.log(`crash pid=${facts.pid}: ${(err as Error).message}`);
-        release.resolve(
-          encodeNotifyReply({ status: NotifyStatus.ACTION_FAILED, fired: 0, failed: 1 }),
-        );
-      });
+    // The crash's id, once recorded: in the reply to a sender that asked for it.
+    let crashId = 0;
+    const reply = (r: NotifyReply) => encodeNotifyReply(replyId ? { ...r, crashId } : r);
+    o.crashes.handle(
+      facts,
+      "notify",
+      ({ fired, failed }) =>
+        release.resolve(reply({
+          status: failed > 0 ? NotifyStatus.ACTION_FAILED : NotifyStatus.OK,
+          fired,
+          failed,
+        })),
+      (id) => crashId = id,
+    ).then((outcome) => o.log(crashLogLine(facts, outcome)), (err) => {
+      o.log(`crash pid=${facts.pid}: ${(err as Error).message}`);
+      release.resolve(reply({ status: NotifyStatus.ACTION_FAILED, fired: 0, failed: 1 }));
+    });
     const work = release.promise;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<Uint8Array>((resolve) => {
       timer = setTimeout(
-        () => resolve(encodeNotifyReply({ status: NotifyStatus.TIMEOUT, fired: 0, failed: 0 })),
+        () => resolve(reply({ status: NotifyStatus.TIMEOUT, fired: 0, failed: 0 })),
         o.replyTimeoutMs,
       );
     });
@@ -206,6 +257,19 @@ export class NotifyEndpoint {
       clearTimeout(timer);
     }
   }
+}
+
+/**
+ * A follow-up's crash (by the id it names, for commands 5 and 6) and the payload of
+ * command 3 or 4 it carries.
+ */
+function followUp(
+  payload: Uint8Array,
+  named: boolean,
+): { ref?: { id: number }; rest: Uint8Array } {
+  if (!named) return { rest: payload };
+  const { crashId, rest } = splitCrashId(payload);
+  return { ref: { id: crashId }, rest };
 }
 
 /** The record of a CHAIN_RESULT. */

@@ -41,6 +41,13 @@ export interface CorePatternOptions {
    * @default true
    */
   tid?: boolean;
+  /**
+   * With the facts, pass the kernel's pidfd of the crashed process (`%F` in `--facts=`,
+   * Linux 6.16+: {@linkcode kernelHasPidfdSpecifier}): the notifier takes the crash's
+   * pid, uid and gid through it (lib/notify/identity.ts).
+   * @default false
+   */
+  pidfd?: boolean;
 }
 
 /**
@@ -98,7 +105,7 @@ export function corePatternFor(options: CorePatternOptions): string {
     if (options.tid ?? true) words.push("--tid=%i");
     // The last option (lib/notify/args.ts reads no option after it): %E (the executable's
     // path, "/" written "!") comes last in it, since a path may contain ":".
-    words.push("--facts=%P:%s:%t:%c:%d:%E");
+    words.push(`--facts=%P:%s:%t:%c:%d${options.pidfd ? ":%F" : ""}:%E`);
   }
   words.push("%p", "%u", "%g", "%e", "%h");
   return words.join(" ");
@@ -148,6 +155,14 @@ export function quotePattern(text: string): string {
   return /[\x00-\x1f\x7f]/.test(t) ? JSON.stringify(t) : `'${t}'`;
 }
 
+/**
+ * Does a kernel of release `release` give a pipe helper a pidfd of the crashed process
+ * (`%F`, Linux 6.16+)? An older one drops the unknown specifier.
+ */
+export function kernelHasPidfdSpecifier(release: string): boolean {
+  return kernelHasCoredumpSocket(release);
+}
+
 /** Does a kernel of release `release` have the coredump socket (Linux 6.16+)? */
 export function kernelHasCoredumpSocket(release: string): boolean {
   const v = kernelVersion(release);
@@ -194,7 +209,8 @@ export function patternFacts(pattern: string): PatternFacts | undefined {
     if (!word.startsWith("--facts=")) continue;
     const fields = word.slice("--facts=".length).split(":");
     facts.signal = fields[1] === "%s";
-    facts.exePath = fields[5] === "%E";
+    // %F (the pidfd) may stand before %E.
+    facts.exePath = fields[5] === "%E" || (fields[5] === "%F" && fields[6] === "%E");
   }
   return facts;
 }

@@ -15,20 +15,39 @@
 import type { OnAnyCoreDumpExtMessage } from "../wire/notify_ext.ts";
 
 /**
- * The facts `--facts=%P:%s:%t:%c:%d[:%E]` carries, as the extended notification sends
- * them; each may be missing.
+ * The facts `--facts=%P:%s:%t:%c:%d[:%F][:%E]` carries, as the extended notification
+ * sends them; each may be missing.
  */
 export type KernelFacts = Pick<
   OnAnyCoreDumpExtMessage,
-  "globalPid" | "signal" | "time" | "coreLimit" | "dumpMode" | "exe"
+  "globalPid" | "signal" | "time" | "coreLimit" | "dumpMode" | "exe" | "identity"
 >;
+
+/**
+ * The fields of `--facts=`: `%F` (Linux 6.16+: the number of the pidfd the kernel gave,
+ * always 3; empty from a kernel without it) stands before `%E` when present. `%E` always
+ * starts with "!" (an absolute path, "/" written "!"), `%F` never does: a sixth field of
+ * digits, or empty, followed by a seventh, is `%F`.
+ */
+function factsFields(value: string): { parts: string[]; pidfd?: string; exe: string } {
+  const parts = value.split(":");
+  // %E comes last: a path may contain ":".
+  if (parts.length >= 7 && /^\d*$/.test(parts[5])) {
+    return { parts, pidfd: parts[5], exe: parts.slice(6).join(":") };
+  }
+  return { parts, exe: parts.slice(5).join(":") };
+}
+
+/** The pidfd `--facts=` names (`%F`), or undefined when it names none. */
+export function kernelPidfd(value: string): number | undefined {
+  const f = factsFields(value).pidfd;
+  return f === undefined || f === "" ? undefined : u32(f);
+}
 
 /** Parse the value of `--facts=`; unparsable fields are left out. */
 export function parseKernelFacts(value: string): KernelFacts {
-  const parts = value.split(":");
+  const { parts, exe: e } = factsFields(value);
   const [p, s, t, c, d] = parts;
-  // %E comes last: a path may contain ":".
-  const e = parts.slice(5).join(":");
   const facts: KernelFacts = {};
   const set = <K extends keyof KernelFacts>(key: K, v: KernelFacts[K] | undefined) => {
     if (v !== undefined) facts[key] = v;
@@ -69,8 +88,10 @@ export interface NotifyArgs {
   stateDir?: string;
   /** `--timeout=MS`: how long to hold the dump waiting for replies. */
   timeoutMs?: number;
-  /** `--facts=%P:%s:%t:%c:%d[:%E]`: the kernel's richer facts. */
+  /** `--facts=%P:%s:%t:%c:%d[:%F][:%E]`: the kernel's richer facts. */
   facts?: KernelFacts;
+  /** `%F` in `--facts=`: the fd of the kernel's pidfd of the crashed process (3). */
+  pidfd?: number;
   /** `--core-dir=DIR`: keep the core there (zstd), instead of discarding it. */
   coreDir?: string;
   /** `--tid=%i`: the crashing thread's tid, in the crashed process's pid namespace. */
@@ -134,6 +155,8 @@ export function parseNotifyArgs(
   const pos = words.slice(i);
   if (factsValue !== undefined) {
     out.facts = parseKernelFacts(factsValue);
+    const pidfd = kernelPidfd(factsValue);
+    if (pidfd !== undefined) out.pidfd = pidfd;
     if (out.facts.exe !== undefined && pos.length > 5 && splits()) {
       // An old kernel split %E or %e or %h: which words are %p %u %g cannot be known (a
       // path can hold digits and spaces). Trust no uid rather than a forged one.

@@ -26,13 +26,17 @@ export async function notifyMain(words: string[]): Promise<number> {
   }
   // Asked only when the words are more than five. Deno.osRelease(): Deno refuses reads
   // under /proc without --allow-all.
-  const args = parseNotifyArgs(words, () => {
+  let args = parseNotifyArgs(words, () => {
     try {
       return kernelSplitsExecName(Deno.osRelease());
     } catch {
       return false; // unknown: assume a current kernel
     }
   });
+  // %F: the crash's pid, uid and gid from the kernel's pidfd of it (loaded only then).
+  if (args.pidfd !== undefined) {
+    args = (await import("./identity.ts")).withPidfdIdentity(args);
+  }
   const coreDir = args.coreDir;
   const keep = coreDir === undefined ? undefined : async (core: ReadableStream<Uint8Array>) => {
     const { keepCore } = await import("./core_keeper.ts");
@@ -68,6 +72,7 @@ export async function notifyMain(words: string[]): Promise<number> {
     runDir: args.runDir,
     timeoutMs,
     signal: AbortSignal.timeout(timeoutMs),
+    followUps: chained !== undefined || coreDir !== undefined,
   });
   if (chained !== undefined) {
     // After the release: the daemons that replied record what the handler did.

@@ -60,7 +60,7 @@ export const NOTIFY_SPEC = {
       type: "string",
       value: "FACTS",
       help:
-        "The kernel's richer facts, written %P:%s:%t:%c:%d:%E (global pid, signal, time, core limit, dump mode, executable path): they make --signal and path --exec filters work.",
+        "The kernel's richer facts, written %P:%s:%t:%c:%d:%E (global pid, signal, time, core limit, dump mode, executable path): they make --signal and path --exec filters work. On Linux 6.16 and later %F (the kernel's pidfd of the crashed process) stands before %E: the crash's global pid, uid and gid are then read through it.",
       examples: ["|/usr/bin/lttng-trig notify --tid=%i --facts=%P:%s:%t:%c:%d:%E %p %u %g %e %h"],
     },
     {

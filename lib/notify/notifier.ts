@@ -83,6 +83,8 @@ export interface Delivery {
   status?: number;
   /** Triggers fired, when it replied. */
   fired?: number;
+  /** The crash's id in that daemon's history, when its reply gave one: follow-ups name it. */
+  crashId?: number;
   /** Why it was refused or failed. */
   reason?: string;
 }
@@ -125,6 +127,11 @@ export interface NotifierOptions {
   userHoldMs?: number;
   /** Crashes of one non-root uid held at once. @default HELD_PER_UID */
   heldPerUid?: number;
+  /**
+   * Follow-ups may be sent (a chained handler's result): ask each daemon for the
+   * crash's id even without the kernel's facts. @default true with a core directory
+   */
+  followUps?: boolean;
 }
 
 /** Send the crash to its daemons, wait for their replies (bounded), release the dump. */
@@ -146,15 +153,19 @@ export async function runNotifier(
   };
   let frame: Uint8Array;
   const facts = args.facts;
-  if (facts === undefined && args.tid === undefined) {
+  const followUps = options.followUps ?? args.coreDir !== undefined;
+  if (facts === undefined && args.tid === undefined && !followUps) {
+    // The RFC's line: the RFC's message, and nothing follows it.
     frame = encodeOnAnyCoreDump(base);
   } else {
     // The executable comes from the kernel (%E), not from /proc/PID: Deno grants reads
-    // under /proc/PID only with --allow-all, which the notifier never gets.
+    // under /proc/PID only with --allow-all, which the notifier never gets. Each daemon
+    // replies with the crash's id, which the follow-ups name.
     frame = encodeOnAnyCoreDumpExt({
       ...base,
       ...facts,
       ...(args.tid === undefined ? {} : { tid: args.tid }),
+      replyId: true,
     });
   }
   const uid = args.uid;
@@ -231,10 +242,13 @@ export async function runNotifier(
     core = { kept: false, text: `cannot keep the core: ${(err as Error).message}`, bytes: 0 };
   }
   if (core !== undefined) {
+    // Loaded only for a follow-up: the hot path imports only what it runs.
+    const { namingCrash } = await import("../wire/notify_ref.ts");
     const result = encodeCoreResult({ pid: args.pid, ...core });
     await Promise.all(
       deliveries.filter((d) => d.outcome === "replied").map((d) =>
-        sendOnce(d.path, owners.get(d) ?? -1, result, io, 2000).catch(() => {})
+        sendOnce(d.path, owners.get(d) ?? -1, namingCrash(result, d.crashId), io, 2000)
+          .catch(() => {})
       ),
     );
   }
@@ -264,11 +278,12 @@ export async function runNotifier(
 }
 
 /**
- * Send `frame` (a message that needs no reply, such as CHAIN_RESULT) to each daemon that
- * replied in `deliveries`, on a new connection each, within `timeoutMs` each; only to a
- * peer that runs as that socket's owner (root for the root daemon, `uid` for the user's),
- * as the first connection was. A failed send is tried once more; resolves to what still
- * failed, for the journal (the crash was handled already: nothing waits on it).
+ * Send `frame` (a follow-up that needs no reply, such as CHAIN_RESULT) to each daemon
+ * that replied in `deliveries`, on a new connection each, within `timeoutMs` each, naming
+ * the crash by the id that daemon's reply gave; only to a peer that runs as that socket's
+ * owner (root for the root daemon, `uid` for the user's), as the first connection was. A
+ * failed send is tried once more; resolves to what still failed, for the journal (the
+ * crash was handled already: nothing waits on it).
  */
 export async function sendToReplied(
   deliveries: readonly Delivery[],
@@ -277,14 +292,16 @@ export async function sendToReplied(
   io: Pick<NotifierIo, "connect">,
   timeoutMs = 2000,
 ): Promise<string[]> {
+  const { namingCrash } = await import("../wire/notify_ref.ts");
   const failures = await Promise.all(
     deliveries.filter((d) => d.outcome === "replied").map(async (d) => {
       const owner = d.target === "root" ? 0 : uid ?? -1;
+      const named = namingCrash(frame, d.crashId);
       try {
-        await sendOnce(d.path, owner, frame, io, timeoutMs);
+        await sendOnce(d.path, owner, named, io, timeoutMs);
       } catch {
         try {
-          await sendOnce(d.path, owner, frame, io, timeoutMs);
+          await sendOnce(d.path, owner, named, io, timeoutMs);
         } catch (err) {
           return `cannot tell ${d.path}: ${(err as Error).message}`;
         }
@@ -431,6 +448,12 @@ async function deliver(
     if (r === null) {
       return { ...base, outcome: "failed", reason: "the daemon closed without replying" };
     }
-    return { ...base, outcome: "replied", status: r.status, fired: r.fired };
+    return {
+      ...base,
+      outcome: "replied",
+      status: r.status,
+      fired: r.fired,
+      ...(r.crashId ? { crashId: r.crashId } : {}),
+    };
   }
 }

@@ -30,6 +30,8 @@ const SYMBOLS = {
   close: { parameters: ["i32"], result: "i32" },
   open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
   flock: { parameters: ["i32", "i32"], result: "i32" },
+  // int ioctl(int fd, unsigned long request, ...): PIDFD_GET_INFO (lib/notify/identity.ts).
+  ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
   // Reads errno: Deno's UnsafePointerView needs --allow-ffi for all paths.
   memcpy: { parameters: ["buffer", "pointer", "usize"], result: "pointer" },
@@ -211,4 +213,9 @@ export function tryLockFile(path: string): (() => void) | undefined {
     return undefined;
   }
   return () => c.close(fd);
+}
+
+/** libc's `ioctl(fd, request, buf)`, bound with the calls above (one binding of libc). */
+export function libcIoctl(fd: number, request: bigint, buf: Uint8Array<ArrayBuffer>): number {
+  return lib().ioctl(fd, request, buf);
 }

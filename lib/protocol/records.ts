@@ -28,6 +28,11 @@ export interface CrashFacts {
   /** Where the uid came from when it is not simply the kernel's `%u`, or why it is unknown. */
   uidNote?: string;
   /**
+   * `pidfd`: the global pid, uid and gid were read through the kernel's pidfd of the
+   * crashed process (pipe mode's `%F`, the coredump socket's peer), and proved its own.
+   */
+  identity?: "pidfd";
+  /**
    * Socket mode: why the core told only part of the facts (another byte order, an
    * NT_PRPSINFO missing or of a layout not known): the pid it could not tell is 0, the
    * exec name empty, the uid and gid `0xffffffff`. Absent when the core told them all.

@@ -29,6 +29,12 @@ export interface ListCrashesOptions {
   match?: (crash: CrashRecord) => boolean;
 }
 
+/**
+ * Which crash a follow-up is about: its history id, which the daemon's reply gave; or,
+ * from a sender that got none, only the pid it notified.
+ */
+export type CrashRef = { id: number } | { pid: number };
+
 /** How much history the store keeps. */
 export interface HistoryLimits {
   /** At most this many crashes. @default 10000 */
@@ -107,35 +113,35 @@ export class CrashTable {
     );
   }
 
-  /** Record the core's fate on the newest crash of `pid` since `since`; whether found. */
-  setCoreFate(pid: number, fate: CoreFate, since: string): boolean {
-    const row = this.#sql(
-      "SELECT id FROM crashes WHERE pid = ? AND time >= ? ORDER BY id DESC LIMIT 1",
-    ).get(pid, since) as { id: number } | undefined;
-    if (row === undefined) return false;
-    this.#sql("UPDATE crashes SET core = ? WHERE id = ?").run(JSON.stringify(fate), row.id);
-    return true;
-  }
-
   /**
-   * Record what the chained handler did on the newest crash of `pid` since `since`;
-   * returns that crash's history id, or `undefined` when there is none.
+   * The crash a follow-up (`column`: its core's fate, or the chained handler's run) is
+   * about: `ref.id` while it is in the history; or, when only a pid is known (an old
+   * sender), the one crash of `ref.pid` since `since` that has no `column` yet, and none
+   * when several have none (crashes of the same pid in several pid namespaces: placing
+   * it on the newest could give one user's core to another's crash).
    */
-  setChainFate(pid: number, fate: ChainFate, since: string): number | undefined {
-    const row = this.#sql(
-      "SELECT id FROM crashes WHERE pid = ? AND time >= ? ORDER BY id DESC LIMIT 1",
-    ).get(pid, since) as { id: number } | undefined;
-    if (row === undefined) return undefined;
-    this.#sql("UPDATE crashes SET chain = ? WHERE id = ?").run(JSON.stringify(fate), row.id);
-    return row.id;
+  crashFor(ref: CrashRef, column: "core" | "chain", since: string): number | undefined {
+    if ("id" in ref) {
+      const row = this.#sql("SELECT id FROM crashes WHERE id = ?").get(ref.id) as
+        | { id: number }
+        | undefined;
+      return row?.id;
+    }
+    const rows = this.#sql(
+      `SELECT id FROM crashes WHERE pid = ? AND time >= ? AND ${column} IS NULL
+         ORDER BY id DESC LIMIT 2`,
+    ).all(ref.pid, since) as { id: number }[];
+    return rows.length === 1 ? rows[0].id : undefined;
   }
 
-  /** The history id of the newest crash of `pid` since `since`, as setCoreFate finds it. */
-  crashOfPid(pid: number, since: string): number | undefined {
-    const row = this.#sql(
-      "SELECT id FROM crashes WHERE pid = ? AND time >= ? ORDER BY id DESC LIMIT 1",
-    ).get(pid, since) as { id: number } | undefined;
-    return row?.id;
+  /** Record the core's fate on crash `id`. */
+  setCoreFate(id: number, fate: CoreFate): void {
+    this.#sql("UPDATE crashes SET core = ? WHERE id = ?").run(JSON.stringify(fate), id);
+  }
+
+  /** Record what the chained handler did on crash `id`. */
+  setChainFate(id: number, fate: ChainFate): void {
+    this.#sql("UPDATE crashes SET chain = ? WHERE id = ?").run(JSON.stringify(fate), id);
   }
 
   /** Store crash `id`'s report (JSON, its size bounded by the caller); whether found. */

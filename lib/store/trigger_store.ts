@@ -23,6 +23,7 @@ import type {
 import type { ChainFate } from "../protocol/records.ts";
 import type { Trigger, TriggerSpec } from "../trigger.ts";
 import {
+  type CrashRef,
   CrashTable,
   HISTORY_MAX_AGE_DEFAULT_MS,
   HISTORY_MAX_DEFAULT,
@@ -34,7 +35,7 @@ import { TriggerExistsError, TriggerTable } from "./triggers.ts";
 
 export { StoreError } from "./schema.ts";
 export { TriggerExistsError } from "./triggers.ts";
-export type { HistoryLimits, ListCrashesOptions } from "./crashes.ts";
+export type { CrashRef, HistoryLimits, ListCrashesOptions } from "./crashes.ts";
 export { HISTORY_MAX_AGE_DEFAULT_MS, HISTORY_MAX_DEFAULT } from "./crashes.ts";
 
 /** Options of {@linkcode TriggerStore.recordCrash}. */
@@ -328,34 +329,35 @@ export class TriggerStore implements Disposable {
   }
 
   /**
-   * Record the fate of the core of the newest crash of `pid` (received within the last
-   * hour); returns whether such a crash was found.
+   * Record the fate of a crash's core: crash `ref.id`, or, by pid, the one crash of
+   * `ref.pid` received within the last hour that has no core's fate yet (see
+   * CrashTable.crashFor); returns the crash's history id, or `undefined` when none is.
    */
-  setCoreFate(pid: number, fate: CoreFate, now: Date = new Date()): boolean {
+  setCoreFate(ref: CrashRef, fate: CoreFate, now: Date = new Date()): number | undefined {
     const since = new Date(now.getTime() - 3600_000).toISOString();
-    return this.#write("record the core", () => this.#crashes.setCoreFate(pid, fate, since));
+    return this.#write("record the core", () => {
+      const id = this.#crashes.crashFor(ref, "core", since);
+      if (id !== undefined) this.#crashes.setCoreFate(id, fate);
+      return id;
+    });
   }
 
   /**
-   * Record what the chained handler did with the newest crash of `pid` (received within
-   * the last hour); returns that crash's history id, or `undefined` when none is found.
+   * Record what the chained handler did with a crash, found as setCoreFate finds it;
+   * returns the crash's history id, or `undefined` when none is.
    */
-  setChainFate(pid: number, fate: ChainFate, now: Date = new Date()): number | undefined {
+  setChainFate(ref: CrashRef, fate: ChainFate, now: Date = new Date()): number | undefined {
     const since = new Date(now.getTime() - 3600_000).toISOString();
-    return this.#write(
-      "record the chained handler's run",
-      () => this.#crashes.setChainFate(pid, fate, since),
-    );
+    return this.#write("record the chained handler's run", () => {
+      const id = this.#crashes.crashFor(ref, "chain", since);
+      if (id !== undefined) this.#crashes.setChainFate(id, fate);
+      return id;
+    });
   }
 
-  /**
-   * The crash whose core setCoreFate would record at `now` (the newest of `pid` received
-   * within the last hour), or undefined.
-   */
-  crashOfCore(pid: number, now: Date = new Date()): CrashRecord | undefined {
-    const since = new Date(now.getTime() - 3600_000).toISOString();
-    const id = this.#crashes.crashOfPid(pid, since);
-    return id === undefined ? undefined : this.#crashes.list({ id, limit: 1 })[0];
+  /** Crash `id` of the history, or `undefined` when it is not (or no longer) there. */
+  crashById(id: number): CrashRecord | undefined {
+    return this.#crashes.list({ id, limit: 1 })[0];
   }
 
   /** Store crash `id`'s report; returns whether the crash is still in the history. */

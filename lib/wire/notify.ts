@@ -81,7 +81,15 @@ export const NotifyStatus = {
  *     uint32_t fired;   // triggers whose action ran for this crash
  *     uint32_t failed;  // of those, how many failed
  * };                    // 12 bytes
+ *
+ * struct lttng_trig_notify_reply_id {  // only to a sender that asked (ExtFlag.REPLY_ID)
+ *     struct lttng_trig_notify_reply r; // offset 0
+ *     uint32_t reserved;                // 12: zero
+ *     uint64_t crash_id;                // 16: the crash's history id; 0 when not recorded
+ * };                                    // 24 bytes
  * ```
+ *
+ * A sender of the RFC's command 1 always gets the 12 bytes of before.
  */
 export interface NotifyReply {
   /** A {@linkcode NotifyStatus} value. */
@@ -90,10 +98,18 @@ export interface NotifyReply {
   fired: number;
   /** Number of those actions that failed. */
   failed: number;
+  /**
+   * The crash's id in the daemon's history, which the follow-ups (its core's fate, the
+   * chained handler's result) name; 0 when it was not recorded. Only in the 24-byte
+   * reply.
+   */
+  crashId?: number;
 }
 
-/** Size of the {@linkcode NotifyReply} payload. */
+/** Size of the {@linkcode NotifyReply} payload (the RFC's, without a crash id). */
 export const NOTIFY_REPLY_SIZE = 12;
+/** Size of the {@linkcode NotifyReply} payload with its crash id. */
+export const NOTIFY_REPLY_ID_SIZE = 24;
 
 /**
  * Encode an ONANYCOREDUMP payload (522 bytes) into `target` at `offset`; returns the next
@@ -165,22 +181,29 @@ export function decodeOnAnyCoreDump(payload: Uint8Array): OnAnyCoreDumpMessage {
   };
 }
 
-/** Encode a whole reply frame: header then the 12-byte {@linkcode NotifyReply}. */
+/**
+ * Encode a whole reply frame: header then the {@linkcode NotifyReply}, of 12 bytes, or
+ * of 24 when it has a `crashId`.
+ */
 export function encodeNotifyReply(reply: NotifyReply): Uint8Array {
-  const frame = new Uint8Array(HEADER_SIZE + NOTIFY_REPLY_SIZE);
-  encodeHeaderInto({ cmd: NotifyCommand.REPLY, msgSize: NOTIFY_REPLY_SIZE }, frame, 0);
+  const size = reply.crashId === undefined ? NOTIFY_REPLY_SIZE : NOTIFY_REPLY_ID_SIZE;
+  const frame = new Uint8Array(HEADER_SIZE + size);
+  encodeHeaderInto({ cmd: NotifyCommand.REPLY, msgSize: size }, frame, 0);
   const view = viewOf(frame);
   view.setInt32(HEADER_SIZE, reply.status, LITTLE_ENDIAN);
   view.setUint32(HEADER_SIZE + 4, reply.fired, LITTLE_ENDIAN);
   view.setUint32(HEADER_SIZE + 8, reply.failed, LITTLE_ENDIAN);
+  if (reply.crashId !== undefined) {
+    view.setBigUint64(HEADER_SIZE + 16, BigInt(Math.max(0, reply.crashId)), LITTLE_ENDIAN);
+  }
   return frame;
 }
 
-/** Decode a reply payload (exactly 12 bytes). */
+/** Decode a reply payload (exactly 12 bytes, or 24 with the crash id). */
 export function decodeNotifyReply(payload: Uint8Array): NotifyReply {
-  if (payload.byteLength !== NOTIFY_REPLY_SIZE) {
+  if (payload.byteLength !== NOTIFY_REPLY_SIZE && payload.byteLength !== NOTIFY_REPLY_ID_SIZE) {
     throw new RangeError(
-      `Cannot decode reply: expected ${NOTIFY_REPLY_SIZE} bytes, got ${payload.byteLength}`,
+      `Cannot decode reply: expected ${NOTIFY_REPLY_SIZE} or ${NOTIFY_REPLY_ID_SIZE} bytes, got ${payload.byteLength}`,
     );
   }
   const view = viewOf(payload);
@@ -188,6 +211,9 @@ export function decodeNotifyReply(payload: Uint8Array): NotifyReply {
     status: view.getInt32(0, LITTLE_ENDIAN),
     fired: view.getUint32(4, LITTLE_ENDIAN),
     failed: view.getUint32(8, LITTLE_ENDIAN),
+    ...(payload.byteLength === NOTIFY_REPLY_ID_SIZE
+      ? { crashId: Number(view.getBigUint64(16, LITTLE_ENDIAN)) }
+      : {}),
   };
 }
 
@@ -197,7 +223,7 @@ export function decodeNotifyReply(payload: Uint8Array): NotifyReply {
  */
 export async function readNotifyReply(reader: ByteReader): Promise<NotifyReply | null> {
   const frame = await readFrame(reader, {
-    maxPayload: (cmd) => cmd === NotifyCommand.REPLY ? NOTIFY_REPLY_SIZE : -1,
+    maxPayload: (cmd) => cmd === NotifyCommand.REPLY ? NOTIFY_REPLY_ID_SIZE : -1,
   });
   return frame === null ? null : decodeNotifyReply(frame.payload);
 }

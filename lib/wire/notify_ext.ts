@@ -36,6 +36,10 @@ export const ExtFlag = {
   CMDLINE: 64,
   /** `tid` (%i): the fixed part grows by 4 bytes, `data` starts at 564. */
   TID: 128,
+  /** No field: the sender reads the 24-byte reply, with the crash's id (lib/wire/notify.ts). */
+  REPLY_ID: 256,
+  /** No field: `global_pid`, `uid` and `gid` were read through the kernel's pidfd (%F). */
+  PIDFD_IDENTITY: 512,
 } as const;
 
 /** Largest `exe` and `cmdline` carried (PATH_MAX, and the first 4 KiB of the command line). */
@@ -124,6 +128,10 @@ export interface OnAnyCoreDumpExtMessage extends OnAnyCoreDumpMessage {
   cmdline?: string[];
   /** `%i`: the crashing thread's tid, in the crashed process's pid namespace. */
   tid?: number;
+  /** The sender asks for the crash's id in the reply ({@linkcode ExtFlag.REPLY_ID}). */
+  replyId?: boolean;
+  /** How the ids were proved ({@linkcode ExtFlag.PIDFD_IDENTITY}). */
+  identity?: "pidfd";
 }
 
 const encoder = new TextEncoder();
@@ -171,6 +179,8 @@ export function encodeOnAnyCoreDumpExt(msg: OnAnyCoreDumpExtMessage): Uint8Array
     view.setUint32(p + at.tid, msg.tid, LITTLE_ENDIAN);
     flags |= ExtFlag.TID;
   }
+  if (msg.replyId) flags |= ExtFlag.REPLY_ID;
+  if (msg.identity === "pidfd") flags |= ExtFlag.PIDFD_IDENTITY;
   if (msg.exe !== undefined) flags |= ExtFlag.EXE;
   if (msg.cmdline !== undefined) flags |= ExtFlag.CMDLINE;
   view.setUint32(p + at.flags, flags, LITTLE_ENDIAN);
@@ -217,6 +227,8 @@ export function decodeOnAnyCoreDumpExt(payload: Uint8Array): OnAnyCoreDumpExtMes
     msg.coreLimit = v === U64_MAX ? "unlimited" : Number(v);
   }
   if (flags & ExtFlag.TID) msg.tid = view.getUint32(at.tid, LITTLE_ENDIAN);
+  if (flags & ExtFlag.REPLY_ID) msg.replyId = true;
+  if (flags & ExtFlag.PIDFD_IDENTITY) msg.identity = "pidfd";
   const exeBytes = payload.subarray(data, data + exeLen);
   const cmdBytes = payload.subarray(data + exeLen);
   if (flags & ExtFlag.EXE) msg.exe = decoder.decode(exeBytes);

@@ -10,7 +10,10 @@
  */
 import assert from "node:assert/strict";
 import { CORE_PATTERN_PATH, CORE_PIPE_LIMIT_PATH } from "../../lib/install/kernel_files.ts";
-import { corePatternFor } from "../../lib/install/pattern.ts";
+import { corePatternFor, kernelHasPidfdSpecifier } from "../../lib/install/pattern.ts";
+
+/** install passes the kernel's pidfd (%F) where the kernel has it (Linux 6.16+). */
+const PIDFD = kernelHasPidfdSpecifier(Deno.osRelease());
 import type { InstallState } from "../../lib/install/state.ts";
 import { CorePatternGuard } from "../fixtures/core_pattern.ts";
 import { startDaemon } from "../fixtures/daemon.ts";
@@ -58,7 +61,7 @@ Deno.test({
     const work = await Deno.makeTempDir({ prefix: "ltt-" });
     const state = `${work}/state`;
     // install passes the crash facts by default.
-    const ours = corePatternFor({ exe: EXE, facts: true });
+    const ours = corePatternFor({ exe: EXE, facts: true, pidfd: PIDFD });
     try {
       await t.step("install refuses to replace systemd-coredump without --force", async () => {
         const r = await trig("install", `--state-dir=${state}`);
@@ -116,7 +119,7 @@ Deno.test({
         assert.equal(await readPattern(), `${bare}\n`);
         r = await trig("install", "--facts", `--state-dir=${state}`);
         assert.equal(r.code, 0, show(r));
-        const facts = corePatternFor({ exe: EXE, facts: true });
+        const facts = corePatternFor({ exe: EXE, facts: true, pidfd: PIDFD });
         assert.equal(await readPattern(), `${facts}\n`);
         const saved = await readState(state);
         assert.equal(saved.corePattern, facts);
@@ -141,7 +144,7 @@ Deno.test({
           assert.match(r.stderr, /use a shorter --core-dir, or name lttng-trig by a shorter path/);
           assert.equal(
             await readPattern(),
-            `${corePatternFor({ exe: EXE, facts: true })}\n`,
+            `${corePatternFor({ exe: EXE, facts: true, pidfd: PIDFD })}\n`,
           );
           assert.deepEqual(await Deno.readFile(`${state}/install.json`), saved);
         },
@@ -209,10 +212,12 @@ Deno.test({
       await t.step("install --core-dir writes a pattern the kernel keeps", async () => {
         const coreDir = await Deno.makeTempDir({ dir: "/tmp", prefix: "ltc" });
         try {
-          let expected = corePatternFor({ exe: EXE, coreDir });
-          if (new TextEncoder().encode(expected).byteLength > 127) {
-            // Too long with --tid=%i: install drops the tid first.
-            expected = corePatternFor({ exe: EXE, coreDir, tid: false });
+          const fits = (p: string) => new TextEncoder().encode(p).byteLength <= 127;
+          let expected = corePatternFor({ exe: EXE, coreDir, pidfd: PIDFD });
+          if (!fits(expected)) {
+            // Too long with --tid=%i: install drops the tid first, then the pidfd (%F).
+            expected = corePatternFor({ exe: EXE, coreDir, tid: false, pidfd: PIDFD });
+            if (!fits(expected)) expected = corePatternFor({ exe: EXE, coreDir, tid: false });
           }
           const r = await trig("install", `--core-dir=${coreDir}`, `--state-dir=${state}`);
           if (new TextEncoder().encode(expected).byteLength > 127) {

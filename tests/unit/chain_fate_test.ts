@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { NotifyEndpoint } from "../../lib/daemon/notify_endpoint.ts";
 import { ChainFateEvents } from "../../lib/daemon/chain_fate_events.ts";
-import { TriggerStore } from "../../lib/store/trigger_store.ts";
+import { type CrashRef, TriggerStore } from "../../lib/store/trigger_store.ts";
+import { namingCrash } from "../../lib/wire/notify_ref.ts";
 import type { ChainFate, CrashRecord } from "../../lib/protocol/records.ts";
 import type { ChainEvent } from "../../lib/protocol/control.ts";
 import { encodeChainResult, NotifyExtCommand } from "../../lib/wire/notify_ext.ts";
@@ -41,18 +42,27 @@ const TIMEOUT: ChainFate = {
   reason: "/usr/bin/h did not finish within 60000 ms: killed",
 };
 
-Deno.test("TriggerStore.setChainFate() records the run on the newest crash of the pid", async () => {
+Deno.test("TriggerStore.setChainFate() records the run on the crash it names, by pid only when one crash awaits it", async () => {
   const dir = await Deno.makeTempDir();
   try {
     using store = TriggerStore.open(`${dir}/t.db`);
     const facts = { pid: 77, uid: 0, gid: 0, execName: "x", hostname: "h" };
-    store.recordCrash(facts, "notify");
-    const { id } = store.recordCrash(facts, "notify");
-    assert.equal(store.setChainFate(77, FAILED), id);
-    assert.equal(store.setChainFate(78, OK), undefined);
+    const first = store.recordCrash(facts, "notify").id;
+    const second = store.recordCrash(facts, "notify").id;
+    // By id: that crash, not the newest of its pid.
+    assert.equal(store.setChainFate({ id: first }, FAILED), first);
+    assert.equal(store.setChainFate({ id: 999 }, OK), undefined);
+    assert.equal(store.setChainFate({ pid: 78 }, OK), undefined);
+    // By pid (an old sender): the one crash of 77 without a chain result.
+    assert.equal(store.setChainFate({ pid: 77 }, TIMEOUT), second);
     const crashes = store.listCrashes();
-    assert.equal(crashes[0].chain, undefined);
-    assert.deepEqual(crashes[1].chain, FAILED);
+    assert.deepEqual(crashes.map((c) => c.chain), [FAILED, TIMEOUT]);
+    // Two crashes of the pid await one: which is not known, and neither gets it.
+    const third = store.recordCrash(facts, "notify").id;
+    const fourth = store.recordCrash(facts, "notify").id;
+    assert.equal(store.setChainFate({ pid: 77 }, OK), undefined);
+    assert.equal(store.crashById(third)?.chain, undefined);
+    assert.equal(store.crashById(fourth)?.chain, undefined);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -61,13 +71,13 @@ Deno.test("TriggerStore.setChainFate() records the run on the newest crash of th
 Deno.test("NotifyEndpoint records a CHAIN_RESULT, and logs a bad one", async () => {
   const dir = await Deno.makeTempDir({ prefix: "lttng-trig-endpoint-" });
   const path = `${dir}/notify`;
-  const recorded: [number, ChainFate][] = [];
+  const recorded: [CrashRef, ChainFate][] = [];
   const log: string[] = [];
   const ep = new NotifyEndpoint(Deno.listen({ transport: "unix", path }), {
     uid: 0,
     crashes: { handle: () => Promise.reject(new Error("no crash in this test")) },
     recordCore: () => {},
-    recordChain: (pid, fate) => recorded.push([pid, fate]),
+    recordChain: (ref, fate) => recorded.push([ref, fate]),
     procReader: "no /proc in this test",
     stopping: () => false,
     replyTimeoutMs: 2000,
@@ -90,7 +100,11 @@ Deno.test("NotifyEndpoint records a CHAIN_RESULT, and logs a bad one", async () 
     const bad = new Uint8Array(HEADER_SIZE + 31);
     encodeHeaderInto({ cmd: NotifyExtCommand.CHAIN_RESULT, msgSize: 31 }, bad, 0);
     await send(bad);
-    assert.deepEqual(recorded, [[4242, { ...TIMEOUT, signal: "SIGKILL" }]]);
+    await send(namingCrash(encodeChainResult({ pid: 4242, ...OK }), 17));
+    assert.deepEqual(recorded, [
+      [{ pid: 4242 }, { ...TIMEOUT, signal: "SIGKILL" }],
+      [{ id: 17 }, OK],
+    ]);
     assert.match(log[0], /^chained handler of pid 4242: timeout \(.*killed\), 60004 ms$/);
     assert.match(log[1], /^bad chain result: .*expected at least 32 bytes/);
   } finally {

@@ -7,7 +7,12 @@ import assert from "node:assert/strict";
 import { installCommand } from "../../lib/cli/install.ts";
 import { runCli } from "../../lib/cli/main.ts";
 import { CORE_PATTERN_PATH } from "../../lib/install/kernel_files.ts";
-import { corePatternFor, patternFacts, unservedFilters } from "../../lib/install/pattern.ts";
+import {
+  corePatternFor,
+  kernelHasPidfdSpecifier,
+  patternFacts,
+  unservedFilters,
+} from "../../lib/install/pattern.ts";
 import { capture, EXE, FakeKernel, onFake } from "../fixtures/install.ts";
 import { tempDir } from "../fixtures/temp_dir.ts";
 
@@ -29,7 +34,9 @@ Deno.test("install passes the crash facts by default; --minimal writes the RFC's
   let kernel = new FakeKernel();
   let r = await install([], kernel);
   assert.equal(r.code, 0, r.err.join("\n"));
-  assert.equal(kernel.text(CORE_PATTERN_PATH), corePatternFor({ exe: EXE, facts: true }));
+  // With the kernel's pidfd of the crash (%F) where the kernel has it (Linux 6.16+).
+  const pidfd = kernelHasPidfdSpecifier(Deno.osRelease());
+  assert.equal(kernel.text(CORE_PATTERN_PATH), corePatternFor({ exe: EXE, facts: true, pidfd }));
   assert.deepEqual(r.err, []);
   kernel = new FakeKernel();
   r = await install(["--minimal"], kernel);

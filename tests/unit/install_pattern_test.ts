@@ -4,6 +4,8 @@ import {
   classifyCorePattern,
   corePatternFor,
   kernelHasCoredumpSocket,
+  kernelHasPidfdSpecifier,
+  patternFacts,
   quotePattern,
 } from "../../lib/install/pattern.ts";
 
@@ -77,4 +79,20 @@ Deno.test("corePatternFor() passes --tid=%i with the facts, before --facts, unle
     corePatternFor({ exe, facts: true, tid: false }),
     "|/usr/bin/lttng-trig notify --facts=%P:%s:%t:%c:%d:%E %p %u %g %e %h",
   );
+});
+
+Deno.test("corePatternFor() passes the kernel's pidfd (%F) before %E, where asked", () => {
+  assert.equal(
+    corePatternFor({ exe: "/usr/bin/lttng-trig", facts: true, pidfd: true }),
+    "|/usr/bin/lttng-trig notify --tid=%i --facts=%P:%s:%t:%c:%d:%F:%E %p %u %g %e %h",
+  );
+  // 3 bytes more than without it.
+  assert.equal(corePatternFor({ exe: "/usr/bin/lttng-trig", facts: true, pidfd: true }).length, 80);
+  assert.deepEqual(
+    patternFacts("|/usr/bin/lttng-trig notify --facts=%P:%s:%t:%c:%d:%F:%E %p %u %g %e %h"),
+    { signal: true, exePath: true },
+  );
+  assert.equal(kernelHasPidfdSpecifier("6.15.9"), false);
+  assert.equal(kernelHasPidfdSpecifier("6.16.0"), true);
+  assert.equal(kernelHasPidfdSpecifier("6.18.44-fc-v1252"), true);
 });

@@ -8,7 +8,10 @@
 import assert from "node:assert/strict";
 import { installCommand, uninstallCommand } from "../../lib/cli/install.ts";
 import { CORE_PATTERN_PATH, CORE_PIPE_LIMIT_PATH } from "../../lib/install/kernel_files.ts";
-import { corePatternFor } from "../../lib/install/pattern.ts";
+import { corePatternFor, kernelHasPidfdSpecifier } from "../../lib/install/pattern.ts";
+
+/** install passes the kernel's pidfd (%F) where the kernel has it (Linux 6.16+). */
+const PIDFD = kernelHasPidfdSpecifier(Deno.osRelease());
 import type { InstallState } from "../../lib/install/state.ts";
 import { runCli } from "../../lib/cli/main.ts";
 import { capture, EXE, FakeKernel, onFake, UID } from "../fixtures/install.ts";
@@ -55,7 +58,10 @@ Deno.test({
       const kernel = new FakeKernel(previous, "3");
       const c = capture();
       assert.equal(await installCommand([`--state-dir=${state.path}`], c.ctx, onFake(kernel)), 0);
-      assert.equal(kernel.text(CORE_PATTERN_PATH), corePatternFor({ exe: EXE, facts: true }));
+      assert.equal(
+        kernel.text(CORE_PATTERN_PATH),
+        corePatternFor({ exe: EXE, facts: true, pidfd: PIDFD }),
+      );
       assert.equal(kernel.text(CORE_PIPE_LIMIT_PATH), "3");
       assert.equal(await uninstallCommand([`--state-dir=${state.path}`], c.ctx, onFake(kernel)), 0);
       assert.deepEqual(kernel.files.get(CORE_PATTERN_PATH), previous);
@@ -95,7 +101,10 @@ Deno.test({
         /install\.json is writable by others \(mode 666\): run 'chmod go-w /,
       );
     }
-    assert.equal(kernel.text(CORE_PATTERN_PATH), corePatternFor({ exe: EXE, facts: true }));
+    assert.equal(
+      kernel.text(CORE_PATTERN_PATH),
+      corePatternFor({ exe: EXE, facts: true, pidfd: PIDFD }),
+    );
   },
 });
 
@@ -153,5 +162,8 @@ Deno.test("install and uninstall refuse a state directory that another uid owns"
     }),
     /belongs to uid \d+, not to you: remove it$/,
   );
-  assert.equal(kernel.text(CORE_PATTERN_PATH), corePatternFor({ exe: EXE, facts: true }));
+  assert.equal(
+    kernel.text(CORE_PATTERN_PATH),
+    corePatternFor({ exe: EXE, facts: true, pidfd: PIDFD }),
+  );
 });

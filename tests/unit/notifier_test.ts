@@ -13,6 +13,8 @@ import {
   NotifyStatus,
 } from "../../lib/wire/notify.ts";
 import { decodeHeader } from "../../lib/wire/header.ts";
+import { decodeCoreResult, decodeOnAnyCoreDumpExt } from "../../lib/wire/notify_ext.ts";
+import { splitCrashId } from "../../lib/wire/notify_ref.ts";
 
 const ROOT_DIR = "/run/test-lttng";
 const ROOT_SOCK = `${ROOT_DIR}/notify-lttng-sessiond`;
@@ -593,4 +595,48 @@ Deno.test("runNotifier() refuses a peer whose credentials are unknown, root's in
   const run = await runNotifier(args(), io, { runDir: ROOT_DIR, timeoutMs: 5000 });
   assert.equal(run.deliveries[0].outcome, "refused");
   assert.match(run.deliveries[0].reason ?? "", /served by an unknown uid/);
+});
+
+Deno.test("runNotifier() asks each daemon for the crash's id and names it in the core's fate", async () => {
+  const io = rootAndAlice(
+    { reply: { ...OK, crashId: 41 } },
+    { reply: { ...OK, crashId: 7 } },
+  );
+  io.releaseCore = () => {
+    io.released++;
+    return { kept: true, text: "/var/cores/core.x.zst", bytes: 4096 };
+  };
+  const run = await runNotifier(args({ uid: 1000, gid: 1000, coreDir: "/var/cores" }), io, {
+    runDir: ROOT_DIR,
+  });
+  assert.equal(delivery(run, "root").crashId, 41);
+  assert.equal(delivery(run, "user").crashId, 7);
+  // The notification asked for the id (the extended form, flag REPLY_ID).
+  const sent = Uint8Array.from(io.conns[0].written);
+  assert.equal(decodeHeader(sent).cmd, 2);
+  assert.equal(decodeOnAnyCoreDumpExt(sent.subarray(8)).replyId, true);
+  // Then one CORE_RESULT_OF per daemon, each naming that daemon's own crash.
+  const followUps = io.conns.slice(2).map((c) => {
+    const frame = Uint8Array.from(c.written);
+    const { crashId, rest } = splitCrashId(frame.subarray(8));
+    return [c.path, decodeHeader(frame).cmd, crashId, decodeCoreResult(rest).pid];
+  }).sort();
+  assert.deepEqual(followUps, [[ROOT_SOCK, 5, 41, 42], [USER_SOCK, 5, 7, 42]].sort());
+});
+
+Deno.test("runNotifier() without an id from the daemon (an old one) sends the plain CORE_RESULT", async () => {
+  const io = rootOnly();
+  io.releaseCore = () => ({ kept: false, text: "why", bytes: 1 });
+  const run = await runNotifier(args({ coreDir: "/var/cores" }), io, { runDir: ROOT_DIR });
+  assert.equal(delivery(run, "root").crashId, undefined);
+  assert.equal(decodeHeader(Uint8Array.from(io.conns[1].written)).cmd, 3);
+});
+
+Deno.test("runNotifier() keeps the RFC's message for the RFC's line, when nothing follows it", async () => {
+  const io = rootOnly();
+  await runNotifier(args(), io, { runDir: ROOT_DIR, followUps: false });
+  assert.equal(decodeHeader(Uint8Array.from(io.conns[0].written)).cmd, 1);
+  const chained = rootOnly();
+  await runNotifier(args(), chained, { runDir: ROOT_DIR, followUps: true });
+  assert.equal(decodeHeader(Uint8Array.from(chained.conns[0].written)).cmd, 2);
 });

@@ -219,3 +219,25 @@ Deno.test("parseNotifyArgs() reads --tid=%i before --facts", () => {
   assert.equal(bad.tid, undefined);
   assert.deepEqual(bad.warnings, ["ignored option --tid"]);
 });
+
+Deno.test("parseNotifyArgs() reads %F, the kernel's pidfd, before %E in --facts", () => {
+  const a = parseNotifyArgs(
+    ["--facts=7:11:1:0:1:3:!usr!bin!a:b", "42", "1000", "1000", "a", "h"],
+    false,
+  );
+  assert.equal(a.pidfd, 3);
+  assert.equal(a.facts?.exe, "/usr/bin/a:b");
+  assert.equal(a.facts?.globalPid, 7);
+  // A kernel without %F leaves the field empty: no pidfd, the path still read.
+  const old = parseNotifyArgs(["--facts=7:11:1:0:1::!usr!bin!a", "42", "0", "0", "a", "h"], false);
+  assert.equal(old.pidfd, undefined);
+  assert.equal(old.facts?.exe, "/usr/bin/a");
+  // The line of before: a sixth field that starts with "!" is %E, even with a ":" in it.
+  const before = parseNotifyArgs(["--facts=7:11:1:0:1:!opt!3:4", "42", "0", "0", "a", "h"], false);
+  assert.equal(before.pidfd, undefined);
+  assert.equal(before.facts?.exe, "/opt/3:4");
+  // An empty %E after %F.
+  const noExe = parseNotifyArgs(["--facts=7:11:1:0:1:3:", "42", "0", "0", "a", "h"], false);
+  assert.equal(noExe.pidfd, 3);
+  assert.equal(noExe.facts?.exe, undefined);
+});

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { NotifyEndpoint } from "../../lib/daemon/notify_endpoint.ts";
+import { NotifyEndpoint, type NotifyEndpointOptions } from "../../lib/daemon/notify_endpoint.ts";
 import type { CrashFacts } from "../../lib/protocol/records.ts";
 import {
   decodeNotifyReplyFrame,
@@ -9,7 +9,7 @@ import {
 import { encodeOnAnyCoreDumpExt } from "../../lib/wire/notify_ext.ts";
 
 /** An endpoint of a daemon running as `uid`, on a socket in a temporary directory. */
-async function endpoint(uid: number) {
+async function endpoint(uid: number, extra: Partial<NotifyEndpointOptions> = {}) {
   const dir = await Deno.makeTempDir({ prefix: "lttng-trig-endpoint-" });
   const path = `${dir}/notify`;
   const listener = Deno.listen({ transport: "unix", path });
@@ -31,6 +31,7 @@ async function endpoint(uid: number) {
     frameTimeoutMs: 2000,
     maxConnections: 8,
     log: (line) => log.push(line),
+    ...extra,
   });
   return {
     handled,
@@ -93,4 +94,27 @@ Deno.test("NotifyEndpoint: root's daemon acts on every uid's crash", async () =>
     assert.equal(decodeNotifyReplyFrame(reply).status, NotifyStatus.OK);
   }
   assert.deepEqual(ep.handled.map((f) => f.uid), [0, 1001, 0xffff_ffff]);
+});
+
+Deno.test("NotifyEndpoint keeps what /proc/PID said only if the pidfd held meanwhile says the process is still there", async () => {
+  const status = "Name:\tapp\nState:\tR\nUid:\t1001\t1001\t1001\t1001\nNSpid:\t4242\n" +
+    "CoreDumping:\t1\n";
+  const files: Record<string, string> = {
+    "/proc/4242/status": status,
+    "/proc/4242/cmdline": "/opt/app\0--flag\0",
+  };
+  const procReader = { readFile: (f: string) => files[f], readLink: () => undefined };
+  for (const alive of [true, false]) {
+    const held: string[] = [];
+    await using ep = await endpoint(0, {
+      procReader,
+      holdPid: (pid) => {
+        held.push(`hold ${pid}`);
+        return { alive: () => alive, close: () => held.push("close") };
+      },
+    });
+    await ep.send(encodeOnAnyCoreDumpExt({ ...CRASH, uid: 1001, globalPid: 4242 }));
+    assert.deepEqual(held, ["hold 4242", "close"]);
+    assert.deepEqual(ep.handled[0].cmdline, alive ? ["/opt/app", "--flag"] : undefined);
+  }
 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   closePidfd,
+  holdByPidfd,
   parsePidfdInfo,
   pidfdAlive,
   pidfdOpen,
@@ -70,4 +71,18 @@ Deno.test("readThroughPidfd drops what it read when the process was reaped durin
   const outside = readThroughPidfd(7, () => 1, { ...deps, pids: () => ({ pid: 0, nsPids: [] }) });
   assert.equal(outside, "the process is in no pid namespace of ours");
   assert.equal(readThroughPidfd(7, () => 1, { ...deps, pids: () => "no pidfd" }), "no pidfd");
+});
+
+Deno.test("holdByPidfd holds a live process, says when it is gone, and has none for no process", async () => {
+  assert.equal(holdByPidfd(2 ** 22 + 1), undefined);
+  const child = new Deno.Command("sleep", { args: ["30"], stdout: "null", stderr: "null" }).spawn();
+  const held = holdByPidfd(child.pid)!;
+  try {
+    assert.equal(held.alive(), true);
+    child.kill("SIGKILL");
+    await child.status;
+    assert.equal(held.alive(), false);
+  } finally {
+    held.close();
+  }
 });

@@ -229,8 +229,8 @@ Deno.test("TriggerStore keeps a crash's report: setReport() then listCrashes()",
     now,
   );
   assert.equal(store.listCrashes()[0].report, undefined);
-  assert.equal(store.crashOfCore(42, now)?.id, id);
-  assert.equal(store.crashOfCore(41, now), undefined);
+  assert.equal(store.crashById(id)?.pid, 42);
+  assert.equal(store.crashById(id + 1), undefined);
   assert.equal(store.listCrashes()[0].tid, 43);
   assert.equal(store.setReport(id, { state: "pending" }), true);
   assert.deepEqual(store.listCrashes()[0].report, { state: "pending" });

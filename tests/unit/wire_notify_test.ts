@@ -9,13 +9,21 @@ import {
   encodeOnAnyCoreDumpInto,
   EXEC_NAME_SIZE,
   HOSTNAME_SIZE,
+  NOTIFY_REPLY_ID_SIZE,
   NOTIFY_REPLY_SIZE,
   NotifyCommand,
   NotifyStatus,
   ONANYCOREDUMP_C_SIZE,
   ONANYCOREDUMP_SIZE,
   type OnAnyCoreDumpMessage,
+  readNotifyReply,
 } from "../../lib/wire/notify.ts";
+import {
+  decodeCoreResult,
+  encodeChainResult,
+  encodeCoreResult,
+} from "../../lib/wire/notify_ext.ts";
+import { namingCrash, NotifyRefCommand, splitCrashId } from "../../lib/wire/notify_ref.ts";
 import { decodeCString, encodeCStringInto } from "../../lib/wire/cstring.ts";
 
 const encoder = new TextEncoder();
@@ -215,8 +223,8 @@ Deno.test("decodeNotifyReply() reads status as a signed int32", () => {
   assert.deepEqual(decodeNotifyReply(p), { status: -2, fired: 3, failed: 0xffff_ffff });
 });
 
-Deno.test("decodeNotifyReply() rejects a payload that is not exactly 12 bytes", () => {
-  for (const n of [0, 11, 13, 24]) {
+Deno.test("decodeNotifyReply() rejects a payload that is not exactly 12 or 24 bytes", () => {
+  for (const n of [0, 11, 13, 16, 20, 23, 25]) {
     assert.throws(() => decodeNotifyReply(new Uint8Array(n)), RangeError);
   }
 });
@@ -283,4 +291,113 @@ Deno.test("encodeOnAnyCoreDump() then decodeOnAnyCoreDump() round-trips any mess
     }),
     { numRuns: 500 },
   );
+});
+
+Deno.test("encodeNotifyReply() with a crash id writes the 24-byte reply; the 12-byte one is unchanged", () => {
+  const frame = encodeNotifyReply({ status: 1, fired: 2, failed: 1, crashId: 0x1_0000_0005 });
+  assert.equal(frame.byteLength, 8 + NOTIFY_REPLY_ID_SIZE);
+  assert.deepEqual(
+    [...frame],
+    [
+      1,
+      0,
+      0,
+      0x80,
+      24,
+      0,
+      0,
+      0, // header: REPLY, 24 bytes
+      1,
+      0,
+      0,
+      0,
+      2,
+      0,
+      0,
+      0,
+      1,
+      0,
+      0,
+      0, // the RFC's reply
+      0,
+      0,
+      0,
+      0, // reserved
+      5,
+      0,
+      0,
+      0,
+      1,
+      0,
+      0,
+      0, // crash_id
+    ],
+  );
+  assert.deepEqual(decodeNotifyReplyFrame(frame), {
+    status: 1,
+    fired: 2,
+    failed: 1,
+    crashId: 0x1_0000_0005,
+  });
+  // Without an id: the RFC's 12 bytes, as a C sender reads them.
+  assert.equal(encodeNotifyReply({ status: 0, fired: 0, failed: 0 }).byteLength, 8 + 12);
+});
+
+Deno.test("readNotifyReply() reads the 12-byte reply and the 24-byte one", async () => {
+  for (
+    const reply of [{ status: 0, fired: 1, failed: 0 }, {
+      status: 0,
+      fired: 1,
+      failed: 0,
+      crashId: 9,
+    }]
+  ) {
+    const bytes = encodeNotifyReply(reply);
+    let at = 0;
+    const reader = {
+      read(p: Uint8Array): Promise<number | null> {
+        const n = Math.min(p.byteLength, bytes.byteLength - at);
+        p.set(bytes.subarray(at, at + n));
+        at += n;
+        return Promise.resolve(n === 0 ? null : n);
+      },
+    };
+    assert.deepEqual(await readNotifyReply(reader), reply);
+  }
+});
+
+Deno.test("namingCrash() puts the crash id before a follow-up's payload, under command 5 or 6", () => {
+  const core = encodeCoreResult({ pid: 7, kept: false, bytes: 3, text: "why" });
+  assert.equal(namingCrash(core, undefined), core);
+  assert.equal(namingCrash(core, 0), core);
+  const named = namingCrash(core, 258);
+  assert.deepEqual([...named.subarray(0, 16)], [
+    5,
+    0,
+    0,
+    0,
+    18 + 3 + 8,
+    0,
+    0,
+    0,
+    2,
+    1,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+  ]);
+  const { crashId, rest } = splitCrashId(named.subarray(8));
+  assert.equal(crashId, 258);
+  assert.deepEqual(decodeCoreResult(rest), { pid: 7, kept: false, bytes: 3, text: "why" });
+  const chain = encodeChainResult({ pid: 7, outcome: "ok", durationMs: 1, bytes: 2, program: "p" });
+  assert.equal(namingCrash(chain, 3)[0], NotifyRefCommand.CHAIN_RESULT_OF);
+  assert.throws(
+    () => namingCrash(encodeNotifyReply({ status: 0, fired: 0, failed: 0 }), 3),
+    TypeError,
+  );
+  assert.throws(() => splitCrashId(new Uint8Array(7)), RangeError);
+  assert.throws(() => splitCrashId(new Uint8Array(8)), RangeError, "id 0 names no crash");
 });

@@ -100,10 +100,12 @@ export {
 } from "./lib/daemon/crash_handler.ts";
 export { type SessionInfo, type SnapshotResult } from "./lib/lttng/control.ts";
 export type { ProcReader } from "./lib/daemon/held_process.ts";
+export type { PinOps } from "./lib/daemon/early_pin.ts";
 export {
   type CrashRef,
   type HistoryLimits,
   type ListCrashesOptions,
+  type RecordCrashOptions,
   StoreError,
   TriggerExistsError,
   TriggerStore,

@@ -8,8 +8,9 @@
  * lttng-trig names it). The dump is held while the snapshot is taken since the helper
  * does not read the core: the kernel blocks once the pipe is full, and the crashed
  * process is released when the helper exits. One line per run is appended to LOG:
- *   pid=PID ret=RET snapshot_ns=NS
- * where RET is lttng_snapshot_record()'s return (0, or a negative LTTng error code).
+ *   pid=PID ret=RET snapshot_ns=NS start_ns=T0
+ * where RET is lttng_snapshot_record()'s return (0, or a negative LTTng error code) and
+ * T0 the CLOCK_MONOTONIC time the snapshot began.
  *
  * Build: gcc -O2 -o snapshot_helper snapshot_helper.c -llttng-ctl */
 #include <fcntl.h>
@@ -47,8 +48,9 @@ int main(int argc, char **argv) {
   long long t1 = now_ns();
   int fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (fd >= 0) {
-    char line[128];
-    int n = snprintf(line, sizeof line, "pid=%s ret=%d snapshot_ns=%lld\n", pid, ret, t1 - t0);
+    char line[160];
+    int n = snprintf(line, sizeof line, "pid=%s ret=%d snapshot_ns=%lld start_ns=%lld\n", pid, ret,
+                     t1 - t0, t0);
     if (write(fd, line, (size_t)n) != n) ret = -1;
     close(fd);
   }

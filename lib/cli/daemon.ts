@@ -63,6 +63,15 @@ export const DAEMON_SPEC = {
       examples: ["lttng-trig daemon --no-coredump-socket"],
     },
     {
+      name: "connector",
+      type: "string",
+      value: "WAY",
+      help:
+        "The early path: auto (root listens to the kernel's process connector, which announces each crash about 0.1 ms after the fault, before core_pattern's helper runs, and starts the actions then; the helper joins the crash already in flight; without CAP_NET_ADMIN or a connector in the kernel, crashes are acted on when their helper arrives), only (act on the connector alone, bind no coredump socket and leave core_pattern to another handler: the crash is not held, so with per-process buffers its events may be gone; triggers with --signal never fire; the daemon does not start without the connector) or off. Default: auto for root on /var/run/lttng, off for another run directory (a second daemon would act on every crash of the machine too) or user.",
+      examples: ["lttng-trig daemon --connector=only"],
+      complete: { words: ["auto", "only", "off"] },
+    },
+    {
       name: "core-dir",
       type: "string",
       value: "DIR",
@@ -184,6 +193,10 @@ export async function daemonCommand(argv: string[], ctx: CommandContext): Promis
     }
     return v;
   };
+  const connector = (v: string | undefined) => {
+    if (v === undefined || v === "auto" || v === "only" || v === "off") return v;
+    throw new UsageError(`invalid --connector "${v}": expected auto, only or off`, DAEMON_USAGE);
+  };
   const historyMaxAgeMs = (v: string | undefined) => {
     if (v === undefined) return undefined;
     try {
@@ -235,6 +248,7 @@ export async function daemonCommand(argv: string[], ctx: CommandContext): Promis
       coreDir: coreDir(values["core-dir"]),
       lttngCtl: lttngCtl(values["lttng-ctl"]),
       journalSocket: journalSocket(values["journal-socket"]),
+      connector: connector(values.connector),
       history,
       log,
       ...(metricsDir === undefined ? {} : {

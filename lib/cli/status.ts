@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { StatusReply } from "../protocol/control.ts";
 import { DaemonUnavailableError, UsageError } from "../errors.ts";
 import { COREDUMP_SOCKET_NAME, NOTIFIER_LOG_NAME, ROOT_STATE_DIR } from "../paths.ts";
 import { describeAction, type Trigger } from "../trigger.ts";
@@ -398,6 +399,18 @@ export function statusLines(r: StatusReport): string[] {
   const d = r.daemon;
   if (d.answering) {
     lines.push(`daemon: running, pid ${d.pid}, ${d.triggers} trigger(s)`);
+    const early = d.earlyPath as StatusReply["earlyPath"];
+    if (early !== undefined) {
+      lines.push(
+        early.listening
+          ? `crash path: ${
+            early.only
+              ? "the kernel's process connector only"
+              : "early (process connector), then the helper"
+          }: ${early.announced} announced, ${early.pinned} acted on early, ${early.overruns} overrun(s)`
+          : `crash path: the helper only (no early path: ${early.reason})`,
+      );
+    }
     if (r.triggers.length === 0) {
       lines.push("trigger: none: add one with 'lttng-trig set -s SESSION OnAnyCoreDump snapshot'");
     } else {

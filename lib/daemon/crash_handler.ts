@@ -8,9 +8,10 @@ import { describeAction, snapshotNameFor, type Trigger, type TriggerAction } fro
 import type { CrashFacts, TriggerOutcome } from "../protocol/records.ts";
 import { decide, type Decision, UnsavedCounters } from "../policy.ts";
 import { limitUidOf } from "../subuid.ts";
-import type { TriggerStore } from "../store/trigger_store.ts";
+import type { RecordCrashOptions, TriggerStore } from "../store/trigger_store.ts";
 import type { SnapshotResult } from "../lttng/control.ts";
 import { SessionActionQueue } from "./action_queue.ts";
+import { joinedFacts, needsHelperFacts } from "./early_join.ts";
 
 /** The session actions the handler needs (an `LttngControl` in production). */
 export interface SessionActions {
@@ -56,6 +57,8 @@ export interface CrashHandlerOptions {
   now?: () => Date;
   /** Told when the store refuses a write (the crash is still acted on). */
   onStoreFailure?: (err: unknown) => void;
+  /** CLOCK_MONOTONIC in nanoseconds, to stamp when each action began. @default none */
+  monotonicNs?: () => number;
 }
 
 // LTTng's own daemons: acting on a session while one of them is frozen in its core dump
@@ -76,6 +79,16 @@ export function lttngDaemonVeto(crash: CrashFacts): string | undefined {
     : `the crashed process is LTTng's own ${name}: acting could block on it`;
 }
 
+// An early crash a helper may still join.
+interface EarlyCrash {
+  id: number;
+  facts: CrashFacts;
+  decisions: Decision[];
+  pending: Promise<TriggerOutcome>[];
+  alive: () => boolean;
+  joined: boolean;
+}
+
 /** Handles crashes. */
 export class CrashHandler {
   #store: TriggerStore;
@@ -83,8 +96,12 @@ export class CrashHandler {
   #queue = new SessionActionQueue();
   #now: () => Date;
   #onStoreFailure?: (err: unknown) => void;
+  #monotonicNs?: () => number;
   #listeners = new Set<CrashListener>();
   #received = new Set<ReceivedListener>();
+  #early = new Map<number, EarlyCrash>();
+  // Global pids of crashes in flight on the helper path, how many each.
+  #helpers = new Map<number, number>();
   // Counters the store refused to write, on top of the stored ones.
   #unsaved: UnsavedCounters;
 
@@ -94,6 +111,7 @@ export class CrashHandler {
     this.#actions = options.actions;
     this.#now = options.now ?? (() => new Date());
     this.#onStoreFailure = options.onStoreFailure;
+    this.#monotonicNs = options.monotonicNs;
     this.#unsaved = new UnsavedCounters(this.#store);
   }
 
@@ -105,10 +123,14 @@ export class CrashHandler {
 
   // The same policy as the store's, with the counters it could not write kept in memory,
   // per (trigger, uid) as the store keeps them.
-  #decideWithoutStore(crash: CrashFacts, now: Date): Decision[] {
+  #decideWithoutStore(
+    crash: CrashFacts,
+    now: Date,
+    only?: (t: Trigger) => boolean,
+  ): Decision[] {
     let triggers: Trigger[];
     try {
-      triggers = this.#store.listTriggers();
+      triggers = this.#store.listTriggers().filter((t) => only === undefined || only(t));
     } catch {
       return [];
     }
@@ -121,6 +143,31 @@ export class CrashHandler {
     });
     this.#unsaved.record(decisions, { ...crash, uid: limitUid }, at);
     return decisions;
+  }
+
+  // Record (or join) and decide; a store that cannot be written (full disk, read-only)
+  // must not stop the actions: the same policy decides, with the counters kept in memory,
+  // and there is no history then (id 0).
+  #record(
+    crash: CrashFacts,
+    source: string,
+    now: Date,
+    options: RecordCrashOptions = {},
+  ): { id: number; decisions: Decision[] } {
+    if (options.into === 0) {
+      return { id: 0, decisions: this.#decideWithoutStore(crash, now, options.only) };
+    }
+    try {
+      return this.#store.recordCrash(crash, source, now, lttngDaemonVeto(crash), options);
+    } catch (err) {
+      this.#onStoreFailure?.(err);
+      if (options.decisions !== undefined) {
+        // Decided already, and acted on: the counts the store could not write are kept.
+        this.#unsaved.record(options.decisions, crash, now.getTime());
+        return { id: 0, decisions: options.decisions };
+      }
+      return { id: 0, decisions: this.#decideWithoutStore(crash, now, options.only) };
+    }
   }
 
   /** Subscribe to crashes as they arrive; returns the unsubscribe function. */
@@ -152,29 +199,140 @@ export class CrashHandler {
     onRelease?: (release: { fired: number; failed: number }) => void,
     onRecorded?: (id: number) => void,
   ): Promise<CrashOutcome> {
-    const now = this.#now();
-    let id = 0;
-    let decisions: Decision[];
-    try {
-      ({ id, decisions } = this.#store.recordCrash(crash, source, now, lttngDaemonVeto(crash)));
-    } catch (err) {
-      // A store that cannot be written (full disk, read-only) must not stop the actions:
-      // decide by the same policy, with the counters kept in memory; no history then.
-      decisions = this.#decideWithoutStore(crash, now);
-      this.#onStoreFailure?.(err);
+    const early = this.#joinable(crash);
+    if (early !== undefined) {
+      if (early.id !== 0) onRecorded?.(early.id);
+      return await this.#join(early, crash, source, onRelease);
     }
-    if (id !== 0) onRecorded?.(id);
+    // The connector's word for this crash, if it comes after its helper, is not a second crash.
+    const key = crash.globalPid;
+    if (key !== undefined) this.#helpers.set(key, (this.#helpers.get(key) ?? 0) + 1);
+    try {
+      const now = this.#now();
+      const { id, decisions } = this.#record(crash, source, now);
+      if (id !== 0) onRecorded?.(id);
+      this.#tellReceived(crash, id, source, now);
+      const pending = decisions.map((d) => this.#act(d, crash));
+      return await this.#conclude({ id, crash, source, decisions, pending, onRelease });
+    } finally {
+      if (key !== undefined) {
+        const n = (this.#helpers.get(key) ?? 1) - 1;
+        if (n > 0) this.#helpers.set(key, n);
+        else this.#helpers.delete(key);
+      }
+    }
+  }
+
+  /**
+   * A crash the kernel's process connector announced, its process pinned and proved
+   * (lib/daemon/early_path.ts): record it (source `connector`), decide every trigger that
+   * needs no fact of the helper's ({@linkcode needsHelperFacts}), and start their actions
+   * now. `alive` says whether the pinned process is still the one announced (its pidfd
+   * has not exited): the helper that arrives for it meanwhile joins this crash
+   * ({@linkcode CrashHandler.handle}). Resolves when the early actions are done; the
+   * record is final then unless the helper joined (which finishes it).
+   */
+  async handleEarly(crash: CrashFacts & { globalPid: number }, alive: () => boolean): Promise<
+    CrashOutcome
+  > {
+    if (this.#helpers.has(crash.globalPid)) {
+      // Its helper came first (a coredump connection can): the crash is in flight there.
+      return { id: 0, fired: 0, failed: 0, results: [], outcome: "helper-first" };
+    }
+    const now = this.#now();
+    const facts = { ...crash, connectorAt: now.toISOString() };
+    const only = (t: Trigger) => !needsHelperFacts(t);
+    // Decide and start the actions first, then write: a write (a WAL checkpoint) can take
+    // milliseconds, which the ring buffers do not have. Nothing runs in between.
+    let decisions: Decision[] | undefined;
+    try {
+      decisions = this.#store.decideCrash(facts, now, lttngDaemonVeto(facts), only);
+    } catch { /* the store cannot be read: #record decides with the counters in memory */ }
+    const pending = decisions?.map((d) => this.#act(d, facts));
+    const recorded = this.#record(facts, "connector", now, { only, decisions });
+    const id = recorded.id;
+    decisions ??= recorded.decisions;
+    this.#tellReceived(facts, id, "connector", now);
+    const acting = pending ?? decisions.map((d) => this.#act(d, facts));
+    const early: EarlyCrash = { id, facts, decisions, pending: acting, alive, joined: false };
+    if (alive()) this.#early.set(crash.globalPid, early); // else no helper can join it
+    return await this.#conclude({
+      id,
+      crash: facts,
+      source: "connector",
+      decisions,
+      pending: acting,
+      final: () => !early.joined,
+    });
+  }
+
+  /** Forget the early crash of `globalPid` (its pin is gone): no helper joins it now. */
+  forgetEarly(globalPid: number): void {
+    this.#early.delete(globalPid);
+  }
+
+  /** How many early crashes a helper may still join. */
+  get earlyInFlight(): number {
+    return this.#early.size;
+  }
+
+  // The early crash this helper's crash is: the same global pid (or own pid, when /proc
+  // could not tell the global one), still pinned, with the same own pid.
+  #joinable(crash: CrashFacts): EarlyCrash | undefined {
+    const key = crash.globalPid ?? crash.pid;
+    const early = this.#early.get(key);
+    if (early === undefined || early.joined) return undefined;
+    if (early.facts.pid !== crash.pid || !early.alive()) return undefined;
+    return early;
+  }
+
+  async #join(
+    early: EarlyCrash,
+    crash: CrashFacts,
+    source: string,
+    onRelease?: (release: { fired: number; failed: number }) => void,
+  ): Promise<CrashOutcome> {
+    early.joined = true;
+    this.#early.delete(early.facts.globalPid!);
+    const now = this.#now();
+    const facts = joinedFacts(early.facts, crash, now);
+    const later = this.#record(facts, source, now, { only: needsHelperFacts, into: early.id });
+    const decisions = [...early.decisions, ...later.decisions];
+    const pending = [...early.pending, ...later.decisions.map((d) => this.#act(d, facts))];
+    return await this.#conclude({
+      id: early.id,
+      crash: facts,
+      source,
+      decisions,
+      pending,
+      onRelease,
+    });
+  }
+
+  #tellReceived(crash: CrashFacts, id: number, source: string, now: Date): void {
     for (const l of this.#received) {
       try {
         l({ ...crash, id, source, time: now.toISOString() });
       } catch { /* a listener's failure is its own */ }
     }
-    const pending = decisions.map((d) => this.#act(d, crash));
+  }
+
+  // Release once the holding actions are done; then record the outcome, when `final`.
+  async #conclude(c: {
+    id: number;
+    crash: CrashFacts;
+    source: string;
+    decisions: Decision[];
+    pending: Promise<TriggerOutcome>[];
+    onRelease?: (release: { fired: number; failed: number }) => void;
+    final?: () => boolean;
+  }): Promise<CrashOutcome> {
+    const { id, decisions, pending } = c;
     const holding = pending.filter((_, i) => decisions[i].trigger.action.type !== "stop");
     const released = Promise.all(holding).then((held) => {
       const fired = decisions.filter((d) => d.allowed).length;
       const failed = held.filter((r) => r.outcome === "failed").length;
-      onRelease?.({ fired, failed });
+      c.onRelease?.({ fired, failed });
     });
     const results = await Promise.all(pending);
     await released;
@@ -187,7 +345,8 @@ export class CrashHandler {
       : fired === 0
       ? "skipped"
       : "ok";
-    if (id !== 0 && decisions.length > 0) {
+    if (c.final !== undefined && !c.final()) return { id, fired, failed, results, outcome };
+    if (id !== 0 && (decisions.length > 0 || c.crash.helperAt !== undefined)) {
       try {
         this.#store.finishCrash(id, outcome, results);
       } catch (err) {
@@ -198,13 +357,13 @@ export class CrashHandler {
     // The signature so far (lib/report/signature.ts): a report from the core may refine it.
     const signature = id === 0 ? undefined : this.#signature(id);
     const done = {
-      ...crash,
+      ...c.crash,
       id,
       fired,
       failed,
       results,
       outcome,
-      source,
+      source: c.source,
       ...(signature === undefined ? {} : { signature }),
     };
     for (const l of this.#listeners) {
@@ -235,9 +394,12 @@ export class CrashHandler {
     }
     const action = t.action;
     const started = performance.now();
+    let startedNs: number | undefined;
+    const begin = () => startedNs = this.#monotonicNs?.();
     const run = action.type === "snapshot"
-      ? () => this.#actions.snapshot(t.session, snapshotNameFor(crash), action)
-      : () => this.#actions.stop(t.session).then(() => undefined);
+      ? () => (begin(), this.#actions.snapshot(t.session, snapshotNameFor(crash), action))
+      : () => (begin(), this.#actions.stop(t.session).then(() => undefined));
+    const stamp = () => startedNs === undefined ? {} : { startedNs };
     // Identical actions on one session coalesce while queued (see SessionActionQueue).
     const key = JSON.stringify(action);
     return this.#queue.submit<SnapshotResult | undefined>(t.session, key, run).then(
@@ -245,6 +407,7 @@ export class CrashHandler {
         ...base,
         outcome: "ok",
         durationMs: Math.round(performance.now() - started),
+        ...stamp(),
         ...(r === undefined ? {} : { snapshot: r.location }),
       }),
       (err): TriggerOutcome => ({
@@ -252,6 +415,7 @@ export class CrashHandler {
         outcome: "failed",
         reason: err instanceof Error ? err.message : String(err),
         durationMs: Math.round(performance.now() - started),
+        ...stamp(),
       }),
     );
   }

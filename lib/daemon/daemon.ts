@@ -9,6 +9,7 @@ import {
   COREDUMP_SOCKET_NAME,
   JOURNAL_SOCKET,
   NOTIFY_SOCKET_NAME,
+  ROOT_RUN_DIR,
   STORE_FILE_NAME,
 } from "../paths.ts";
 import { CrashJournal } from "../journal/crash_journal.ts";
@@ -41,6 +42,8 @@ import { holdByPidfd, pidfdAlive } from "../pidfd.ts";
 import { lookAtHeldProcess, type ProcReader } from "./held_process.ts";
 import { selfDumpProtection } from "./dumpable.ts";
 import { libc } from "./libc.ts";
+import { type EarlyPath, listenEarly } from "./early_path.ts";
+import type { PinOps } from "./early_pin.ts";
 import { crashLogLine, NotifyEndpoint } from "./notify_endpoint.ts";
 import { ChainFateEvents } from "./chain_fate_events.ts";
 import { removeStaleReportDirs, ReportQueue } from "./report_queue.ts";
@@ -111,6 +114,18 @@ export interface DaemonOptions {
   journalSocket?: string | null;
   /** Write Prometheus metrics for node_exporter's textfile collector. @default none */
   metrics?: MetricsExporterOptions;
+  /**
+   * The early path (lib/daemon/early_path.ts): `auto` listens to the kernel's process
+   * connector where it can (root with CAP_NET_ADMIN) and goes on without it otherwise;
+   * `only` needs it (the daemon does not start without it) and binds no coredump socket:
+   * crashes are acted on from the connector alone, core_pattern left to others; `off`
+   * does not listen. @default "auto" for root on the root run directory (the machine's
+   * daemon), else "off": a second daemon on a private run directory (a test's) would act
+   * on every crash of the machine too
+   */
+  connector?: "auto" | "only" | "off";
+  /** libc's pidfd, clock and `/proc` calls for the early path. @default libc through FFI */
+  pinOps?: PinOps | string;
 }
 
 // Options with no default, or handed on as they are (history, to the store).
@@ -121,13 +136,15 @@ type Unresolved =
   | "dumpable"
   | "history"
   | "journalSocket"
-  | "metrics";
+  | "metrics"
+  | "pinOps";
 
 type ResolvedOptions = Required<Omit<DaemonOptions, Unresolved>> & {
   coreDir?: string;
   procReader?: ProcReader | string;
   dumpable?: { setNotDumpable(): boolean } | string;
   journalSocket: string | null;
+  pinOps?: PinOps | string;
 };
 
 /**
@@ -162,6 +179,8 @@ export class Daemon implements AsyncDisposable {
   #startedAt = new Date();
   #procReader: ProcReader | string = "not started";
   #coredump?: CoredumpServer;
+  #early?: EarlyPath;
+  #earlyWhy = "";
   #stopSignal = new AbortController();
   #chains = new ChainFateEvents();
   #library?: LttngCtlLibrary;
@@ -181,9 +200,11 @@ export class Daemon implements AsyncDisposable {
     this.#locks = locks;
     this.#store = store;
     this.#actions = actions;
+    const c = libc();
     this.#handler = new CrashHandler({
       store,
       actions,
+      ...(typeof c === "string" ? {} : { monotonicNs: c.monotonicNs }),
       onStoreFailure: (err) =>
         options.log(`store: ${(err as Error).message}: the crash is acted on but not recorded`),
     });
@@ -270,7 +291,9 @@ export class Daemon implements AsyncDisposable {
       replyTimeoutMs: options.replyTimeoutMs ?? 9000,
       frameTimeoutMs: options.frameTimeoutMs ?? 5000,
       maxConnections: options.maxConnections ?? 256,
-      coredumpSocket: options.coredumpSocket ?? uid === 0,
+      connector: options.connector ??
+        (uid === 0 && options.runDir.replace(/\/+$/, "") === ROOT_RUN_DIR ? "auto" : "off"),
+      coredumpSocket: options.connector === "only" ? false : options.coredumpSocket ?? uid === 0,
       lttngCtl: options.lttngCtl ?? "auto",
       coreDir: options.coreDir,
       log: options.log ?? (() => {}),
@@ -279,6 +302,7 @@ export class Daemon implements AsyncDisposable {
       journalSocket: options.journalSocket === undefined
         ? (uid === 0 ? JOURNAL_SOCKET : null)
         : options.journalSocket,
+      pinOps: options.pinOps,
     };
     await prepareDir(full.runDir, uid === 0 ? 0o755 : 0o700, uid, "run");
     await prepareDir(full.stateDir, 0o700, uid, "state");
@@ -398,6 +422,7 @@ export class Daemon implements AsyncDisposable {
         log: o.log,
       });
     }
+    await this.#listenEarly();
     this.#notify = new NotifyEndpoint(notify.listener, {
       uid: o.uid,
       crashes: this.#crashes,
@@ -453,6 +478,13 @@ export class Daemon implements AsyncDisposable {
     return this.#metrics?.crashes ?? this.#handler;
   }
 
+  async #listenEarly(): Promise<void> {
+    const o = this.#options;
+    const early = await listenEarly({ ...o, pinOps: o.pinOps, crashes: this.#handler });
+    if (typeof early === "string") this.#earlyWhy = early;
+    else this.#early = early;
+  }
+
   #status(): StatusReply {
     const o = this.#options;
     return {
@@ -465,6 +497,9 @@ export class Daemon implements AsyncDisposable {
       triggers: this.#store.listTriggers().length,
       coredumpSocket: this.#coredump === undefined ? null : this.coredumpSocketPath,
       ...(this.#selfDump === undefined ? {} : { selfDump: this.#selfDump }),
+      earlyPath: this.#early === undefined
+        ? { listening: false, reason: this.#earlyWhy }
+        : { listening: true, only: this.#options.connector === "only", ...this.#early.status() },
     };
   }
 
@@ -476,6 +511,7 @@ export class Daemon implements AsyncDisposable {
         this.#notify?.close(this.#options.replyTimeoutMs),
         this.#control?.close(this.#options.replyTimeoutMs),
         this.#coredump?.close(),
+        this.#early?.close(),
       ]);
       // Bounded: an action is killed after its own deadline, but a stuck one must not
       // keep the daemon from stopping.

@@ -19,7 +19,13 @@ const SYMBOLS = {
   getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
   // int fcntl(int fd, int cmd, ...): called with an int argument.
   fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
+  sysconf: { parameters: ["i32"], result: "i64" },
 } as const;
+
+const CLOCK_MONOTONIC = 1;
+const CLOCK_BOOTTIME = 7;
+const SC_CLK_TCK = 2;
 
 const O_RDONLY_CLOEXEC = 0o2000000;
 const SOL_SOCKET = 1;
@@ -30,6 +36,7 @@ const FD_CLOEXEC = 1;
 const PR_GET_DUMPABLE = 3;
 const PR_SET_DUMPABLE = 4;
 const decoder = new TextDecoder();
+const readBuffer = new Uint8Array(16 * 1024);
 
 /** libc's calls, as the daemon uses them. */
 export interface Libc {
@@ -46,6 +53,12 @@ export interface Libc {
   peerCredentials(fd: number): PeerCredentials | undefined;
   /** Set `FD_CLOEXEC` on `fd`, so that no child process inherits it; whether it is set. */
   setCloseOnExec(fd: number): boolean;
+  /** CLOCK_BOOTTIME minus CLOCK_MONOTONIC, in nanoseconds: the time spent suspended. */
+  bootOffsetNs(): bigint;
+  /** `sysconf(_SC_CLK_TCK)`: the unit of `/proc/PID/stat`'s start time. */
+  clockTicks(): number;
+  /** CLOCK_MONOTONIC, in nanoseconds (exact for 104 days of uptime). */
+  monotonicNs(): number;
 }
 
 /** A unix socket peer's credentials, as the kernel gives them (`struct ucred`). */
@@ -75,7 +88,7 @@ function open(): Libc | string {
       const fd = c.open(cString(file), O_RDONLY_CLOEXEC);
       if (fd < 0) return undefined;
       try {
-        const buf = new Uint8Array(16 * 1024);
+        const buf = readBuffer; // calls are synchronous: one buffer serves them all
         let len = 0;
         while (len < buf.length) {
           const n = Number(c.read(fd, buf.subarray(len), BigInt(buf.length - len)));
@@ -93,6 +106,21 @@ function open(): Libc | string {
       const n = Number(c.readlink(cString(link), buf, BigInt(buf.length)));
       // A target as long as the buffer may have been cut: not known, then.
       return n < 0 || n >= buf.length ? undefined : decoder.decode(buf.subarray(0, n));
+    },
+    bootOffsetNs() {
+      const ts = new BigInt64Array(2);
+      c.clock_gettime(CLOCK_BOOTTIME, ts);
+      const boot = ts[0] * 1_000_000_000n + ts[1];
+      c.clock_gettime(CLOCK_MONOTONIC, ts);
+      return boot - (ts[0] * 1_000_000_000n + ts[1]);
+    },
+    monotonicNs() {
+      const ts = new BigInt64Array(2);
+      c.clock_gettime(CLOCK_MONOTONIC, ts);
+      return Number(ts[0]) * 1e9 + Number(ts[1]);
+    },
+    clockTicks() {
+      return Number(c.sysconf(SC_CLK_TCK));
     },
     setNotDumpable() {
       c.prctl(PR_SET_DUMPABLE, 0n, 0n, 0n, 0n);

@@ -102,6 +102,22 @@ export type StatusReply = {
   coredumpSocket: string | null;
   /** Whether it cannot dump core into its own coredump socket, and why (root only). */
   selfDump?: { protected: boolean; reason: string };
+  /**
+   * The early path (the kernel's process connector): listening, with its counts, or not,
+   * and why. Absent from a daemon that predates it.
+   */
+  earlyPath?:
+    | {
+      listening: true;
+      /** `--connector=only`: no helper is expected. */
+      only: boolean;
+      announced: number;
+      pinned: number;
+      notPinned: number;
+      overruns: number;
+      others: number;
+    }
+    | { listening: false; reason: string };
 };
 
 /** WATCH: no argument. */

@@ -69,6 +69,13 @@ export interface CrashFacts {
    * held its share of crashes already. Absent when the crash was held.
    */
   released?: true;
+  /**
+   * When the kernel's process connector announced the crash (ISO 8601), on the early path
+   * (lib/daemon/early_path.ts): the daemon's actions started then.
+   */
+  connectorAt?: string;
+  /** When the crash's helper (the notifier, or the coredump socket) joined it (ISO 8601). */
+  helperAt?: string;
 }
 
 /** What happened to one trigger for one crash. */
@@ -87,6 +94,11 @@ export interface TriggerOutcome {
   snapshot?: string;
   /** How long the action took, in milliseconds. */
   durationMs?: number;
+  /**
+   * When the action began: CLOCK_MONOTONIC, in nanoseconds (the clock of the kernel's
+   * process-connector timestamps), when the daemon reads that clock.
+   */
+  startedNs?: number;
 }
 
 /** What happened to a crash's core. */

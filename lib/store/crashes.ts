@@ -100,6 +100,15 @@ export class CrashTable {
     return Number(r.lastInsertRowid);
   }
 
+  /** Give crash `id` the facts and source of its helper, which joined it. */
+  join(id: number, facts: CrashFacts, source: string): void {
+    this.#sql("UPDATE crashes SET facts = ?, source = ? WHERE id = ?").run(
+      JSON.stringify(facts),
+      source,
+      id,
+    );
+  }
+
   /** Set a crash's final outcome and per-trigger results. */
   finish(id: number, outcome: string, results: TriggerOutcome[], detail?: string): void {
     this.#sql("UPDATE crashes SET outcome = ?, results = ?, detail = ? WHERE id = ?").run(

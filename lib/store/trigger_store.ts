@@ -40,6 +40,20 @@ export { TriggerExistsError } from "./triggers.ts";
 export type { CrashRef, HistoryLimits, ListCrashesOptions } from "./crashes.ts";
 export { HISTORY_MAX_AGE_DEFAULT_MS, HISTORY_MAX_DEFAULT } from "./crashes.ts";
 
+/** Options of {@linkcode TriggerStore.recordCrash}. */
+export interface RecordCrashOptions {
+  /** Decide only the triggers this selects. @default every trigger */
+  only?: (trigger: Trigger) => boolean;
+  /** Join crash `into` (its facts and source replaced) instead of inserting one. */
+  into?: number;
+  /**
+   * Decisions already made by {@linkcode TriggerStore.decideCrash} in the same
+   * synchronous run (nothing written in between: the daemon is the one writer), saved
+   * instead of deciding again.
+   */
+  decisions?: Decision[];
+}
+
 /** Options of {@linkcode TriggerStore.open}. */
 export interface TriggerStoreOptions {
   /** How much crash history to keep (count and age); see {@linkcode HistoryLimits}. */
@@ -273,28 +287,66 @@ export class TriggerStore implements Disposable {
    * (`decide()` in lib/policy.ts) sets them, per crashing uid. With `veto`, no trigger acts
    * (each is skipped with that reason) and no rate limit is spent. The history limits are
    * applied in the same transaction.
+   *
+   * With `options.only`, only the triggers it selects are decided (the early path decides
+   * the others when the crash's helper brings the facts they need); with `options.into`,
+   * no row is inserted: crash `into` (an early crash the helper joined) gets `facts` and
+   * `source`, and the triggers `only` selects are decided for it. Either way a trigger is
+   * decided, and counts a crash, once.
    */
   recordCrash(
     facts: CrashFacts,
     source: string,
     now: Date = new Date(),
     veto?: string,
+    options: RecordCrashOptions = {},
   ): { id: number; decisions: Decision[] } {
     return this.#write("record the crash", () => {
       const at = now.getTime();
+      const { only, into } = options;
       // A subordinate uid's crash spends its owner's limits.
       const limitUid = this.#ownerOf(facts.uid);
-      const decisions = decide(this.#triggers.list(), facts, this.#triggers, {
-        now: at,
-        veto,
-        limitUid,
-      });
+      const decisions = options.decisions ?? this.#decide(facts, at, veto, only);
       for (const d of decisions) this.#triggers.save(d, { ...facts, uid: limitUid }, at);
+      if (into !== undefined) {
+        this.#crashes.join(into, facts, source);
+        return { id: into, decisions };
+      }
       // No trigger matched: the crash is final at once, in this one transaction.
       const outcome = decisions.length === 0 ? "no-trigger" : "pending";
       const id = this.#crashes.insert(facts, source, now, outcome);
       this.#crashes.prune(now, this.#limits, this.#ownerOf);
       return { id, decisions };
+    });
+  }
+
+  /**
+   * Decide which triggers act on a crash, as {@linkcode TriggerStore.recordCrash} would,
+   * writing nothing: the early path starts the actions first, then records the crash with
+   * these decisions (`RecordCrashOptions.decisions`) in the same synchronous run.
+   */
+  decideCrash(
+    facts: CrashFacts,
+    now: Date,
+    veto?: string,
+    only?: (trigger: Trigger) => boolean,
+  ): Decision[] {
+    if (this.#closed) throw new StoreError(this.#path, "The state store is closed");
+    return this.#decide(facts, now.getTime(), veto, only);
+  }
+
+  #decide(
+    facts: CrashFacts,
+    at: number,
+    veto?: string,
+    only?: (trigger: Trigger) => boolean,
+  ): Decision[] {
+    const triggers = this.#triggers.list().filter((t) => only === undefined || only(t));
+    // A subordinate uid's crash spends its owner's limits.
+    return decide(triggers, facts, this.#triggers, {
+      now: at,
+      veto,
+      limitUid: this.#ownerOf(facts.uid),
     });
   }
 

@@ -168,7 +168,8 @@ Deno.test("the root unit runs the daemon after lttng-sessiond, hardened as docum
   assert.equal(one("Service.Restart"), "on-failure");
   assert.equal(one("Install.WantedBy"), "multi-user.target");
   assert.equal(one("Service.NoNewPrivileges"), "yes");
-  assert.equal(one("Service.RestrictAddressFamilies"), "AF_UNIX");
+  // AF_NETLINK: the kernel's process connector (the early path).
+  assert.equal(one("Service.RestrictAddressFamilies"), "AF_UNIX AF_NETLINK");
   assert.equal(one("Service.ProtectSystem"), "strict");
   // LTTng's run directory, and node_exporter's textfile directory where it exists.
   assert.deepEqual(unit.get("Service.ReadWritePaths"), [

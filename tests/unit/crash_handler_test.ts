@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { CrashHandler, type SessionActions } from "../../lib/daemon/crash_handler.ts";
-import { TriggerStore } from "../../lib/store/trigger_store.ts";
+import type { TriggerStore } from "../../lib/store/trigger_store.ts";
 import {
   type CrashFacts,
   ON_ANY_CORE_DUMP,
@@ -8,19 +8,7 @@ import {
   type TriggerSpec,
 } from "../../lib/trigger.ts";
 import type { SnapshotResult } from "../../lib/lttng/control.ts";
-
-/** A store in a fresh temporary directory, removed on dispose. */
-async function tempStore(): Promise<{ store: TriggerStore } & AsyncDisposable> {
-  const dir = await Deno.makeTempDir({ prefix: "lttng-trig-crash-" });
-  const store = TriggerStore.open(`${dir}/t.db`);
-  return {
-    store,
-    async [Symbol.asyncDispose]() {
-      store.close();
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
-}
+import { tempStore } from "../fixtures/temp_dir.ts";
 
 /** Session actions that log their calls and fail for the sessions told to. */
 class FakeActions implements SessionActions {

@@ -26,6 +26,7 @@ import {
   unservedFilters,
 } from "../install/pattern.ts";
 import { installStatePath, readInstallState } from "../install/state.ts";
+import { coreKeepingOf, coreKeepingText } from "../install/core_limit.ts";
 import { LttngControl, type SessionInfo } from "../lttng/control.ts";
 import { sessionProblem } from "../lttng/session_checks.ts";
 
@@ -379,6 +380,8 @@ export function statusLines(r: StatusReport): string[] {
     );
   }
   if (r.chain != null) lines.push(...chainStatusLines(r.chain));
+  const keeping = r.installed && r.corePattern !== null ? coreKeepingOf(r.corePattern) : undefined;
+  if (keeping !== undefined) lines.push(`cores: ${coreKeepingText(keeping)}`);
   lines.push(
     r.corePipeLimit === null
       ? "core_pipe_limit: unknown"

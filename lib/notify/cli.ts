@@ -42,7 +42,8 @@ export async function notifyMain(words: string[]): Promise<number> {
       uid: args.uid ?? 0xffff_ffff,
       pid: args.pid,
       time: args.facts?.time,
-      coreLimit: args.facts?.coreLimit,
+      // --core-limit=ignore: every core is kept, as systemd-coredump keeps them.
+      coreLimit: args.coreLimit === "ignore" ? undefined : args.facts?.coreLimit,
     });
   };
   let stateDir = args.stateDir ?? ROOT_STATE_DIR;

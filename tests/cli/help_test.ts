@@ -65,13 +65,14 @@ const EXPECTED: Record<string, string[]> = {
     "facts",
     "minimal",
     "core-dir",
+    "core-limit",
     "exe",
     "state-dir",
     "help",
   ],
   uninstall: ["force", "state-dir", "help"],
   completions: ["help"],
-  notify: ["run-dir", "state-dir", "timeout", "tid", "facts", "core-dir"],
+  notify: ["run-dir", "state-dir", "timeout", "tid", "facts", "core-dir", "core-limit"],
   help: ["help"],
 };
 

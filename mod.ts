@@ -162,6 +162,7 @@ export type {
   ControlMessages,
   ControlReplyPayload,
   ControlRequest,
+  CorePatternWatchFacts,
   CrashEvent,
   DroppedEvent,
   HeartbeatEvent,

@@ -6,6 +6,9 @@
 import { UsageError } from "../errors.ts";
 import { resolveRunDir, resolveStateDir } from "../paths.ts";
 import { Daemon } from "../daemon/daemon.ts";
+import { libc } from "../daemon/libc.ts";
+import { CORE_PATTERN_PATH, defaultKernelFiles } from "../install/kernel_files.ts";
+import { CorePatternWatch } from "../install/pattern_watch.ts";
 import { parseDuration } from "../trigger.ts";
 import { type CommandContext, parseCount } from "./common.ts";
 import { type CommandSpec, HELP_OPTION, parse, usageLine } from "./registry.ts";
@@ -112,6 +115,16 @@ export const DAEMON_SPEC = {
 /** Usage line of `daemon`. */
 export const DAEMON_USAGE = usageLine(DAEMON_SPEC);
 
+/**
+ * Reads core_pattern every second: through libc (Deno opens nothing under /proc without
+ * --allow-all), else through sysctl(8).
+ */
+function corePatternReader(): () => Promise<string | undefined> | string | undefined {
+  const c = libc();
+  if (typeof c !== "string") return () => c.readFile(CORE_PATTERN_PATH);
+  return async () => new TextDecoder().decode(await defaultKernelFiles.read(CORE_PATTERN_PATH));
+}
+
 /** Run `daemon`; resolves when it stops. */
 export async function daemonCommand(argv: string[], ctx: CommandContext): Promise<number> {
   const { values, positionals } = parse(DAEMON_SPEC, argv);
@@ -161,6 +174,14 @@ export async function daemonCommand(argv: string[], ctx: CommandContext): Promis
   };
   Deno.addSignalListener("SIGTERM", stop);
   Deno.addSignalListener("SIGINT", stop);
+  // Root's daemon puts back a chain that a package upgrade took away (issue #21).
+  const watch = ctx.env.uid === 0
+    ? new CorePatternWatch({
+      stateDir: resolveStateDir(ctx.env, values["state-dir"]),
+      read: corePatternReader(),
+      log: log ?? (() => {}),
+    })
+    : undefined;
   try {
     daemon = await Daemon.start({
       runDir: resolveRunDir(ctx.env, values["run-dir"]),
@@ -172,10 +193,13 @@ export async function daemonCommand(argv: string[], ctx: CommandContext): Promis
       lttngCtl: lttngCtl(values["lttng-ctl"]),
       history,
       log,
+      ...(watch === undefined ? {} : { corePatternWatch: () => watch.facts() }),
     });
+    watch?.start();
     if (stopRequested) void daemon.stop();
     await daemon.finished;
   } finally {
+    await watch?.stop();
     Deno.removeSignalListener("SIGTERM", stop);
     Deno.removeSignalListener("SIGINT", stop);
   }

@@ -27,6 +27,8 @@ import {
 } from "../install/pattern.ts";
 import { installStatePath, readInstallState } from "../install/state.ts";
 import { coreKeepingOf, coreKeepingText } from "../install/core_limit.ts";
+import { reinstallAdvice, watchStatusLines } from "../install/pattern_watch.ts";
+import type { CorePatternWatchFacts } from "../protocol/control.ts";
 import { LttngControl, type SessionInfo } from "../lttng/control.ts";
 import { sessionProblem } from "../lttng/session_checks.ts";
 
@@ -352,6 +354,10 @@ function crashOutcome(c: CrashRecord): string {
   return detail === "" ? c.outcome : `${c.outcome} (${detail})`;
 }
 
+function watchFacts(r: StatusReport): CorePatternWatchFacts | undefined {
+  return r.daemon.answering ? r.daemon.corePatternWatch as CorePatternWatchFacts : undefined;
+}
+
 /** Render a status report as `status` prints it. */
 export function statusLines(r: StatusReport): string[] {
   const lines: string[] = [];
@@ -363,6 +369,13 @@ export function statusLines(r: StatusReport): string[] {
     );
   } else if (r.installed) {
     lines.push(`core_pattern: installed (${r.corePattern})`);
+  } else if (r.handler !== null && r.chain != null) {
+    // A chain is recorded: --force would drop the handler (issue #21).
+    lines.push(
+      `core_pattern: not installed (${r.corePattern}): ${r.handler} handles crashes: ${
+        reinstallAdvice(classifyCorePattern(r.corePattern), true)
+      }`,
+    );
   } else if (r.handler !== null) {
     lines.push(
       `core_pattern: not installed (${r.corePattern}): ${r.handler} handles crashes; 'lttng-trig install --force' replaces it`,
@@ -379,7 +392,8 @@ export function statusLines(r: StatusReport): string[] {
       } (remembered in ${r.remembered.path}, restored by 'lttng-trig uninstall')`,
     );
   }
-  if (r.chain != null) lines.push(...chainStatusLines(r.chain));
+  if (r.chain != null) lines.push(...chainStatusLines(r.chain, r.installed));
+  lines.push(...watchStatusLines(watchFacts(r)));
   const keeping = r.installed && r.corePattern !== null ? coreKeepingOf(r.corePattern) : undefined;
   if (keeping !== undefined) lines.push(`cores: ${coreKeepingText(keeping)}`);
   lines.push(

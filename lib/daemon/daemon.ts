@@ -31,7 +31,7 @@ import {
   unlinkOwnSocket,
 } from "./sockets.ts";
 import type { SessionInfo } from "../lttng/control.ts";
-import type { StatusReply } from "../protocol/control.ts";
+import type { CorePatternWatchFacts, StatusReply } from "../protocol/control.ts";
 import { CoredumpServer } from "./coredump_socket.ts";
 import { lookAtHeldProcess, type ProcReader } from "./held_process.ts";
 import { selfDumpProtection } from "./dumpable.ts";
@@ -96,15 +96,24 @@ export interface DaemonOptions {
    * (lib/daemon/dumpable.ts), or why it cannot. @default libc through FFI
    */
   dumpable?: { setNotDumpable(): boolean } | string;
+  /** What the watch of core_pattern saw, for `status` (lib/install/pattern_watch.ts). */
+  corePatternWatch?: () => CorePatternWatchFacts;
 }
 
 // Options with no default, or handed on as they are (history, to the store).
-type Unresolved = "actions" | "coreDir" | "procReader" | "dumpable" | "history";
+type Unresolved =
+  | "actions"
+  | "coreDir"
+  | "procReader"
+  | "dumpable"
+  | "history"
+  | "corePatternWatch";
 
 type ResolvedOptions = Required<Omit<DaemonOptions, Unresolved>> & {
   coreDir?: string;
   procReader?: ProcReader | string;
   dumpable?: { setNotDumpable(): boolean } | string;
+  corePatternWatch?: () => CorePatternWatchFacts;
 };
 
 /**
@@ -231,6 +240,7 @@ export class Daemon implements AsyncDisposable {
       log: options.log ?? (() => {}),
       procReader: options.procReader,
       dumpable: options.dumpable,
+      corePatternWatch: options.corePatternWatch,
     };
     await prepareDir(full.runDir, uid === 0 ? 0o755 : 0o700, uid, "run");
     await prepareDir(full.stateDir, 0o700, uid, "state");
@@ -397,6 +407,7 @@ export class Daemon implements AsyncDisposable {
       triggers: this.#store.listTriggers().length,
       coredumpSocket: this.#coredump === undefined ? null : this.coredumpSocketPath,
       ...(this.#selfDump === undefined ? {} : { selfDump: this.#selfDump }),
+      ...(o.corePatternWatch === undefined ? {} : { corePatternWatch: o.corePatternWatch() }),
     };
   }
 

@@ -112,6 +112,7 @@ export type {
   CoreFate,
   CrashFacts,
   CrashRecord,
+  MissedCrash,
   ReportRecord,
   TriggerOutcome,
 } from "./lib/protocol/records.ts";

@@ -9,6 +9,8 @@ import { Daemon } from "../daemon/daemon.ts";
 import { libc } from "../daemon/libc.ts";
 import { CORE_PATTERN_PATH, defaultKernelFiles } from "../install/kernel_files.ts";
 import { CorePatternWatch } from "../install/pattern_watch.ts";
+import { readJournal } from "../notify/io.ts";
+import { missedCrashes } from "../notify/missed.ts";
 import { parseDuration } from "../trigger.ts";
 import { type CommandContext, parseCount } from "./common.ts";
 import { type CommandSpec, HELP_OPTION, parse, usageLine } from "./registry.ts";
@@ -196,6 +198,13 @@ export async function daemonCommand(argv: string[], ctx: CommandContext): Promis
       ...(watch === undefined ? {} : { corePatternWatch: () => watch.facts() }),
     });
     watch?.start();
+    // Crashes while no daemon ran: the notifier journaled them (issue #21).
+    const stateDir = resolveStateDir(ctx.env, values["state-dir"]);
+    try {
+      daemon.importMissed(missedCrashes(await readJournal(stateDir, Infinity)));
+    } catch (err) {
+      log?.(`cannot import the crashes the notifier journaled: ${(err as Error).message}`);
+    }
     if (stopRequested) void daemon.stop();
     await daemon.finished;
   } finally {

@@ -39,7 +39,7 @@ import { libc } from "./libc.ts";
 import { crashLogLine, NotifyEndpoint } from "./notify_endpoint.ts";
 import { ChainFateEvents } from "./chain_fate_events.ts";
 import { removeStaleReportDirs, ReportQueue } from "./report_queue.ts";
-import type { CoreFate } from "../protocol/records.ts";
+import type { CoreFate, MissedCrash } from "../protocol/records.ts";
 import {
   DaemonStartError,
   lockDirs,
@@ -196,6 +196,20 @@ export class Daemon implements AsyncDisposable {
       ...(crash.tid === undefined ? {} : { tid: crash.tid }),
       bytes: fate.bytes,
     });
+  }
+
+  /**
+   * Put crashes that reached no daemon (journaled by the notifier while none ran) into
+   * the history, each once; returns how many were new.
+   */
+  importMissed(crashes: readonly MissedCrash[]): number {
+    const n = this.#store.importMissed(crashes);
+    if (n > 0) {
+      this.#options.log(
+        `${n} crash(es) the notifier journaled while no daemon ran are now in the history (outcome missed: no trigger ran)`,
+      );
+    }
+    return n;
   }
 
   /** The crash handler (to subscribe to crashes). */

@@ -140,6 +140,19 @@ export interface CrashRecord extends CrashFacts {
 }
 
 /**
+ * A crash that reached no daemon (the notifier journaled it in STATE_DIR/notifier.log),
+ * for the history: imported at the daemon's next start.
+ */
+export interface MissedCrash {
+  /** What the notifier knew of it. */
+  facts: CrashFacts;
+  /** When the notifier journaled it (ISO 8601). */
+  time: string;
+  /** Why no trigger ran. */
+  detail: string;
+}
+
+/**
  * A crash's report as the store keeps it: `pending` once a kept core is known, then
  * `ready` (the backtraces, possibly partial: see `missing`) or `failed` (see `reason`).
  */

@@ -20,7 +20,7 @@ import type {
   ReportRecord,
   TriggerOutcome,
 } from "../protocol/records.ts";
-import type { ChainFate } from "../protocol/records.ts";
+import type { ChainFate, MissedCrash } from "../protocol/records.ts";
 import type { Trigger, TriggerSpec } from "../trigger.ts";
 import {
   CrashTable,
@@ -315,6 +315,32 @@ export class TriggerStore implements Disposable {
   /** Mark crash reports left `pending` by a daemon that died as `failed`; returns how many. */
   failPendingReports(): number {
     return this.#write("mark unfinished reports failed", () => this.#crashes.failPendingReports());
+  }
+
+  /**
+   * Put the crashes that reached no daemon into the history, outcome `missed`, each once:
+   * the store remembers the time of the newest imported (meta `journal_imported`) and
+   * skips those not newer. Returns how many were imported.
+   */
+  importMissed(crashes: readonly MissedCrash[]): number {
+    return this.#write("import the crashes the notifier journaled", () => {
+      const row = this.#stmt("SELECT value FROM meta WHERE key = 'journal_imported'").get() as
+        | { value: string }
+        | undefined;
+      const after = row?.value ?? "";
+      const fresh = crashes.filter((c) => c.time > after).sort((a, b) => a.time < b.time ? -1 : 1);
+      for (const c of fresh) {
+        const id = this.#crashes.insert(c.facts, "notifier.log", new Date(c.time), "missed");
+        this.#crashes.finish(id, "missed", [], c.detail);
+      }
+      if (fresh.length > 0) {
+        this.#stmt(
+          "INSERT INTO meta (key, value) VALUES ('journal_imported', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        ).run(fresh.at(-1)!.time);
+        this.#crashes.prune(new Date(), this.#limits);
+      }
+      return fresh.length;
+    }, true);
   }
 
   /** Mark crashes left `pending` by a daemon that died as `interrupted`; returns how many. */

@@ -13,7 +13,8 @@ import { buildCrasher, crash } from "../fixtures/crasher.ts";
 import { runLauncher, type RunResult } from "../fixtures/launcher.ts";
 import { LAUNCHER } from "../fixtures/paths.ts";
 import { e2eUnavailable, RootDaemon } from "../fixtures/root_daemon.ts";
-import { SessionDaemon, SnapshotSession } from "../fixtures/lttng.ts";
+import { SessionDaemon } from "../fixtures/lttng.ts";
+import { snapshotTrigger } from "../fixtures/snapshot_trigger.ts";
 import { crashEntry } from "../fixtures/history.ts";
 import { waitFor } from "../fixtures/wait.ts";
 
@@ -71,20 +72,11 @@ Deno.test({
     const work = await Deno.makeTempDir({ prefix: "ltt-upgrade-" });
     await Deno.chmod(work, 0o755);
     try {
+      // The end-to-end lock, then the core_pattern lock, as every test takes them.
+      await using root = await RootDaemon.start(home);
       await using guard = await CorePatternGuard.set(SYSTEMD_PATTERN);
       await Deno.writeTextFile("/proc/sys/kernel/core_pipe_limit", "16");
-      await using root = await RootDaemon.start(home);
-      await using session = await SnapshotSession.create({ buffers: "uid", output: `${work}/out` });
-      const set = await runLauncher([
-        "set",
-        "-s",
-        session.name,
-        "--name",
-        "upgrade-e2e",
-        "OnAnyCoreDump",
-        "snapshot",
-      ]);
-      assert.equal(set.code, 0, show(set));
+      await using _trigger = await snapshotTrigger(`${work}/out`, "upgrade-e2e");
       try {
         const r = await runLauncher(["install", "--chain", `--exe=${exe}`, `--state-dir=${home}`]);
         assert.equal(r.code, 0, show(r));
@@ -148,7 +140,6 @@ Deno.test({
         assert.doesNotMatch(back.stdout, /--force/);
       } finally {
         await runLauncher(["uninstall", "--force", `--state-dir=${home}`]);
-        await runLauncher(["remove", "upgrade-e2e"]);
       }
     } finally {
       await Deno.remove(home, { recursive: true }).catch(() => {});

@@ -7,6 +7,7 @@ import { UsageError } from "../errors.ts";
 import { resolveRunDir, resolveStateDir } from "../paths.ts";
 import { Daemon } from "../daemon/daemon.ts";
 import { libc } from "../daemon/libc.ts";
+import { passedSocketFd } from "../daemon/listen_fds.ts";
 import { CORE_PATTERN_PATH, defaultKernelFiles } from "../install/kernel_files.ts";
 import { CorePatternWatch } from "../install/pattern_watch.ts";
 import { readJournal } from "../notify/io.ts";
@@ -192,6 +193,7 @@ export async function daemonCommand(argv: string[], ctx: CommandContext): Promis
       actionTimeoutMs,
       coredumpSocket: values["no-coredump-socket"] ? false : undefined,
       coreDir: coreDir(values["core-dir"]),
+      coredumpFd: passedSocketFd((name) => ctx.env.get(name), Deno.pid),
       lttngCtl: lttngCtl(values["lttng-ctl"]),
       history,
       log,

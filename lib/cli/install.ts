@@ -52,6 +52,7 @@ import {
   stripNewline,
 } from "../install/pattern.ts";
 import { coreKeepingOf, coreKeepingText } from "../install/core_limit.ts";
+import { SOCKET_DOWNTIME_NOTE } from "../install/socket_hold.ts";
 import {
   checkCodeTrust,
   checkCoreDir,
@@ -246,6 +247,7 @@ export async function installCommand(
     ctx.io.out(`Replaced ${kind.handler} (${quotePattern(current)}).`);
   }
   if (plan.note !== undefined) ctx.io.out(`${plan.note}.`);
+  if (args.socket) ctx.io.out(`${SOCKET_DOWNTIME_NOTE}.`);
   ctx.io.out(
     `Previous core_pattern ${
       quotePattern(state.previous.corePattern)

@@ -28,6 +28,7 @@ import {
 import { installStatePath, readInstallState } from "../install/state.ts";
 import { coreKeepingOf, coreKeepingText } from "../install/core_limit.ts";
 import { reinstallAdvice, watchStatusLines } from "../install/pattern_watch.ts";
+import { socketHoldLine } from "../install/socket_hold.ts";
 import type { CorePatternWatchFacts } from "../protocol/control.ts";
 import { LttngControl, type SessionInfo } from "../lttng/control.ts";
 import { sessionProblem } from "../lttng/session_checks.ts";
@@ -396,6 +397,11 @@ export function statusLines(r: StatusReport): string[] {
   lines.push(...watchStatusLines(watchFacts(r)));
   const keeping = r.installed && r.corePattern !== null ? coreKeepingOf(r.corePattern) : undefined;
   if (keeping !== undefined) lines.push(`cores: ${coreKeepingText(keeping)}`);
+  if (r.installed && r.corePattern?.startsWith("@")) {
+    lines.push(
+      socketHoldLine(r.daemon.answering ? r.daemon.coredumpSocketActivated === true : undefined),
+    );
+  }
   lines.push(
     r.corePipeLimit === null
       ? "core_pipe_limit: unknown"

@@ -11,6 +11,7 @@
 import { type CoreFate, coreFate, type CrashFacts } from "../protocol/records.ts";
 import { type ByteBudget, ELF_HEADER_SIZE, readCoreFacts } from "./elf_core.ts";
 import { acceptLoop } from "./sockets.ts";
+import type { CoreConn, CoreListener } from "./listen_fds.ts";
 import type { HeldProcess } from "./held_process.ts";
 import { withHeldProcess } from "./held_process.ts";
 
@@ -49,10 +50,10 @@ export interface CoredumpServerOptions {
 
 /** Serves the coredump socket. */
 export class CoredumpServer {
-  #listener: Deno.Listener;
+  #listener: CoreListener;
   #options: CoredumpServerOptions;
   #tasks = new Set<Promise<void>>();
-  #conns = new Set<Deno.Conn>();
+  #conns = new Set<CoreConn>();
   #closing = false;
   #loop: Promise<void>;
   #budgetLeft: number;
@@ -68,7 +69,7 @@ export class CoredumpServer {
   };
 
   /** Start serving `listener`. */
-  constructor(listener: Deno.Listener, options: CoredumpServerOptions) {
+  constructor(listener: CoreListener, options: CoredumpServerOptions) {
     this.#listener = listener;
     this.#options = options;
     this.#budgetLeft = options.notesBudgetBytes ?? 64 * 1024 * 1024;
@@ -99,7 +100,7 @@ export class CoredumpServer {
     });
   }
 
-  async #serve(conn: Deno.Conn): Promise<void> {
+  async #serve(conn: CoreConn): Promise<void> {
     const o = this.#options;
     let closed = false;
     const close = () => {

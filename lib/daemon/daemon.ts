@@ -33,6 +33,7 @@ import {
 import type { SessionInfo } from "../lttng/control.ts";
 import type { CorePatternWatchFacts, StatusReply } from "../protocol/control.ts";
 import { CoredumpServer } from "./coredump_socket.ts";
+import { type CoreListener, listenOnFd } from "./listen_fds.ts";
 import { lookAtHeldProcess, type ProcReader } from "./held_process.ts";
 import { selfDumpProtection } from "./dumpable.ts";
 import { libc } from "./libc.ts";
@@ -66,6 +67,11 @@ export interface DaemonOptions {
   coredumpSocket?: boolean;
   /** In coredump-socket mode, keep cores here (zstd). */
   coreDir?: string;
+  /**
+   * The coredump socket passed by systemd (lttng-trig.socket, lib/daemon/listen_fds.ts):
+   * served instead of binding one, and left in place at stop.
+   */
+  coredumpFd?: number;
   /**
    * How actions reach LTTng: `library` (liblttng-ctl through FFI), `command` (the `lttng`
    * command), or `auto` (the library where it loads, else the command).
@@ -104,6 +110,7 @@ export interface DaemonOptions {
 type Unresolved =
   | "actions"
   | "coreDir"
+  | "coredumpFd"
   | "procReader"
   | "dumpable"
   | "history"
@@ -111,6 +118,7 @@ type Unresolved =
 
 type ResolvedOptions = Required<Omit<DaemonOptions, Unresolved>> & {
   coreDir?: string;
+  coredumpFd?: number;
   procReader?: ProcReader | string;
   dumpable?: { setNotDumpable(): boolean } | string;
   corePatternWatch?: () => CorePatternWatchFacts;
@@ -151,6 +159,7 @@ export class Daemon implements AsyncDisposable {
   #chains = new ChainFateEvents();
   #library?: LttngCtlLibrary;
   #selfDump?: { protected: boolean; reason: string };
+  #socketActivated = false;
   #locks: Deno.FsFile[];
   #stopped?: Promise<void>;
   #done: PromiseWithResolvers<void> = Promise.withResolvers();
@@ -251,6 +260,7 @@ export class Daemon implements AsyncDisposable {
       coredumpSocket: options.coredumpSocket ?? uid === 0,
       lttngCtl: options.lttngCtl ?? "auto",
       coreDir: options.coreDir,
+      coredumpFd: options.coredumpFd,
       log: options.log ?? (() => {}),
       procReader: options.procReader,
       dumpable: options.dumpable,
@@ -344,9 +354,19 @@ export class Daemon implements AsyncDisposable {
       // core into the daemon's own socket, forever: better no socket mode at all.
       o.log(`coredump socket not bound: ${this.#selfDump.reason}`);
     } else if (o.coredumpSocket) {
-      const coredump = await bindSocket(this.coredumpSocketPath, { mode: 0o600 });
-      this.#sockets.push(coredump);
-      this.#coredump = new CoredumpServer(coredump.listener, {
+      let listener: CoreListener;
+      if (o.coredumpFd !== undefined) {
+        listener = await listenOnFd(o.coredumpFd);
+        this.#socketActivated = true;
+        o.log(
+          `coredump socket: fd ${o.coredumpFd} passed by systemd: crashes wait in its backlog while the daemon restarts`,
+        );
+      } else {
+        const coredump = await bindSocket(this.coredumpSocketPath, { mode: 0o600 });
+        this.#sockets.push(coredump);
+        listener = coredump.listener;
+      }
+      this.#coredump = new CoredumpServer(listener, {
         handle: (facts, onRelease) =>
           this.#handler.handle(facts, "socket", onRelease).then((outcome) => {
             o.log(crashLogLine(facts, outcome));
@@ -420,6 +440,7 @@ export class Daemon implements AsyncDisposable {
       startedAt: this.#startedAt.toISOString(),
       triggers: this.#store.listTriggers().length,
       coredumpSocket: this.#coredump === undefined ? null : this.coredumpSocketPath,
+      ...(this.#socketActivated ? { coredumpSocketActivated: true } : {}),
       ...(this.#selfDump === undefined ? {} : { selfDump: this.#selfDump }),
       ...(o.corePatternWatch === undefined ? {} : { corePatternWatch: o.corePatternWatch() }),
     };

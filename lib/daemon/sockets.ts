@@ -88,12 +88,12 @@ export async function groupId(group: string): Promise<number | undefined> {
  * closed or `closing()` is true (a connection accepted then is closed). EMFILE and the
  * like skip one accept: the daemon keeps serving.
  */
-export async function acceptLoop(
-  listener: Deno.Listener,
-  options: { closing(): boolean; onConn(conn: Deno.Conn): void },
+export async function acceptLoop<C extends { close(): void }>(
+  listener: { accept(): Promise<C> },
+  options: { closing(): boolean; onConn(conn: C): void },
 ): Promise<void> {
   while (!options.closing()) {
-    let conn: Deno.Conn;
+    let conn: C;
     try {
       conn = await listener.accept();
     } catch (err) {

@@ -93,6 +93,8 @@ export type StatusReply = {
   triggers: number;
   /** Its coredump socket, or `null` when it does not listen on one. */
   coredumpSocket: string | null;
+  /** The coredump socket was passed by systemd (lttng-trig.socket): it outlives the daemon. */
+  coredumpSocketActivated?: true;
   /** Whether it cannot dump core into its own coredump socket, and why (root only). */
   selfDump?: { protected: boolean; reason: string };
   /** What its watch of core_pattern saw (root only: lib/install/pattern_watch.ts). */

@@ -114,6 +114,7 @@ export type {
   CrashRecord,
   MissedCrash,
   ReportRecord,
+  SnapshotRemoved,
   TriggerOutcome,
 } from "./lib/protocol/records.ts";
 export {
@@ -295,3 +296,5 @@ export function fireTrigger(
   const path = socketPath ?? notifySocketPath(processPathEnv());
   return sendNotification(path, message);
 }
+export type { RetentionFs } from "./lib/daemon/retention_runner.ts";
+export type { SnapshotSpaceLimits } from "./lib/daemon/snapshot_retention.ts";

@@ -13,7 +13,8 @@ import { CorePatternWatch } from "../install/pattern_watch.ts";
 import { readJournal } from "../notify/io.ts";
 import { missedCrashes } from "../notify/missed.ts";
 import { parseDuration } from "../trigger.ts";
-import { type CommandContext, parseCount } from "./common.ts";
+import { type CommandContext, parseCount, parseSize } from "./common.ts";
+import { SNAPSHOT_KEEP_FREE, SNAPSHOT_MAX_USE } from "../daemon/snapshot_retention.ts";
 import { type CommandSpec, HELP_OPTION, parse, usageLine } from "./registry.ts";
 
 /** `daemon`'s options and arguments. */
@@ -95,6 +96,26 @@ export const DAEMON_SPEC = {
       examples: ["lttng-trig daemon --history-max-age=30d"],
     },
     {
+      name: "snapshots-max-use",
+      type: "string",
+      value: "SIZE",
+      help:
+        `Remove the oldest snapshot directories the triggers created (as recorded in the history) while all of them use more than SIZE bytes (k, M, G suffixes), as coredump.conf's MaxUse does for cores. Default: ${SNAPSHOT_MAX_USE.percent}% of the snapshots' filesystem, at most ${
+          SNAPSHOT_MAX_USE.capBytes / 1024 ** 3
+        } GiB. The newest snapshot is never removed.`,
+      examples: ["lttng-trig daemon --snapshots-max-use=2G"],
+    },
+    {
+      name: "snapshots-keep-free",
+      type: "string",
+      value: "SIZE",
+      help:
+        `Remove the oldest snapshot directories the triggers created while their filesystem has less than SIZE bytes free, as coredump.conf's KeepFree does. Default: ${SNAPSHOT_KEEP_FREE.percent}% of the filesystem, at most ${
+          SNAPSHOT_KEEP_FREE.capBytes / 1024 ** 3
+        } GiB.`,
+      examples: ["lttng-trig daemon --snapshots-keep-free=1G"],
+    },
+    {
       name: "quiet",
       type: "boolean",
       help: "Do not log crashes and actions to stderr.",
@@ -164,6 +185,8 @@ export async function daemonCommand(argv: string[], ctx: CommandContext): Promis
       : parseCount(values["history-max"], "--history-max", DAEMON_USAGE),
     maxAgeMs: historyMaxAgeMs(values["history-max-age"]),
   };
+  const size = (v: string | undefined, option: string) =>
+    v === undefined ? undefined : parseSize(v, option, DAEMON_USAGE);
   const log = values.quiet
     ? undefined
     : (line: string) => ctx.io.err(`${new Date().toISOString()} lttng-trig: ${line}`);
@@ -196,6 +219,10 @@ export async function daemonCommand(argv: string[], ctx: CommandContext): Promis
       coredumpFd: passedSocketFd((name) => ctx.env.get(name), Deno.pid),
       lttngCtl: lttngCtl(values["lttng-ctl"]),
       history,
+      snapshotLimits: {
+        maxUse: size(values["snapshots-max-use"], "--snapshots-max-use"),
+        keepFree: size(values["snapshots-keep-free"], "--snapshots-keep-free"),
+      },
       log,
       ...(watch === undefined ? {} : { corePatternWatch: () => watch.facts() }),
     });

@@ -103,7 +103,7 @@ export function historyLines(crashes: CrashRecord[]): string[] {
     const fired = c.results.map((r) => `${escaped(r.trigger)}:${escaped(r.outcome)}`).join(",") ||
       "-";
     const snapshots = c.results.flatMap((r) =>
-      r.snapshot === undefined ? [] : [escaped(r.snapshot)]
+      r.snapshot === undefined ? [] : [escaped(r.snapshot) + (r.removed ? " (removed)" : "")]
     );
     const reasons = c.results.filter((r) => r.outcome === "failed").map((r) =>
       escaped(r.reason ?? "")

@@ -34,6 +34,8 @@ import type { SessionInfo } from "../lttng/control.ts";
 import type { CorePatternWatchFacts, StatusReply } from "../protocol/control.ts";
 import { CoredumpServer } from "./coredump_socket.ts";
 import { type CoreListener, listenOnFd } from "./listen_fds.ts";
+import { type RetentionFs, SnapshotRetention } from "./retention_runner.ts";
+import type { SnapshotSpaceLimits } from "./snapshot_retention.ts";
 import { lookAtHeldProcess, type ProcReader } from "./held_process.ts";
 import { selfDumpProtection } from "./dumpable.ts";
 import { libc } from "./libc.ts";
@@ -102,6 +104,10 @@ export interface DaemonOptions {
    * (lib/daemon/dumpable.ts), or why it cannot. @default libc through FFI
    */
   dumpable?: { setNotDumpable(): boolean } | string;
+  /** Daemon-wide snapshot limits (lib/daemon/snapshot_retention.ts). @default 10%/15% */
+  snapshotLimits?: SnapshotSpaceLimits;
+  /** The filesystem snapshot retention removes from. @default the real one */
+  retentionFs?: RetentionFs;
   /** What the watch of core_pattern saw, for `status` (lib/install/pattern_watch.ts). */
   corePatternWatch?: () => CorePatternWatchFacts;
 }
@@ -114,7 +120,9 @@ type Unresolved =
   | "procReader"
   | "dumpable"
   | "history"
-  | "corePatternWatch";
+  | "corePatternWatch"
+  | "snapshotLimits"
+  | "retentionFs";
 
 type ResolvedOptions = Required<Omit<DaemonOptions, Unresolved>> & {
   coreDir?: string;
@@ -163,12 +171,15 @@ export class Daemon implements AsyncDisposable {
   #locks: Deno.FsFile[];
   #stopped?: Promise<void>;
   #done: PromiseWithResolvers<void> = Promise.withResolvers();
+  #retention: SnapshotRetention;
+  #retentionTimer?: ReturnType<typeof setInterval>;
 
   private constructor(
     options: ResolvedOptions,
     store: TriggerStore,
     actions: SessionActions & { listSessions(): Promise<SessionInfo[]> },
     locks: Deno.FsFile[],
+    retention: { limits?: SnapshotSpaceLimits; fs?: RetentionFs },
   ) {
     this.#options = options;
     this.#locks = locks;
@@ -181,6 +192,12 @@ export class Daemon implements AsyncDisposable {
         options.log(`store: ${(err as Error).message}: the crash is acted on but not recorded`),
     });
     this.#reports = new ReportQueue({ store, tempParent: options.stateDir, log: options.log });
+    this.#retention = new SnapshotRetention({
+      store,
+      limits: retention.limits,
+      fs: retention.fs,
+      log: options.log,
+    });
   }
 
   /** The crash reports (to subscribe to them). */
@@ -303,7 +320,10 @@ export class Daemon implements AsyncDisposable {
     }
     const actions = options.actions ??
       new LttngControl({ timeoutMs: full.actionTimeoutMs, library });
-    const daemon = new Daemon(full, store, actions, locks);
+    const daemon = new Daemon(full, store, actions, locks, {
+      limits: options.snapshotLimits,
+      fs: options.retentionFs,
+    });
     daemon.#library = library;
     try {
       const interrupted = store.markInterrupted();
@@ -317,6 +337,7 @@ export class Daemon implements AsyncDisposable {
       await removeStaleReportDirs(full.stateDir);
       await daemon.#bind();
       await writePidFile(full.runDir);
+      daemon.#startRetention();
     } catch (err) {
       await daemon.stop();
       throw err;
@@ -328,6 +349,18 @@ export class Daemon implements AsyncDisposable {
       `lttng-trig daemon ${Deno.pid} listening on ${daemon.notifySocketPath} and ${daemon.controlSocketPath}`,
     );
     return daemon;
+  }
+
+  /** Snapshot retention: after each finished crash, now, and every hour. */
+  #startRetention(): void {
+    this.#handler.listen(() => void this.#retention.run());
+    this.#retentionTimer = setInterval(() => void this.#retention.run(), 3_600_000);
+    void this.#retention.run();
+  }
+
+  /** Run snapshot retention now; resolves to how many snapshots it removed. */
+  retainSnapshots(): Promise<number> {
+    return this.#retention.run();
   }
 
   async #bind(): Promise<void> {
@@ -464,6 +497,8 @@ export class Daemon implements AsyncDisposable {
       ]);
       clearTimeout(idleTimer);
       await this.#reports.close();
+      clearInterval(this.#retentionTimer);
+      await this.#retention.idle();
       for (const s of this.#sockets) await unlinkOwnSocket(s);
       await removeOwnPidFile(this.#options.runDir);
       this.#store.close();

@@ -76,6 +76,16 @@ export interface TriggerOutcome {
   snapshot?: string;
   /** How long the action took, in milliseconds. */
   durationMs?: number;
+  /** The snapshot was removed since, by retention (lib/daemon/snapshot_retention.ts). */
+  removed?: SnapshotRemoved;
+}
+
+/** When and why retention removed a snapshot. */
+export interface SnapshotRemoved {
+  /** When (ISO 8601). */
+  time: string;
+  /** Why, in a sentence. */
+  reason: string;
 }
 
 /** What happened to a crash's core. */

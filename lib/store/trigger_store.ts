@@ -20,7 +20,7 @@ import type {
   ReportRecord,
   TriggerOutcome,
 } from "../protocol/records.ts";
-import type { ChainFate, MissedCrash } from "../protocol/records.ts";
+import type { ChainFate, MissedCrash, SnapshotRemoved } from "../protocol/records.ts";
 import type { Trigger, TriggerSpec } from "../trigger.ts";
 import {
   CrashTable,
@@ -310,6 +310,14 @@ export class TriggerStore implements Disposable {
   /** Store crash `id`'s report; returns whether the crash is still in the history. */
   setReport(id: number, report: ReportRecord): boolean {
     return this.#write("record the crash report", () => this.#crashes.setReport(id, report));
+  }
+
+  /** Record that a snapshot was removed, and why (snapshot retention). */
+  setSnapshotRemoved(id: number, trigger: string, path: string, removed: SnapshotRemoved): boolean {
+    return this.#write(
+      "record the snapshot's removal",
+      () => this.#crashes.setSnapshotRemoved(id, trigger, path, removed),
+    );
   }
 
   /** Mark crash reports left `pending` by a daemon that died as `failed`; returns how many. */

@@ -37,6 +37,12 @@ export { TriggerExistsError } from "./triggers.ts";
 export type { HistoryLimits, ListCrashesOptions } from "./crashes.ts";
 export { HISTORY_MAX_AGE_DEFAULT_MS, HISTORY_MAX_DEFAULT } from "./crashes.ts";
 
+/**
+ * How long before the notifier journals a crash the daemon may have received it: its hold
+ * (10 s) and the chained handler's run (60 s by default), with room.
+ */
+const MISSED_MATCH_MS = 15 * 60_000;
+
 /** Options of {@linkcode TriggerStore.open}. */
 export interface TriggerStoreOptions {
   /** How much crash history to keep (count and age); see {@linkcode HistoryLimits}. */
@@ -337,9 +343,19 @@ export class TriggerStore implements Disposable {
         | undefined;
       const after = row?.value ?? "";
       const fresh = crashes.filter((c) => c.time > after).sort((a, b) => a.time < b.time ? -1 : 1);
+      // A daemon that got the crash and died before replying has it already (marked
+      // interrupted): the notifier journals a crash after the daemon received it, within
+      // its hold and the chained handler's run.
+      const recorded = this.#stmt(
+        "SELECT 1 FROM crashes WHERE pid = ? AND time >= ? AND time <= ? AND source != 'notifier.log' LIMIT 1",
+      );
+      let imported = 0;
       for (const c of fresh) {
+        const since = new Date(Date.parse(c.time) - MISSED_MATCH_MS).toISOString();
+        if (recorded.get(c.facts.pid, since, c.time) !== undefined) continue;
         const id = this.#crashes.insert(c.facts, "notifier.log", new Date(c.time), "missed");
         this.#crashes.finish(id, "missed", [], c.detail);
+        imported++;
       }
       if (fresh.length > 0) {
         this.#stmt(
@@ -347,7 +363,7 @@ export class TriggerStore implements Disposable {
         ).run(fresh.at(-1)!.time);
         this.#crashes.prune(new Date(), this.#limits);
       }
-      return fresh.length;
+      return imported;
     }, true);
   }
 

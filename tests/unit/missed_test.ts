@@ -64,3 +64,24 @@ Deno.test("TriggerStore.importMissed() imports each journaled crash once, across
   assert.match(crashes[0].detail ?? "", /^no trigger ran: no lttng-trig daemon was running/);
   assert.deepEqual(crashes[0].results, []);
 });
+
+Deno.test("TriggerStore.importMissed() skips a crash the daemon recorded before it died", async () => {
+  await using dir = await tempDir("ltm-");
+  using store = TriggerStore.open(`${dir.path}/lttng-trig.db`);
+  const received = new Date("2026-12-04T03:00:00.000Z");
+  store.recordCrash(
+    { pid: 21, uid: 1000, gid: 1000, execName: "app", hostname: "h" },
+    "notify",
+    received,
+  );
+  // Journaled 12 s later: the daemon closed without replying (killed).
+  const journaled = missedCrashes([
+    entry("2026-12-04T03:00:12.000Z", 21, { failures: ["x"], rootMissed: true }),
+    entry("2026-12-04T03:00:13.000Z", 22),
+  ]);
+  assert.equal(store.importMissed(journaled), 1);
+  assert.deepEqual(store.listCrashes().map((c) => [c.pid, c.outcome]), [
+    [21, "no-trigger"],
+    [22, "missed"],
+  ]);
+});

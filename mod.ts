@@ -116,7 +116,9 @@ export type {
   CoreFate,
   CrashFacts,
   CrashRecord,
+  MissedCrash,
   ReportRecord,
+  SnapshotRemoved,
   TriggerOutcome,
 } from "./lib/protocol/records.ts";
 export {
@@ -186,6 +188,7 @@ export type {
   ControlMessages,
   ControlReplyPayload,
   ControlRequest,
+  CorePatternWatchFacts,
   CrashEvent,
   DroppedEvent,
   HeartbeatEvent,
@@ -317,3 +320,5 @@ export function fireTrigger(
   const path = socketPath ?? notifySocketPath(processPathEnv());
   return sendNotification(path, message);
 }
+export type { RetentionFs } from "./lib/daemon/retention_runner.ts";
+export type { SnapshotSpaceLimits } from "./lib/daemon/snapshot_retention.ts";

@@ -6,6 +6,7 @@
  */
 import picomatch from "picomatch";
 import { safeExecName } from "./paths.ts";
+import { formatDuration } from "./duration.ts";
 import type { CrashFacts } from "./protocol/records.ts";
 
 // Where it was defined first; the record lives in lib/protocol/records.ts.
@@ -44,6 +45,10 @@ export interface SnapshotAction {
   ctrlUrl?: string;
   /** Data URL; always with {@linkcode SnapshotAction.ctrlUrl}. */
   dataUrl?: string;
+  /** `--max-snapshots`: keep this trigger's N newest local snapshots, remove the older. */
+  maxSnapshots?: number;
+  /** `--max-age`: remove this trigger's local snapshots older than this, in ms. */
+  maxAgeMs?: number;
 }
 
 /** Stop the session (`lttng stop`). */
@@ -130,30 +135,7 @@ export function parseRatePolicy(text: string): RatePolicy {
   return { kind: m[1] as RatePolicy["kind"], count };
 }
 
-/**
- * Parse a duration: `500ms`, `30s`, `5m`, `1h`, `2d`; throws `SyntaxError` naming the
- * accepted forms.
- */
-export function parseDuration(text: string): number {
-  const m = /^(\d{1,12})(ms|s|m|h|d)$/.exec(text);
-  if (m === null || Number(m[1]) === 0) {
-    throw new SyntaxError(
-      `Invalid duration "${text}": expected a positive number with ms, s, m, h or d (e.g. 30s, 5m)`,
-    );
-  }
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as "ms"];
-  return Number(m[1]) * unit;
-}
-
-/** Render milliseconds as the shortest exact duration (`90s`, `5m`, `1h`). */
-export function formatDuration(ms: number): string {
-  for (
-    const [unit, size] of [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1000]] as const
-  ) {
-    if (ms % size === 0) return `${ms / size}${unit}`;
-  }
-  return `${ms}ms`;
-}
+export { formatDuration, parseDuration } from "./duration.ts";
 
 /** Render a rate policy the way it is written on the command line. */
 export function formatRatePolicy(policy: RatePolicy | undefined): string {
@@ -241,6 +223,15 @@ export function validateSnapshotOutput(a: SnapshotAction): string[] {
   }
   if (a.maxSize !== undefined && (!Number.isSafeInteger(a.maxSize) || a.maxSize <= 0)) {
     problems.push("--max-size must be a positive size (e.g. 64M)");
+  }
+  if (
+    a.maxSnapshots !== undefined &&
+    (!Number.isSafeInteger(a.maxSnapshots) || a.maxSnapshots < 1 || a.maxSnapshots > 1_000_000)
+  ) {
+    problems.push("--max-snapshots must be a whole number from 1 to 1000000");
+  }
+  if (a.maxAgeMs !== undefined && (!Number.isSafeInteger(a.maxAgeMs) || a.maxAgeMs < 1000)) {
+    problems.push("--max-age must be a duration of at least 1s (e.g. 30d)");
   }
   if (a.path !== undefined && (typeof a.path !== "string" || !a.path.startsWith("/"))) {
     problems.push("--path must be an absolute directory path");
@@ -402,6 +393,8 @@ export function describeAction(a: TriggerAction): string {
   if (a.path !== undefined) parts.push(`path=${a.path}`);
   if (a.url !== undefined) parts.push(`url=${a.url}`);
   if (a.ctrlUrl !== undefined) parts.push(`ctrl-url=${a.ctrlUrl} data-url=${a.dataUrl}`);
+  if (a.maxSnapshots !== undefined) parts.push(`max-snapshots=${a.maxSnapshots}`);
+  if (a.maxAgeMs !== undefined) parts.push(`max-age=${formatDuration(a.maxAgeMs)}`);
   return parts.join(" ");
 }
 

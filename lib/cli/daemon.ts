@@ -13,9 +13,16 @@ import {
   ROOT_STATE_DIR,
 } from "../paths.ts";
 import { Daemon } from "../daemon/daemon.ts";
+import { libc } from "../daemon/libc.ts";
+import { passedSocketFd } from "../daemon/listen_fds.ts";
+import { CORE_PATTERN_PATH, defaultKernelFiles } from "../install/kernel_files.ts";
+import { CorePatternWatch } from "../install/pattern_watch.ts";
+import { readJournal } from "../notify/io.ts";
+import { missedCrashes } from "../notify/missed.ts";
 import { parseDuration } from "../trigger.ts";
-import { type CommandContext, parseCount } from "./common.ts";
 import { VERSION } from "./program.ts";
+import { type CommandContext, parseCount, parseSize } from "./common.ts";
+import { SNAPSHOT_KEEP_FREE, SNAPSHOT_MAX_USE } from "../daemon/snapshot_retention.ts";
 import { type CommandSpec, HELP_OPTION, parse, usageLine } from "./registry.ts";
 
 /** `daemon`'s options and arguments. */
@@ -133,6 +140,26 @@ export const DAEMON_SPEC = {
       examples: ["lttng-trig daemon --no-metrics"],
     },
     {
+      name: "snapshots-max-use",
+      type: "string",
+      value: "SIZE",
+      help:
+        `Remove the oldest snapshot directories the triggers created (as recorded in the history) while all of them use more than SIZE bytes (k, M, G suffixes), as coredump.conf's MaxUse does for cores. Default: ${SNAPSHOT_MAX_USE.percent}% of the snapshots' filesystem, at most ${
+          SNAPSHOT_MAX_USE.capBytes / 1024 ** 3
+        } GiB. The newest snapshot is never removed.`,
+      examples: ["lttng-trig daemon --snapshots-max-use=2G"],
+    },
+    {
+      name: "snapshots-keep-free",
+      type: "string",
+      value: "SIZE",
+      help:
+        `Remove the oldest snapshot directories the triggers created while their filesystem has less than SIZE bytes free, as coredump.conf's KeepFree does. Default: ${SNAPSHOT_KEEP_FREE.percent}% of the filesystem, at most ${
+          SNAPSHOT_KEEP_FREE.capBytes / 1024 ** 3
+        } GiB.`,
+      examples: ["lttng-trig daemon --snapshots-keep-free=1G"],
+    },
+    {
       name: "quiet",
       type: "boolean",
       help: "Do not log crashes and actions to stderr.",
@@ -159,6 +186,16 @@ export const DAEMON_SPEC = {
 
 /** Usage line of `daemon`. */
 export const DAEMON_USAGE = usageLine(DAEMON_SPEC);
+
+/**
+ * Reads core_pattern every second: through libc (Deno opens nothing under /proc without
+ * --allow-all), else through sysctl(8).
+ */
+function corePatternReader(): () => Promise<string | undefined> | string | undefined {
+  const c = libc();
+  if (typeof c !== "string") return () => c.readFile(CORE_PATTERN_PATH);
+  return async () => new TextDecoder().decode(await defaultKernelFiles.read(CORE_PATTERN_PATH));
+}
 
 /** Run `daemon`; resolves when it stops. */
 export async function daemonCommand(argv: string[], ctx: CommandContext): Promise<number> {
@@ -225,6 +262,8 @@ export async function daemonCommand(argv: string[], ctx: CommandContext): Promis
       DAEMON_USAGE,
     );
   }
+  const size = (v: string | undefined, option: string) =>
+    v === undefined ? undefined : parseSize(v, option, DAEMON_USAGE);
   const log = values.quiet
     ? undefined
     : (line: string) => ctx.io.err(`${new Date().toISOString()} lttng-trig: ${line}`);
@@ -238,6 +277,14 @@ export async function daemonCommand(argv: string[], ctx: CommandContext): Promis
   };
   Deno.addSignalListener("SIGTERM", stop);
   Deno.addSignalListener("SIGINT", stop);
+  // Root's daemon puts back a chain that a package upgrade took away (issue #21).
+  const watch = ctx.env.uid === 0
+    ? new CorePatternWatch({
+      stateDir,
+      read: corePatternReader(),
+      log: log ?? (() => {}),
+    })
+    : undefined;
   try {
     daemon = await Daemon.start({
       runDir: resolveRunDir(ctx.env, values["run-dir"]),
@@ -246,10 +293,15 @@ export async function daemonCommand(argv: string[], ctx: CommandContext): Promis
       actionTimeoutMs,
       coredumpSocket: values["no-coredump-socket"] ? false : undefined,
       coreDir: coreDir(values["core-dir"]),
+      coredumpFd: passedSocketFd((name) => ctx.env.get(name), Deno.pid),
       lttngCtl: lttngCtl(values["lttng-ctl"]),
       journalSocket: journalSocket(values["journal-socket"]),
       connector: connector(values.connector),
       history,
+      snapshotLimits: {
+        maxUse: size(values["snapshots-max-use"], "--snapshots-max-use"),
+        keepFree: size(values["snapshots-keep-free"], "--snapshots-keep-free"),
+      },
       log,
       ...(metricsDir === undefined ? {} : {
         // The notifier journals in the state directory the pattern names (install
@@ -261,10 +313,19 @@ export async function daemonCommand(argv: string[], ctx: CommandContext): Promis
           log,
         },
       }),
+      ...(watch === undefined ? {} : { corePatternWatch: () => watch.facts() }),
     });
+    watch?.start();
+    // Crashes while no daemon ran: the notifier journaled them (issue #21).
+    try {
+      daemon.importMissed(missedCrashes(await readJournal(stateDir, Infinity)));
+    } catch (err) {
+      log?.(`cannot import the crashes the notifier journaled: ${(err as Error).message}`);
+    }
     if (stopRequested) void daemon.stop();
     await daemon.finished;
   } finally {
+    await watch?.stop();
     Deno.removeSignalListener("SIGTERM", stop);
     Deno.removeSignalListener("SIGINT", stop);
   }

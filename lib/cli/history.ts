@@ -28,7 +28,7 @@ export const HISTORY_SPEC = {
   summary: "List the crashes received and what they fired",
   description: [
     "List the crashes the lttng-trig daemon received, one per line, oldest first, like coredumpctl list: time, pid, uid, signal, exec name, the triggers it fired (the first two, then +N for the others: show CRASH lists them all), the outcome, where the snapshot is, and where the core is (when the notifier keeps cores).",
-    "Outcomes: ok (every fired action succeeded), failed (the reason is in the SNAPSHOT column and in --json), no-trigger (no trigger matched), skipped (rate policy, cooldown or daily maximum), pending (actions running), interrupted (the daemon stopped before they finished). Under 'install --chain', the outcome is followed by what the chained crash handler did, such as (chain: ok 85 ms) or (chain: failed exit 1 12 ms).",
+    "Outcomes: ok (every fired action succeeded), failed (the reason is in the SNAPSHOT column and in --json), no-trigger (no trigger matched), skipped (rate policy, cooldown or daily maximum), pending (actions running), interrupted (the daemon stopped before they finished), missed (no daemon ran when it crashed: the notifier journaled it, and the daemon's next start put it in the history; no trigger ran, 'show' says why). Under 'install --chain', the outcome is followed by what the chained crash handler did, such as (chain: ok 85 ms) or (chain: failed exit 1 12 ms).",
   ],
   positionals: [],
   options: [
@@ -122,7 +122,7 @@ export function historyLines(crashes: CrashRecord[]): string[] {
     // Every string from the crash is escaped: none reaches the terminal as a control.
     const fired = firedText(c.results.map((r) => `${escaped(r.trigger)}:${escaped(r.outcome)}`));
     const snapshots = c.results.flatMap((r) =>
-      r.snapshot === undefined ? [] : [escaped(r.snapshot)]
+      r.snapshot === undefined ? [] : [escaped(r.snapshot) + (r.removed ? " (removed)" : "")]
     );
     const reasons = c.results.filter((r) => r.outcome === "failed").map((r) =>
       escaped(r.reason ?? "")
@@ -135,7 +135,12 @@ export function historyLines(crashes: CrashRecord[]): string[] {
       escaped(c.execName),
       fired,
       escaped(c.outcome) + (c.chain === undefined ? "" : ` (${chainHistoryText(c.chain)})`),
-      snapshots.join(",") || (reasons.length > 0 ? `(${reasons.join("; ")})` : "-"),
+      snapshots.join(",") ||
+      (reasons.length > 0
+        ? `(${reasons.join("; ")})`
+        : c.outcome === "missed"
+        ? "(no daemon ran: no trigger fired)"
+        : "-"),
       c.core === undefined
         ? "-"
         : c.core.kept

@@ -52,6 +52,8 @@ import {
   quotePattern,
   stripNewline,
 } from "../install/pattern.ts";
+import { coreKeepingOf, coreKeepingText } from "../install/core_limit.ts";
+import { SOCKET_DOWNTIME_NOTE } from "../install/socket_hold.ts";
 import {
   checkCodeTrust,
   checkCoreDir,
@@ -151,7 +153,12 @@ export async function installCommand(
       // The notifier looks for install.json in the default state directory.
       ...(stateDir === ROOT_STATE_DIR ? {} : { stateDir }),
     };
-    pattern = fittingPattern({ exe, coreDir: args.coreDir, ...chained }, args, exe, ctx);
+    pattern = fittingPattern(
+      { exe, coreDir: args.coreDir, coreLimit: args.coreLimit, ...chained },
+      args,
+      exe,
+      ctx,
+    );
   }
   const size = encoder.encode(pattern).byteLength;
   if (size > CORE_PATTERN_MAX_BYTES) {
@@ -241,6 +248,7 @@ export async function installCommand(
     ctx.io.out(`Replaced ${kind.handler} (${quotePattern(current)}).`);
   }
   if (plan.note !== undefined) ctx.io.out(`${plan.note}.`);
+  if (args.socket) ctx.io.out(`${SOCKET_DOWNTIME_NOTE}.`);
   ctx.io.out(
     `Previous core_pattern ${
       quotePattern(state.previous.corePattern)
@@ -251,6 +259,8 @@ export async function installCommand(
       `core_pipe_limit: ${limit} -> ${newLimit} (the kernel waits for the notifier; crashes beyond ${newLimit} at once are skipped).`,
     );
   }
+  const keeping = coreKeepingOf(pattern);
+  if (keeping !== undefined) ctx.io.out(`Cores: ${coreKeepingText(keeping)}.`);
   ctx.io.out("Check with 'lttng-trig status'.");
   return 0;
 }

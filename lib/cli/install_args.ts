@@ -92,6 +92,15 @@ export const INSTALL_SPEC = {
       complete: "dirs",
     },
     {
+      name: "core-limit",
+      type: "string",
+      value: "honour|ignore",
+      help:
+        "With --core-dir: what the crash's core size limit (ulimit -c) does. honour, the default, keeps no core of a process whose ulimit -c is 0 (the default of most shells and services) and cuts a core at its limit; ignore keeps every core whatever its limit, as systemd-coredump does (its pattern passes a huge number where %c would be). Either way DIR's own limits apply.",
+      examples: ["lttng-trig install --core-dir=/var/crash/lttng-trig --core-limit=ignore"],
+      complete: { words: ["honour", "ignore"] },
+    },
+    {
       name: "exe",
       type: "string",
       value: "PATH",
@@ -150,6 +159,8 @@ export interface InstallArgs {
   factsRequired?: boolean;
   /** `--core-dir`. */
   coreDir?: string;
+  /** `--core-limit`, with `--core-dir`. */
+  coreLimit?: "honour" | "ignore";
   /** `--exe`. */
   exe?: string;
   /** `--state-dir`. */
@@ -164,7 +175,7 @@ export interface InstallArgs {
 export function parseInstallArgs(argv: string[]): InstallArgs {
   const { values, positionals } = parse(INSTALL_SPEC, argv);
   if (values.socket) {
-    const clash = (["facts", "minimal", "core-dir", "exe"] as const).find((o) =>
+    const clash = (["facts", "minimal", "core-dir", "core-limit", "exe"] as const).find((o) =>
       values[o] !== undefined
     );
     if (clash !== undefined) {
@@ -204,6 +215,16 @@ export function parseInstallArgs(argv: string[]): InstallArgs {
       throw new UsageError(`invalid --${option} "${value}": ${problem}`, INSTALL_USAGE);
     }
   }
+  const coreLimit = values["core-limit"];
+  if (coreLimit !== undefined && coreLimit !== "honour" && coreLimit !== "ignore") {
+    throw new UsageError(
+      `invalid --core-limit "${coreLimit}": honour or ignore`,
+      INSTALL_USAGE,
+    );
+  }
+  if (coreLimit !== undefined && values["core-dir"] === undefined) {
+    throw new UsageError("--core-limit goes with --core-dir", INSTALL_USAGE);
+  }
   const args: InstallArgs = {
     force: values.force ?? false,
     chain: values.chain ?? false,
@@ -215,6 +236,7 @@ export function parseInstallArgs(argv: string[]): InstallArgs {
   };
   if (values["run-dir"] !== undefined) args.runDir = values["run-dir"];
   if (values["core-dir"] !== undefined) args.coreDir = values["core-dir"].replace(/(.)\/+$/, "$1");
+  if (coreLimit !== undefined) args.coreLimit = coreLimit;
   if (values.exe !== undefined) args.exe = values.exe;
   if (values.facts) args.factsRequired = true;
   if (values["state-dir"] !== undefined) args.stateDir = values["state-dir"];

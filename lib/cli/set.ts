@@ -62,6 +62,11 @@ export const SET_SPEC = {
       usage: "OUTPUT",
       help: "snapshot only; at most one of --path, --url, --ctrl-url/--data-url",
     },
+    "Snapshot retention": {
+      usage: "RETENTION",
+      help:
+        "snapshot only; the daemon removes local snapshot directories it recorded for this trigger, and says so in history and show",
+    },
   },
   options: [
     {
@@ -182,6 +187,24 @@ export const SET_SPEC = {
       ],
       group: "Snapshot output",
     },
+    {
+      name: "max-snapshots",
+      type: "string",
+      value: "N",
+      help:
+        "Keep this trigger's N newest local snapshots: after each crash, the daemon removes the older snapshot directories it recorded for this trigger. Default: no count limit (the daemon-wide size and free-space limits still apply: see lttng-trig-daemon(1)).",
+      examples: ["lttng-trig set --max-snapshots=10 -s web OnAnyCoreDump snapshot"],
+      group: "Snapshot retention",
+    },
+    {
+      name: "max-age",
+      type: "string",
+      value: "DURATION",
+      help:
+        "Remove this trigger's local snapshots older than DURATION (s, m, h, d suffixes), as the daemon checks after each crash and every hour.",
+      examples: ["lttng-trig set --max-age=30d -s web OnAnyCoreDump snapshot"],
+      group: "Snapshot retention",
+    },
     runDirOption("set"),
     COMMON_HELP_OPTION,
   ],
@@ -263,7 +286,15 @@ export async function parseSetArgs(argv: string[], ctx: CommandContext): Promise
   if (kind !== "snapshot" && kind !== "stop") {
     throw new UsageError(`unknown action "${actionWord}": use snapshot or stop`, SET_USAGE);
   }
-  const outputFlags = ["max-size", "path", "url", "ctrl-url", "data-url"] as const;
+  const outputFlags = [
+    "max-size",
+    "path",
+    "url",
+    "ctrl-url",
+    "data-url",
+    "max-snapshots",
+    "max-age",
+  ] as const;
   let action: TriggerAction;
   if (kind === "stop") {
     const given = outputFlags.filter((f) => values[f] !== undefined);
@@ -280,6 +311,16 @@ export async function parseSetArgs(argv: string[], ctx: CommandContext): Promise
     if (values.url !== undefined) snap.url = values.url;
     if (values["ctrl-url"] !== undefined) snap.ctrlUrl = values["ctrl-url"];
     if (values["data-url"] !== undefined) snap.dataUrl = values["data-url"];
+    if (values["max-snapshots"] !== undefined) {
+      snap.maxSnapshots = parseCount(values["max-snapshots"], "--max-snapshots", SET_USAGE);
+    }
+    if (values["max-age"] !== undefined) {
+      try {
+        snap.maxAgeMs = parseDuration(values["max-age"]);
+      } catch (err) {
+        throw new UsageError(`--max-age: ${(err as Error).message}`, SET_USAGE);
+      }
+    }
     action = snap;
   }
   const session = values.session ?? await currentSession(ctx);

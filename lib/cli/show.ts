@@ -23,6 +23,7 @@ import {
   printable,
   quoted,
   runDirOption,
+  shortTime,
 } from "./common.ts";
 import { type CommandSpec, parse, usageLine } from "./registry.ts";
 
@@ -136,7 +137,14 @@ export function showLines(c: CrashRecord): string[] {
         r.durationMs !== undefined ? `, ${r.durationMs} ms` : ""
       }`,
     );
-    field("snapshot", text(r.snapshot));
+    field(
+      "snapshot",
+      r.removed === undefined
+        ? text(r.snapshot)
+        : `${text(r.snapshot)} (removed ${escaped(shortTime(r.removed.time))}: ${
+          escaped(r.removed.reason)
+        })`,
+    );
   }
   if (c.chain !== undefined) field("chained handler", chainShowText(c.chain));
   if (c.core !== undefined) {
@@ -205,9 +213,9 @@ export async function showCommand(argv: string[], ctx: CommandContext): Promise<
       `no crash with ${values.id ? "history id" : "pid"} ${key}: see 'lttng-trig history'`,
     );
   }
-  const snapshot = crash.results.map((r) => r.snapshot).find((s) =>
-    s !== undefined && s.startsWith("/")
-  );
+  const snapshot = crash.results.filter((r) => r.removed === undefined).map((r) => r.snapshot)
+    .find((s) => s !== undefined && s.startsWith("/"));
+  const removed = crash.results.find((r) => r.removed !== undefined)?.removed;
   let events: CrashEvents | undefined;
   // The crashing thread: the one the report unwound, else the one the kernel named.
   const tid = crash.report?.crashingTid ?? crash.tid;
@@ -247,7 +255,9 @@ export async function showCommand(argv: string[], ctx: CommandContext): Promise<
   ctx.io.out("");
   for (const line of reportLines(crash, values["all-threads"] === true)) ctx.io.out(line);
   ctx.io.out("");
-  if (snapshot === undefined) {
+  if (snapshot === undefined && removed !== undefined) {
+    ctx.io.out(`No events: the snapshot was removed by retention: ${escaped(removed.reason)}.`);
+  } else if (snapshot === undefined) {
     ctx.io.out("No local snapshot of this crash to read events from.");
   } else if (events === undefined) {
     ctx.io.err(`Warning: ${printable(eventsError ?? "")}`);

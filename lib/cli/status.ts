@@ -35,6 +35,10 @@ import {
   unservedFilters,
 } from "../install/pattern.ts";
 import { installStatePath, readInstallState } from "../install/state.ts";
+import { coreKeepingOf, coreKeepingText } from "../install/core_limit.ts";
+import { reinstallAdvice, watchStatusLines } from "../install/pattern_watch.ts";
+import { socketHoldLine } from "../install/socket_hold.ts";
+import type { CorePatternWatchFacts } from "../protocol/control.ts";
 import { LttngControl, type SessionInfo } from "../lttng/control.ts";
 import { sessionProblem } from "../lttng/session_checks.ts";
 
@@ -44,7 +48,7 @@ export const STATUS_SPEC = {
   summary: "Is lttng-trig installed, does the daemon answer, what happened last",
   description: [
     "Show whether lttng-trig is ready to catch a crash:",
-    "  core_pattern      installed (it runs 'lttng-trig notify') or not, and the pattern\n  core_pipe_limit   the kernel's limit of crashes piped at once\n  daemon            running (pid, number of triggers) or not answering, and where\n  trigger           one line per trigger: name, session, action\n  session daemon    whether lttng-sessiond answers 'lttng list' (run as you)\n  cannot fire       a trigger whose session is missing or not in snapshot mode\n  last crash        the newest crash the daemon received, and its outcome\n  last notifier error\n                    the newest failure the notifier journalled in STATE_DIR/notifier.log\n                    (e.g. no daemon answered when a process crashed)",
+    "  core_pattern      installed (it runs 'lttng-trig notify') or not, and the pattern\n  cores             with --core-dir: which cores are kept, under ulimit -c (--core-limit)\n  core_pattern watch\n                    what the root daemon saw: a chain it put back after a package upgrade, or a change that stops lttng-trig seeing crashes\n  coredump socket   socket mode: whether lttng-trig.socket holds it (crashes wait while the daemon restarts)\n  core_pipe_limit   the kernel's limit of crashes piped at once\n  daemon            running (pid, number of triggers) or not answering, and where\n  trigger           one line per trigger: name, session, action\n  session daemon    whether lttng-sessiond answers 'lttng list' (run as you)\n  cannot fire       a trigger whose session is missing or not in snapshot mode\n  last crash        the newest crash the daemon received, and its outcome\n  last notifier error\n                    the newest failure the notifier journalled in STATE_DIR/notifier.log\n                    (e.g. no daemon answered when a process crashed)",
   ],
   positionals: [],
   options: [
@@ -360,6 +364,10 @@ function crashOutcome(c: CrashRecord): string {
   return detail === "" ? c.outcome : `${c.outcome} (${detail})`;
 }
 
+function watchFacts(r: StatusReport): CorePatternWatchFacts | undefined {
+  return r.daemon.answering ? r.daemon.corePatternWatch as CorePatternWatchFacts : undefined;
+}
+
 /** Render a status report as `status` prints it. */
 export function statusLines(r: StatusReport): string[] {
   const lines: string[] = [];
@@ -371,6 +379,13 @@ export function statusLines(r: StatusReport): string[] {
     );
   } else if (r.installed) {
     lines.push(`core_pattern: installed (${r.corePattern})`);
+  } else if (r.handler !== null && r.chain != null) {
+    // A chain is recorded: --force would drop the handler (issue #21).
+    lines.push(
+      `core_pattern: not installed (${r.corePattern}): ${r.handler} handles crashes: ${
+        reinstallAdvice(classifyCorePattern(r.corePattern), true)
+      }`,
+    );
   } else if (r.handler !== null) {
     lines.push(
       `core_pattern: not installed (${r.corePattern}): ${r.handler} handles crashes; 'lttng-trig install --force' replaces it`,
@@ -387,7 +402,15 @@ export function statusLines(r: StatusReport): string[] {
       } (remembered in ${r.remembered.path}, restored by 'lttng-trig uninstall')`,
     );
   }
-  if (r.chain != null) lines.push(...chainStatusLines(r.chain));
+  if (r.chain != null) lines.push(...chainStatusLines(r.chain, r.installed));
+  lines.push(...watchStatusLines(watchFacts(r)));
+  const keeping = r.installed && r.corePattern !== null ? coreKeepingOf(r.corePattern) : undefined;
+  if (keeping !== undefined) lines.push(`cores: ${coreKeepingText(keeping)}`);
+  if (r.installed && r.corePattern?.startsWith("@")) {
+    lines.push(
+      socketHoldLine(r.daemon.answering ? r.daemon.coredumpSocketActivated === true : undefined),
+    );
+  }
   lines.push(
     r.corePipeLimit === null
       ? "core_pipe_limit: unknown"

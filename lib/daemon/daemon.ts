@@ -35,10 +35,12 @@ import {
   unlinkOwnSocket,
 } from "./sockets.ts";
 import type { SessionInfo } from "../lttng/control.ts";
-import type { StatusReply } from "../protocol/control.ts";
+import type { CorePatternWatchFacts, StatusReply } from "../protocol/control.ts";
 import { CoredumpServer } from "./coredump_socket.ts";
 import { PeerListener } from "./peer_socket.ts";
 import { holdByPidfd, pidfdAlive } from "../pidfd.ts";
+import { type RetentionFs, SnapshotRetention } from "./retention_runner.ts";
+import type { SnapshotSpaceLimits } from "./snapshot_retention.ts";
 import { lookAtHeldProcess, type ProcReader } from "./held_process.ts";
 import { selfDumpProtection } from "./dumpable.ts";
 import { libc } from "./libc.ts";
@@ -49,7 +51,7 @@ import { ChainFateEvents } from "./chain_fate_events.ts";
 import { removeStaleReportDirs, ReportQueue } from "./report_queue.ts";
 import { type DaemonMetricsHooks, hookMetrics } from "./metrics_hooks.ts";
 import type { MetricsExporterOptions } from "../metrics/exporter.ts";
-import type { CoreFate } from "../protocol/records.ts";
+import type { CoreFate, MissedCrash } from "../protocol/records.ts";
 import {
   DaemonStartError,
   lockDirs,
@@ -76,6 +78,11 @@ export interface DaemonOptions {
   coredumpSocket?: boolean;
   /** In coredump-socket mode, keep cores here (zstd). */
   coreDir?: string;
+  /**
+   * The coredump socket passed by systemd (lttng-trig.socket, lib/daemon/listen_fds.ts):
+   * served instead of binding one, and left in place at stop.
+   */
+  coredumpFd?: number;
   /**
    * How actions reach LTTng: `library` (liblttng-ctl through FFI), `command` (the `lttng`
    * command), or `auto` (the library where it loads, else the command).
@@ -126,25 +133,37 @@ export interface DaemonOptions {
   connector?: "auto" | "only" | "off";
   /** libc's pidfd, clock and `/proc` calls for the early path. @default libc through FFI */
   pinOps?: PinOps | string;
+  /** Daemon-wide snapshot limits (lib/daemon/snapshot_retention.ts). @default 10%/15% */
+  snapshotLimits?: SnapshotSpaceLimits;
+  /** The filesystem snapshot retention removes from. @default the real one */
+  retentionFs?: RetentionFs;
+  /** What the watch of core_pattern saw, for `status` (lib/install/pattern_watch.ts). */
+  corePatternWatch?: () => CorePatternWatchFacts;
 }
 
 // Options with no default, or handed on as they are (history, to the store).
 type Unresolved =
   | "actions"
   | "coreDir"
+  | "coredumpFd"
   | "procReader"
   | "dumpable"
   | "history"
   | "journalSocket"
   | "metrics"
-  | "pinOps";
+  | "pinOps"
+  | "corePatternWatch"
+  | "snapshotLimits"
+  | "retentionFs";
 
 type ResolvedOptions = Required<Omit<DaemonOptions, Unresolved>> & {
   coreDir?: string;
+  coredumpFd?: number;
   procReader?: ProcReader | string;
   dumpable?: { setNotDumpable(): boolean } | string;
   journalSocket: string | null;
   pinOps?: PinOps | string;
+  corePatternWatch?: () => CorePatternWatchFacts;
 };
 
 /**
@@ -185,16 +204,20 @@ export class Daemon implements AsyncDisposable {
   #chains = new ChainFateEvents();
   #library?: LttngCtlLibrary;
   #selfDump?: { protected: boolean; reason: string };
+  #socketActivated = false;
   #locks: Deno.FsFile[];
   #stopped?: Promise<void>;
   #done: PromiseWithResolvers<void> = Promise.withResolvers();
   #metrics?: DaemonMetricsHooks;
+  #retention: SnapshotRetention;
+  #retentionTimer?: ReturnType<typeof setInterval>;
 
   private constructor(
     options: ResolvedOptions,
     store: TriggerStore,
     actions: SessionActions & { listSessions(): Promise<SessionInfo[]> },
     locks: Deno.FsFile[],
+    retention: { limits?: SnapshotSpaceLimits; fs?: RetentionFs },
   ) {
     this.#options = options;
     this.#locks = locks;
@@ -218,6 +241,12 @@ export class Daemon implements AsyncDisposable {
         log: options.log,
       });
     }
+    this.#retention = new SnapshotRetention({
+      store,
+      limits: retention.limits,
+      fs: retention.fs,
+      log: options.log,
+    });
   }
 
   /** The crash reports (to subscribe to them). */
@@ -253,6 +282,20 @@ export class Daemon implements AsyncDisposable {
       uid: crash.uid,
       gid: crash.gid,
     });
+  }
+
+  /**
+   * Put crashes that reached no daemon (journaled by the notifier while none ran) into
+   * the history, each once; returns how many were new.
+   */
+  importMissed(crashes: readonly MissedCrash[]): number {
+    const n = this.#store.importMissed(crashes);
+    if (n > 0) {
+      this.#options.log(
+        `${n} crash(es) the notifier journaled while no daemon ran are now in the history (outcome missed: no trigger ran)`,
+      );
+    }
+    return n;
   }
 
   /** The crash handler (to subscribe to crashes). */
@@ -296,6 +339,7 @@ export class Daemon implements AsyncDisposable {
       coredumpSocket: options.connector === "only" ? false : options.coredumpSocket ?? uid === 0,
       lttngCtl: options.lttngCtl ?? "auto",
       coreDir: options.coreDir,
+      coredumpFd: options.coredumpFd,
       log: options.log ?? (() => {}),
       procReader: options.procReader,
       dumpable: options.dumpable,
@@ -303,6 +347,7 @@ export class Daemon implements AsyncDisposable {
         ? (uid === 0 ? JOURNAL_SOCKET : null)
         : options.journalSocket,
       pinOps: options.pinOps,
+      corePatternWatch: options.corePatternWatch,
     };
     await prepareDir(full.runDir, uid === 0 ? 0o755 : 0o700, uid, "run");
     await prepareDir(full.stateDir, 0o700, uid, "state");
@@ -341,7 +386,10 @@ export class Daemon implements AsyncDisposable {
     }
     const actions = options.actions ??
       new LttngControl({ timeoutMs: full.actionTimeoutMs, library });
-    const daemon = new Daemon(full, store, actions, locks);
+    const daemon = new Daemon(full, store, actions, locks, {
+      limits: options.snapshotLimits,
+      fs: options.retentionFs,
+    });
     daemon.#library = library;
     try {
       const interrupted = store.markInterrupted();
@@ -356,6 +404,7 @@ export class Daemon implements AsyncDisposable {
       daemon.#metrics = await hookMetrics(daemon.#handler, daemon.#reports, options.metrics);
       await daemon.#bind();
       await writePidFile(full.runDir);
+      daemon.#startRetention();
     } catch (err) {
       await daemon.stop();
       throw err;
@@ -367,6 +416,18 @@ export class Daemon implements AsyncDisposable {
       `lttng-trig daemon ${Deno.pid} listening on ${daemon.notifySocketPath} and ${daemon.controlSocketPath}`,
     );
     return daemon;
+  }
+
+  /** Snapshot retention: after each finished crash, now, and every hour. */
+  #startRetention(): void {
+    this.#handler.listen(() => void this.#retention.run());
+    this.#retentionTimer = setInterval(() => void this.#retention.run(), 3_600_000);
+    void this.#retention.run();
+  }
+
+  /** Run snapshot retention now; resolves to how many snapshots it removed. */
+  retainSnapshots(): Promise<number> {
+    return this.#retention.run();
   }
 
   async #bind(): Promise<void> {
@@ -396,13 +457,23 @@ export class Daemon implements AsyncDisposable {
       // core into the daemon's own socket, forever: better no socket mode at all.
       o.log(`coredump socket not bound: ${this.#selfDump.reason}`);
     } else if (o.coredumpSocket) {
-      const coredump = await bindSocket(
-        this.coredumpSocketPath,
-        { mode: 0o600 },
-        (path) => PeerListener.listen(path, 256),
-      );
-      this.#sockets.push(coredump);
-      this.#coredump = new CoredumpServer(coredump.listener, {
+      let listener: PeerListener;
+      if (o.coredumpFd !== undefined) {
+        listener = PeerListener.adopt(o.coredumpFd);
+        this.#socketActivated = true;
+        o.log(
+          `coredump socket: fd ${o.coredumpFd} passed by systemd: crashes wait in its backlog while the daemon restarts`,
+        );
+      } else {
+        const coredump = await bindSocket(
+          this.coredumpSocketPath,
+          { mode: 0o600 },
+          (path) => PeerListener.listen(path, 256),
+        );
+        this.#sockets.push(coredump);
+        listener = coredump.listener;
+      }
+      this.#coredump = new CoredumpServer(listener, {
         handle: (facts, onRelease, onRecorded) =>
           this.#crashes.handle(facts, "socket", onRelease, onRecorded).then((outcome) => {
             o.log(crashLogLine(facts, outcome));
@@ -496,10 +567,12 @@ export class Daemon implements AsyncDisposable {
       startedAt: this.#startedAt.toISOString(),
       triggers: this.#store.listTriggers().length,
       coredumpSocket: this.#coredump === undefined ? null : this.coredumpSocketPath,
+      ...(this.#socketActivated ? { coredumpSocketActivated: true } : {}),
       ...(this.#selfDump === undefined ? {} : { selfDump: this.#selfDump }),
       earlyPath: this.#early === undefined
         ? { listening: false, reason: this.#earlyWhy }
         : { listening: true, only: this.#options.connector === "only", ...this.#early.status() },
+      ...(o.corePatternWatch === undefined ? {} : { corePatternWatch: o.corePatternWatch() }),
     };
   }
 
@@ -524,6 +597,8 @@ export class Daemon implements AsyncDisposable {
       await this.#reports.close();
       this.#journal?.close();
       await this.#metrics?.close();
+      clearInterval(this.#retentionTimer);
+      await this.#retention.idle();
       for (const s of this.#sockets) await unlinkOwnSocket(s);
       await removeOwnPidFile(this.#options.runDir);
       this.#store.close();

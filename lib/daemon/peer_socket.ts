@@ -26,6 +26,8 @@ const SYMBOLS = {
   recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
   shutdown: { parameters: ["i32", "i32"], result: "i32" },
+  // int fcntl(int fd, int cmd, ...): called with an int argument.
+  fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   ...ERRNO_SYMBOLS,
 } as const;
@@ -44,6 +46,11 @@ const SHUT_RDWR = 2;
 const EINTR = 4;
 const EAGAIN = 11;
 const ECONNABORTED = 103;
+const F_SETFD = 2;
+const F_GETFL = 3;
+const F_SETFL = 4;
+const FD_CLOEXEC = 1;
+const O_NONBLOCK = 0o4000;
 /** `sizeof(struct sockaddr_un)`: 2 bytes of family, 108 of path. */
 const SOCKADDR_UN_SIZE = 110;
 /** Each wait in `poll` lasts at most this long before the socket's state is looked at. */
@@ -177,10 +184,12 @@ export class PeerListener {
   #c: Lib;
   #closed = false;
   #waiting = 0;
+  #adopted: boolean;
 
-  private constructor(c: Lib, fd: number) {
+  private constructor(c: Lib, fd: number, adopted = false) {
     this.#c = c;
     this.#fd = fd;
+    this.#adopted = adopted;
   }
 
   /** Bind and listen at `path` (which must not exist), with a backlog of `backlog`. */
@@ -199,6 +208,23 @@ export class PeerListener {
       throw err;
     }
     return new PeerListener(c, fd);
+  }
+
+  /**
+   * Listen on `fd`, a listening unix stream socket passed to this process (by systemd,
+   * lib/daemon/listen_fds.ts): made non-blocking and close-on-exec, so that no child
+   * inherits it. Its connections carry their peer's credentials like any other's.
+   */
+  static adopt(fd: number): PeerListener {
+    const c = lib();
+    const flags = c.fcntl(fd, F_GETFL, 0);
+    if (flags < 0 || c.fcntl(fd, F_SETFL, flags | O_NONBLOCK) !== 0) {
+      throw failure(`cannot use the socket passed as fd ${fd}`, c);
+    }
+    if (c.fcntl(fd, F_SETFD, FD_CLOEXEC) !== 0) {
+      throw failure(`cannot make fd ${fd} close-on-exec`, c);
+    }
+    return new PeerListener(c, fd, true);
   }
 
   /** The next connection; rejects with `Deno.errors.BadResource` once closed. */
@@ -233,7 +259,9 @@ export class PeerListener {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#c.shutdown(this.#fd, SHUT_RDWR);
+    // A passed socket outlives the daemon (systemd holds it, and crashes wait in its
+    // backlog): shutting it down would close it for systemd too, so only our fd goes.
+    if (!this.#adopted) this.#c.shutdown(this.#fd, SHUT_RDWR);
     if (this.#waiting === 0) this.#release();
   }
 

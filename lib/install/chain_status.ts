@@ -42,10 +42,15 @@ export async function chainStatusOf(
   return { program: chain.program, command: chain.command, problem, lastRun };
 }
 
-/** `status` lines for the chained handler. */
-export function chainStatusLines(c: ChainStatus): string[] {
+/**
+ * `status` lines for the chained handler; `installed`: core_pattern runs lttng-trig (when
+ * it does not, the handler runs alone, and lttng-trig sees no crash).
+ */
+export function chainStatusLines(c: ChainStatus, installed = true): string[] {
   const lines = [
-    `chained handler: ${c.program} ('|${c.command}'), run after lttng-trig on every crash`,
+    installed
+      ? `chained handler: ${c.program} ('|${c.command}'), run after lttng-trig on every crash`
+      : `chained handler: ${c.program} ('|${c.command}'), chained by 'lttng-trig install --chain', but core_pattern no longer runs lttng-trig: ${c.program} runs alone, and lttng-trig sees no crash`,
   ];
   if (c.problem !== null) {
     lines.push(

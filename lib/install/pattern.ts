@@ -28,6 +28,8 @@ export interface CorePatternOptions {
   facts?: boolean;
   /** Absolute directory the notifier saves cores in; implies `facts`. */
   coreDir?: string;
+  /** With `coreDir`: `ignore` keeps every core whatever its `ulimit -c`. @default "honour" */
+  coreLimit?: "honour" | "ignore";
   /**
    * The specifiers a chained handler's pattern uses (`install --chain`): the pattern then
    * carries the values the notifier needs to run it (lib/install/specifiers.ts).
@@ -91,6 +93,7 @@ export function corePatternFor(options: CorePatternOptions): string {
       throw new TypeError(`Cannot use "${options.coreDir}" in core_pattern: ${problem}`);
     }
     words.push(`--core-dir=${options.coreDir}`);
+    if (options.coreLimit === "ignore") words.push("--core-limit=ignore");
   }
   if (options.stateDir !== undefined) {
     const problem = patternPathProblem(options.stateDir);

@@ -94,6 +94,11 @@ export interface NotifyArgs {
   pidfd?: number;
   /** `--core-dir=DIR`: keep the core there (zstd), instead of discarding it. */
   coreDir?: string;
+  /**
+   * `--core-limit=ignore`: keep the core whatever the crash's `ulimit -c` (`%c`), as
+   * systemd-coredump does; `honour` (the default) keeps none under `ulimit -c 0`.
+   */
+  coreLimit?: "honour" | "ignore";
   /** `--tid=%i`: the crashing thread's tid, in the crashed process's pid namespace. */
   tid?: number;
   /**
@@ -106,6 +111,10 @@ export interface NotifyArgs {
 }
 
 const OPTION_RE = /^--([a-z][a-z-]*)=(.*)$/s;
+
+function isCoreLimit(value: string): value is "honour" | "ignore" {
+  return value === "honour" || value === "ignore";
+}
 
 function u32(text: string | undefined): number | undefined {
   if (text === undefined || !/^\d{1,10}$/.test(text)) return undefined;
@@ -149,6 +158,7 @@ export function parseNotifyArgs(
     else if (name === "timeout" && u32(value) !== undefined) out.timeoutMs = u32(value);
     else if (name === "core-dir" && value.startsWith("/")) out.coreDir = value;
     else if (name === "tid" && u32(value) !== undefined) out.tid = u32(value);
+    else if (name === "core-limit" && isCoreLimit(value)) out.coreLimit = value;
     else if (name === "chain" || name.startsWith("chain-")) continue; // lib/notify/chain.ts
     else warnings.push(`ignored option --${name}`);
   }

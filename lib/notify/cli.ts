@@ -4,7 +4,8 @@
  * @module
  */
 import { kernelSplitsExecName, parseNotifyArgs } from "./args.ts";
-import { DEFAULT_HOLD_MS, runNotifier, sendToReplied } from "./notifier.ts";
+import { DEFAULT_HOLD_MS, type Delivery, runNotifier, sendToReplied } from "./notifier.ts";
+import { NotifyStatus } from "../wire/notify.ts";
 import { denoNotifierIo, journalFailure } from "./io.ts";
 import { processPathEnv, resolveStateDir, ROOT_STATE_DIR } from "../paths.ts";
 
@@ -46,7 +47,8 @@ export async function notifyMain(words: string[]): Promise<number> {
       uid: args.uid ?? 0xffff_ffff,
       pid: args.pid,
       time: args.facts?.time,
-      coreLimit: args.facts?.coreLimit,
+      // --core-limit=ignore: every core is kept, as systemd-coredump keeps them.
+      coreLimit: args.coreLimit === "ignore" ? undefined : args.facts?.coreLimit,
     });
   };
   let stateDir = args.stateDir ?? ROOT_STATE_DIR;
@@ -86,9 +88,20 @@ export async function notifyMain(words: string[]): Promise<number> {
     pid: args.pid,
     ...(args.uid === undefined ? {} : { uid: args.uid }),
     exec: args.execName,
+    gid: args.gid,
+    host: args.hostname,
+    ...(args.facts?.signal === undefined ? {} : { signal: args.facts.signal }),
+    // No root daemon got it: its next start imports it into the history.
+    ...(run.deliveries.some(rootGotIt) ? {} : { rootMissed: true as const }),
     failures: run.failures,
   }).catch(() => {});
   return 1;
+}
+
+/** Did the root daemon get the crash into its history (not while stopping)? */
+function rootGotIt(d: Delivery): boolean {
+  return d.target === "root" &&
+    (d.outcome === "sent" || (d.outcome === "replied" && d.status !== NotifyStatus.UNAVAILABLE));
 }
 
 /** Does the notifier's command line carry `--chain=` among its leading options? */

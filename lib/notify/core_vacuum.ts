@@ -7,6 +7,7 @@
  * @module
  */
 import { ownershipProblem } from "../ownership.ts";
+import { parseDuration } from "../duration.ts";
 
 const GiB = 1024 ** 3;
 
@@ -33,6 +34,8 @@ export interface CoreLimits {
   uidShare: number;
   /** Largest core kept, uncompressed. */
   maxCore: number;
+  /** Cores older than this (ms, by modification time) are removed; 0: no age limit. */
+  maxAgeMs: number;
 }
 
 /**
@@ -48,9 +51,11 @@ export interface CoreLimitsConfig {
   uidShare?: number | string;
   /** @default DEFAULT_CORE_MAX_BYTES */
   maxCore?: number | string;
+  /** A duration such as `"30d"` (lib/duration.ts), or seconds. @default {no age limit} */
+  maxAge?: number | string;
 }
 
-const KEYS = ["maxUse", "keepFree", "uidShare", "maxCore"] as const;
+const KEYS = ["maxUse", "keepFree", "uidShare", "maxCore", "maxAge"] as const;
 
 /** Parse a size of {@linkcode CoreLimitsConfig} against a filesystem of `fsBytes`. */
 export function parseLimitSize(value: unknown, fsBytes: number, name: string): number {
@@ -100,7 +105,20 @@ export function resolveCoreLimits(config: CoreLimitsConfig, fsBytes: number): Co
     ),
     uidShare,
     maxCore: size("maxCore", DEFAULT_CORE_MAX_BYTES),
+    maxAgeMs: maxAgeOf(config.maxAge),
   };
+}
+
+function maxAgeOf(value: number | string | undefined): number {
+  if (value === undefined) return 0;
+  if (typeof value === "number" && Number.isSafeInteger(value) && value > 0) return value * 1000;
+  try {
+    return parseDuration(String(value));
+  } catch {
+    throw new TypeError(
+      `Cannot use maxAge ${JSON.stringify(value)}: expected seconds, or a duration such as "30d"`,
+    );
+  }
 }
 
 /**
@@ -172,7 +190,8 @@ export interface VacuumPlan {
 
 /**
  * Decide which kept cores to remove so that a core of `uid` may reach `want` bytes:
- * first the oldest of that uid while its cores would pass its share of `maxUse`; then,
+ * first every core older than `maxAgeMs`; then the oldest of that uid while its cores
+ * would pass its share of `maxUse`; then,
  * while all cores would pass `maxUse`, the oldest core of the uid that uses the most (so
  * a uid within a small share is the last to lose cores to another's flood); then, while
  * the filesystem's free space is under `keepFree`, the oldest of that uid again, and no
@@ -182,12 +201,16 @@ export interface VacuumPlan {
  */
 export function planVacuum(
   cores: readonly KeptCore[],
-  want: { uid: number; bytes: number; free: number; dir?: string },
+  want: { uid: number; bytes: number; free: number; dir?: string; now?: number },
   limits: CoreLimits,
 ): VacuumPlan {
-  const left = [...cores];
-  const remove: KeptCore[] = [];
-  let free = want.free;
+  const now = want.now ?? Date.now();
+  // Past maxAge, whoever's: age is no one's doing.
+  const expired = (c: KeptCore) =>
+    limits.maxAgeMs > 0 && !c.partial && now - c.mtimeMs > limits.maxAgeMs;
+  const left = cores.filter((c) => !expired(c));
+  const remove: KeptCore[] = cores.filter(expired);
+  let free = want.free + remove.reduce((sum, c) => sum + c.bytes, 0);
   const uidCap = limits.maxUse > 0 ? Math.floor(limits.maxUse * limits.uidShare) : Infinity;
   const maxUse = limits.maxUse > 0 ? limits.maxUse : Infinity;
   const use = (uid?: number) =>

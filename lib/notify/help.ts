@@ -72,6 +72,16 @@ export const NOTIFY_SPEC = {
       examples: ["|/usr/bin/lttng-trig notify --core-dir=/var/crash/lttng-trig %p %u %g %e %h"],
       complete: "dirs",
     },
+    {
+      name: "core-limit",
+      type: "string",
+      value: "honour|ignore",
+      help:
+        "With --core-dir: honour (the default) keeps no core of a process whose ulimit -c is 0 and cuts a core at that limit; ignore keeps every core whatever its ulimit -c, as systemd-coredump does.",
+      examples: [
+        "|/usr/bin/lttng-trig notify --core-dir=/var/crash/lttng-trig --core-limit=ignore --facts=%P:%s:%t:%c:%d:%E %p %u %g %e %h",
+      ],
+    },
   ],
   exitStatus: [
     [0, "every daemon asked replied"],

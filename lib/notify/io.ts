@@ -62,6 +62,14 @@ export interface JournalEntry {
   uid?: number;
   /** Exec name. */
   exec: string;
+  /** Crash gid, when known. */
+  gid?: number;
+  /** Hostname (`%h`). */
+  host?: string;
+  /** Signal, when the pattern passes it. */
+  signal?: number;
+  /** The root daemon never got it (the crash is in no history: lib/notify/missed.ts). */
+  rootMissed?: true;
   /** What went wrong. */
   failures: string[];
 }

@@ -274,6 +274,8 @@ export async function runNotifier(
       failures.push(`no root daemon: ${d.reason}`);
     } else if (d.outcome === "refused" || d.outcome === "failed") {
       failures.push(`${d.target} daemon at ${d.path}: ${d.reason}`);
+    } else if (d.outcome === "replied" && d.status === NotifyStatus.UNAVAILABLE) {
+      failures.push(`${d.target} daemon at ${d.path}: it was stopping: no trigger ran`);
     } else if (d.outcome === "replied" && d.status === NotifyStatus.TIMEOUT) {
       failures.push(`${d.target} daemon at ${d.path}: actions did not finish in time`);
     }

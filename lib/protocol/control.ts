@@ -100,6 +100,8 @@ export type StatusReply = {
   triggers: number;
   /** Its coredump socket, or `null` when it does not listen on one. */
   coredumpSocket: string | null;
+  /** The coredump socket was passed by systemd (lttng-trig.socket): it outlives the daemon. */
+  coredumpSocketActivated?: true;
   /** Whether it cannot dump core into its own coredump socket, and why (root only). */
   selfDump?: { protected: boolean; reason: string };
   /**
@@ -118,7 +120,19 @@ export type StatusReply = {
       others: number;
     }
     | { listening: false; reason: string };
+  /** What its watch of core_pattern saw (root only: lib/install/pattern_watch.ts). */
+  corePatternWatch?: CorePatternWatchFacts;
 };
+
+/** What the root daemon's watch of core_pattern saw since it started. */
+export interface CorePatternWatchFacts {
+  /** Seconds between two reads of core_pattern. */
+  intervalS: number;
+  /** The last time it put lttng-trig's chain back, and over which handler. */
+  reapplied?: { time: string; handler: string };
+  /** core_pattern no longer runs lttng-trig, since `time` (cleared when it does again). */
+  lost?: { time: string; pattern: string };
+}
 
 /** WATCH: no argument. */
 export type WatchRequest = Record<string, never> | null;

@@ -99,6 +99,16 @@ export interface TriggerOutcome {
    * process-connector timestamps), when the daemon reads that clock.
    */
   startedNs?: number;
+  /** The snapshot was removed since, by retention (lib/daemon/snapshot_retention.ts). */
+  removed?: SnapshotRemoved;
+}
+
+/** When and why retention removed a snapshot. */
+export interface SnapshotRemoved {
+  /** When (ISO 8601). */
+  time: string;
+  /** Why, in a sentence. */
+  reason: string;
 }
 
 /** What happened to a crash's core. */
@@ -183,6 +193,19 @@ export interface SignatureGroup {
   execName: string;
   /** That crash's innermost named frame's function, when its report has one. */
   function?: string;
+}
+
+/**
+ * A crash that reached no daemon (the notifier journaled it in STATE_DIR/notifier.log),
+ * for the history: imported at the daemon's next start.
+ */
+export interface MissedCrash {
+  /** What the notifier knew of it. */
+  facts: CrashFacts;
+  /** When the notifier journaled it (ISO 8601). */
+  time: string;
+  /** Why no trigger ran. */
+  detail: string;
 }
 
 /**

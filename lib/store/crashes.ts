@@ -10,6 +10,7 @@ import type {
   CrashFacts,
   CrashRecord,
   ReportRecord,
+  SnapshotRemoved,
   TriggerOutcome,
 } from "../protocol/records.ts";
 import type { ChainFate } from "../protocol/records.ts";
@@ -233,6 +234,23 @@ export class CrashTable {
     return r.threads?.find((t) => t.tid === r.crashingTid)?.frames.find((f) =>
       f.function !== undefined
     )?.function;
+  }
+
+  /**
+   * Record that the snapshot `path` of trigger `trigger` of crash `id` was removed, and
+   * why; returns whether that result was found.
+   */
+  setSnapshotRemoved(id: number, trigger: string, path: string, removed: SnapshotRemoved): boolean {
+    const row = this.#sql("SELECT results FROM crashes WHERE id = ?").get(id) as
+      | { results: string }
+      | undefined;
+    if (row === undefined) return false;
+    const results = JSON.parse(row.results) as TriggerOutcome[];
+    const r = results.find((x) => x.trigger === trigger && x.snapshot === path);
+    if (r === undefined) return false;
+    r.removed = removed;
+    this.#sql("UPDATE crashes SET results = ? WHERE id = ?").run(JSON.stringify(results), id);
+    return true;
   }
 
   /** Mark `pending` crashes `interrupted`; returns how many. */

@@ -21,7 +21,7 @@ import type {
   SignatureGroup,
   TriggerOutcome,
 } from "../protocol/records.ts";
-import type { ChainFate } from "../protocol/records.ts";
+import type { ChainFate, MissedCrash, SnapshotRemoved } from "../protocol/records.ts";
 import type { Trigger, TriggerSpec } from "../trigger.ts";
 import {
   type CrashRef,
@@ -53,6 +53,12 @@ export interface RecordCrashOptions {
    */
   decisions?: Decision[];
 }
+
+/**
+ * How long before the notifier journals a crash the daemon may have received it: its hold
+ * (10 s) and the chained handler's run (60 s by default), with room.
+ */
+const MISSED_MATCH_MS = 15 * 60_000;
 
 /** Options of {@linkcode TriggerStore.open}. */
 export interface TriggerStoreOptions {
@@ -395,9 +401,53 @@ export class TriggerStore implements Disposable {
     return this.#write("record the crash report", () => this.#crashes.setReport(id, report));
   }
 
+  /** Record that a snapshot was removed, and why (snapshot retention). */
+  setSnapshotRemoved(id: number, trigger: string, path: string, removed: SnapshotRemoved): boolean {
+    return this.#write(
+      "record the snapshot's removal",
+      () => this.#crashes.setSnapshotRemoved(id, trigger, path, removed),
+    );
+  }
+
   /** Mark crash reports left `pending` by a daemon that died as `failed`; returns how many. */
   failPendingReports(): number {
     return this.#write("mark unfinished reports failed", () => this.#crashes.failPendingReports());
+  }
+
+  /**
+   * Put the crashes that reached no daemon into the history, outcome `missed`, each once:
+   * the store remembers the time of the newest imported (meta `journal_imported`) and
+   * skips those not newer. Returns how many were imported.
+   */
+  importMissed(crashes: readonly MissedCrash[]): number {
+    return this.#write("import the crashes the notifier journaled", () => {
+      const row = this.#stmt("SELECT value FROM meta WHERE key = 'journal_imported'").get() as
+        | { value: string }
+        | undefined;
+      const after = row?.value ?? "";
+      const fresh = crashes.filter((c) => c.time > after).sort((a, b) => a.time < b.time ? -1 : 1);
+      // A daemon that got the crash and died before replying has it already (marked
+      // interrupted): the notifier journals a crash after the daemon received it, within
+      // its hold and the chained handler's run.
+      const recorded = this.#stmt(
+        "SELECT 1 FROM crashes WHERE pid = ? AND time >= ? AND time <= ? AND source != 'notifier.log' LIMIT 1",
+      );
+      let imported = 0;
+      for (const c of fresh) {
+        const since = new Date(Date.parse(c.time) - MISSED_MATCH_MS).toISOString();
+        if (recorded.get(c.facts.pid, since, c.time) !== undefined) continue;
+        const id = this.#crashes.insert(c.facts, "notifier.log", new Date(c.time), "missed");
+        this.#crashes.finish(id, "missed", [], c.detail);
+        imported++;
+      }
+      if (fresh.length > 0) {
+        this.#stmt(
+          "INSERT INTO meta (key, value) VALUES ('journal_imported', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        ).run(fresh.at(-1)!.time);
+        this.#crashes.prune(new Date(), this.#limits);
+      }
+      return imported;
+    }, true);
   }
 
   /** Mark crashes left `pending` by a daemon that died as `interrupted`; returns how many. */

@@ -76,7 +76,13 @@ function keep(dir: string, uid: number, pid: number, bytes: number, o: Partial<K
   });
 }
 
-const LIMITS: CoreLimits = { maxUse: 100, keepFree: 0, uidShare: 0.5, maxCore: GiB };
+const LIMITS: CoreLimits = {
+  maxUse: 100,
+  keepFree: 0,
+  uidShare: 0.5,
+  maxCore: GiB,
+  maxAgeMs: 0,
+};
 const core = (name: string, uid: number, bytes: number, mtimeMs: number): KeptCore => ({
   name,
   uid,
@@ -85,25 +91,46 @@ const core = (name: string, uid: number, bytes: number, mtimeMs: number): KeptCo
   partial: false,
 });
 
+Deno.test("maxAge removes kept cores older than it, of any uid, before any other rule", () => {
+  assert.equal(resolveCoreLimits({ maxAge: "30d" }, GiB).maxAgeMs, 30 * 86_400_000);
+  assert.equal(resolveCoreLimits({ maxAge: 60 }, GiB).maxAgeMs, 60_000);
+  assert.throws(() => resolveCoreLimits({ maxAge: "soon" }, GiB), /Cannot use maxAge "soon"/);
+  const day = 86_400_000;
+  const now = 100 * day;
+  const cores = [
+    core("core.a.1.1.1.zst", 1, 10, now - 40 * day),
+    core("core.b.2.2.2.zst", 2, 10, now - 31 * day),
+    core("core.c.1.3.3.zst", 1, 10, now - 1 * day),
+  ];
+  const plan = planVacuum(cores, { uid: 1, bytes: 1, free: 1000, now }, {
+    ...LIMITS,
+    maxAgeMs: 30 * day,
+  });
+  assert.deepEqual(plan.remove.map((c) => c.name), ["core.a.1.1.1.zst", "core.b.2.2.2.zst"]);
+  assert.equal(plan.free, 1020);
+});
+
 Deno.test("resolveCoreLimits() gives systemd-coredump's defaults, capped at 4 GiB, and parses sizes", () => {
   assert.deepEqual(resolveCoreLimits({}, 10 * GiB), {
     maxUse: GiB,
     keepFree: Math.floor(1.5 * GiB),
     uidShare: 0.25,
     maxCore: 2 * GiB,
+    maxAgeMs: 0,
   });
   assert.deepEqual(resolveCoreLimits({}, 1000 * GiB), {
     maxUse: 4 * GiB,
     keepFree: 4 * GiB,
     uidShare: 0.25,
     maxCore: 2 * GiB,
+    maxAgeMs: 0,
   });
   assert.deepEqual(
     resolveCoreLimits(
       { maxUse: "512M", keepFree: "1%", uidShare: "50%", maxCore: 4096 },
       100 * GiB,
     ),
-    { maxUse: 512 * MiB, keepFree: GiB, uidShare: 0.5, maxCore: 4096 },
+    { maxUse: 512 * MiB, keepFree: GiB, uidShare: 0.5, maxCore: 4096, maxAgeMs: 0 },
   );
   assert.throws(() => resolveCoreLimits({ maxUse: "lots" }, GiB), /Cannot use maxUse "lots"/);
   assert.throws(() => resolveCoreLimits({ uidShare: 2 }, GiB), /expected a share in \(0, 1\]/);

@@ -9,7 +9,13 @@ import { CommandError } from "../errors.ts";
 import { octalMode, ownershipProblem } from "../ownership.ts";
 import { ControlClient } from "../client/client.ts";
 import { kernelHasCoredumpSocket, patternPathProblem } from "./pattern.ts";
-import { describeProblems, type PathFs, type PathProblem, PathTrust } from "../path_trust.ts";
+import {
+  describeProblems,
+  type PathFs,
+  type PathProblem,
+  type PathStat,
+  PathTrust,
+} from "../path_trust.ts";
 
 /** Where the pattern's executable is unusable, say why. */
 export async function exeProblem(exe: string): Promise<string | undefined> {
@@ -91,7 +97,8 @@ export async function coredumpSocketReady(controlSocket: string): Promise<string
  * deno.jsonc, package.json) with its import map, lock file and packages. The launcher
  * makes Deno look for none of them (deno.json is a workspace root, and bin/lttng-trig
  * sets DENO_NO_PACKAGE_JSON and --node-modules-dir=none); install still refuses a tree
- * they stand above, so that no later change to either can hand root's code to them.
+ * they stand above unless they are root's alone (owned by root, writable by no one
+ * else), so that no later change to either can hand root's code to another user.
  */
 export const ABOVE_TREE_NAMES: readonly string[] = [
   "deno.json",
@@ -125,7 +132,8 @@ export interface CodeTrustOptions {
  * `deno.lock`, and the trees `lib/`, `bin/`, `.tools/deno-dir` (the module cache) and
  * `node_modules/`, with every directory above them. Each must be owned by one of `owners`
  * and not writable by group or others (a sticky directory too), and no directory above the
- * tree may hold one of {@linkcode ABOVE_TREE_NAMES}. Empty when all can be trusted.
+ * tree may hold one of {@linkcode ABOVE_TREE_NAMES} that is not root's alone. Empty when
+ * all can be trusted.
  *
  * @example
  * ```ts
@@ -145,7 +153,7 @@ export async function codeTrustProblems(
   if (root === undefined || (await trust.chain(`${root}/main.ts`)) === undefined) {
     return trust.problems; // not the launcher: a compiled binary, which is all it runs
   }
-  await aboveTree(root, trust, options.fs ?? Deno);
+  await aboveTree(root, trust, options.fs ?? Deno, options.owners ?? [0]);
   for (const file of LAUNCHER_FILES) await trust.chain(`${root}/${file}`);
   const denos = await trust.chain(`${root}/.tools/node_modules/@deno`);
   if (denos !== undefined) {
@@ -162,20 +170,39 @@ export async function codeTrustProblems(
 }
 
 /** Report each of {@linkcode ABOVE_TREE_NAMES} that stands in a directory above `root`. */
-async function aboveTree(root: string, trust: PathTrust, fs: PathFs): Promise<void> {
+async function aboveTree(
+  root: string,
+  trust: PathTrust,
+  fs: PathFs,
+  owners: readonly number[],
+): Promise<void> {
   const parts = root.split("/").filter((s) => s !== "");
   for (let i = 0; i < parts.length && !trust.full; i++) {
     const dir = `/${parts.slice(0, i).join("/")}`;
     for (const name of ABOVE_TREE_NAMES) {
       const path = `${dir === "/" ? "" : dir}/${name}`;
+      let st: PathStat;
       try {
-        await fs.lstat(path);
+        st = await fs.lstat(path);
       } catch (err) {
         if (err instanceof Deno.errors.NotFound) continue;
         trust.report(path, `cannot be checked: ${(err as Error).message}`);
         continue;
       }
-      trust.report(path, "above the tree, where Deno or npm could read it");
+      // Root's own (npm's /usr/lib/node_modules beside /usr/lib/lttng-trig): only root
+      // could have put it there or change it, and the launcher reads nothing above the
+      // tree anyway. Anyone else's is what an attacker would plant.
+      const problem = st.isSymlink
+        ? "a symlink"
+        : ((p) =>
+          p === undefined
+            ? undefined
+            : p.kind === "owner"
+            ? `owned by uid ${p.uid}`
+            : `mode ${octalMode(p.mode)}`)(ownershipProblem(st, owners));
+      if (problem !== undefined) {
+        trust.report(path, `above the tree, where Deno or npm could read it (${problem})`);
+      }
     }
   }
 }

@@ -122,19 +122,19 @@ Deno.test("codeTrustProblems() refuses a sticky /tmp parent, a plain 0777 parent
   ]);
 });
 
-Deno.test("codeTrustProblems() refuses a Deno or npm file above the tree, even root's", async () => {
+Deno.test("codeTrustProblems() refuses a Deno or npm file above the tree that is not root's alone", async () => {
   const above = "above the tree, where Deno or npm could read it";
   const fs = fakeFs(checkout("/opt/x/t", {
-    "/opt/x/deno.json": {},
+    "/opt/x/deno.json": { mode: 0o100664 },
     "/opt/package.json": { uid: 1000 },
+    // npm's own global packages, root's alone, beside /usr/lib/lttng-trig: accepted.
     "/node_modules": { dir: true },
     "/opt/x/deno.jsonc": { link: "/etc/hostname" },
   }));
   assert.deepEqual(await codeTrustProblems("/opt/x/t/bin/lttng-trig", { fs }), [
-    { path: "/node_modules", why: above },
-    { path: "/opt/package.json", why: above },
-    { path: "/opt/x/deno.json", why: above },
-    { path: "/opt/x/deno.jsonc", why: above },
+    { path: "/opt/package.json", why: `${above} (owned by uid 1000)` },
+    { path: "/opt/x/deno.json", why: `${above} (mode 664)` },
+    { path: "/opt/x/deno.jsonc", why: `${above} (a symlink)` },
   ]);
   // The tree's own deno.json and deno.lock are what it runs with.
   const own = fakeFs(checkout("/opt/x/t", { "/opt/x/t/package.json": {} }));

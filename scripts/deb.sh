@@ -105,7 +105,7 @@ Version: $version
 Architecture: $arch
 Maintainer: lttng-trig developers <lttng-trig@lists.example.org>
 Installed-Size: $size
-Depends: lttng-tools, babeltrace2, elfutils, procps, libc6 (>= 2.27), libgcc-s1
+Depends: lttng-tools, babeltrace2, elfutils, procps, zstd, libc6 (>= 2.27), libgcc-s1
 Suggests: prometheus-node-exporter, systemd-coredump
 Section: devel
 Priority: optional

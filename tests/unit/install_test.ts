@@ -155,3 +155,49 @@ Deno.test("install and uninstall refuse a state directory that another uid owns"
   );
   assert.equal(kernel.text(CORE_PATTERN_PATH), corePatternFor({ exe: EXE, facts: true }));
 });
+
+Deno.test({
+  name: "install --core-dir warns when --tid=%i does not fit in 127 bytes, and says what is lost",
+  async fn() {
+    await using state = await tempDir("ltt-");
+    const kernel = new FakeKernel("core", "0");
+    // The same choice as under --chain (whose line is longer still): a --core-dir long enough
+    // that the whole line passes 127 bytes, short enough that it fits without the tid.
+    const fit = (dir: string) => ({
+      full: corePatternFor({ exe: EXE, coreDir: dir, facts: true }).length,
+      noTid: corePatternFor({ exe: EXE, coreDir: dir, facts: true, tid: false }).length,
+    });
+    await using cores = await tempDir("c");
+    let coreDir = `${cores.path}/c`;
+    while (fit(coreDir).full <= 127) coreDir += "c";
+    assert.ok(fit(coreDir).noTid <= 127, `no --core-dir fits without the tid beside ${EXE}`);
+    await Deno.mkdir(coreDir, { mode: 0o700 });
+    const c = capture();
+    const code = await installCommand(
+      [`--core-dir=${coreDir}`, `--state-dir=${state.path}`],
+      c.ctx,
+      onFake(kernel),
+    );
+    assert.equal(code, 0, c.err.join("\n"));
+    const written = `|${EXE} notify --core-dir=${coreDir} --facts=%P:%s:%t:%c:%d:%E %p %u %g %e %h`;
+    assert.equal(kernel.text(CORE_PATTERN_PATH), written);
+    assert.deepEqual(c.err, [
+      `Warning: the core_pattern with the crashing thread's id would be 128 bytes, over the kernel's limit of 127: installing it without --tid=%i ('${written}'): the crash report then finds the crashing thread in the core (the kernel writes it first), and a crash whose core is not kept names no thread, so that show gives the process's last events instead of the thread's: to keep the thread id, use a shorter --core-dir, or name lttng-trig by a shorter path, e.g. 'ln -s ${EXE} /usr/bin/lttng-trig' and --exe=/usr/bin/lttng-trig`,
+    ]);
+
+    // With room for it, no warning: the whole line.
+    await using state2 = await tempDir("ltt-");
+    const kernel2 = new FakeKernel("core", "0");
+    const roomy = capture();
+    assert.equal(
+      await installCommand(
+        [`--core-dir=${cores.path}`, `--state-dir=${state2.path}`],
+        roomy.ctx,
+        onFake(kernel2),
+      ),
+      0,
+    );
+    assert.deepEqual(roomy.err, []);
+    assert.match(kernel2.text(CORE_PATTERN_PATH), / --tid=%i /);
+  },
+});

@@ -27,7 +27,7 @@ export const HISTORY_SPEC = {
   name: "history",
   summary: "List the crashes received and what they fired",
   description: [
-    "List the crashes the lttng-trig daemon received, one per line, oldest first, like coredumpctl list: time, pid, uid, signal, exec name, the triggers it fired, the outcome, where the snapshot is, and where the core is (when the notifier keeps cores).",
+    "List the crashes the lttng-trig daemon received, one per line, oldest first, like coredumpctl list: time, pid, uid, signal, exec name, the triggers it fired (the first two, then +N for the others: show CRASH lists them all), the outcome, where the snapshot is, and where the core is (when the notifier keeps cores).",
     "Outcomes: ok (every fired action succeeded), failed (the reason is in the SNAPSHOT column and in --json), no-trigger (no trigger matched), skipped (rate policy, cooldown or daily maximum), pending (actions running), interrupted (the daemon stopped before they finished). Under 'install --chain', the outcome is followed by what the chained crash handler did, such as (chain: ok 85 ms) or (chain: failed exit 1 12 ms).",
   ],
   positionals: [],
@@ -95,13 +95,22 @@ export function parseSince(text: string, now: Date = new Date()): string {
   );
 }
 
+/** How many triggers the FIRED column names before it counts the rest: `show` lists all. */
+const FIRED_SHOWN = 2;
+
+/** The FIRED column: `-`, the first triggers, then `+N` for the rest (`show CRASH` has all). */
+function firedText(fired: string[]): string {
+  if (fired.length === 0) return "-";
+  const shown = fired.slice(0, FIRED_SHOWN).join(",");
+  return fired.length > FIRED_SHOWN ? `${shown} +${fired.length - FIRED_SHOWN}` : shown;
+}
+
 /** Render crashes as `history` lines. */
 export function historyLines(crashes: CrashRecord[]): string[] {
   const rows = [["TIME", "PID", "UID", "SIG", "EXEC", "FIRED", "OUTCOME", "SNAPSHOT", "CORE"]];
   for (const c of crashes) {
     // Every string from the crash is escaped: none reaches the terminal as a control.
-    const fired = c.results.map((r) => `${escaped(r.trigger)}:${escaped(r.outcome)}`).join(",") ||
-      "-";
+    const fired = firedText(c.results.map((r) => `${escaped(r.trigger)}:${escaped(r.outcome)}`));
     const snapshots = c.results.flatMap((r) =>
       r.snapshot === undefined ? [] : [escaped(r.snapshot)]
     );

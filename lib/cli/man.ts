@@ -1,7 +1,8 @@
 /**
  * Man pages in roff (the `man` macros), made from the command registry, in the shape of
  * LTTng's own: NAME, SYNOPSIS, DESCRIPTION, OPTIONS, EXAMPLES, EXIT STATUS, FILES,
- * SEE ALSO. `lttng-trig(1)` for the program, `lttng-trig-COMMAND(1)` for each command.
+ * SEE ALSO. `lttng-trig(1)` for the program, `lttng-trig-COMMAND(1)` for each command,
+ * and the topic pages (lttng-trig-concepts(7), lttng-trig-core-limits(5)).
  * `deno task man` writes them to dist/man/.
  *
  * @module
@@ -15,6 +16,12 @@ import {
   type ProgramSpec,
   usageLine,
 } from "./registry.ts";
+import { renderTopicManPage, type TopicPage } from "./topic_page.ts";
+import { CONCEPTS_PAGE } from "./concepts.ts";
+import { CORE_LIMITS_PAGE } from "./core_limits_page.ts";
+
+/** The pages about a topic rather than a command, each also in docs/. */
+export const TOPIC_PAGES: readonly TopicPage[] = [CONCEPTS_PAGE, CORE_LIMITS_PAGE];
 
 /** Text for a roff text line: backslashes and hyphens escaped, no leading control character. */
 export function roffEscape(text: string): string {
@@ -180,6 +187,9 @@ export function manPages(program: ProgramSpec): Record<string, string> {
   };
   for (const spec of program.commands) {
     pages[`${program.name}-${spec.name}.1`] = renderManPage(program, spec);
+  }
+  for (const page of TOPIC_PAGES) {
+    pages[`${page.name}.${page.section}`] = renderTopicManPage(page, program.version);
   }
   return pages;
 }

@@ -129,6 +129,7 @@ export const SET_SPEC = {
       name: "signal",
       type: "string",
       value: "SIG[,SIG...]",
+      complete: { words: signalNames() },
       help:
         "Fire only when the fatal signal is one of these (name or number): the core_pattern must pass it, as 'lttng-trig install' does (not --minimal, nor the RFC's bare line); set warns otherwise.",
       examples: ["lttng-trig set --signal=SIGSEGV,SIGABRT OnAnyCoreDump snapshot"],

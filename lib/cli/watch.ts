@@ -25,7 +25,7 @@ export const WATCH_SPEC = {
   name: "watch",
   summary: "Follow crashes and action outcomes as they happen",
   description: [
-    "Follow the lttng-trig daemon: print one line when a crash arrives, one when its actions have finished (with each trigger's outcome and the snapshot), when its core is kept one when its crash report is ready (with the crashing thread's innermost function), and under 'install --chain' one when the chained crash handler has ended, until interrupted (Ctrl-C). Like LTTng's notification channel, for crashes:",
+    "Follow the lttng-trig daemon: print one line when a crash arrives, one when its actions have finished (with each trigger's outcome and the snapshot), one when its core is kept, one when its crash report is ready (with the crashing thread's innermost function), and under 'install --chain' one when the chained crash handler has ended, until interrupted (Ctrl-C). Like LTTng's notification channel, for crashes:",
     '  2026-11-26T10:00:00.123Z crash   pid 4242 uid 1000 exec "nginx" signal SIGSEGV\n  2026-11-26T10:00:00.141Z outcome pid 4242 ok: web-crash ok /var/crash/core-nginx-4242-...\n  2026-11-26T10:00:01.020Z report  pid 4242 ready in ngx_http_parse (nginx+0x5a1f3)',
   ],
   positionals: [],

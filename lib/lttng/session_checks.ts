@@ -38,12 +38,14 @@ export function sessionProblem(
   session: SessionInfo | undefined,
 ): string | undefined {
   if (session === undefined) {
-    return `session "${name}" does not exist yet: create it with 'lttng create ${name}${
+    return `session "${name}" does not exist yet: create it with 'lttng create ${shellWord(name)}${
       action.type === "snapshot" ? " --snapshot" : ""
     }'`;
   }
   if (action.type === "snapshot" && !session.snapshotMode) {
-    return `session "${name}" is not in snapshot mode, which the snapshot action needs, and a session's mode cannot change: create another one with 'lttng create NAME --snapshot' and set the trigger on it, or 'lttng destroy ${name}' and then 'lttng create ${name} --snapshot'`;
+    return `session "${name}" is not in snapshot mode, which the snapshot action needs, and a session's mode cannot change: create another one with 'lttng create NAME --snapshot' and set the trigger on it, or 'lttng destroy ${
+      shellWord(name)
+    }' and then 'lttng create ${shellWord(name)} --snapshot'`;
   }
   return undefined;
 }
@@ -104,6 +106,27 @@ export function parseSavedSession(xml: string): SavedSession {
 }
 
 /**
+ * `name` as one word of a command line to copy into a shell: as it is when it holds only
+ * characters no shell acts on, else double-quoted (single-quoted when it holds a
+ * character double quotes would not protect). LTTng takes any session name without `/`,
+ * `bad name` included, and advice must still run as printed.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { shellWord } from "./session_checks.ts";
+ * assert.equal(shellWord("web-1"), "web-1");
+ * assert.equal(shellWord("bad name"), '"bad name"');
+ * assert.equal(shellWord('say "$HOME"'), `'say "$HOME"'`);
+ * ```
+ */
+export function shellWord(name: string): string {
+  if (/^[A-Za-z0-9._+:@%=,-]+$/.test(name)) return name;
+  if (!/["$`\\!]/.test(name)) return `"${name}"`;
+  return `'${name.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
  * What `show` will miss in the snapshots of `name`, with advice that works on it: `undefined`
  * when every user-space channel records `vpid` and `vtid` (or there is none yet).
  */
@@ -116,9 +139,13 @@ export function contextProblem(name: string, saved: SavedSession): string | unde
     missing.join(" or ")
   } context: 'lttng-trig show' cannot tell the crashed process's own events from the others' in its snapshot`;
   if (!saved.started) {
-    return `${what}: add them before 'lttng start': lttng add-context -u -s ${name} -t vpid -t vtid`;
+    return `${what}: add them before 'lttng start': lttng add-context -u -s ${
+      shellWord(name)
+    } -t vpid -t vtid`;
   }
-  return `${what}; a session that was started once takes no new context: create another one (${SESSION_RECIPE}) and set the trigger on it, or 'lttng destroy ${name}' and create it again that way`;
+  return `${what}; a session that was started once takes no new context: create another one (${SESSION_RECIPE}) and set the trigger on it, or 'lttng destroy ${
+    shellWord(name)
+  }' and create it again that way`;
 }
 
 /**

@@ -14,6 +14,10 @@ const GiB = 1024 ** 3;
 export const DEFAULT_CORE_CAP_BYTES = 4 * GiB;
 /** Largest core kept, uncompressed (as systemd-coredump's ExternalSizeMax). */
 export const DEFAULT_CORE_MAX_BYTES = 2 * GiB;
+/** The default `maxUse`: this share of the filesystem (at most DEFAULT_CORE_CAP_BYTES). */
+export const DEFAULT_MAX_USE_SHARE = 0.1;
+/** The default `keepFree`: this share of the filesystem (at most DEFAULT_CORE_CAP_BYTES). */
+export const DEFAULT_KEEP_FREE_SHARE = 0.15;
 /** A uid's cores may use this share of `maxUse`. */
 export const DEFAULT_UID_SHARE = 0.25;
 /** The limits' file in the core directory, read by every keeper. */
@@ -86,8 +90,14 @@ export function resolveCoreLimits(config: CoreLimitsConfig, fsBytes: number): Co
     }
   }
   return {
-    maxUse: size("maxUse", Math.min(Math.floor(fsBytes / 10), DEFAULT_CORE_CAP_BYTES)),
-    keepFree: size("keepFree", Math.min(Math.floor(fsBytes * 0.15), DEFAULT_CORE_CAP_BYTES)),
+    maxUse: size(
+      "maxUse",
+      Math.min(Math.floor(fsBytes * DEFAULT_MAX_USE_SHARE), DEFAULT_CORE_CAP_BYTES),
+    ),
+    keepFree: size(
+      "keepFree",
+      Math.min(Math.floor(fsBytes * DEFAULT_KEEP_FREE_SHARE), DEFAULT_CORE_CAP_BYTES),
+    ),
     uidShare,
     maxCore: size("maxCore", DEFAULT_CORE_MAX_BYTES),
   };

@@ -80,6 +80,9 @@ export function openStoreDatabase(path: string): DatabaseSync {
     }
     // Checks before any write (WAL is persistent): a foreign file is refused untouched.
     migrate(db, path);
+    // The history names other users' crashes and commands: root's alone (SQLite creates
+    // the file under the umask, and its -wal and -shm files with the file's own mode).
+    restrictToOwner(path);
     db.exec("PRAGMA journal_mode = WAL");
     // NORMAL in WAL mode: a commit survives the daemon being killed (SIGKILL), which is
     // what the crash history needs at thousands of crashes a second; trigger changes,
@@ -98,6 +101,16 @@ export function openStoreDatabase(path: string): DatabaseSync {
       }): move it aside to start with no triggers, or restore it from a backup`,
       { cause: err },
     );
+  }
+}
+
+function restrictToOwner(path: string): void {
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      Deno.chmodSync(file, 0o600);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    }
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * Help and usage errors of every command, through bin/lttng-trig: every command the
  * registry declares, every option it declares for it, explained in its help with its
- * example; no command is skipped.
+ * example; no command is skipped. What each option does is tested by the tests of its
+ * command, not by a copy of the registry here.
  */
 import assert from "node:assert/strict";
 import { PROGRAM } from "../../lib/cli/program.ts";
@@ -18,62 +19,6 @@ function listedCommands(mainHelp: string): string[] {
   }
   return names;
 }
-
-/** Every command and the long options it declares, as the tests expect them. */
-const EXPECTED: Record<string, string[]> = {
-  daemon: [
-    "run-dir",
-    "state-dir",
-    "action-timeout",
-    "no-coredump-socket",
-    "core-dir",
-    "lttng-ctl",
-    "history-max",
-    "history-max-age",
-    "quiet",
-    "help",
-  ],
-  set: [
-    "session",
-    "name",
-    "rate-policy",
-    "cooldown",
-    "max-per-day",
-    "exec",
-    "uid",
-    "signal",
-    "max-size",
-    "path",
-    "url",
-    "ctrl-url",
-    "data-url",
-    "run-dir",
-    "help",
-  ],
-  list: ["json", "run-dir", "help"],
-  remove: ["run-dir", "help"],
-  history: ["lines", "exec", "since", "json", "run-dir", "help"],
-  show: ["id", "events", "all-threads", "json", "run-dir", "help"],
-  watch: ["json", "run-dir", "help"],
-  status: ["json", "run-dir", "state-dir", "help"],
-  install: [
-    "chain",
-    "chain-timeout",
-    "socket",
-    "run-dir",
-    "force",
-    "facts",
-    "minimal",
-    "core-dir",
-    "exe",
-    "state-dir",
-    "help",
-  ],
-  uninstall: ["force", "state-dir", "help"],
-  completions: ["help"],
-  notify: ["run-dir", "state-dir", "timeout", "tid", "facts", "core-dir"],
-  help: ["help"],
-};
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
@@ -154,9 +99,8 @@ Deno.test("help COMMAND, COMMAND --help and COMMAND -h print the command's help"
   }
 });
 
-Deno.test("--help lists exactly the expected commands, aligned", () => {
-  assert.deepEqual(COMMANDS, Object.keys(EXPECTED));
-  assert.deepEqual(PROGRAM.commands.map((c) => c.name), Object.keys(EXPECTED));
+Deno.test("--help lists exactly the registry's commands, in its order, aligned", () => {
+  assert.deepEqual(COMMANDS, PROGRAM.commands.map((c) => c.name));
   // Every summary starts in the same column (completions, the longest name, included).
   const section = mainHelp.stdout.split(/^Commands:$/m)[1].split("\n\n")[0].split("\n")
     .filter((line) => line !== "");
@@ -164,10 +108,9 @@ Deno.test("--help lists exactly the expected commands, aligned", () => {
   assert.equal(new Set(columns).size, 1, section.join("\n"));
 });
 
-Deno.test("each command declares the expected options, each with an example", async (t) => {
+Deno.test("each declared option has an example that uses it", async (t) => {
   for (const spec of PROGRAM.commands) {
     await t.step(spec.name, () => {
-      assert.deepEqual(spec.options.map((o) => o.name), EXPECTED[spec.name]);
       for (const o of spec.options) {
         if (o.name === "help") continue;
         assert.ok((o.examples ?? []).length > 0, `${spec.name} --${o.name} has no example`);

@@ -4,14 +4,15 @@
  */
 import { requirement } from "../fixtures/require.ts";
 import assert from "node:assert/strict";
-import { manPages, roffEscape } from "../../lib/cli/man.ts";
+import { manPages, roffEscape, TOPIC_PAGES } from "../../lib/cli/man.ts";
+import { renderTopicMarkdown } from "../../lib/cli/topic_page.ts";
 import { PROGRAM } from "../../lib/cli/program.ts";
 
 const DIR = new URL("../../dist/man/", import.meta.url);
 const pages = manPages(PROGRAM);
 
 Deno.test("dist/man holds exactly the pages the registry makes: run 'deno task man'", async () => {
-  const names = [...Deno.readDirSync(DIR)].map((e) => e.name).filter((n) => n.endsWith(".1"));
+  const names = [...Deno.readDirSync(DIR)].map((e) => e.name).filter((n) => /\.[157]$/.test(n));
   assert.deepEqual(names.toSorted(), Object.keys(pages).toSorted());
   for (const [name, text] of Object.entries(pages)) {
     assert.equal(
@@ -40,9 +41,11 @@ Deno.test("there is a page for lttng-trig and one per command, with every sectio
       "notify",
       "help",
     ].map((c) => `lttng-trig-${c}.1`),
+    "lttng-trig-concepts.7",
+    "lttng-trig-core-limits.5",
   ];
   assert.deepEqual(Object.keys(pages), expected);
-  for (const [name, text] of Object.entries(pages)) {
+  for (const [name, text] of Object.entries(pages).filter(([name]) => name.endsWith(".1"))) {
     const sections = name === "lttng-trig.1"
       ? ["NAME", "SYNOPSIS", "DESCRIPTION", "COMMANDS", "OPTIONS", '"EXIT STATUS"', "FILES"]
       : ["NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", '"EXIT STATUS"'];
@@ -57,6 +60,34 @@ Deno.test("there is a page for lttng-trig and one per command, with every sectio
   // Pages that have examples or files have the sections.
   assert.match(pages["lttng-trig-set.1"], /^\.SH EXAMPLES$/m);
   assert.match(pages["lttng-trig-set.1"], /^\.SH FILES$/m);
+});
+
+Deno.test("docs/ holds each topic page as the man page says it: run 'deno task man'", async () => {
+  for (const page of TOPIC_PAGES) {
+    assert.equal(
+      await Deno.readTextFile(new URL(`../../docs/${page.doc}`, import.meta.url)),
+      renderTopicMarkdown(page),
+      `docs/${page.doc} is stale: run 'deno task man'`,
+    );
+  }
+});
+
+Deno.test("the topic pages have NAME, DESCRIPTION and SEE ALSO, and are named in section 5 or 7", () => {
+  for (const page of TOPIC_PAGES) {
+    const text = pages[`${page.name}.${page.section}`];
+    assert.match(
+      text,
+      new RegExp(
+        `^\\.TH ${page.name.toUpperCase().replaceAll("-", "\\\\-")} ${page.section} `,
+        "m",
+      ),
+    );
+    for (const section of ["NAME", '"DESCRIPTION"', '"SEE ALSO"']) {
+      assert.match(text, new RegExp(`^\\.SH ${section}$`, "m"), `${page.name}: no ${section}`);
+    }
+  }
+  // The defaults come from the keeper's constants, not from prose.
+  assert.match(pages["lttng-trig-core-limits.5"], /Default: 15% of the filesystem, at most 4G/);
 });
 
 Deno.test("every option of every command is in its page, with its examples", () => {

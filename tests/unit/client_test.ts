@@ -5,12 +5,8 @@ import {
   ControlTransportError,
   DaemonUnavailableError,
 } from "../../lib/errors.ts";
-import {
-  ControlCommand,
-  ControlStatus,
-  encodeControlReply,
-  HEADER_SIZE,
-} from "../../lib/wire/mod.ts";
+import { ControlCommand, ControlStatus, encodeControlReply } from "../../lib/wire/control.ts";
+import { HEADER_SIZE } from "../../lib/wire/header.ts";
 import type { WatchEvent } from "../../lib/protocol/control.ts";
 
 /**

@@ -81,3 +81,18 @@ Deno.test("contextProblem(): add-context before the first start, a new session a
     "session \"s1\" records no vpid or vtid context: 'lttng-trig show' cannot tell the crashed process's own events from the others' in its snapshot; a session that was started once takes no new context: create another one (lttng create NAME --snapshot; lttng add-context -u -t vpid -t vtid; lttng enable-event -u -a; lttng start) and set the trigger on it, or 'lttng destroy s1' and create it again that way",
   );
 });
+
+Deno.test("advice names a session with a space as one shell word, so it runs as printed", () => {
+  assert.equal(
+    sessionProblem("bad name", { type: "snapshot" }, undefined),
+    `session "bad name" does not exist yet: create it with 'lttng create "bad name" --snapshot'`,
+  );
+  assert.equal(
+    sessionProblem("bad name", { type: "snapshot" }, { ...SESSION, snapshotMode: false }),
+    `session "bad name" is not in snapshot mode, which the snapshot action needs, and a session's mode cannot change: create another one with 'lttng create NAME --snapshot' and set the trigger on it, or 'lttng destroy "bad name"' and then 'lttng create "bad name" --snapshot'`,
+  );
+  assert.equal(
+    contextProblem("it's", parseSavedSession(saved(false, []))),
+    `session "it's" records no vpid or vtid context: 'lttng-trig show' cannot tell the crashed process's own events from the others' in its snapshot: add them before 'lttng start': lttng add-context -u -s "it's" -t vpid -t vtid`,
+  );
+});

@@ -678,3 +678,16 @@ Deno.test("TriggerStore.open() compacts a store that is mostly free pages", asyn
   const after = (await Deno.stat(path)).size;
   assert.ok(after < before / 4, `${before} -> ${after}`);
 });
+
+Deno.test("TriggerStore.open() leaves the database and its WAL files readable by their owner only", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/t.db`;
+  // A file made under a permissive umask, as a daemon started by hand may have.
+  Deno.writeFileSync(path, new Uint8Array(), { mode: 0o644 });
+  Deno.chmodSync(path, 0o644);
+  using store = TriggerStore.open(path);
+  store.addTrigger(snapshotSpec("s1"), 0);
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    assert.equal(Deno.statSync(file).mode! & 0o777, 0o600, file);
+  }
+});

@@ -78,7 +78,7 @@ export function sessionInactivity(
   const fate = action.type === "snapshot"
     ? "if it was never started, its snapshot fails on a crash with 'Session needs to be started once', and if it was stopped, it holds no event newer than the stop"
     : "a crash has nothing to stop";
-  return `session "${name}" is inactive: ${fate}: start it with 'lttng start ${name}'`;
+  return `session "${name}" is inactive: ${fate}: start it with 'lttng start ${shellWord(name)}'`;
 }
 
 /** A session as `lttng save` writes it: what `show` needs from it. */

@@ -201,3 +201,51 @@ Deno.test({
     assert.match(kernel2.text(CORE_PATTERN_PATH), / --tid=%i /);
   },
 });
+
+Deno.test({
+  name: "install --chain --core-dir warns when --tid=%i does not fit, and keeps the chain",
+  async fn() {
+    // A short directory with a link named lttng-trig, as users name it /usr/bin/lttng-trig.
+    // Two characters under /tmp (the line must fit without the tid), one no one else has.
+    let dir = "";
+    for (let i = 0; dir === ""; i++) {
+      const name = `/tmp/${Math.floor(Math.random() * 36 * 36).toString(36).padStart(2, "0")}`;
+      try {
+        await Deno.mkdir(name, { mode: 0o700 });
+        dir = name;
+      } catch (err) {
+        if (!(err instanceof Deno.errors.AlreadyExists) || i > 100) throw err;
+      }
+    }
+    await Deno.chmod(dir, 0o700);
+    try {
+      const exe = `${dir}/lttng-trig`;
+      await Deno.symlink(EXE, exe);
+      const base = { exe, chainSpecifiers: "P", stateDir: dir, facts: true };
+      let coreDir = `${dir}/c`;
+      while (corePatternFor({ ...base, coreDir }).length <= 127) coreDir += "c";
+      const written = corePatternFor({ ...base, coreDir, tid: false });
+      assert.ok(written.length <= 127, written);
+      await Deno.mkdir(coreDir, { mode: 0o700 });
+      const full =
+        `|${exe} notify --core-dir=${coreDir} --state-dir=${dir} --chain=P:%P --tid=%i --facts=%P:%s:%t:%c:%d:%E %p %u %g %e %h`;
+      const kernel = new FakeKernel("|/usr/bin/true %P", "0");
+      const c = capture();
+      const code = await installCommand(
+        ["--chain", `--core-dir=${coreDir}`, `--exe=${exe}`, `--state-dir=${dir}`],
+        c.ctx,
+        onFake(kernel),
+      );
+      assert.equal(code, 0, c.err.join("\n"));
+      assert.equal(
+        kernel.text(CORE_PATTERN_PATH),
+        `|${exe} notify --core-dir=${coreDir} --state-dir=${dir} --chain=P:%P --facts=%P:%s:%t:%c:%d:%E %p %u %g %e %h`,
+      );
+      assert.deepEqual(c.err.filter((l) => l.includes("--tid")), [
+        `Warning: the core_pattern with the crashing thread's id would be ${full.length} bytes, over the kernel's limit of 127: installing it without --tid=%i ('${written}'): the crash report then finds the crashing thread in the core (the kernel writes it first), and a crash whose core is not kept names no thread, so that show gives the process's last events instead of the thread's: to keep the thread id, use a shorter --core-dir, or name lttng-trig by a shorter path, e.g. 'ln -s ${exe} /usr/bin/lttng-trig' and --exe=/usr/bin/lttng-trig`,
+      ]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

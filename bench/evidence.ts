@@ -64,7 +64,7 @@ export interface EvidenceRow {
 }
 
 /** The section's heading in docs/BENCHMARKS.md. */
-export const EVIDENCE_HEADING = "## 7. Evidence under load";
+export const EVIDENCE_HEADING = "## 8. Evidence under load";
 
 /** Run the measurement: `crashes` crashes per row. */
 export async function measureEvidence(work: string, crashes: number): Promise<EvidenceRow[]> {

@@ -4,8 +4,8 @@
  * It is not a test and asserts nothing: it measures, prints tables with the median, min
  * and max of each figure next to baselines measured in the same run, says which targets
  * are met, writes docs/BENCHMARKS.md and prints the figures of README.md's Performance
- * section. Five measurements, one module each: crash.ts, notify.ts, ingest.ts, storm.ts,
- * chain.ts, crash_report.ts.
+ * section. Seven measurements, one module each: crash.ts, notify.ts, ingest.ts, storm.ts,
+ * chain.ts, crash_report.ts, start_after_crash.ts.
  *
  * It plays by the end-to-end tests' rules: core_pattern only under CorePatternGuard (lock,
  * restored in every path), the root daemon only through RootDaemon (lock, temporary
@@ -41,6 +41,7 @@ import { measureIngest } from "./ingest.ts";
 import { measureStorm } from "./storm.ts";
 import { chainUnavailable, measureChain } from "./chain.ts";
 import { measureCrashReport } from "./crash_report.ts";
+import { measureStartAfterCrash, startSection } from "./start_after_crash.ts";
 
 async function main(args: string[]): Promise<number> {
   const opts = parseOptions(args, `${ROOT}/docs/BENCHMARKS.md`);
@@ -91,7 +92,7 @@ async function main(args: string[]): Promise<number> {
   };
   try {
     const needsSessiond = opts.only.has("crash") || opts.only.has("storm") ||
-      opts.only.has("chain");
+      opts.only.has("chain") || opts.only.has("start");
     await using sessiond = needsSessiond ? await SessionDaemon.ensure() : undefined;
     if (sessiond?.ours) {
       // Ours: stopped by the fixture at the end, by pid; known here for the signal path.
@@ -141,6 +142,11 @@ async function main(args: string[]): Promise<number> {
       step("6. crash report");
       results.crashReport = await measureCrashReport(ctx);
       console.log(`\n${crashReportSection(results.crashReport)}\n`);
+    }
+    if (opts.only.has("start")) {
+      step("7. a traced program's start after a crash whose core is kept");
+      results.start = await measureStartAfterCrash(ctx);
+      console.log(`\n${startSection(results.start).text}\n`);
     }
   } finally {
     await Deno.remove(work, { recursive: true }).catch(() => {});

@@ -6,7 +6,15 @@
 import { parseArgs } from "node:util";
 
 /** The six measurements, in the order they run. */
-export const MEASUREMENTS = ["crash", "notify", "ingest", "storm", "chain", "report"] as const;
+export const MEASUREMENTS = [
+  "crash",
+  "notify",
+  "ingest",
+  "storm",
+  "chain",
+  "report",
+  "start",
+] as const;
 /** One of {@linkcode MEASUREMENTS}. */
 export type Measurement = typeof MEASUREMENTS[number];
 
@@ -27,7 +35,8 @@ Options:
   --senders=LIST          Sender levels of measurement 3 (default 1,16,64).
   --storm=N               Crashes in the storm of measurement 4 (default 200; quick 50).
   --storm-window=S        Seconds over which the storm's crashes start (default 10; quick 5).
-  --only=LIST             Only these measurements: crash,notify,ingest,storm,chain,report.
+  --only=LIST             Only these measurements: crash,notify,ingest,storm,chain,report,
+                          start.
   --budget=S              Stop starting new work after S seconds (default 540); every
                           wait has its own deadline, so the run ends soon after.
   --out=PATH              Where to write the report (default docs/BENCHMARKS.md).

@@ -21,6 +21,7 @@ import { DAEMON_LABEL, type IngestPhase, type IngestRun, STUB_LABEL } from "./in
 import type { StormPhase, StormRun } from "./storm.ts";
 import type { ChainMethod, ChainPhase } from "./chain.ts";
 import type { ReportPhase } from "./crash_report.ts";
+import { type StartPhase, startSection } from "./start_after_crash.ts";
 
 /** The date and machine of the run: kernel, CPU model, cores, memory, versions. */
 export async function machine(date: Date): Promise<string[]> {
@@ -727,6 +728,8 @@ export interface RunResults {
   chain?: ChainPhase;
   /** Measurement 6. */
   crashReport?: ReportPhase;
+  /** Measurement 7. */
+  start?: StartPhase;
 }
 
 /** The report's sections and targets, and the README's figures. */
@@ -805,6 +808,13 @@ export async function buildReport(r: RunResults): Promise<{ doc: string; console
       targets.push(`- ${line.replace("crash report,", "crash report (no target set),")}`);
       readme.push(`- ${line}`);
     }
+  }
+  if (r.start !== undefined) {
+    const s = startSection(r.start);
+    sections.push(s.text);
+    targets.push(
+      `- a traced program's start after a crash with a kept core within 10%: ${verdict(s.met)}`,
+    );
   }
   const about = await machine(r.date);
   const doc = [

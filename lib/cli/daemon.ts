@@ -19,6 +19,7 @@ import { CORE_PATTERN_PATH, defaultKernelFiles } from "../install/kernel_files.t
 import { CorePatternWatch } from "../install/pattern_watch.ts";
 import { readJournal } from "../notify/io.ts";
 import { missedCrashes } from "../notify/missed.ts";
+import { REPORT_MAX_DELAY_MS, REPORT_SETTLE_MS } from "../daemon/report_queue.ts";
 import { parseDuration } from "../trigger.ts";
 import { VERSION } from "./program.ts";
 import { type CommandContext, parseCount, parseSize } from "./common.ts";
@@ -61,6 +62,14 @@ export const DAEMON_SPEC = {
       help:
         "Give up an action after MS milliseconds (at least 100; the notifier holds a crash at most 10 s). Default: 8000.",
       examples: ["lttng-trig daemon --action-timeout=3000"],
+    },
+    {
+      name: "report-delay",
+      type: "string",
+      value: "MS",
+      help:
+        `Start a crash report (the backtrace from a kept core) only once no crash has come for MS milliseconds, and at most ${REPORT_MAX_DELAY_MS} ms after its crash: decompressing the core and running eu-stack right away would compete for the CPU with the programs that start right after the crash, and with lttng-sessiond registering them. 0 starts it at once. Default: ${REPORT_SETTLE_MS}.`,
+      examples: ["lttng-trig daemon --report-delay=1000"],
     },
     {
       name: "no-coredump-socket",
@@ -206,6 +215,9 @@ export async function daemonCommand(argv: string[], ctx: CommandContext): Promis
   const actionTimeoutMs = values["action-timeout"] === undefined
     ? undefined
     : parseCount(values["action-timeout"], "--action-timeout", DAEMON_USAGE, 100);
+  const reportDelayMs = values["report-delay"] === undefined
+    ? undefined
+    : parseCount(values["report-delay"], "--report-delay", DAEMON_USAGE, 0);
   const coreDir = (dir: string | undefined) => {
     if (dir !== undefined && !dir.startsWith("/")) {
       throw new UsageError(`--core-dir must be an absolute path, got "${dir}"`, DAEMON_USAGE);
@@ -291,6 +303,7 @@ export async function daemonCommand(argv: string[], ctx: CommandContext): Promis
       stateDir,
       uid: ctx.env.uid,
       actionTimeoutMs,
+      reportDelayMs,
       coredumpSocket: values["no-coredump-socket"] ? false : undefined,
       coreDir: coreDir(values["core-dir"]),
       coredumpFd: passedSocketFd((name) => ctx.env.get(name), Deno.pid),

@@ -306,11 +306,28 @@ function fittingPattern(
   const bare = corePatternFor({ ...base, coreDir: undefined });
   const mayDropFacts = args.facts && !args.factsRequired && args.coreDir === undefined;
   const chosen = [full, noTid, noPidfd, ...(mayDropFacts ? [bare] : [])].find(fits) ?? noPidfd;
+  const shorter = `${
+    base.coreDir === undefined ? "" : "use a shorter --core-dir, or "
+  }name lttng-trig by a shorter path, e.g. 'ln -s ${exe} /usr/bin/lttng-trig' and --exe=/usr/bin/lttng-trig`;
+  if ((chosen === noTid || chosen === noPidfd) && noTid !== full) {
+    ctx.io.err(
+      `Warning: the core_pattern with the crashing thread's id would be ${
+        encoder.encode(full).byteLength
+      } bytes, over the kernel's limit of ${CORE_PATTERN_MAX_BYTES}: installing it without --tid=%i ('${chosen}'): the crash report then finds the crashing thread in the core (the kernel writes it first), and a crash whose core is not kept names no thread, so that show gives the process's last events instead of the thread's: to keep the thread id, ${shorter}`,
+    );
+  }
+  if (chosen === noPidfd && noPidfd !== noTid) {
+    ctx.io.err(
+      `Warning: the core_pattern with the kernel's pidfd of the crash would be ${
+        encoder.encode(noTid).byteLength
+      } bytes, over the kernel's limit of ${CORE_PATTERN_MAX_BYTES}: installing it without %F ('${chosen}'): the notifier then names the crash by the kernel's pid and ids (%P %u %g) rather than a pidfd: to keep it, ${shorter}`,
+    );
+  }
   if (chosen === bare && bare !== noPidfd) {
     ctx.io.err(
       `Warning: the core_pattern with the crash facts would be ${
         encoder.encode(noPidfd).byteLength
-      } bytes, over the kernel's limit of ${CORE_PATTERN_MAX_BYTES}: installing it without them ('${bare}'): triggers with --signal will never fire, and --exec sees only the 15-character exec name: to keep the facts, name lttng-trig by a shorter path, e.g. 'ln -s ${exe} /usr/bin/lttng-trig' and --exe=/usr/bin/lttng-trig`,
+      } bytes, over the kernel's limit of ${CORE_PATTERN_MAX_BYTES}: installing it without them ('${bare}'): triggers with --signal will never fire, and --exec sees only the 15-character exec name: to keep the facts, ${shorter}`,
     );
   }
   return chosen;

@@ -40,7 +40,7 @@ import { reinstallAdvice, watchStatusLines } from "../install/pattern_watch.ts";
 import { socketHoldLine } from "../install/socket_hold.ts";
 import type { CorePatternWatchFacts } from "../protocol/control.ts";
 import { LttngControl, type SessionInfo } from "../lttng/control.ts";
-import { sessionProblem } from "../lttng/session_checks.ts";
+import { sessionInactivity, sessionProblem } from "../lttng/session_checks.ts";
 
 /** `status`'s options and arguments. */
 export const STATUS_SPEC = {
@@ -161,6 +161,8 @@ export interface StatusReport {
   sessionDaemon: { answering: boolean; error: string | null; checkedAsUid: number } | null;
   /** The triggers that cannot act on their session, and why. */
   cannotFire: { trigger: string; problem: string }[];
+  /** The triggers whose session is inactive (never started, or stopped): what a crash will do. */
+  inactive: { trigger: string; warning: string }[];
 }
 
 /** Where `status` looks: resolved paths and the kernel's files. */
@@ -236,6 +238,7 @@ export async function gatherStatus(options: StatusOptions): Promise<StatusReport
     journalError: null,
     sessionDaemon: null,
     cannotFire: [],
+    inactive: [],
   };
 
   try {
@@ -334,6 +337,12 @@ async function checkSessions(report: StatusReport, options: StatusOptions): Prom
       sessions.find((s) => s.name === t.session),
     );
     if (problem !== undefined) report.cannotFire.push({ trigger: t.name, problem });
+    const warning = sessionInactivity(
+      t.session,
+      t.action,
+      sessions.find((s) => s.name === t.session),
+    );
+    if (warning !== undefined) report.inactive.push({ trigger: t.name, warning });
   }
 }
 
@@ -352,6 +361,7 @@ function sessionLines(r: StatusReport): string[] {
   ];
   if (sd.answering) {
     for (const c of r.cannotFire) lines.push(`cannot fire: ${c.trigger}: ${c.problem}`);
+    for (const w of r.inactive) lines.push(`Warning: ${w.trigger}: ${w.warning}`);
   }
   return lines;
 }

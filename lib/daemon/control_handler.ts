@@ -37,7 +37,7 @@ import {
   validateTriggerSpec,
 } from "../trigger.ts";
 import type { SessionInfo } from "../lttng/control.ts";
-import { sessionProblem } from "../lttng/session_checks.ts";
+import { sessionInactivity, sessionProblem } from "../lttng/session_checks.ts";
 import type { PeerCredentials } from "./libc.ts";
 
 /** What the control handler needs from the daemon. */
@@ -190,8 +190,10 @@ async function sessionWarnings(spec: TriggerSpec, ctx: ControlContext): Promise<
     ];
   }
   const session = sessions.find((s) => s.name === spec.session);
-  const problem = sessionProblem(spec.session, spec.action, session);
-  return problem === undefined ? [] : [problem];
+  return [
+    sessionProblem(spec.session, spec.action, session),
+    sessionInactivity(spec.session, spec.action, session),
+  ].filter((w) => w !== undefined);
 }
 
 /**

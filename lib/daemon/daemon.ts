@@ -48,7 +48,7 @@ import { type EarlyPath, listenEarly } from "./early_path.ts";
 import type { PinOps } from "./early_pin.ts";
 import { crashLogLine, NotifyEndpoint } from "./notify_endpoint.ts";
 import { ChainFateEvents } from "./chain_fate_events.ts";
-import { removeStaleReportDirs, ReportQueue } from "./report_queue.ts";
+import { removeStaleReportDirs, REPORT_SETTLE_MS, ReportQueue } from "./report_queue.ts";
 import { type DaemonMetricsHooks, hookMetrics } from "./metrics_hooks.ts";
 import type { MetricsExporterOptions } from "../metrics/exporter.ts";
 import type { CoreFate, MissedCrash } from "../protocol/records.ts";
@@ -93,6 +93,8 @@ export interface DaemonOptions {
   actions?: SessionActions & { listSessions(): Promise<SessionInfo[]> };
   /** Deadline of one action, in milliseconds. @default 8000 */
   actionTimeoutMs?: number;
+  /** Quiet time before a crash report starts, in milliseconds. @default REPORT_SETTLE_MS */
+  reportDelayMs?: number;
   /** Longest wait before a notifier gets its reply, in milliseconds. @default 9000 */
   replyTimeoutMs?: number;
   /** Deadline for a client to send a whole frame, in milliseconds. @default 5000 */
@@ -231,7 +233,12 @@ export class Daemon implements AsyncDisposable {
       onStoreFailure: (err) =>
         options.log(`store: ${(err as Error).message}: the crash is acted on but not recorded`),
     });
-    this.#reports = new ReportQueue({ store, tempParent: options.stateDir, log: options.log });
+    this.#reports = new ReportQueue({
+      store,
+      tempParent: options.stateDir,
+      settleMs: options.reportDelayMs,
+      log: options.log,
+    });
     if (options.journalSocket !== null) {
       this.#journal = CrashJournal.attach({
         socket: options.journalSocket,
@@ -331,6 +338,7 @@ export class Daemon implements AsyncDisposable {
       stateDir: options.stateDir.replace(/\/+$/, "") || "/",
       uid,
       actionTimeoutMs: options.actionTimeoutMs ?? 8000,
+      reportDelayMs: options.reportDelayMs ?? REPORT_SETTLE_MS,
       replyTimeoutMs: options.replyTimeoutMs ?? 9000,
       frameTimeoutMs: options.frameTimeoutMs ?? 5000,
       maxConnections: options.maxConnections ?? 256,

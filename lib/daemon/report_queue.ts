@@ -101,11 +101,26 @@ export interface ReportQueueOptions {
   compute?: (core: string, options: BacktraceOptions) => Promise<CrashReport>;
   /** Decompresses the kept core. @default {@linkcode decompressZstd} */
   decompress?: Decompressor;
+  /**
+   * Quiet time before a report starts: it waits until no crash has come for this long
+   * ({@linkcode REPORT_SETTLE_MS}), but at most {@linkcode REPORT_MAX_DELAY_MS} after its
+   * crash. A report right after a crash (decompressing the core, eu-stack) competes for
+   * the CPU with the programs that start then, and with lttng-sessiond registering them.
+   */
+  settleMs?: number;
   /** Clock. @default () => new Date() */
   now?: () => Date;
   /** Log sink. */
   log(line: string): void;
 }
+
+/**
+ * Default of {@linkcode ReportQueueOptions.settleMs}: a traced program started right after
+ * a crash registers in a few milliseconds, well within it.
+ */
+export const REPORT_SETTLE_MS = 250;
+/** Longest a report waits for quiet after its crash, in a crash storm. */
+export const REPORT_MAX_DELAY_MS = 5000;
 
 /** Prefix of the private temporary directories (left-overs are removed at start). */
 export const REPORT_TEMP_PREFIX = "report-";
@@ -155,6 +170,8 @@ export class ReportQueue {
   #turns = 0;
   #listeners = new Set<(notice: ReportNotice) => void>();
   #closed = false;
+  #lastSubmit = 0;
+  #submitted = new WeakMap<ReportJob, number>();
 
   /** Build a queue. */
   constructor(options: ReportQueueOptions) {
@@ -191,6 +208,8 @@ export class ReportQueue {
       return false;
     }
     this.#store(job, { state: "pending", time: this.#now() });
+    this.#lastSubmit = performance.now();
+    this.#submitted.set(job, this.#lastSubmit);
     jobs.push(job);
     this.#waiting.set(owner, jobs);
     this.#pump();
@@ -261,7 +280,19 @@ export class ReportQueue {
     }
   }
 
+  /** Wait for quiet before `job` (see {@linkcode ReportQueueOptions.settleMs}). */
+  async #settle(job: ReportJob): Promise<void> {
+    const settle = this.#options.settleMs ?? REPORT_SETTLE_MS;
+    const latest = (this.#submitted.get(job) ?? 0) + REPORT_MAX_DELAY_MS;
+    for (;;) {
+      const wait = Math.min(this.#lastSubmit + settle, latest) - performance.now();
+      if (wait <= 0 || this.#closed) return;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+
   async #run(job: ReportJob): Promise<void> {
+    await this.#settle(job);
     let report: ReportRecord;
     try {
       report = await this.#make(job);

@@ -240,18 +240,61 @@ export interface SnapshotDirOptions {
   contents?: boolean;
 }
 
-/** This process's real and effective gids, from /proc (Deno.gid needs another permission). */
-async function ownGids(): Promise<number[]> {
-  const status = await Deno.readTextFile("/proc/self/status").catch(() => "");
-  const m = /^Gid:\s+(\d+)\s+(\d+)/m.exec(status);
-  return m === null ? [] : [Number(m[1]), Number(m[2])];
+/**
+ * Whether `gid` is the private group of `uid` (its primary group, which no other user has as
+ * theirs nor is a member of), by the texts of /etc/passwd and /etc/group: LTTng makes
+ * snapshot directories 0770 with the owner's group, and a group that others share would
+ * let them write there. A group not in /etc/group (NSS) is not known to be private.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isPrivateGroup } from "./control.ts";
+ *
+ * const passwd = "root:x:0:0::/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n";
+ * assert.equal(isPrivateGroup(1000, 1000, passwd, "alice:x:1000:\n"), true);
+ * assert.equal(isPrivateGroup(1000, 1000, passwd, "alice:x:1000:bob\n"), false);
+ * assert.equal(isPrivateGroup(1000, 100, passwd, "users:x:100:\n"), false);
+ * ```
+ */
+export function isPrivateGroup(uid: number, gid: number, passwd: string, group: string): boolean {
+  const fields = (text: string) =>
+    text.split("\n").map((l) => l.split(":")).filter((f) => f.length >= 4);
+  const users = fields(passwd);
+  const name = users.find((f) => f[2] === String(uid))?.[0];
+  if (name === undefined || users.find((f) => f[2] === String(uid))?.[3] !== String(gid)) {
+    return false;
+  }
+  if (users.some((f) => f[2] !== String(uid) && f[3] === String(gid))) return false;
+  const entries = fields(group).filter((f) => f[2] === String(gid));
+  return entries.length === 1 &&
+    entries[0][3].split(",").every((m) => m.trim() === "" || m.trim() === name);
+}
+
+/**
+ * This process's group, where it is its user's private one ({@linkcode isPrivateGroup}):
+ * `Deno.gid()` (the `gid` of the sys permission; /proc/self/status needs `--allow-all`).
+ */
+async function ownGroups(uid: number): Promise<number[]> {
+  let gid: number | null;
+  try {
+    gid = Deno.gid();
+  } catch {
+    return [];
+  }
+  if (gid === null || gid === 0) return [];
+  const [passwd, group] = await Promise.all(
+    ["/etc/passwd", "/etc/group"].map((f) => Deno.readTextFile(f).catch(() => "")),
+  );
+  return isPrivateGroup(uid, gid, passwd, group) ? [gid] : [];
 }
 
 /**
  * Why the local snapshot `path` cannot be trusted to be one LTTng took, or undefined when
  * it can: it must be a directory, it and everything in it owned by root or this process's
  * user (the session's owner: a daemon acts on its own user's sessions) and writable by no
- * one else (LTTng makes them 0770 with the owner's group), with no symlink inside, and every
+ * one else (LTTng makes them 0770 with the owner's group, trusted where it is the user's
+ * private group), with no symlink inside, and every
  * directory above it as well (a sticky one, like /tmp, may be writable by others). The
  * daemon picks a snapshot with it, and `show` checks it again before babeltrace2 reads it.
  */
@@ -262,7 +305,7 @@ export async function snapshotDirProblem(
   const uid = Deno.uid();
   const rule = options.rule ?? {
     owners: uid === null || uid === 0 ? [0] : [0, uid],
-    groups: [0, ...(await ownGids())],
+    groups: [0, ...(uid === null || uid === 0 ? [] : await ownGroups(uid))],
     stickyParents: true,
   };
   const trust = new PathTrust(rule, { fs: options.fs });

@@ -50,6 +50,37 @@ export function sessionProblem(
   return undefined;
 }
 
+/**
+ * What a trigger with `action` will do on `session` while it is inactive (`[inactive]` in
+ * `lttng list`), with what to do; `undefined` when it records. LTTng says nothing of a
+ * session that was never started until its snapshot fails ("Session needs to be started
+ * once"), and tells no one whether an inactive session ever was: both are said.
+ *
+ * @example A session created but never started
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sessionInactivity } from "./session_checks.ts";
+ *
+ * assert.equal(
+ *   sessionInactivity("s1", { type: "snapshot" }, {
+ *     name: "s1", path: "", enabled: false, snapshotMode: true,
+ *   }),
+ *   `session "s1" is inactive: if it was never started, its snapshot fails on a crash with 'Session needs to be started once', and if it was stopped, it holds no event newer than the stop: start it with 'lttng start s1'`,
+ * );
+ * ```
+ */
+export function sessionInactivity(
+  name: string,
+  action: TriggerAction,
+  session: SessionInfo | undefined,
+): string | undefined {
+  if (session === undefined || session.enabled) return undefined;
+  const fate = action.type === "snapshot"
+    ? "if it was never started, its snapshot fails on a crash with 'Session needs to be started once', and if it was stopped, it holds no event newer than the stop"
+    : "a crash has nothing to stop";
+  return `session "${name}" is inactive: ${fate}: start it with 'lttng start ${shellWord(name)}'`;
+}
+
 /** A session as `lttng save` writes it: what `show` needs from it. */
 export interface SavedSession {
   /** Whether it was ever started (it then takes no new channel nor context). */

@@ -168,6 +168,7 @@ Deno.test("status --json: one object with all of it", async () => {
     "corePipeLimit",
     "daemon",
     "handler",
+    "inactive",
     "installed",
     "journalError",
     "lastCrash",

@@ -167,3 +167,102 @@ Deno.test("install and uninstall refuse a state directory that another uid owns"
     corePatternFor({ exe: EXE, facts: true, pidfd: PIDFD }),
   );
 });
+
+Deno.test({
+  name: "install --core-dir warns when --tid=%i does not fit in 127 bytes, and says what is lost",
+  async fn() {
+    await using state = await tempDir("ltt-");
+    const kernel = new FakeKernel("core", "0");
+    // The same choice as under --chain (whose line is longer still): a --core-dir long enough
+    // that the whole line passes 127 bytes, short enough that it fits without the tid.
+    const fit = (dir: string) => ({
+      full: corePatternFor({ exe: EXE, coreDir: dir, facts: true, pidfd: PIDFD }).length,
+      noTid: corePatternFor({ exe: EXE, coreDir: dir, facts: true, tid: false, pidfd: PIDFD })
+        .length,
+    });
+    await using cores = await tempDir("c");
+    let coreDir = `${cores.path}/c`;
+    while (fit(coreDir).full <= 127) coreDir += "c";
+    assert.ok(fit(coreDir).noTid <= 127, `no --core-dir fits without the tid beside ${EXE}`);
+    await Deno.mkdir(coreDir, { mode: 0o700 });
+    const c = capture();
+    const code = await installCommand(
+      [`--core-dir=${coreDir}`, `--state-dir=${state.path}`],
+      c.ctx,
+      onFake(kernel),
+    );
+    assert.equal(code, 0, c.err.join("\n"));
+    const written = `|${EXE} notify --core-dir=${coreDir} --facts=%P:%s:%t:%c:%d${
+      PIDFD ? ":%F" : ""
+    }:%E %p %u %g %e %h`;
+    assert.equal(kernel.text(CORE_PATTERN_PATH), written);
+    assert.deepEqual(c.err, [
+      `Warning: the core_pattern with the crashing thread's id would be 128 bytes, over the kernel's limit of 127: installing it without --tid=%i ('${written}'): the crash report then finds the crashing thread in the core (the kernel writes it first), and a crash whose core is not kept names no thread, so that show gives the process's last events instead of the thread's: to keep the thread id, use a shorter --core-dir, or name lttng-trig by a shorter path, e.g. 'ln -s ${EXE} /usr/bin/lttng-trig' and --exe=/usr/bin/lttng-trig`,
+    ]);
+
+    // With room for it, no warning: the whole line.
+    await using state2 = await tempDir("ltt-");
+    const kernel2 = new FakeKernel("core", "0");
+    const roomy = capture();
+    assert.equal(
+      await installCommand(
+        [`--core-dir=${cores.path}`, `--state-dir=${state2.path}`],
+        roomy.ctx,
+        onFake(kernel2),
+      ),
+      0,
+    );
+    assert.deepEqual(roomy.err, []);
+    assert.match(kernel2.text(CORE_PATTERN_PATH), / --tid=%i /);
+  },
+});
+
+Deno.test({
+  name: "install --chain --core-dir warns when --tid=%i does not fit, and keeps the chain",
+  async fn() {
+    // A short directory with a link named lttng-trig, as users name it /usr/bin/lttng-trig.
+    // Two characters under /run (the line must fit without the tid; install refuses a link
+    // below the sticky /tmp), one no one else has.
+    let dir = "";
+    for (let i = 0; dir === ""; i++) {
+      const name = `/run/${Math.floor(Math.random() * 36 * 36).toString(36).padStart(2, "0")}`;
+      try {
+        await Deno.mkdir(name, { mode: 0o700 });
+        dir = name;
+      } catch (err) {
+        if (!(err instanceof Deno.errors.AlreadyExists) || i > 100) throw err;
+      }
+    }
+    await Deno.chmod(dir, 0o700);
+    try {
+      const exe = `${dir}/lttng-trig`;
+      await Deno.symlink(EXE, exe);
+      const base = { exe, chainSpecifiers: "P", stateDir: dir, facts: true, pidfd: PIDFD };
+      const facts = `--facts=%P:%s:%t:%c:%d${PIDFD ? ":%F" : ""}:%E`;
+      let coreDir = `${dir}/c`;
+      while (corePatternFor({ ...base, coreDir }).length <= 127) coreDir += "c";
+      const written = corePatternFor({ ...base, coreDir, tid: false });
+      assert.ok(written.length <= 127, written);
+      await Deno.mkdir(coreDir, { mode: 0o700 });
+      const full =
+        `|${exe} notify --core-dir=${coreDir} --state-dir=${dir} --chain=P:%P --tid=%i ${facts} %p %u %g %e %h`;
+      const kernel = new FakeKernel("|/usr/bin/true %P", "0");
+      const c = capture();
+      const code = await installCommand(
+        ["--chain", `--core-dir=${coreDir}`, `--exe=${exe}`, `--state-dir=${dir}`],
+        c.ctx,
+        onFake(kernel),
+      );
+      assert.equal(code, 0, c.err.join("\n"));
+      assert.equal(
+        kernel.text(CORE_PATTERN_PATH),
+        `|${exe} notify --core-dir=${coreDir} --state-dir=${dir} --chain=P:%P ${facts} %p %u %g %e %h`,
+      );
+      assert.deepEqual(c.err.filter((l) => l.includes("--tid")), [
+        `Warning: the core_pattern with the crashing thread's id would be ${full.length} bytes, over the kernel's limit of 127: installing it without --tid=%i ('${written}'): the crash report then finds the crashing thread in the core (the kernel writes it first), and a crash whose core is not kept names no thread, so that show gives the process's last events instead of the thread's: to keep the thread id, use a shorter --core-dir, or name lttng-trig by a shorter path, e.g. 'ln -s ${exe} /usr/bin/lttng-trig' and --exe=/usr/bin/lttng-trig`,
+      ]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -221,3 +221,37 @@ Deno.test("TriggerStore keeps a crash's report: setReport() then listCrashes()",
   });
   assert.equal(store.setReport(id + 1, { state: "pending" }), false);
 });
+
+Deno.test("ReportQueue starts a report only once no crash has come for settleMs", async () => {
+  await using dir = await tempDir();
+  const store = new MemoryStore();
+  const started: number[] = [];
+  const q = new ReportQueue({
+    store,
+    tempParent: dir.path,
+    settleMs: 200,
+    log: () => {},
+    compute: () => {
+      started.push(performance.now());
+      return Promise.resolve(ready(1));
+    },
+  });
+  const first = performance.now();
+  q.submit({ id: 1, pid: 10, core: await zstdCore(dir.path, "a.zst") });
+  // A second crash before the first report may start: the first waits for quiet again.
+  await new Promise((r) => setTimeout(r, 100));
+  const second = performance.now();
+  q.submit({ id: 2, pid: 11, core: await zstdCore(dir.path, "b.zst") });
+  await q.idle();
+  assert.equal(started.length, 2);
+  assert.ok(
+    started[0] - first >= 200,
+    `the first report started ${started[0] - first} ms after it`,
+  );
+  assert.ok(
+    started[0] - second >= 199,
+    `the first report started ${started[0] - second} ms after the second crash`,
+  );
+  assert.deepEqual(store.reports.get(1)?.map((r) => r.state), ["pending", "ready"]);
+  assert.deepEqual(store.reports.get(2)?.map((r) => r.state), ["pending", "ready"]);
+});

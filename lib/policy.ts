@@ -233,6 +233,11 @@ export class UnsavedCounters implements FiringLog {
     this.#stored = stored;
   }
 
+  /** Whether nothing is kept here: the store wrote every count so far. */
+  get empty(): boolean {
+    return this.#counts.size === 0;
+  }
+
   /** `triggers` (as stored) with the hits and firings kept here added to their totals. */
   apply(triggers: readonly Trigger[]): Trigger[] {
     return triggers.map((t) => {

@@ -87,6 +87,12 @@ interface EarlyCrash {
   pending: Promise<TriggerOutcome>[];
   alive: () => boolean;
   joined: boolean;
+  /**
+   * Its early actions are done and no helper has joined yet: what records the outcome
+   * and tells the listeners, once, when the pin goes ({@linkcode CrashHandler.forgetEarly})
+   * without a helper. A helper that joins concludes the crash itself instead.
+   */
+  finalize?: () => void;
 }
 
 /** Handles crashes. */
@@ -162,8 +168,13 @@ export class CrashHandler {
     } catch (err) {
       this.#onStoreFailure?.(err);
       if (options.decisions !== undefined) {
-        // Decided already, and acted on: the counts the store could not write are kept.
-        this.#unsaved.record(options.decisions, crash, now.getTime());
+        // Decided already, and acted on: the counts the store could not write are kept
+        // (a subordinate uid's as its owner's, as the store keeps them).
+        this.#unsaved.record(
+          options.decisions,
+          { ...crash, uid: limitUidOf(crash.uid) },
+          now.getTime(),
+        );
         return { id: 0, decisions: options.decisions };
       }
       return { id: 0, decisions: this.#decideWithoutStore(crash, now, options.only) };
@@ -244,10 +255,14 @@ export class CrashHandler {
     const only = (t: Trigger) => !needsHelperFacts(t);
     // Decide and start the actions first, then write: a write (a WAL checkpoint) can take
     // milliseconds, which the ring buffers do not have. Nothing runs in between.
+    // Not while the store refuses writes: its counts lack the firings it could not write
+    // (a cooldown would not hold), which only #record's fallback adds.
     let decisions: Decision[] | undefined;
-    try {
-      decisions = this.#store.decideCrash(facts, now, lttngDaemonVeto(facts), only);
-    } catch { /* the store cannot be read: #record decides with the counters in memory */ }
+    if (this.#unsaved.empty) {
+      try {
+        decisions = this.#store.decideCrash(facts, now, lttngDaemonVeto(facts), only);
+      } catch { /* the store cannot be read: #record decides with the counters in memory */ }
+    }
     const pending = decisions?.map((d) => this.#act(d, facts));
     const recorded = this.#record(facts, "connector", now, { only, decisions });
     const id = recorded.id;
@@ -256,6 +271,8 @@ export class CrashHandler {
     const acting = pending ?? decisions.map((d) => this.#act(d, facts));
     const early: EarlyCrash = { id, facts, decisions, pending: acting, alive, joined: false };
     if (alive()) this.#early.set(crash.globalPid, early); // else no helper can join it
+    // One conclusion per crash: the helper's when it joins (it may add facts and triggers
+    // of its own), else this one, once the pin is gone and no helper can join.
     return await this.#conclude({
       id,
       crash: facts,
@@ -263,12 +280,22 @@ export class CrashHandler {
       decisions,
       pending: acting,
       final: () => !early.joined,
+      defer: (finalize) => {
+        if (this.#early.get(crash.globalPid) !== early) return false;
+        early.finalize = finalize;
+        return true;
+      },
     });
   }
 
-  /** Forget the early crash of `globalPid` (its pin is gone): no helper joins it now. */
+  /**
+   * Forget the early crash of `globalPid` (its pin is gone): no helper joins it now, and
+   * its outcome, when its actions are done, is final.
+   */
   forgetEarly(globalPid: number): void {
+    const early = this.#early.get(globalPid);
     this.#early.delete(globalPid);
+    early?.finalize?.();
   }
 
   /** How many early crashes a helper may still join. */
@@ -293,6 +320,7 @@ export class CrashHandler {
     onRelease?: (release: { fired: number; failed: number }) => void,
   ): Promise<CrashOutcome> {
     early.joined = true;
+    early.finalize = undefined; // this conclusion replaces the early one
     this.#early.delete(early.facts.globalPid!);
     const now = this.#now();
     const facts = joinedFacts(early.facts, crash, now);
@@ -326,6 +354,8 @@ export class CrashHandler {
     pending: Promise<TriggerOutcome>[];
     onRelease?: (release: { fired: number; failed: number }) => void;
     final?: () => boolean;
+    /** Whether to leave the record and the listeners to `finalize`, called later. */
+    defer?: (finalize: () => void) => boolean;
   }): Promise<CrashOutcome> {
     const { id, decisions, pending } = c;
     const holding = pending.filter((_, i) => decisions[i].trigger.action.type !== "stop");
@@ -346,6 +376,18 @@ export class CrashHandler {
       ? "skipped"
       : "ok";
     if (c.final !== undefined && !c.final()) return { id, fired, failed, results, outcome };
+    const finalize = () => this.#finish(c, { id, fired, failed, results, outcome });
+    if (c.defer?.(finalize) !== true) finalize();
+    return { id, fired, failed, results, outcome };
+  }
+
+  // Record a crash's outcome and tell the listeners: once per crash.
+  #finish(
+    c: { crash: CrashFacts; source: string; decisions: Decision[] },
+    o: CrashOutcome,
+  ): void {
+    const { id, fired, failed, results, outcome } = o;
+    const { decisions } = c;
     if (id !== 0 && (decisions.length > 0 || c.crash.helperAt !== undefined)) {
       try {
         this.#store.finishCrash(id, outcome, results);
@@ -371,7 +413,6 @@ export class CrashHandler {
         l(done);
       } catch { /* a listener's failure is its own */ }
     }
-    return { id, fired, failed, results, outcome };
   }
 
   #signature(id: number): string | undefined {

@@ -69,7 +69,34 @@ Deno.test("CrashHandler.handleEarly() starts the snapshot before any helper arri
   assert.equal(row.outcome, "pending");
   actions.gate.resolve();
   assert.equal((await early).outcome, "ok");
+  // A helper may still join while the process is pinned: the record waits for it, or for
+  // the pin to go.
+  assert.equal(t.store.listCrashes()[0].outcome, "pending");
+  handler.forgetEarly(42);
   assert.equal(t.store.listCrashes()[0].outcome, "ok");
+});
+
+Deno.test("listeners hear an early crash once, whether its helper joins after its actions or never", async () => {
+  await using t = await tempStore();
+  t.store.addTrigger(trigger("web"), 0);
+  const actions = new GatedActions();
+  actions.gate.resolve();
+  const handler = new CrashHandler({ store: t.store, actions, now });
+  const heard: string[] = [];
+  handler.listen((c) => heard.push(`${c.id} ${c.source} ${c.outcome}`));
+  // The helper comes once the early snapshot is done (pipe mode: the notifier starts late).
+  const early = await handler.handleEarly(EARLY, () => true);
+  assert.deepEqual(heard, []);
+  const joined = await handler.handle(HELPER, "notify");
+  assert.equal(joined.id, early.id);
+  handler.forgetEarly(42);
+  assert.deepEqual(heard, [`${early.id} notify ok`]);
+  // No helper at all (connector only, or a dump that reaches another handler).
+  const alone = await handler.handleEarly({ ...EARLY, pid: 43, globalPid: 43 }, () => true);
+  assert.equal(heard.length, 1);
+  handler.forgetEarly(43);
+  assert.deepEqual(heard, [`${early.id} notify ok`, `${alone.id} connector ok`]);
+  assert.equal(t.store.listCrashes().length, 2);
 });
 
 Deno.test("a helper that joins an early crash fires nothing twice and records one crash with both times", async () => {

@@ -288,6 +288,7 @@ export class Daemon implements AsyncDisposable {
       // Made with the crashing user's rights, in their share of the queue.
       uid: crash.uid,
       gid: crash.gid,
+      ...(crash.dumpMode === undefined ? {} : { dumpMode: crash.dumpMode }),
     });
   }
 

@@ -47,6 +47,12 @@ export interface ReportJob {
   uid?: number;
   /** The crash's gid (global). */
   gid?: number;
+  /**
+   * The kernel's dump mode (`%d`), when known: 2 (`SUID_DUMP_ROOT`) for a process that
+   * changed credentials (setuid), whose core is root's alone, as the kernel and
+   * systemd-coredump keep it: its report is then made as root, never as the user.
+   */
+  dumpMode?: number;
 }
 
 /** What `watch` is told once a report is stored. */
@@ -333,8 +339,10 @@ export class ReportQueue {
 
   async #make(job: ReportJob): Promise<ReportRecord> {
     const o = this.#options;
-    // Another user's crash (in the root daemon) is decompressed and read as that user.
-    const as = (o.runAs ?? runAsFor)(job.uid, job.gid);
+    // Another user's crash (in the root daemon) is decompressed and read as that user;
+    // a setuid process's core (dump mode 2) is not theirs to read, and stays root's.
+    const privileged = job.dumpMode !== undefined && job.dumpMode !== 1;
+    const as = privileged ? undefined : (o.runAs ?? runAsFor)(job.uid, job.gid);
     const known = job.bytes !== undefined && job.bytes > 0;
     if (known) {
       let space: FsSpace;

@@ -142,6 +142,38 @@ Deno.test("ReportQueue makes another user's report as that user, in a directory 
   assert.match(seen[1].cwd ?? "", /\/report-/);
 });
 
+Deno.test("ReportQueue makes a setuid process's report (dump mode 2) as root, never as its user", async () => {
+  await using dir = await tempDir();
+  const core = await zstdCore(dir.path);
+  const asked: number[] = [];
+  const seen: (RunAs | undefined)[] = [];
+  const q = new ReportQueue({
+    store: new MemoryStore(),
+    tempParent: dir.path,
+    log: () => {},
+    runAs: (uid) => {
+      asked.push(uid ?? -1);
+      return { uid: uid ?? 0, gid: uid ?? 0, account: false };
+    },
+    decompress: async (_s, target, _m, as) => {
+      seen.push(as);
+      await Deno.writeFile(target, CORE_BYTES);
+    },
+    compute: (_p, o) => {
+      seen.push(o.as);
+      return Promise.resolve(ready(1));
+    },
+  });
+  q.submit({ id: 1, pid: 1, core, uid: 4242, gid: 4343, dumpMode: 2 });
+  await q.idle();
+  assert.deepEqual(asked, []);
+  assert.deepEqual(seen, [undefined, undefined]);
+  // Dump mode 1 (the user's own process): made as the user.
+  q.submit({ id: 2, pid: 2, core, uid: 4242, gid: 4343, dumpMode: 1 });
+  await q.idle();
+  assert.deepEqual(asked, [4242]);
+});
+
 Deno.test("runAsFor() drops to the crashing uid only in a root daemon, and never for root", () => {
   assert.equal(runAsFor(1000, 1000, 1000), undefined, "a user's daemon cannot change users");
   assert.equal(runAsFor(0, 0, 0), undefined);

@@ -309,6 +309,8 @@ function fittingPattern(
   const shorter = `${
     base.coreDir === undefined ? "" : "use a shorter --core-dir, or "
   }name lttng-trig by a shorter path, e.g. 'ln -s ${exe} /usr/bin/lttng-trig' and --exe=/usr/bin/lttng-trig`;
+  // Warnings only for a line that is written: one that does not fit is refused, saying why.
+  if (!fits(chosen)) return chosen;
   if ((chosen === noTid || chosen === noPidfd) && noTid !== full) {
     ctx.io.err(
       `Warning: the core_pattern with the crashing thread's id would be ${

@@ -29,11 +29,15 @@ untrusted() {
     if (problems.length === 0) Deno.exit(1);
     console.log(describeProblems(problems));"
 }
-if [ "$(id -u)" -eq 0 ] && unsafe=$(untrusted); then
-  copy=$(mktemp -d /run/lttng-trig-test.XXXXXX) || { echo "0 passed, 1 failed"; exit 1; }
+# The end-to-end tests also write core_patterns that name the launcher within the kernel's
+# 127 bytes: a checkout whose path is longer than the copy's runs from the copy too.
+if [ "$(id -u)" -eq 0 ] && [ "${LTTNG_TRIG_TEST_COPY:-}" != 1 ] &&
+  { unsafe=$(untrusted) || { [ "${#root}" -gt 14 ] && unsafe="a path of ${#root} characters"; }; }; then
+  # A short name: the end-to-end tests write core_patterns that name it, within 127 bytes.
+  copy=$(mktemp -d /run/lt.XXXXXX) || { echo "0 passed, 1 failed"; exit 1; }
   trap 'rm -rf "$copy"' EXIT
   trap 'exit 130' INT TERM
-  echo "test: install would refuse this checkout ($unsafe): running from a root-only copy, $copy" >&2
+  echo "test: running from a short root-only copy, $copy (this checkout: $unsafe)" >&2
   # Root's, writable by root alone; readable by the temporary users the tests create.
   tar -C "$root" --exclude=./.git --exclude=./coverage -cf - . |
     tar -C "$copy" --no-same-owner -xf - || { echo "0 passed, 1 failed"; exit 1; }
@@ -43,7 +47,7 @@ if [ "$(id -u)" -eq 0 ] && unsafe=$(untrusted); then
   rm -rf "$copy/.tools/deno-dir/node_compat_bin"
   args=()
   for a in "$@"; do args+=("${a/#"$root"\//"$copy"/}"); done
-  bash "$copy/scripts/test.sh" "${args[@]}"
+  LTTNG_TRIG_TEST_COPY=1 bash "$copy/scripts/test.sh" "${args[@]}"
   exit
 fi
 

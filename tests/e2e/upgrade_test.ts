@@ -64,7 +64,8 @@ Deno.test({
     // A short directory (0700, root's): the chained pattern, with --state-dir, must fit
     // the kernel's 127 bytes. The daemon's state is the same directory: it watches the
     // install.json that install wrote there.
-    const home = `/tmp/u${Deno.pid}`;
+    // Under /run, not /tmp: install refuses a launcher link below a sticky directory.
+    const home = `/run/lu${Deno.pid}`;
     await Deno.remove(home, { recursive: true }).catch(() => {});
     await Deno.mkdir(home, { mode: 0o700 });
     const exe = `${home}/lttng-trig`;

@@ -9,12 +9,12 @@
  *
  * @module
  */
-import { CommandError, UsageError } from "../errors.ts";
-import { resolveStateDir, ROOT_STATE_DIR } from "../paths.ts";
+import { CommandError, UsageError } from "../core/errors.ts";
+import { resolveStateDir, ROOT_STATE_DIR } from "../core/paths.ts";
 import { planChain, socketRefusal } from "../install/chain_plan.ts";
 import { kernelVersion } from "../notify/args.ts";
 import { type CommandContext, controlSocketPath } from "./common.ts";
-import { parse } from "./registry.ts";
+import { parse } from "../core/registry.ts";
 import {
   INSTALL_PIPE_LIMIT,
   type InstallArgs,

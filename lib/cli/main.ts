@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../core/errors.ts";
 import { type CommandContext, defaultContext } from "./common.ts";
-import { parse, renderHelp, renderProgramHelp } from "./registry.ts";
+import { parse, renderHelp, renderProgramHelp } from "../core/registry.ts";
 import { commandSpec, HELP_SPEC, PROGRAM, VERSION } from "./program.ts";
 import { setCommand } from "./set.ts";
 import { listCommand, removeCommand } from "./list.ts";

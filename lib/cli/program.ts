@@ -5,7 +5,7 @@
  * @module
  */
 import { NOTIFY_SPEC } from "../notify/help.ts";
-import type { CommandSpec, ProgramSpec } from "./registry.ts";
+import type { CommandSpec, ProgramSpec } from "../core/registry.ts";
 import { COMPLETIONS_SPEC } from "./completions.ts";
 import { DAEMON_SPEC } from "./daemon.ts";
 import { HISTORY_SPEC } from "./history.ts";

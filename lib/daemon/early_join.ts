@@ -6,7 +6,7 @@
  * @module
  */
 import type { CrashFacts } from "../protocol/records.ts";
-import type { TriggerSpec } from "../trigger.ts";
+import type { TriggerSpec } from "../core/trigger.ts";
 
 /**
  * Whether `trigger` needs a fact that only the crash's helper (the notifier, or the

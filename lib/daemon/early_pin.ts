@@ -26,7 +26,7 @@ import type { CoredumpEvent } from "./proc_event.ts";
 import { parseStatus, type ProcReader } from "./held_process.ts";
 
 /**
- * What pinning needs of the kernel: lib/pidfd.ts's calls, libc's clocks and `/proc`
+ * What pinning needs of the kernel: lib/sys/pidfd.ts's calls, libc's clocks and `/proc`
  * reads (lib/daemon/libc.ts), or fakes in tests.
  */
 export interface PinOps extends ProcReader {

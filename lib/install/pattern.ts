@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { COREDUMP_SOCKET_NAME } from "../paths.ts";
+import { COREDUMP_SOCKET_NAME } from "../core/paths.ts";
 import { kernelVersion } from "../notify/args.ts";
 import { chainWords } from "./specifiers.ts";
 

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { CommandError } from "../errors.ts";
-import { octalMode, ownershipProblem } from "../ownership.ts";
+import { CommandError } from "../core/errors.ts";
+import { octalMode, ownershipProblem } from "../core/ownership.ts";
 import { ControlClient } from "../client/client.ts";
 import { kernelHasCoredumpSocket, patternPathProblem } from "./pattern.ts";
 import {
@@ -15,7 +15,7 @@ import {
   type PathProblem,
   type PathStat,
   PathTrust,
-} from "../path_trust.ts";
+} from "../sys/path_trust.ts";
 
 /** Where the pattern's executable is unusable, say why. */
 export async function exeProblem(exe: string): Promise<string | undefined> {

@@ -7,7 +7,7 @@
  * @module
  */
 import { ControlCommand } from "../wire/control.ts";
-import type { CrashFacts, Trigger, TriggerSpec } from "../trigger.ts";
+import type { CrashFacts, Trigger, TriggerSpec } from "../core/trigger.ts";
 import type { CrashRecord, SignatureGroup, TriggerOutcome } from "./records.ts";
 import type { ChainFate } from "./records.ts";
 import type { Frame } from "../report/backtrace.ts";

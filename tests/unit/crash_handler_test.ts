@@ -6,7 +6,7 @@ import {
   ON_ANY_CORE_DUMP,
   type SnapshotAction,
   type TriggerSpec,
-} from "../../lib/trigger.ts";
+} from "../../lib/core/trigger.ts";
 import type { SnapshotResult } from "../../lib/lttng/control.ts";
 import { tempStore } from "../fixtures/temp_dir.ts";
 

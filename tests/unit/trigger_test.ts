@@ -13,7 +13,7 @@ import {
   triggerIdentity,
   type TriggerSpec,
   validateTriggerSpec,
-} from "../../lib/trigger.ts";
+} from "../../lib/core/trigger.ts";
 
 const CRASH: CrashFacts = {
   pid: 42,

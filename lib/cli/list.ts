@@ -4,7 +4,12 @@
  * @module
  */
 import { UsageError } from "../core/errors.ts";
-import { describeAction, describeCondition, formatDuration, formatRatePolicy } from "../core/trigger.ts";
+import {
+  describeAction,
+  describeCondition,
+  formatDuration,
+  formatRatePolicy,
+} from "../core/trigger.ts";
 import { ControlClient } from "../client/client.ts";
 import {
   type CommandContext,

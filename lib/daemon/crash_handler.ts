@@ -4,7 +4,12 @@
  *
  * @module
  */
-import { describeAction, snapshotNameFor, type Trigger, type TriggerAction } from "../core/trigger.ts";
+import {
+  describeAction,
+  snapshotNameFor,
+  type Trigger,
+  type TriggerAction,
+} from "../core/trigger.ts";
 import type { CrashFacts, TriggerOutcome } from "../protocol/records.ts";
 import { decide, type Decision, UnsavedCounters } from "../core/policy.ts";
 import { limitUidOf } from "../sys/subuid.ts";

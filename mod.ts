@@ -112,13 +112,16 @@ export {
   type TriggerStoreOptions,
 } from "./lib/store/trigger_store.ts";
 export type { Decision } from "./lib/core/policy.ts";
+export type { CrashFacts } from "./lib/core/crash_facts.ts";
 export type {
   CoreFate,
-  CrashFacts,
   CrashRecord,
+  Frame as BacktraceFrame,
   MissedCrash,
   ReportRecord,
+  ReportState,
   SnapshotRemoved,
+  ThreadBacktrace,
   TriggerOutcome,
 } from "./lib/protocol/records.ts";
 export {
@@ -132,9 +135,6 @@ export {
 export type {
   BacktraceOptions,
   CrashReport,
-  Frame as BacktraceFrame,
-  ReportState,
-  ThreadBacktrace,
   ToolResult,
   ToolRunner,
 } from "./lib/report/backtrace.ts";

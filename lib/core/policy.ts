@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { CrashFacts } from "../protocol/records.ts";
+import type { CrashFacts } from "./crash_facts.ts";
 import {
   conditionMatches,
   formatDuration,

@@ -10,7 +10,8 @@ import {
   type Trigger,
   type TriggerAction,
 } from "../core/trigger.ts";
-import type { CrashFacts, TriggerOutcome } from "../protocol/records.ts";
+import type { CrashFacts } from "../core/crash_facts.ts";
+import type { TriggerOutcome } from "../protocol/records.ts";
 import { decide, type Decision, UnsavedCounters } from "../core/policy.ts";
 import { limitUidOf } from "../sys/subuid.ts";
 import type { RecordCrashOptions, TriggerStore } from "../store/trigger_store.ts";

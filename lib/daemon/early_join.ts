@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { CrashFacts } from "../protocol/records.ts";
+import type { CrashFacts } from "../core/crash_facts.ts";
 import type { TriggerSpec } from "../core/trigger.ts";
 
 /**

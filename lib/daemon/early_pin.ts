@@ -21,7 +21,7 @@
  *
  * @module
  */
-import type { CrashFacts } from "../protocol/records.ts";
+import type { CrashFacts } from "../core/crash_facts.ts";
 import type { CoredumpEvent } from "./proc_event.ts";
 import { parseStatus, type ProcReader } from "./held_process.ts";
 

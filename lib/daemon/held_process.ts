@@ -33,7 +33,7 @@
  *
  * @module
  */
-import type { CrashFacts } from "../protocol/records.ts";
+import type { CrashFacts } from "../core/crash_facts.ts";
 
 /** `(uid_t)-1`: an unknown uid or gid, which no `--uid` filter can name. */
 export const UNKNOWN_ID = 0xffff_ffff;

@@ -36,7 +36,7 @@ import {
   splitCrashId,
 } from "../wire/notify_ref.ts";
 import type { CrashRef } from "../store/trigger_store.ts";
-import type { CrashFacts } from "../core/trigger.ts";
+import type { CrashFacts } from "../core/crash_facts.ts";
 import type { CrashHandler, CrashOutcome } from "./crash_handler.ts";
 import { type FrameResult, SocketServer } from "./connections.ts";
 import { lookAtHeldProcess, type ProcReader, withHeldProcess } from "./held_process.ts";

@@ -13,11 +13,10 @@ import {
   type BacktraceOptions,
   computeBacktrace,
   type CrashReport,
-  type Frame,
   innermostNamedFrame,
 } from "../report/backtrace.ts";
 import { type RunAs, runAsFor } from "../report/as_user.ts";
-import type { ReportRecord } from "../protocol/records.ts";
+import type { Frame, ReportRecord } from "../protocol/records.ts";
 import { limitUidOf } from "../sys/subuid.ts";
 import {
   type Decompressor,

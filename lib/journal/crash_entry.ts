@@ -7,7 +7,7 @@
  * @module
  */
 import type { CrashRecord, TriggerOutcome } from "../protocol/records.ts";
-import type { Frame } from "../report/backtrace.ts";
+import type { Frame } from "../protocol/records.ts";
 import { signalName } from "../core/signals.ts";
 import type { JournalField } from "./encoder.ts";
 

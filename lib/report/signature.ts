@@ -11,7 +11,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import type { Frame } from "./backtrace.ts";
+import type { Frame } from "../protocol/records.ts";
 import { signalName } from "../core/signals.ts";
 
 /** Named frames a signature is made of, at most. */

@@ -13,9 +13,9 @@
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { decide, type Decision } from "../core/policy.ts";
+import type { CrashFacts } from "../core/crash_facts.ts";
 import type {
   CoreFate,
-  CrashFacts,
   CrashRecord,
   ReportRecord,
   SignatureGroup,

@@ -13,7 +13,7 @@
  */
 import type { StatementSync } from "node:sqlite";
 import { countsHits, DAY_MS, type Decision, type FiringLog, logsFirings } from "../core/policy.ts";
-import type { CrashFacts } from "../protocol/records.ts";
+import type { CrashFacts } from "../core/crash_facts.ts";
 import { type Trigger, triggerIdentity, type TriggerSpec } from "../core/trigger.ts";
 
 /** A prepared (and cached) statement for `sql`. */

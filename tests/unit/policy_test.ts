@@ -8,7 +8,7 @@ import {
   rateAllows,
   UnsavedCounters,
 } from "../../lib/core/policy.ts";
-import type { CrashFacts } from "../../lib/protocol/records.ts";
+import type { CrashFacts } from "../../lib/core/crash_facts.ts";
 import { ON_ANY_CORE_DUMP, type RatePolicy, type Trigger } from "../../lib/core/trigger.ts";
 
 // rateAllows

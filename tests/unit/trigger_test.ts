@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
+import type { CrashFacts } from "../../lib/core/crash_facts.ts";
 import {
   conditionMatches,
-  type CrashFacts,
   execFilterWarning,
   formatRatePolicy,
   isValidTriggerName,

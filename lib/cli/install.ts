@@ -12,7 +12,7 @@
 import { CommandError, UsageError } from "../core/errors.ts";
 import { resolveStateDir, ROOT_STATE_DIR } from "../core/paths.ts";
 import { planChain, socketRefusal } from "../install/chain_plan.ts";
-import { kernelVersion } from "../notify/args.ts";
+import { kernelVersion } from "../core/kernel_version.ts";
 import { type CommandContext, controlSocketPath } from "./common.ts";
 import { parse } from "../core/registry.ts";
 import {

@@ -6,7 +6,7 @@
  * @module
  */
 import { COREDUMP_SOCKET_NAME } from "../core/paths.ts";
-import { kernelVersion } from "../notify/args.ts";
+import { kernelVersion } from "../core/kernel_version.ts";
 import { chainWords } from "./specifiers.ts";
 
 /**

@@ -21,7 +21,7 @@ import { readJournal } from "../notify/io.ts";
 import { missedCrashes } from "../notify/missed.ts";
 import { REPORT_MAX_DELAY_MS, REPORT_SETTLE_MS } from "../daemon/report_queue.ts";
 import { parseDuration } from "../core/trigger.ts";
-import { VERSION } from "./program.ts";
+import { VERSION } from "./version.ts";
 import { type CommandContext, parseCount, parseSize } from "./common.ts";
 import { SNAPSHOT_KEEP_FREE, SNAPSHOT_MAX_USE } from "../daemon/snapshot_retention.ts";
 import { type CommandSpec, HELP_OPTION, parse, usageLine } from "../core/registry.ts";

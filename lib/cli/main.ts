@@ -8,7 +8,8 @@
 import { UsageError } from "../core/errors.ts";
 import { type CommandContext, defaultContext } from "./common.ts";
 import { parse, renderHelp, renderProgramHelp } from "../core/registry.ts";
-import { commandSpec, HELP_SPEC, PROGRAM, VERSION } from "./program.ts";
+import { commandSpec, HELP_SPEC, PROGRAM } from "./program.ts";
+import { VERSION } from "./version.ts";
 import { setCommand } from "./set.ts";
 import { listCommand, removeCommand } from "./list.ts";
 import { historyCommand } from "./history.ts";

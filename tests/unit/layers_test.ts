@@ -215,3 +215,18 @@ Deno.test("no two modules of lib/ import each other, directly or around a loop",
   const found = loops(graph).map((loop) => loop.join(" <-> "));
   assert.deepEqual(found, [], `loops between modules:\n  ${found.join("\n  ")}`);
 });
+
+Deno.test("docs/DESIGN.md lists the layers of lib/layers.json, in their order", () => {
+  const design = Deno.readTextFileSync(join(ROOT, "docs/DESIGN.md"));
+  const section = design.split("\n## Layout: the layers of lib/\n")[1]?.split("\n## ")[0] ?? "";
+  const rows = section.split("\n").filter((l) =>
+    /^\| [a-z]+ +\|/.test(l) && !l.startsWith("| layer ")
+  ).map((l) => {
+    const [name, folders] = l.split("|").slice(1, 3).map((c) => c.trim());
+    return `${name}: ${[...folders.matchAll(/`([^`]+)`/g)].map((m) => m[1]).join(" ")}`;
+  });
+  const declared = LAYERS.map((l) =>
+    `${l.name}: ${l.paths.map((p) => p.replace(/\/$/, "")).join(" ")}`
+  );
+  assert.deepEqual(rows, declared);
+});

@@ -1,6 +1,6 @@
 /**
  * The CLI: dispatches a subcommand, turns errors into `Error: ...` and an exit code.
- * Each command declares its options once, in its spec (`registry.ts`); help is made
+ * Each command declares its options once, in its spec (`lib/core/registry.ts`); help is made
  * from it.
  *
  * @module

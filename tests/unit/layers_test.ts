@@ -79,7 +79,7 @@ function layerOf(module: string): number[] {
   return found;
 }
 
-/** A folder of lib/ (lib/cli), or a file directly in it (lib/paths.ts). */
+/** A folder of lib/ (lib/cli), or a file directly in it (lib/mod.ts). */
 function packageOf(module: string): string {
   return module.split("/").slice(0, 2).join("/");
 }

@@ -48,14 +48,14 @@
  */
 import { ControlClient, sendNotification } from "./lib/client/client.ts";
 import type { NotifyReply, OnAnyCoreDumpMessage } from "./lib/wire/notify.ts";
-import { controlSocketPath, notifySocketPath, processPathEnv } from "./lib/paths.ts";
+import { controlSocketPath, notifySocketPath, processPathEnv } from "./lib/core/paths.ts";
 import {
   ON_ANY_CORE_DUMP as ON_ANY,
   type RatePolicy,
   type Trigger,
   type TriggerAction,
   type TriggerCondition,
-} from "./lib/trigger.ts";
+} from "./lib/core/trigger.ts";
 
 export { decodeHeader, encodeHeaderInto, type Header, HEADER_SIZE } from "./lib/wire/header.ts";
 export {
@@ -111,14 +111,17 @@ export {
   TriggerStore,
   type TriggerStoreOptions,
 } from "./lib/store/trigger_store.ts";
-export type { Decision } from "./lib/policy.ts";
+export type { Decision } from "./lib/core/policy.ts";
+export type { CrashFacts } from "./lib/core/crash_facts.ts";
 export type {
   CoreFate,
-  CrashFacts,
   CrashRecord,
+  Frame as BacktraceFrame,
   MissedCrash,
   ReportRecord,
+  ReportState,
   SnapshotRemoved,
+  ThreadBacktrace,
   TriggerOutcome,
 } from "./lib/protocol/records.ts";
 export {
@@ -132,9 +135,6 @@ export {
 export type {
   BacktraceOptions,
   CrashReport,
-  Frame as BacktraceFrame,
-  ReportState,
-  ThreadBacktrace,
   ToolResult,
   ToolRunner,
 } from "./lib/report/backtrace.ts";
@@ -167,7 +167,7 @@ export type {
   TriggerAction,
   TriggerCondition,
   TriggerSpec,
-} from "./lib/trigger.ts";
+} from "./lib/core/trigger.ts";
 export {
   CommandError,
   ControlRequestError,
@@ -175,7 +175,7 @@ export {
   type ControlTransportReason,
   DaemonUnavailableError,
   UsageError,
-} from "./lib/errors.ts";
+} from "./lib/core/errors.ts";
 export {
   ControlClient,
   controlRequest,
@@ -210,7 +210,7 @@ export type {
   WatchingEvent,
   WatchRequest,
 } from "./lib/protocol/control.ts";
-export { ON_ANY_CORE_DUMP } from "./lib/trigger.ts";
+export { ON_ANY_CORE_DUMP } from "./lib/core/trigger.ts";
 
 /** Trigger types (RFC: `enum lttng_trigger_type`). */
 export const TriggerType = {

@@ -23,7 +23,11 @@
 import { findDirs } from "../tests/fixtures/relayd.ts";
 import { busyNeighbour } from "../tests/fixtures/crasher.ts";
 import { SessionDaemon, SnapshotSession } from "../tests/fixtures/lttng.ts";
-import { CONTROL_SOCKET_NAME, COREDUMP_SOCKET_NAME, NOTIFY_SOCKET_NAME } from "../lib/paths.ts";
+import {
+  CONTROL_SOCKET_NAME,
+  COREDUMP_SOCKET_NAME,
+  NOTIFY_SOCKET_NAME,
+} from "../lib/core/paths.ts";
 import { libc } from "../lib/daemon/libc.ts";
 import {
   BENCH_DIR,

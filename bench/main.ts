@@ -18,7 +18,7 @@
  */
 import { e2eUnavailable } from "../tests/fixtures/root_daemon.ts";
 import { SessionDaemon } from "../tests/fixtures/lttng.ts";
-import { ROOT_RUN_DIR } from "../lib/paths.ts";
+import { ROOT_RUN_DIR } from "../lib/core/paths.ts";
 import { parseOptions, USAGE, UsageError } from "./options.ts";
 import { type BenchContext, Budget, emergencyCleanup, ours, ROOT } from "./run.ts";
 import { buildTools } from "./process_timing.ts";

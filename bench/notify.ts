@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { NOTIFY_SOCKET_NAME } from "../lib/paths.ts";
+import { NOTIFY_SOCKET_NAME } from "../lib/core/paths.ts";
 import { commandOutput } from "../tests/fixtures/process.ts";
 import {
   BENCH_DIR,

@@ -10,7 +10,7 @@ import { waitFor } from "../tests/fixtures/wait.ts";
 import { commandOutput } from "../tests/fixtures/process.ts";
 import { controlRequest } from "../lib/client/client.ts";
 import { ControlCommand } from "../lib/wire/control.ts";
-import { CONTROL_SOCKET_NAME, NOTIFY_SOCKET_NAME } from "../lib/paths.ts";
+import { CONTROL_SOCKET_NAME, NOTIFY_SOCKET_NAME } from "../lib/core/paths.ts";
 import { LAUNCHER, ours, ROOT } from "./run.ts";
 
 /** `lttng-trig ARGS...` through the launcher; throws with its stderr on failure. */

@@ -14,7 +14,7 @@ import {
   NOTIFIER_LOG_NAME,
   ROOT_RUN_DIR,
   ROOT_STATE_DIR,
-} from "../lib/paths.ts";
+} from "../lib/core/paths.ts";
 import type { BenchOptions } from "./options.ts";
 
 export { LAUNCHER, ROOT };

@@ -6,7 +6,7 @@
  */
 import { lttng } from "../tests/fixtures/lttng.ts";
 import { waitFor } from "../tests/fixtures/wait.ts";
-import { ROOT_RUN_DIR } from "../lib/paths.ts";
+import { ROOT_RUN_DIR } from "../lib/core/paths.ts";
 import {
   BENCH_DIR,
   type BenchContext,

@@ -24,7 +24,7 @@ export DENO_DIR="$root/.tools/deno-dir" DENO_NO_UPDATE_CHECK=1 NO_COLOR=1
 untrusted() {
   "$deno" eval --quiet --config "$root/deno.json" "
     import { codeTrustProblems } from '$root/lib/install/preflight.ts';
-    import { describeProblems } from '$root/lib/path_trust.ts';
+    import { describeProblems } from '$root/lib/sys/path_trust.ts';
     const problems = await codeTrustProblems('$root/bin/lttng-trig', { limit: 1 });
     if (problems.length === 0) Deno.exit(1);
     console.log(describeProblems(problems));"

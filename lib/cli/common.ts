@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { UsageError } from "../errors.ts";
-import { type FileSpec, HELP_OPTION, type OptionSpec } from "./registry.ts";
-import { type PathEnv, processPathEnv } from "../paths.ts";
+import { UsageError } from "../core/errors.ts";
+import { type FileSpec, HELP_OPTION, type OptionSpec } from "../core/registry.ts";
+import { type PathEnv, processPathEnv } from "../core/paths.ts";
 
 /** Where a command writes: injected by tests. */
 export interface Output {
@@ -67,7 +67,7 @@ export const CONTROL_SOCKET_FILE: FileSpec = {
   help: "The daemon's control socket, which set, list, remove, history, show and watch use.",
 };
 
-export { controlSocketPath } from "../paths.ts";
+export { controlSocketPath } from "../core/paths.ts";
 
 /** Pad columns of `rows` to a table (the last column is not padded). */
 export function table(rows: string[][]): string[] {

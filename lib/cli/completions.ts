@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../core/errors.ts";
 import type { CommandContext } from "./common.ts";
 import {
   type CommandSpec,
@@ -15,7 +15,7 @@ import {
   parse,
   type ProgramSpec,
   usageLine,
-} from "./registry.ts";
+} from "../core/registry.ts";
 
 /** `completions`' options and arguments. */
 export const COMPLETIONS_SPEC = {

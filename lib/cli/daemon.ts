@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../core/errors.ts";
 import {
   DEFAULT_METRICS_DIR,
   METRICS_FILE_NAME,
@@ -11,7 +11,7 @@ import {
   resolveRunDir,
   resolveStateDir,
   ROOT_STATE_DIR,
-} from "../paths.ts";
+} from "../core/paths.ts";
 import { Daemon } from "../daemon/daemon.ts";
 import { libc } from "../daemon/libc.ts";
 import { passedSocketFd } from "../daemon/listen_fds.ts";
@@ -20,11 +20,11 @@ import { CorePatternWatch } from "../install/pattern_watch.ts";
 import { readJournal } from "../notify/io.ts";
 import { missedCrashes } from "../notify/missed.ts";
 import { REPORT_MAX_DELAY_MS, REPORT_SETTLE_MS } from "../daemon/report_queue.ts";
-import { parseDuration } from "../trigger.ts";
-import { VERSION } from "./program.ts";
+import { parseDuration } from "../core/trigger.ts";
+import { VERSION } from "./version.ts";
 import { type CommandContext, parseCount, parseSize } from "./common.ts";
 import { SNAPSHOT_KEEP_FREE, SNAPSHOT_MAX_USE } from "../daemon/snapshot_retention.ts";
-import { type CommandSpec, HELP_OPTION, parse, usageLine } from "./registry.ts";
+import { type CommandSpec, HELP_OPTION, parse, usageLine } from "../core/registry.ts";
 
 /** `daemon`'s options and arguments. */
 export const DAEMON_SPEC = {

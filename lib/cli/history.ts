@@ -4,9 +4,9 @@
  * @module
  */
 import { chainHistoryText } from "./chain_fate.ts";
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../core/errors.ts";
 import type { CrashRecord, SignatureGroup } from "../protocol/records.ts";
-import { signalName } from "../signals.ts";
+import { signalName } from "../core/signals.ts";
 import { ControlClient } from "../client/client.ts";
 import {
   type CommandContext,
@@ -20,7 +20,7 @@ import {
   shortTime,
   table,
 } from "./common.ts";
-import { type CommandSpec, parse, usageLine } from "./registry.ts";
+import { type CommandSpec, parse, usageLine } from "../core/registry.ts";
 
 /** `history`'s options and arguments. */
 export const HISTORY_SPEC = {

@@ -9,12 +9,13 @@
  *
  * @module
  */
-import { CommandError, UsageError } from "../errors.ts";
-import { resolveStateDir, ROOT_STATE_DIR } from "../paths.ts";
+import { ControlClient } from "../client/client.ts";
+import { CommandError, UsageError } from "../core/errors.ts";
+import { resolveStateDir, ROOT_STATE_DIR } from "../core/paths.ts";
 import { planChain, socketRefusal } from "../install/chain_plan.ts";
-import { kernelVersion } from "../notify/args.ts";
+import { kernelVersion } from "../core/kernel_version.ts";
 import { type CommandContext, controlSocketPath } from "./common.ts";
-import { parse } from "./registry.ts";
+import { parse } from "../core/registry.ts";
 import {
   INSTALL_PIPE_LIMIT,
   type InstallArgs,
@@ -137,7 +138,8 @@ export async function installCommand(
   let pattern: string;
   let exe = "";
   if (args.socket) {
-    pattern = `@${await coredumpSocketReady(controlSocketPath(ctx.env, args.runDir))}`;
+    const control = new ControlClient(controlSocketPath(ctx.env, args.runDir));
+    pattern = `@${await coredumpSocketReady(() => control.status())}`;
   } else {
     exe = args.exe ?? (ctx.env.get("LTTNG_TRIG_EXE") || Deno.execPath());
     const badExe = await exeProblem(exe);

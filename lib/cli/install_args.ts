@@ -5,10 +5,10 @@
  *
  * @module
  */
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../core/errors.ts";
 import { DEFAULT_CHAIN_TIMEOUT_MS } from "../install/chain_plan.ts";
 import { patternPathProblem } from "../install/pattern.ts";
-import { type CommandSpec, HELP_OPTION, parse, usageLine } from "./registry.ts";
+import { type CommandSpec, HELP_OPTION, parse, usageLine } from "../core/registry.ts";
 
 /**
  * The core_pipe_limit install sets when it finds 0. A non-zero limit makes the kernel

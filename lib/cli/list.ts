@@ -3,8 +3,13 @@
  *
  * @module
  */
-import { UsageError } from "../errors.ts";
-import { describeAction, describeCondition, formatDuration, formatRatePolicy } from "../trigger.ts";
+import { UsageError } from "../core/errors.ts";
+import {
+  describeAction,
+  describeCondition,
+  formatDuration,
+  formatRatePolicy,
+} from "../core/trigger.ts";
 import { ControlClient } from "../client/client.ts";
 import {
   type CommandContext,
@@ -16,7 +21,7 @@ import {
   runDirOption,
   table,
 } from "./common.ts";
-import { type CommandSpec, parse, usageLine } from "./registry.ts";
+import { type CommandSpec, parse, usageLine } from "../core/registry.ts";
 import { withRootDaemonHint } from "./newcomer.ts";
 
 /** `list`'s options and arguments. */

@@ -1,14 +1,15 @@
 /**
  * The CLI: dispatches a subcommand, turns errors into `Error: ...` and an exit code.
- * Each command declares its options once, in its spec (`registry.ts`); help is made
+ * Each command declares its options once, in its spec (`lib/core/registry.ts`); help is made
  * from it.
  *
  * @module
  */
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../core/errors.ts";
 import { type CommandContext, defaultContext } from "./common.ts";
-import { parse, renderHelp, renderProgramHelp } from "./registry.ts";
-import { commandSpec, HELP_SPEC, PROGRAM, VERSION } from "./program.ts";
+import { parse, renderHelp, renderProgramHelp } from "../core/registry.ts";
+import { commandSpec, HELP_SPEC, PROGRAM } from "./program.ts";
+import { VERSION } from "./version.ts";
 import { setCommand } from "./set.ts";
 import { listCommand, removeCommand } from "./list.ts";
 import { historyCommand } from "./history.ts";

@@ -15,7 +15,7 @@ import {
   type OptionSpec,
   type ProgramSpec,
   usageLine,
-} from "./registry.ts";
+} from "../core/registry.ts";
 import { renderTopicManPage, type TopicPage } from "./topic_page.ts";
 import { CONCEPTS_PAGE } from "./concepts.ts";
 import { CORE_LIMITS_PAGE } from "./core_limits_page.ts";

@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { CommandError, DaemonUnavailableError } from "../errors.ts";
-import { CONTROL_SOCKET_NAME, ROOT_RUN_DIR } from "../paths.ts";
-import type { TriggerSpec } from "../trigger.ts";
+import { CommandError, DaemonUnavailableError } from "../core/errors.ts";
+import { CONTROL_SOCKET_NAME, ROOT_RUN_DIR } from "../core/paths.ts";
+import type { TriggerSpec } from "../core/trigger.ts";
 import {
   CORE_PATTERN_PATH,
   defaultKernelFiles,

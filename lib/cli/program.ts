@@ -5,7 +5,7 @@
  * @module
  */
 import { NOTIFY_SPEC } from "../notify/help.ts";
-import type { CommandSpec, ProgramSpec } from "./registry.ts";
+import type { CommandSpec, ProgramSpec } from "../core/registry.ts";
 import { COMPLETIONS_SPEC } from "./completions.ts";
 import { DAEMON_SPEC } from "./daemon.ts";
 import { HISTORY_SPEC } from "./history.ts";
@@ -15,9 +15,7 @@ import { SET_SPEC } from "./set.ts";
 import { SHOW_SPEC } from "./show.ts";
 import { STATUS_SPEC } from "./status.ts";
 import { WATCH_SPEC } from "./watch.ts";
-
-/** The project's version. */
-export const VERSION = "0.1.0";
+import { VERSION } from "./version.ts";
 
 /** `help`'s options and arguments. */
 export const HELP_SPEC = {

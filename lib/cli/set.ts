@@ -3,9 +3,9 @@
  *
  * @module
  */
-import { UsageError } from "../errors.ts";
-import { lttngHome } from "../paths.ts";
-import { parseSignal, signalNames } from "../signals.ts";
+import { UsageError } from "../core/errors.ts";
+import { lttngHome } from "../core/paths.ts";
+import { parseSignal, signalNames } from "../core/signals.ts";
 import {
   parseCondition,
   parseDuration,
@@ -14,7 +14,7 @@ import {
   type TriggerAction,
   type TriggerSpec,
   validateTriggerSpec,
-} from "../trigger.ts";
+} from "../core/trigger.ts";
 import { ControlClient } from "../client/client.ts";
 import {
   type CommandContext,
@@ -25,7 +25,7 @@ import {
   parseSize,
   runDirOption,
 } from "./common.ts";
-import { type CommandSpec, parse, usageLine } from "./registry.ts";
+import { type CommandSpec, parse, usageLine } from "../core/registry.ts";
 import { defaultKernelFiles, type KernelFiles } from "../install/kernel_files.ts";
 import { contextWarnings, patternWarnings, withRootDaemonHint } from "./newcomer.ts";
 

@@ -5,11 +5,11 @@
  * @module
  */
 import { chainShowText } from "./chain_fate.ts";
-import { CommandError, UsageError } from "../errors.ts";
+import { CommandError, UsageError } from "../core/errors.ts";
 import type { CrashRecord, ReportRecord } from "../protocol/records.ts";
 import { type CrashReport, formatReport } from "../report/backtrace.ts";
 import { type CrashEvents, readLastEvents, type TraceEvent } from "../report/events.ts";
-import { signalName } from "../signals.ts";
+import { signalName } from "../core/signals.ts";
 import { ControlClient } from "../client/client.ts";
 import { snapshotDirProblem } from "../lttng/control.ts";
 import {
@@ -25,7 +25,7 @@ import {
   runDirOption,
   shortTime,
 } from "./common.ts";
-import { type CommandSpec, parse, usageLine } from "./registry.ts";
+import { type CommandSpec, parse, usageLine } from "../core/registry.ts";
 
 /** `show`'s options and arguments. */
 export const SHOW_SPEC = {

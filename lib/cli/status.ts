@@ -5,9 +5,9 @@
  * @module
  */
 import type { StatusReply } from "../protocol/control.ts";
-import { DaemonUnavailableError, UsageError } from "../errors.ts";
-import { COREDUMP_SOCKET_NAME, NOTIFIER_LOG_NAME, ROOT_STATE_DIR } from "../paths.ts";
-import { describeAction, type Trigger } from "../trigger.ts";
+import { DaemonUnavailableError, UsageError } from "../core/errors.ts";
+import { COREDUMP_SOCKET_NAME, NOTIFIER_LOG_NAME, ROOT_STATE_DIR } from "../core/paths.ts";
+import { describeAction, type Trigger } from "../core/trigger.ts";
 import type { CrashRecord } from "../protocol/records.ts";
 import { type JournalEntry, readJournal } from "../notify/io.ts";
 import { ControlClient } from "../client/client.ts";
@@ -20,8 +20,8 @@ import {
   shortTime,
   table,
 } from "./common.ts";
-import { type CommandSpec, HELP_OPTION, parse, usageLine } from "./registry.ts";
-import { type ChainStatus, chainStatusLines, chainStatusOf } from "../install/chain_status.ts";
+import { type CommandSpec, HELP_OPTION, parse, usageLine } from "../core/registry.ts";
+import { type ChainStatus, chainStatusLines, chainStatusOf } from "./chain_status.ts";
 import {
   CORE_PATTERN_PATH,
   CORE_PIPE_LIMIT_PATH,

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { isVerbatim } from "./registry.ts";
+import { isVerbatim } from "../core/registry.ts";
 
 /** One section of a topic page. */
 export interface TopicSection {

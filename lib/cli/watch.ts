@@ -4,8 +4,8 @@
  * @module
  */
 import { chainShowText } from "./chain_fate.ts";
-import { UsageError } from "../errors.ts";
-import { signalName } from "../signals.ts";
+import { UsageError } from "../core/errors.ts";
+import { signalName } from "../core/signals.ts";
 import { ControlClient } from "../client/client.ts";
 import type { WatchEvent } from "../protocol/control.ts";
 import {
@@ -18,7 +18,7 @@ import {
   quoted,
   runDirOption,
 } from "./common.ts";
-import { type CommandSpec, parse, usageLine } from "./registry.ts";
+import { type CommandSpec, parse, usageLine } from "../core/registry.ts";
 
 /** `watch`'s options and arguments. */
 export const WATCH_SPEC = {

@@ -38,7 +38,11 @@ import {
   readNotifyReply,
 } from "../wire/notify.ts";
 import { readFrame, writeAll } from "../wire/frame.ts";
-import { ControlRequestError, ControlTransportError, DaemonUnavailableError } from "../errors.ts";
+import {
+  ControlRequestError,
+  ControlTransportError,
+  DaemonUnavailableError,
+} from "../core/errors.ts";
 
 /** Options of {@linkcode controlRequest} and {@linkcode sendNotification}. */
 export interface RequestOptions {

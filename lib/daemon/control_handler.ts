@@ -35,7 +35,7 @@ import {
   ON_ANY_CORE_DUMP,
   type TriggerSpec,
   validateTriggerSpec,
-} from "../trigger.ts";
+} from "../core/trigger.ts";
 import type { SessionInfo } from "../lttng/control.ts";
 import { sessionInactivity, sessionProblem } from "../lttng/session_checks.ts";
 import type { PeerCredentials } from "./libc.ts";

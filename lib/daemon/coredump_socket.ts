@@ -11,7 +11,8 @@
  *
  * @module
  */
-import { type CoreFate, coreFate, type CrashFacts } from "../protocol/records.ts";
+import type { CrashFacts } from "../core/crash_facts.ts";
+import { type CoreFate, coreFate } from "../protocol/records.ts";
 import { type ByteBudget, ELF_HEADER_SIZE, readCoreFacts } from "./elf_core.ts";
 import { acceptLoop } from "./sockets.ts";
 import type { HeldProcess } from "./held_process.ts";

@@ -4,10 +4,16 @@
  *
  * @module
  */
-import { describeAction, snapshotNameFor, type Trigger, type TriggerAction } from "../trigger.ts";
-import type { CrashFacts, TriggerOutcome } from "../protocol/records.ts";
-import { decide, type Decision, UnsavedCounters } from "../policy.ts";
-import { limitUidOf } from "../subuid.ts";
+import {
+  describeAction,
+  snapshotNameFor,
+  type Trigger,
+  type TriggerAction,
+} from "../core/trigger.ts";
+import type { CrashFacts } from "../core/crash_facts.ts";
+import type { TriggerOutcome } from "../protocol/records.ts";
+import { decide, type Decision, UnsavedCounters } from "../core/policy.ts";
+import { limitUidOf } from "../sys/subuid.ts";
 import type { RecordCrashOptions, TriggerStore } from "../store/trigger_store.ts";
 import type { SnapshotResult } from "../lttng/control.ts";
 import { SessionActionQueue } from "./action_queue.ts";

@@ -11,7 +11,7 @@ import {
   NOTIFY_SOCKET_NAME,
   ROOT_RUN_DIR,
   STORE_FILE_NAME,
-} from "../paths.ts";
+} from "../core/paths.ts";
 import { CrashJournal } from "../journal/crash_journal.ts";
 import { type CrashRef, type HistoryLimits, TriggerStore } from "../store/trigger_store.ts";
 import { LttngControl } from "../lttng/control.ts";
@@ -38,7 +38,7 @@ import type { SessionInfo } from "../lttng/control.ts";
 import type { CorePatternWatchFacts, StatusReply } from "../protocol/control.ts";
 import { CoredumpServer } from "./coredump_socket.ts";
 import { PeerListener } from "./peer_socket.ts";
-import { holdByPidfd, pidfdAlive } from "../pidfd.ts";
+import { holdByPidfd, pidfdAlive } from "../sys/pidfd.ts";
 import { type RetentionFs, SnapshotRetention } from "./retention_runner.ts";
 import type { SnapshotSpaceLimits } from "./snapshot_retention.ts";
 import { lookAtHeldProcess, type ProcReader } from "./held_process.ts";

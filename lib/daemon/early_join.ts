@@ -5,8 +5,8 @@
  *
  * @module
  */
-import type { CrashFacts } from "../protocol/records.ts";
-import type { TriggerSpec } from "../trigger.ts";
+import type { CrashFacts } from "../core/crash_facts.ts";
+import type { TriggerSpec } from "../core/trigger.ts";
 
 /**
  * Whether `trigger` needs a fact that only the crash's helper (the notifier, or the

@@ -19,8 +19,8 @@ import { NOT_DUMPING, pinCrash, type PinnedCrash, type PinOps } from "./early_pi
 import { UNKNOWN_ID } from "./held_process.ts";
 import { type ProcConnectorCounts, ProcConnectorSocket } from "./proc_connector.ts";
 import type { CoredumpEvent } from "./proc_event.ts";
-import { closePidfd, pidfdAlive, pidfdOpen } from "../pidfd.ts";
-import { ROOT_RUN_DIR } from "../paths.ts";
+import { closePidfd, pidfdAlive, pidfdOpen } from "../sys/pidfd.ts";
+import { ROOT_RUN_DIR } from "../core/paths.ts";
 import { libc } from "./libc.ts";
 import { DaemonStartError } from "./run_dirs.ts";
 
@@ -41,7 +41,7 @@ export interface ListenEarlyOptions {
   uid: number;
   /** The daemon's run directory. */
   runDir: string;
-  /** The pinning calls, or why there are none. @default lib/pidfd.ts and libc */
+  /** The pinning calls, or why there are none. @default lib/sys/pidfd.ts and libc */
   pinOps?: PinOps | string;
   /** Starts the actions of an early crash. */
   crashes: EarlyPathOptions["crashes"];

@@ -21,12 +21,12 @@
  *
  * @module
  */
-import type { CrashFacts } from "../protocol/records.ts";
+import type { CrashFacts } from "../core/crash_facts.ts";
 import type { CoredumpEvent } from "./proc_event.ts";
 import { parseStatus, type ProcReader } from "./held_process.ts";
 
 /**
- * What pinning needs of the kernel: lib/pidfd.ts's calls, libc's clocks and `/proc`
+ * What pinning needs of the kernel: lib/sys/pidfd.ts's calls, libc's clocks and `/proc`
  * reads (lib/daemon/libc.ts), or fakes in tests.
  */
 export interface PinOps extends ProcReader {

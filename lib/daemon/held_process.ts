@@ -33,7 +33,7 @@
  *
  * @module
  */
-import type { CrashFacts } from "../protocol/records.ts";
+import type { CrashFacts } from "../core/crash_facts.ts";
 
 /** `(uid_t)-1`: an unknown uid or gid, which no `--uid` filter can name. */
 export const UNKNOWN_ID = 0xffff_ffff;
@@ -128,7 +128,7 @@ export interface HeldProcessOptions {
   source: "notify" | "socket";
   /**
    * Is the process still there (not reaped), asked after the reads: through a pidfd of
-   * it (lib/pidfd.ts). While it is, its pid is not another process's, so what `/proc`
+   * it (lib/sys/pidfd.ts). While it is, its pid is not another process's, so what `/proc`
    * said is proved to be its own; once reaped, nothing read is kept.
    */
   alive?: () => boolean;

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { cString, dlopenFirst, LIBC_PATHS } from "../ffi.ts";
+import { cString, dlopenFirst, LIBC_PATHS } from "../sys/ffi.ts";
 
 export { LIBC_PATHS };
 

@@ -36,7 +36,7 @@ import {
   splitCrashId,
 } from "../wire/notify_ref.ts";
 import type { CrashRef } from "../store/trigger_store.ts";
-import type { CrashFacts } from "../trigger.ts";
+import type { CrashFacts } from "../core/crash_facts.ts";
 import type { CrashHandler, CrashOutcome } from "./crash_handler.ts";
 import { type FrameResult, SocketServer } from "./connections.ts";
 import { lookAtHeldProcess, type ProcReader, withHeldProcess } from "./held_process.ts";
@@ -61,7 +61,7 @@ export interface NotifyEndpointOptions {
   /** Reads `/proc` for the look at a held process, or why it cannot. */
   procReader: ProcReader | string;
   /**
-   * Hold the process `pid` by a pidfd while `/proc/PID` is read (lib/pidfd.ts), so that
+   * Hold the process `pid` by a pidfd while `/proc/PID` is read (lib/sys/pidfd.ts), so that
    * what it said is kept only if that process was still there after: `alive`, then
    * `close`; `undefined` when no pidfd can be had.
    */

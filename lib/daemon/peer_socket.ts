@@ -14,8 +14,8 @@
  *
  * @module
  */
-import { cString, dlopenFirst, ERRNO_SYMBOLS, errnoOf, LIBC_PATHS } from "../ffi.ts";
-import { closePidfd } from "../pidfd.ts";
+import { cString, dlopenFirst, ERRNO_SYMBOLS, errnoOf, LIBC_PATHS } from "../sys/ffi.ts";
+import { closePidfd } from "../sys/pidfd.ts";
 
 const SYMBOLS = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },

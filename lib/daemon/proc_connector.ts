@@ -22,7 +22,7 @@
  *
  * @module
  */
-import { dlopenFirst, ERRNO_SYMBOLS, errnoOf, LIBC_PATHS } from "../ffi.ts";
+import { dlopenFirst, ERRNO_SYMBOLS, errnoOf, LIBC_PATHS } from "../sys/ffi.ts";
 import {
   type CoredumpEvent,
   decodeProcEvent,

@@ -13,12 +13,11 @@ import {
   type BacktraceOptions,
   computeBacktrace,
   type CrashReport,
-  type Frame,
   innermostNamedFrame,
 } from "../report/backtrace.ts";
 import { type RunAs, runAsFor } from "../report/as_user.ts";
-import type { ReportRecord } from "../protocol/records.ts";
-import { limitUidOf } from "../subuid.ts";
+import type { Frame, ReportRecord } from "../protocol/records.ts";
+import { limitUidOf } from "../sys/subuid.ts";
 import {
   type Decompressor,
   decompressZstd,
@@ -97,7 +96,7 @@ export interface ReportQueueOptions {
    * library) never delays another uid's. @default 4
    */
   maxRunning?: number;
-  /** The uid whose share a crash of `uid` counts in. @default limitUidOf (lib/subuid.ts) */
+  /** The uid whose share a crash of `uid` counts in. @default limitUidOf (lib/sys/subuid.ts) */
   ownerOf?: (uid: number) => number;
   /** Whom a crash's report is made as. @default runAsFor (lib/report/as_user.ts) */
   runAs?: (uid: number | undefined, gid: number | undefined) => RunAs | undefined;

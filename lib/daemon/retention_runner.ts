@@ -8,7 +8,7 @@
  */
 import fs from "node:fs";
 import type { CrashRecord, SnapshotRemoved } from "../protocol/records.ts";
-import type { Trigger } from "../trigger.ts";
+import type { Trigger } from "../core/trigger.ts";
 import { snapshotDirProblem } from "../lttng/control.ts";
 import {
   insideOutput,

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { PID_FILE_NAME } from "../paths.ts";
-import { octalMode, ownershipProblem } from "../ownership.ts";
+import { PID_FILE_NAME } from "../core/paths.ts";
+import { octalMode, ownershipProblem } from "../core/ownership.ts";
 
 /** The daemon cannot start; the message says why and what to do. */
 export class DaemonStartError extends Error {

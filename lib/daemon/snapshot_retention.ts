@@ -15,8 +15,8 @@
  * @module
  */
 import type { CrashRecord } from "../protocol/records.ts";
-import { formatDuration } from "../duration.ts";
-import type { Trigger } from "../trigger.ts";
+import { formatDuration } from "../core/duration.ts";
+import type { Trigger } from "../core/trigger.ts";
 
 /** The default share of a filesystem that snapshots may use, and its cap. */
 export const SNAPSHOT_MAX_USE = { percent: 10, capBytes: 4 * 1024 ** 3 } as const;

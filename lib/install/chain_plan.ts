@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { CommandError } from "../errors.ts";
+import { CommandError } from "../core/errors.ts";
 import { classifyCorePattern, quotePattern } from "./pattern.ts";
 import { pipeCommandOf, programOf, specifiersUsed } from "./specifiers.ts";
 import type { ChainState } from "./state.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { CommandError } from "../errors.ts";
+import { CommandError } from "../core/errors.ts";
 
 /** The kernel's core dump pattern. */
 export const CORE_PATTERN_PATH = "/proc/sys/kernel/core_pattern";

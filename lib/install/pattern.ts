@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { COREDUMP_SOCKET_NAME } from "../paths.ts";
-import { kernelVersion } from "../notify/args.ts";
+import { COREDUMP_SOCKET_NAME } from "../core/paths.ts";
+import { kernelVersion } from "../core/kernel_version.ts";
 import { chainWords } from "./specifiers.ts";
 
 /**

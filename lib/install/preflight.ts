@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { CommandError } from "../errors.ts";
-import { octalMode, ownershipProblem } from "../ownership.ts";
-import { ControlClient } from "../client/client.ts";
+import { CommandError } from "../core/errors.ts";
+import { octalMode, ownershipProblem } from "../core/ownership.ts";
+import type { StatusReply } from "../protocol/control.ts";
 import { kernelHasCoredumpSocket, patternPathProblem } from "./pattern.ts";
 import {
   describeProblems,
@@ -15,7 +15,7 @@ import {
   type PathProblem,
   type PathStat,
   PathTrust,
-} from "../path_trust.ts";
+} from "../sys/path_trust.ts";
 
 /** Where the pattern's executable is unusable, say why. */
 export async function exeProblem(exe: string): Promise<string | undefined> {
@@ -61,17 +61,19 @@ export async function checkCoreDir(dir: string, owners: readonly number[]): Prom
 }
 
 /**
- * The daemon's coredump socket, once checked: the kernel has the mode, the daemon that
- * answers on `controlSocket` listens there, and cannot dump core into its own socket.
+ * The daemon's coredump socket, once checked: the kernel has the mode, the daemon whose
+ * status `daemonStatus` asks for listens there, and cannot dump core into its own socket.
  */
-export async function coredumpSocketReady(controlSocket: string): Promise<string> {
+export async function coredumpSocketReady(
+  daemonStatus: () => Promise<StatusReply>,
+): Promise<string> {
   const release = Deno.osRelease();
   if (!kernelHasCoredumpSocket(release)) {
     throw new CommandError(
       `the kernel's coredump socket needs Linux 6.16 or later, and this is ${release}: install without --socket (the notifier works on every kernel)`,
     );
   }
-  const status = await new ControlClient(controlSocket).status();
+  const status = await daemonStatus();
   if (!status.coredumpSocket) {
     throw new CommandError(
       "the daemon does not listen on a coredump socket: start it as root without --no-coredump-socket",

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { CommandError } from "../errors.ts";
-import { octalMode, ownershipProblem } from "../ownership.ts";
+import { CommandError } from "../core/errors.ts";
+import { octalMode, ownershipProblem } from "../core/ownership.ts";
 import { type CorePatternKind, KERNEL_DEFAULT_CORE_PATTERN, quotePattern } from "./pattern.ts";
 
 /** What install remembers, in the state directory. */

@@ -7,8 +7,8 @@
  * @module
  */
 import type { CrashRecord, TriggerOutcome } from "../protocol/records.ts";
-import type { Frame } from "../report/backtrace.ts";
-import { signalName } from "../signals.ts";
+import type { Frame } from "../protocol/records.ts";
+import { signalName } from "../core/signals.ts";
 import type { JournalField } from "./encoder.ts";
 
 /** MESSAGE_ID of a crash's entry (as systemd-coredump has fc2e22bc6ee647b6b90729ab34a250b1). */

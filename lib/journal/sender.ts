@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { cString, dlopenFirst, LIBC_PATHS } from "../ffi.ts";
+import { cString, dlopenFirst, LIBC_PATHS } from "../sys/ffi.ts";
 
 const SYMBOLS = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },

@@ -4,10 +4,10 @@
  *
  * @module
  */
-import type { SnapshotAction } from "../trigger.ts";
+import type { SnapshotAction } from "../core/trigger.ts";
 import { denoProcessRunner, type ProcessResult, type ProcessRunner } from "./process.ts";
 import { LttngCtlError, type LttngCtlLibrary } from "./ctl_library.ts";
-import { describeProblems, type PathFs, PathTrust, type TrustRule } from "../path_trust.ts";
+import { describeProblems, type PathFs, PathTrust, type TrustRule } from "../sys/path_trust.ts";
 
 /** A session as `lttng list` reports it. */
 export interface SessionInfo {

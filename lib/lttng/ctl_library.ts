@@ -11,8 +11,8 @@
  *
  * @module
  */
-import type { SnapshotAction } from "../trigger.ts";
-import { cString, dlopenFirst } from "../ffi.ts";
+import type { SnapshotAction } from "../core/trigger.ts";
+import { cString, dlopenFirst } from "../sys/ffi.ts";
 
 /** Where liblttng-ctl is, on the supported hosts (the `ffi` permission lists the same). */
 export const LIBLTTNG_CTL_PATHS: readonly string[] = [

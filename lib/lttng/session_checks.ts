@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { TriggerAction } from "../trigger.ts";
+import type { TriggerAction } from "../core/trigger.ts";
 import type { SessionInfo } from "./control.ts";
 import { denoProcessRunner, type ProcessRunner } from "./process.ts";
 

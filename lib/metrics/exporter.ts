@@ -7,7 +7,7 @@
  */
 import { type ActionOutcome, DaemonMetrics } from "./daemon_metrics.ts";
 import { JournalTail } from "./journal_tail.ts";
-import { METRICS_FILE_NAME } from "../paths.ts";
+import { METRICS_FILE_NAME } from "../core/paths.ts";
 import { TextfileWriter } from "./textfile_writer.ts";
 
 /** Options of {@linkcode MetricsExporter.start}. */

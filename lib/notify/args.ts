@@ -13,6 +13,7 @@
  * @module
  */
 import type { OnAnyCoreDumpExtMessage } from "../wire/notify_ext.ts";
+import { kernelVersion } from "../core/kernel_version.ts";
 
 /**
  * The facts `--facts=%P:%s:%t:%c:%d[:%F][:%E]` carries, as the extended notification
@@ -202,12 +203,6 @@ export function parseNotifyArgs(
     hostname,
     warnings,
   };
-}
-
-/** The `[major, minor]` of a kernel release such as "6.18.44-fc", or undefined. */
-export function kernelVersion(release: string): [number, number] | undefined {
-  const m = /^(\d+)\.(\d+)/.exec(release);
-  return m === null ? undefined : [Number(m[1]), Number(m[2])];
 }
 
 /** Does a kernel of release `release` (e.g. "5.2.0") split `%e` on spaces? */

@@ -7,7 +7,7 @@ import { kernelSplitsExecName, parseNotifyArgs } from "./args.ts";
 import { DEFAULT_HOLD_MS, type Delivery, runNotifier, sendToReplied } from "./notifier.ts";
 import { NotifyStatus } from "../wire/notify.ts";
 import { denoNotifierIo, journalFailure } from "./io.ts";
-import { processPathEnv, resolveStateDir, ROOT_STATE_DIR } from "../paths.ts";
+import { processPathEnv, resolveStateDir, ROOT_STATE_DIR } from "../core/paths.ts";
 
 /** Run the notifier on the words after `notify`; resolves to the exit code. */
 export async function notifyMain(words: string[]): Promise<number> {

@@ -10,9 +10,9 @@ import zlib from "node:zlib";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { CoreOutcome } from "./notifier.ts";
-import { safeExecName } from "../paths.ts";
-import { ownershipProblem } from "../ownership.ts";
-import { limitUidOf } from "../subuid.ts";
+import { safeExecName } from "../core/paths.ts";
+import { ownershipProblem } from "../core/ownership.ts";
+import { limitUidOf } from "../sys/subuid.ts";
 import {
   type CoreLimits,
   type CoreLimitsConfig,
@@ -67,7 +67,7 @@ export interface KeepCoreOptions {
   grantBytes?: number;
   /** Bytes between free-space checks. @default FREE_CHECK_BYTES */
   freeCheckBytes?: number;
-  /** The uid whose share a core of `uid` counts in. @default limitUidOf (lib/subuid.ts) */
+  /** The uid whose share a core of `uid` counts in. @default limitUidOf (lib/sys/subuid.ts) */
   ownerOf?: (uid: number) => number;
 }
 
@@ -140,7 +140,7 @@ export async function keepCore(
   // Remove the oldest cores until `want` compressed bytes fit; resolves to the bytes
   // this core may reach, or throws Stop with the reason when it cannot reach `least`.
   const makeRoom = async (want: number, least: number): Promise<number> => {
-    // A subordinate uid's cores count in its owner's share (lib/subuid.ts).
+    // A subordinate uid's cores count in its owner's share (lib/sys/subuid.ts).
     const cores = scanCoreDir(dir, grant, tempName).map((c) => ({ ...c, uid: ownerOf(c.uid) }));
     const plan = planVacuum(
       cores,

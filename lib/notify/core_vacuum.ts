@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { ownershipProblem } from "../ownership.ts";
-import { parseDuration } from "../duration.ts";
+import { ownershipProblem } from "../core/ownership.ts";
+import { parseDuration } from "../core/duration.ts";
 
 const GiB = 1024 ** 3;
 
@@ -51,7 +51,7 @@ export interface CoreLimitsConfig {
   uidShare?: number | string;
   /** @default DEFAULT_CORE_MAX_BYTES */
   maxCore?: number | string;
-  /** A duration such as `"30d"` (lib/duration.ts), or seconds. @default {no age limit} */
+  /** A duration such as `"30d"` (lib/core/duration.ts), or seconds. @default {no age limit} */
   maxAge?: number | string;
 }
 

@@ -8,9 +8,9 @@
  *
  * @module
  */
-import { ownershipProblem } from "../ownership.ts";
+import { ownershipProblem } from "../core/ownership.ts";
 import { tryLockFile } from "./peer_cred.ts";
-import { limitUidOf } from "../subuid.ts";
+import { limitUidOf } from "../sys/subuid.ts";
 
 /** The slot directory's name, in the root daemon's run directory. */
 export const HELD_DIR_NAME = "lttng-trig-held";

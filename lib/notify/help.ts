@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type CommandSpec, renderHelp } from "../cli/registry.ts";
+import { type CommandSpec, renderHelp } from "../core/registry.ts";
 
 /** `notify`'s options and arguments, for its help, completion and man page. */
 export const NOTIFY_SPEC = {

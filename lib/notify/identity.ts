@@ -4,7 +4,7 @@
  * real uid and real gid, by `PIDFD_GET_INFO` (one call, which fails once the process is
  * reaped); where that fails, its pid from the pidfd's fdinfo and its ids from
  * `/proc/PID/status` read at that pid, proved its own by the pidfd (still there after the
- * read: lib/pidfd.ts). Loaded by lib/notify/cli.ts only when the pattern carries `%F`.
+ * read: lib/sys/pidfd.ts). Loaded by lib/notify/cli.ts only when the pattern carries `%F`.
  *
  * @module
  */
@@ -16,7 +16,7 @@ import {
   pidfdPids,
   readProcText,
   readThroughPidfd,
-} from "../pidfd.ts";
+} from "../sys/pidfd.ts";
 import type { NotifyArgs } from "./args.ts";
 import { libcIoctl } from "./peer_cred.ts";
 

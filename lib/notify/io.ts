@@ -4,7 +4,7 @@
  * @module
  */
 import type { FileFacts, NotifierIo } from "./notifier.ts";
-import { NOTIFIER_LOG_NAME } from "../paths.ts";
+import { NOTIFIER_LOG_NAME } from "../core/paths.ts";
 import { connectUnix } from "./peer_cred.ts";
 import { holdSlot } from "./held_slots.ts";
 

@@ -5,12 +5,12 @@
  *
  * @module
  */
-import { NOTIFY_SOCKET_NAME, ROOT_RUN_DIR, userRunDir } from "../paths.ts";
+import { NOTIFY_SOCKET_NAME, ROOT_RUN_DIR, userRunDir } from "../core/paths.ts";
 import { encodeOnAnyCoreDump, NotifyStatus, readNotifyReply } from "../wire/notify.ts";
 import { type ByteReader, type ByteWriter, writeAll } from "../wire/frame.ts";
 import { encodeCoreResult, encodeOnAnyCoreDumpExt } from "../wire/notify_ext.ts";
 import type { NotifyArgs } from "./args.ts";
-import { octalMode, ownershipProblem } from "../ownership.ts";
+import { octalMode, ownershipProblem } from "../core/ownership.ts";
 
 /** File facts the safety checks need (from `lstat`, which never follows a link). */
 export interface FileFacts {

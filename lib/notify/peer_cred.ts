@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { cString, dlopenFirst } from "../ffi.ts";
+import { cString, dlopenFirst } from "../sys/ffi.ts";
 
 /** Where libc is, on the supported hosts (the `ffi` permission lists the same). */
 const LIBC_PATHS: readonly string[] = [

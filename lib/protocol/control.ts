@@ -7,10 +7,11 @@
  * @module
  */
 import { ControlCommand } from "../wire/control.ts";
-import type { CrashFacts, Trigger, TriggerSpec } from "../trigger.ts";
+import type { CrashFacts } from "../core/crash_facts.ts";
+import type { Trigger, TriggerSpec } from "../core/trigger.ts";
 import type { CrashRecord, SignatureGroup, TriggerOutcome } from "./records.ts";
 import type { ChainFate } from "./records.ts";
-import type { Frame } from "../report/backtrace.ts";
+import type { Frame } from "./records.ts";
 
 export { ControlCommand };
 

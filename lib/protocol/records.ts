@@ -6,77 +6,33 @@
  *
  * @module
  */
-import type { ReportState, ThreadBacktrace } from "../report/backtrace.ts";
+import type { CrashFacts } from "../core/crash_facts.ts";
 
-/** The facts of one crash as the daemon sees them. */
-export interface CrashFacts {
-  /** Pid (`%p`). */
-  pid: number;
+/** One frame of a thread's backtrace, innermost first. */
+export interface Frame {
+  /** The program counter, as `0x` and lowercase hex (64-bit values do not fit a number). */
+  pc: string;
+  /** The function's name, when the module has symbols. */
+  function?: string;
   /**
-   * Uid (`%u`): the global uid (in the initial user namespace). `0xffffffff`
-   * (`(uid_t)-1`, which no `--uid` filter can name) when it is not known.
+   * Offset in `module` (`0x` hex) of the pc, or of the call instruction (pc - 1) for an
+   * outer frame: what `eu-addr2line -e MODULE OFFSET` takes, symbols or not.
    */
-  uid: number;
-  /** Gid (`%g`), global; `0xffffffff` when not known. */
-  gid: number;
-  /**
-   * `false` when the crash's global uid could not be proved (coredump-socket mode, a
-   * process whose `/proc/PID` could not be proved to be it): `uid` and `gid` are then
-   * `0xffffffff` and `uidNote` says what the core named. Absent when proved.
-   */
-  uidVerified?: false;
-  /** Where the uid came from when it is not simply the kernel's `%u`, or why it is unknown. */
-  uidNote?: string;
-  /**
-   * `pidfd`: the global pid, uid and gid were read through the kernel's pidfd of the
-   * crashed process (pipe mode's `%F`, the coredump socket's peer), and proved its own.
-   */
-  identity?: "pidfd";
-  /**
-   * Socket mode: why the core told only part of the facts (another byte order, an
-   * NT_PRPSINFO missing or of a layout not known): the pid it could not tell is 0, the
-   * exec name empty, the uid and gid `0xffffffff`. Absent when the core told them all.
-   */
-  coreNote?: string;
-  /** Exec name (`%e`). */
-  execName: string;
-  /** Hostname (`%h`); empty when not known. */
-  hostname: string;
-  /** Why the hostname is not the crashed process's own, or is unknown (socket mode). */
-  hostnameNote?: string;
-  /** Signal number, when known. */
-  signal?: number;
-  /** Path of the executable, when known. */
-  exePath?: string;
-  /** Pid in the initial pid namespace (`%P`), when known. */
-  globalPid?: number;
-  /** Time of the crash (`%t`, seconds since the epoch), when known. */
-  crashTime?: number;
-  /** RLIMIT_CORE of the crashed process (`%c`), when known. */
-  coreLimit?: number | "unlimited";
-  /** Dump mode (`%d`), when known. */
-  dumpMode?: number;
-  /** Command line, when known. */
-  cmdline?: string[];
-  /**
-   * The crashing thread's tid, in the crashed process's pid namespace, when known: `%i`
-   * (pipe mode, `notify --tid=%i`) or the core's first NT_PRSTATUS note (socket mode).
-   */
-  tid?: number;
-  /**
-   * The notifier released the crash at once, without waiting for the actions, keeping the
-   * core or running the chained handler: its user (a subordinate uid counts as its owner)
-   * held its share of crashes already. Absent when the crash was held.
-   */
-  released?: true;
-  /**
-   * When the kernel's process connector announced the crash (ISO 8601), on the early path
-   * (lib/daemon/early_path.ts): the daemon's actions started then.
-   */
-  connectorAt?: string;
-  /** When the crash's helper (the notifier, or the coredump socket) joined it (ISO 8601). */
-  helperAt?: string;
+  offset?: string;
+  /** The module (executable or shared library) the pc is in. */
+  module?: string;
 }
+
+/** The backtrace of one thread. */
+export interface ThreadBacktrace {
+  /** Its tid (in the crashed process's pid namespace, as in the core). */
+  tid: number;
+  /** Its frames, innermost first, at most the report's maxFrames. */
+  frames: Frame[];
+}
+
+/** The state of a crash's report: computed later than the crash, so pending first. */
+export type ReportState = "pending" | "ready" | "failed";
 
 /** What happened to one trigger for one crash. */
 export interface TriggerOutcome {

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { parsePasswdUids, PASSWD_PATH } from "../subuid.ts";
+import { parsePasswdUids, PASSWD_PATH } from "../sys/subuid.ts";
 
 /** Whom to run as. */
 export interface RunAs {

@@ -19,32 +19,7 @@ import type { RunAs } from "./as_user.ts";
 import { runTool, type ToolResult, type ToolRunner } from "./tool.ts";
 
 export { runTool, type ToolResult, type ToolRunner } from "./tool.ts";
-
-/** One frame of a thread's backtrace, innermost first. */
-export interface Frame {
-  /** The program counter, as `0x` and lowercase hex (64-bit values do not fit a number). */
-  pc: string;
-  /** The function's name, when the module has symbols. */
-  function?: string;
-  /**
-   * Offset in `module` (`0x` hex) of the pc, or of the call instruction (pc - 1) for an
-   * outer frame: what `eu-addr2line -e MODULE OFFSET` takes, symbols or not.
-   */
-  offset?: string;
-  /** The module (executable or shared library) the pc is in. */
-  module?: string;
-}
-
-/** The backtrace of one thread. */
-export interface ThreadBacktrace {
-  /** Its tid (in the crashed process's pid namespace, as in the core). */
-  tid: number;
-  /** Its frames, innermost first, at most {@linkcode BacktraceOptions.maxFrames}. */
-  frames: Frame[];
-}
-
-/** The state of a crash's report: computed later than the crash, so pending first. */
-export type ReportState = "pending" | "ready" | "failed";
+import type { Frame, ThreadBacktrace } from "../protocol/records.ts";
 
 /** Where the crash happened: a crash's backtraces, ready or failed. */
 export interface CrashReport {

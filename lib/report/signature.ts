@@ -11,8 +11,8 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import type { Frame } from "./backtrace.ts";
-import { signalName } from "../signals.ts";
+import type { Frame } from "../protocol/records.ts";
+import { signalName } from "../core/signals.ts";
 
 /** Named frames a signature is made of, at most. */
 export const SIGNATURE_FRAMES = 3;

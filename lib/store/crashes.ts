@@ -5,9 +5,9 @@
  *
  * @module
  */
+import type { CrashFacts } from "../core/crash_facts.ts";
 import type {
   CoreFate,
-  CrashFacts,
   CrashRecord,
   ReportRecord,
   SnapshotRemoved,

@@ -6,23 +6,23 @@
  *
  * The store persists; it does not decide. The schema is in `schema.ts`, the triggers and
  * their counters in `triggers.ts`, the history in `crashes.ts`, and whether a trigger acts
- * in `lib/policy.ts`, which {@linkcode TriggerStore.recordCrash} calls inside its
+ * in `lib/core/policy.ts`, which {@linkcode TriggerStore.recordCrash} calls inside its
  * transaction.
  *
  * @module
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import { decide, type Decision } from "../policy.ts";
+import { decide, type Decision } from "../core/policy.ts";
+import type { CrashFacts } from "../core/crash_facts.ts";
 import type {
   CoreFate,
-  CrashFacts,
   CrashRecord,
   ReportRecord,
   SignatureGroup,
   TriggerOutcome,
 } from "../protocol/records.ts";
 import type { ChainFate, MissedCrash, SnapshotRemoved } from "../protocol/records.ts";
-import type { Trigger, TriggerSpec } from "../trigger.ts";
+import type { Trigger, TriggerSpec } from "../core/trigger.ts";
 import {
   type CrashRef,
   CrashTable,
@@ -32,7 +32,7 @@ import {
   type ListCrashesOptions,
 } from "./crashes.ts";
 import { errText, openStoreDatabase, StoreError } from "./schema.ts";
-import { limitUidOf } from "../subuid.ts";
+import { limitUidOf } from "../sys/subuid.ts";
 import { TriggerExistsError, TriggerTable } from "./triggers.ts";
 
 export { StoreError } from "./schema.ts";
@@ -68,11 +68,11 @@ export interface TriggerStoreOptions {
   now?: () => Date;
   /**
    * The uid whose limits (rate counters, history share) a crash of `uid` counts against.
-   * @default limitUidOf (lib/subuid.ts: a subordinate uid counts as its owner)
+   * @default limitUidOf (lib/sys/subuid.ts: a subordinate uid counts as its owner)
    */
   ownerOf?: (uid: number) => number;
 }
-export type { Decision } from "../policy.ts";
+export type { Decision } from "../core/policy.ts";
 // The records live in lib/protocol/records.ts; named here too for the store's callers.
 export {
   type CoreFate,
@@ -290,7 +290,7 @@ export class TriggerStore implements Disposable {
   /**
    * Record a crash and decide which triggers act on it, in one transaction: the crash row
    * (outcome `pending`) and every matching trigger's counters, as the policy
-   * (`decide()` in lib/policy.ts) sets them, per crashing uid. With `veto`, no trigger acts
+   * (`decide()` in lib/core/policy.ts) sets them, per crashing uid. With `veto`, no trigger acts
    * (each is skipped with that reason) and no rate limit is spent. The history limits are
    * applied in the same transaction.
    *

@@ -3,7 +3,7 @@
  * `triggers.fired` are totals (for `list`); what the policy reads is per crashing uid:
  * `trigger_hits` (the rate policy's count) and `firings` (the log the cooldown and the
  * daily maximum read). Persistence only: what the counters become is decided by the
- * policy (`lib/policy.ts`).
+ * policy (`lib/core/policy.ts`).
  *
  * Rows written before per-uid counting (schema 1) carry no uid: uid -1 in `trigger_hits` and
  * `firings`. They count for every uid, so that no trigger acts more after the
@@ -12,9 +12,9 @@
  * @module
  */
 import type { StatementSync } from "node:sqlite";
-import { countsHits, DAY_MS, type Decision, type FiringLog, logsFirings } from "../policy.ts";
-import type { CrashFacts } from "../protocol/records.ts";
-import { type Trigger, triggerIdentity, type TriggerSpec } from "../trigger.ts";
+import { countsHits, DAY_MS, type Decision, type FiringLog, logsFirings } from "../core/policy.ts";
+import type { CrashFacts } from "../core/crash_facts.ts";
+import { type Trigger, triggerIdentity, type TriggerSpec } from "../core/trigger.ts";
 
 /** A prepared (and cached) statement for `sql`. */
 export type Prepare = (sql: string) => StatementSync;

@@ -7,7 +7,7 @@
  */
 import { checkU32, encodeHeaderInto, HEADER_SIZE, LITTLE_ENDIAN, viewOf } from "./header.ts";
 import { utf8Prefix } from "./cstring.ts";
-import { linuxSignalName, linuxSignalNumber } from "../signals.ts";
+import { linuxSignalName, linuxSignalNumber } from "../core/signals.ts";
 import {
   decodeOnAnyCoreDump,
   encodeOnAnyCoreDumpInto,

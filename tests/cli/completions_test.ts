@@ -16,7 +16,7 @@ import {
 } from "./_helpers.ts";
 import { bashCompletionScript } from "../../lib/cli/completions.ts";
 import { PROGRAM } from "../../lib/cli/program.ts";
-import type { ProgramSpec } from "../../lib/cli/registry.ts";
+import type { ProgramSpec } from "../../lib/core/registry.ts";
 
 /** The script, made once, in a file that bash sources. */
 const scriptFile = await (async () => {

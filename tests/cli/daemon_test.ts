@@ -1,5 +1,5 @@
 /** `lttng-trig daemon` as a subprocess: sockets, pid file, exclusivity, restarts, refusals. */
-import { COREDUMP_SOCKET_NAME } from "../../lib/paths.ts";
+import { COREDUMP_SOCKET_NAME } from "../../lib/core/paths.ts";
 import assert from "node:assert/strict";
 import { startDaemon } from "../fixtures/daemon.ts";
 import {

@@ -16,7 +16,7 @@ import { chainHistoryText, chainRunText, chainShowText } from "../../lib/cli/cha
 import { showLines } from "../../lib/cli/show.ts";
 import { historyLines } from "../../lib/cli/history.ts";
 import { watchLine } from "../../lib/cli/watch.ts";
-import { chainStatusLines } from "../../lib/install/chain_status.ts";
+import { chainStatusLines } from "../../lib/cli/chain_status.ts";
 import { sendToReplied } from "../../lib/notify/notifier.ts";
 
 const OK: ChainFate = {

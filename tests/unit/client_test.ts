@@ -4,7 +4,7 @@ import {
   ControlRequestError,
   ControlTransportError,
   DaemonUnavailableError,
-} from "../../lib/errors.ts";
+} from "../../lib/core/errors.ts";
 import { ControlCommand, ControlStatus, encodeControlReply } from "../../lib/wire/control.ts";
 import { HEADER_SIZE } from "../../lib/wire/header.ts";
 import type { WatchEvent } from "../../lib/protocol/control.ts";

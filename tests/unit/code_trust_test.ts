@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { codeTrustProblems } from "../../lib/install/preflight.ts";
-import type { PathFs, PathStat } from "../../lib/path_trust.ts";
+import type { PathFs, PathStat } from "../../lib/sys/path_trust.ts";
 
 type Node = { uid?: number; gid?: number; mode?: number; link?: string; dir?: boolean };
 

@@ -10,7 +10,7 @@ import type { CrashListener, ReceivedListener } from "../../lib/daemon/crash_han
 import { ControlCommand, ControlStatus, decodeControlReply } from "../../lib/wire/control.ts";
 import { HEADER_SIZE } from "../../lib/wire/header.ts";
 import { TriggerStore } from "../../lib/store/trigger_store.ts";
-import { ON_ANY_CORE_DUMP } from "../../lib/trigger.ts";
+import { ON_ANY_CORE_DUMP } from "../../lib/core/trigger.ts";
 import type { SessionInfo } from "../../lib/lttng/control.ts";
 import type { StatusReply } from "../../lib/protocol/control.ts";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Daemon } from "../../lib/daemon/daemon.ts";
 import { ControlClient } from "../../lib/client/client.ts";
-import { COREDUMP_SOCKET_NAME } from "../../lib/paths.ts";
+import { COREDUMP_SOCKET_NAME } from "../../lib/core/paths.ts";
 
 async function exists(path: string): Promise<boolean> {
   return await Deno.lstat(path).then(() => true, () => false);

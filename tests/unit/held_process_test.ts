@@ -7,7 +7,7 @@ import {
   UNKNOWN_ID,
   withHeldProcess,
 } from "../../lib/daemon/held_process.ts";
-import type { CrashFacts } from "../../lib/trigger.ts";
+import type { CrashFacts } from "../../lib/core/crash_facts.ts";
 import { libc } from "../../lib/daemon/libc.ts";
 
 const HOST_UTS = "uts:[4026531838]";

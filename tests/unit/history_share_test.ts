@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { TriggerStore } from "../../lib/store/trigger_store.ts";
 import { shareCuts } from "../../lib/store/crashes.ts";
-import { type CrashFacts, ON_ANY_CORE_DUMP } from "../../lib/trigger.ts";
+import type { CrashFacts } from "../../lib/core/crash_facts.ts";
+import { ON_ANY_CORE_DUMP } from "../../lib/core/trigger.ts";
 import { tempDir as temporaryDir } from "../fixtures/temp_dir.ts";
 
 const tempDir = () => temporaryDir("lttng-trig-share-");

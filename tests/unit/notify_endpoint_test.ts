@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { NotifyEndpoint, type NotifyEndpointOptions } from "../../lib/daemon/notify_endpoint.ts";
-import type { CrashFacts } from "../../lib/protocol/records.ts";
+import type { CrashFacts } from "../../lib/core/crash_facts.ts";
 import {
   decodeNotifyReplyFrame,
   encodeOnAnyCoreDump,

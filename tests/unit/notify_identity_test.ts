@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { type PidfdIdentityDeps, withPidfdIdentity } from "../../lib/notify/identity.ts";
 import type { NotifyArgs } from "../../lib/notify/args.ts";
-import { closePidfd, pidfdInfo, pidfdOpen } from "../../lib/pidfd.ts";
+import { closePidfd, pidfdInfo, pidfdOpen } from "../../lib/sys/pidfd.ts";
 
 const ARGS: NotifyArgs = {
   pid: 7,

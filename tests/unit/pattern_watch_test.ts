@@ -11,7 +11,7 @@ import {
   watchStatusLines,
 } from "../../lib/install/pattern_watch.ts";
 import { type InstallState, writeInstallState } from "../../lib/install/state.ts";
-import { chainStatusLines } from "../../lib/install/chain_status.ts";
+import { chainStatusLines } from "../../lib/cli/chain_status.ts";
 import { FakeKernel, UID } from "../fixtures/install.ts";
 import { tempDir } from "../fixtures/temp_dir.ts";
 

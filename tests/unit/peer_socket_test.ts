@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { PeerListener, type PeerSocket } from "../../lib/daemon/peer_socket.ts";
-import { pidfdAlive, pidfdPids } from "../../lib/pidfd.ts";
+import { pidfdAlive, pidfdPids } from "../../lib/sys/pidfd.ts";
 
 /** A listener in a temporary directory, one client connected to it, and its connection. */
 async function connected(

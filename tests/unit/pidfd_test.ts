@@ -7,7 +7,7 @@ import {
   pidfdOpen,
   pidfdPids,
   readThroughPidfd,
-} from "../../lib/pidfd.ts";
+} from "../../lib/sys/pidfd.ts";
 
 Deno.test("parsePidfdInfo reads Pid and NSpid, and -1 once reaped", () => {
   const info = "pos:\t0\nflags:\t02000002\nmnt_id:\t15\nino:\t1234\nPid:\t4242\nNSpid:\t4242\t7\n";

@@ -7,9 +7,9 @@ import {
   logsFirings,
   rateAllows,
   UnsavedCounters,
-} from "../../lib/policy.ts";
-import type { CrashFacts } from "../../lib/protocol/records.ts";
-import { ON_ANY_CORE_DUMP, type RatePolicy, type Trigger } from "../../lib/trigger.ts";
+} from "../../lib/core/policy.ts";
+import type { CrashFacts } from "../../lib/core/crash_facts.ts";
+import { ON_ANY_CORE_DUMP, type RatePolicy, type Trigger } from "../../lib/core/trigger.ts";
 
 // rateAllows
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ProcConnectorSocket } from "../../lib/daemon/proc_connector.ts";
 import { CN_MSG_SIZE, NLMSG_HDR_SIZE, PROC_EVENT_SIZE } from "../../lib/daemon/proc_event.ts";
-import { LIBC_PATHS } from "../../lib/ffi.ts";
+import { LIBC_PATHS } from "../../lib/sys/ffi.ts";
 import { requirement } from "../fixtures/require.ts";
 import { waitFor } from "../fixtures/wait.ts";
 

@@ -5,7 +5,7 @@ import {
   signatureText,
   type SignedCrash,
 } from "../../lib/report/signature.ts";
-import type { Frame } from "../../lib/report/backtrace.ts";
+import type { Frame } from "../../lib/protocol/records.ts";
 
 // One code path (crash_in_worker called from worker, in a thread started by libc), as
 // eu-stack prints it for two runs: ASLR put the executable and libc elsewhere each time.

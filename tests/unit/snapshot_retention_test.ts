@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import type { CrashRecord, SnapshotRemoved } from "../../lib/protocol/records.ts";
-import type { Trigger } from "../../lib/trigger.ts";
+import type { Trigger } from "../../lib/core/trigger.ts";
 import {
   planBySpace,
   planByTrigger,

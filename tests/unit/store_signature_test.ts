@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { TriggerStore } from "../../lib/store/trigger_store.ts";
-import type { CrashFacts } from "../../lib/trigger.ts";
+import type { CrashFacts } from "../../lib/core/crash_facts.ts";
 import type { ReportRecord } from "../../lib/protocol/records.ts";
 import { tempDir } from "../fixtures/temp_dir.ts";
 

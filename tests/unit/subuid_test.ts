@@ -5,7 +5,7 @@ import {
   parseSubuid,
   SUBUID_MAX_RANGES,
   SubuidOwners,
-} from "../../lib/subuid.ts";
+} from "../../lib/sys/subuid.ts";
 
 const PASSWD = [
   "root:x:0:0:root:/root:/bin/bash",

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
+import type { CrashFacts } from "../../lib/core/crash_facts.ts";
 import {
   conditionMatches,
-  type CrashFacts,
   execFilterWarning,
   formatRatePolicy,
   isValidTriggerName,
@@ -13,7 +13,7 @@ import {
   triggerIdentity,
   type TriggerSpec,
   validateTriggerSpec,
-} from "../../lib/trigger.ts";
+} from "../../lib/core/trigger.ts";
 
 const CRASH: CrashFacts = {
   pid: 42,

@@ -7,7 +7,7 @@
  * @module
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { UsageError } from "../errors.ts";
+import { UsageError } from "./errors.ts";
 
 /**
  * What completes a value in bash: session names (`lttng list`), the daemon's trigger

@@ -7,10 +7,7 @@
 import picomatch from "picomatch";
 import { safeExecName } from "./paths.ts";
 import { formatDuration } from "./duration.ts";
-import type { CrashFacts } from "./protocol/records.ts";
-
-// Where it was defined first; the record lives in lib/protocol/records.ts.
-export type { CrashFacts } from "./protocol/records.ts";
+import type { CrashFacts } from "./crash_facts.ts";
 
 /** The one condition type: any process dumped core (the RFC's `OnAnyCoreDump`). */
 export const ON_ANY_CORE_DUMP = "OnAnyCoreDump";
@@ -99,7 +96,7 @@ export interface Trigger extends TriggerSpec {
   createdAt: string;
   /**
    * How many matching crashes it has seen, of every uid (the rate policy counts per uid:
-   * see `FiringLog.hitsOf` in lib/policy.ts).
+   * see `FiringLog.hitsOf` in lib/core/policy.ts).
    */
   hits: number;
   /** How many times its action ran, for every uid. */

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { CrashFacts } from "./protocol/records.ts";
+import type { CrashFacts } from "./crash_facts.ts";
 import {
   conditionMatches,
   formatDuration,
@@ -76,7 +76,7 @@ export interface DecideOptions {
   veto?: string;
   /**
    * The uid whose limits the crash counts against: a subordinate uid's owner
-   * (`limitUidOf()` in lib/subuid.ts). @default the crash's uid
+   * (`limitUidOf()` in lib/sys/subuid.ts). @default the crash's uid
    */
   limitUid?: number;
 }

@@ -4,10 +4,10 @@
  *
  * @module
  */
-import type { InstallState } from "./state.ts";
+import type { InstallState } from "../install/state.ts";
 import { type ChainJournalEntry, readChainJournal } from "../notify/chain.ts";
-import { chainRunText } from "../cli/chain_fate.ts";
-import { escaped, quoted } from "../cli/common.ts";
+import { chainRunText } from "./chain_fate.ts";
+import { escaped, quoted } from "./common.ts";
 
 /** The chained handler, for `status` (and `status --json`). */
 export interface ChainStatus {

@@ -1,13 +1,13 @@
 /**
  * Whether root may trust what a path leads to: every directory from `/` to it, through
  * every symlink, and (for a tree) everything under it, owned by a trusted uid and not
- * writable by anyone else (lib/ownership.ts holds the rule for one file). `install` uses
+ * writable by anyone else (lib/core/ownership.ts holds the rule for one file). `install` uses
  * it on the code the kernel will run as root; `show` and the daemon on a snapshot before
  * babeltrace2 reads it.
  *
  * @module
  */
-import { octalMode, ownershipProblem } from "./ownership.ts";
+import { octalMode, ownershipProblem } from "../core/ownership.ts";
 
 /** What the checks read of a file: an lstat result. */
 export interface PathStat {

@@ -5,6 +5,16 @@
  * @module
  */
 import { type CommandSpec, renderHelp } from "../core/registry.ts";
+import { DEFAULT_HOLD_MS, HELD_PER_UID, USER_HOLD_MS } from "./notifier.ts";
+import {
+  DEFAULT_CORE_CAP_BYTES,
+  DEFAULT_CORE_MAX_BYTES,
+  DEFAULT_KEEP_FREE_SHARE,
+  DEFAULT_MAX_USE_SHARE,
+} from "./core_vacuum.ts";
+
+const gib = (bytes: number) => `${bytes / 1024 ** 3} GiB`;
+const percent = (share: number) => `${Math.round(share * 100)} %`;
 
 /** `notify`'s options and arguments, for its help, completion and man page. */
 export const NOTIFY_SPEC = {
@@ -13,7 +23,7 @@ export const NOTIFY_SPEC = {
   description: [
     "The core dump notifier, run by the kernel from /proc/sys/kernel/core_pattern:",
     "  |/usr/bin/lttng-trig notify %p %u %g %e %h",
-    "It sends the crash to the root daemon and to the crashing user's own daemon (if one runs, in a socket that user owns, served by that user), holds the dump until they reply (at most --timeout; the user's daemon at most 2000 ms; past 4 crashes of one user held at once, not at all) so that the snapshot still holds the process's last events, then releases it. PID UID GID EXEC HOST are taken as they are: an exec name such as --help stays data. Failures go to STATE_DIR/notifier.log, shown by 'lttng-trig status'. 'lttng-trig install' writes the line for you.",
+    `It sends the crash to the root daemon and to the crashing user's own daemon (if one runs, in a socket that user owns, served by that user), holds the dump until they reply (at most --timeout; the user's daemon at most ${USER_HOLD_MS} ms; past ${HELD_PER_UID} crashes of one user held at once, not at all: such a crash is released at once, and recorded so) so that the snapshot still holds the process's last events, then releases it. PID UID GID EXEC HOST are taken as they are: an exec name such as --help stays data. Failures go to STATE_DIR/notifier.log, shown by 'lttng-trig status'. 'lttng-trig install' writes the line for you.`,
   ],
   positionals: [
     { name: "PID", help: "%p: the crashed process's pid, in its pid namespace." },
@@ -44,7 +54,8 @@ export const NOTIFY_SPEC = {
       name: "timeout",
       type: "string",
       value: "MS",
-      help: "Hold the dump at most MS milliseconds waiting for replies. Default: 10000.",
+      help:
+        `Hold the dump at most MS milliseconds waiting for replies. Default: ${DEFAULT_HOLD_MS}.`,
       examples: ["|/usr/bin/lttng-trig notify --timeout=3000 %p %u %g %e %h"],
     },
     {
@@ -68,7 +79,13 @@ export const NOTIFY_SPEC = {
       type: "string",
       value: "DIR",
       help:
-        "Keep each core in DIR, compressed with zstd, after the replies (at most 2 GiB of core, leaving 1 GiB free; the crash's ulimit -c is honoured when --facts passes it).",
+        `Keep each core in DIR, compressed with zstd, after the replies, within the limits of DIR/.limits.json (lttng-trig-core-limits(5)): by default at most ${
+          gib(DEFAULT_CORE_MAX_BYTES)
+        } of core, all cores within ${
+          percent(DEFAULT_MAX_USE_SHARE)
+        } of the filesystem and leaving ${percent(DEFAULT_KEEP_FREE_SHARE)} free (each at most ${
+          gib(DEFAULT_CORE_CAP_BYTES)
+        }); the crash's ulimit -c is honoured when --facts passes it, unless install --core-limit=ignore.`,
       examples: ["|/usr/bin/lttng-trig notify --core-dir=/var/crash/lttng-trig %p %u %g %e %h"],
       complete: "dirs",
     },

@@ -33,9 +33,9 @@ export DENO_NO_UPDATE_CHECK=1 NO_COLOR=1
 # missing) and lets the launcher below make the completion.
 DENO_DIR="$root/.tools/deno-dir" "$deno" cache --quiet main.ts
 version=$("$deno" eval 'console.log(JSON.parse(Deno.readTextFileSync("deno.json")).version)')
-program_version=$(sed -n 's/^export const VERSION = "\(.*\)";$/\1/p' lib/cli/program.ts)
+program_version=$(sed -n 's/^export const VERSION = "\(.*\)";$/\1/p' lib/cli/version.ts)
 if [ "$version" != "$program_version" ]; then
-  echo "Error: deno.json says version $version, lib/cli/program.ts says $program_version: make them agree" >&2
+  echo "Error: deno.json says version $version, lib/cli/version.ts says $program_version: make them agree" >&2
   exit 1
 fi
 arch=$(dpkg --print-architecture)

@@ -192,7 +192,7 @@ export const SET_SPEC = {
       type: "string",
       value: "N",
       help:
-        "Keep this trigger's N newest local snapshots: after each crash, the daemon removes the older snapshot directories it recorded for this trigger. Default: no count limit (the daemon-wide size and free-space limits still apply: see lttng-trig-daemon(1)).",
+        "Keep this trigger's N newest local snapshots: within a second of each crash that takes a snapshot, the daemon removes the older snapshot directories it recorded for this trigger. Default: no count limit (the daemon-wide size and free-space limits still apply: see lttng-trig-daemon(1)).",
       examples: ["lttng-trig set --max-snapshots=10 -s web OnAnyCoreDump snapshot"],
       group: "Snapshot retention",
     },
@@ -201,7 +201,7 @@ export const SET_SPEC = {
       type: "string",
       value: "DURATION",
       help:
-        "Remove this trigger's local snapshots older than DURATION (s, m, h, d suffixes), as the daemon checks after each crash and every hour.",
+        "Remove this trigger's local snapshots older than DURATION (s, m, h, d suffixes), as the daemon checks within a second of each crash that takes a snapshot, and every hour.",
       examples: ["lttng-trig set --max-age=30d -s web OnAnyCoreDump snapshot"],
       group: "Snapshot retention",
     },

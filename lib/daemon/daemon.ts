@@ -427,9 +427,11 @@ export class Daemon implements AsyncDisposable {
     return daemon;
   }
 
-  /** Snapshot retention: after each finished crash, now, and every hour. */
+  /** Snapshot retention: soon after a crash that took a snapshot, now, and every hour. */
   #startRetention(): void {
-    this.#handler.listen(() => void this.#retention.run());
+    this.#handler.listen((c) => {
+      if (c.results.some((r) => r.snapshot !== undefined)) this.#retention.soon();
+    });
     this.#retentionTimer = setInterval(() => void this.#retention.run(), 3_600_000);
     void this.#retention.run();
   }

@@ -1,5 +1,6 @@
 /**
- * Runs snapshot retention (lib/daemon/snapshot_retention.ts): after each finished crash,
+ * Runs snapshot retention (lib/daemon/snapshot_retention.ts): within a second of a crash
+ * that took a snapshot (once for all those of that second),
  * at start and every hour, one pass at a time. Each removal is checked on disk first
  * (what LTTng wrote, no symbolic link, inside the trigger's output) and recorded in the
  * history. The filesystem is behind {@linkcode RetentionFs}, injected by tests.
@@ -21,6 +22,9 @@ import {
   type SnapshotSpaceLimits,
 } from "./snapshot_retention.ts";
 
+/** How long after a crash that took a snapshot its retention pass runs, at most. */
+export const RETENTION_SETTLE_MS = 1000;
+
 /** What retention does on disk. */
 export interface RetentionFs {
   /** Why `path` must not be removed, or `undefined` when it may. */
@@ -38,7 +42,7 @@ export interface RetentionStore {
   /** The triggers. */
   listTriggers(): Trigger[];
   /** The history. */
-  listCrashes(options: { limit: number }): CrashRecord[];
+  listCrashes(options: { limit: number; withSnapshot?: boolean }): CrashRecord[];
   /** Record a removal. */
   setSnapshotRemoved(id: number, trigger: string, path: string, removed: SnapshotRemoved): boolean;
 }
@@ -90,6 +94,7 @@ export class SnapshotRetention {
   #fs: RetentionFs;
   #running?: Promise<number>;
   #again = false;
+  #soon?: ReturnType<typeof setTimeout>;
 
   constructor(options: SnapshotRetentionOptions) {
     this.#o = options;
@@ -119,14 +124,30 @@ export class SnapshotRetention {
     return this.#running;
   }
 
-  /** Resolves once no pass runs. */
+  /**
+   * A pass within {@linkcode RETENTION_SETTLE_MS}, once for every crash that took a
+   * snapshot meanwhile: a pass reads every recorded snapshot (and sizes them), which a
+   * crash loop must not pay on each crash.
+   */
+  soon(): void {
+    this.#soon ??= setTimeout(() => {
+      this.#soon = undefined;
+      void this.run();
+    }, RETENTION_SETTLE_MS);
+  }
+
+  /** Resolves once no pass runs; a pass asked for with `soon` is not made. */
   async idle(): Promise<void> {
+    clearTimeout(this.#soon);
+    this.#soon = undefined;
     await this.#running;
   }
 
   async #pass(): Promise<number> {
     const triggers = this.#o.store.listTriggers();
-    const all = recordedSnapshots(this.#o.store.listCrashes({ limit: 1_000_000 }));
+    const all = recordedSnapshots(
+      this.#o.store.listCrashes({ limit: 1_000_000, withSnapshot: true }),
+    );
     const now = (this.#o.now ?? Date.now)();
     let removed = 0;
     const gone = new Set<string>();

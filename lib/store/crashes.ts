@@ -30,6 +30,11 @@ export interface ListCrashesOptions {
   since?: string;
   /** Only crashes whose exec name (or executable path) matches. */
   match?: (crash: CrashRecord) => boolean;
+  /**
+   * Only crashes a snapshot was taken of (retention's): told apart in SQLite, so that the
+   * others' JSON is not even parsed.
+   */
+  withSnapshot?: boolean;
 }
 
 /**
@@ -357,6 +362,7 @@ export class CrashTable {
       where.push("pid = ?");
       params.push(options.pid);
     }
+    if (options.withSnapshot === true) where.push(`results LIKE '%"snapshot":%'`);
     if (options.since !== undefined) {
       where.push("time >= ?");
       params.push(options.since);

@@ -6,6 +6,7 @@
  * @module
  */
 import { cString, dlopenFirst, LIBC_PATHS } from "../sys/ffi.ts";
+import { F_SETFD, FD_CLOEXEC, SO_PEERCRED, SOL_SOCKET } from "../sys/linux.ts";
 
 export { LIBC_PATHS };
 
@@ -28,11 +29,7 @@ const CLOCK_BOOTTIME = 7;
 const SC_CLK_TCK = 2;
 
 const O_RDONLY_CLOEXEC = 0o2000000;
-const SOL_SOCKET = 1;
-const SO_PEERCRED = 17;
 const F_GETFD = 1;
-const F_SETFD = 2;
-const FD_CLOEXEC = 1;
 const PR_GET_DUMPABLE = 3;
 const PR_SET_DUMPABLE = 4;
 const decoder = new TextDecoder();

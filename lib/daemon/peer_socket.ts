@@ -16,6 +16,26 @@
  */
 import { cString, dlopenFirst, ERRNO_SYMBOLS, errnoOf, LIBC_PATHS } from "../sys/ffi.ts";
 import { closePidfd } from "../sys/pidfd.ts";
+import {
+  AF_UNIX,
+  EAGAIN,
+  EINTR,
+  F_GETFL,
+  F_SETFD,
+  F_SETFL,
+  FD_CLOEXEC,
+  MSG_DONTWAIT,
+  O_NONBLOCK,
+  POLLIN,
+  SHUT_RDWR,
+  SO_PEERCRED,
+  SO_PEERPIDFD,
+  SOCK_CLOEXEC,
+  SOCK_NONBLOCK,
+  SOCK_STREAM,
+  SOCKADDR_UN_SIZE,
+  SOL_SOCKET,
+} from "../sys/linux.ts";
 
 const SYMBOLS = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
@@ -32,27 +52,7 @@ const SYMBOLS = {
   ...ERRNO_SYMBOLS,
 } as const;
 
-const AF_UNIX = 1;
-const SOCK_STREAM = 1;
-const SOCK_NONBLOCK = 0o4000;
-const SOCK_CLOEXEC = 0o2000000;
-const SOL_SOCKET = 1;
-const SO_PEERCRED = 17;
-/** asm-generic, so x86-64 and arm64 alike. */
-const SO_PEERPIDFD = 77;
-const MSG_DONTWAIT = 0x40;
-const POLLIN = 0x1;
-const SHUT_RDWR = 2;
-const EINTR = 4;
-const EAGAIN = 11;
 const ECONNABORTED = 103;
-const F_SETFD = 2;
-const F_GETFL = 3;
-const F_SETFL = 4;
-const FD_CLOEXEC = 1;
-const O_NONBLOCK = 0o4000;
-/** `sizeof(struct sockaddr_un)`: 2 bytes of family, 108 of path. */
-const SOCKADDR_UN_SIZE = 110;
 /** Each wait in `poll` lasts at most this long before the socket's state is looked at. */
 const POLL_SLICE_MS = 1000;
 

@@ -29,6 +29,16 @@ import {
   encodeListen,
   PROC_MESSAGE_MAX,
 } from "./proc_event.ts";
+import {
+  EAGAIN,
+  EINTR,
+  ENOBUFS,
+  MSG_DONTWAIT,
+  O_CLOEXEC,
+  SOCK_CLOEXEC,
+  SOCK_DGRAM,
+  SOL_SOCKET,
+} from "../sys/linux.ts";
 
 const SYMBOLS = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
@@ -49,20 +59,12 @@ const SYMBOLS = {
 } as const;
 
 const AF_NETLINK = 16;
-const SOCK_DGRAM = 2;
-const SOCK_CLOEXEC = 0o2000000;
 const NETLINK_CONNECTOR = 11;
 const CN_IDX_PROC = 1;
-const SOL_SOCKET = 1;
 const SO_RCVBUF = 8;
 const SO_RCVBUFFORCE = 33;
-const MSG_DONTWAIT = 0x40;
 const MSG_TRUNC = 0x20;
 const POLLIN = 1;
-const EAGAIN = 11;
-const EINTR = 4;
-const ENOBUFS = 105;
-const O_CLOEXEC = 0o2000000;
 /** The socket's receive buffer: room for about 10 000 events (the kernel counts overhead). */
 const RCVBUF_BYTES = 4 << 20;
 /** Most datagrams read before the event loop gets a turn. */

@@ -9,6 +9,17 @@
  * @module
  */
 import { cString, dlopenFirst, LIBC_PATHS } from "../sys/ffi.ts";
+import {
+  AF_UNIX,
+  EAGAIN,
+  EINTR,
+  ENOBUFS,
+  MSG_DONTWAIT,
+  MSG_NOSIGNAL,
+  SOCK_CLOEXEC,
+  SOCK_DGRAM,
+  SOL_SOCKET,
+} from "../sys/linux.ts";
 
 const SYMBOLS = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
@@ -24,21 +35,12 @@ const SYMBOLS = {
 } as const;
 
 // Linux, x86-64 and arm64 alike.
-const AF_UNIX = 1;
-const SOCK_DGRAM = 2;
-const SOCK_CLOEXEC = 0o2000000;
-const MSG_DONTWAIT = 0x40;
-const MSG_NOSIGNAL = 0x4000;
-const EINTR = 4;
-const EAGAIN = 11;
 const EMSGSIZE = 90;
-const ENOBUFS = 105;
 const MFD_CLOEXEC = 1;
 const MFD_ALLOW_SEALING = 2;
 const F_ADD_SEALS = 1033;
 // F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE: journald requires them.
 const SEALS = 1 | 2 | 4 | 8;
-const SOL_SOCKET = 1;
 const SCM_RIGHTS = 1;
 const SUN_PATH_MAX = 108;
 

@@ -12,6 +12,23 @@
  * @module
  */
 import { cString, dlopenFirst } from "../sys/ffi.ts";
+import {
+  AF_UNIX,
+  EAGAIN,
+  EINTR,
+  MSG_DONTWAIT,
+  MSG_NOSIGNAL,
+  O_CLOEXEC,
+  POLLIN,
+  POLLOUT,
+  SHUT_RDWR,
+  SO_PEERCRED,
+  SOCK_CLOEXEC,
+  SOCK_NONBLOCK,
+  SOCK_STREAM,
+  SOCKADDR_UN_SIZE,
+  SOL_SOCKET,
+} from "../sys/linux.ts";
 
 /** Where libc is, on the supported hosts (the `ffi` permission lists the same). */
 const LIBC_PATHS: readonly string[] = [
@@ -37,27 +54,11 @@ const SYMBOLS = {
   memcpy: { parameters: ["buffer", "pointer", "usize"], result: "pointer" },
 } as const;
 
-const AF_UNIX = 1;
-const SOCK_STREAM = 1;
-const SOCK_NONBLOCK = 0o4000;
-const SOCK_CLOEXEC = 0o2000000;
-const SOL_SOCKET = 1;
-const SO_PEERCRED = 17;
-const MSG_DONTWAIT = 0x40;
-const MSG_NOSIGNAL = 0x4000;
-const POLLIN = 0x1;
-const POLLOUT = 0x4;
-const SHUT_RDWR = 2;
-const EINTR = 4;
-const EAGAIN = 11;
 const O_RDWR = 2;
 const O_CREAT = 0o100;
-const O_CLOEXEC = 0o2000000;
 const O_NOFOLLOW = Deno.build.arch === "aarch64" ? 0o100000 : 0o400000;
 const LOCK_EX = 2;
 const LOCK_NB = 4;
-/** `sizeof(struct sockaddr_un)`: 2 bytes of family, 108 of path. */
-const SOCKADDR_UN_SIZE = 110;
 
 const ERRNO_TEXT: Record<number, string> = {
   2: "No such file or directory",

@@ -65,6 +65,12 @@ export interface CrashHandlerOptions {
   onStoreFailure?: (err: unknown) => void;
   /** CLOCK_MONOTONIC in nanoseconds, to stamp when each action began. @default none */
   monotonicNs?: () => number;
+  /**
+   * Told of each action as it starts on LTTng, with the crash it is for and the promise of
+   * its end: to see that lttng-sessiond is not left waiting on the crashed process
+   * (lib/daemon/sessiond_waits.ts). @default none
+   */
+  whileActing?: (crash: CrashFacts, done: Promise<unknown>) => void;
 }
 
 // LTTng's own daemons: acting on a session while one of them is frozen in its core dump
@@ -109,6 +115,7 @@ export class CrashHandler {
   #now: () => Date;
   #onStoreFailure?: (err: unknown) => void;
   #monotonicNs?: () => number;
+  #whileActing?: (crash: CrashFacts, done: Promise<unknown>) => void;
   #listeners = new Set<CrashListener>();
   #received = new Set<ReceivedListener>();
   #early = new Map<number, EarlyCrash>();
@@ -124,6 +131,7 @@ export class CrashHandler {
     this.#now = options.now ?? (() => new Date());
     this.#onStoreFailure = options.onStoreFailure;
     this.#monotonicNs = options.monotonicNs;
+    this.#whileActing = options.whileActing;
     this.#unsaved = new UnsavedCounters(this.#store);
   }
 
@@ -442,10 +450,14 @@ export class CrashHandler {
     const action = t.action;
     const started = performance.now();
     let startedNs: number | undefined;
-    const begin = () => startedNs = this.#monotonicNs?.();
-    const run = action.type === "snapshot"
-      ? () => (begin(), this.#actions.snapshot(t.session, snapshotNameFor(crash), action))
-      : () => (begin(), this.#actions.stop(t.session).then(() => undefined));
+    const run = () => {
+      startedNs = this.#monotonicNs?.();
+      const done = action.type === "snapshot"
+        ? this.#actions.snapshot(t.session, snapshotNameFor(crash), action)
+        : this.#actions.stop(t.session).then(() => undefined);
+      this.#whileActing?.(crash, done);
+      return done;
+    };
     const stamp = () => startedNs === undefined ? {} : { startedNs };
     // Identical actions on one session coalesce while queued (see SessionActionQueue).
     const key = JSON.stringify(action);

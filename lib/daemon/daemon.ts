@@ -9,6 +9,8 @@ import {
   COREDUMP_SOCKET_NAME,
   JOURNAL_SOCKET,
   NOTIFY_SOCKET_NAME,
+  processPathEnv,
+  resolveRunDir,
   ROOT_RUN_DIR,
   STORE_FILE_NAME,
 } from "../core/paths.ts";
@@ -44,6 +46,7 @@ import type { SnapshotSpaceLimits } from "./snapshot_retention.ts";
 import { lookAtHeldProcess, type ProcReader } from "./held_process.ts";
 import { selfDumpProtection } from "./dumpable.ts";
 import { libc } from "./libc.ts";
+import { SessiondWaits } from "./sessiond_waits.ts";
 import { type EarlyPath, listenEarly } from "./early_path.ts";
 import type { PinOps } from "./early_pin.ts";
 import { crashLogLine, NotifyEndpoint } from "./notify_endpoint.ts";
@@ -213,6 +216,7 @@ export class Daemon implements AsyncDisposable {
   #metrics?: DaemonMetricsHooks;
   #retention: SnapshotRetention;
   #retentionTimer?: ReturnType<typeof setInterval>;
+  #sessiondWaits: SessiondWaits;
 
   private constructor(
     options: ResolvedOptions,
@@ -226,9 +230,15 @@ export class Daemon implements AsyncDisposable {
     this.#store = store;
     this.#actions = actions;
     const c = libc();
+    // The session daemon liblttng-ctl talks to: the one of LTTng's own run directory.
+    this.#sessiondWaits = new SessiondWaits({
+      pidFile: `${resolveRunDir(processPathEnv())}/lttng-sessiond.pid`,
+      log: options.log,
+    });
     this.#handler = new CrashHandler({
       store,
       actions,
+      whileActing: (crash, done) => this.#sessiondWaits.watch(crash, done),
       ...(typeof c === "string" ? {} : { monotonicNs: c.monotonicNs }),
       onStoreFailure: (err) =>
         options.log(`store: ${(err as Error).message}: the crash is acted on but not recorded`),

@@ -39,6 +39,23 @@ export function dlopenFirst<S extends Deno.ForeignLibraryInterface>(
 }
 
 /**
+ * libc with `symbols`, opened on the first call and kept: each module binds only the
+ * calls it makes (Deno spends time per symbol bound). A string says why it cannot load.
+ */
+export function lazyLibc<S extends Deno.ForeignLibraryInterface>(
+  symbols: S,
+): () => Deno.DynamicLibrary<S>["symbols"] | string {
+  let opened: Deno.DynamicLibrary<S>["symbols"] | string | undefined;
+  return () => {
+    if (opened === undefined) {
+      const l = dlopenFirst("libc", LIBC_PATHS, symbols);
+      opened = typeof l === "string" ? l : l.symbols;
+    }
+    return opened;
+  };
+}
+
+/**
  * The two libc symbols that read `errno` (Deno's UnsafePointerView would need
  * `--allow-ffi` for every path): add them to a library's symbols to use
  * {@linkcode errnoOf}.

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { cString, dlopenFirst, ERRNO_SYMBOLS, errnoOf, LIBC_PATHS } from "./ffi.ts";
+import { cString, dlopenFirst, ERRNO_SYMBOLS, errnoOf, lazyLibc, LIBC_PATHS } from "./ffi.ts";
 
 const SYMBOLS = {
   // long syscall(long number, ...): always called with four arguments.
@@ -41,15 +41,7 @@ const ERRNO_TEXT: Record<number, string> = {
 };
 
 type Lib = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
-let opened: Lib | string | undefined;
-
-function lib(): Lib | string {
-  if (opened === undefined) {
-    const l = dlopenFirst("libc", LIBC_PATHS, SYMBOLS);
-    opened = typeof l === "string" ? l : l.symbols;
-  }
-  return opened;
-}
+const lib = lazyLibc(SYMBOLS);
 
 function errnoText(code: number): string {
   return ERRNO_TEXT[code] ?? `errno ${code}`;

@@ -18,6 +18,7 @@ import type { RecordCrashOptions, TriggerStore } from "../store/trigger_store.ts
 import type { SnapshotResult } from "../lttng/control.ts";
 import { SessionActionQueue } from "./action_queue.ts";
 import { joinedFacts, needsHelperFacts } from "./early_join.ts";
+import { Listeners } from "../core/listeners.ts";
 
 /** The session actions the handler needs (an `LttngControl` in production). */
 export interface SessionActions {
@@ -109,8 +110,8 @@ export class CrashHandler {
   #now: () => Date;
   #onStoreFailure?: (err: unknown) => void;
   #monotonicNs?: () => number;
-  #listeners = new Set<CrashListener>();
-  #received = new Set<ReceivedListener>();
+  #finished = new Listeners<Parameters<CrashListener>[0]>();
+  #received = new Listeners<Parameters<ReceivedListener>[0]>();
   #early = new Map<number, EarlyCrash>();
   // Global pids of crashes in flight on the helper path, how many each.
   #helpers = new Map<number, number>();
@@ -129,8 +130,7 @@ export class CrashHandler {
 
   /** Subscribe to finished crashes; returns the unsubscribe function. */
   listen(listener: CrashListener): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#finished.listen(listener);
   }
 
   // The same policy as the store's, with the counters it could not write kept in memory,
@@ -189,8 +189,7 @@ export class CrashHandler {
 
   /** Subscribe to crashes as they arrive; returns the unsubscribe function. */
   listenReceived(listener: ReceivedListener): () => void {
-    this.#received.add(listener);
-    return () => this.#received.delete(listener);
+    return this.#received.listen(listener);
   }
 
   /** Resolves once no action is queued or running. */
@@ -344,11 +343,7 @@ export class CrashHandler {
   }
 
   #tellReceived(crash: CrashFacts, id: number, source: string, now: Date): void {
-    for (const l of this.#received) {
-      try {
-        l({ ...crash, id, source, time: now.toISOString() });
-      } catch { /* a listener's failure is its own */ }
-    }
+    this.#received.emit({ ...crash, id, source, time: now.toISOString() });
   }
 
   // Release once the holding actions are done; then record the outcome, when `final`.
@@ -414,11 +409,7 @@ export class CrashHandler {
       source: c.source,
       ...(signature === undefined ? {} : { signature }),
     };
-    for (const l of this.#listeners) {
-      try {
-        l(done);
-      } catch { /* a listener's failure is its own */ }
-    }
+    this.#finished.emit(done);
   }
 
   #signature(id: number): string | undefined {

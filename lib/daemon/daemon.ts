@@ -35,7 +35,7 @@ import {
   unlinkOwnSocket,
 } from "./sockets.ts";
 import type { SessionInfo } from "../lttng/control.ts";
-import type { CorePatternWatchFacts, StatusReply } from "../protocol/control.ts";
+import type { ChainEvent, CorePatternWatchFacts, StatusReply } from "../protocol/control.ts";
 import { CoredumpServer } from "./coredump_socket.ts";
 import { PeerListener } from "./peer_socket.ts";
 import { holdByPidfd, pidfdAlive } from "../sys/pidfd.ts";
@@ -47,7 +47,7 @@ import { libc } from "./libc.ts";
 import { type EarlyPath, listenEarly } from "./early_path.ts";
 import type { PinOps } from "./early_pin.ts";
 import { crashLogLine, NotifyEndpoint } from "./notify_endpoint.ts";
-import { ChainFateEvents } from "./chain_fate_events.ts";
+import { Listeners } from "../core/listeners.ts";
 import { removeStaleReportDirs, REPORT_SETTLE_MS, ReportQueue } from "./report_queue.ts";
 import { type DaemonMetricsHooks, hookMetrics } from "./metrics_hooks.ts";
 import type { MetricsExporterOptions } from "../metrics/exporter.ts";
@@ -203,7 +203,7 @@ export class Daemon implements AsyncDisposable {
   #early?: EarlyPath;
   #earlyWhy = "";
   #stopSignal = new AbortController();
-  #chains = new ChainFateEvents();
+  #chains = new Listeners<ChainEvent>();
   #library?: LttngCtlLibrary;
   #selfDump?: { protected: boolean; reason: string };
   #socketActivated = false;
@@ -514,7 +514,7 @@ export class Daemon implements AsyncDisposable {
         const crash = id === undefined ? undefined : this.#store.crashById(id);
         if (crash !== undefined) {
           const time = new Date().toISOString();
-          this.#chains.publish({ type: "chain", id: crash.id, pid: crash.pid, time, chain });
+          this.#chains.emit({ type: "chain", id: crash.id, pid: crash.pid, time, chain });
         }
       },
       procReader: this.#procReader,

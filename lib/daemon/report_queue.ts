@@ -18,6 +18,7 @@ import {
 import { type RunAs, runAsFor } from "../report/as_user.ts";
 import type { Frame, ReportRecord } from "../protocol/records.ts";
 import { limitUidOf } from "../sys/subuid.ts";
+import { Listeners } from "../core/listeners.ts";
 import {
   type Decompressor,
   decompressZstd,
@@ -173,7 +174,7 @@ export class ReportQueue {
   // When each uid was last served (a turn number), for the round robin.
   #served = new Map<number, number>();
   #turns = 0;
-  #listeners = new Set<(notice: ReportNotice) => void>();
+  #listeners = new Listeners<ReportNotice>();
   #closed = false;
   #lastSubmit = 0;
   #submitted = new WeakMap<ReportJob, number>();
@@ -185,8 +186,7 @@ export class ReportQueue {
 
   /** Subscribe to stored reports; returns the unsubscribe function. */
   listen(listener: (notice: ReportNotice) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#listeners.listen(listener);
   }
 
   /** Jobs waiting (not counting those running). */
@@ -329,11 +329,7 @@ export class ReportQueue {
       ...(report.reason === undefined ? {} : { reason: report.reason }),
       ...(signature === undefined ? {} : { signature }),
     };
-    for (const l of this.#listeners) {
-      try {
-        l(notice);
-      } catch { /* a listener's failure is its own */ }
-    }
+    this.#listeners.emit(notice);
   }
 
   async #make(job: ReportJob): Promise<ReportRecord> {

@@ -88,7 +88,9 @@ export {
   readFrame,
   type ReadFrameOptions,
 } from "./lib/wire/frame.ts";
-export { Daemon, type DaemonOptions, DaemonStartError } from "./lib/daemon/daemon.ts";
+export { Daemon } from "./lib/daemon/daemon.ts";
+export type { DaemonOptions } from "./lib/daemon/daemon_options.ts";
+export { DaemonStartError } from "./lib/daemon/run_dirs.ts";
 export type { MetricsExporterOptions } from "./lib/metrics/exporter.ts";
 export {
   CrashHandler,

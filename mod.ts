@@ -98,8 +98,8 @@ export {
   type CrashListener,
   type CrashOutcome,
   type ReceivedListener,
-  type SessionActions,
 } from "./lib/daemon/crash_handler.ts";
+export type { SessionActions } from "./lib/daemon/trigger_actions.ts";
 export { type SessionInfo, type SnapshotResult } from "./lib/lttng/control.ts";
 export type { ProcReader } from "./lib/daemon/held_process.ts";
 export type { PinOps } from "./lib/daemon/early_pin.ts";

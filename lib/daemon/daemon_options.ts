@@ -8,7 +8,7 @@ import type { HistoryLimits } from "../store/trigger_store.ts";
 import type { SessionInfo } from "../lttng/control.ts";
 import type { CorePatternWatchFacts } from "../protocol/control.ts";
 import type { MetricsExporterOptions } from "../metrics/exporter.ts";
-import type { SessionActions } from "./crash_handler.ts";
+import type { SessionActions } from "./trigger_actions.ts";
 import type { RetentionFs } from "./retention_runner.ts";
 import type { SnapshotSpaceLimits } from "./snapshot_retention.ts";
 import type { ProcReader } from "./held_process.ts";

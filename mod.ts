@@ -127,13 +127,12 @@ export type {
   TriggerOutcome,
 } from "./lib/protocol/records.ts";
 export {
-  type Decompressor,
-  type FsSpace as ReportFsSpace,
-  type ReportJob,
   type ReportNotice,
   ReportQueue,
   type ReportQueueOptions,
 } from "./lib/daemon/report_queue.ts";
+export type { ReportJob, ReportMakerOptions } from "./lib/daemon/report_maker.ts";
+export type { Decompressor, FsSpace as ReportFsSpace } from "./lib/daemon/report_core.ts";
 export type {
   BacktraceOptions,
   CrashReport,

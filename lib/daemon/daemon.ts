@@ -20,7 +20,8 @@ import { socketAnswers } from "./sockets.ts";
 import { type RetentionFs, SnapshotRetention } from "./retention_runner.ts";
 import type { SnapshotSpaceLimits } from "./snapshot_retention.ts";
 import { libc } from "./libc.ts";
-import { removeStaleReportDirs, ReportQueue } from "./report_queue.ts";
+import { ReportQueue } from "./report_queue.ts";
+import { removeStaleReportDirs } from "./report_maker.ts";
 import { type DaemonMetricsHooks, hookMetrics } from "./metrics_hooks.ts";
 import {
   type DaemonOptions,

@@ -13,7 +13,8 @@
  */
 import type { CrashFacts } from "../core/crash_facts.ts";
 import { type CoreFate, coreFate } from "../protocol/records.ts";
-import { type ByteBudget, ELF_HEADER_SIZE, readCoreFacts } from "./elf_core.ts";
+import { type ByteBudget, readCoreFacts } from "./elf_core.ts";
+import { ELF_HEADER_SIZE } from "./elf_layout.ts";
 import { acceptLoop } from "./sockets.ts";
 import type { HeldProcess } from "./held_process.ts";
 import { withHeldProcess } from "./held_process.ts";

@@ -88,7 +88,9 @@ export {
   readFrame,
   type ReadFrameOptions,
 } from "./lib/wire/frame.ts";
-export { Daemon, type DaemonOptions, DaemonStartError } from "./lib/daemon/daemon.ts";
+export { Daemon } from "./lib/daemon/daemon.ts";
+export type { DaemonOptions } from "./lib/daemon/daemon_options.ts";
+export { DaemonStartError } from "./lib/daemon/run_dirs.ts";
 export type { MetricsExporterOptions } from "./lib/metrics/exporter.ts";
 export {
   CrashHandler,
@@ -96,8 +98,8 @@ export {
   type CrashListener,
   type CrashOutcome,
   type ReceivedListener,
-  type SessionActions,
 } from "./lib/daemon/crash_handler.ts";
+export type { SessionActions } from "./lib/daemon/trigger_actions.ts";
 export { type SessionInfo, type SnapshotResult } from "./lib/lttng/control.ts";
 export type { ProcReader } from "./lib/daemon/held_process.ts";
 export type { PinOps } from "./lib/daemon/early_pin.ts";
@@ -125,13 +127,12 @@ export type {
   TriggerOutcome,
 } from "./lib/protocol/records.ts";
 export {
-  type Decompressor,
-  type FsSpace as ReportFsSpace,
-  type ReportJob,
   type ReportNotice,
   ReportQueue,
   type ReportQueueOptions,
 } from "./lib/daemon/report_queue.ts";
+export type { ReportJob, ReportMakerOptions } from "./lib/daemon/report_maker.ts";
+export type { Decompressor, FsSpace as ReportFsSpace } from "./lib/daemon/report_core.ts";
 export type {
   BacktraceOptions,
   CrashReport,

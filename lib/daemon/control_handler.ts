@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ChainFateEvents } from "./chain_fate_events.ts";
+import type { Listeners } from "../core/listeners.ts";
 import {
   ControlCommand,
   type ControlReply,
@@ -13,6 +13,7 @@ import {
   encodeControlReply,
 } from "../wire/control.ts";
 import type {
+  ChainEvent,
   ControlCommandCode,
   HistoryReply,
   HistoryRequest,
@@ -257,7 +258,7 @@ export interface WatchContext {
   /** The crashes to follow. */
   crashes: Pick<CrashHandler, "listen" | "listenReceived">;
   /** The chained handlers' runs as they are recorded (`install --chain`). */
-  chains?: Pick<ChainFateEvents, "listen">;
+  chains?: Pick<Listeners<ChainEvent>, "listen">;
   /** The crash reports to follow, when the daemon makes them. */
   reports?: Pick<ReportQueue, "listen">;
   /** Aborted when the daemon stops: every stream ends. */

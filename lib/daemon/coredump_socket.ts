@@ -12,8 +12,9 @@
  * @module
  */
 import type { CrashFacts } from "../core/crash_facts.ts";
-import { type CoreFate, coreFate } from "../protocol/records.ts";
-import { type ByteBudget, ELF_HEADER_SIZE, readCoreFacts } from "./elf_core.ts";
+import type { CoreFate } from "../protocol/records.ts";
+import { type ByteBudget, readCoreFacts } from "./elf_core.ts";
+import { ELF_HEADER_SIZE } from "./elf_layout.ts";
 import { acceptLoop } from "./sockets.ts";
 import type { HeldProcess } from "./held_process.ts";
 import { withHeldProcess } from "./held_process.ts";
@@ -235,7 +236,7 @@ export class CoredumpServer {
       }).finally(() => this.#budget.give(first.byteLength - ELF_HEADER_SIZE));
       closed = true; // the readable side owned the connection
       try {
-        o.recordCore(ref(), coreFate(outcome));
+        o.recordCore(ref(), outcome);
       } catch { /* a store that refuses writes must not stop the release */ }
     }
     await done;

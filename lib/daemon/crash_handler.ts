@@ -1,33 +1,20 @@
 /**
- * What the daemon does with one crash: record it, decide which triggers act, run their
- * actions (one at a time per session), and record the outcome.
+ * What the daemon does with one crash: record it and decide which triggers act
+ * (lib/daemon/crash_record.ts), run their actions (lib/daemon/trigger_actions.ts), release
+ * the crash once the actions that hold it are done, record the outcome and tell the
+ * listeners; and join an early crash (lib/daemon/early_path.ts) to its helper's.
  *
  * @module
  */
-import {
-  describeAction,
-  snapshotNameFor,
-  type Trigger,
-  type TriggerAction,
-} from "../core/trigger.ts";
+import type { Trigger } from "../core/trigger.ts";
 import type { CrashFacts } from "../core/crash_facts.ts";
+import type { Decision } from "../core/policy.ts";
+import { Listeners } from "../core/listeners.ts";
 import type { TriggerOutcome } from "../protocol/records.ts";
-import { decide, type Decision, UnsavedCounters } from "../core/policy.ts";
-import { limitUidOf } from "../sys/subuid.ts";
-import type { RecordCrashOptions, TriggerStore } from "../store/trigger_store.ts";
-import type { SnapshotResult } from "../lttng/control.ts";
-import { SessionActionQueue } from "./action_queue.ts";
+import type { TriggerStore } from "../store/trigger_store.ts";
 import { joinedFacts, needsHelperFacts } from "./early_join.ts";
-
-/** The session actions the handler needs (an `LttngControl` in production). */
-export interface SessionActions {
-  /** Take a snapshot. */
-  snapshot(session: string, name: string, action: TriggerAction & { type: "snapshot" }): Promise<
-    SnapshotResult
-  >;
-  /** Stop a session. */
-  stop(session: string): Promise<void>;
-}
+import { type SessionActions, TriggerActions } from "./trigger_actions.ts";
+import { CrashRecorder } from "./crash_record.ts";
 
 /** The outcome of one crash, as the notifier's reply needs it. */
 export interface CrashOutcome {
@@ -73,24 +60,6 @@ export interface CrashHandlerOptions {
   whileActing?: (crash: CrashFacts, done: Promise<unknown>) => void;
 }
 
-// LTTng's own daemons: acting on a session while one of them is frozen in its core dump
-// would block until the dump is released, which waits on us.
-const LTTNG_DAEMONS = /^lttng-(sessiond|consumerd|relayd)$/;
-
-/**
- * Why no action may touch this crash, if it is one of LTTng's own daemons: by its exec
- * name, or by its executable's path (a crash in a thread reports the thread's name, e.g.
- * lttng-sessiond's "Client manageme").
- */
-export function lttngDaemonVeto(crash: CrashFacts): string | undefined {
-  const name = [crash.execName, crash.exePath?.split("/").pop() ?? ""].find((n) =>
-    LTTNG_DAEMONS.test(n)
-  );
-  return name === undefined
-    ? undefined
-    : `the crashed process is LTTng's own ${name}: acting could block on it`;
-}
-
 // An early crash a helper may still join.
 interface EarlyCrash {
   id: number;
@@ -109,101 +78,35 @@ interface EarlyCrash {
 
 /** Handles crashes. */
 export class CrashHandler {
-  #store: TriggerStore;
-  #actions: SessionActions;
-  #queue = new SessionActionQueue();
+  #recorder: CrashRecorder;
+  #actions: TriggerActions;
   #now: () => Date;
-  #onStoreFailure?: (err: unknown) => void;
-  #monotonicNs?: () => number;
-  #whileActing?: (crash: CrashFacts, done: Promise<unknown>) => void;
-  #listeners = new Set<CrashListener>();
-  #received = new Set<ReceivedListener>();
+  #finished = new Listeners<Parameters<CrashListener>[0]>();
+  #received = new Listeners<Parameters<ReceivedListener>[0]>();
   #early = new Map<number, EarlyCrash>();
   // Global pids of crashes in flight on the helper path, how many each.
   #helpers = new Map<number, number>();
-  // Counters the store refused to write, on top of the stored ones.
-  #unsaved: UnsavedCounters;
 
   /** Build a handler. */
   constructor(options: CrashHandlerOptions) {
-    this.#store = options.store;
-    this.#actions = options.actions;
+    this.#recorder = new CrashRecorder(options.store, options.onStoreFailure);
+    this.#actions = new TriggerActions(options.actions, options.monotonicNs, options.whileActing);
     this.#now = options.now ?? (() => new Date());
-    this.#onStoreFailure = options.onStoreFailure;
-    this.#monotonicNs = options.monotonicNs;
-    this.#whileActing = options.whileActing;
-    this.#unsaved = new UnsavedCounters(this.#store);
   }
 
   /** Subscribe to finished crashes; returns the unsubscribe function. */
   listen(listener: CrashListener): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-
-  // The same policy as the store's, with the counters it could not write kept in memory,
-  // per (trigger, uid) as the store keeps them.
-  #decideWithoutStore(
-    crash: CrashFacts,
-    now: Date,
-    only?: (t: Trigger) => boolean,
-  ): Decision[] {
-    let triggers: Trigger[];
-    try {
-      triggers = this.#store.listTriggers().filter((t) => only === undefined || only(t));
-    } catch {
-      return [];
-    }
-    const at = now.getTime();
-    const limitUid = limitUidOf(crash.uid);
-    const decisions = decide(this.#unsaved.apply(triggers), crash, this.#unsaved, {
-      now: at,
-      veto: lttngDaemonVeto(crash),
-      limitUid,
-    });
-    this.#unsaved.record(decisions, { ...crash, uid: limitUid }, at);
-    return decisions;
-  }
-
-  // Record (or join) and decide; a store that cannot be written (full disk, read-only)
-  // must not stop the actions: the same policy decides, with the counters kept in memory,
-  // and there is no history then (id 0).
-  #record(
-    crash: CrashFacts,
-    source: string,
-    now: Date,
-    options: RecordCrashOptions = {},
-  ): { id: number; decisions: Decision[] } {
-    if (options.into === 0) {
-      return { id: 0, decisions: this.#decideWithoutStore(crash, now, options.only) };
-    }
-    try {
-      return this.#store.recordCrash(crash, source, now, lttngDaemonVeto(crash), options);
-    } catch (err) {
-      this.#onStoreFailure?.(err);
-      if (options.decisions !== undefined) {
-        // Decided already, and acted on: the counts the store could not write are kept
-        // (a subordinate uid's as its owner's, as the store keeps them).
-        this.#unsaved.record(
-          options.decisions,
-          { ...crash, uid: limitUidOf(crash.uid) },
-          now.getTime(),
-        );
-        return { id: 0, decisions: options.decisions };
-      }
-      return { id: 0, decisions: this.#decideWithoutStore(crash, now, options.only) };
-    }
+    return this.#finished.listen(listener);
   }
 
   /** Subscribe to crashes as they arrive; returns the unsubscribe function. */
   listenReceived(listener: ReceivedListener): () => void {
-    this.#received.add(listener);
-    return () => this.#received.delete(listener);
+    return this.#received.listen(listener);
   }
 
   /** Resolves once no action is queued or running. */
   idle(): Promise<void> {
-    return this.#queue.idle();
+    return this.#actions.idle();
   }
 
   /**
@@ -234,10 +137,10 @@ export class CrashHandler {
     if (key !== undefined) this.#helpers.set(key, (this.#helpers.get(key) ?? 0) + 1);
     try {
       const now = this.#now();
-      const { id, decisions } = this.#record(crash, source, now);
+      const { id, decisions } = this.#recorder.record(crash, source, now);
       if (id !== 0) onRecorded?.(id);
       this.#tellReceived(crash, id, source, now);
-      const pending = decisions.map((d) => this.#act(d, crash));
+      const pending = decisions.map((d) => this.#actions.run(d, crash));
       return await this.#conclude({ id, crash, source, decisions, pending, onRelease });
     } finally {
       if (key !== undefined) {
@@ -269,20 +172,14 @@ export class CrashHandler {
     const only = (t: Trigger) => !needsHelperFacts(t);
     // Decide and start the actions first, then write: a write (a WAL checkpoint) can take
     // milliseconds, which the ring buffers do not have. Nothing runs in between.
-    // Not while the store refuses writes: its counts lack the firings it could not write
-    // (a cooldown would not hold), which only #record's fallback adds.
-    let decisions: Decision[] | undefined;
-    if (this.#unsaved.empty) {
-      try {
-        decisions = this.#store.decideCrash(facts, now, lttngDaemonVeto(facts), only);
-      } catch { /* the store cannot be read: #record decides with the counters in memory */ }
-    }
-    const pending = decisions?.map((d) => this.#act(d, facts));
-    const recorded = this.#record(facts, "connector", now, { only, decisions });
+    // Not while the store refuses writes (see CrashRecorder.decideFirst).
+    let decisions = this.#recorder.decideFirst(facts, now, only);
+    const pending = decisions?.map((d) => this.#actions.run(d, facts));
+    const recorded = this.#recorder.record(facts, "connector", now, { only, decisions });
     const id = recorded.id;
     decisions ??= recorded.decisions;
     this.#tellReceived(facts, id, "connector", now);
-    const acting = pending ?? decisions.map((d) => this.#act(d, facts));
+    const acting = pending ?? decisions.map((d) => this.#actions.run(d, facts));
     const early: EarlyCrash = { id, facts, decisions, pending: acting, alive, joined: false };
     if (alive()) this.#early.set(crash.globalPid, early); // else no helper can join it
     // One conclusion per crash: the helper's when it joins (it may add facts and triggers
@@ -338,9 +235,12 @@ export class CrashHandler {
     this.#early.delete(early.facts.globalPid!);
     const now = this.#now();
     const facts = joinedFacts(early.facts, crash, now);
-    const later = this.#record(facts, source, now, { only: needsHelperFacts, into: early.id });
+    const later = this.#recorder.record(facts, source, now, {
+      only: needsHelperFacts,
+      into: early.id,
+    });
     const decisions = [...early.decisions, ...later.decisions];
-    const pending = [...early.pending, ...later.decisions.map((d) => this.#act(d, facts))];
+    const pending = [...early.pending, ...later.decisions.map((d) => this.#actions.run(d, facts))];
     return await this.#conclude({
       id: early.id,
       crash: facts,
@@ -352,11 +252,7 @@ export class CrashHandler {
   }
 
   #tellReceived(crash: CrashFacts, id: number, source: string, now: Date): void {
-    for (const l of this.#received) {
-      try {
-        l({ ...crash, id, source, time: now.toISOString() });
-      } catch { /* a listener's failure is its own */ }
-    }
+    this.#received.emit({ ...crash, id, source, time: now.toISOString() });
   }
 
   // Release once the holding actions are done; then record the outcome, when `final`.
@@ -403,15 +299,10 @@ export class CrashHandler {
     const { id, fired, failed, results, outcome } = o;
     const { decisions } = c;
     if (id !== 0 && (decisions.length > 0 || c.crash.helperAt !== undefined)) {
-      try {
-        this.#store.finishCrash(id, outcome, results);
-      } catch (err) {
-        // The crash row exists (pending); a store that refuses writes must not stop the reply.
-        this.#onStoreFailure?.(err);
-      }
+      this.#recorder.finish(id, outcome, results);
     }
     // The signature so far (lib/report/signature.ts): a report from the core may refine it.
-    const signature = id === 0 ? undefined : this.#signature(id);
+    const signature = id === 0 ? undefined : this.#recorder.signature(id);
     const done = {
       ...c.crash,
       id,
@@ -422,60 +313,6 @@ export class CrashHandler {
       source: c.source,
       ...(signature === undefined ? {} : { signature }),
     };
-    for (const l of this.#listeners) {
-      try {
-        l(done);
-      } catch { /* a listener's failure is its own */ }
-    }
-  }
-
-  #signature(id: number): string | undefined {
-    try {
-      return this.#store.crashSignature(id);
-    } catch {
-      return undefined;
-    }
-  }
-
-  #act(decision: Decision, crash: CrashFacts): Promise<TriggerOutcome> {
-    const t: Trigger = decision.trigger;
-    const base = { trigger: t.name, session: t.session, action: describeAction(t.action) };
-    if (!decision.allowed) {
-      return Promise.resolve({
-        ...base,
-        outcome: "skipped",
-        reason: decision.reason ?? `rate policy (hit ${decision.uidHits ?? t.hits})`,
-      });
-    }
-    const action = t.action;
-    const started = performance.now();
-    let startedNs: number | undefined;
-    const run = () => {
-      startedNs = this.#monotonicNs?.();
-      const done = action.type === "snapshot"
-        ? this.#actions.snapshot(t.session, snapshotNameFor(crash), action)
-        : this.#actions.stop(t.session).then(() => undefined);
-      this.#whileActing?.(crash, done);
-      return done;
-    };
-    const stamp = () => startedNs === undefined ? {} : { startedNs };
-    // Identical actions on one session coalesce while queued (see SessionActionQueue).
-    const key = JSON.stringify(action);
-    return this.#queue.submit<SnapshotResult | undefined>(t.session, key, run).then(
-      (r): TriggerOutcome => ({
-        ...base,
-        outcome: "ok",
-        durationMs: Math.round(performance.now() - started),
-        ...stamp(),
-        ...(r === undefined ? {} : { snapshot: r.location }),
-      }),
-      (err): TriggerOutcome => ({
-        ...base,
-        outcome: "failed",
-        reason: err instanceof Error ? err.message : String(err),
-        durationMs: Math.round(performance.now() - started),
-        ...stamp(),
-      }),
-    );
+    this.#finished.emit(done);
   }
 }

@@ -1,60 +1,35 @@
 /**
- * The trigger daemon: the notification socket, the control socket, the store and the
- * action runner.
+ * The trigger daemon: its start (the directories, the locks, the store, how actions
+ * reach LTTng), the wiring of the crash handler, the reports, the journal and snapshot
+ * retention, and its stop. Its options are in lib/daemon/daemon_options.ts, its sockets
+ * and their servers in lib/daemon/daemon_servers.ts.
  *
  * @module
  */
-import {
-  CONTROL_SOCKET_NAME,
-  COREDUMP_SOCKET_NAME,
-  JOURNAL_SOCKET,
-  NOTIFY_SOCKET_NAME,
-  processPathEnv,
-  resolveRunDir,
-  ROOT_RUN_DIR,
-  STORE_FILE_NAME,
-} from "../core/paths.ts";
+import { processPathEnv, resolveRunDir, STORE_FILE_NAME } from "../core/paths.ts";
+import { Listeners } from "../core/listeners.ts";
 import { CrashJournal } from "../journal/crash_journal.ts";
-import { type CrashRef, type HistoryLimits, TriggerStore } from "../store/trigger_store.ts";
-import { LttngControl } from "../lttng/control.ts";
+import { type CrashRef, TriggerStore } from "../store/trigger_store.ts";
+import { LttngControl, type SessionInfo } from "../lttng/control.ts";
 import { LttngCtlLibrary } from "../lttng/ctl_library.ts";
-import {
-  ControlCommand,
-  ControlStatus,
-  encodeControlReply,
-  MAX_CONTROL_REQUEST,
-} from "../wire/control.ts";
-import type { FrameError } from "../wire/frame.ts";
-import { CrashHandler, type SessionActions } from "./crash_handler.ts";
-import { answerControlFrame } from "./control_handler.ts";
-import { SocketServer } from "./connections.ts";
-import {
-  bindPeerSocket,
-  bindSocket,
-  type BoundSocket,
-  groupId,
-  socketAnswers,
-  unlinkOwnSocket,
-} from "./sockets.ts";
-import type { SessionInfo } from "../lttng/control.ts";
-import type { CorePatternWatchFacts, StatusReply } from "../protocol/control.ts";
-import { CoredumpServer } from "./coredump_socket.ts";
-import { PeerListener } from "./peer_socket.ts";
-import { holdByPidfd, pidfdAlive } from "../sys/pidfd.ts";
+import type { ChainEvent, StatusReply } from "../protocol/control.ts";
+import type { ChainFate, CoreFate, MissedCrash } from "../protocol/records.ts";
+import { CrashHandler } from "./crash_handler.ts";
+import type { SessionActions } from "./trigger_actions.ts";
+import { socketAnswers } from "./sockets.ts";
 import { type RetentionFs, SnapshotRetention } from "./retention_runner.ts";
 import type { SnapshotSpaceLimits } from "./snapshot_retention.ts";
-import { lookAtHeldProcess, type ProcReader } from "./held_process.ts";
-import { selfDumpProtection } from "./dumpable.ts";
 import { libc } from "./libc.ts";
 import { SessiondWaits } from "./sessiond_waits.ts";
-import { type EarlyPath, listenEarly } from "./early_path.ts";
-import type { PinOps } from "./early_pin.ts";
-import { crashLogLine, NotifyEndpoint } from "./notify_endpoint.ts";
-import { ChainFateEvents } from "./chain_fate_events.ts";
-import { removeStaleReportDirs, REPORT_SETTLE_MS, ReportQueue } from "./report_queue.ts";
+import { ReportQueue } from "./report_queue.ts";
+import { removeStaleReportDirs } from "./report_maker.ts";
 import { type DaemonMetricsHooks, hookMetrics } from "./metrics_hooks.ts";
-import type { MetricsExporterOptions } from "../metrics/exporter.ts";
-import type { CoreFate, MissedCrash } from "../protocol/records.ts";
+import {
+  type DaemonOptions,
+  resolveDaemonOptions,
+  type ResolvedDaemonOptions,
+} from "./daemon_options.ts";
+import { DaemonServers, daemonSocketPaths, type DaemonWork } from "./daemon_servers.ts";
 import {
   DaemonStartError,
   lockDirs,
@@ -63,113 +38,6 @@ import {
   removeOwnPidFile,
   writePidFile,
 } from "./run_dirs.ts";
-
-export { DaemonStartError, LOCK_FILE_NAME } from "./run_dirs.ts";
-
-/** Options of {@linkcode Daemon.start}. */
-export interface DaemonOptions {
-  /** Directory of the sockets. */
-  runDir: string;
-  /** Directory of the store. */
-  stateDir: string;
-  /** The daemon's uid (root, or the user it serves). @default Deno.uid() */
-  uid?: number;
-  /**
-   * Listen on RUN_DIR/coredump-lttng-trig for the kernel's coredump socket mode.
-   * @default true for root
-   */
-  coredumpSocket?: boolean;
-  /** In coredump-socket mode, keep cores here (zstd). */
-  coreDir?: string;
-  /**
-   * The coredump socket passed by systemd (lttng-trig.socket, lib/daemon/listen_fds.ts):
-   * served instead of binding one, and left in place at stop.
-   */
-  coredumpFd?: number;
-  /**
-   * How actions reach LTTng: `library` (liblttng-ctl through FFI), `command` (the `lttng`
-   * command), or `auto` (the library where it loads, else the command).
-   * @default "auto"
-   */
-  lttngCtl?: "auto" | "library" | "command";
-  /** Session actions. @default an LttngControl on the `lttng` command */
-  actions?: SessionActions & { listSessions(): Promise<SessionInfo[]> };
-  /** Deadline of one action, in milliseconds. @default 8000 */
-  actionTimeoutMs?: number;
-  /** Quiet time before a crash report starts, in milliseconds. @default REPORT_SETTLE_MS */
-  reportDelayMs?: number;
-  /** Longest wait before a notifier gets its reply, in milliseconds. @default 9000 */
-  replyTimeoutMs?: number;
-  /** Deadline for a client to send a whole frame, in milliseconds. @default 5000 */
-  frameTimeoutMs?: number;
-  /** Most connections per socket. @default 256 */
-  maxConnections?: number;
-  /** Log line sink. @default nothing */
-  log?: (line: string) => void;
-  /** How much crash history to keep. @default 10000 crashes, 90 days */
-  history?: HistoryLimits;
-  /**
-   * Reads `/proc` for the look at a held process (lib/daemon/held_process.ts), or why
-   * it cannot. @default libc through FFI
-   */
-  procReader?: ProcReader | string;
-  /**
-   * Makes the daemon non-dumpable before it binds the coredump socket
-   * (lib/daemon/dumpable.ts), or why it cannot. @default libc through FFI
-   */
-  dumpable?: { setNotDumpable(): boolean } | string;
-  /**
-   * journald's native socket, to journal every crash (lib/journal/), or `null` for none.
-   * @default the system journal's for root, none for a user's daemon (root's journals
-   * every crash already)
-   */
-  journalSocket?: string | null;
-  /** Write Prometheus metrics for node_exporter's textfile collector. @default none */
-  metrics?: MetricsExporterOptions;
-  /**
-   * The early path (lib/daemon/early_path.ts): `auto` listens to the kernel's process
-   * connector where it can (root with CAP_NET_ADMIN) and goes on without it otherwise;
-   * `only` needs it (the daemon does not start without it) and binds no coredump socket:
-   * crashes are acted on from the connector alone, core_pattern left to others; `off`
-   * does not listen. @default "auto" for root on the root run directory (the machine's
-   * daemon), else "off": a second daemon on a private run directory (a test's) would act
-   * on every crash of the machine too
-   */
-  connector?: "auto" | "only" | "off";
-  /** libc's pidfd, clock and `/proc` calls for the early path. @default libc through FFI */
-  pinOps?: PinOps | string;
-  /** Daemon-wide snapshot limits (lib/daemon/snapshot_retention.ts). @default 10%/15% */
-  snapshotLimits?: SnapshotSpaceLimits;
-  /** The filesystem snapshot retention removes from. @default the real one */
-  retentionFs?: RetentionFs;
-  /** What the watch of core_pattern saw, for `status` (lib/install/pattern_watch.ts). */
-  corePatternWatch?: () => CorePatternWatchFacts;
-}
-
-// Options with no default, or handed on as they are (history, to the store).
-type Unresolved =
-  | "actions"
-  | "coreDir"
-  | "coredumpFd"
-  | "procReader"
-  | "dumpable"
-  | "history"
-  | "journalSocket"
-  | "metrics"
-  | "pinOps"
-  | "corePatternWatch"
-  | "snapshotLimits"
-  | "retentionFs";
-
-type ResolvedOptions = Required<Omit<DaemonOptions, Unresolved>> & {
-  coreDir?: string;
-  coredumpFd?: number;
-  procReader?: ProcReader | string;
-  dumpable?: { setNotDumpable(): boolean } | string;
-  journalSocket: string | null;
-  pinOps?: PinOps | string;
-  corePatternWatch?: () => CorePatternWatchFacts;
-};
 
 /**
  * A running daemon.
@@ -191,25 +59,17 @@ type ResolvedOptions = Required<Omit<DaemonOptions, Unresolved>> & {
  * ```
  */
 export class Daemon implements AsyncDisposable {
-  #options: ResolvedOptions;
+  #options: ResolvedDaemonOptions;
   #store: TriggerStore;
   #handler: CrashHandler;
   #reports: ReportQueue;
   #journal?: CrashJournal;
-  #sockets: Pick<BoundSocket, "path" | "ino">[] = [];
-  #notify?: NotifyEndpoint;
-  #control?: SocketServer;
+  #servers?: DaemonServers;
   #actions: SessionActions & { listSessions(): Promise<SessionInfo[]> };
   #startedAt = new Date();
-  #procReader: ProcReader | string = "not started";
-  #coredump?: CoredumpServer;
-  #early?: EarlyPath;
-  #earlyWhy = "";
   #stopSignal = new AbortController();
-  #chains = new ChainFateEvents();
+  #chains = new Listeners<ChainEvent>();
   #library?: LttngCtlLibrary;
-  #selfDump?: { protected: boolean; reason: string };
-  #socketActivated = false;
   #locks: Deno.FsFile[];
   #stopped?: Promise<void>;
   #done: PromiseWithResolvers<void> = Promise.withResolvers();
@@ -219,7 +79,7 @@ export class Daemon implements AsyncDisposable {
   #sessiondWaits: SessiondWaits;
 
   private constructor(
-    options: ResolvedOptions,
+    options: ResolvedDaemonOptions,
     store: TriggerStore,
     actions: SessionActions & { listSessions(): Promise<SessionInfo[]> },
     locks: Deno.FsFile[],
@@ -302,6 +162,16 @@ export class Daemon implements AsyncDisposable {
     });
   }
 
+  /** Record what the chained crash handler did with a crash, and tell WATCH. */
+  #recordChain(ref: CrashRef, chain: ChainFate): void {
+    const id = this.#store.setChainFate(ref, chain);
+    const crash = id === undefined ? undefined : this.#store.crashById(id);
+    if (crash !== undefined) {
+      const time = new Date().toISOString();
+      this.#chains.emit({ type: "chain", id: crash.id, pid: crash.pid, time, chain });
+    }
+  }
+
   /**
    * Put crashes that reached no daemon (journaled by the notifier while none ran) into
    * the history, each once; returns how many were new.
@@ -323,17 +193,17 @@ export class Daemon implements AsyncDisposable {
 
   /** Path of the notification socket. */
   get notifySocketPath(): string {
-    return `${this.#options.runDir}/${NOTIFY_SOCKET_NAME}`;
+    return daemonSocketPaths(this.#options.runDir).notify;
   }
 
   /** Path of the coredump socket. */
   get coredumpSocketPath(): string {
-    return `${this.#options.runDir}/${COREDUMP_SOCKET_NAME}`;
+    return daemonSocketPaths(this.#options.runDir).coredump;
   }
 
   /** Path of the control socket. */
   get controlSocketPath(): string {
-    return `${this.#options.runDir}/${CONTROL_SOCKET_NAME}`;
+    return daemonSocketPaths(this.#options.runDir).control;
   }
 
   /** Resolves once the daemon has stopped. */
@@ -343,34 +213,11 @@ export class Daemon implements AsyncDisposable {
 
   /** Start a daemon: check the directories, open the store, bind both sockets. */
   static async start(options: DaemonOptions): Promise<Daemon> {
-    const uid = options.uid ?? Deno.uid() ?? 0;
-    const full = {
-      runDir: options.runDir.replace(/\/+$/, "") || "/",
-      stateDir: options.stateDir.replace(/\/+$/, "") || "/",
-      uid,
-      actionTimeoutMs: options.actionTimeoutMs ?? 8000,
-      reportDelayMs: options.reportDelayMs ?? REPORT_SETTLE_MS,
-      replyTimeoutMs: options.replyTimeoutMs ?? 9000,
-      frameTimeoutMs: options.frameTimeoutMs ?? 5000,
-      maxConnections: options.maxConnections ?? 256,
-      connector: options.connector ??
-        (uid === 0 && options.runDir.replace(/\/+$/, "") === ROOT_RUN_DIR ? "auto" : "off"),
-      coredumpSocket: options.connector === "only" ? false : options.coredumpSocket ?? uid === 0,
-      lttngCtl: options.lttngCtl ?? "auto",
-      coreDir: options.coreDir,
-      coredumpFd: options.coredumpFd,
-      log: options.log ?? (() => {}),
-      procReader: options.procReader,
-      dumpable: options.dumpable,
-      journalSocket: options.journalSocket === undefined
-        ? (uid === 0 ? JOURNAL_SOCKET : null)
-        : options.journalSocket,
-      pinOps: options.pinOps,
-      corePatternWatch: options.corePatternWatch,
-    };
+    const full = resolveDaemonOptions(options);
+    const uid = full.uid;
     await prepareDir(full.runDir, uid === 0 ? 0o755 : 0o700, uid, "run");
     await prepareDir(full.stateDir, 0o700, uid, "state");
-    const control = `${full.runDir}/${CONTROL_SOCKET_NAME}`;
+    const control = daemonSocketPaths(full.runDir).control;
     if (await socketAnswers(control)) {
       throw new DaemonStartError(
         `another lttng-trig daemon answers on ${control}: stop it first, or pass another --run-dir`,
@@ -421,7 +268,8 @@ export class Daemon implements AsyncDisposable {
       }
       await removeStaleReportDirs(full.stateDir);
       daemon.#metrics = await hookMetrics(daemon.#handler, daemon.#reports, options.metrics);
-      await daemon.#bind();
+      daemon.#servers = new DaemonServers(full, daemon.#work());
+      await daemon.#servers.bind();
       await writePidFile(full.runDir);
       daemon.#startRetention();
     } catch (err) {
@@ -451,130 +299,22 @@ export class Daemon implements AsyncDisposable {
     return this.#retention.run();
   }
 
-  async #bind(): Promise<void> {
-    const o = this.#options;
-    this.#procReader = o.procReader ?? libc();
-    if (typeof this.#procReader === "string") {
-      o.log(`crashed processes are not looked at in /proc: ${this.#procReader}`);
-    }
-    // Root: the notifier runs as root, so only root may notify; the control socket is
-    // shared with group "tracing" where it exists, as LTTng does, for reading: each
-    // request is judged by who sent it (SO_PEERCRED, controlDenial); without libc no
-    // peer is known, and no one changes triggers.
-    const tracing = o.uid === 0 ? await groupId("tracing") : undefined;
-    const notify = await bindSocket(this.notifySocketPath, { mode: 0o600 });
-    this.#sockets.push(notify);
-    const mode = tracing === undefined ? { mode: 0o600 } : { mode: 0o660, gid: tracing };
-    const c = libc();
-    const control = typeof c === "string"
-      ? await bindSocket(this.controlSocketPath, mode)
-      : await bindPeerSocket(this.controlSocketPath, mode, c);
-    this.#sockets.push(control);
-    if (o.coredumpSocket) {
-      this.#selfDump = selfDumpProtection(o.dumpable ?? libc());
-    }
-    if (this.#selfDump?.protected === false) {
-      // A dumpable daemon that crashed would be held by the kernel while it streams the
-      // core into the daemon's own socket, forever: better no socket mode at all.
-      o.log(`coredump socket not bound: ${this.#selfDump.reason}`);
-    } else if (o.coredumpSocket) {
-      let listener: PeerListener;
-      if (o.coredumpFd !== undefined) {
-        listener = PeerListener.adopt(o.coredumpFd);
-        this.#socketActivated = true;
-        o.log(
-          `coredump socket: fd ${o.coredumpFd} passed by systemd: crashes wait in its backlog while the daemon restarts`,
-        );
-      } else {
-        const coredump = await bindSocket(
-          this.coredumpSocketPath,
-          { mode: 0o600 },
-          (path) => PeerListener.listen(path, 256),
-        );
-        this.#sockets.push(coredump);
-        listener = coredump.listener;
-      }
-      this.#coredump = new CoredumpServer(listener, {
-        handle: (facts, onRelease, onRecorded) =>
-          this.#crashes.handle(facts, "socket", onRelease, onRecorded).then((outcome) => {
-            o.log(crashLogLine(facts, outcome));
-            return outcome;
-          }),
-        recordCore: (ref, fate) => this.#recordCore(ref, fate),
-        lookAtHeldProcess: (crash, peer) =>
-          lookAtHeldProcess(crash, this.#procReader, {
-            source: "socket",
-            ...(peer.pidfd === undefined ? {} : { alive: () => pidfdAlive(peer.pidfd!) }),
-          }),
-        coreDir: o.coreDir,
-        hostname: Deno.hostname(),
-        holdTimeoutMs: o.replyTimeoutMs,
-        notesTimeoutMs: o.frameTimeoutMs,
-        maxConnections: o.maxConnections,
-        log: o.log,
-      });
-    }
-    await this.#listenEarly();
-    this.#notify = new NotifyEndpoint(notify.listener, {
-      uid: o.uid,
-      crashes: this.#crashes,
+  // What the servers hand their work to.
+  #work(): DaemonWork {
+    return {
+      handler: this.#handler,
+      // Timed for the metrics when they are on.
+      crashes: this.#metrics?.crashes ?? this.#handler,
+      store: this.#store,
+      reports: this.#reports,
+      chains: this.#chains,
       recordCore: (ref, fate) => this.#recordCore(ref, fate),
-      recordChain: (ref, chain) => {
-        const id = this.#store.setChainFate(ref, chain);
-        const crash = id === undefined ? undefined : this.#store.crashById(id);
-        if (crash !== undefined) {
-          const time = new Date().toISOString();
-          this.#chains.publish({ type: "chain", id: crash.id, pid: crash.pid, time, chain });
-        }
-      },
-      procReader: this.#procReader,
-      holdPid: holdByPidfd,
+      recordChain: (ref, chain) => this.#recordChain(ref, chain),
+      listSessions: () => this.#actions.listSessions(),
+      status: () => this.#status(),
       stopping: () => this.#stopped !== undefined,
-      replyTimeoutMs: o.replyTimeoutMs,
-      frameTimeoutMs: o.frameTimeoutMs,
-      maxConnections: o.maxConnections,
-      log: o.log,
-    });
-    this.#control = new SocketServer(control.listener, {
-      frameTimeoutMs: o.frameTimeoutMs,
-      maxConnections: o.maxConnections,
-      log: (line) => o.log(`control socket: ${line}`),
-      maxPayload: (cmd) =>
-        Object.values(ControlCommand).includes(cmd as 1) ? MAX_CONTROL_REQUEST : -1,
-      onFrameError: (err: FrameError) =>
-        encodeControlReply(err.header?.cmd ?? 0, {
-          status: err.kind === "unknown-command"
-            ? ControlStatus.UNKNOWN_COMMAND
-            : ControlStatus.INVALID,
-          error: err.message,
-          payload: null,
-        }),
-      onFrame: (frame, peer) =>
-        answerControlFrame(frame.header.cmd, frame.payload, {
-          store: this.#store,
-          uid: o.uid,
-          peer,
-          listSessions: () => this.#actions.listSessions(),
-          status: () => this.#status(),
-          log: o.log,
-          crashes: this.#handler,
-          chains: this.#chains,
-          reports: this.#reports,
-          stopping: this.#stopSignal.signal,
-        }),
-    });
-  }
-
-  // The handler the sockets hand crashes to: timed for the metrics when they are on.
-  get #crashes(): Pick<CrashHandler, "handle"> {
-    return this.#metrics?.crashes ?? this.#handler;
-  }
-
-  async #listenEarly(): Promise<void> {
-    const o = this.#options;
-    const early = await listenEarly({ ...o, pinOps: o.pinOps, crashes: this.#handler });
-    if (typeof early === "string") this.#earlyWhy = early;
-    else this.#early = early;
+      stopSignal: this.#stopSignal.signal,
+    };
   }
 
   #status(): StatusReply {
@@ -587,12 +327,7 @@ export class Daemon implements AsyncDisposable {
       store: this.#store.path,
       startedAt: this.#startedAt.toISOString(),
       triggers: this.#store.listTriggers().length,
-      coredumpSocket: this.#coredump === undefined ? null : this.coredumpSocketPath,
-      ...(this.#socketActivated ? { coredumpSocketActivated: true } : {}),
-      ...(this.#selfDump === undefined ? {} : { selfDump: this.#selfDump }),
-      earlyPath: this.#early === undefined
-        ? { listening: false, reason: this.#earlyWhy }
-        : { listening: true, only: this.#options.connector === "only", ...this.#early.status() },
+      ...this.#servers!.status(),
       ...(o.corePatternWatch === undefined ? {} : { corePatternWatch: o.corePatternWatch() }),
     };
   }
@@ -601,12 +336,7 @@ export class Daemon implements AsyncDisposable {
   stop(): Promise<void> {
     this.#stopped ??= (async () => {
       this.#stopSignal.abort();
-      await Promise.all([
-        this.#notify?.close(this.#options.replyTimeoutMs),
-        this.#control?.close(this.#options.replyTimeoutMs),
-        this.#coredump?.close(),
-        this.#early?.close(),
-      ]);
+      await this.#servers?.close(this.#options.replyTimeoutMs);
       // Bounded: an action is killed after its own deadline, but a stuck one must not
       // keep the daemon from stopping.
       let idleTimer: ReturnType<typeof setTimeout> | undefined;
@@ -620,7 +350,7 @@ export class Daemon implements AsyncDisposable {
       await this.#metrics?.close();
       clearInterval(this.#retentionTimer);
       await this.#retention.idle();
-      for (const s of this.#sockets) await unlinkOwnSocket(s);
+      await this.#servers?.unlink();
       await removeOwnPidFile(this.#options.runDir);
       this.#store.close();
       await this.#library?.close();

@@ -26,8 +26,6 @@ import {
   PT_NOTE,
 } from "./elf_layout.ts";
 
-export { ELF_HEADER_SIZE } from "./elf_layout.ts";
-
 /** The notes must end within this many bytes of the start. */
 export const MAX_NOTES_END = 16 * 1024 * 1024;
 

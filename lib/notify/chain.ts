@@ -14,11 +14,7 @@
  */
 import { expandPipeCommand } from "../install/specifiers.ts";
 import { type ChainState, readInstallState } from "../install/state.ts";
-import type { CoreOutcome } from "./notifier.ts";
-import type { ChainFate } from "../protocol/records.ts";
-
-/** What became of one run of the chained handler: the record the daemon keeps. */
-export type ChainOutcome = ChainFate;
+import type { ChainFate, CoreFate } from "../protocol/records.ts";
 
 /** Options of {@linkcode runChain}. */
 export interface RunChainOptions {
@@ -28,7 +24,7 @@ export interface RunChainOptions {
    * Also keep the core (`--core-dir`): given a second copy of the stream, read in
    * lockstep with the handler's.
    */
-  keep?: (core: ReadableStream<Uint8Array>) => Promise<CoreOutcome>;
+  keep?: (core: ReadableStream<Uint8Array>) => Promise<CoreFate>;
 }
 
 /** The chain install.json names, or why it cannot be had. */
@@ -108,7 +104,7 @@ export async function runChain(
   values: Readonly<Record<string, string>>,
   core: ReadableStream<Uint8Array>,
   options: RunChainOptions,
-): Promise<{ chain: ChainOutcome; core?: CoreOutcome }> {
+): Promise<{ chain: ChainFate; core?: CoreFate }> {
   const argv = expandPipeCommand(chain.command, values);
   // The kernel execs argv[0] as a path, relative to the helper's cwd "/": never a PATH search.
   const program = argv[0] === undefined || argv[0] === ""
@@ -117,7 +113,7 @@ export async function runChain(
     ? argv[0]
     : `/${argv[0]}`;
   let handlerCore = core;
-  let kept: Promise<CoreOutcome> | undefined;
+  let kept: Promise<CoreFate> | undefined;
   if (options.keep !== undefined) {
     const [a, b] = lockstepTee(core);
     handlerCore = a;
@@ -138,7 +134,7 @@ export async function runChain(
     }).spawn();
   } catch (err) {
     await handlerCore.cancel().catch(() => {});
-    const outcome: ChainOutcome = {
+    const outcome: ChainFate = {
       program,
       outcome: "missing",
       durationMs: took(),
@@ -178,7 +174,7 @@ export async function runChain(
     drained = await Promise.race([fed.then(() => true), deadline.then(() => false)]);
   }
   clearTimeout(timer);
-  let result: ChainOutcome;
+  let result: ChainFate;
   if (status === undefined) {
     try {
       child.kill("SIGKILL");
@@ -228,7 +224,7 @@ function settled(fed: Promise<void>, graceMs = 200): Promise<void> {
 }
 
 /** One line of STATE_DIR/chain.log: a run of the chained handler. */
-export interface ChainJournalEntry extends ChainOutcome {
+export interface ChainJournalEntry extends ChainFate {
   /** ISO time the crash was handled. */
   time: string;
   /** `%p` of the crash. */

@@ -6,15 +6,15 @@
  * @module
  */
 import { chainValuesOf } from "../install/specifiers.ts";
-import { type ChainOutcome, journalChain, loadChain, runChain } from "./chain.ts";
+import { journalChain, loadChain, runChain } from "./chain.ts";
 import type { NotifyArgs } from "./args.ts";
-import type { CoreOutcome } from "./notifier.ts";
+import type { ChainFate, CoreFate } from "../protocol/records.ts";
 import { encodeChainResult } from "../wire/notify_ext.ts";
 
 /** A release of the crash through the chained handler, and its record. */
 export interface ChainedRelease {
   /** For {@linkcode NotifierIo.releaseCore}: run the handler, resolve once it is done. */
-  releaseCore(): Promise<CoreOutcome | undefined>;
+  releaseCore(): Promise<CoreFate | undefined>;
   /**
    * Journal the run in STATE_DIR/chain.log and give its CHAIN_RESULT frame to `tell`
    * (which sends it to the daemons that replied); resolves to the failures to journal.
@@ -29,9 +29,9 @@ export interface ChainedRelease {
 export function chainedRelease(
   words: string[],
   stateDir: string,
-  keep: ((core: ReadableStream<Uint8Array>) => Promise<CoreOutcome>) | undefined,
+  keep: ((core: ReadableStream<Uint8Array>) => Promise<CoreFate>) | undefined,
 ): ChainedRelease {
-  let outcome: ChainOutcome | undefined;
+  let outcome: ChainFate | undefined;
   const closeStdin = () => {
     try {
       Deno.stdin.close();

@@ -9,7 +9,7 @@ import fs from "node:fs";
 import zlib from "node:zlib";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import type { CoreOutcome } from "./notifier.ts";
+import type { CoreFate } from "../protocol/records.ts";
 import { safeExecName } from "../core/paths.ts";
 import { ownershipProblem } from "../core/ownership.ts";
 import { limitUidOf } from "../sys/subuid.ts";
@@ -101,11 +101,11 @@ class Stop extends Error {}
 export async function keepCore(
   core: ReadableStream<Uint8Array>,
   options: KeepCoreOptions,
-): Promise<CoreOutcome> {
+): Promise<CoreFate> {
   const dir = options.dir;
-  const refuse = async (text: string, bytes = 0): Promise<CoreOutcome> => {
+  const refuse = async (reason: string, bytes = 0): Promise<CoreFate> => {
     await core.cancel().catch(() => {});
-    return { kept: false, text, bytes };
+    return { kept: false, reason, bytes };
   };
   if (options.coreLimit === 0) return refuse("the process's core size limit (ulimit -c) is 0");
   try {
@@ -234,17 +234,17 @@ export async function keepCore(
       await Deno.link(tempPath, finalPath);
       await Deno.remove(tempPath);
     });
-    return { kept: true, text: finalPath, bytes };
+    return { kept: true, path: finalPath, bytes };
   } catch (err) {
     await Deno.remove(tempPath).catch(() => {});
     await core.cancel().catch(() => {});
     if (err instanceof Stop) {
-      const text = err.message.startsWith("the core is larger")
+      const reason = err.message.startsWith("the core is larger")
         ? err.message
         : `stopped after ${bytes} bytes of core (${written} written): ${err.message}`;
-      return { kept: false, text, bytes };
+      return { kept: false, reason, bytes };
     }
-    return { kept: false, text: `cannot write ${finalPath}: ${(err as Error).message}`, bytes };
+    return { kept: false, reason: `cannot write ${finalPath}: ${(err as Error).message}`, bytes };
   } finally {
     (guard as Deno.FsFile | undefined)?.close();
   }

@@ -10,6 +10,7 @@ import { encodeOnAnyCoreDump, NotifyStatus, readNotifyReply } from "../wire/noti
 import { type ByteReader, type ByteWriter, writeAll } from "../wire/frame.ts";
 import { encodeCoreResult, encodeOnAnyCoreDumpExt } from "../wire/notify_ext.ts";
 import type { NotifyArgs } from "./args.ts";
+import type { CoreFate } from "../protocol/records.ts";
 import { octalMode, ownershipProblem } from "../core/ownership.ts";
 
 /** File facts the safety checks need (from `lstat`, which never follows a link). */
@@ -55,22 +56,12 @@ export interface NotifierIo {
    * Release the dump: close the core pipe, or keep the core; resolves to what happened
    * to the core when it was kept (or not kept for a reason worth recording).
    */
-  releaseCore(): void | Promise<CoreOutcome | undefined>;
+  releaseCore(): void | Promise<CoreFate | undefined>;
   /**
    * Release the dump at once, keeping and forwarding nothing: for a crash past its uid's
    * share of held crashes. Without it, {@linkcode NotifierIo.releaseCore} is used.
    */
   dropCore?(): void;
-}
-
-/** What happened to the core. */
-export interface CoreOutcome {
-  /** Whether it was kept. */
-  kept: boolean;
-  /** The kept file, or the reason it was not kept. */
-  text: string;
-  /** Core bytes read. */
-  bytes: number;
 }
 
 /** One delivery's outcome. */
@@ -103,7 +94,7 @@ export interface NotifierRun {
   /** Milliseconds from start to release. */
   heldMs: number;
   /** What happened to the core, when it was kept or had to be. */
-  core?: CoreOutcome;
+  core?: CoreFate;
   /** The crash was past its uid's cap of held crashes: sent, not waited for. */
   capped?: boolean;
 }
@@ -237,7 +228,7 @@ export async function runNotifier(
       }
     })());
   }
-  let core: CoreOutcome | undefined;
+  let core: CoreFate | undefined;
   let heldMs = 0;
   try {
     try {
@@ -252,7 +243,7 @@ export async function runNotifier(
       try {
         core = (await io.releaseCore()) ?? undefined;
       } catch (err) {
-        core = { kept: false, text: `cannot keep the core: ${(err as Error).message}`, bytes: 0 };
+        core = { kept: false, reason: `cannot keep the core: ${(err as Error).message}`, bytes: 0 };
       }
     }
   } finally {
@@ -261,7 +252,9 @@ export async function runNotifier(
   if (core !== undefined) {
     // Loaded only for a follow-up: the hot path imports only what it runs.
     const { namingCrash } = await import("../wire/notify_ref.ts");
-    const result = encodeCoreResult({ pid: args.pid, ...core });
+    // CORE_RESULT carries the kept core's path, or why it was not kept.
+    const text = (core.kept ? core.path : core.reason) ?? "";
+    const result = encodeCoreResult({ pid: args.pid, kept: core.kept, text, bytes: core.bytes });
     await Promise.all(
       deliveries.filter((d) => d.outcome === "replied").map((d) =>
         sendOnce(d.path, owners.get(d) ?? -1, namingCrash(result, d.crashId), io, 2000)

@@ -5,11 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { NotifyEndpoint } from "../../lib/daemon/notify_endpoint.ts";
-import { ChainFateEvents } from "../../lib/daemon/chain_fate_events.ts";
 import { type CrashRef, TriggerStore } from "../../lib/store/trigger_store.ts";
 import { namingCrash } from "../../lib/wire/notify_ref.ts";
 import type { ChainFate, CrashRecord } from "../../lib/protocol/records.ts";
-import type { ChainEvent } from "../../lib/protocol/control.ts";
 import { encodeChainResult, NotifyExtCommand } from "../../lib/wire/notify_ext.ts";
 import { encodeHeaderInto, HEADER_SIZE } from "../../lib/wire/header.ts";
 import { chainHistoryText, chainRunText, chainShowText } from "../../lib/cli/chain_fate.ts";
@@ -111,17 +109,6 @@ Deno.test("NotifyEndpoint records a CHAIN_RESULT, and logs a bad one", async () 
     await ep.close(100);
     await Deno.remove(dir, { recursive: true });
   }
-});
-
-Deno.test("ChainFateEvents tells each listener until it stops listening", () => {
-  const events = new ChainFateEvents();
-  const seen: ChainEvent[] = [];
-  const off = events.listen((e) => seen.push(e));
-  const e: ChainEvent = { type: "chain", id: 1, pid: 2, time: "t", chain: OK };
-  events.publish(e);
-  off();
-  events.publish(e);
-  assert.deepEqual(seen, [e]);
 });
 
 Deno.test("the chained handler's run in show, history, watch and status", () => {

@@ -192,7 +192,7 @@ Deno.test("keepCore() keeps cores under a total cap, removing the oldest first",
     const c = await oldCore(dir, 1003, 3, 300 * KiB, 100);
     const limits = { maxUse: MiB, keepFree: 0, uidShare: 1 };
     const r = await keep(dir, 1004, 10, 300 * KiB, { limits, grantBytes: 64 * KiB });
-    assert.equal(r.kept, true, r.text);
+    assert.equal(r.kept, true, r.reason);
     assert.equal(r.bytes, 300 * KiB);
     const files = await listing(dir);
     assert.deepEqual(
@@ -201,7 +201,7 @@ Deno.test("keepCore() keeps cores under a total cap, removing the oldest first",
     );
     assert.ok(!files.has(a));
     assert.ok(total(files) <= MiB, `${total(files)} bytes kept`);
-    const mode = (await Deno.stat(r.text)).mode! & 0o777;
+    const mode = (await Deno.stat(r.path!)).mode! & 0o777;
     assert.equal(mode, 0o600);
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -229,7 +229,7 @@ Deno.test("keepCore() gives each uid a share: uid A's flood leaves uid B's cores
     // A core larger than the share is refused and leaves nothing.
     const big = await keep(dir, 1000, 30, 600 * KiB, { limits, grantBytes: 32 * KiB });
     assert.equal(big.kept, false);
-    assert.match(big.text, /uid 1000's cores reached their share of .* \(524288 bytes\)/);
+    assert.match(big.reason ?? "", /uid 1000's cores reached their share of .* \(524288 bytes\)/);
     assert.ok([...(await listing(dir)).keys()].every((n) => !n.endsWith(".partial")));
     assert.ok((await listing(dir)).has(b1));
   } finally {
@@ -251,7 +251,7 @@ Deno.test("keepCore() counts a subordinate uid's cores in its owner's share", as
         grantBytes: 32 * KiB,
         ownerOf,
       });
-      assert.equal(r.kept, true, r.text);
+      assert.equal(r.kept, true, r.reason);
     }
     const files = await listing(dir);
     assert.ok(!files.has(own), "the owner's oldest went for its subordinates' cores");
@@ -276,7 +276,7 @@ Deno.test("keepCore() concurrent keepers stay within the caps and leave no parti
     const files = await listing(dir);
     // Each refused keeper says why; kept ones may since have been removed by later ones.
     for (const o of outcomes.filter((o) => !o.kept)) {
-      assert.match(o.text, /reached their total cap/);
+      assert.match(o.reason ?? "", /reached their total cap/);
     }
     // How many fit depends on how the twelve interleave (each counts the others' cores in
     // flight with their grants): at least one always does.
@@ -326,9 +326,9 @@ Deno.test("keepCore() never leaves a partial core: a stream that fails mid-way, 
     });
     const r = await keepCore(failing, { dir, execName: "x", uid: 1, pid: 1, space: roomy });
     assert.equal(r.kept, false);
-    assert.match(r.text, /connection reset/);
+    assert.match(r.reason ?? "", /connection reset/);
     const big = await keep(dir, 1, 2, 2 * MiB, { limits: { maxCore: MiB } });
-    assert.match(big.text, /the core is larger than 1048576 bytes \(the maximum kept\)/);
+    assert.match(big.reason ?? "", /the core is larger than 1048576 bytes \(the maximum kept\)/);
     assert.deepEqual([...(await listing(dir)).keys()], []);
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -342,14 +342,14 @@ Deno.test("keepCore() reads DIR/.limits.json, and refuses to keep with a bad one
       mode: 0o600,
     });
     const r = await keep(dir, 1, 1, 200 * KiB, {});
-    assert.match(r.text, /larger than 102400 bytes/);
+    assert.match(r.reason ?? "", /larger than 102400 bytes/);
     await Deno.writeTextFile(`${dir}/.limits.json`, JSON.stringify({ maxUse: "-1" }));
     const bad = await keep(dir, 1, 2, 1, {});
     assert.equal(bad.kept, false);
-    assert.match(bad.text, /cannot read the limits of .*: Cannot use maxUse "-1"/);
+    assert.match(bad.reason ?? "", /cannot read the limits of .*: Cannot use maxUse "-1"/);
     await Deno.chmod(`${dir}/.limits.json`, 0o666);
     const open = await keep(dir, 1, 3, 1, {});
-    assert.match(open.text, /is not a regular file that only we can write/);
+    assert.match(open.reason ?? "", /is not a regular file that only we can write/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -395,7 +395,7 @@ Deno.test({
       });
       assert.equal(r.kept, false);
       assert.match(
-        r.text,
+        r.reason ?? "",
         /^stopped after \d+ bytes of core \(\d+ written\): only \d+ bytes free in .*, under the 2097152 to keep free$/,
       );
       const files = await listing(dir);

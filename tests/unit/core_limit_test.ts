@@ -72,7 +72,7 @@ Deno.test("keepCore() keeps nothing under ulimit -c 0, and the notifier's ignore
   const refused = await keepCore(core(), { ...options, coreLimit: 0 });
   assert.deepEqual(refused, {
     kept: false,
-    text: "the process's core size limit (ulimit -c) is 0",
+    reason: "the process's core size limit (ulimit -c) is 0",
     bytes: 0,
   });
   // What lib/notify/cli.ts passes under --core-limit=ignore: no limit.

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { CrashFacts } from "../../lib/core/crash_facts.ts";
-import { CrashHandler, type SessionActions } from "../../lib/daemon/crash_handler.ts";
+import { CrashHandler } from "../../lib/daemon/crash_handler.ts";
+import type { SessionActions } from "../../lib/daemon/trigger_actions.ts";
 import type { TriggerStore } from "../../lib/store/trigger_store.ts";
 import { ON_ANY_CORE_DUMP, type SnapshotAction, type TriggerSpec } from "../../lib/core/trigger.ts";
 import type { SnapshotResult } from "../../lib/lttng/control.ts";

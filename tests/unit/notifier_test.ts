@@ -601,7 +601,7 @@ Deno.test("runNotifier() frees the slot when keeping the core throws", async () 
   const io = rootAndAlice({ reply: OK }, { reply: OK });
   io.releaseCore = () => Promise.reject(new Error("disk on fire"));
   const run = await runNotifier(args({ uid: 1000 }), io, { runDir: ROOT_DIR, timeoutMs: 5000 });
-  assert.match(run.core?.text ?? "", /cannot keep the core: disk on fire/);
+  assert.match(run.core?.reason ?? "", /cannot keep the core: disk on fire/);
   assert.equal(io.held.get(1000), 0);
 });
 
@@ -644,7 +644,7 @@ Deno.test("runNotifier() asks each daemon for the crash's id and names it in the
   );
   io.releaseCore = () => {
     io.released++;
-    return { kept: true, text: "/var/cores/core.x.zst", bytes: 4096 };
+    return { kept: true, path: "/var/cores/core.x.zst", bytes: 4096 };
   };
   const run = await runNotifier(args({ uid: 1000, gid: 1000, coreDir: "/var/cores" }), io, {
     runDir: ROOT_DIR,
@@ -666,7 +666,7 @@ Deno.test("runNotifier() asks each daemon for the crash's id and names it in the
 
 Deno.test("runNotifier() without an id from the daemon (an old one) sends the plain CORE_RESULT", async () => {
   const io = rootOnly();
-  io.releaseCore = () => ({ kept: false, text: "why", bytes: 1 });
+  io.releaseCore = () => ({ kept: false, reason: "why", bytes: 1 });
   const run = await runNotifier(args({ coreDir: "/var/cores" }), io, { runDir: ROOT_DIR });
   assert.equal(delivery(run, "root").crashId, undefined);
   assert.equal(decodeHeader(Uint8Array.from(io.conns[1].written)).cmd, 3);

@@ -4,12 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { CORE_BYTES, MemoryStore, tempDir, zstdCore } from "../fixtures/report_jobs.ts";
-import {
-  boundReport,
-  decompressZstd,
-  type ReportNotice,
-  ReportQueue,
-} from "../../lib/daemon/report_queue.ts";
+import { type ReportNotice, ReportQueue } from "../../lib/daemon/report_queue.ts";
+import { boundReport } from "../../lib/daemon/report_maker.ts";
+import { decompressZstd } from "../../lib/daemon/report_core.ts";
 import type { BacktraceOptions, CrashReport } from "../../lib/report/backtrace.ts";
 import type { ReportRecord } from "../../lib/protocol/records.ts";
 import { TriggerStore } from "../../lib/store/trigger_store.ts";

@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { CORE_BYTES, MemoryStore, tempDir, zstdCore } from "../fixtures/report_jobs.ts";
-import { decompressZstd, ReportQueue } from "../../lib/daemon/report_queue.ts";
-import { noRoomFor } from "../../lib/daemon/report_core.ts";
+import { ReportQueue } from "../../lib/daemon/report_queue.ts";
+import { decompressZstd, noRoomFor } from "../../lib/daemon/report_core.ts";
 import { asUser, NOBODY, type RunAs, runAsFor } from "../../lib/report/as_user.ts";
 import type { CrashReport } from "../../lib/report/backtrace.ts";
 

@@ -20,9 +20,10 @@ import { CorePatternWatch } from "../install/pattern_watch.ts";
 import { readJournal } from "../notify/io.ts";
 import { missedCrashes } from "../notify/missed.ts";
 import { REPORT_MAX_DELAY_MS, REPORT_SETTLE_MS } from "../daemon/report_queue.ts";
-import { parseDuration } from "../core/trigger.ts";
+import { parseDuration } from "../core/duration.ts";
+import { SIZE_SUFFIXES } from "../core/size.ts";
 import { VERSION } from "./version.ts";
-import { type CommandContext, parseCount, parseSize } from "./common.ts";
+import { type CommandContext, parseCount, parseSizeOption } from "./common.ts";
 import { SNAPSHOT_KEEP_FREE, SNAPSHOT_MAX_USE } from "../daemon/snapshot_retention.ts";
 import { type CommandSpec, HELP_OPTION, parse, usageLine } from "../core/registry.ts";
 
@@ -153,7 +154,7 @@ export const DAEMON_SPEC = {
       type: "string",
       value: "SIZE",
       help:
-        `Remove the oldest snapshot directories the triggers created (as recorded in the history) while all of them use more than SIZE bytes (k, M, G suffixes), as coredump.conf's MaxUse does for cores. Default: ${SNAPSHOT_MAX_USE.percent}% of the snapshots' filesystem, at most ${
+        `Remove the oldest snapshot directories the triggers created (as recorded in the history) while all of them use more than SIZE bytes (${SIZE_SUFFIXES}), as coredump.conf's MaxUse does for cores. Default: ${SNAPSHOT_MAX_USE.percent}% of the snapshots' filesystem, at most ${
           SNAPSHOT_MAX_USE.capBytes / 1024 ** 3
         } GiB. The newest snapshot is never removed.`,
       examples: ["lttng-trig daemon --snapshots-max-use=2G"],
@@ -275,7 +276,7 @@ export async function daemonCommand(argv: string[], ctx: CommandContext): Promis
     );
   }
   const size = (v: string | undefined, option: string) =>
-    v === undefined ? undefined : parseSize(v, option, DAEMON_USAGE);
+    v === undefined ? undefined : parseSizeOption(v, option, DAEMON_USAGE);
   const log = values.quiet
     ? undefined
     : (line: string) => ctx.io.err(`${new Date().toISOString()} lttng-trig: ${line}`);

@@ -6,6 +6,7 @@
 import { UsageError } from "../core/errors.ts";
 import { lttngHome } from "../core/paths.ts";
 import { parseSignal, signalNames } from "../core/signals.ts";
+import { SIZE_SUFFIXES } from "../core/size.ts";
 import {
   parseCondition,
   parseDuration,
@@ -22,7 +23,7 @@ import {
   CONTROL_SOCKET_FILE,
   controlSocketPath,
   parseCount,
-  parseSize,
+  parseSizeOption,
   runDirOption,
 } from "./common.ts";
 import { type CommandSpec, parse, usageLine } from "../core/registry.ts";
@@ -144,7 +145,7 @@ export const SET_SPEC = {
       name: "max-size",
       type: "string",
       value: "SIZE",
-      help: "Record a snapshot of at most SIZE bytes (k, M, G suffixes: powers of 1024).",
+      help: `Record a snapshot of at most SIZE bytes (${SIZE_SUFFIXES}).`,
       examples: ["lttng-trig set --max-size=64M -s web OnAnyCoreDump snapshot"],
       group: "Snapshot output",
     },
@@ -305,7 +306,7 @@ export async function parseSetArgs(argv: string[], ctx: CommandContext): Promise
   } else {
     const snap: SnapshotAction = { type: "snapshot" };
     if (values["max-size"] !== undefined) {
-      snap.maxSize = parseSize(values["max-size"], "--max-size", SET_USAGE);
+      snap.maxSize = parseSizeOption(values["max-size"], "--max-size", SET_USAGE);
     }
     if (values.path !== undefined) snap.path = values.path;
     if (values.url !== undefined) snap.url = values.url;

@@ -61,7 +61,7 @@ import {
   writePidFile,
 } from "./run_dirs.ts";
 
-export { DaemonStartError, LOCK_FILE_NAME } from "./run_dirs.ts";
+export { DaemonStartError } from "./run_dirs.ts";
 
 /** Options of {@linkcode Daemon.start}. */
 export interface DaemonOptions {

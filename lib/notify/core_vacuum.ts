@@ -9,6 +9,7 @@
 import { ownershipProblem } from "../core/ownership.ts";
 import { parseDuration } from "../core/duration.ts";
 import { parseByteSize } from "../core/size.ts";
+import { LIMITS_FILE } from "../core/paths.ts";
 
 const GiB = 1024 ** 3;
 
@@ -22,8 +23,6 @@ export const DEFAULT_MAX_USE_SHARE = 0.1;
 export const DEFAULT_KEEP_FREE_SHARE = 0.15;
 /** A uid's cores may use this share of `maxUse`. */
 export const DEFAULT_UID_SHARE = 0.25;
-/** The limits' file in the core directory, read by every keeper. */
-export const LIMITS_FILE = ".limits.json";
 
 /** The limits in force, in bytes; 0 turns `maxUse` (and the uid share) or `keepFree` off. */
 export interface CoreLimits {

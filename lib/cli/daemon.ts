@@ -25,7 +25,8 @@ import { SIZE_SUFFIXES } from "../core/size.ts";
 import { VERSION } from "./version.ts";
 import { type CommandContext, parseCount, parseSizeOption } from "./common.ts";
 import { SNAPSHOT_KEEP_FREE, SNAPSHOT_MAX_USE } from "../daemon/snapshot_retention.ts";
-import { type CommandSpec, HELP_OPTION, parse, usageLine } from "../core/registry.ts";
+import { type CommandSpec, HELP_OPTION, usageLine } from "../core/registry.ts";
+import { parse } from "../core/option_parser.ts";
 
 /** `daemon`'s options and arguments. */
 export const DAEMON_SPEC = {
@@ -148,6 +149,7 @@ export const DAEMON_SPEC = {
       type: "boolean",
       help: "Write no metrics file.",
       examples: ["lttng-trig daemon --no-metrics"],
+      conflicts: ["metrics-dir"],
     },
     {
       name: "snapshots-max-use",
@@ -266,9 +268,6 @@ export async function daemonCommand(argv: string[], ctx: CommandContext): Promis
   // its lock keeps to one) writes the file: two daemons would overwrite each other's.
   const metricsDir = values["no-metrics"] ? undefined : values["metrics-dir"] ??
     (ctx.env.uid === 0 && stateDir === ROOT_STATE_DIR ? DEFAULT_METRICS_DIR : undefined);
-  if (values["no-metrics"] && values["metrics-dir"] !== undefined) {
-    throw new UsageError("--metrics-dir and --no-metrics exclude each other", DAEMON_USAGE);
-  }
   if (metricsDir !== undefined && !metricsDir.startsWith("/")) {
     throw new UsageError(
       `--metrics-dir must be an absolute path, got "${metricsDir}"`,

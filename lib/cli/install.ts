@@ -15,7 +15,7 @@ import { resolveStateDir, ROOT_STATE_DIR } from "../core/paths.ts";
 import { planChain, socketRefusal } from "../install/chain_plan.ts";
 import { kernelVersion } from "../core/kernel_version.ts";
 import { type CommandContext, controlSocketPath } from "./common.ts";
-import { parse } from "../core/registry.ts";
+import { parse } from "../core/option_parser.ts";
 import {
   INSTALL_PIPE_LIMIT,
   type InstallArgs,

@@ -21,7 +21,8 @@ import {
   runDirOption,
   table,
 } from "./common.ts";
-import { type CommandSpec, parse, usageLine } from "../core/registry.ts";
+import { type CommandSpec, usageLine } from "../core/registry.ts";
+import { parse } from "../core/option_parser.ts";
 import { withRootDaemonHint } from "./newcomer.ts";
 
 /** `list`'s options and arguments. */

@@ -7,7 +7,8 @@
  */
 import { UsageError } from "../core/errors.ts";
 import { type CommandContext, defaultContext } from "./common.ts";
-import { parse, renderHelp, renderProgramHelp } from "../core/registry.ts";
+import { renderHelp, renderProgramHelp } from "../core/registry.ts";
+import { parse } from "../core/option_parser.ts";
 import { commandSpec, HELP_SPEC, PROGRAM } from "./program.ts";
 import { VERSION } from "./version.ts";
 import { setCommand } from "./set.ts";

@@ -26,7 +26,8 @@ import {
   parseSizeOption,
   runDirOption,
 } from "./common.ts";
-import { type CommandSpec, parse, usageLine } from "../core/registry.ts";
+import { type CommandSpec, usageLine } from "../core/registry.ts";
+import { parse } from "../core/option_parser.ts";
 import { defaultKernelFiles, type KernelFiles } from "../install/kernel_files.ts";
 import { contextWarnings, patternWarnings, withRootDaemonHint } from "./newcomer.ts";
 

@@ -20,7 +20,8 @@ import {
   shortTime,
   table,
 } from "./common.ts";
-import { type CommandSpec, HELP_OPTION, parse, usageLine } from "../core/registry.ts";
+import { type CommandSpec, HELP_OPTION, usageLine } from "../core/registry.ts";
+import { parse } from "../core/option_parser.ts";
 import { type ChainStatus, chainStatusLines, chainStatusOf } from "./chain_status.ts";
 import {
   CORE_PATTERN_PATH,

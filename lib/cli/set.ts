@@ -9,13 +9,13 @@ import { parseSignal, signalNames } from "../core/signals.ts";
 import { SIZE_SUFFIXES } from "../core/size.ts";
 import {
   parseCondition,
-  parseDuration,
   parseRatePolicy,
   type SnapshotAction,
   type TriggerAction,
   type TriggerSpec,
-  validateTriggerSpec,
 } from "../core/trigger.ts";
+import { parseDuration } from "../core/duration.ts";
+import { validateTriggerSpec } from "../core/trigger_validate.ts";
 import { ControlClient } from "../client/client.ts";
 import {
   type CommandContext,

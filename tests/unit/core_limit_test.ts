@@ -4,7 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { installCommand, parseInstallArgs } from "../../lib/cli/install.ts";
-import { gatherStatus, statusLines } from "../../lib/cli/status.ts";
+import { gatherStatus } from "../../lib/cli/status_report.ts";
+import { statusLines } from "../../lib/cli/status_lines.ts";
 import { CORE_PATTERN_PATH } from "../../lib/install/kernel_files.ts";
 import { corePatternFor } from "../../lib/install/pattern.ts";
 import { coreKeepingOf, coreKeepingText } from "../../lib/install/core_limit.ts";

@@ -1,7 +1,7 @@
 /**
- * What `lttng-trig install` and `uninstall` take: their options, declared once for the
- * registry (parsing, help, completion, man pages), and install's arguments parsed into a
- * typed object (pure). The commands are in install.ts.
+ * What `lttng-trig install` takes: its options, declared once for the registry (parsing,
+ * help, completion, man pages), and its arguments parsed into a typed object (pure). The
+ * command is in install.ts.
  *
  * @module
  */
@@ -240,40 +240,3 @@ export function parseInstallArgs(argv: string[]): InstallArgs {
   if (values["state-dir"] !== undefined) args.stateDir = values["state-dir"];
   return args;
 }
-
-/** `uninstall`'s options and arguments. */
-export const UNINSTALL_SPEC = {
-  name: "uninstall",
-  summary: "Restore the core_pattern that install replaced",
-  description: [
-    "Give /proc/sys/kernel/core_pattern back: write the core_pattern and core_pipe_limit that 'lttng-trig install' remembered in STATE_DIR/install.json, exactly as they were, check them by reading them back, and forget them (remove install.json). Needs root.",
-    "If core_pattern no longer runs lttng-trig (someone changed it since install), uninstall refuses to overwrite it unless --force.",
-  ],
-  positionals: [],
-  options: [
-    {
-      name: "force",
-      type: "boolean",
-      help: "Restore the remembered values even though core_pattern was changed since install.",
-      examples: ["lttng-trig uninstall --force"],
-    },
-    {
-      name: "state-dir",
-      type: "string",
-      value: "DIR",
-      help: "The state directory install used (/var/lib/lttng-trig for root).",
-      examples: ["lttng-trig uninstall --state-dir=/srv/lttng-trig"],
-      complete: "dirs",
-    },
-    HELP_OPTION,
-  ],
-  exitStatus: [[0, "restored"], [1, "not installed, refused or failed"], [2, "usage error"]],
-  files: [
-    { path: "/proc/sys/kernel/core_pattern", help: "What the kernel does with a core dump." },
-    { path: "STATE_DIR/install.json", help: "What install remembered." },
-  ],
-  seeAlso: ["lttng-trig-install(1)"],
-} as const satisfies CommandSpec;
-
-/** Usage line of `uninstall`. */
-export const UNINSTALL_USAGE = usageLine(UNINSTALL_SPEC);

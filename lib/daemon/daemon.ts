@@ -13,7 +13,9 @@ import {
   STORE_FILE_NAME,
 } from "../core/paths.ts";
 import { CrashJournal } from "../journal/crash_journal.ts";
-import { type CrashRef, type HistoryLimits, TriggerStore } from "../store/trigger_store.ts";
+import { TriggerStore } from "../store/trigger_store.ts";
+import type { CrashRef } from "../store/crashes.ts";
+import type { HistoryLimits } from "../store/history_limits.ts";
 import { LttngControl } from "../lttng/control.ts";
 import { LttngCtlLibrary } from "../lttng/ctl_library.ts";
 import {

@@ -14,7 +14,7 @@ import {
 } from "../../lib/install/kernel_files.ts";
 import { corePatternFor } from "../../lib/install/pattern.ts";
 import { statusCommand } from "../../lib/cli/status.ts";
-import { type StatusReport } from "../../lib/cli/status_report.ts";
+import type { StatusReport } from "../../lib/cli/status_report.ts";
 import type { CommandContext } from "../../lib/cli/common.ts";
 import { LAUNCHER } from "../fixtures/paths.ts";
 import {

@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { NotifyEndpoint } from "../../lib/daemon/notify_endpoint.ts";
 import { ChainFateEvents } from "../../lib/daemon/chain_fate_events.ts";
-import { type CrashRef, TriggerStore } from "../../lib/store/trigger_store.ts";
+import { TriggerStore } from "../../lib/store/trigger_store.ts";
+import type { CrashRef } from "../../lib/store/crashes.ts";
 import { namingCrash } from "../../lib/wire/notify_ref.ts";
 import type { ChainFate, CrashRecord } from "../../lib/protocol/records.ts";
 import type { ChainEvent } from "../../lib/protocol/control.ts";

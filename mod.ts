@@ -104,15 +104,14 @@ export { type SessionInfo, type SnapshotResult } from "./lib/lttng/control.ts";
 export type { ProcReader } from "./lib/daemon/held_process.ts";
 export type { PinOps } from "./lib/daemon/early_pin.ts";
 export {
-  type CrashRef,
-  type HistoryLimits,
-  type ListCrashesOptions,
   type RecordCrashOptions,
-  StoreError,
-  TriggerExistsError,
   TriggerStore,
   type TriggerStoreOptions,
 } from "./lib/store/trigger_store.ts";
+export type { CrashRef, ListCrashesOptions } from "./lib/store/crashes.ts";
+export type { HistoryLimits } from "./lib/store/history_limits.ts";
+export { StoreError } from "./lib/store/schema.ts";
+export { TriggerExistsError } from "./lib/store/triggers.ts";
 export type { Decision } from "./lib/core/policy.ts";
 export type { CrashFacts } from "./lib/core/crash_facts.ts";
 export type {

@@ -7,6 +7,7 @@
 import { UsageError } from "../core/errors.ts";
 import { type FileSpec, HELP_OPTION, type OptionSpec } from "../core/registry.ts";
 import { type PathEnv, processPathEnv } from "../core/paths.ts";
+import { parseByteSize } from "../core/size.ts";
 
 /** Where a command writes: injected by tests. */
 export interface Output {
@@ -82,13 +83,12 @@ export function table(rows: string[][]): string[] {
 }
 
 /**
- * Parse a size with LTTng's suffixes (`k`, `M`, `G`, powers of 1024), as `--max-size`
- * takes it; throws a {@linkcode UsageError} naming `option`.
+ * Parse a size option (`--max-size`) in bytes, by lib/core/size.ts's grammar (`K`, `M`,
+ * `G`, `T`: powers of 1024; no `%` on the command line); throws a
+ * {@linkcode UsageError} naming `option` unless it is a positive number of bytes.
  */
-export function parseSize(text: string, option: string, usage: string): number {
-  const m = /^(\d+)([kKmMgG]?)$/.exec(text);
-  const mult = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(m?.[2] ?? "").toLowerCase()];
-  const n = m === null || mult === undefined ? NaN : Number(m[1]) * mult;
+export function parseSizeOption(text: string, option: string, usage: string): number {
+  const n = parseByteSize(text)?.bytes ?? NaN;
   if (!Number.isSafeInteger(n) || n <= 0) {
     throw new UsageError(
       `invalid ${option} "${text}": expected a positive size such as 4096, 512k, 64M or 1G`,

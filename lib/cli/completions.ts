@@ -12,10 +12,10 @@ import {
   type Completer,
   HELP_OPTION,
   type OptionSpec,
-  parse,
   type ProgramSpec,
   usageLine,
 } from "../core/registry.ts";
+import { parse } from "../core/option_parser.ts";
 
 /** `completions`' options and arguments. */
 export const COMPLETIONS_SPEC = {

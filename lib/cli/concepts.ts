@@ -8,7 +8,7 @@
 import type { TopicPage } from "./topic_page.ts";
 import { DEFAULT_HOLD_MS, HELD_PER_UID, USER_HOLD_MS } from "../notify/notifier.ts";
 import { REPORT_SETTLE_MS } from "../daemon/report_queue.ts";
-import { HISTORY_MAX_AGE_DEFAULT_MS } from "../store/crashes.ts";
+import { HISTORY_MAX_AGE_DEFAULT_MS } from "../store/history_limits.ts";
 
 const seconds = (ms: number) => `${ms / 1000} s`;
 const days = (ms: number) => `${ms / 86_400_000} days`;

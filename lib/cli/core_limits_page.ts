@@ -11,8 +11,8 @@ import {
   DEFAULT_KEEP_FREE_SHARE,
   DEFAULT_MAX_USE_SHARE,
   DEFAULT_UID_SHARE,
-  LIMITS_FILE,
 } from "../notify/core_vacuum.ts";
+import { LIMITS_FILE } from "../core/paths.ts";
 
 const gib = (bytes: number) => `${bytes / 1024 ** 3}G`;
 const percent = (share: number) => `${Math.round(share * 100)}%`;

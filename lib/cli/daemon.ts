@@ -20,11 +20,13 @@ import { CorePatternWatch } from "../install/pattern_watch.ts";
 import { readJournal } from "../notify/io.ts";
 import { missedCrashes } from "../notify/missed.ts";
 import { REPORT_MAX_DELAY_MS, REPORT_SETTLE_MS } from "../daemon/report_queue.ts";
-import { parseDuration } from "../core/trigger.ts";
+import { parseDuration } from "../core/duration.ts";
+import { SIZE_SUFFIXES } from "../core/size.ts";
 import { VERSION } from "./version.ts";
-import { type CommandContext, parseCount, parseSize } from "./common.ts";
+import { type CommandContext, parseCount, parseSizeOption } from "./common.ts";
 import { SNAPSHOT_KEEP_FREE, SNAPSHOT_MAX_USE } from "../daemon/snapshot_retention.ts";
-import { type CommandSpec, HELP_OPTION, parse, usageLine } from "../core/registry.ts";
+import { type CommandSpec, HELP_OPTION, usageLine } from "../core/registry.ts";
+import { parse } from "../core/option_parser.ts";
 
 /** `daemon`'s options and arguments. */
 export const DAEMON_SPEC = {
@@ -147,13 +149,14 @@ export const DAEMON_SPEC = {
       type: "boolean",
       help: "Write no metrics file.",
       examples: ["lttng-trig daemon --no-metrics"],
+      conflicts: ["metrics-dir"],
     },
     {
       name: "snapshots-max-use",
       type: "string",
       value: "SIZE",
       help:
-        `Remove the oldest snapshot directories the triggers created (as recorded in the history) while all of them use more than SIZE bytes (k, M, G suffixes), as coredump.conf's MaxUse does for cores. Default: ${SNAPSHOT_MAX_USE.percent}% of the snapshots' filesystem, at most ${
+        `Remove the oldest snapshot directories the triggers created (as recorded in the history) while all of them use more than SIZE bytes (${SIZE_SUFFIXES}), as coredump.conf's MaxUse does for cores. Default: ${SNAPSHOT_MAX_USE.percent}% of the snapshots' filesystem, at most ${
           SNAPSHOT_MAX_USE.capBytes / 1024 ** 3
         } GiB. The newest snapshot is never removed.`,
       examples: ["lttng-trig daemon --snapshots-max-use=2G"],
@@ -265,9 +268,6 @@ export async function daemonCommand(argv: string[], ctx: CommandContext): Promis
   // its lock keeps to one) writes the file: two daemons would overwrite each other's.
   const metricsDir = values["no-metrics"] ? undefined : values["metrics-dir"] ??
     (ctx.env.uid === 0 && stateDir === ROOT_STATE_DIR ? DEFAULT_METRICS_DIR : undefined);
-  if (values["no-metrics"] && values["metrics-dir"] !== undefined) {
-    throw new UsageError("--metrics-dir and --no-metrics exclude each other", DAEMON_USAGE);
-  }
   if (metricsDir !== undefined && !metricsDir.startsWith("/")) {
     throw new UsageError(
       `--metrics-dir must be an absolute path, got "${metricsDir}"`,
@@ -275,7 +275,7 @@ export async function daemonCommand(argv: string[], ctx: CommandContext): Promis
     );
   }
   const size = (v: string | undefined, option: string) =>
-    v === undefined ? undefined : parseSize(v, option, DAEMON_USAGE);
+    v === undefined ? undefined : parseSizeOption(v, option, DAEMON_USAGE);
   const log = values.quiet
     ? undefined
     : (line: string) => ctx.io.err(`${new Date().toISOString()} lttng-trig: ${line}`);

@@ -20,7 +20,8 @@ import {
   shortTime,
   table,
 } from "./common.ts";
-import { type CommandSpec, parse, usageLine } from "../core/registry.ts";
+import { type CommandSpec, usageLine } from "../core/registry.ts";
+import { parse } from "../core/option_parser.ts";
 
 /** `history`'s options and arguments. */
 export const HISTORY_SPEC = {

@@ -1,38 +1,23 @@
 /**
- * `lttng-trig install` and `lttng-trig uninstall`: take over and give back
- * /proc/sys/kernel/core_pattern (and core_pipe_limit).
+ * `lttng-trig install`: take over /proc/sys/kernel/core_pattern (and core_pipe_limit);
+ * uninstall.ts gives them back.
  *
  * install remembers what it replaced in STATE_DIR/install.json before it touches the
  * kernel, so that an interrupted install never loses the previous handler; uninstall
  * writes back exactly those bytes. Both read the kernel's files back to check them.
- * The files, the pattern and the state are in lib/install/; these are the commands.
+ * The files, the pattern and the state are in lib/install/; its options in
+ * install_args.ts.
  *
  * @module
  */
 import { ControlClient } from "../client/client.ts";
-import { CommandError, UsageError } from "../core/errors.ts";
+import { CommandError } from "../core/errors.ts";
 import { resolveStateDir, ROOT_STATE_DIR } from "../core/paths.ts";
 import { planChain, socketRefusal } from "../install/chain_plan.ts";
 import { kernelVersion } from "../core/kernel_version.ts";
 import { type CommandContext, controlSocketPath } from "./common.ts";
-import { parse } from "../core/registry.ts";
-import {
-  INSTALL_PIPE_LIMIT,
-  type InstallArgs,
-  parseInstallArgs,
-  UNINSTALL_SPEC,
-  UNINSTALL_USAGE,
-} from "./install_args.ts";
+import { INSTALL_PIPE_LIMIT, type InstallArgs, parseInstallArgs } from "./install_args.ts";
 
-export {
-  INSTALL_PIPE_LIMIT,
-  INSTALL_SPEC,
-  INSTALL_USAGE,
-  type InstallArgs,
-  parseInstallArgs,
-  UNINSTALL_SPEC,
-  UNINSTALL_USAGE,
-} from "./install_args.ts";
 import {
   CORE_PATTERN_PATH,
   CORE_PIPE_LIMIT_PATH,
@@ -64,7 +49,6 @@ import {
 import {
   type InstallState,
   installStatePath,
-  previousPatternBytes,
   previousToRemember,
   readInstallState,
   writeInstallState,
@@ -87,16 +71,14 @@ export interface InstallCommandOptions {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-function requireRoot(uid: number, command: string): void {
+/** Refuse to run `command` (install, uninstall) as another user than root. */
+export function requireRoot(uid: number, command: string): void {
   if (uid !== 0) {
     throw new CommandError(
       `${command} writes ${CORE_PATTERN_PATH}, which needs root: run 'sudo lttng-trig ${command}'`,
     );
   }
 }
-
-// ---------------------------------------------------------------------------------------
-// install
 
 /** Run `install`; `options` are injected by tests. */
 export async function installCommand(
@@ -349,75 +331,4 @@ async function restoreAfterFailure(
   } catch {
     return false;
   }
-}
-
-// ---------------------------------------------------------------------------------------
-// uninstall
-
-/** Run `uninstall`; `options` are injected by tests. */
-export async function uninstallCommand(
-  argv: string[],
-  ctx: CommandContext,
-  options: InstallCommandOptions = {},
-): Promise<number> {
-  const { values, positionals } = parse(UNINSTALL_SPEC, argv);
-  if (positionals.length > 0) {
-    throw new UsageError(`unexpected argument "${positionals[0]}"`, UNINSTALL_USAGE);
-  }
-  requireRoot(ctx.env.uid, "uninstall");
-  const kernel = options.kernel ?? defaultKernelFiles;
-  const owners = options.trustedOwners ?? [0];
-  const stateDir = resolveStateDir(ctx.env, values["state-dir"]);
-  const statePath = installStatePath(stateDir);
-  const state = await readInstallState(stateDir, { trustedOwners: owners });
-  const current = decoder.decode(await readKernelFile(kernel, CORE_PATTERN_PATH));
-  const kind = classifyCorePattern(current);
-  if (state === undefined) {
-    throw new CommandError(
-      `lttng-trig is not installed (no ${statePath})${
-        kind.kind === "ours"
-          ? `: core_pattern runs lttng-trig, but not by 'lttng-trig install' with this state directory: write the pattern you want to ${CORE_PATTERN_PATH}, or pass the --state-dir that install used`
-          : ""
-      }`,
-    );
-  }
-  const previous = previousPatternBytes(state);
-  const shownPrevious = quotePattern(state.previous.corePattern);
-  if (kind.kind !== "ours" && !values.force) {
-    throw new CommandError(
-      `core_pattern no longer runs lttng-trig: it is ${
-        quotePattern(current)
-      } (changed since the install of ${state.installedAt}): pass --force to restore ${shownPrevious} anyway, or remove ${statePath} to forget it`,
-    );
-  }
-
-  await writeKernelFile(kernel, CORE_PATTERN_PATH, withoutNewline(previous));
-  const back = await readKernelFile(kernel, CORE_PATTERN_PATH);
-  if (!sameBytes(back, previous)) {
-    throw new CommandError(
-      `core_pattern reads back as ${
-        quotePattern(decoder.decode(back))
-      } instead of ${shownPrevious}: ${statePath} is kept`,
-    );
-  }
-  const limitText = state.previous.corePipeLimit.trim();
-  await writeKernelFile(kernel, CORE_PIPE_LIMIT_PATH, encoder.encode(limitText));
-  const backLimit = decoder.decode(await readKernelFile(kernel, CORE_PIPE_LIMIT_PATH)).trim();
-  if (backLimit !== limitText) {
-    throw new CommandError(
-      `core_pipe_limit reads back as ${backLimit} instead of ${limitText}: ${statePath} is kept`,
-    );
-  }
-  try {
-    await Deno.remove(statePath);
-  } catch (err) {
-    throw new CommandError(
-      `core_pattern is restored, but ${statePath} cannot be removed: ${(err as Error).message}`,
-      { cause: err },
-    );
-  }
-  ctx.io.out(
-    `Uninstalled: core_pattern is back to ${shownPrevious}, core_pipe_limit to ${limitText}.`,
-  );
-  return 0;
 }

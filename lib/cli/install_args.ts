@@ -1,14 +1,15 @@
 /**
- * What `lttng-trig install` and `uninstall` take: their options, declared once for the
- * registry (parsing, help, completion, man pages), and install's arguments parsed into a
- * typed object (pure). The commands are in install.ts.
+ * What `lttng-trig install` takes: its options, declared once for the registry (parsing,
+ * help, completion, man pages), and its arguments parsed into a typed object (pure). The
+ * command is in install.ts.
  *
  * @module
  */
 import { UsageError } from "../core/errors.ts";
 import { DEFAULT_CHAIN_TIMEOUT_MS } from "../install/chain_plan.ts";
 import { patternPathProblem } from "../install/pattern.ts";
-import { type CommandSpec, HELP_OPTION, parse, usageLine } from "../core/registry.ts";
+import { type CommandSpec, HELP_OPTION, usageLine } from "../core/registry.ts";
+import { parse } from "../core/option_parser.ts";
 
 /**
  * The core_pipe_limit install sets when it finds 0. A non-zero limit makes the kernel
@@ -17,6 +18,15 @@ import { type CommandSpec, HELP_OPTION, parse, usageLine } from "../core/registr
  * crash storms expected. The notifier holds a crash at most 10 s.
  */
 export const INSTALL_PIPE_LIMIT = 64;
+
+/** An option of the notifier's, which `--socket` (no notifier) refuses. */
+function notSocket(option: string) {
+  return {
+    option,
+    error:
+      `--${option} applies to the notifier, not to --socket (in socket mode the daemon keeps cores: 'lttng-trig daemon --core-dir=DIR')`,
+  };
+}
 
 /** `install`'s options and arguments. */
 export const INSTALL_SPEC = {
@@ -41,11 +51,11 @@ export const INSTALL_SPEC = {
       name: "chain-timeout",
       type: "string",
       value: "SEC",
-      help:
-        `With --chain: kill the chained handler and release the crash after SEC seconds. Default: ${
-          DEFAULT_CHAIN_TIMEOUT_MS / 1000
-        }.`,
+      help: `kill the chained handler and release the crash after SEC seconds. Default: ${
+        DEFAULT_CHAIN_TIMEOUT_MS / 1000
+      }.`,
       examples: ["lttng-trig install --chain --chain-timeout=120"],
+      depends: ["chain"],
     },
     {
       name: "socket",
@@ -53,14 +63,23 @@ export const INSTALL_SPEC = {
       help:
         "Use the kernel's coredump socket (Linux 6.16+) instead of the notifier: core_pattern becomes '@RUN_DIR/coredump-lttng-trig' and the daemon receives each core itself, with no helper process. Needs the root daemon running (it must be protected from dumping into its own socket: 'lttng-trig status' says).",
       examples: ["lttng-trig install --socket"],
+      conflicts: [
+        ...["facts", "minimal", "core-dir", "core-limit", "exe"].map(notSocket),
+        {
+          option: "chain",
+          error:
+            "--chain applies to the notifier, not to --socket (the kernel connects to one socket only)",
+        },
+      ],
     },
     {
       name: "run-dir",
       type: "string",
       value: "DIR",
-      help: "With --socket: the daemon's run directory. Default: /var/run/lttng.",
+      help: "the daemon's run directory. Default: /var/run/lttng.",
       examples: ["lttng-trig install --socket --run-dir=/run/lttng"],
       complete: "dirs",
+      depends: ["socket"],
     },
     {
       name: "force",
@@ -81,6 +100,10 @@ export const INSTALL_SPEC = {
       help:
         "Write the RFC's bare line, '|EXE notify %p %u %g %e %h', without the crash facts: triggers with --signal then never fire, and --exec sees the exec name only (at most 15 characters).",
       examples: ["lttng-trig install --minimal"],
+      conflicts: ["facts", "core-dir"].map((option) => ({
+        option,
+        error: `--minimal goes without --${option} (--${option} passes the crash facts)`,
+      })),
     },
     {
       name: "core-dir",
@@ -96,9 +119,10 @@ export const INSTALL_SPEC = {
       type: "string",
       value: "honour|ignore",
       help:
-        "With --core-dir: what the crash's core size limit (ulimit -c) does. honour, the default, keeps no core of a process whose ulimit -c is 0 (the default of most shells and services) and cuts a core at its limit; ignore keeps every core whatever its limit, as systemd-coredump does (its pattern passes a huge number where %c would be). Either way DIR's own limits apply.",
+        "what the crash's core size limit (ulimit -c) does. honour, the default, keeps no core of a process whose ulimit -c is 0 (the default of most shells and services) and cuts a core at its limit; ignore keeps every core whatever its limit, as systemd-coredump does (its pattern passes a huge number where %c would be). Either way DIR's own limits apply.",
       examples: ["lttng-trig install --core-dir=/var/crash/lttng-trig --core-limit=ignore"],
       complete: { words: ["honour", "ignore"] },
+      depends: ["core-dir"],
     },
     {
       name: "exe",
@@ -174,39 +198,16 @@ export interface InstallArgs {
 /** Parse `install`'s arguments (pure). */
 export function parseInstallArgs(argv: string[]): InstallArgs {
   const { values, positionals } = parse(INSTALL_SPEC, argv);
-  if (values.socket) {
-    const clash = (["facts", "minimal", "core-dir", "core-limit", "exe"] as const).find((o) =>
-      values[o] !== undefined
-    );
-    if (clash !== undefined) {
-      throw new UsageError(
-        `--${clash} applies to the notifier, not to --socket (in socket mode the daemon keeps cores: 'lttng-trig daemon --core-dir=DIR')`,
-        INSTALL_USAGE,
-      );
-    }
-    if (values.chain) {
-      throw new UsageError(
-        "--chain applies to the notifier, not to --socket (the kernel connects to one socket only)",
-        INSTALL_USAGE,
-      );
-    }
-  } else if (values["run-dir"] !== undefined) {
-    throw new UsageError("--run-dir goes with --socket", INSTALL_USAGE);
-  }
   if (positionals.length > 0) {
     throw new UsageError(`unexpected argument "${positionals[0]}"`, INSTALL_USAGE);
   }
   const chainTimeout = values["chain-timeout"];
-  if (chainTimeout !== undefined && !values.chain) {
-    throw new UsageError("--chain-timeout goes with --chain", INSTALL_USAGE);
-  }
   if (chainTimeout !== undefined && !/^[1-9]\d{0,5}$/.test(chainTimeout)) {
     throw new UsageError(
       `invalid --chain-timeout "${chainTimeout}": a whole number of seconds, 1 to 999999`,
       INSTALL_USAGE,
     );
   }
-  minimalClash(values);
   for (const option of ["core-dir", "exe"] as const) {
     const value = values[option];
     if (value === undefined) continue;
@@ -221,9 +222,6 @@ export function parseInstallArgs(argv: string[]): InstallArgs {
       `invalid --core-limit "${coreLimit}": honour or ignore`,
       INSTALL_USAGE,
     );
-  }
-  if (coreLimit !== undefined && values["core-dir"] === undefined) {
-    throw new UsageError("--core-limit goes with --core-dir", INSTALL_USAGE);
   }
   const args: InstallArgs = {
     force: values.force ?? false,
@@ -242,52 +240,3 @@ export function parseInstallArgs(argv: string[]): InstallArgs {
   if (values["state-dir"] !== undefined) args.stateDir = values["state-dir"];
   return args;
 }
-
-/** `--minimal` goes with neither `--facts` nor `--core-dir` (which needs the facts). */
-function minimalClash(values: { minimal?: boolean; facts?: boolean; "core-dir"?: string }): void {
-  if (!values.minimal) return;
-  const clash = values.facts ? "--facts" : values["core-dir"] !== undefined ? "--core-dir" : "";
-  if (clash !== "") {
-    throw new UsageError(
-      `--minimal goes without ${clash} (${clash} passes the crash facts)`,
-      INSTALL_USAGE,
-    );
-  }
-}
-
-/** `uninstall`'s options and arguments. */
-export const UNINSTALL_SPEC = {
-  name: "uninstall",
-  summary: "Restore the core_pattern that install replaced",
-  description: [
-    "Give /proc/sys/kernel/core_pattern back: write the core_pattern and core_pipe_limit that 'lttng-trig install' remembered in STATE_DIR/install.json, exactly as they were, check them by reading them back, and forget them (remove install.json). Needs root.",
-    "If core_pattern no longer runs lttng-trig (someone changed it since install), uninstall refuses to overwrite it unless --force.",
-  ],
-  positionals: [],
-  options: [
-    {
-      name: "force",
-      type: "boolean",
-      help: "Restore the remembered values even though core_pattern was changed since install.",
-      examples: ["lttng-trig uninstall --force"],
-    },
-    {
-      name: "state-dir",
-      type: "string",
-      value: "DIR",
-      help: "The state directory install used (/var/lib/lttng-trig for root).",
-      examples: ["lttng-trig uninstall --state-dir=/srv/lttng-trig"],
-      complete: "dirs",
-    },
-    HELP_OPTION,
-  ],
-  exitStatus: [[0, "restored"], [1, "not installed, refused or failed"], [2, "usage error"]],
-  files: [
-    { path: "/proc/sys/kernel/core_pattern", help: "What the kernel does with a core dump." },
-    { path: "STATE_DIR/install.json", help: "What install remembered." },
-  ],
-  seeAlso: ["lttng-trig-install(1)"],
-} as const satisfies CommandSpec;
-
-/** Usage line of `uninstall`. */
-export const UNINSTALL_USAGE = usageLine(UNINSTALL_SPEC);

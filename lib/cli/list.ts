@@ -4,12 +4,8 @@
  * @module
  */
 import { UsageError } from "../core/errors.ts";
-import {
-  describeAction,
-  describeCondition,
-  formatDuration,
-  formatRatePolicy,
-} from "../core/trigger.ts";
+import { describeAction, describeCondition, formatRatePolicy } from "../core/trigger.ts";
+import { formatDuration } from "../core/duration.ts";
 import { ControlClient } from "../client/client.ts";
 import {
   type CommandContext,
@@ -21,7 +17,8 @@ import {
   runDirOption,
   table,
 } from "./common.ts";
-import { type CommandSpec, parse, usageLine } from "../core/registry.ts";
+import { type CommandSpec, usageLine } from "../core/registry.ts";
+import { parse } from "../core/option_parser.ts";
 import { withRootDaemonHint } from "./newcomer.ts";
 
 /** `list`'s options and arguments. */

@@ -1,44 +1,56 @@
 /**
  * The whole command line of lttng-trig, as the registry declares it: the program's own
- * options and every command's spec. Help, completion and man pages are made from it.
+ * options and every command, its spec with what runs it. Help, completion, man pages and
+ * the dispatch are made from it.
  *
  * @module
  */
 import { NOTIFY_SPEC } from "../notify/help.ts";
 import type { CommandSpec, ProgramSpec } from "../core/registry.ts";
-import { COMPLETIONS_SPEC } from "./completions.ts";
-import { DAEMON_SPEC } from "./daemon.ts";
-import { HISTORY_SPEC } from "./history.ts";
-import { INSTALL_SPEC, UNINSTALL_SPEC } from "./install.ts";
-import { LIST_SPEC, REMOVE_SPEC } from "./list.ts";
-import { SET_SPEC } from "./set.ts";
-import { SHOW_SPEC } from "./show.ts";
-import { STATUS_SPEC } from "./status.ts";
-import { WATCH_SPEC } from "./watch.ts";
+import type { CommandContext } from "./common.ts";
+import { COMPLETIONS_SPEC, completionsCommand } from "./completions.ts";
+import { DAEMON_SPEC, daemonCommand } from "./daemon.ts";
+import { HELP_SPEC, helpCommand } from "./help.ts";
+import { HISTORY_SPEC, historyCommand } from "./history.ts";
+import { installCommand } from "./install.ts";
+import { INSTALL_SPEC } from "./install_args.ts";
+import { UNINSTALL_SPEC, uninstallCommand } from "./uninstall.ts";
+import { LIST_SPEC, listCommand, REMOVE_SPEC, removeCommand } from "./list.ts";
+import { setCommand } from "./set.ts";
+import { SET_SPEC } from "./set_args.ts";
+import { SHOW_SPEC, showCommand } from "./show.ts";
+import { STATUS_SPEC, statusCommand } from "./status.ts";
+import { WATCH_SPEC, watchCommand } from "./watch.ts";
 import { VERSION } from "./version.ts";
 
-/** `help`'s options and arguments. */
-export const HELP_SPEC = {
-  name: "help",
-  summary: "Show the help of lttng-trig or of a command",
-  description: [
-    "Show the help of COMMAND, as 'lttng-trig COMMAND --help' does, or without COMMAND the list of commands, as 'lttng-trig --help' does.",
-  ],
-  positionals: [{
-    name: "COMMAND",
-    help: "The command whose help to show.",
-    complete: "commands",
-    optional: true,
-  }],
-  options: [{
-    name: "help",
-    short: "h",
-    type: "boolean",
-    help: "Show this help and exit.",
-  }],
-  examples: [{ text: "The options of set:", commands: ["lttng-trig help set"] }],
-  exitStatus: [[0, "shown"], [2, "unknown command"]],
-} as const satisfies CommandSpec;
+/** A command: its spec (parsing, help, completion, man page) and what runs it. */
+export interface Command {
+  /** What it declares. */
+  readonly spec: CommandSpec;
+  /** Run it on its arguments (after the command's name); resolves to the exit code. */
+  run(argv: string[], ctx: CommandContext): Promise<number>;
+}
+
+/**
+ * Every command, in the order `--help` lists them: the one list, which
+ * {@linkcode PROGRAM}'s commands, the dispatch (main.ts), completion and man pages read.
+ */
+export const COMMANDS: readonly Command[] = [
+  { spec: DAEMON_SPEC, run: daemonCommand },
+  { spec: SET_SPEC, run: setCommand },
+  { spec: LIST_SPEC, run: listCommand },
+  { spec: REMOVE_SPEC, run: removeCommand },
+  { spec: HISTORY_SPEC, run: historyCommand },
+  { spec: SHOW_SPEC, run: showCommand },
+  { spec: WATCH_SPEC, run: watchCommand },
+  { spec: STATUS_SPEC, run: statusCommand },
+  { spec: INSTALL_SPEC, run: installCommand },
+  { spec: UNINSTALL_SPEC, run: uninstallCommand },
+  { spec: COMPLETIONS_SPEC, run: (argv, ctx) => completionsCommand(argv, ctx, PROGRAM) },
+  // Loaded when run: the notifier's modules are not the CLI's.
+  { spec: NOTIFY_SPEC, run: async (argv) => (await import("../notify/cli.ts")).notifyMain(argv) },
+  { spec: HELP_SPEC, run: (argv, ctx) => helpCommand(argv, ctx, PROGRAM) },
+];
 
 /** lttng-trig: its options and commands, in the order `--help` lists them. */
 export const PROGRAM: ProgramSpec = {
@@ -65,21 +77,7 @@ export const PROGRAM: ProgramSpec = {
       examples: ["lttng-trig --version"],
     },
   ],
-  commands: [
-    DAEMON_SPEC,
-    SET_SPEC,
-    LIST_SPEC,
-    REMOVE_SPEC,
-    HISTORY_SPEC,
-    SHOW_SPEC,
-    WATCH_SPEC,
-    STATUS_SPEC,
-    INSTALL_SPEC,
-    UNINSTALL_SPEC,
-    COMPLETIONS_SPEC,
-    NOTIFY_SPEC,
-    HELP_SPEC,
-  ],
+  commands: COMMANDS.map((c) => c.spec),
   exitStatus: [[0, "success"], [1, "the command failed"], [2, "usage error"]],
   files: [
     {
@@ -108,7 +106,7 @@ export const PROGRAM: ProgramSpec = {
   seeAlso: ["lttng(1)", "lttng-snapshot(1)", "lttng-sessiond(8)", "core(5)"],
 };
 
-/** The spec of command `name`, if there is one. */
-export function commandSpec(name: string): CommandSpec | undefined {
-  return PROGRAM.commands.find((c) => c.name === name);
+/** The command `name`, if there is one. */
+export function findCommand(name: string): Command | undefined {
+  return COMMANDS.find((c) => c.spec.name === name);
 }

@@ -25,7 +25,8 @@ import {
   runDirOption,
   shortTime,
 } from "./common.ts";
-import { type CommandSpec, parse, usageLine } from "../core/registry.ts";
+import { type CommandSpec, usageLine } from "../core/registry.ts";
+import { parse } from "../core/option_parser.ts";
 
 /** `show`'s options and arguments. */
 export const SHOW_SPEC = {

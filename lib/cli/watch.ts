@@ -18,7 +18,8 @@ import {
   quoted,
   runDirOption,
 } from "./common.ts";
-import { type CommandSpec, parse, usageLine } from "../core/registry.ts";
+import { type CommandSpec, usageLine } from "../core/registry.ts";
+import { parse } from "../core/option_parser.ts";
 
 /** `watch`'s options and arguments. */
 export const WATCH_SPEC = {

@@ -110,3 +110,18 @@ export function processPathEnv(): PathEnv {
  * `/run/systemd/journal.NAMESPACE/socket`.
  */
 export const JOURNAL_SOCKET = "/run/systemd/journal/socket";
+
+/**
+ * The lock file each daemon holds (flock, exclusive) in its run and its state directory,
+ * so that two daemons started at once cannot both bind the sockets or both write the
+ * store. It is never removed: removing a lock file would reopen the race.
+ */
+export const LOCK_FILE_NAME = "lttng-trig.lock";
+/** What install remembers (the pattern it replaced, the chain), in the state directory. */
+export const INSTALL_STATE_NAME = "install.json";
+/** The chained handler's journal, in the state directory. */
+export const CHAIN_LOG_NAME = "chain.log";
+/** The held crashes' slot directory's name, in the root daemon's run directory. */
+export const HELD_DIR_NAME = "lttng-trig-held";
+/** The limits' file in a core directory (`DIR/.limits.json`), read by every keeper. */
+export const LIMITS_FILE = ".limits.json";

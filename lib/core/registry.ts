@@ -1,14 +1,11 @@
 /**
  * The command registry: each command declares its options and arguments once, in a
- * {@linkcode CommandSpec}, and its argument parsing ({@linkcode parse}), its `--help`
- * ({@linkcode renderHelp}), the bash completion script (`completions.ts`) and its man page
- * (`man.ts`) are all made from that declaration. Nothing here knows any command.
+ * {@linkcode CommandSpec}, and its argument parsing (`parse()` in option_parser.ts), its
+ * `--help` ({@linkcode renderHelp}), the bash completion script (`completions.ts`) and its
+ * man page (`man.ts`) are all made from that declaration. Nothing here knows any command.
  *
  * @module
  */
-import { parseArgs, type ParseArgsConfig } from "node:util";
-import { UsageError } from "./errors.ts";
-
 /**
  * What completes a value in bash: session names (`lttng list`), the daemon's trigger
  * names, file names, directory names, lttng-trig's commands, or fixed words (matched
@@ -42,7 +39,24 @@ export interface OptionSpec {
   readonly complete?: Completer;
   /** Heading of the help section it is listed under. @default "Options" */
   readonly group?: string;
+  /**
+   * Options it cannot be given with, by long name: the parser refuses the pair, and help
+   * ends "Not with --OTHER.". Either side may declare a pair.
+   */
+  readonly conflicts?: readonly OptionConflict[];
+  /**
+   * Options it needs, by long name: the parser refuses it without them, and help begins
+   * "With --OTHER: ", so that `help` then reads on in lower case.
+   */
+  readonly depends?: readonly string[];
 }
+
+/**
+ * An option that another excludes: its long name, or its name and the error that says
+ * why, when a usage error that names the two is not enough (`--chain applies to the
+ * notifier, not to --socket (...)`).
+ */
+export type OptionConflict = string | { readonly option: string; readonly error: string };
 
 /** One positional argument of a command. */
 export interface PositionalSpec {
@@ -135,70 +149,6 @@ export const HELP_OPTION = {
   help: "Show this help and exit.",
 } as const satisfies OptionSpec;
 
-/** The parsed values of `spec`'s options: a string or a boolean per option, by long name. */
-export type OptionValues<S extends { readonly options: readonly OptionSpec[] }> =
-  & {
-    [O in S["options"][number] as O extends { default: string } ? O["name"] : never]: string;
-  }
-  & {
-    [O in S["options"][number] as O extends { default: string } ? never : O["name"]]?:
-      O["type"] extends "boolean" ? boolean : string;
-  };
-
-/** What {@linkcode parse} returns. */
-export interface Parsed<S extends { readonly options: readonly OptionSpec[] }> {
-  /** Options by long name. */
-  values: OptionValues<S>;
-  /** Positional arguments, unchecked: the command checks how many it got. */
-  positionals: string[];
-}
-
-type ParseOptions = NonNullable<ParseArgsConfig["options"]>;
-
-/**
- * Parse `argv` strictly with `node:util`'s parseArgs: unknown options and bad forms
- * become a {@linkcode UsageError} carrying `usage`. The low-level step of {@linkcode parse}.
- */
-export function parseStrict(argv: string[], options: ParseOptions, usage: string) {
-  try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-  } catch (err) {
-    const msg = (err as Error).message.replace(/\. To specify a positional.*$/s, "");
-    throw new UsageError(msg.replace(/\.$/, ""), usage, { cause: err });
-  }
-}
-
-/**
- * Parse `argv` by `spec`: `--name VALUE`, `--name=VALUE`, `-s VALUE`, `-sVALUE`, and
- * positionals anywhere (after `--`, everything is positional). Absent options get their
- * `default`. Errors are {@linkcode UsageError}s with the command's usage line.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { parse } from "./registry.ts";
- * const spec = {
- *   name: "x", summary: "", description: [], positionals: [], exitStatus: [],
- *   options: [{ name: "lines", short: "n", type: "string", default: "50", help: "N." }],
- * } as const;
- * assert.equal(parse(spec, []).values.lines, "50");
- * assert.equal(parse(spec, ["-n", "3", "a"]).values.lines, "3");
- * assert.throws(() => parse(spec, ["--bogus"]), /Unknown option '--bogus'/);
- * ```
- */
-export function parse<S extends CommandSpec>(spec: S, argv: string[]): Parsed<S> {
-  const options: ParseOptions = {};
-  for (const o of spec.options) {
-    options[o.name] = {
-      type: o.type,
-      ...(o.short === undefined ? {} : { short: o.short }),
-      ...(o.default === undefined ? {} : { default: o.default }),
-    };
-  }
-  const { values, positionals } = parseStrict(argv, options, usageLine(spec));
-  return { values: values as OptionValues<S>, positionals };
-}
-
 function valueOf(o: OptionSpec): string {
   return o.value ?? "VALUE";
 }
@@ -253,9 +203,23 @@ export function optionLabel(o: OptionSpec): string {
   return o.short === undefined ? `    ${long}` : `-${o.short}, ${long}`;
 }
 
-/** The help text of an option, with its default. */
+/**
+ * The help text of an option: the options it needs (`With --chain: ...`), what it does,
+ * the options it excludes (`Not with --socket.`) and its default.
+ */
 export function optionHelp(o: OptionSpec): string {
-  return o.default === undefined ? o.help : `${o.help} Default: ${o.default}.`;
+  const needs = o.depends ?? [];
+  const parts = [needs.length === 0 ? o.help : `With ${flagList(needs, "and")}: ${o.help}`];
+  const excluded = (o.conflicts ?? []).map((c) => typeof c === "string" ? c : c.option);
+  if (excluded.length > 0) parts.push(`Not with ${flagList(excluded, "or")}.`);
+  if (o.default !== undefined) parts.push(`Default: ${o.default}.`);
+  return parts.join(" ");
+}
+
+/** `--a`, `--a or --b`, `--a, --b or --c` (with `and`, the same). */
+function flagList(names: readonly string[], word: "and" | "or"): string {
+  const flags = names.map((n) => `--${n}`);
+  return flags.length === 1 ? flags[0] : `${flags.slice(0, -1).join(", ")} ${word} ${flags.at(-1)}`;
 }
 
 /** Wrap `text` to lines of at most `width` characters (a longer word stays whole). */

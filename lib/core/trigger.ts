@@ -1,10 +1,10 @@
 /**
  * Triggers: what they match and what they do. Pure data and pure functions, shared by
- * the CLI (validation before sending), the daemon (matching) and the store.
+ * the CLI, the daemon and the store. Checking a spec is in trigger_validate.ts, matching a
+ * crash in trigger_match.ts.
  *
  * @module
  */
-import picomatch from "picomatch";
 import { safeExecName } from "./paths.ts";
 import { formatDuration } from "./duration.ts";
 import type { CrashFacts } from "./crash_facts.ts";
@@ -19,7 +19,7 @@ export interface TriggerCondition {
   /**
    * Glob on the exec name (the comm, which any process can set), or, when the glob holds
    * a `/`, on the executable's path as the kernel reports it (never on the comm); see
-   * {@linkcode isPathGlob}.
+   * `isPathGlob()` in trigger_match.ts.
    */
   exec?: string;
   /** The crash's uid must be one of these. */
@@ -104,8 +104,6 @@ export interface Trigger extends TriggerSpec {
 }
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-// LTTng limits a session name to 255 bytes (LTTNG_NAME_MAX) and refuses "/".
-const SESSION_RE = /^[^/\0\s-][^/\0]{0,254}$/;
 
 /** Is `name` a valid trigger name (a letter or digit, then letters, digits, `._-`)? */
 export function isValidTriggerName(name: string): boolean {
@@ -132,130 +130,10 @@ export function parseRatePolicy(text: string): RatePolicy {
   return { kind: m[1] as RatePolicy["kind"], count };
 }
 
-export { formatDuration, parseDuration } from "./duration.ts";
-
 /** Render a rate policy the way it is written on the command line. */
 export function formatRatePolicy(policy: RatePolicy | undefined): string {
   const p = policy ?? { kind: "every", count: 1 };
   return `${p.kind}:${p.count}`;
-}
-
-/**
- * Check a spec's shape and values; returns the list of problems (empty when valid). Used
- * by the daemon on every SET, whoever the client is.
- */
-export function validateTriggerSpec(spec: unknown): string[] {
-  const problems: string[] = [];
-  if (typeof spec !== "object" || spec === null) return ["the trigger must be an object"];
-  const s = spec as Record<string, unknown>;
-  if (s.name !== undefined && (typeof s.name !== "string" || !isValidTriggerName(s.name))) {
-    problems.push(
-      `invalid trigger name ${
-        JSON.stringify(s.name)
-      }: use 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit`,
-    );
-  }
-  if (typeof s.session !== "string" || !SESSION_RE.test(s.session)) {
-    problems.push(`invalid session name ${JSON.stringify(s.session)}`);
-  }
-  const c = s.condition as Record<string, unknown> | undefined;
-  if (typeof c !== "object" || c === null || c.type !== ON_ANY_CORE_DUMP) {
-    problems.push(`the condition must be ${ON_ANY_CORE_DUMP}`);
-  } else {
-    if (c.exec !== undefined && (typeof c.exec !== "string" || c.exec === "")) {
-      problems.push("--exec needs a non-empty glob");
-    }
-    if (c.uids !== undefined && !isIdList(c.uids, 0xffff_fffe)) {
-      problems.push("--uid needs a list of uids (0 to 4294967294)");
-    }
-    if (c.signals !== undefined && !isIdList(c.signals, 64)) {
-      problems.push("--signal needs a list of signal numbers (1 to 64)");
-    }
-  }
-  const a = s.action as Record<string, unknown> | undefined;
-  if (typeof a !== "object" || a === null || (a.type !== "snapshot" && a.type !== "stop")) {
-    problems.push("the action must be snapshot or stop");
-  } else if (a.type === "snapshot") {
-    problems.push(...validateSnapshotOutput(a as unknown as SnapshotAction));
-  } else if (Object.keys(a).length > 1) {
-    problems.push("the stop action takes no options");
-  }
-  if (
-    s.cooldownMs !== undefined &&
-    (!Number.isSafeInteger(s.cooldownMs) || (s.cooldownMs as number) < 1)
-  ) {
-    problems.push("--cooldown must be a positive duration (e.g. 30s, 5m, 1h)");
-  }
-  if (
-    s.maxPerDay !== undefined && (!Number.isSafeInteger(s.maxPerDay) || (s.maxPerDay as number) < 1)
-  ) {
-    problems.push("--max-per-day must be a positive integer");
-  }
-  if (s.ratePolicy !== undefined) {
-    const r = s.ratePolicy as Record<string, unknown>;
-    if (
-      typeof r !== "object" || r === null || (r.kind !== "every" && r.kind !== "once-after") ||
-      !Number.isSafeInteger(r.count) || (r.count as number) < 1
-    ) {
-      problems.push("--rate-policy must be every:N or once-after:N (N at least 1)");
-    }
-  }
-  return problems;
-}
-
-function isIdList(value: unknown, max: number): boolean {
-  return Array.isArray(value) && value.length > 0 && value.length <= 64 &&
-    value.every((v) => Number.isSafeInteger(v) && v >= 0 && v <= max);
-}
-
-/** Problems with a snapshot action's output options (empty when valid). */
-export function validateSnapshotOutput(a: SnapshotAction): string[] {
-  const problems: string[] = [];
-  const outputs = [a.path, a.url, a.ctrlUrl ?? a.dataUrl].filter((v) => v !== undefined);
-  if (outputs.length > 1) {
-    problems.push("--path, --url and --ctrl-url/--data-url are mutually exclusive: choose one");
-  }
-  if ((a.ctrlUrl === undefined) !== (a.dataUrl === undefined)) {
-    problems.push("--ctrl-url and --data-url go together: give both");
-  }
-  if (a.maxSize !== undefined && (!Number.isSafeInteger(a.maxSize) || a.maxSize <= 0)) {
-    problems.push("--max-size must be a positive size (e.g. 64M)");
-  }
-  if (
-    a.maxSnapshots !== undefined &&
-    (!Number.isSafeInteger(a.maxSnapshots) || a.maxSnapshots < 1 || a.maxSnapshots > 1_000_000)
-  ) {
-    problems.push("--max-snapshots must be a whole number from 1 to 1000000");
-  }
-  if (a.maxAgeMs !== undefined && (!Number.isSafeInteger(a.maxAgeMs) || a.maxAgeMs < 1000)) {
-    problems.push("--max-age must be a duration of at least 1s (e.g. 30d)");
-  }
-  if (a.path !== undefined && (typeof a.path !== "string" || !a.path.startsWith("/"))) {
-    problems.push("--path must be an absolute directory path");
-  }
-  for (
-    const [flag, url] of [["--url", a.url], ["--ctrl-url", a.ctrlUrl], [
-      "--data-url",
-      a.dataUrl,
-    ]] as const
-  ) {
-    if (url !== undefined && (typeof url !== "string" || !isLttngUrl(url))) {
-      problems.push(
-        `${flag} must be an LTTng URL: file:///DIR, net://HOST[:CTRL[:DATA]][/PATH], net6://..., tcp://HOST:PORT`,
-      );
-    }
-  }
-  if (a.ctrlUrl !== undefined && a.dataUrl !== undefined) {
-    if (!/^(tcp6?):\/\//.test(a.ctrlUrl) || !/^(tcp6?):\/\//.test(a.dataUrl)) {
-      problems.push("--ctrl-url and --data-url must be tcp:// or tcp6:// URLs");
-    }
-  }
-  return problems;
-}
-
-function isLttngUrl(url: string): boolean {
-  return /^(file:\/\/\/[^\0]*|(net6?|tcp6?):\/\/[^\s\0/]+(\/[^\0]*)?)$/.test(url) &&
-    !url.startsWith("-");
 }
 
 /**
@@ -284,93 +162,6 @@ function canonical(value: unknown): unknown {
     return out;
   }
   return value;
-}
-
-const globCache = new Map<string, (s: string) => boolean>();
-
-function globMatcher(glob: string): (s: string) => boolean {
-  const cached = globCache.get(glob);
-  if (cached !== undefined) return cached;
-  const m: (s: string) => boolean = picomatch(glob, { dot: true });
-  if (globCache.size > 1000) globCache.clear();
-  globCache.set(glob, m);
-  return m;
-}
-
-/**
- * Whether an `--exec` glob is a path glob (it holds a `/`): it then matches the
- * executable's path as the kernel reports it (`%E`, or `/proc/PID/exe` of the held
- * process), and never the exec name, which any process can set to anything, `/` included.
- *
- * @example
- * ```ts
- * import { isPathGlob } from "./trigger.ts";
- *
- * isPathGlob("/usr/sbin/nginx"); // => true
- * isPathGlob("nginx*"); // => false
- * ```
- */
-export function isPathGlob(glob: string): boolean {
-  return glob.includes("/");
-}
-
-// The kernel reports an executable replaced while it ran (a package upgrade) as
-// "PATH (deleted)": still that program. Only who can write PATH's directory could name
-// a file so.
-const DELETED = " (deleted)";
-
-/**
- * Does `condition` select `crash`? Every filter present must match. A path glob (see
- * {@linkcode isPathGlob}) matches only the executable's path, and nothing when the path is
- * not known; any other glob matches only the exec name.
- */
-export function conditionMatches(condition: TriggerCondition, crash: CrashFacts): boolean {
-  if (condition.uids !== undefined && !condition.uids.includes(crash.uid)) return false;
-  if (condition.signals !== undefined) {
-    if (crash.signal === undefined || !condition.signals.includes(crash.signal)) return false;
-  }
-  if (condition.exec !== undefined) {
-    const m = globMatcher(condition.exec);
-    if (isPathGlob(condition.exec)) {
-      const path = crash.exePath;
-      if (path === undefined) return false;
-      if (!m(path) && !(path.endsWith(DELETED) && m(path.slice(0, -DELETED.length)))) {
-        return false;
-      }
-    } else if (!m(crash.execName)) {
-      return false;
-    }
-  }
-  return true;
-}
-
-/**
- * The warning for a root daemon's trigger whose `--exec` glob matches the exec name with
- * no `--uid`: any user can fire it, by naming a process so and crashing it (they spend
- * only their own share of its limits, which are counted per uid). Undefined otherwise.
- *
- * @example
- * ```ts
- * import { execFilterWarning } from "./trigger.ts";
- *
- * const spec = {
- *   session: "s",
- *   condition: { type: "OnAnyCoreDump" as const, exec: "nginx" },
- *   action: { type: "stop" as const },
- * };
- * execFilterWarning(spec, 0)?.startsWith("--exec=nginx"); // => true
- * execFilterWarning(spec, 1000); // => undefined
- * ```
- */
-export function execFilterWarning(spec: TriggerSpec, owner: number): string | undefined {
-  const exec = spec.condition.exec;
-  if (owner !== 0 || exec === undefined || isPathGlob(exec) || spec.condition.uids !== undefined) {
-    return undefined;
-  }
-  const example = /^[A-Za-z0-9._-]+$/.test(exec) ? exec : "NAME";
-  return `--exec=${exec} matches the exec name, which any process can set: any user can fire this trigger by naming a process ${
-    JSON.stringify(exec)
-  } and crashing it (its limits are counted per uid: they cannot use up root's). To match only the program, give its path (--exec=/usr/sbin/${example}), or the uids it runs as (--uid=0)`;
 }
 
 /** One line describing the condition, as `list` shows it. */

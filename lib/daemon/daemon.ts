@@ -9,7 +9,8 @@
 import { processPathEnv, resolveRunDir, STORE_FILE_NAME } from "../core/paths.ts";
 import { Listeners } from "../core/listeners.ts";
 import { CrashJournal } from "../journal/crash_journal.ts";
-import { type CrashRef, TriggerStore } from "../store/trigger_store.ts";
+import { TriggerStore } from "../store/trigger_store.ts";
+import type { CrashRef } from "../store/crashes.ts";
 import { LttngControl, type SessionInfo } from "../lttng/control.ts";
 import { LttngCtlLibrary } from "../lttng/ctl_library.ts";
 import type { ChainEvent, StatusReply } from "../protocol/control.ts";

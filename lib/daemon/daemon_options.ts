@@ -4,7 +4,7 @@
  * @module
  */
 import { JOURNAL_SOCKET, ROOT_RUN_DIR } from "../core/paths.ts";
-import type { HistoryLimits } from "../store/trigger_store.ts";
+import type { HistoryLimits } from "../store/history_limits.ts";
 import type { SessionInfo } from "../lttng/control.ts";
 import type { CorePatternWatchFacts } from "../protocol/control.ts";
 import type { MetricsExporterOptions } from "../metrics/exporter.ts";

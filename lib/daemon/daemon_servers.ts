@@ -8,7 +8,8 @@
  */
 import { CONTROL_SOCKET_NAME, COREDUMP_SOCKET_NAME, NOTIFY_SOCKET_NAME } from "../core/paths.ts";
 import type { Listeners } from "../core/listeners.ts";
-import type { CrashRef, TriggerStore } from "../store/trigger_store.ts";
+import type { TriggerStore } from "../store/trigger_store.ts";
+import type { CrashRef } from "../store/crashes.ts";
 import type { SessionInfo } from "../lttng/control.ts";
 import {
   ControlCommand,

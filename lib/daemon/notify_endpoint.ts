@@ -35,7 +35,7 @@ import {
   NotifyRefCommand,
   splitCrashId,
 } from "../wire/notify_ref.ts";
-import type { CrashRef } from "../store/trigger_store.ts";
+import type { CrashRef } from "../store/crashes.ts";
 import type { CrashFacts } from "../core/crash_facts.ts";
 import type { CrashHandler, CrashOutcome } from "./crash_handler.ts";
 import { type FrameResult, SocketServer } from "./connections.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { PID_FILE_NAME } from "../core/paths.ts";
+import { LOCK_FILE_NAME, PID_FILE_NAME } from "../core/paths.ts";
 import { octalMode, ownershipProblem } from "../core/ownership.ts";
 
 /** The daemon cannot start; the message says why and what to do. */
@@ -15,13 +15,6 @@ export class DaemonStartError extends Error {
     this.name = "DaemonStartError";
   }
 }
-
-/**
- * The lock file each daemon holds (flock, exclusive) in its run and its state directory,
- * so that two daemons started at once cannot both bind the sockets or both write the
- * store. It is never removed: removing a lock file would reopen the race.
- */
-export const LOCK_FILE_NAME = "lttng-trig.lock";
 
 /**
  * Create `dir` if missing (with `mode`), and refuse one that someone other than `uid`

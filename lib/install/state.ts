@@ -7,10 +7,8 @@
  */
 import { CommandError } from "../core/errors.ts";
 import { octalMode, ownershipProblem } from "../core/ownership.ts";
+import { INSTALL_STATE_NAME } from "../core/paths.ts";
 import { type CorePatternKind, KERNEL_DEFAULT_CORE_PATTERN, quotePattern } from "./pattern.ts";
-
-/** What install remembers, in the state directory. */
-export const INSTALL_STATE_NAME = "install.json";
 
 /**
  * STATE_DIR/install.json: what install replaced, written before the kernel is touched.

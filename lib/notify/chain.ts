@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { CHAIN_LOG_NAME } from "../core/paths.ts";
 import { expandPipeCommand } from "../install/specifiers.ts";
 import { type ChainState, readInstallState } from "../install/state.ts";
 import type { ChainFate, CoreFate } from "../protocol/records.ts";
@@ -233,8 +234,6 @@ export interface ChainJournalEntry extends ChainFate {
   exec: string;
 }
 
-/** The chained handler's journal, in the state directory. */
-export const CHAIN_LOG_NAME = "chain.log";
 const CHAIN_LOG_CAP = 1024 * 1024;
 
 /** Append `entry` to `stateDir/chain.log` (JSON lines, 0600; rotated to `.1` past 1 MiB). */

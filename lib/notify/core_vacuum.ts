@@ -8,6 +8,8 @@
  */
 import { ownershipProblem } from "../core/ownership.ts";
 import { parseDuration } from "../core/duration.ts";
+import { parseByteSize } from "../core/size.ts";
+import { LIMITS_FILE } from "../core/paths.ts";
 
 const GiB = 1024 ** 3;
 
@@ -21,8 +23,6 @@ export const DEFAULT_MAX_USE_SHARE = 0.1;
 export const DEFAULT_KEEP_FREE_SHARE = 0.15;
 /** A uid's cores may use this share of `maxUse`. */
 export const DEFAULT_UID_SHARE = 0.25;
-/** The limits' file in the core directory, read by every keeper. */
-export const LIMITS_FILE = ".limits.json";
 
 /** The limits in force, in bytes; 0 turns `maxUse` (and the uid share) or `keepFree` off. */
 export interface CoreLimits {
@@ -60,21 +60,17 @@ const KEYS = ["maxUse", "keepFree", "uidShare", "maxCore", "maxAge"] as const;
 /** Parse a size of {@linkcode CoreLimitsConfig} against a filesystem of `fsBytes`. */
 export function parseLimitSize(value: unknown, fsBytes: number, name: string): number {
   if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) return value;
-  const m = typeof value === "string" ? /^(\d+(?:\.\d+)?)\s*([KMGT%]?)$/i.exec(value) : null;
-  if (m === null) {
+  const size = typeof value === "string" ? parseByteSize(value) : undefined;
+  if (size === undefined) {
     throw new TypeError(
       `Cannot use ${name} ${
         JSON.stringify(value)
       }: expected bytes, or a size such as "512M" or "10%"`,
     );
   }
-  const n = Number(m[1]);
-  const unit = m[2].toUpperCase();
-  if (unit === "%") {
-    if (n > 100) throw new RangeError(`Cannot use ${name} "${value}": over 100%`);
-    return Math.floor(fsBytes * n / 100);
-  }
-  return Math.floor(n * 1024 ** "_KMGT".indexOf(unit || "_"));
+  if (size.bytes !== undefined) return size.bytes;
+  if (size.percent > 100) throw new RangeError(`Cannot use ${name} "${value}": over 100%`);
+  return Math.floor(fsBytes * size.percent / 100);
 }
 
 /** The limits in force: `config` over systemd-coredump's defaults, on `fsBytes`. */

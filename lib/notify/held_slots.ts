@@ -9,11 +9,9 @@
  * @module
  */
 import { ownershipProblem } from "../core/ownership.ts";
+import { HELD_DIR_NAME } from "../core/paths.ts";
 import { tryLockFile } from "./peer_cred.ts";
 import { limitUidOf } from "../sys/subuid.ts";
-
-/** The slot directory's name, in the root daemon's run directory. */
-export const HELD_DIR_NAME = "lttng-trig-held";
 
 /**
  * Take one of the `cap` slots of `uid` (of its owner, for a subordinate uid) under `runDir`. Resolves to the function that frees

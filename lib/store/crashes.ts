@@ -1,7 +1,6 @@
 /**
  * The store's crash history: one row per crash, its outcome, per-trigger results and the
- * fate of its core, within limits: the age oldest first, as systemd-coredump and journald
- * limit theirs; the count shared between uids, as kept cores are.
+ * fate of its core, within the limits of history_limits.ts.
  *
  * @module
  */
@@ -13,10 +12,11 @@ import type {
   SnapshotRemoved,
   TriggerOutcome,
 } from "../protocol/records.ts";
-import type { ChainFate } from "../protocol/records.ts";
+import type { ChainFate, MissedCrash } from "../protocol/records.ts";
 import type { SignatureGroup } from "../protocol/records.ts";
 import { signatureOf } from "../report/signature.ts";
 import type { Prepare } from "./triggers.ts";
+import { type HistoryLimits, pruneHistory } from "./history_limits.ts";
 
 /** Options of {@linkcode CrashTable.list}. */
 export interface ListCrashesOptions {
@@ -43,18 +43,11 @@ export interface ListCrashesOptions {
  */
 export type CrashRef = { id: number } | { pid: number };
 
-/** How much history the store keeps. */
-export interface HistoryLimits {
-  /** At most this many crashes. @default 10000 */
-  maxCount?: number;
-  /** No crash received longer ago than this, in milliseconds. @default 90 days */
-  maxAgeMs?: number;
-}
-
-/** The default of {@linkcode HistoryLimits.maxCount}. */
-export const HISTORY_MAX_DEFAULT = 10_000;
-/** The default of {@linkcode HistoryLimits.maxAgeMs}: 90 days. */
-export const HISTORY_MAX_AGE_DEFAULT_MS = 90 * 86_400_000;
+/**
+ * How long before the notifier journals a crash the daemon may have received it: its hold
+ * (10 s) and the chained handler's run (60 s by default), with room.
+ */
+const MISSED_MATCH_MS = 15 * 60_000;
 
 interface CrashRow {
   id: number;
@@ -258,6 +251,39 @@ export class CrashTable {
     return true;
   }
 
+  /**
+   * Insert the crashes that reached no daemon, outcome `missed`, those newer than the
+   * newest imported before (meta `journal_imported`), and prune the history to `limits`;
+   * returns how many were imported.
+   */
+  importMissed(crashes: readonly MissedCrash[], limits: Required<HistoryLimits>): number {
+    const row = this.#sql("SELECT value FROM meta WHERE key = 'journal_imported'")
+      .get() as { value: string } | undefined;
+    const after = row?.value ?? "";
+    const fresh = crashes.filter((c) => c.time > after).sort((a, b) => a.time < b.time ? -1 : 1);
+    // A daemon that got the crash and died before replying has it already (marked
+    // interrupted): the notifier journals a crash after the daemon received it, within
+    // its hold and the chained handler's run.
+    const recorded = this.#sql(
+      "SELECT 1 FROM crashes WHERE pid = ? AND time >= ? AND time <= ? AND source != 'notifier.log' LIMIT 1",
+    );
+    let imported = 0;
+    for (const c of fresh) {
+      const since = new Date(Date.parse(c.time) - MISSED_MATCH_MS).toISOString();
+      if (recorded.get(c.facts.pid, since, c.time) !== undefined) continue;
+      const id = this.insert(c.facts, "notifier.log", new Date(c.time), "missed");
+      this.finish(id, "missed", [], c.detail);
+      imported++;
+    }
+    if (fresh.length > 0) {
+      this.#sql(
+        "INSERT INTO meta (key, value) VALUES ('journal_imported', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      ).run(fresh.at(-1)!.time);
+      this.prune(new Date(), limits);
+    }
+    return imported;
+  }
+
   /** Mark `pending` crashes `interrupted`; returns how many. */
   markInterrupted(): number {
     const r = this.#sql(
@@ -280,73 +306,13 @@ export class CrashTable {
     return ids.length;
   }
 
-  /**
-   * Delete crashes beyond `limits` at `now`; returns how many went. Past the age limit the
-   * oldest go, whoever's they are. Past the count the history is shared: see
-   * {@linkcode CrashTable.pruneShares}; `ownerOf` names the uid each crash counts against
-   * (a subordinate uid's owner). Cheap when nothing is due: two lookups on the primary
-   * key. When something is, it deletes a little more than the excess (1 % of the limit),
-   * so that a steady stream of crashes deletes in batches rather than one row per insert,
-   * and the limits always hold after it returns.
-   */
+  /** Delete crashes beyond `limits` at `now`; see {@linkcode pruneHistory}. */
   prune(
     now: Date,
     limits: Required<HistoryLimits>,
     ownerOf: (uid: number) => number = (uid) => uid,
   ): number {
-    return this.#pruneAge(now, limits.maxAgeMs) + this.pruneShares(limits.maxCount, ownerOf);
-  }
-
-  // The oldest first, as far as the first crash young enough to stay (with a 1 % margin).
-  #pruneAge(now: Date, maxAgeMs: number): number {
-    const oldest = this.#sql("SELECT id, time FROM crashes ORDER BY id LIMIT 1").get() as
-      | { id: number; time: string }
-      | undefined;
-    const cutoff = now.getTime() - maxAgeMs;
-    if (oldest === undefined || Date.parse(oldest.time) >= cutoff) return 0;
-    const margin = new Date(cutoff + Math.floor(maxAgeMs / 100)).toISOString();
-    const young = this.#sql(
-      "SELECT id FROM crashes WHERE id >= ? AND time >= ? ORDER BY id LIMIT 1",
-    ).get(oldest.id, margin) as { id: number } | undefined;
-    const r = young === undefined
-      ? this.#sql("DELETE FROM crashes").run()
-      : this.#sql("DELETE FROM crashes WHERE id < ?").run(young.id);
-    return Number(r.changes);
-  }
-
-  /**
-   * Keep at most `maxCount` crashes, shared between uids as the core directory is past its
-   * `maxUse` (lib/notify/core_vacuum.ts): the owner with the most crashes loses its oldest
-   * first, so that no uid's crashes evict those of a uid that has fewer, and each of `k`
-   * owners keeps at least `maxCount / k` of its newest. With one uid it is the plain
-   * oldest-first limit. Returns how many went.
-   */
-  pruneShares(maxCount: number, ownerOf: (uid: number) => number): number {
-    const ends = this.#sql(
-      "SELECT (SELECT MIN(id) FROM crashes) AS lo, (SELECT MAX(id) FROM crashes) AS hi",
-    ).get() as { lo: number | null; hi: number | null };
-    // Ids only grow, so hi - lo + 1 bounds the count: counted only when it could be over.
-    if (ends.lo === null || ends.hi === null || ends.hi - ends.lo + 1 <= maxCount) return 0;
-    const total = (this.#sql("SELECT COUNT(*) AS n FROM crashes").get() as { n: number }).n;
-    if (total <= maxCount) return 0;
-    const keep = maxCount - Math.floor(maxCount / 100);
-    const rows = this.#sql("SELECT id, uid FROM crashes ORDER BY id").all() as {
-      id: number;
-      uid: number;
-    }[];
-    const owners = rows.map((r) => ownerOf(r.uid));
-    const counts = new Map<number, number>();
-    for (const o of owners) counts.set(o, (counts.get(o) ?? 0) + 1);
-    const cuts = shareCuts(counts, rows.length - keep);
-    const del = this.#sql("DELETE FROM crashes WHERE id = ?");
-    let gone = 0;
-    for (let i = 0; i < rows.length; i++) {
-      const left = cuts.get(owners[i]) ?? 0;
-      if (left === 0) continue;
-      cuts.set(owners[i], left - 1);
-      gone += Number(del.run(rows[i].id).changes);
-    }
-    return gone;
+    return pruneHistory(this.#sql, now, limits, ownerOf);
   }
 
   /** The newest crashes, oldest first. */
@@ -380,42 +346,6 @@ export class CrashTable {
     }
     return out.reverse();
   }
-}
-
-/**
- * How many crashes each owner loses so that `excess` go, the owners with the most first:
- * every owner is cut down to one level (the highest that frees enough), and the rows the
- * level frees beyond `excess` are given back, to the lowest uids first (root's last to go).
- */
-export function shareCuts(
-  counts: ReadonlyMap<number, number>,
-  excess: number,
-): Map<number, number> {
-  const cuts = new Map<number, number>();
-  if (excess <= 0) return cuts;
-  const freed = (level: number) => {
-    let n = 0;
-    for (const c of counts.values()) n += Math.max(0, c - level);
-    return n;
-  };
-  // The highest level that frees at least `excess`: freed() falls as the level rises.
-  let lo = 0;
-  let hi = Math.max(0, ...counts.values());
-  while (lo < hi) {
-    const mid = Math.ceil((lo + hi) / 2);
-    if (freed(mid) >= excess) lo = mid;
-    else hi = mid - 1;
-  }
-  let over = freed(lo) - excess;
-  for (const [owner, c] of [...counts].sort((a, b) => a[0] - b[0])) {
-    let cut = Math.max(0, c - lo);
-    if (cut > 0 && over > 0) {
-      cut--;
-      over--;
-    }
-    if (cut > 0) cuts.set(owner, cut);
-  }
-  return cuts;
 }
 
 function rowToCrash(row: CrashRow): CrashRecord {

@@ -4,14 +4,15 @@
  * `synchronous=FULL`, so whatever a method returned from is on disk before a client hears
  * of it.
  *
- * The store persists; it does not decide. The schema is in `schema.ts`, the triggers and
- * their counters in `triggers.ts`, the history in `crashes.ts`, and whether a trigger acts
- * in `lib/core/policy.ts`, which {@linkcode TriggerStore.recordCrash} calls inside its
+ * The store persists; it does not decide. The schema is in `schema.ts`, the connection and
+ * its transactions in `connection.ts`, the triggers and their counters in `triggers.ts`,
+ * the history in `crashes.ts` within the limits of `history_limits.ts`, and whether a
+ * trigger acts in `lib/core/policy.ts`, which {@linkcode TriggerStore.recordCrash} calls inside its
  * transaction.
  *
  * @module
  */
-import type { DatabaseSync, StatementSync } from "node:sqlite";
+import type { DatabaseSync } from "node:sqlite";
 import { decide, type Decision } from "../core/policy.ts";
 import type { CrashFacts } from "../core/crash_facts.ts";
 import type {
@@ -23,22 +24,16 @@ import type {
 } from "../protocol/records.ts";
 import type { ChainFate, MissedCrash, SnapshotRemoved } from "../protocol/records.ts";
 import type { Trigger, TriggerSpec } from "../core/trigger.ts";
+import { type CrashRef, CrashTable, type ListCrashesOptions } from "./crashes.ts";
 import {
-  type CrashRef,
-  CrashTable,
   HISTORY_MAX_AGE_DEFAULT_MS,
   HISTORY_MAX_DEFAULT,
   type HistoryLimits,
-  type ListCrashesOptions,
-} from "./crashes.ts";
-import { errText, openStoreDatabase, StoreError } from "./schema.ts";
+} from "./history_limits.ts";
+import { openStoreDatabase } from "./schema.ts";
+import { StoreConnection } from "./connection.ts";
 import { limitUidOf } from "../sys/subuid.ts";
-import { TriggerExistsError, TriggerTable } from "./triggers.ts";
-
-export { StoreError } from "./schema.ts";
-export { TriggerExistsError } from "./triggers.ts";
-export type { CrashRef, HistoryLimits, ListCrashesOptions } from "./crashes.ts";
-export { HISTORY_MAX_AGE_DEFAULT_MS, HISTORY_MAX_DEFAULT } from "./crashes.ts";
+import { TriggerTable } from "./triggers.ts";
 
 /** Options of {@linkcode TriggerStore.recordCrash}. */
 export interface RecordCrashOptions {
@@ -54,12 +49,6 @@ export interface RecordCrashOptions {
   decisions?: Decision[];
 }
 
-/**
- * How long before the notifier journals a crash the daemon may have received it: its hold
- * (10 s) and the chained handler's run (60 s by default), with room.
- */
-const MISSED_MATCH_MS = 15 * 60_000;
-
 /** Options of {@linkcode TriggerStore.open}. */
 export interface TriggerStoreOptions {
   /** How much crash history to keep (count and age); see {@linkcode HistoryLimits}. */
@@ -72,14 +61,6 @@ export interface TriggerStoreOptions {
    */
   ownerOf?: (uid: number) => number;
 }
-export type { Decision } from "../core/policy.ts";
-// The records live in lib/protocol/records.ts; named here too for the store's callers.
-export {
-  type CoreFate,
-  coreFate,
-  type CrashRecord,
-  type TriggerOutcome,
-} from "../protocol/records.ts";
 
 /**
  * The trigger store.
@@ -103,10 +84,7 @@ export {
  */
 export class TriggerStore implements Disposable {
   // Also the policy's FiringLog (hitsOf, lastFiring, firingsInLastDay), read-only.
-  #db: DatabaseSync;
-  #path: string;
-  #stmts: Record<string, StatementSync> = {};
-  #closed = false;
+  #conn: StoreConnection;
   #triggers: TriggerTable;
   #crashes: CrashTable;
   #limits: Required<HistoryLimits>;
@@ -118,18 +96,17 @@ export class TriggerStore implements Disposable {
     limits: Required<HistoryLimits>,
     ownerOf: (uid: number) => number,
   ) {
-    this.#db = db;
-    this.#path = path;
+    this.#conn = new StoreConnection(db, path);
     this.#limits = limits;
     this.#ownerOf = ownerOf;
-    const prepare = (sql: string) => this.#stmt(sql);
+    const prepare = (sql: string) => this.#conn.prepare(sql);
     this.#triggers = new TriggerTable(prepare);
     this.#crashes = new CrashTable(prepare);
   }
 
   /** The database file. */
   get path(): string {
-    return this.#path;
+    return this.#conn.path;
   }
 
   /**
@@ -158,7 +135,7 @@ export class TriggerStore implements Disposable {
     );
     try {
       store.pruneHistory((options.now ?? (() => new Date()))());
-      store.#compactIfSparse();
+      store.#conn.compactIfSparse();
     } catch (err) {
       store.close();
       throw err;
@@ -203,83 +180,24 @@ export class TriggerStore implements Disposable {
    * Trigger counters and firings are not history: they are kept.
    */
   pruneHistory(now: Date = new Date()): number {
-    return this.#write(
+    return this.#conn.write(
       "trim the crash history",
       () => this.#crashes.prune(now, this.#limits, this.#ownerOf),
     );
   }
 
-  // VACUUM rewrites the whole file: only when more than a quarter of it (and 1 MiB) is
-  // free, which happens only when a limit was lowered; freed pages are reused otherwise.
-  #compactIfSparse(): void {
-    const pages = this.#db.prepare("PRAGMA page_count").get() as { page_count: number };
-    const free = this.#db.prepare("PRAGMA freelist_count").get() as { freelist_count: number };
-    const size = this.#db.prepare("PRAGMA page_size").get() as { page_size: number };
-    if (free.freelist_count * 4 <= pages.page_count) return;
-    if (free.freelist_count * size.page_size < 1 << 20) return;
-    try {
-      this.#db.exec("VACUUM");
-      this.#db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
-    } catch { /* a full disk cannot compact: the free pages are still reused */ }
-  }
-
-  #stmt(sql: string): StatementSync {
-    if (this.#closed) throw new StoreError(this.#path, "The state store is closed");
-    let s = this.#stmts[sql];
-    if (s === undefined) {
-      s = this.#db.prepare(sql);
-      this.#stmts[sql] = s;
-    }
-    return s;
-  }
-
-  #write<T>(what: string, fn: () => T, durable = false): T {
-    if (this.#closed) throw new StoreError(this.#path, "The state store is closed");
-    if (durable) this.#db.exec("PRAGMA synchronous = FULL");
-    try {
-      return this.#transaction(what, fn);
-    } finally {
-      if (durable) this.#db.exec("PRAGMA synchronous = NORMAL");
-    }
-  }
-
-  #transaction<T>(what: string, fn: () => T): T {
-    try {
-      this.#db.exec("BEGIN IMMEDIATE");
-    } catch (err) {
-      throw new StoreError(this.#path, `Cannot ${what}: ${errText(err)}`, { cause: err });
-    }
-    try {
-      const result = fn();
-      this.#db.exec("COMMIT");
-      return result;
-    } catch (err) {
-      try {
-        this.#db.exec("ROLLBACK");
-      } catch { /* the transaction may already be gone */ }
-      if (err instanceof TriggerExistsError || err instanceof StoreError) throw err;
-      throw new StoreError(
-        this.#path,
-        `Cannot ${what}: ${
-          errText(err)
-        } (state store ${this.#path}): check free space and permissions`,
-        { cause: err },
-      );
-    }
-  }
-
   /**
    * Add a trigger owned by `owner`. The name is `spec.name` or the first free
-   * `trigger-N`. Throws {@linkcode TriggerExistsError} for a taken name or an identical
+   * `trigger-N`. Throws `TriggerExistsError` (triggers.ts) for a taken name or an identical
    * trigger; nothing is written then.
    */
   addTrigger(spec: TriggerSpec, owner: number, now: Date = new Date()): Trigger {
-    return this.#write("save the trigger", () => this.#triggers.add(spec, owner, now), true);
+    return this.#conn.write("save the trigger", () => this.#triggers.add(spec, owner, now), true);
   }
 
   /** Remove the trigger `name`; returns whether it existed. */
   removeTrigger(name: string): boolean {
-    return this.#write("remove the trigger", () => this.#triggers.remove(name), true);
+    return this.#conn.write("remove the trigger", () => this.#triggers.remove(name), true);
   }
 
   /** Every trigger, by name. */
@@ -307,7 +225,7 @@ export class TriggerStore implements Disposable {
     veto?: string,
     options: RecordCrashOptions = {},
   ): { id: number; decisions: Decision[] } {
-    return this.#write("record the crash", () => {
+    return this.#conn.write("record the crash", () => {
       const at = now.getTime();
       const { only, into } = options;
       // A subordinate uid's crash spends its owner's limits.
@@ -337,7 +255,7 @@ export class TriggerStore implements Disposable {
     veto?: string,
     only?: (trigger: Trigger) => boolean,
   ): Decision[] {
-    if (this.#closed) throw new StoreError(this.#path, "The state store is closed");
+    this.#conn.assertOpen();
     return this.#decide(facts, now.getTime(), veto, only);
   }
 
@@ -358,7 +276,7 @@ export class TriggerStore implements Disposable {
 
   /** Set a crash's final outcome and per-trigger results. */
   finishCrash(id: number, outcome: string, results: TriggerOutcome[], detail?: string): void {
-    this.#write(
+    this.#conn.write(
       "record the crash's outcome",
       () => this.#crashes.finish(id, outcome, results, detail),
     );
@@ -371,7 +289,7 @@ export class TriggerStore implements Disposable {
    */
   setCoreFate(ref: CrashRef, fate: CoreFate, now: Date = new Date()): number | undefined {
     const since = new Date(now.getTime() - 3600_000).toISOString();
-    return this.#write("record the core", () => {
+    return this.#conn.write("record the core", () => {
       const id = this.#crashes.crashFor(ref, "core", since);
       if (id !== undefined) this.#crashes.setCoreFate(id, fate);
       return id;
@@ -384,7 +302,7 @@ export class TriggerStore implements Disposable {
    */
   setChainFate(ref: CrashRef, fate: ChainFate, now: Date = new Date()): number | undefined {
     const since = new Date(now.getTime() - 3600_000).toISOString();
-    return this.#write("record the chained handler's run", () => {
+    return this.#conn.write("record the chained handler's run", () => {
       const id = this.#crashes.crashFor(ref, "chain", since);
       if (id !== undefined) this.#crashes.setChainFate(id, fate);
       return id;
@@ -398,12 +316,12 @@ export class TriggerStore implements Disposable {
 
   /** Store crash `id`'s report; returns whether the crash is still in the history. */
   setReport(id: number, report: ReportRecord): boolean {
-    return this.#write("record the crash report", () => this.#crashes.setReport(id, report));
+    return this.#conn.write("record the crash report", () => this.#crashes.setReport(id, report));
   }
 
   /** Record that a snapshot was removed, and why (snapshot retention). */
   setSnapshotRemoved(id: number, trigger: string, path: string, removed: SnapshotRemoved): boolean {
-    return this.#write(
+    return this.#conn.write(
       "record the snapshot's removal",
       () => this.#crashes.setSnapshotRemoved(id, trigger, path, removed),
     );
@@ -411,7 +329,10 @@ export class TriggerStore implements Disposable {
 
   /** Mark crash reports left `pending` by a daemon that died as `failed`; returns how many. */
   failPendingReports(): number {
-    return this.#write("mark unfinished reports failed", () => this.#crashes.failPendingReports());
+    return this.#conn.write(
+      "mark unfinished reports failed",
+      () => this.#crashes.failPendingReports(),
+    );
   }
 
   /**
@@ -420,39 +341,16 @@ export class TriggerStore implements Disposable {
    * skips those not newer. Returns how many were imported.
    */
   importMissed(crashes: readonly MissedCrash[]): number {
-    return this.#write("import the crashes the notifier journaled", () => {
-      const row = this.#stmt("SELECT value FROM meta WHERE key = 'journal_imported'").get() as
-        | { value: string }
-        | undefined;
-      const after = row?.value ?? "";
-      const fresh = crashes.filter((c) => c.time > after).sort((a, b) => a.time < b.time ? -1 : 1);
-      // A daemon that got the crash and died before replying has it already (marked
-      // interrupted): the notifier journals a crash after the daemon received it, within
-      // its hold and the chained handler's run.
-      const recorded = this.#stmt(
-        "SELECT 1 FROM crashes WHERE pid = ? AND time >= ? AND time <= ? AND source != 'notifier.log' LIMIT 1",
-      );
-      let imported = 0;
-      for (const c of fresh) {
-        const since = new Date(Date.parse(c.time) - MISSED_MATCH_MS).toISOString();
-        if (recorded.get(c.facts.pid, since, c.time) !== undefined) continue;
-        const id = this.#crashes.insert(c.facts, "notifier.log", new Date(c.time), "missed");
-        this.#crashes.finish(id, "missed", [], c.detail);
-        imported++;
-      }
-      if (fresh.length > 0) {
-        this.#stmt(
-          "INSERT INTO meta (key, value) VALUES ('journal_imported', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        ).run(fresh.at(-1)!.time);
-        this.#crashes.prune(new Date(), this.#limits);
-      }
-      return imported;
-    }, true);
+    return this.#conn.write(
+      "import the crashes the notifier journaled",
+      () => this.#crashes.importMissed(crashes, this.#limits),
+      true,
+    );
   }
 
   /** Mark crashes left `pending` by a daemon that died as `interrupted`; returns how many. */
   markInterrupted(): number {
-    return this.#write("mark interrupted crashes", () => this.#crashes.markInterrupted());
+    return this.#conn.write("mark interrupted crashes", () => this.#crashes.markInterrupted());
   }
 
   /** The newest crashes, oldest first. */
@@ -472,10 +370,7 @@ export class TriggerStore implements Disposable {
 
   /** Close the database; idempotent. */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#stmts = {};
-    this.#db.close();
+    this.#conn.close();
   }
 
   /** Same as {@linkcode TriggerStore.close}. */

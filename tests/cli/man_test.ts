@@ -26,23 +26,8 @@ Deno.test("dist/man holds exactly the pages the registry makes: run 'deno task m
 Deno.test("there is a page for lttng-trig and one per command, with every section", () => {
   const expected = [
     "lttng-trig.1",
-    ...[
-      "daemon",
-      "set",
-      "list",
-      "remove",
-      "history",
-      "show",
-      "watch",
-      "status",
-      "install",
-      "uninstall",
-      "completions",
-      "notify",
-      "help",
-    ].map((c) => `lttng-trig-${c}.1`),
-    "lttng-trig-concepts.7",
-    "lttng-trig-core-limits.5",
+    ...PROGRAM.commands.map((c) => `lttng-trig-${c.name}.1`),
+    ...TOPIC_PAGES.map((t) => `${t.name}.${t.section}`),
   ];
   assert.deepEqual(Object.keys(pages), expected);
   for (const [name, text] of Object.entries(pages).filter(([name]) => name.endsWith(".1"))) {

@@ -11,7 +11,7 @@ import { commandOutput } from "../fixtures/process.ts";
 import { TempUser } from "../fixtures/rel_user.ts";
 import { assertExit, cli, daemon, makeDirs, notifyArgs, show, type TestDirs } from "./_helpers.ts";
 import { USER_HOLD_MS } from "../../lib/notify/notifier.ts";
-import { HELD_DIR_NAME } from "../../lib/notify/held_slots.ts";
+import { HELD_DIR_NAME } from "../../lib/core/paths.ts";
 
 async function buildListener(): Promise<string> {
   const out = `${BUILD_DIR}/peer_listener`;

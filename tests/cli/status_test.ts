@@ -13,7 +13,8 @@ import {
   type KernelFiles,
 } from "../../lib/install/kernel_files.ts";
 import { corePatternFor } from "../../lib/install/pattern.ts";
-import { statusCommand, type StatusReport } from "../../lib/cli/status.ts";
+import { statusCommand } from "../../lib/cli/status.ts";
+import type { StatusReport } from "../../lib/cli/status_report.ts";
 import type { CommandContext } from "../../lib/cli/common.ts";
 import { LAUNCHER } from "../fixtures/paths.ts";
 import {

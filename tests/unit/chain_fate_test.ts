@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { NotifyEndpoint } from "../../lib/daemon/notify_endpoint.ts";
-import { type CrashRef, TriggerStore } from "../../lib/store/trigger_store.ts";
+import { TriggerStore } from "../../lib/store/trigger_store.ts";
+import type { CrashRef } from "../../lib/store/crashes.ts";
 import { namingCrash } from "../../lib/wire/notify_ref.ts";
 import type { ChainFate, CrashRecord } from "../../lib/protocol/records.ts";
 import { encodeChainResult, NotifyExtCommand } from "../../lib/wire/notify_ext.ts";

@@ -3,8 +3,10 @@
  * writes, what the notifier makes of it, and what install and status say.
  */
 import assert from "node:assert/strict";
-import { installCommand, parseInstallArgs } from "../../lib/cli/install.ts";
-import { gatherStatus, statusLines } from "../../lib/cli/status.ts";
+import { installCommand } from "../../lib/cli/install.ts";
+import { parseInstallArgs } from "../../lib/cli/install_args.ts";
+import { gatherStatus } from "../../lib/cli/status_report.ts";
+import { statusLines } from "../../lib/cli/status_lines.ts";
 import { CORE_PATTERN_PATH } from "../../lib/install/kernel_files.ts";
 import { corePatternFor } from "../../lib/install/pattern.ts";
 import { coreKeepingOf, coreKeepingText } from "../../lib/install/core_limit.ts";

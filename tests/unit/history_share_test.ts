@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { TriggerStore } from "../../lib/store/trigger_store.ts";
-import { shareCuts } from "../../lib/store/crashes.ts";
+import { shareCuts } from "../../lib/store/history_limits.ts";
 import type { CrashFacts } from "../../lib/core/crash_facts.ts";
 import { ON_ANY_CORE_DUMP } from "../../lib/core/trigger.ts";
 import { tempDir as temporaryDir } from "../fixtures/temp_dir.ts";

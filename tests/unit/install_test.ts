@@ -6,7 +6,8 @@
  * /proc/sys/kernel/core_pattern is in tests/e2e/install_test.ts.
  */
 import assert from "node:assert/strict";
-import { installCommand, uninstallCommand } from "../../lib/cli/install.ts";
+import { installCommand } from "../../lib/cli/install.ts";
+import { uninstallCommand } from "../../lib/cli/uninstall.ts";
 import { CORE_PATTERN_PATH, CORE_PIPE_LIMIT_PATH } from "../../lib/install/kernel_files.ts";
 import { corePatternFor, kernelHasPidfdSpecifier } from "../../lib/install/pattern.ts";
 

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { StoreError, TriggerExistsError, TriggerStore } from "../../lib/store/trigger_store.ts";
+import { TriggerStore } from "../../lib/store/trigger_store.ts";
+import { StoreError } from "../../lib/store/schema.ts";
+import { TriggerExistsError } from "../../lib/store/triggers.ts";
 import type { CrashFacts } from "../../lib/core/crash_facts.ts";
 import { ON_ANY_CORE_DUMP, type TriggerSpec } from "../../lib/core/trigger.ts";
 import { tempDir as temporaryDir } from "../fixtures/temp_dir.ts";

@@ -1,8 +1,6 @@
 import assert from "node:assert/strict";
 import type { CrashFacts } from "../../lib/core/crash_facts.ts";
 import {
-  conditionMatches,
-  execFilterWarning,
   formatRatePolicy,
   isValidTriggerName,
   ON_ANY_CORE_DUMP,
@@ -12,8 +10,9 @@ import {
   type TriggerCondition,
   triggerIdentity,
   type TriggerSpec,
-  validateTriggerSpec,
 } from "../../lib/core/trigger.ts";
+import { conditionMatches, execFilterWarning } from "../../lib/core/trigger_match.ts";
+import { validateTriggerSpec } from "../../lib/core/trigger_validate.ts";
 
 const CRASH: CrashFacts = {
   pid: 42,

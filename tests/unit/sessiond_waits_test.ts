@@ -1,0 +1,130 @@
+/**
+ * lttng-sessiond left waiting on a crashed process: the parsing of `/proc` and
+ * `getdents64` (lib/sys/socket_waits.ts) and when the daemon looks
+ * (lib/daemon/sessiond_waits.ts). The real thing, a traced program crashing during its
+ * registration with a real lttng-sessiond, is tests/e2e/sessiond_waits_test.ts.
+ */
+import assert from "node:assert/strict";
+import { blockedReadFd, parseDirents } from "../../lib/sys/socket_waits.ts";
+import { SessiondWaits } from "../../lib/daemon/sessiond_waits.ts";
+import type { CrashFacts } from "../../lib/core/crash_facts.ts";
+
+const X86_READS = new Set([0, 45, 47]);
+
+Deno.test("blockedReadFd reads the fd of a thread blocked in a read, and nothing else", () => {
+  const cases: [string, number | undefined][] = [
+    ["47 0x54 0x7ff50c0012c0 0x0 0x0 0x0 0x0 0x7ffd 0x7ff5", 0x54], // recvmsg
+    ["0 0x3 0x7ff0 0x1000 0x0 0x0 0x0 0x7ffd 0x7ff5", 3], // read
+    ["45 0x1f 0x7ff0 0x10 0x0 0x0 0x0 0x7ffd 0x7ff5\n", 0x1f], // recvfrom
+    ["232 0x22 0x7feec0004ec0 0x1 0xffffffff 0x0 0x0 0x7ffd 0x7ff5", undefined], // epoll_wait
+    ["202 0x5634d64df040 0x80 0x0 0x0 0x0 0x0 0x7ffd 0x7ff5", undefined], // futex
+    ["running", undefined],
+    ["-1 0x7ffd 0x7ff5", undefined], // blocked, not in a call
+    ["47", undefined],
+    ["47 84", undefined], // not hex
+    ["47 0x123456789", undefined], // wider than an fd
+    ["", undefined],
+  ];
+  for (const [text, fd] of cases) assert.equal(blockedReadFd(text, X86_READS), fd, text);
+});
+
+/** A `struct linux_dirent64` record: u64 inode, s64 offset, u16 length, u8 type, name. */
+function dirent(name: string, pad = 0): Uint8Array {
+  const bytes = new TextEncoder().encode(name);
+  const len = Math.ceil((19 + bytes.length + 1) / 8) * 8 + pad;
+  const rec = new Uint8Array(len);
+  new DataView(rec.buffer).setUint16(16, len, true);
+  rec.set(bytes, 19);
+  return rec;
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) out.set(p, (at += p.length) - p.length);
+  return out;
+}
+
+Deno.test("parseDirents reads every whole record and stops at one that does not fit", () => {
+  const cases: [string, Uint8Array, string[]][] = [
+    ["three records", concat(dirent("."), dirent(".."), dirent("14021")), [".", "..", "14021"]],
+    ["padded record", concat(dirent("14024", 8), dirent("14025")), ["14024", "14025"]],
+    ["empty", new Uint8Array(0), []],
+    ["cut short", concat(dirent("14021"), dirent("14022").subarray(0, 20)), ["14021"]],
+    [
+      "length past the end",
+      (() => {
+        const r = dirent("14021");
+        new DataView(r.buffer).setUint16(16, 200, true);
+        return r;
+      })(),
+      [],
+    ],
+    [
+      "length too small to move on",
+      (() => {
+        const r = dirent("14021");
+        new DataView(r.buffer).setUint16(16, 3, true);
+        return r;
+      })(),
+      [],
+    ],
+  ];
+  for (const [what, buf, names] of cases) assert.deepEqual(parseDirents(buf), names, what);
+});
+
+const crash = (pid: number, globalPid?: number) =>
+  ({ pid, ...(globalPid === undefined ? {} : { globalPid }) }) as CrashFacts;
+
+Deno.test("SessiondWaits looks at once for lttng-sessiond's waits on the crashed process, logs each ended wait, and stops looking when the action is done", async () => {
+  const calls: { waiter: number; comm: string; peer: number }[] = [];
+  const lines: string[] = [];
+  const waits = new SessiondWaits({
+    pidFile: "/run/x/lttng-sessiond.pid",
+    readFile: (path) => (assert.equal(path, "/run/x/lttng-sessiond.pid"), "4242\n"),
+    isDead: () => true,
+    end: (o) => {
+      calls.push({ waiter: o.waiter, comm: o.comm, peer: o.peer });
+      return { ended: calls.length === 1 ? [{ tid: 4250, fd: 84 }] : [] };
+    },
+    log: (l) => lines.push(l),
+  });
+  const done = Promise.withResolvers<void>();
+  waits.watch(crash(17, 9001), done.promise);
+  assert.deepEqual(calls, [{ waiter: 4242, comm: "lttng-sessiond", peer: 9001 }]);
+  assert.equal(waits.ended, 1);
+  assert.match(lines[0], /pid 4242, thread 4250\) was waiting on crashed pid 9001/);
+  done.resolve();
+  await done.promise;
+  await Promise.resolve();
+  // Its later looks (10 ms, 100 ms, 1 s) are cancelled: the test's op sanitizer fails on a
+  // timer left pending.
+  assert.equal(calls.length, 1);
+});
+
+Deno.test("SessiondWaits does nothing without a session daemon, and says once why it cannot look", async () => {
+  const lines: string[] = [];
+  let ends = 0;
+  const none = new SessiondWaits({
+    pidFile: "/nonexistent/lttng-sessiond.pid",
+    readFile: () => {
+      throw new Deno.errors.NotFound("no file");
+    },
+    end: () => (ends++, { ended: [] }),
+    log: (l) => lines.push(l),
+  });
+  none.watch(crash(5), Promise.resolve());
+  assert.equal(ends, 0);
+  const refused = new SessiondWaits({
+    pidFile: "p",
+    readFile: () => "77",
+    end: () => "cannot take fd 84 of pid 77: errno 1",
+    log: (l) => lines.push(l),
+  });
+  refused.watch(crash(5), Promise.resolve());
+  refused.watch(crash(6), Promise.resolve());
+  assert.deepEqual(lines, [
+    "lttng-sessiond's waits on crashed processes cannot be looked at: cannot take fd 84 of pid 77: errno 1",
+  ]);
+  await Promise.resolve();
+});

@@ -9,8 +9,8 @@
  * or for the session daemon's app timeout (5 s). The dump, meanwhile, waits on the
  * crash's snapshot when lttng-trig holds the process for its per-process buffers.
  *
- * So while an action runs for a crash, the root daemon looks at once, and again at 10 ms,
- * 100 ms and 1 s, for a thread of lttng-sessiond (the one of `lttng-sessiond.pid` in its
+ * So while an action runs for a crash, the root daemon looks at once, and again at 1, 3,
+ * 10, 30, 100 and 1000 ms, for a thread of lttng-sessiond (the one of `lttng-sessiond.pid` in its
  * run directory) blocked reading a socket whose peer is the crashed process, still
  * dumping core, and ends that wait (lib/sys/socket_waits.ts): lttng-sessiond sees the
  * process as gone, which it is but for its dump. The trade-off, in docs/NEVER_SILENT.md:
@@ -24,7 +24,7 @@ import type { CrashFacts } from "../core/crash_facts.ts";
 import { endWaitsOnDeadPeer, isDumpingCore } from "../sys/socket_waits.ts";
 
 /** When to look, in milliseconds after the action starts. */
-const LOOK_AT_MS = [0, 10, 100, 1000];
+const LOOK_AT_MS = [0, 1, 3, 10, 30, 100, 1000];
 
 /** Options of {@linkcode SessiondWaits}. */
 export interface SessiondWaitsOptions {

@@ -36,7 +36,7 @@ const COMMANDS: Record<string, Command> = {
   install: installCommand,
   uninstall: uninstallCommand,
   completions: (argv, ctx) => completionsCommand(argv, ctx, PROGRAM),
-  notify: async (argv) => (await import("../notify/cli.ts")).notifyMain(argv),
+  // `notify` is not here: main.ts runs it (lib/notify/cli.ts) without loading the CLI.
   help: helpCommand,
 };
 
@@ -59,7 +59,10 @@ function helpCommand(argv: string[], ctx: CommandContext): Promise<number> {
   return Promise.resolve(0);
 }
 
-/** Run the CLI on `argv`; resolves to the exit code. Never exits the process itself. */
+/**
+ * Run the CLI on `argv`; resolves to the exit code. Never exits the process itself.
+ * `notify` never comes here: main.ts dispatches it.
+ */
 export async function runCli(argv: string[], ctx = defaultContext()): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === "-h" || name === "--help") {
@@ -77,7 +80,7 @@ export async function runCli(argv: string[], ctx = defaultContext()): Promise<nu
     ctx.io.err("Usage: lttng-trig COMMAND [OPTIONS] (see 'lttng-trig --help')");
     return 2;
   }
-  // The notifier's arguments are data (an exec name may be "--help").
+  // A command whose arguments are data (rawArgs) takes no --help of its own.
   if (!spec.rawArgs && (rest.includes("-h") || rest.includes("--help"))) {
     ctx.io.out(renderHelp(spec).trimEnd());
     return 0;

@@ -62,12 +62,15 @@ import {
   exeProblem,
 } from "../install/preflight.ts";
 import {
+  hasNotifierConfig,
   type InstallState,
   installStatePath,
   previousPatternBytes,
   previousToRemember,
   readInstallState,
+  removeInstallState,
   writeInstallState,
+  writeNotifierConfig,
 } from "../install/state.ts";
 
 /**
@@ -152,7 +155,7 @@ export async function installCommand(
     if (plan.chain !== undefined) refuseSplitChain(plan.chain.specifiers, Deno.osRelease());
     const chained = plan.chain === undefined ? {} : {
       chainSpecifiers: plan.chain.specifiers,
-      // The notifier looks for install.json in the default state directory.
+      // The notifier looks for notifier.json in the default state directory.
       ...(stateDir === ROOT_STATE_DIR ? {} : { stateDir }),
     };
     pattern = fittingPattern(
@@ -185,6 +188,11 @@ export async function installCommand(
     kind.kind === "ours" && remembered !== undefined && stripNewline(current) === pattern &&
     newLimit === limit && JSON.stringify(remembered.chain) === JSON.stringify(plan.chain)
   ) {
+    // Installed by a version before notifier.json: write it now (the notifier reads
+    // install.json's chain meanwhile).
+    if (!(await hasNotifierConfig(stateDir))) {
+      await writeNotifierConfig(stateDir, remembered.chain, owners);
+    }
     ctx.io.out(`lttng-trig is already installed: core_pattern is '${pattern}'.`);
     return 0;
   }
@@ -225,7 +233,7 @@ export async function installCommand(
     if (remembered !== undefined) {
       await writeInstallState(stateDir, remembered, owners).catch(() => {});
     } else {
-      await Deno.remove(statePath).catch(() => {});
+      await removeInstallState(stateDir).catch(() => {});
     }
     throw new CommandError(
       `install failed: ${(err as Error).message}: ${
@@ -409,12 +417,11 @@ export async function uninstallCommand(
     );
   }
   try {
-    await Deno.remove(statePath);
+    await removeInstallState(stateDir);
   } catch (err) {
-    throw new CommandError(
-      `core_pattern is restored, but ${statePath} cannot be removed: ${(err as Error).message}`,
-      { cause: err },
-    );
+    throw new CommandError(`core_pattern is restored, but ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   ctx.io.out(
     `Uninstalled: core_pattern is back to ${shownPrevious}, core_pipe_limit to ${limitText}.`,

@@ -9,7 +9,7 @@ import fs from "node:fs";
 import zlib from "node:zlib";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import type { CoreOutcome } from "./notifier.ts";
+import type { CoreOutcome } from "./notifier_io.ts";
 import { safeExecName } from "../core/paths.ts";
 import { ownershipProblem } from "../core/ownership.ts";
 import { limitUidOf } from "../sys/subuid.ts";

@@ -9,6 +9,7 @@ import { UsageError } from "../core/errors.ts";
 import { DEFAULT_CHAIN_TIMEOUT_MS } from "../install/chain_plan.ts";
 import { patternPathProblem } from "../install/pattern.ts";
 import { type CommandSpec, HELP_OPTION, parse, usageLine } from "../core/registry.ts";
+import { INSTALL_STATE_NAME, NOTIFIER_CONFIG_NAME } from "../core/paths.ts";
 
 /**
  * The core_pipe_limit install sets when it finds 0. A non-zero limit makes the kernel
@@ -34,7 +35,7 @@ export const INSTALL_SPEC = {
       name: "chain",
       type: "boolean",
       help:
-        "Keep a '|program' crash handler (apport, systemd-coredump, ABRT) working: after its own actions, while the crash is still held, the notifier runs it as the kernel would have (the same arguments from the same crash, the core on its stdin, cwd /, an empty environment). Every crash reaches it, even with no daemon running. install.json keeps its pattern; uninstall restores it. A coredump socket ('@...') cannot be chained.",
+        `Keep a '|program' crash handler (apport, systemd-coredump, ABRT) working: after its own actions, while the crash is still held, the notifier runs it as the kernel would have (the same arguments from the same crash, the core on its stdin, cwd /, an empty environment). Every crash reaches it, even with no daemon running. ${INSTALL_STATE_NAME} keeps its pattern, ${NOTIFIER_CONFIG_NAME} tells the notifier how to run it; uninstall restores it. A coredump socket ('@...') cannot be chained.`,
       examples: ["lttng-trig install --chain"],
     },
     {
@@ -135,8 +136,12 @@ export const INSTALL_SPEC = {
       help: "How many crashes the kernel pipes to helpers at once.",
     },
     {
-      path: "STATE_DIR/install.json",
+      path: `STATE_DIR/${INSTALL_STATE_NAME}`,
       help: "The previous core_pattern and core_pipe_limit, for uninstall.",
+    },
+    {
+      path: `STATE_DIR/${NOTIFIER_CONFIG_NAME}`,
+      help: "What the notifier reads on a crash: the chained handler (--chain).",
     },
   ],
   seeAlso: ["lttng-trig-uninstall(1)", "lttng-trig-status(1)", "lttng-trig-notify(1)"],
@@ -260,7 +265,7 @@ export const UNINSTALL_SPEC = {
   name: "uninstall",
   summary: "Restore the core_pattern that install replaced",
   description: [
-    "Give /proc/sys/kernel/core_pattern back: write the core_pattern and core_pipe_limit that 'lttng-trig install' remembered in STATE_DIR/install.json, exactly as they were, check them by reading them back, and forget them (remove install.json). Needs root.",
+    `Give /proc/sys/kernel/core_pattern back: write the core_pattern and core_pipe_limit that 'lttng-trig install' remembered in STATE_DIR/install.json, exactly as they were, check them by reading them back, and forget them (remove install.json, and ${NOTIFIER_CONFIG_NAME} beside it). Needs root.`,
     "If core_pattern no longer runs lttng-trig (someone changed it since install), uninstall refuses to overwrite it unless --force.",
   ],
   positionals: [],
@@ -285,6 +290,7 @@ export const UNINSTALL_SPEC = {
   files: [
     { path: "/proc/sys/kernel/core_pattern", help: "What the kernel does with a core dump." },
     { path: "STATE_DIR/install.json", help: "What install remembered." },
+    { path: `STATE_DIR/${NOTIFIER_CONFIG_NAME}`, help: "What install told the notifier." },
   ],
   seeAlso: ["lttng-trig-install(1)"],
 } as const satisfies CommandSpec;

@@ -1,6 +1,10 @@
 /**
- * lttng-trig's entry point: the only place that exits. The notifier is dispatched first
- * and loads only its own modules, since the kernel runs it on every crash.
+ * lttng-trig's entry point: the one dispatcher, and the only place that exits. The
+ * notifier is dispatched here, first, to lib/notify/cli.ts: the kernel runs it on every
+ * crash, and it loads only its own modules, never the CLI (lib/cli) and its command
+ * registry. Every other command goes to lib/cli/main.ts. Both are dynamic imports, loaded
+ * lazily (deno.json `"unstable": ["lazy-dynamic-imports"]`): a crash loads nothing of
+ * the CLI's graph.
  *
  * @module
  */

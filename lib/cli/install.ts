@@ -47,11 +47,14 @@ import {
   exeProblem,
 } from "../install/preflight.ts";
 import {
+  hasNotifierConfig,
   type InstallState,
   installStatePath,
   previousToRemember,
   readInstallState,
+  removeInstallState,
   writeInstallState,
+  writeNotifierConfig,
 } from "../install/state.ts";
 
 /**
@@ -134,7 +137,7 @@ export async function installCommand(
     if (plan.chain !== undefined) refuseSplitChain(plan.chain.specifiers, Deno.osRelease());
     const chained = plan.chain === undefined ? {} : {
       chainSpecifiers: plan.chain.specifiers,
-      // The notifier looks for install.json in the default state directory.
+      // The notifier looks for notifier.json in the default state directory.
       ...(stateDir === ROOT_STATE_DIR ? {} : { stateDir }),
     };
     pattern = fittingPattern(
@@ -167,6 +170,11 @@ export async function installCommand(
     kind.kind === "ours" && remembered !== undefined && stripNewline(current) === pattern &&
     newLimit === limit && JSON.stringify(remembered.chain) === JSON.stringify(plan.chain)
   ) {
+    // Installed by a version before notifier.json: write it now (the notifier reads
+    // install.json's chain meanwhile).
+    if (!(await hasNotifierConfig(stateDir))) {
+      await writeNotifierConfig(stateDir, remembered.chain, owners);
+    }
     ctx.io.out(`lttng-trig is already installed: core_pattern is '${pattern}'.`);
     return 0;
   }
@@ -207,7 +215,7 @@ export async function installCommand(
     if (remembered !== undefined) {
       await writeInstallState(stateDir, remembered, owners).catch(() => {});
     } else {
-      await Deno.remove(statePath).catch(() => {});
+      await removeInstallState(stateDir).catch(() => {});
     }
     throw new CommandError(
       `install failed: ${(err as Error).message}: ${

@@ -10,6 +10,7 @@ import { DEFAULT_CHAIN_TIMEOUT_MS } from "../install/chain_plan.ts";
 import { patternPathProblem } from "../install/pattern.ts";
 import { type CommandSpec, HELP_OPTION, usageLine } from "../core/registry.ts";
 import { parse } from "../core/option_parser.ts";
+import { INSTALL_STATE_NAME, NOTIFIER_CONFIG_NAME } from "../core/paths.ts";
 
 /**
  * The core_pipe_limit install sets when it finds 0. A non-zero limit makes the kernel
@@ -44,7 +45,7 @@ export const INSTALL_SPEC = {
       name: "chain",
       type: "boolean",
       help:
-        "Keep a '|program' crash handler (apport, systemd-coredump, ABRT) working: after its own actions, while the crash is still held, the notifier runs it as the kernel would have (the same arguments from the same crash, the core on its stdin, cwd /, an empty environment). Every crash reaches it, even with no daemon running. install.json keeps its pattern; uninstall restores it. A coredump socket ('@...') cannot be chained.",
+        `Keep a '|program' crash handler (apport, systemd-coredump, ABRT) working: after its own actions, while the crash is still held, the notifier runs it as the kernel would have (the same arguments from the same crash, the core on its stdin, cwd /, an empty environment). Every crash reaches it, even with no daemon running. ${INSTALL_STATE_NAME} keeps its pattern, ${NOTIFIER_CONFIG_NAME} tells the notifier how to run it; uninstall restores it. A coredump socket ('@...') cannot be chained.`,
       examples: ["lttng-trig install --chain"],
     },
     {
@@ -159,8 +160,12 @@ export const INSTALL_SPEC = {
       help: "How many crashes the kernel pipes to helpers at once.",
     },
     {
-      path: "STATE_DIR/install.json",
+      path: `STATE_DIR/${INSTALL_STATE_NAME}`,
       help: "The previous core_pattern and core_pipe_limit, for uninstall.",
+    },
+    {
+      path: `STATE_DIR/${NOTIFIER_CONFIG_NAME}`,
+      help: "What the notifier reads on a crash: the chained handler (--chain).",
     },
   ],
   seeAlso: ["lttng-trig-uninstall(1)", "lttng-trig-status(1)", "lttng-trig-notify(1)"],

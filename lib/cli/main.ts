@@ -11,7 +11,10 @@ import { renderHelp, renderProgramHelp } from "../core/registry.ts";
 import { findCommand, PROGRAM } from "./program.ts";
 import { VERSION } from "./version.ts";
 
-/** Run the CLI on `argv`; resolves to the exit code. Never exits the process itself. */
+/**
+ * Run the CLI on `argv`; resolves to the exit code. Never exits the process itself.
+ * `notify` never comes here: main.ts dispatches it.
+ */
 export async function runCli(argv: string[], ctx = defaultContext()): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === "-h" || name === "--help") {

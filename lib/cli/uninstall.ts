@@ -6,7 +6,7 @@
  * @module
  */
 import { CommandError, UsageError } from "../core/errors.ts";
-import { resolveStateDir } from "../core/paths.ts";
+import { NOTIFIER_CONFIG_NAME, resolveStateDir } from "../core/paths.ts";
 import type { CommandContext } from "./common.ts";
 import { type CommandSpec, HELP_OPTION, usageLine } from "../core/registry.ts";
 import { parse } from "../core/option_parser.ts";
@@ -20,7 +20,12 @@ import {
   writeKernelFile,
 } from "../install/kernel_files.ts";
 import { classifyCorePattern, quotePattern } from "../install/pattern.ts";
-import { installStatePath, previousPatternBytes, readInstallState } from "../install/state.ts";
+import {
+  installStatePath,
+  previousPatternBytes,
+  readInstallState,
+  removeInstallState,
+} from "../install/state.ts";
 import { type InstallCommandOptions, requireRoot } from "./install.ts";
 
 const encoder = new TextEncoder();
@@ -31,7 +36,7 @@ export const UNINSTALL_SPEC = {
   name: "uninstall",
   summary: "Restore the core_pattern that install replaced",
   description: [
-    "Give /proc/sys/kernel/core_pattern back: write the core_pattern and core_pipe_limit that 'lttng-trig install' remembered in STATE_DIR/install.json, exactly as they were, check them by reading them back, and forget them (remove install.json). Needs root.",
+    `Give /proc/sys/kernel/core_pattern back: write the core_pattern and core_pipe_limit that 'lttng-trig install' remembered in STATE_DIR/install.json, exactly as they were, check them by reading them back, and forget them (remove install.json, and ${NOTIFIER_CONFIG_NAME} beside it). Needs root.`,
     "If core_pattern no longer runs lttng-trig (someone changed it since install), uninstall refuses to overwrite it unless --force.",
   ],
   positionals: [],
@@ -56,6 +61,7 @@ export const UNINSTALL_SPEC = {
   files: [
     { path: "/proc/sys/kernel/core_pattern", help: "What the kernel does with a core dump." },
     { path: "STATE_DIR/install.json", help: "What install remembered." },
+    { path: `STATE_DIR/${NOTIFIER_CONFIG_NAME}`, help: "What install told the notifier." },
   ],
   seeAlso: ["lttng-trig-install(1)"],
 } as const satisfies CommandSpec;
@@ -118,12 +124,11 @@ export async function uninstallCommand(
     );
   }
   try {
-    await Deno.remove(statePath);
+    await removeInstallState(stateDir);
   } catch (err) {
-    throw new CommandError(
-      `core_pattern is restored, but ${statePath} cannot be removed: ${(err as Error).message}`,
-      { cause: err },
-    );
+    throw new CommandError(`core_pattern is restored, but ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   ctx.io.out(
     `Uninstalled: core_pattern is back to ${shownPrevious}, core_pipe_limit to ${limitText}.`,

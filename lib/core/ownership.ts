@@ -45,3 +45,38 @@ export function ownershipProblem(
 export function octalMode(mode: number): string {
   return (mode & 0o777).toString(8);
 }
+
+/**
+ * Why root must not trust the file or directory at `path` that lstat described as `st`,
+ * in words for the user, or `undefined` when it may: a link, or a file another user owns
+ * or can write. For the state files root acts on (install.json, notifier.json).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { trustRefusal } from "./ownership.ts";
+ *
+ * assert.equal(trustRefusal({ uid: 0, mode: 0o100600, isSymlink: false }, "/s/x.json", [0]), undefined);
+ * assert.equal(
+ *   trustRefusal({ uid: 0, mode: 0o100666, isSymlink: false }, "/s/x.json", [0]),
+ *   "/s/x.json is writable by others (mode 666): run 'chmod go-w /s/x.json'",
+ * );
+ * ```
+ */
+export function trustRefusal(
+  st: OwnedFile & { isSymlink: boolean },
+  path: string,
+  owners: readonly number[],
+): string | undefined {
+  if (st.isSymlink) return `${path} is a symbolic link: remove it`;
+  const problem = ownershipProblem(st, owners);
+  if (problem?.kind === "owner") {
+    return `${path} belongs to uid ${problem.uid}, not to you: remove it`;
+  }
+  if (problem?.kind === "writable") {
+    return `${path} is writable by others (mode ${
+      octalMode(problem.mode)
+    }): run 'chmod go-w ${path}'`;
+  }
+  return undefined;
+}

@@ -21,6 +21,13 @@ export const ROOT_STATE_DIR = "/var/lib/lttng-trig";
 export const STORE_FILE_NAME = "lttng-trig.db";
 /** The notifier's failure journal, in the state directory. */
 export const NOTIFIER_LOG_NAME = "notifier.log";
+/** What `install` replaced in the kernel (lib/install/state.ts), in the state directory. */
+export const INSTALL_STATE_NAME = "install.json";
+/**
+ * What the notifier reads on a crash (lib/core/notifier_config.ts), in the state directory:
+ * written by `install` beside install.json, removed by `uninstall`.
+ */
+export const NOTIFIER_CONFIG_NAME = "notifier.json";
 /** Where root's daemon writes its metrics: node_exporter's textfile collector on Debian. */
 export const DEFAULT_METRICS_DIR = "/var/lib/prometheus/node-exporter";
 /** The daemon's metrics file, in the metrics directory (the collector reads `*.prom`). */
@@ -117,8 +124,6 @@ export const JOURNAL_SOCKET = "/run/systemd/journal/socket";
  * store. It is never removed: removing a lock file would reopen the race.
  */
 export const LOCK_FILE_NAME = "lttng-trig.lock";
-/** What install remembers (the pattern it replaced, the chain), in the state directory. */
-export const INSTALL_STATE_NAME = "install.json";
 /** The chained handler's journal, in the state directory. */
 export const CHAIN_LOG_NAME = "chain.log";
 /** The held crashes' slot directory's name, in the root daemon's run directory. */

@@ -17,8 +17,6 @@ import {
   ONANYCOREDUMP_C_SIZE,
 } from "../wire/notify.ts";
 import {
-  CORE_RESULT_MAX,
-  decodeCoreResult,
   decodeOnAnyCoreDumpExt,
   NotifyExtCommand,
   ONANYCOREDUMP_EXT_MAX,
@@ -27,8 +25,11 @@ import {
 import {
   CHAIN_RESULT_MAX,
   type ChainResultMessage,
+  CORE_RESULT_MAX,
   decodeChainResult,
-} from "../wire/notify_ext.ts";
+  decodeCoreResult,
+} from "../wire/notify_results.ts";
+import { linuxSignalName } from "../core/signals.ts";
 import {
   CHAIN_RESULT_OF_MAX,
   CORE_RESULT_OF_MAX,
@@ -272,8 +273,8 @@ function followUp(
   return { ref: { id: crashId }, rest };
 }
 
-/** The record of a CHAIN_RESULT. */
+/** The record of a CHAIN_RESULT: its signal by name (`SIGKILL`), as the notifier saw it. */
 export function chainFateOf(m: ChainResultMessage): ChainFate {
-  const { pid: _pid, ...fate } = m;
-  return fate;
+  const { pid: _pid, signal, ...fate } = m;
+  return signal === undefined ? fate : { ...fate, signal: linuxSignalName(signal) };
 }

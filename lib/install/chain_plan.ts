@@ -7,8 +7,8 @@
  */
 import { CommandError } from "../core/errors.ts";
 import { classifyCorePattern, quotePattern } from "./pattern.ts";
-import { pipeCommandOf, programOf, specifiersUsed } from "./specifiers.ts";
-import type { ChainState } from "./state.ts";
+import { pipeCommandOf, programOf, specifiersUsed } from "../core/core_specifiers.ts";
+import type { ChainState } from "../core/notifier_config.ts";
 
 /** How long a chained handler may hold a crash unless told otherwise. */
 export const DEFAULT_CHAIN_TIMEOUT_MS = 60_000;

@@ -7,7 +7,7 @@
  */
 import { COREDUMP_SOCKET_NAME } from "../core/paths.ts";
 import { kernelVersion } from "../core/kernel_version.ts";
-import { chainWords } from "./specifiers.ts";
+import { chainWords } from "../core/chain_words.ts";
 
 /**
  * The longest core_pattern the kernel keeps, in bytes: CORENAME_MAX_SIZE (128) less the
@@ -32,10 +32,10 @@ export interface CorePatternOptions {
   coreLimit?: "honour" | "ignore";
   /**
    * The specifiers a chained handler's pattern uses (`install --chain`): the pattern then
-   * carries the values the notifier needs to run it (lib/install/specifiers.ts).
+   * carries the values the notifier needs to run it (lib/core/chain_words.ts).
    */
   chainSpecifiers?: string;
-  /** Tell the notifier where install.json is, when not in the default state directory. */
+  /** Tell the notifier where notifier.json is, when not in the default state directory. */
   stateDir?: string;
   /**
    * With the facts, pass the crashing thread's tid (`--tid=%i`). Without it the crash

@@ -1,13 +1,16 @@
 /**
  * STATE_DIR/install.json: what `install` replaced in the kernel, written before the kernel
  * is touched so that an interrupted install never loses the previous handler, and read
- * back by `uninstall` (which writes it into the kernel, as root) and `status`.
+ * back by `uninstall` (which writes it into the kernel, as root) and `status`. Beside it,
+ * STATE_DIR/notifier.json (lib/core/notifier_config.ts): what the notifier reads on a
+ * crash, written and removed with it.
  *
  * @module
  */
 import { CommandError } from "../core/errors.ts";
-import { octalMode, ownershipProblem } from "../core/ownership.ts";
-import { INSTALL_STATE_NAME } from "../core/paths.ts";
+import { trustRefusal } from "../core/ownership.ts";
+import { INSTALL_STATE_NAME, NOTIFIER_CONFIG_NAME } from "../core/paths.ts";
+import { type ChainState, isChainState, type NotifierConfig } from "../core/notifier_config.ts";
 import { type CorePatternKind, KERNEL_DEFAULT_CORE_PATTERN, quotePattern } from "./pattern.ts";
 
 /**
@@ -23,8 +26,8 @@ export interface InstallState {
   /** The core_pipe_limit in force after install. */
   corePipeLimit: number;
   /**
-   * The crash handler lttng-trig runs after its own actions (`install --chain`): the
-   * notifier reads it here on each crash.
+   * The crash handler lttng-trig runs after its own actions (`install --chain`); the
+   * notifier reads it in notifier.json (here only for an install made before that file).
    */
   chain?: ChainState;
   /** What was there before the first install. */
@@ -39,25 +42,6 @@ export interface InstallState {
     /** core_pipe_limit exactly as /proc returned it. */
     corePipeLimit: string;
   };
-}
-
-/** A chained crash handler, in install.json. */
-export interface ChainState {
-  /** The program, as the previous pattern names it. */
-  program: string;
-  /** The previous pattern's command: its text after `|`, expanded on each crash. */
-  command: string;
-  /** The specifiers `command` uses (as lib/install/specifiers.ts specifiersUsed). */
-  specifiers: string;
-  /** How long the chained handler may hold the crash, in ms, before it is killed. */
-  timeoutMs: number;
-}
-
-function isChainState(v: unknown): v is ChainState {
-  const c = v as ChainState | null;
-  return typeof c === "object" && c !== null && typeof c.program === "string" &&
-    typeof c.command === "string" && typeof c.specifiers === "string" &&
-    Number.isSafeInteger(c.timeoutMs) && c.timeoutMs > 0;
 }
 
 /** Options of {@linkcode readInstallState}. */
@@ -173,21 +157,18 @@ export function installStatePath(stateDir: string): string {
   return `${stateDir}/${INSTALL_STATE_NAME}`;
 }
 
+/** Path of notifier.json in `stateDir`. */
+export function notifierConfigPath(stateDir: string): string {
+  return `${stateDir}/${NOTIFIER_CONFIG_NAME}`;
+}
+
 /**
  * Refuse a file or directory that root trusts when another user could have written it:
  * uninstall writes install.json's pattern into the kernel, which runs it as root.
  */
 function checkTrusted(st: Deno.FileInfo, path: string, owners: readonly number[]): void {
-  if (st.isSymlink) throw new CommandError(`${path} is a symbolic link: remove it`);
-  const problem = ownershipProblem(st, owners);
-  if (problem?.kind === "owner") {
-    throw new CommandError(`${path} belongs to uid ${st.uid}, not to you: remove it`);
-  }
-  if (problem?.kind === "writable") {
-    throw new CommandError(
-      `${path} is writable by others (mode ${octalMode(problem.mode)}): run 'chmod go-w ${path}'`,
-    );
-  }
+  const refusal = trustRefusal(st, path, owners);
+  if (refusal !== undefined) throw new CommandError(refusal);
 }
 
 /**
@@ -229,12 +210,29 @@ export async function readInstallState(
 }
 
 /**
- * Write install.json atomically (a 0600 temporary file, synced, renamed into place), in a
- * state directory that is created 0700 and must be owned by one of `trustedOwners`.
+ * Write install.json, and notifier.json with its chain, each atomically (a 0600 temporary
+ * file, synced, renamed into place), in a state directory that is created 0700 and must
+ * be owned by one of `trustedOwners`. notifier.json comes first: once install.json says
+ * what is installed, the notifier's file says the same.
  */
 export async function writeInstallState(
   stateDir: string,
   state: InstallState,
+  trustedOwners: readonly number[],
+): Promise<void> {
+  await writeNotifierConfig(stateDir, state.chain, trustedOwners);
+  await writeAtomically(installStatePath(stateDir), JSON.stringify(state, null, 2) + "\n");
+}
+
+/**
+ * Write notifier.json for `chain` (none: a notifier.json without one) atomically, in a
+ * state directory as {@linkcode writeInstallState} wants it. `install` calls it alone
+ * when lttng-trig is installed already but notifier.json is missing (an install made
+ * before it).
+ */
+export async function writeNotifierConfig(
+  stateDir: string,
+  chain: ChainState | undefined,
   trustedOwners: readonly number[],
 ): Promise<void> {
   try {
@@ -248,13 +246,54 @@ export async function writeInstallState(
   const dirInfo = await Deno.lstat(stateDir);
   if (!dirInfo.isDirectory) throw new CommandError(`${stateDir} is not a directory`);
   checkTrusted(dirInfo, stateDir, trustedOwners);
-  const path = installStatePath(stateDir);
+  const config: NotifierConfig = { version: 1, ...(chain === undefined ? {} : { chain }) };
+  await writeAtomically(notifierConfigPath(stateDir), JSON.stringify(config, null, 2) + "\n");
+}
+
+/** Whether notifier.json is in `stateDir` (as a file or anything else). */
+export async function hasNotifierConfig(stateDir: string): Promise<boolean> {
+  try {
+    await Deno.lstat(notifierConfigPath(stateDir));
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw new CommandError(
+      `cannot read ${notifierConfigPath(stateDir)}: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
+  }
+}
+
+/**
+ * Remove install.json, then notifier.json (one already gone is fine: an install made
+ * before it had none). Both are tried; the first failure is thrown, as
+ * "PATH cannot be removed: REASON".
+ */
+export async function removeInstallState(stateDir: string): Promise<void> {
+  let failure: CommandError | undefined;
+  for (const path of [installStatePath(stateDir), notifierConfigPath(stateDir)]) {
+    try {
+      await Deno.remove(path);
+    } catch (err) {
+      if (path !== installStatePath(stateDir) && err instanceof Deno.errors.NotFound) continue;
+      failure ??= new CommandError(`${path} cannot be removed: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  }
+  if (failure !== undefined) throw failure;
+}
+
+/** Write `text` to `path` through a 0600 temporary file, synced, renamed into place. */
+async function writeAtomically(path: string, text: string): Promise<void> {
   const tmp = `${path}.${Deno.pid}.tmp`;
   try {
     {
       using file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
       await Deno.chmod(tmp, 0o600);
-      const data = encoder.encode(JSON.stringify(state, null, 2) + "\n");
+      const data = encoder.encode(text);
       let off = 0;
       while (off < data.byteLength) off += await file.write(data.subarray(off));
       await file.sync();

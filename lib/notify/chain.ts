@@ -1,9 +1,10 @@
 /**
  * Running the chained crash handler (`install --chain`): after the daemons replied, the
  * notifier runs the handler core_pattern named before lttng-trig, as the kernel would
- * have: argv expanded from the same crash (lib/install/specifiers.ts), the core streamed
+ * have: argv expanded from the same crash (lib/core/core_specifiers.ts), the core streamed
  * on its stdin, cwd `/`, an empty environment. The crash stays held until it exits, or
- * until its deadline, when it is killed. Loaded only when a chain is configured.
+ * until its deadline, when it is killed. Loaded only when a chain is configured. The
+ * handler is the one STATE_DIR/notifier.json names (lib/core/notifier_config.ts).
  *
  * `%F`: the kernel gives a helper whose pattern has `%F` a pidfd of the crashed process
  * as its fd 3, without close-on-exec; lttng-trig's pattern has `%F` when the chained one
@@ -12,9 +13,10 @@
  *
  * @module
  */
-import { CHAIN_LOG_NAME } from "../core/paths.ts";
-import { expandPipeCommand } from "../install/specifiers.ts";
-import { type ChainState, readInstallState } from "../install/state.ts";
+import { expandPipeCommand } from "../core/core_specifiers.ts";
+import { type ChainState, isChainState, isNotifierConfig } from "../core/notifier_config.ts";
+import { CHAIN_LOG_NAME, INSTALL_STATE_NAME, NOTIFIER_CONFIG_NAME } from "../core/paths.ts";
+import { trustRefusal } from "../core/ownership.ts";
 import type { ChainFate, CoreFate } from "../protocol/records.ts";
 
 /** Options of {@linkcode runChain}. */
@@ -28,15 +30,62 @@ export interface RunChainOptions {
   keep?: (core: ReadableStream<Uint8Array>) => Promise<CoreFate>;
 }
 
-/** The chain install.json names, or why it cannot be had. */
-export async function loadChain(stateDir: string): Promise<ChainState | string> {
+/**
+ * The chained handler STATE_DIR/notifier.json names, or why it cannot be had. An install
+ * made before notifier.json existed has only install.json: its `chain` is read then, so
+ * that its crashes still reach the chained handler until `install` runs again. Either
+ * file, and the directory, are refused when a uid other than `owners` could have written
+ * them: the handler runs as root.
+ */
+export async function loadChain(
+  stateDir: string,
+  owners: readonly number[] = [Deno.uid() ?? 0],
+): Promise<ChainState | string> {
   try {
-    const state = await readInstallState(stateDir, { trustedOwners: [Deno.uid() ?? 0] });
-    if (state?.chain === undefined) return `no chained handler in ${stateDir}/install.json`;
-    return state.chain;
+    const config = await readTrustedJson(stateDir, NOTIFIER_CONFIG_NAME, owners);
+    if (config !== undefined) {
+      if (!isNotifierConfig(config.value)) {
+        return `${config.path} is not a valid notifier file: run 'lttng-trig install --chain' again`;
+      }
+      return config.value.chain ?? `no chained handler in ${config.path}`;
+    }
+    const state = await readTrustedJson(stateDir, INSTALL_STATE_NAME, owners);
+    if (state === undefined) {
+      return `neither ${NOTIFIER_CONFIG_NAME} nor ${INSTALL_STATE_NAME} is in ${stateDir}`;
+    }
+    const chain = (state.value as { chain?: unknown } | null)?.chain;
+    return isChainState(chain) ? chain : `no chained handler in ${state.path}`;
   } catch (err) {
     return (err as Error).message;
   }
+}
+
+/** `dir/name` parsed (`undefined` as the value when it is not JSON); `undefined` when absent. */
+async function readTrustedJson(
+  dir: string,
+  name: string,
+  owners: readonly number[],
+): Promise<{ path: string; value: unknown } | undefined> {
+  const path = `${dir}/${name}`;
+  let st: Deno.FileInfo;
+  try {
+    st = await Deno.lstat(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    throw new Error(`cannot read ${path}: ${(err as Error).message}`);
+  }
+  const refusal = trustRefusal(await Deno.lstat(dir), dir, owners) ??
+    trustRefusal(st, path, owners);
+  if (refusal !== undefined) throw new Error(refusal);
+  let value: unknown;
+  try {
+    value = JSON.parse(await Deno.readTextFile(path));
+  } catch (err) {
+    if (!(err instanceof SyntaxError)) {
+      throw new Error(`cannot read ${path}: ${(err as Error).message}`);
+    }
+  }
+  return { path, value };
 }
 
 /**
@@ -96,7 +145,7 @@ export function lockstepTee(
 
 /**
  * Run the chained handler on one crash: `values` are the crash's specifier values, as
- * lib/install/specifiers.ts chainValuesOf gives them; `core` is the core pipe. Resolves
+ * lib/core/chain_words.ts chainValuesOf gives them; `core` is the core pipe. Resolves
  * once the handler ended (or was killed at the deadline), with the core pipe read or
  * cancelled to its end, and what became of the kept core, if one was.
  */

@@ -5,11 +5,13 @@
  *
  * @module
  */
-import { chainValuesOf } from "../install/specifiers.ts";
+import { chainValuesOf } from "../core/chain_words.ts";
+import { linuxSignalNumber } from "../core/signals.ts";
 import { journalChain, loadChain, runChain } from "./chain.ts";
+import type { ChainFate } from "../protocol/records.ts";
 import type { NotifyArgs } from "./args.ts";
-import type { ChainFate, CoreFate } from "../protocol/records.ts";
-import { encodeChainResult } from "../wire/notify_ext.ts";
+import type { CoreFate } from "../protocol/records.ts";
+import { type ChainResultMessage, encodeChainResult } from "../wire/notify_results.ts";
 
 /** A release of the crash through the chained handler, and its record. */
 export interface ChainedRelease {
@@ -24,7 +26,7 @@ export interface ChainedRelease {
 
 /**
  * The release of one crash: `words` are the notifier's (after `notify`), `stateDir`
- * holds install.json, `keep` keeps a copy of the core (`--core-dir`).
+ * holds notifier.json, `keep` keeps a copy of the core (`--core-dir`).
  */
 export function chainedRelease(
   words: string[],
@@ -63,7 +65,7 @@ export function chainedRelease(
     async record(args, tell) {
       if (outcome === undefined) return [];
       // The daemons record it in their history; chain.log stays the record when none runs.
-      const told = tell?.(encodeChainResult({ pid: args.pid, ...outcome }))
+      const told = tell?.(encodeChainResult(chainResultOf(args.pid, outcome)))
         .catch((err) => [`cannot tell the daemons: ${(err as Error).message}`]);
       const entry = {
         time: new Date().toISOString(),
@@ -81,4 +83,11 @@ export function chainedRelease(
       return failures;
     },
   };
+}
+
+/** The CHAIN_RESULT of `outcome`: the wire carries its signal by number. */
+function chainResultOf(pid: number, outcome: ChainFate): ChainResultMessage {
+  const { signal, ...rest } = outcome;
+  const n = signal === undefined ? undefined : linuxSignalNumber(signal);
+  return { pid, ...rest, ...(n === undefined ? {} : { signal: n }) };
 }

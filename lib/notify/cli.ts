@@ -4,10 +4,12 @@
  * @module
  */
 import { kernelSplitsExecName, parseNotifyArgs } from "./args.ts";
-import { DEFAULT_HOLD_MS, type Delivery, runNotifier, sendToReplied } from "./notifier.ts";
+import { DEFAULT_HOLD_MS, runNotifier } from "./notifier.ts";
+import type { Delivery } from "./deliver.ts";
 import { NotifyStatus } from "../wire/notify.ts";
 import { denoNotifierIo, journalFailure } from "./io.ts";
 import { processPathEnv, resolveStateDir, ROOT_STATE_DIR } from "../core/paths.ts";
+import { hasChain } from "../core/chain_words.ts";
 
 /** Run the notifier on the words after `notify`; resolves to the exit code. */
 export async function notifyMain(words: string[]): Promise<number> {
@@ -57,7 +59,7 @@ export async function notifyMain(words: string[]): Promise<number> {
   } catch { /* no HOME: keep the root default */ }
   // `install --chain`: the previous crash handler runs once the replies are in (or the
   // daemons are absent), and holds the crash until it is done. Loaded only then.
-  const chained = chainConfigured(words)
+  const chained = hasChain(words)
     ? (await import("./chain_release.ts")).chainedRelease(words, stateDir, keep)
     : undefined;
   const io = chained !== undefined
@@ -78,6 +80,7 @@ export async function notifyMain(words: string[]): Promise<number> {
   });
   if (chained !== undefined) {
     // After the release: the daemons that replied record what the handler did.
+    const { sendToReplied } = await import("./follow_up.ts");
     const tell = (frame: Uint8Array) => sendToReplied(run.deliveries, args.uid, frame, io);
     run.failures.push(...(await chained.record(args, tell)));
   }
@@ -102,13 +105,4 @@ export async function notifyMain(words: string[]): Promise<number> {
 function rootGotIt(d: Delivery): boolean {
   return d.target === "root" &&
     (d.outcome === "sent" || (d.outcome === "replied" && d.status !== NotifyStatus.UNAVAILABLE));
-}
-
-/** Does the notifier's command line carry `--chain=` among its leading options? */
-function chainConfigured(words: string[]): boolean {
-  for (const w of words) {
-    if (!w.startsWith("--")) return false;
-    if (w.startsWith("--chain=")) return true;
-  }
-  return false;
 }

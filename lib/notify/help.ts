@@ -5,6 +5,14 @@
  * @module
  */
 import { type CommandSpec, renderHelp } from "../core/registry.ts";
+import {
+  LIMITS_FILE,
+  NOTIFIER_CONFIG_NAME,
+  NOTIFIER_LOG_NAME,
+  NOTIFY_SOCKET_NAME,
+  ROOT_RUN_DIR,
+  ROOT_STATE_DIR,
+} from "../core/paths.ts";
 import { DEFAULT_HOLD_MS, HELD_PER_UID, USER_HOLD_MS } from "./notifier.ts";
 import {
   DEFAULT_CORE_CAP_BYTES,
@@ -23,7 +31,7 @@ export const NOTIFY_SPEC = {
   description: [
     "The core dump notifier, run by the kernel from /proc/sys/kernel/core_pattern:",
     "  |/usr/bin/lttng-trig notify %p %u %g %e %h",
-    `It sends the crash to the root daemon and to the crashing user's own daemon (if one runs, in a socket that user owns, served by that user), holds the dump until they reply (at most --timeout; the user's daemon at most ${USER_HOLD_MS} ms; past ${HELD_PER_UID} crashes of one user held at once, not at all: such a crash is released at once, and recorded so) so that the snapshot still holds the process's last events, then releases it. PID UID GID EXEC HOST are taken as they are: an exec name such as --help stays data. Failures go to STATE_DIR/notifier.log, shown by 'lttng-trig status'. 'lttng-trig install' writes the line for you.`,
+    `It sends the crash to the root daemon and to the crashing user's own daemon (if one runs, in a socket that user owns, served by that user), holds the dump until they reply (at most --timeout; the user's daemon at most ${USER_HOLD_MS} ms; past ${HELD_PER_UID} crashes of one user held at once, not at all: such a crash is released at once, and recorded so) so that the snapshot still holds the process's last events, then releases it. PID UID GID EXEC HOST are taken as they are: an exec name such as --help stays data. Failures go to STATE_DIR/${NOTIFIER_LOG_NAME}, shown by 'lttng-trig status'. 'lttng-trig install' writes the line for you.`,
   ],
   positionals: [
     { name: "PID", help: "%p: the crashed process's pid, in its pid namespace." },
@@ -38,7 +46,7 @@ export const NOTIFY_SPEC = {
       name: "run-dir",
       type: "string",
       value: "DIR",
-      help: "The root daemon's run directory. Default: /var/run/lttng.",
+      help: `The root daemon's run directory. Default: ${ROOT_RUN_DIR}.`,
       examples: ["|/usr/bin/lttng-trig notify --run-dir=/run/lttng %p %u %g %e %h"],
       complete: "dirs",
     },
@@ -46,7 +54,8 @@ export const NOTIFY_SPEC = {
       name: "state-dir",
       type: "string",
       value: "DIR",
-      help: "Where failures are journaled. Default: /var/lib/lttng-trig.",
+      help:
+        `Where failures are journaled, and where ${NOTIFIER_CONFIG_NAME} names the chained handler (install --chain). Default: ${ROOT_STATE_DIR}.`,
       examples: ["|/usr/bin/lttng-trig notify --state-dir=/srv/lttng-trig %p %u %g %e %h"],
       complete: "dirs",
     },
@@ -79,11 +88,11 @@ export const NOTIFY_SPEC = {
       type: "string",
       value: "DIR",
       help:
-        `Keep each core in DIR, compressed with zstd, after the replies, within the limits of DIR/.limits.json (lttng-trig-core-limits(5)): by default at most ${
+        `Keep each core in DIR, compressed with zstd, after the replies, within the limits of DIR/${LIMITS_FILE} (lttng-trig-core-limits(5)): by default a core of at most ${
           gib(DEFAULT_CORE_MAX_BYTES)
-        } of core, all cores within ${
-          percent(DEFAULT_MAX_USE_SHARE)
-        } of the filesystem and leaving ${percent(DEFAULT_KEEP_FREE_SHARE)} free (each at most ${
+        }, all cores within ${percent(DEFAULT_MAX_USE_SHARE)} of the filesystem and leaving ${
+          percent(DEFAULT_KEEP_FREE_SHARE)
+        } free (each share at most ${
           gib(DEFAULT_CORE_CAP_BYTES)
         }); the crash's ulimit -c is honoured when --facts passes it, unless install --core-limit=ignore.`,
       examples: ["|/usr/bin/lttng-trig notify --core-dir=/var/crash/lttng-trig %p %u %g %e %h"],
@@ -106,8 +115,12 @@ export const NOTIFY_SPEC = {
     [2, "no crash given"],
   ],
   files: [
-    { path: "RUN_DIR/notify-lttng-sessiond", help: "Where the daemons listen for crashes." },
-    { path: "STATE_DIR/notifier.log", help: "The journal of failures." },
+    { path: `RUN_DIR/${NOTIFY_SOCKET_NAME}`, help: "Where the daemons listen for crashes." },
+    { path: `STATE_DIR/${NOTIFIER_LOG_NAME}`, help: "The journal of failures." },
+    {
+      path: `STATE_DIR/${NOTIFIER_CONFIG_NAME}`,
+      help: "The chained crash handler, written by install --chain.",
+    },
   ],
   seeAlso: ["lttng-trig-install(1)", "lttng-trig-daemon(1)"],
   rawArgs: true,

@@ -3,10 +3,9 @@
  *
  * @module
  */
-import type { FileFacts, NotifierIo } from "./notifier.ts";
+import type { FileFacts, NotifierIo } from "./notifier_io.ts";
 import { NOTIFIER_LOG_NAME } from "../core/paths.ts";
 import { connectUnix } from "./peer_cred.ts";
-import { holdSlot } from "./held_slots.ts";
 
 async function lstat(path: string): Promise<FileFacts | undefined> {
   try {
@@ -40,7 +39,9 @@ export const denoNotifierIo: NotifierIo = {
   // notifier's deadline cuts it shorter).
   connect: (path) => Promise.resolve().then(() => connectUnix(path, 10_000)),
   homeOf,
-  holdSlot,
+  // Only for a crash of a uid other than root's: loaded then.
+  holdSlot: async (runDir, uid, cap) =>
+    (await import("./held_slots.ts")).holdSlot(runDir, uid, cap),
   releaseCore: closeCorePipe,
   dropCore: closeCorePipe,
 };

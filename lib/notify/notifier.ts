@@ -1,89 +1,18 @@
 /**
  * The core dump notifier: tells the root daemon, and the crashing user's own daemon if
  * one runs, then releases the dump once they have replied (or the deadline passed).
- * This is the hot path run by the kernel on every crash: it imports only the codec.
+ * This is the hot path run by the kernel on every crash: it imports only the codec, and
+ * loads a follow-up (lib/notify/follow_up.ts) only when there is one.
  *
  * @module
  */
-import { NOTIFY_SOCKET_NAME, ROOT_RUN_DIR, userRunDir } from "../core/paths.ts";
-import { encodeOnAnyCoreDump, NotifyStatus, readNotifyReply } from "../wire/notify.ts";
-import { type ByteReader, type ByteWriter, writeAll } from "../wire/frame.ts";
-import { encodeCoreResult, encodeOnAnyCoreDumpExt } from "../wire/notify_ext.ts";
+import { ROOT_RUN_DIR, userRunDir } from "../core/paths.ts";
+import { encodeOnAnyCoreDump, NotifyStatus } from "../wire/notify.ts";
+import { encodeOnAnyCoreDumpExt } from "../wire/notify_ext.ts";
 import type { NotifyArgs } from "./args.ts";
+import { deliver, type Delivery, type Target } from "./deliver.ts";
+import type { NotifierIo } from "./notifier_io.ts";
 import type { CoreFate } from "../protocol/records.ts";
-import { octalMode, ownershipProblem } from "../core/ownership.ts";
-
-/** File facts the safety checks need (from `lstat`, which never follows a link). */
-export interface FileFacts {
-  /** It is a unix socket. */
-  isSocket: boolean;
-  /** It is a directory (not a link to one). */
-  isDirectory: boolean;
-  /** Owner. */
-  uid: number;
-  /** Mode bits. */
-  mode: number;
-  /** Inode. */
-  ino: number;
-}
-
-/** A connection, as far as the notifier uses it. */
-export interface NotifierConn extends ByteReader, ByteWriter {
-  /**
-   * Who listens on the other end (`SO_PEERCRED`): the notifier talks only to a peer
-   * that runs as the socket's expected owner. Undefined when unknown: refused.
-   */
-  readonly peer?: { pid: number; uid: number };
-  /** Close it. */
-  close(): void;
-}
-
-/** The notifier's side effects, injected so its logic is testable without a kernel. */
-export interface NotifierIo {
-  /** `lstat(path)`, or `undefined` when it does not exist. */
-  lstat(path: string): Promise<FileFacts | undefined>;
-  /** Connect to a unix socket. */
-  connect(path: string): Promise<NotifierConn>;
-  /** Home directory of `uid` (from the password database). */
-  homeOf(uid: number): Promise<string | undefined>;
-  /**
-   * Take one of the `cap` slots of crashes of `uid` held at once (across notifier
-   * processes, under the root daemon's `runDir`); resolves to the function that frees
-   * it, or `undefined` when none is free (then the crash is not held).
-   */
-  holdSlot(runDir: string, uid: number, cap: number): Promise<(() => void) | undefined>;
-  /**
-   * Release the dump: close the core pipe, or keep the core; resolves to what happened
-   * to the core when it was kept (or not kept for a reason worth recording).
-   */
-  releaseCore(): void | Promise<CoreFate | undefined>;
-  /**
-   * Release the dump at once, keeping and forwarding nothing: for a crash past its uid's
-   * share of held crashes. Without it, {@linkcode NotifierIo.releaseCore} is used.
-   */
-  dropCore?(): void;
-}
-
-/** One delivery's outcome. */
-export interface Delivery {
-  /** Socket path. */
-  path: string;
-  /** `root` or `user`. */
-  target: "root" | "user";
-  /**
-   * Replied, sent (not waited for: past the per-uid cap), absent (no daemon), refused
-   * (unsafe socket or peer), failed.
-   */
-  outcome: "replied" | "sent" | "absent" | "refused" | "failed";
-  /** The daemon's status, when it replied. */
-  status?: number;
-  /** Triggers fired, when it replied. */
-  fired?: number;
-  /** The crash's id in that daemon's history, when its reply gave one: follow-ups name it. */
-  crashId?: number;
-  /** Why it was refused or failed. */
-  reason?: string;
-}
 
 /** What one notifier run did. */
 export interface NotifierRun {
@@ -194,11 +123,8 @@ export async function runNotifier(
     timer = setTimeout(deadline.resolve, timeoutMs);
   }
   const deliveries: Delivery[] = [];
-  const owners = new Map<Delivery, number>();
   const deliverTo = async (t: Target, until: Promise<void>, budget: number) => {
-    const d = await deliver(t, frame, io, until, budget, !capped);
-    deliveries.push(d);
-    owners.set(d, t.owner);
+    deliveries.push(await deliver(t, frame, io, until, budget, !capped));
   };
   // The root daemon first, at once: the user's home is looked up meanwhile.
   const pending = [
@@ -251,16 +177,8 @@ export async function runNotifier(
   }
   if (core !== undefined) {
     // Loaded only for a follow-up: the hot path imports only what it runs.
-    const { namingCrash } = await import("../wire/notify_ref.ts");
-    // CORE_RESULT carries the kept core's path, or why it was not kept.
-    const text = (core.kept ? core.path : core.reason) ?? "";
-    const result = encodeCoreResult({ pid: args.pid, kept: core.kept, text, bytes: core.bytes });
-    await Promise.all(
-      deliveries.filter((d) => d.outcome === "replied").map((d) =>
-        sendOnce(d.path, owners.get(d) ?? -1, namingCrash(result, d.crashId), io, 2000)
-          .catch(() => {})
-      ),
-    );
+    const { sendCoreResult } = await import("./follow_up.ts");
+    await sendCoreResult(deliveries, uid, args.pid, core, io);
   }
   for (const d of deliveries) {
     if (d.target === "root" && d.outcome === "absent") {
@@ -297,185 +215,4 @@ function releasedFrame(base: Parameters<typeof encodeOnAnyCoreDump>[0], args: No
     ...(args.tid === undefined ? {} : { tid: args.tid }),
     released: true,
   });
-}
-
-/**
- * Send `frame` (a follow-up that needs no reply, such as CHAIN_RESULT) to each daemon
- * that replied in `deliveries`, on a new connection each, within `timeoutMs` each, naming
- * the crash by the id that daemon's reply gave; only to a peer that runs as that socket's
- * owner (root for the root daemon, `uid` for the user's), as the first connection was. A
- * failed send is tried once more; resolves to what still failed, for the journal (the
- * crash was handled already: nothing waits on it).
- */
-export async function sendToReplied(
-  deliveries: readonly Delivery[],
-  uid: number | undefined,
-  frame: Uint8Array,
-  io: Pick<NotifierIo, "connect">,
-  timeoutMs = 2000,
-): Promise<string[]> {
-  const { namingCrash } = await import("../wire/notify_ref.ts");
-  const failures = await Promise.all(
-    deliveries.filter((d) => d.outcome === "replied").map(async (d) => {
-      const owner = d.target === "root" ? 0 : uid ?? -1;
-      const named = namingCrash(frame, d.crashId);
-      try {
-        await sendOnce(d.path, owner, named, io, timeoutMs);
-      } catch {
-        try {
-          await sendOnce(d.path, owner, named, io, timeoutMs);
-        } catch (err) {
-          return `cannot tell ${d.path}: ${(err as Error).message}`;
-        }
-      }
-      return undefined;
-    }),
-  );
-  return failures.filter((f) => f !== undefined);
-}
-
-/**
- * Send `frame` on a new connection to `path` and close, within `timeoutMs`; only to a
- * peer that runs as `owner`, as the first connection was.
- */
-async function sendOnce(
-  path: string,
-  owner: number,
-  frame: Uint8Array,
-  io: Pick<NotifierIo, "connect">,
-  timeoutMs: number,
-): Promise<void> {
-  let conn: NotifierConn | undefined;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    await Promise.race([
-      (async () => {
-        conn = await io.connect(path);
-        if (conn.peer?.uid !== owner) throw new Error("the peer is not the socket's owner");
-        await writeAll(conn, frame);
-      })(),
-      new Promise((_, reject) => timer = setTimeout(() => reject(new Error("timeout")), timeoutMs)),
-    ]);
-  } finally {
-    clearTimeout(timer);
-    try {
-      conn?.close();
-    } catch { /* closed */ }
-  }
-}
-
-/** Where a notification goes: a daemon's run directory, owned by `owner`. */
-interface Target {
-  target: Delivery["target"];
-  dir: string;
-  owner: number;
-}
-
-async function deliver(
-  t: Target,
-  frame: Uint8Array,
-  io: NotifierIo,
-  deadline: Promise<void>,
-  timeoutMs: number,
-  waitReply: boolean,
-): Promise<Delivery> {
-  const path = `${t.dir}/${NOTIFY_SOCKET_NAME}`;
-  const base = { path, target: t.target };
-  let conn: NotifierConn | undefined;
-  let settled = false;
-  let ino = -1;
-  const timedOut = deadline.then((): Delivery => ({
-    ...base,
-    outcome: "failed",
-    reason: `no reply within ${timeoutMs} ms`,
-  }));
-  // The checks are inside the race too: an lstat on a hung filesystem must not hold the dump.
-  const attempt = check().then(
-    (refusal) => refusal ?? exchange(),
-  ).catch((err): Delivery => ({
-    ...base,
-    outcome: "failed",
-    reason: err instanceof Error ? err.message : String(err),
-  }));
-  try {
-    return await Promise.race([attempt, timedOut]);
-  } finally {
-    settled = true;
-    try {
-      conn?.close();
-    } catch { /* closed */ }
-  }
-
-  async function check(): Promise<Delivery | undefined> {
-    // Never through a link, never a socket or directory the target uid does not own, never
-    // in a directory that others can write.
-    const dir = await io.lstat(t.dir);
-    if (dir === undefined) return { ...base, outcome: "absent", reason: `${t.dir} does not exist` };
-    if (!dir.isDirectory) {
-      return { ...base, outcome: "refused", reason: `${t.dir} is not a directory (a link?)` };
-    }
-    const dirProblem = ownershipProblem(dir, [t.owner]);
-    if (dirProblem?.kind === "owner") {
-      return { ...base, outcome: "refused", reason: `${t.dir} is owned by uid ${dirProblem.uid}` };
-    }
-    if (dirProblem?.kind === "writable") {
-      return {
-        ...base,
-        outcome: "refused",
-        reason: `${t.dir} is writable by others (mode ${octalMode(dirProblem.mode)})`,
-      };
-    }
-    const sock = await io.lstat(path);
-    if (sock === undefined) return { ...base, outcome: "absent", reason: `${path} does not exist` };
-    if (!sock.isSocket) {
-      return { ...base, outcome: "refused", reason: `${path} is not a socket (a link?)` };
-    }
-    // Only the owner: a socket's mode bits do not matter once its directory is safe.
-    const sockProblem = ownershipProblem({ uid: sock.uid, mode: 0 }, [t.owner]);
-    if (sockProblem?.kind === "owner") {
-      return { ...base, outcome: "refused", reason: `${path} is owned by uid ${sockProblem.uid}` };
-    }
-    ino = sock.ino;
-    return undefined;
-  }
-
-  async function exchange(): Promise<Delivery> {
-    try {
-      conn = await io.connect(path);
-    } catch (err) {
-      return { ...base, outcome: "absent", reason: `cannot connect: ${(err as Error).message}` };
-    }
-    if (settled) {
-      // Connected after the deadline: the dump is released, nothing more to say.
-      conn.close();
-      return { ...base, outcome: "failed", reason: "connected after the deadline" };
-    }
-    // The path could have been swapped between the checks and the connect: the peer's
-    // credentials say who really listens (an exchange of names keeps the inodes).
-    if (conn.peer === undefined || conn.peer.uid !== t.owner) {
-      const who = conn.peer === undefined ? "an unknown uid" : `uid ${conn.peer.uid}`;
-      return {
-        ...base,
-        outcome: "refused",
-        reason: `${path} is served by ${who}, not by its owner uid ${t.owner}`,
-      };
-    }
-    const again = await io.lstat(path);
-    if (again === undefined || again.ino !== ino || !again.isSocket) {
-      return { ...base, outcome: "refused", reason: `${path} changed while connecting` };
-    }
-    await writeAll(conn, frame);
-    if (!waitReply) return { ...base, outcome: "sent" };
-    const r = await readNotifyReply(conn);
-    if (r === null) {
-      return { ...base, outcome: "failed", reason: "the daemon closed without replying" };
-    }
-    return {
-      ...base,
-      outcome: "replied",
-      status: r.status,
-      fired: r.fired,
-      ...(r.crashId ? { crashId: r.crashId } : {}),
-    };
-  }
 }

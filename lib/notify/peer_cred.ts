@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { cString, dlopenFirst } from "../sys/ffi.ts";
+import { cString, dlopenFirst, ERRNO_SYMBOLS, errnoOf, LIBC_PATHS } from "../sys/ffi.ts";
 import {
   AF_UNIX,
   EAGAIN,
@@ -30,13 +30,8 @@ import {
   SOL_SOCKET,
 } from "../sys/linux.ts";
 
-/** Where libc is, on the supported hosts (the `ffi` permission lists the same). */
-const LIBC_PATHS: readonly string[] = [
-  "/usr/lib/x86_64-linux-gnu/libc.so.6",
-  "/usr/lib/aarch64-linux-gnu/libc.so.6",
-];
-
-const SYMBOLS = {
+/** What a connection needs of libc: all a root crash binds (each symbol bound costs time). */
+const CONNECT_SYMBOLS = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
   connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
@@ -45,13 +40,16 @@ const SYMBOLS = {
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
   shutdown: { parameters: ["i32", "i32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
+  ...ERRNO_SYMBOLS,
+} as const;
+
+/** Those, and the slot locks' and the pidfd's calls (a user's crash, `%F`). */
+const SYMBOLS = {
+  ...CONNECT_SYMBOLS,
   open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
   flock: { parameters: ["i32", "i32"], result: "i32" },
   // int ioctl(int fd, unsigned long request, ...): PIDFD_GET_INFO (lib/notify/identity.ts).
   ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
-  __errno_location: { parameters: [], result: "pointer" },
-  // Reads errno: Deno's UnsafePointerView needs --allow-ffi for all paths.
-  memcpy: { parameters: ["buffer", "pointer", "usize"], result: "pointer" },
 } as const;
 
 const O_RDWR = 2;
@@ -70,9 +68,11 @@ const ERRNO_TEXT: Record<number, string> = {
 };
 
 type Lib = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+type ConnectLib = Deno.DynamicLibrary<typeof CONNECT_SYMBOLS>["symbols"];
 let opened: Lib | string | undefined;
+let openedForConnect: ConnectLib | string | undefined;
 
-/** libc's symbols (opened on first use), or why they cannot be. */
+/** libc with every symbol here (opened on first use), or why it cannot be. */
 function lib(): Lib {
   if (opened === undefined) {
     const l = dlopenFirst("libc", LIBC_PATHS, SYMBOLS);
@@ -82,13 +82,18 @@ function lib(): Lib {
   return opened;
 }
 
-const errnoBuf = new Int32Array(1);
-
-function errno(c: Lib): number {
-  const p = c.__errno_location();
-  if (p === null) return 0;
-  c.memcpy(errnoBuf, p, 4n);
-  return errnoBuf[0];
+/**
+ * libc for a connection: the whole binding when it is open already (a lock or a pidfd
+ * came first), else only what a connection calls.
+ */
+function connectLib(): ConnectLib {
+  if (opened !== undefined) return lib();
+  if (openedForConnect === undefined) {
+    const l = dlopenFirst("libc", LIBC_PATHS, CONNECT_SYMBOLS);
+    openedForConnect = typeof l === "string" ? l : l.symbols;
+  }
+  if (typeof openedForConnect === "string") throw new Error(openedForConnect);
+  return openedForConnect;
 }
 
 function failure(what: string, code: number): Error {
@@ -109,10 +114,10 @@ export interface PeerCred {
 export class PeerConn {
   readonly peer: PeerCred;
   #fd: number;
-  #c: Lib;
+  #c: ConnectLib;
   #pollTimeoutMs: number;
 
-  constructor(c: Lib, fd: number, peer: PeerCred, pollTimeoutMs: number) {
+  constructor(c: ConnectLib, fd: number, peer: PeerCred, pollTimeoutMs: number) {
     this.#c = c;
     this.#fd = fd;
     this.peer = peer;
@@ -138,7 +143,7 @@ export class PeerConn {
       );
       if (n > 0) return n;
       if (n === 0) return null;
-      const e = errno(this.#c);
+      const e = errnoOf(this.#c);
       if (e !== EAGAIN && e !== EINTR) throw failure("cannot read", e);
       await this.#wait(POLLIN);
     }
@@ -153,7 +158,7 @@ export class PeerConn {
         this.#c.send(this.#fd, p as Uint8Array<ArrayBuffer>, BigInt(p.byteLength), flags),
       );
       if (n >= 0) return n;
-      const e = errno(this.#c);
+      const e = errnoOf(this.#c);
       if (e !== EAGAIN && e !== EINTR) throw failure("cannot write", e);
       await this.#wait(POLLOUT);
     }
@@ -174,21 +179,21 @@ export class PeerConn {
  * it. Reads and writes then wait at most `pollTimeoutMs` each.
  */
 export function connectUnix(path: string, pollTimeoutMs: number): PeerConn {
-  const c = lib();
+  const c = connectLib();
   const bytes = cString(path);
   if (bytes.byteLength > SOCKADDR_UN_SIZE - 2) throw new Error(`socket path too long: ${path}`);
   const addr = new Uint8Array(SOCKADDR_UN_SIZE);
   new DataView(addr.buffer).setUint16(0, AF_UNIX, true);
   addr.set(bytes, 2);
   const fd = c.socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw failure("cannot create a socket", errno(c));
+  if (fd < 0) throw failure("cannot create a socket", errnoOf(c));
   try {
-    if (c.connect(fd, addr, SOCKADDR_UN_SIZE) !== 0) throw failure("cannot connect", errno(c));
+    if (c.connect(fd, addr, SOCKADDR_UN_SIZE) !== 0) throw failure("cannot connect", errnoOf(c));
     const cred = new Uint8Array(12);
     const len = new Uint8Array(4);
     new DataView(len.buffer).setUint32(0, 12, true);
     if (c.getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, len) !== 0) {
-      throw failure("cannot read the peer's credentials", errno(c));
+      throw failure("cannot read the peer's credentials", errnoOf(c));
     }
     const v = new DataView(cred.buffer);
     const peer = { pid: v.getInt32(0, true), uid: v.getUint32(4, true), gid: v.getUint32(8, true) };
@@ -208,7 +213,7 @@ export function connectUnix(path: string, pollTimeoutMs: number): PeerConn {
 export function tryLockFile(path: string): (() => void) | undefined {
   const c = lib();
   const fd = c.open(cString(path), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600);
-  if (fd < 0) throw failure(`cannot open ${path}`, errno(c));
+  if (fd < 0) throw failure(`cannot open ${path}`, errnoOf(c));
   if (c.flock(fd, LOCK_EX | LOCK_NB) !== 0) {
     c.close(fd);
     return undefined;

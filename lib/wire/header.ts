@@ -30,6 +30,19 @@ export function viewOf(u8: Uint8Array): DataView {
   return new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
 }
 
+/**
+ * A `DataView` over `payload` once it holds at least `min` bytes; otherwise a
+ * `RangeError`: "Cannot decode WHAT: expected at least MIN bytes, got N".
+ */
+export function viewOfAtLeast(what: string, payload: Uint8Array, min: number): DataView {
+  if (payload.byteLength < min) {
+    throw new RangeError(
+      `Cannot decode ${what}: expected at least ${min} bytes, got ${payload.byteLength}`,
+    );
+  }
+  return viewOf(payload);
+}
+
 /** Throw a `RangeError` naming `name` unless `value` fits a uint32. */
 export function checkU32(name: string, value: number): void {
   if (!Number.isInteger(value) || value < 0 || value > 0xffff_ffff) {

@@ -19,7 +19,8 @@
  * @module
  */
 import { decodeHeader, encodeHeaderInto, HEADER_SIZE, LITTLE_ENDIAN, viewOf } from "./header.ts";
-import { CHAIN_RESULT_MAX, CORE_RESULT_MAX, NotifyExtCommand } from "./notify_ext.ts";
+import { NotifyExtCommand } from "./notify_ext.ts";
+import { CHAIN_RESULT_MAX, CORE_RESULT_MAX } from "./notify_results.ts";
 
 /** The follow-up commands that carry a crash id. */
 export const NotifyRefCommand = {

@@ -9,22 +9,24 @@ import { TriggerStore } from "../../lib/store/trigger_store.ts";
 import type { CrashRef } from "../../lib/store/crashes.ts";
 import { namingCrash } from "../../lib/wire/notify_ref.ts";
 import type { ChainFate, CrashRecord } from "../../lib/protocol/records.ts";
-import { encodeChainResult, NotifyExtCommand } from "../../lib/wire/notify_ext.ts";
+import type { ChainEvent } from "../../lib/protocol/control.ts";
+import { NotifyExtCommand } from "../../lib/wire/notify_ext.ts";
+import { encodeChainResult } from "../../lib/wire/notify_results.ts";
 import { encodeHeaderInto, HEADER_SIZE } from "../../lib/wire/header.ts";
 import { chainHistoryText, chainRunText, chainShowText } from "../../lib/cli/chain_fate.ts";
 import { showLines } from "../../lib/cli/show.ts";
 import { historyLines } from "../../lib/cli/history.ts";
 import { watchLine } from "../../lib/cli/watch.ts";
 import { chainStatusLines } from "../../lib/cli/chain_status.ts";
-import { sendToReplied } from "../../lib/notify/notifier.ts";
+import { sendToReplied } from "../../lib/notify/follow_up.ts";
 
-const OK: ChainFate = {
+const OK = {
   program: "/lib/systemd/systemd-coredump",
   outcome: "ok",
   code: 0,
   durationMs: 85,
   bytes: 40960,
-};
+} satisfies ChainFate;
 const FAILED: ChainFate = {
   program: "/usr/bin/h",
   outcome: "failed",
@@ -33,13 +35,13 @@ const FAILED: ChainFate = {
   bytes: 40960,
   reason: "/usr/bin/h exited with status 1",
 };
-const TIMEOUT: ChainFate = {
+const TIMEOUT = {
   program: "/usr/bin/h",
   outcome: "timeout",
   durationMs: 60_004,
   bytes: 4096,
   reason: "/usr/bin/h did not finish within 60000 ms: killed",
-};
+} satisfies ChainFate;
 
 Deno.test("TriggerStore.setChainFate() records the run on the crash it names, by pid only when one crash awaits it", async () => {
   const dir = await Deno.makeTempDir();
@@ -95,7 +97,7 @@ Deno.test("NotifyEndpoint records a CHAIN_RESULT, and logs a bad one", async () 
     }
   };
   try {
-    await send(encodeChainResult({ pid: 4242, ...TIMEOUT, signal: "SIGKILL" }));
+    await send(encodeChainResult({ pid: 4242, ...TIMEOUT, signal: 9 }));
     const bad = new Uint8Array(HEADER_SIZE + 31);
     encodeHeaderInto({ cmd: NotifyExtCommand.CHAIN_RESULT, msgSize: 31 }, bad, 0);
     await send(bad);

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { runChain } from "../../lib/notify/chain.ts";
-import type { ChainState } from "../../lib/install/state.ts";
+import type { ChainState } from "../../lib/core/notifier_config.ts";
 import { waitFor } from "../fixtures/wait.ts";
 
 const CORE_BYTES = 1 << 20;

@@ -1,14 +1,12 @@
 /** The core(5) specifiers of a chained handler, expanded as the kernel's format_corename(). */
 import assert from "node:assert/strict";
+import { chainValuesOf, chainWords, hasChain } from "../../lib/core/chain_words.ts";
 import {
-  chainValuesOf,
-  chainWords,
   expandPipeCommand,
-  hasChain,
   pipeCommandOf,
   programOf,
   specifiersUsed,
-} from "../../lib/install/specifiers.ts";
+} from "../../lib/core/core_specifiers.ts";
 import { planChain } from "../../lib/install/chain_plan.ts";
 import { corePatternFor } from "../../lib/install/pattern.ts";
 

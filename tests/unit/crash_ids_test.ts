@@ -7,11 +7,8 @@ import assert from "node:assert/strict";
 import { Daemon } from "../../lib/daemon/daemon.ts";
 import { ControlClient } from "../../lib/client/client.ts";
 import { NotifyStatus, readNotifyReply } from "../../lib/wire/notify.ts";
-import {
-  encodeChainResult,
-  encodeCoreResult,
-  encodeOnAnyCoreDumpExt,
-} from "../../lib/wire/notify_ext.ts";
+import { encodeOnAnyCoreDumpExt } from "../../lib/wire/notify_ext.ts";
+import { encodeChainResult, encodeCoreResult } from "../../lib/wire/notify_results.ts";
 import { encodeOnAnyCoreDump } from "../../lib/wire/notify.ts";
 import { namingCrash } from "../../lib/wire/notify_ref.ts";
 import type { CrashRecord } from "../../lib/protocol/records.ts";

@@ -1,10 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  type FileFacts,
-  type NotifierConn,
-  type NotifierIo,
-  runNotifier,
-} from "../../lib/notify/notifier.ts";
+import { runNotifier } from "../../lib/notify/notifier.ts";
+import type { FileFacts, NotifierConn, NotifierIo } from "../../lib/notify/notifier_io.ts";
 import type { NotifyArgs } from "../../lib/notify/args.ts";
 import {
   decodeOnAnyCoreDump,
@@ -13,11 +9,8 @@ import {
   NotifyStatus,
 } from "../../lib/wire/notify.ts";
 import { decodeHeader } from "../../lib/wire/header.ts";
-import {
-  decodeCoreResult,
-  decodeOnAnyCoreDumpExt,
-  NotifyExtCommand,
-} from "../../lib/wire/notify_ext.ts";
+import { decodeOnAnyCoreDumpExt, NotifyExtCommand } from "../../lib/wire/notify_ext.ts";
+import { decodeCoreResult } from "../../lib/wire/notify_results.ts";
 import { splitCrashId } from "../../lib/wire/notify_ref.ts";
 
 const ROOT_DIR = "/run/test-lttng";

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { EXT_STRING_MAX, NotifyExtCommand } from "../../lib/wire/notify_ext.ts";
 import {
   CHAIN_RESULT_MAX,
   CHAIN_RESULT_OFFSETS,
@@ -7,9 +8,7 @@ import {
   type ChainResultMessage,
   decodeChainResult,
   encodeChainResult,
-  EXT_STRING_MAX,
-  NotifyExtCommand,
-} from "../../lib/wire/notify_ext.ts";
+} from "../../lib/wire/notify_results.ts";
 import { decodeHeader, HEADER_SIZE } from "../../lib/wire/header.ts";
 
 function payloadOf(frame: Uint8Array): Uint8Array {
@@ -69,7 +68,7 @@ Deno.test("encodeChainResult() sends a signal by number and no exit status as -1
   const msg: ChainResultMessage = {
     pid: 9,
     outcome: "timeout",
-    signal: "SIGKILL",
+    signal: 9,
     durationMs: 60_000,
     bytes: 0,
     program: "/lib/systemd/systemd-coredump",
@@ -80,6 +79,16 @@ Deno.test("encodeChainResult() sends a signal by number and no exit status as -1
   assert.equal(v.getInt32(CHAIN_RESULT_OFFSETS.code, true), -1);
   assert.equal(v.getUint32(CHAIN_RESULT_OFFSETS.signal, true), 9);
   assert.deepEqual(decodeChainResult(p), msg);
+});
+
+Deno.test("encodeChainResult() refuses a signal number out of 0..64", () => {
+  const msg = { pid: 1, outcome: "failed", durationMs: 0, bytes: 0, program: "/h" } as const;
+  for (const signal of [-1, 65, 1.5]) {
+    assert.throws(() => encodeChainResult({ ...msg, signal }), {
+      name: "RangeError",
+      message: new RegExp(`signal ${signal} out of 0\\.\\.64`),
+    });
+  }
 });
 
 Deno.test("encodeChainResult() caps its strings without cutting a character", () => {
@@ -124,9 +133,7 @@ Deno.test("decodeChainResult(encodeChainResult(m)) gives m back", () => {
       pid: fc.nat({ max: 0xffff_ffff }),
       outcome: fc.constantFrom("ok", "failed", "timeout", "missing" as const),
       code: fc.option(fc.nat({ max: 255 }), { nil: undefined }),
-      signal: fc.option(fc.constantFrom("SIGKILL", "SIGTERM", "SIGSEGV", "40"), {
-        nil: undefined,
-      }),
+      signal: fc.option(fc.integer({ min: 1, max: 64 }), { nil: undefined }),
       durationMs: fc.nat({ max: 0xffff_ffff }),
       bytes: fc.nat(),
       program: text(100),

@@ -1,10 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
-  CORE_RESULT_OFFSETS,
-  decodeCoreResult,
   decodeOnAnyCoreDumpExt,
-  encodeCoreResult,
   encodeOnAnyCoreDumpExt,
   EXT_STRING_MAX,
   ExtFlag,
@@ -13,6 +10,11 @@ import {
   ONANYCOREDUMP_EXT_OFFSETS,
   type OnAnyCoreDumpExtMessage,
 } from "../../lib/wire/notify_ext.ts";
+import {
+  CORE_RESULT_OFFSETS,
+  decodeCoreResult,
+  encodeCoreResult,
+} from "../../lib/wire/notify_results.ts";
 import { ONANYCOREDUMP_SIZE } from "../../lib/wire/notify.ts";
 import { utf8Prefix } from "../../lib/wire/cstring.ts";
 import { decodeHeader, HEADER_SIZE } from "../../lib/wire/header.ts";

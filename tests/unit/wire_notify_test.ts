@@ -22,7 +22,7 @@ import {
   decodeCoreResult,
   encodeChainResult,
   encodeCoreResult,
-} from "../../lib/wire/notify_ext.ts";
+} from "../../lib/wire/notify_results.ts";
 import { namingCrash, NotifyRefCommand, splitCrashId } from "../../lib/wire/notify_ref.ts";
 import { decodeCString, encodeCStringInto } from "../../lib/wire/cstring.ts";
 

@@ -67,8 +67,6 @@ export const CONTROL_SOCKET_FILE: FileSpec = {
   help: "The daemon's control socket, which set, list, remove, history, show and watch use.",
 };
 
-export { controlSocketPath } from "../core/paths.ts";
-
 /** Pad columns of `rows` to a table (the last column is not padded). */
 export function table(rows: string[][]): string[] {
   const widths: number[] = [];

@@ -11,10 +11,10 @@
  */
 import { ControlClient } from "../client/client.ts";
 import { CommandError, UsageError } from "../core/errors.ts";
-import { resolveStateDir, ROOT_STATE_DIR } from "../core/paths.ts";
+import { controlSocketPath, resolveStateDir, ROOT_STATE_DIR } from "../core/paths.ts";
 import { planChain, socketRefusal } from "../install/chain_plan.ts";
 import { kernelVersion } from "../core/kernel_version.ts";
-import { type CommandContext, controlSocketPath } from "./common.ts";
+import type { CommandContext } from "./common.ts";
 import { parse } from "../core/registry.ts";
 import {
   INSTALL_PIPE_LIMIT,
@@ -24,15 +24,6 @@ import {
   UNINSTALL_USAGE,
 } from "./install_args.ts";
 
-export {
-  INSTALL_PIPE_LIMIT,
-  INSTALL_SPEC,
-  INSTALL_USAGE,
-  type InstallArgs,
-  parseInstallArgs,
-  UNINSTALL_SPEC,
-  UNINSTALL_USAGE,
-} from "./install_args.ts";
 import {
   CORE_PATTERN_PATH,
   CORE_PIPE_LIMIT_PATH,

@@ -11,11 +11,11 @@ import {
   formatRatePolicy,
 } from "../core/trigger.ts";
 import { ControlClient } from "../client/client.ts";
+import { controlSocketPath } from "../core/paths.ts";
 import {
   type CommandContext,
   COMMON_HELP_OPTION,
   CONTROL_SOCKET_FILE,
-  controlSocketPath,
   jsonLine,
   printable,
   runDirOption,

@@ -9,7 +9,7 @@ import type { CommandSpec, ProgramSpec } from "../core/registry.ts";
 import { COMPLETIONS_SPEC } from "./completions.ts";
 import { DAEMON_SPEC } from "./daemon.ts";
 import { HISTORY_SPEC } from "./history.ts";
-import { INSTALL_SPEC, UNINSTALL_SPEC } from "./install.ts";
+import { INSTALL_SPEC, UNINSTALL_SPEC } from "./install_args.ts";
 import { LIST_SPEC, REMOVE_SPEC } from "./list.ts";
 import { SET_SPEC } from "./set.ts";
 import { SHOW_SPEC } from "./show.ts";

@@ -4,7 +4,7 @@
  * @module
  */
 import { UsageError } from "../core/errors.ts";
-import { lttngHome } from "../core/paths.ts";
+import { controlSocketPath, lttngHome } from "../core/paths.ts";
 import { parseSignal, signalNames } from "../core/signals.ts";
 import {
   parseCondition,
@@ -20,7 +20,6 @@ import {
   type CommandContext,
   COMMON_HELP_OPTION,
   CONTROL_SOCKET_FILE,
-  controlSocketPath,
   parseCount,
   parseSize,
   runDirOption,

@@ -6,20 +6,17 @@
  */
 import type { StatusReply } from "../protocol/control.ts";
 import { DaemonUnavailableError, UsageError } from "../core/errors.ts";
-import { COREDUMP_SOCKET_NAME, NOTIFIER_LOG_NAME, ROOT_STATE_DIR } from "../core/paths.ts";
+import {
+  controlSocketPath,
+  COREDUMP_SOCKET_NAME,
+  NOTIFIER_LOG_NAME,
+  ROOT_STATE_DIR,
+} from "../core/paths.ts";
 import { describeAction, type Trigger } from "../core/trigger.ts";
 import type { CrashRecord } from "../protocol/records.ts";
 import { type JournalEntry, readJournal } from "../notify/io.ts";
 import { ControlClient } from "../client/client.ts";
-import {
-  type CommandContext,
-  controlSocketPath,
-  escaped,
-  jsonLine,
-  printable,
-  shortTime,
-  table,
-} from "./common.ts";
+import { type CommandContext, escaped, jsonLine, printable, shortTime, table } from "./common.ts";
 import { type CommandSpec, HELP_OPTION, parse, usageLine } from "../core/registry.ts";
 import { type ChainStatus, chainStatusLines, chainStatusOf } from "./chain_status.ts";
 import {

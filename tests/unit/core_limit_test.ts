@@ -3,7 +3,8 @@
  * writes, what the notifier makes of it, and what install and status say.
  */
 import assert from "node:assert/strict";
-import { installCommand, parseInstallArgs } from "../../lib/cli/install.ts";
+import { installCommand } from "../../lib/cli/install.ts";
+import { parseInstallArgs } from "../../lib/cli/install_args.ts";
 import { gatherStatus, statusLines } from "../../lib/cli/status.ts";
 import { CORE_PATTERN_PATH } from "../../lib/install/kernel_files.ts";
 import { corePatternFor } from "../../lib/install/pattern.ts";

@@ -4,14 +4,7 @@
  *
  * @module
  */
-import {
-  checkU32,
-  decodeHeader,
-  encodeHeaderInto,
-  HEADER_SIZE,
-  LITTLE_ENDIAN,
-  viewOf,
-} from "./header.ts";
+import { checkU32, encodeHeaderInto, HEADER_SIZE, LITTLE_ENDIAN, viewOf } from "./header.ts";
 import { decodeCString, encodeCStringInto } from "./cstring.ts";
 import { type ByteReader, readFrame } from "./frame.ts";
 
@@ -226,20 +219,4 @@ export async function readNotifyReply(reader: ByteReader): Promise<NotifyReply |
     maxPayload: (cmd) => cmd === NotifyCommand.REPLY ? NOTIFY_REPLY_ID_SIZE : -1,
   });
   return frame === null ? null : decodeNotifyReply(frame.payload);
-}
-
-/** Decode a whole reply frame, header included; trailing bytes are an error. */
-export function decodeNotifyReplyFrame(frame: Uint8Array): NotifyReply {
-  const header = decodeHeader(frame);
-  if (header.cmd !== NotifyCommand.REPLY) {
-    throw new SyntaxError(`Cannot decode reply: unexpected command ${header.cmd}`);
-  }
-  if (frame.byteLength !== HEADER_SIZE + header.msgSize) {
-    throw new RangeError(
-      `Cannot decode reply: header says ${header.msgSize} payload bytes, got ${
-        frame.byteLength - HEADER_SIZE
-      }`,
-    );
-  }
-  return decodeNotifyReply(frame.subarray(HEADER_SIZE));
 }

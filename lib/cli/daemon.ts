@@ -20,7 +20,7 @@ import { CorePatternWatch } from "../install/pattern_watch.ts";
 import { readJournal } from "../notify/io.ts";
 import { missedCrashes } from "../notify/missed.ts";
 import { REPORT_MAX_DELAY_MS, REPORT_SETTLE_MS } from "../daemon/report_queue.ts";
-import { parseDuration } from "../core/trigger.ts";
+import { parseDuration } from "../core/duration.ts";
 import { VERSION } from "./version.ts";
 import { type CommandContext, parseCount, parseSize } from "./common.ts";
 import { SNAPSHOT_KEEP_FREE, SNAPSHOT_MAX_USE } from "../daemon/snapshot_retention.ts";

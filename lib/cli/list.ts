@@ -4,12 +4,8 @@
  * @module
  */
 import { UsageError } from "../core/errors.ts";
-import {
-  describeAction,
-  describeCondition,
-  formatDuration,
-  formatRatePolicy,
-} from "../core/trigger.ts";
+import { formatDuration } from "../core/duration.ts";
+import { describeAction, describeCondition, formatRatePolicy } from "../core/trigger.ts";
 import { ControlClient } from "../client/client.ts";
 import { controlSocketPath } from "../core/paths.ts";
 import {

@@ -6,9 +6,9 @@
 import { UsageError } from "../core/errors.ts";
 import { controlSocketPath, lttngHome } from "../core/paths.ts";
 import { parseSignal, signalNames } from "../core/signals.ts";
+import { parseDuration } from "../core/duration.ts";
 import {
   parseCondition,
-  parseDuration,
   parseRatePolicy,
   type SnapshotAction,
   type TriggerAction,

@@ -7,7 +7,7 @@ import { chainShowText } from "./chain_fate.ts";
 import { UsageError } from "../core/errors.ts";
 import { signalName } from "../core/signals.ts";
 import { ControlClient } from "../client/client.ts";
-import type { WatchEvent } from "../protocol/control.ts";
+import type { WatchEvent } from "../protocol/watch.ts";
 import { controlSocketPath } from "../core/paths.ts";
 import {
   type CommandContext,

@@ -13,14 +13,9 @@
  * @module
  */
 import type { CrashFacts } from "./crash_facts.ts";
-import {
-  conditionMatches,
-  formatDuration,
-  formatRatePolicy,
-  type RatePolicy,
-  type Trigger,
-  type TriggerSpec,
-} from "./trigger.ts";
+import { formatDuration } from "./duration.ts";
+import { formatRatePolicy, type RatePolicy, type Trigger, type TriggerSpec } from "./trigger.ts";
+import { conditionMatches } from "./trigger_match.ts";
 
 /** The daily maximum's window: any 24 hours, in milliseconds. */
 export const DAY_MS = 86_400_000;

@@ -4,22 +4,43 @@
  *
  * @module
  */
-import picomatch from "picomatch";
 import { safeExecName } from "./paths.ts";
 import { formatDuration } from "./duration.ts";
 import type { CrashFacts } from "./crash_facts.ts";
 
-/** The one condition type: any process dumped core (the RFC's `OnAnyCoreDump`). */
+/**
+ * The one condition type: any process dumped core (the RFC's `OnAnyCoreDump`).
+ *
+ * @example
+ * ```ts
+ * import { ON_ANY_CORE_DUMP, type TriggerCondition } from "./trigger.ts";
+ * const anyCrash: TriggerCondition = { type: ON_ANY_CORE_DUMP };
+ * ```
+ */
 export const ON_ANY_CORE_DUMP = "OnAnyCoreDump";
 
-/** What a trigger waits for, with the optional filters that narrow it. */
+/**
+ * What a trigger waits for, with the optional filters that narrow it.
+ *
+ * @example
+ * ```ts
+ * import type { TriggerCondition } from "./trigger.ts";
+ * // An nginx worker of uid 33 killed by SIGSEGV (11) or SIGABRT (6).
+ * const condition: TriggerCondition = {
+ *   type: "OnAnyCoreDump",
+ *   exec: "nginx*",
+ *   uids: [33],
+ *   signals: [11, 6],
+ * };
+ * ```
+ */
 export interface TriggerCondition {
   /** Always {@linkcode ON_ANY_CORE_DUMP}. */
   type: typeof ON_ANY_CORE_DUMP;
   /**
    * Glob on the exec name (the comm, which any process can set), or, when the glob holds
    * a `/`, on the executable's path as the kernel reports it (never on the comm); see
-   * {@linkcode isPathGlob}.
+   * `isPathGlob` in lib/core/trigger_match.ts.
    */
   exec?: string;
   /** The crash's uid must be one of these. */
@@ -28,7 +49,21 @@ export interface TriggerCondition {
   signals?: number[];
 }
 
-/** Take a snapshot of the session (`lttng snapshot record`). */
+/**
+ * Take a snapshot of the session (`lttng snapshot record`).
+ *
+ * @example
+ * ```ts
+ * import type { SnapshotAction } from "./trigger.ts";
+ * // At most 64 MiB, sent to an lttng-relayd; keep the 10 newest.
+ * const action: SnapshotAction = {
+ *   type: "snapshot",
+ *   maxSize: 64 * 1024 * 1024,
+ *   url: "net://relayd.example",
+ *   maxSnapshots: 10,
+ * };
+ * ```
+ */
 export interface SnapshotAction {
   /** Action kind. */
   type: "snapshot";
@@ -48,16 +83,40 @@ export interface SnapshotAction {
   maxAgeMs?: number;
 }
 
-/** Stop the session (`lttng stop`). */
+/**
+ * Stop the session (`lttng stop`).
+ *
+ * @example
+ * ```ts
+ * import type { StopAction } from "./trigger.ts";
+ * const action: StopAction = { type: "stop" };
+ * ```
+ */
 export interface StopAction {
   /** Action kind. */
   type: "stop";
 }
 
-/** What a trigger does when it fires. */
+/**
+ * What a trigger does when it fires.
+ *
+ * @example
+ * ```ts
+ * import type { TriggerAction } from "./trigger.ts";
+ * const verb = (a: TriggerAction) => a.type === "snapshot" ? "lttng snapshot record" : "lttng stop";
+ * ```
+ */
 export type TriggerAction = SnapshotAction | StopAction;
 
-/** LTTng's rate policies: fire every Nth time, or once at the Nth time. */
+/**
+ * LTTng's rate policies: fire every Nth time, or once at the Nth time.
+ *
+ * @example
+ * ```ts
+ * import type { RatePolicy } from "./trigger.ts";
+ * const onThirdCrash: RatePolicy = { kind: "once-after", count: 3 }; // once-after:3
+ * ```
+ */
 export interface RatePolicy {
   /** `every` or `once-after`. */
   kind: "every" | "once-after";
@@ -65,7 +124,22 @@ export interface RatePolicy {
   count: number;
 }
 
-/** What a client asks for when it sets a trigger. */
+/**
+ * What a client asks for when it sets a trigger.
+ *
+ * @example
+ * ```ts
+ * import type { TriggerSpec } from "./trigger.ts";
+ * // `lttng-trig set -s web -n web-crash --exec='nginx*' --rate-policy=every:1 OnAnyCoreDump snapshot`
+ * const spec: TriggerSpec = {
+ *   name: "web-crash",
+ *   session: "web",
+ *   condition: { type: "OnAnyCoreDump", exec: "nginx*" },
+ *   action: { type: "snapshot" },
+ *   ratePolicy: { kind: "every", count: 1 },
+ * };
+ * ```
+ */
 export interface TriggerSpec {
   /** Unique name per owner; generated when absent. */
   name?: string;
@@ -86,7 +160,15 @@ export interface TriggerSpec {
   maxPerDay?: number;
 }
 
-/** A stored trigger. */
+/**
+ * A stored trigger: the spec, its name, its owner and its counters.
+ *
+ * @example
+ * ```ts
+ * import type { Trigger } from "./trigger.ts";
+ * const line = (t: Trigger) => `${t.name} on ${t.session}: seen ${t.hits}, fired ${t.fired}`;
+ * ```
+ */
 export interface Trigger extends TriggerSpec {
   /** The trigger's name. */
   name: string;
@@ -131,8 +213,6 @@ export function parseRatePolicy(text: string): RatePolicy {
   }
   return { kind: m[1] as RatePolicy["kind"], count };
 }
-
-export { formatDuration, parseDuration } from "./duration.ts";
 
 /** Render a rate policy the way it is written on the command line. */
 export function formatRatePolicy(policy: RatePolicy | undefined): string {
@@ -284,93 +364,6 @@ function canonical(value: unknown): unknown {
     return out;
   }
   return value;
-}
-
-const globCache = new Map<string, (s: string) => boolean>();
-
-function globMatcher(glob: string): (s: string) => boolean {
-  const cached = globCache.get(glob);
-  if (cached !== undefined) return cached;
-  const m: (s: string) => boolean = picomatch(glob, { dot: true });
-  if (globCache.size > 1000) globCache.clear();
-  globCache.set(glob, m);
-  return m;
-}
-
-/**
- * Whether an `--exec` glob is a path glob (it holds a `/`): it then matches the
- * executable's path as the kernel reports it (`%E`, or `/proc/PID/exe` of the held
- * process), and never the exec name, which any process can set to anything, `/` included.
- *
- * @example
- * ```ts
- * import { isPathGlob } from "./trigger.ts";
- *
- * isPathGlob("/usr/sbin/nginx"); // => true
- * isPathGlob("nginx*"); // => false
- * ```
- */
-export function isPathGlob(glob: string): boolean {
-  return glob.includes("/");
-}
-
-// The kernel reports an executable replaced while it ran (a package upgrade) as
-// "PATH (deleted)": still that program. Only who can write PATH's directory could name
-// a file so.
-const DELETED = " (deleted)";
-
-/**
- * Does `condition` select `crash`? Every filter present must match. A path glob (see
- * {@linkcode isPathGlob}) matches only the executable's path, and nothing when the path is
- * not known; any other glob matches only the exec name.
- */
-export function conditionMatches(condition: TriggerCondition, crash: CrashFacts): boolean {
-  if (condition.uids !== undefined && !condition.uids.includes(crash.uid)) return false;
-  if (condition.signals !== undefined) {
-    if (crash.signal === undefined || !condition.signals.includes(crash.signal)) return false;
-  }
-  if (condition.exec !== undefined) {
-    const m = globMatcher(condition.exec);
-    if (isPathGlob(condition.exec)) {
-      const path = crash.exePath;
-      if (path === undefined) return false;
-      if (!m(path) && !(path.endsWith(DELETED) && m(path.slice(0, -DELETED.length)))) {
-        return false;
-      }
-    } else if (!m(crash.execName)) {
-      return false;
-    }
-  }
-  return true;
-}
-
-/**
- * The warning for a root daemon's trigger whose `--exec` glob matches the exec name with
- * no `--uid`: any user can fire it, by naming a process so and crashing it (they spend
- * only their own share of its limits, which are counted per uid). Undefined otherwise.
- *
- * @example
- * ```ts
- * import { execFilterWarning } from "./trigger.ts";
- *
- * const spec = {
- *   session: "s",
- *   condition: { type: "OnAnyCoreDump" as const, exec: "nginx" },
- *   action: { type: "stop" as const },
- * };
- * execFilterWarning(spec, 0)?.startsWith("--exec=nginx"); // => true
- * execFilterWarning(spec, 1000); // => undefined
- * ```
- */
-export function execFilterWarning(spec: TriggerSpec, owner: number): string | undefined {
-  const exec = spec.condition.exec;
-  if (owner !== 0 || exec === undefined || isPathGlob(exec) || spec.condition.uids !== undefined) {
-    return undefined;
-  }
-  const example = /^[A-Za-z0-9._-]+$/.test(exec) ? exec : "NAME";
-  return `--exec=${exec} matches the exec name, which any process can set: any user can fire this trigger by naming a process ${
-    JSON.stringify(exec)
-  } and crashing it (its limits are counted per uid: they cannot use up root's). To match only the program, give its path (--exec=/usr/sbin/${example}), or the uids it runs as (--uid=0)`;
 }
 
 /** One line describing the condition, as `list` shows it. */

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ChainEvent } from "../protocol/control.ts";
+import type { ChainEvent } from "../protocol/watch.ts";
 
 /** Listeners of {@linkcode ChainEvent}s. */
 export class ChainFateEvents {

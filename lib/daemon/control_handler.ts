@@ -21,21 +21,15 @@ import type {
   ReplyOf,
   SetReply,
   StatusReply,
-  WatchEvent,
-  WatchingEvent,
 } from "../protocol/control.ts";
+import type { WatchEvent, WatchingEvent } from "../protocol/watch.ts";
 import type { CrashHandler } from "./crash_handler.ts";
 import type { ReportQueue } from "./report_queue.ts";
 import type { CrashRecord } from "../protocol/records.ts";
 import type { FrameResult } from "./connections.ts";
 import { StoreError, TriggerExistsError, type TriggerStore } from "../store/trigger_store.ts";
-import {
-  conditionMatches,
-  execFilterWarning,
-  ON_ANY_CORE_DUMP,
-  type TriggerSpec,
-  validateTriggerSpec,
-} from "../core/trigger.ts";
+import { ON_ANY_CORE_DUMP, type TriggerSpec, validateTriggerSpec } from "../core/trigger.ts";
+import { conditionMatches, execFilterWarning } from "../core/trigger_match.ts";
 import type { SessionInfo } from "../lttng/control.ts";
 import { sessionInactivity, sessionProblem } from "../lttng/session_checks.ts";
 import type { PeerCredentials } from "./libc.ts";

@@ -9,7 +9,7 @@ import { ChainFateEvents } from "../../lib/daemon/chain_fate_events.ts";
 import { type CrashRef, TriggerStore } from "../../lib/store/trigger_store.ts";
 import { namingCrash } from "../../lib/wire/notify_ref.ts";
 import type { ChainFate, CrashRecord } from "../../lib/protocol/records.ts";
-import type { ChainEvent } from "../../lib/protocol/control.ts";
+import type { ChainEvent } from "../../lib/protocol/watch.ts";
 import { encodeChainResult, NotifyExtCommand } from "../../lib/wire/notify_ext.ts";
 import { encodeHeaderInto, HEADER_SIZE } from "../../lib/wire/header.ts";
 import { chainHistoryText, chainRunText, chainShowText } from "../../lib/cli/chain_fate.ts";

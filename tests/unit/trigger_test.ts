@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import type { CrashFacts } from "../../lib/core/crash_facts.ts";
+import { conditionMatches, execFilterWarning } from "../../lib/core/trigger_match.ts";
 import {
-  conditionMatches,
-  execFilterWarning,
   formatRatePolicy,
   isValidTriggerName,
   ON_ANY_CORE_DUMP,

@@ -1,47 +1,81 @@
 /**
  * lttng-trig: crash-triggered flight recording for LTTng, as a library.
  *
- * The RFC "Triggers in lttng-tools" (v0.1) API in TypeScript: {@linkcode setTrigger}
- * (`lttng_trigger_set()`) and {@linkcode fireTrigger} (`lttng_trigger()`), the wire
- * codec, the daemon, and the store.
+ * What a program needs to work with a running `lttng-trig daemon`:
+ * - the RFC "Triggers in lttng-tools" (v0.1) API: {@linkcode setTrigger}
+ *   (`lttng_trigger_set()`) and {@linkcode fireTrigger} (`lttng_trigger()`);
+ * - the client of the daemon's control socket ({@linkcode ControlClient}: set, list,
+ *   remove, history, status, watch) and of its notification socket
+ *   ({@linkcode sendNotification});
+ * - the wire codec of both sockets (docs/PROTOCOL.md): the frame header, the RFC's
+ *   `struct onanycoredump` and its reply, the control envelope, and a bounded frame
+ *   reader;
+ * - the types of the trigger model and of the control messages.
+ *
+ * The daemon, the notifier and the CLI are the `lttng-trig` program, not this API.
  *
  * @example Set a trigger on a session and fire it, as the RFC does
  * ```ts
  * import assert from "node:assert/strict";
- * import { Daemon, fireTrigger, setTrigger, TriggerActionType, TriggerType } from "./mod.ts";
+ * import {
+ *   ControlStatus,
+ *   decodeControlRequest,
+ *   decodeOnAnyCoreDump,
+ *   encodeControlReply,
+ *   encodeNotifyReply,
+ *   fireTrigger,
+ *   MAX_CONTROL_REQUEST,
+ *   NotifyStatus,
+ *   ONANYCOREDUMP_C_SIZE,
+ *   readFrame,
+ *   setTrigger,
+ *   type Trigger,
+ *   type TriggerSpec,
+ *   TriggerActionType,
+ *   TriggerType,
+ *   writeAll,
+ * } from "./mod.ts";
  *
- * // A daemon in a scratch run directory, whose actions only record what they would do
- * // (by default they run `lttng snapshot record` on the session).
- * const dir = await Deno.makeTempDir();
- * const snapshots: string[] = [];
- * {
- *   await using daemon = await Daemon.start({
- *     runDir: `${dir}/run`,
- *     stateDir: `${dir}/state`,
- *     log: () => {},
- *     actions: {
- *       listSessions: () =>
- *         Promise.resolve([{ name: "mysession", path: "", enabled: true, snapshotMode: true }]),
- *       snapshot: (_session, name) => {
- *         snapshots.push(name);
- *         return Promise.resolve({ location: `${dir}/${name}` });
- *       },
- *       stop: () => Promise.resolve(),
- *     },
- *   });
+ * // `lttng-trig daemon` answers on two sockets of its run directory. Here a stand-in
+ * // written with the codec takes its place: it stores the trigger it is sent and fires
+ * // it on the crash.
+ * const runDir = await Deno.makeTempDir();
+ * const control = Deno.listen({ transport: "unix", path: `${runDir}/client-lttng-trig` });
+ * const notify = Deno.listen({ transport: "unix", path: `${runDir}/notify-lttng-sessiond` });
+ * const daemon = (async () => {
+ *   let stored: Trigger | undefined;
+ *   {
+ *     using conn = await control.accept();
+ *     const frame = await readFrame(conn, { maxPayload: () => MAX_CONTROL_REQUEST });
+ *     const spec = decodeControlRequest(frame!.payload) as TriggerSpec;
+ *     stored = { ...spec, name: "trigger-1", owner: 0, createdAt: "", hits: 0, fired: 0 };
+ *     const payload = { trigger: stored, warnings: [] };
+ *     await writeAll(conn, encodeControlReply(frame!.header.cmd, { status: ControlStatus.OK, error: "", payload }));
+ *   }
+ *   {
+ *     using conn = await notify.accept();
+ *     const frame = await readFrame(conn, { maxPayload: () => ONANYCOREDUMP_C_SIZE });
+ *     const crash = decodeOnAnyCoreDump(frame!.payload);
+ *     const fired = crash.execName === "apache2" && stored !== undefined ? 1 : 0;
+ *     await writeAll(conn, encodeNotifyReply({ status: NotifyStatus.OK, fired, failed: 0 }));
+ *   }
+ * })();
  *
- *   await setTrigger(
- *     { session: "mysession", runDir: `${dir}/run` },
- *     TriggerType.ONANYCOREDUMP,
- *     TriggerActionType.SNAPSHOT,
- *   );
- *   const reply = await fireTrigger(TriggerType.ONANYCOREDUMP, daemon.notifySocketPath, {
- *     pid: 42, uid: 1000, gid: 1000, execName: "apache2", hostname: "A_HOST_NAME",
- *   });
- *   assert.equal(reply.fired, 1);
- *   assert.match(snapshots[0], /^core-apache2-42/);
- * }
- * await Deno.remove(dir, { recursive: true });
+ * const trigger = await setTrigger(
+ *   { session: "mysession", runDir },
+ *   TriggerType.ONANYCOREDUMP,
+ *   TriggerActionType.SNAPSHOT,
+ * );
+ * assert.equal(trigger.name, "trigger-1");
+ * const reply = await fireTrigger(TriggerType.ONANYCOREDUMP, `${runDir}/notify-lttng-sessiond`, {
+ *   pid: 42, uid: 1000, gid: 1000, execName: "apache2", hostname: "A_HOST_NAME",
+ * });
+ * assert.equal(reply.fired, 1);
+ *
+ * await daemon;
+ * control.close();
+ * notify.close();
+ * await Deno.remove(runDir, { recursive: true });
  * ```
  *
  * @module
@@ -57,7 +91,17 @@ import {
   type TriggerCondition,
 } from "./lib/core/trigger.ts";
 
+// The wire codec (docs/PROTOCOL.md).
 export { decodeHeader, encodeHeaderInto, type Header, HEADER_SIZE } from "./lib/wire/header.ts";
+export {
+  type ByteReader,
+  type ByteWriter,
+  type Frame,
+  FrameError,
+  readFrame,
+  type ReadFrameOptions,
+  writeAll,
+} from "./lib/wire/frame.ts";
 export {
   decodeNotifyReply,
   decodeOnAnyCoreDump,
@@ -70,6 +114,7 @@ export {
   ONANYCOREDUMP_C_SIZE,
   ONANYCOREDUMP_SIZE,
   type OnAnyCoreDumpMessage,
+  readNotifyReply,
 } from "./lib/wire/notify.ts";
 export {
   ControlCommand,
@@ -79,103 +124,11 @@ export {
   decodeControlRequest,
   encodeControlReply,
   encodeControlRequest,
+  MAX_CONTROL_REPLY,
+  MAX_CONTROL_REQUEST,
 } from "./lib/wire/control.ts";
-export {
-  type ByteReader,
-  type ByteWriter,
-  type Frame,
-  FrameError,
-  readFrame,
-  type ReadFrameOptions,
-} from "./lib/wire/frame.ts";
-export { Daemon } from "./lib/daemon/daemon.ts";
-export type { DaemonOptions } from "./lib/daemon/daemon_options.ts";
-export { DaemonStartError } from "./lib/daemon/run_dirs.ts";
-export type { MetricsExporterOptions } from "./lib/metrics/exporter.ts";
-export {
-  CrashHandler,
-  type CrashHandlerOptions,
-  type CrashListener,
-  type CrashOutcome,
-  type ReceivedListener,
-} from "./lib/daemon/crash_handler.ts";
-export type { SessionActions } from "./lib/daemon/trigger_actions.ts";
-export { type SessionInfo, type SnapshotResult } from "./lib/lttng/control.ts";
-export type { ProcReader } from "./lib/daemon/held_process.ts";
-export type { PinOps } from "./lib/daemon/early_pin.ts";
-export {
-  type RecordCrashOptions,
-  TriggerStore,
-  type TriggerStoreOptions,
-} from "./lib/store/trigger_store.ts";
-export type { CrashRef, ListCrashesOptions } from "./lib/store/crashes.ts";
-export type { HistoryLimits } from "./lib/store/history_limits.ts";
-export { StoreError } from "./lib/store/schema.ts";
-export { TriggerExistsError } from "./lib/store/triggers.ts";
-export type { Decision } from "./lib/core/policy.ts";
-export type { CrashFacts } from "./lib/core/crash_facts.ts";
-export type {
-  CoreFate,
-  CrashRecord,
-  Frame as BacktraceFrame,
-  MissedCrash,
-  ReportRecord,
-  ReportState,
-  SnapshotRemoved,
-  ThreadBacktrace,
-  TriggerOutcome,
-} from "./lib/protocol/records.ts";
-export {
-  type ReportNotice,
-  ReportQueue,
-  type ReportQueueOptions,
-} from "./lib/daemon/report_queue.ts";
-export type { ReportJob, ReportMakerOptions } from "./lib/daemon/report_maker.ts";
-export type { Decompressor, FsSpace as ReportFsSpace } from "./lib/daemon/report_core.ts";
-export type {
-  BacktraceOptions,
-  CrashReport,
-  ToolResult,
-  ToolRunner,
-} from "./lib/report/backtrace.ts";
-export {
-  crashSignature,
-  SIGNATURE_FRAMES,
-  type SignatureInput,
-  signatureText,
-} from "./lib/report/signature.ts";
-export type { SignatureGroup } from "./lib/protocol/records.ts";
-export {
-  CRASH_MESSAGE_ID,
-  crashEntry,
-  REPORT_MESSAGE_ID,
-  reportEntry,
-} from "./lib/journal/crash_entry.ts";
-export {
-  decodeJournalEntry,
-  encodeJournalEntry,
-  type JournalField,
-} from "./lib/journal/encoder.ts";
-export type { RunAs } from "./lib/report/as_user.ts";
-export type { ChainFate } from "./lib/protocol/records.ts";
-export type { ChainEvent } from "./lib/protocol/control.ts";
-export type {
-  RatePolicy,
-  SnapshotAction,
-  StopAction,
-  Trigger,
-  TriggerAction,
-  TriggerCondition,
-  TriggerSpec,
-} from "./lib/core/trigger.ts";
-export {
-  CommandError,
-  ControlRequestError,
-  ControlTransportError,
-  type ControlTransportReason,
-  DaemonUnavailableError,
-  UsageError,
-} from "./lib/core/errors.ts";
+
+// The clients of the two sockets, and what they reject with.
 export {
   ControlClient,
   controlRequest,
@@ -183,42 +136,93 @@ export {
   sendNotification,
   watchDaemon,
 } from "./lib/client/client.ts";
+export {
+  CommandError,
+  ControlRequestError,
+  ControlTransportError,
+  type ControlTransportReason,
+  DaemonUnavailableError,
+} from "./lib/core/errors.ts";
+
+// The trigger model, and the messages of the control socket.
+export {
+  ON_ANY_CORE_DUMP,
+  type RatePolicy,
+  type SnapshotAction,
+  type StopAction,
+  type Trigger,
+  type TriggerAction,
+  type TriggerCondition,
+  type TriggerSpec,
+} from "./lib/core/trigger.ts";
 export type {
   ControlCommandCode,
   ControlMessages,
   ControlReplyPayload,
   ControlRequest,
   CorePatternWatchFacts,
-  CrashEvent,
-  DroppedEvent,
-  HeartbeatEvent,
   HistoryReply,
   HistoryRequest,
   ListReply,
   ListRequest,
-  OutcomeEvent,
   RemoveReply,
   RemoveRequest,
   ReplyOf,
-  ReportEvent,
   RequestOf,
   SetReply,
   SetRequest,
   StatusReply,
   StatusRequest,
+} from "./lib/protocol/control.ts";
+export type {
+  ChainEvent,
+  CrashEvent,
+  DroppedEvent,
+  HeartbeatEvent,
+  OutcomeEvent,
+  ReportEvent,
   WatchEvent,
   WatchingEvent,
   WatchRequest,
-} from "./lib/protocol/control.ts";
-export { ON_ANY_CORE_DUMP } from "./lib/core/trigger.ts";
+} from "./lib/protocol/watch.ts";
+export type {
+  ChainFate,
+  CoreFate,
+  CrashRecord,
+  Frame as BacktraceFrame,
+  MissedCrash,
+  ReportRecord,
+  ReportState,
+  SignatureGroup,
+  SnapshotRemoved,
+  ThreadBacktrace,
+  TriggerOutcome,
+} from "./lib/protocol/records.ts";
+export type { CrashFacts } from "./lib/core/crash_facts.ts";
 
-/** Trigger types (RFC: `enum lttng_trigger_type`). */
+/**
+ * Trigger types (RFC: `enum lttng_trigger_type`).
+ *
+ * @example
+ * ```ts
+ * import { TriggerType } from "./mod.ts";
+ * TriggerType.ONANYCOREDUMP; // 1, LTTNG_TRIGGER_TYPE_ONANYCOREDUMP
+ * ```
+ */
 export const TriggerType = {
   /** `LTTNG_TRIGGER_TYPE_ONANYCOREDUMP`. */
   ONANYCOREDUMP: 1,
 } as const;
 
-/** Trigger actions (RFC: `enum lttng_trigger_action`). */
+/**
+ * Trigger actions (RFC: `enum lttng_trigger_action`).
+ *
+ * @example
+ * ```ts
+ * import { TriggerActionType } from "./mod.ts";
+ * const action = Deno.args.includes("--stop") ? TriggerActionType.STOP : TriggerActionType.SNAPSHOT;
+ * ```
+ */
 export const TriggerActionType = {
   /** `LTTNG_TRIGGER_ACTION_SNAPSHOT`. */
   SNAPSHOT: 1,
@@ -226,7 +230,16 @@ export const TriggerActionType = {
   STOP: 2,
 } as const;
 
-/** The session a trigger is set on (RFC: `struct lttng_handle`). */
+/**
+ * The session a trigger is set on (RFC: `struct lttng_handle`).
+ *
+ * @example
+ * ```ts
+ * import type { TriggerHandle } from "./mod.ts";
+ * const handle: TriggerHandle = { session: "mysession" }; // the caller's daemon
+ * const rootDaemon: TriggerHandle = { session: "mysession", runDir: "/var/run/lttng" };
+ * ```
+ */
 export interface TriggerHandle {
   /** Session name. */
   session: string;
@@ -234,7 +247,21 @@ export interface TriggerHandle {
   runDir?: string;
 }
 
-/** Options of {@linkcode setTrigger} (the RFC's `opts`). */
+/**
+ * Options of {@linkcode setTrigger} (the RFC's `opts`).
+ *
+ * @example
+ * ```ts
+ * import type { SetTriggerOptions } from "./mod.ts";
+ * // Name it, fire on the third crash only, of nginx processes, into a local directory.
+ * const options: SetTriggerOptions = {
+ *   name: "web-crash",
+ *   ratePolicy: { kind: "once-after", count: 3 },
+ *   filters: { exec: "nginx*" },
+ *   output: { path: "/var/tmp/snapshots" },
+ * };
+ * ```
+ */
 export interface SetTriggerOptions {
   /** Trigger name; generated when absent. */
   name?: string;
@@ -320,5 +347,3 @@ export function fireTrigger(
   const path = socketPath ?? notifySocketPath(processPathEnv());
   return sendNotification(path, message);
 }
-export type { RetentionFs } from "./lib/daemon/retention_runner.ts";
-export type { SnapshotSpaceLimits } from "./lib/daemon/snapshot_retention.ts";

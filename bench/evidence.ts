@@ -16,7 +16,8 @@
  * daemon's trigger names.
  *
  * Run alone: `deno run -P=tests bench/evidence.ts [--crashes=N] [--no-write]` (as root);
- * it prints its table and replaces its own section of docs/BENCHMARKS.md only.
+ * it prints its section, puts it in bench/results.json in place of its earlier one (the
+ * other sections stay), and renders docs/BENCHMARKS.md from that.
  *
  * @module
  */
@@ -37,7 +38,6 @@ import {
   ours,
   PIPE_PATTERN,
   PRELOAD,
-  ROOT,
   ROOT_CONTROL,
   setCorePattern,
   SOCKET_PATTERN,
@@ -46,8 +46,16 @@ import {
 } from "./run.ts";
 import { buildTools, C_HELPER, rusage } from "./process_timing.ts";
 import { finishedEntry, lastMallocOf, spawnServer, trig } from "./project.ts";
-import { median, num, table } from "./stats.ts";
-import { writeReport } from "./report.ts";
+import { median, num } from "./stats.ts";
+import {
+  columns,
+  readResults,
+  renderSection,
+  REPORT_PATH,
+  RESULTS_PATH,
+  type Section,
+  writeResults,
+} from "./report.ts";
 
 /** One row of the table. */
 export interface EvidenceRow {
@@ -66,9 +74,6 @@ export interface EvidenceRow {
   startMs: number[];
   notes: string[];
 }
-
-/** The section's heading in docs/BENCHMARKS.md. */
-export const EVIDENCE_HEADING = "## 8. Evidence under load";
 
 /** Run the measurement: `crashes` crashes per row. */
 export async function measureEvidence(work: string, crashes: number): Promise<EvidenceRow[]> {
@@ -281,70 +286,60 @@ export async function measureEvidence(work: string, crashes: number): Promise<Ev
   }
 }
 
-/** The section of docs/BENCHMARKS.md. */
-export function evidenceSection(rows: EvidenceRow[], meta: { date: string; command: string }) {
+/** The section of bench/results.json, measured by the run `run`. */
+export function evidenceSection(
+  rows: EvidenceRow[],
+  run: { date: string; command: string },
+): Section {
   const med = (r: EvidenceRow) => median(r.startMs);
-  const body = rows.map((r) => [
-    r.label,
-    `${r.kept}/${r.crashes}`,
-    num(med(r), 2),
-    r.startMs.length === 0 ? "-" : num(Math.min(...r.startMs), 2),
-    r.startMs.length === 0 ? "-" : num(Math.max(...r.startMs), 2),
-  ]);
   const c = rows[0];
+  const goal = (r: EvidenceRow) => Math.ceil(r.crashes * 0.95);
   const early = rows.filter((r) => r.label.includes("early path**"));
-  const goals = early.map((r) =>
-    `- ${r.label.replaceAll("*", "")}: kept ${r.kept}/${r.crashes} (goal >= ${
-      Math.ceil(r.crashes * 0.95)
-    }, and ahead of the C helper's ${c.kept}): ${
-      r.kept >= Math.ceil(r.crashes * 0.95) && r.kept > c.kept ? "met" : "missed"
-    }; median crash to snapshot start ${num(med(r), 2)} ms (goal < 1 ms): ${
-      med(r) < 1 ? "met" : "missed"
-    }`
-  );
-  const notes = rows.flatMap((r) =>
-    r.notes.slice(0, 3).map((n) => `- ${r.label.replaceAll("*", "")}: ${n}`)
-  );
-  return `${EVIDENCE_HEADING}
-
-${meta.date}, \`${meta.command}\`. A per-uid snapshot session (\`--buffers-uid --subbuf-size=512k --num-subbuf=4\`, vpid context), two traced neighbours doing malloc/free at full speed the whole time, ${c.crashes} crashes per row, round robin, after one warm-up crash per row that is not counted. "Kept" counts the snapshots that, read back with babeltrace2, hold the crashed process's last malloc. "Crash to snapshot start" runs from the crasher's CLOCK_MONOTONIC stamp just before its fault to the start of its snapshot (lttng-trig: the action's \`startedNs\`; C helper: before \`lttng_snapshot_record()\`; shell helper: its \`date\` before \`lttng snapshot record\`, to a millisecond or so).
-
-${
-    table(
-      ["method", "kept the last event", "crash to snapshot start, median (ms)", "min", "max"],
-      body,
-    )
-  }
-
-Goals:
-
-${goals.join("\n")}
-
-What limits it: at this rate the 4 sub-buffers of one CPU hold only milliseconds of events (a
-snapshot read back in a trial run, with four such neighbours, spanned 5 ms), and a snapshot keeps the crash's events only
-if the consumer daemon copies the newest sub-buffer before the writers come round to it again.
-Starting within a millisecond is necessary, not sufficient: the copy itself competes for the 2 CPUs
-with the neighbours, and in pipe mode with the notifier's Deno start, which the kernel forks at the
-same moment. The lever rows take only the newest sub-buffer of each stream (\`--max-size=1M\`), a
-shorter copy.
-${
-    notes.length === 0
-      ? ""
-      : `\nWhat was not kept, or failed (first three per row):\n\n${notes.join("\n")}\n`
-  }`;
-}
-
-/** Put `section` in place of its heading's old section, or before "What stands in the way". */
-export function replaceSection(doc: string, section: string): string {
-  const start = doc.indexOf(EVIDENCE_HEADING);
-  if (start >= 0) {
-    const next = doc.indexOf("\n## ", start + EVIDENCE_HEADING.length);
-    return doc.slice(0, start) + section.trimEnd() + "\n" + (next < 0 ? "" : doc.slice(next));
-  }
-  const before = doc.indexOf("## What stands in the way");
-  return before < 0
-    ? `${doc.trimEnd()}\n\n${section}`
-    : `${doc.slice(0, before)}${section.trimEnd()}\n\n${doc.slice(before)}`;
+  return {
+    id: "evidence",
+    title: "8. Evidence under load",
+    run,
+    about:
+      `A per-uid snapshot session (\`--buffers-uid --subbuf-size=512k --num-subbuf=4\`, vpid context), two traced neighbours doing malloc/free at full speed the whole time, ${c.crashes} crashes per row, round robin, after one warm-up crash per row that is not counted. "Kept" counts the snapshots that, read back with babeltrace2, hold the crashed process's last malloc. "Crash to snapshot start" runs from the crasher's CLOCK_MONOTONIC stamp just before its fault to the start of its snapshot (lttng-trig: the action's \`startedNs\`; C helper: before \`lttng_snapshot_record()\`; shell helper: its \`date\` before \`lttng snapshot record\`, to a millisecond or so).`,
+    tables: [{
+      columns: columns(
+        "method",
+        "kept the last event",
+        ["crash to snapshot start, median (ms)", 2],
+        ["min", 2],
+        ["max", 2],
+      ),
+      rows: rows.map((r) => [
+        r.label,
+        `${r.kept}/${r.crashes}`,
+        med(r),
+        r.startMs.length === 0 ? null : Math.min(...r.startMs),
+        r.startMs.length === 0 ? null : Math.max(...r.startMs),
+      ]),
+    }],
+    targets: early.flatMap((r) => {
+      const label = r.label.replaceAll("*", "");
+      return [
+        {
+          what: `${label}: kept (goal >= ${goal(r)}, and ahead of the C helper's ${c.kept})`,
+          value: `${r.kept}/${r.crashes}`,
+          met: r.kept >= goal(r) && r.kept > c.kept,
+        },
+        {
+          what: `${label}: median crash to snapshot start under 1 ms`,
+          value: `${num(med(r), 2)} ms`,
+          met: Number.isFinite(med(r)) ? med(r) < 1 : null,
+        },
+      ];
+    }),
+    text: [
+      "What limits it: at this rate the 4 sub-buffers of one CPU hold only milliseconds of events (a snapshot read back in a trial run, with four such neighbours, spanned 5 ms), and a snapshot keeps the crash's events only if the consumer daemon copies the newest sub-buffer before the writers come round to it again. Starting within a millisecond is necessary, not sufficient: the copy itself competes for the 2 CPUs with the neighbours, and in pipe mode with the notifier's Deno start, which the kernel forks at the same moment. The lever rows take only the newest sub-buffer of each stream (`--max-size=1M`), a shorter copy.",
+    ],
+    notesCaption: "What was not kept, or failed (first three per row):",
+    notes: rows.flatMap((r) =>
+      r.notes.slice(0, 3).map((n) => `${r.label.replaceAll("*", "")}: ${n}`)
+    ),
+  };
 }
 
 if (import.meta.main) {
@@ -366,10 +361,14 @@ if (import.meta.main) {
       date: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC",
       command: `deno run -P=tests bench/evidence.ts --crashes=${crashes}`,
     });
-    console.log(section);
+    console.log(renderSection(section));
     if (write) {
-      const path = `${ROOT}/docs/BENCHMARKS.md`;
-      await writeReport(path, replaceSection(await Deno.readTextFile(path), section));
+      const results = await readResults(RESULTS_PATH);
+      if (results === undefined) {
+        throw new Error(`no ${RESULTS_PATH}: run the benchmark first (bash scripts/bench.sh)`);
+      }
+      const sections = [...results.sections.filter((s) => s.id !== section.id), section];
+      await writeResults({ ...results, sections }, RESULTS_PATH, REPORT_PATH);
     }
   } finally {
     if (!Deno.args.includes("--keep")) await Deno.remove(work, { recursive: true }).catch(() => {});

@@ -1,11 +1,12 @@
 /**
  * lttng-trig's benchmark, run by `bash scripts/bench.sh` (as root, on a real kernel).
  *
- * It is not a test and asserts nothing: it measures, prints tables with the median, min
- * and max of each figure next to baselines measured in the same run, says which targets
- * are met, writes docs/BENCHMARKS.md and prints the figures of README.md's Performance
- * section. Seven measurements, one module each: crash.ts, notify.ts, ingest.ts, storm.ts,
- * chain.ts, crash_report.ts, start_after_crash.ts.
+ * It is not a test and asserts nothing: it measures, prints each section with the median,
+ * min and max of each figure next to baselines measured in the same run, says which
+ * targets are met, and writes the figures to bench/results.json and docs/BENCHMARKS.md
+ * rendered from them (bench/report.ts). Seven measurements, one module each: crash.ts,
+ * notify.ts, ingest.ts, storm.ts, chain.ts, crash_report.ts, start_after_crash.ts; their
+ * sections are bench/sections.ts's.
  *
  * It plays by the end-to-end tests' rules: core_pattern only under CorePatternGuard (lock,
  * restored in every path), the root daemon only through RootDaemon (lock, temporary
@@ -25,26 +26,55 @@ import { buildTools } from "./process_timing.ts";
 import { loadavg } from "./project.ts";
 import { num } from "./stats.ts";
 import {
-  buildReport,
+  mergeResults,
+  readResults,
+  renderSection,
+  RESULTS_PATH,
+  type RunInfo,
+  type Section,
+  targetLines,
+  writeResults,
+} from "./report.ts";
+import {
   chainSection,
   crashReportSection,
   crashSection,
   ingestSection,
   notifySection,
   pipeHold,
+  startSection,
   stormSection,
-  writeReport,
-} from "./report.ts";
+} from "./sections.ts";
 import { measureCrash } from "./crash.ts";
 import { measureNotify } from "./notify.ts";
 import { measureIngest } from "./ingest.ts";
 import { measureStorm } from "./storm.ts";
 import { chainUnavailable, measureChain } from "./chain.ts";
 import { measureCrashReport } from "./crash_report.ts";
-import { measureStartAfterCrash, startSection } from "./start_after_crash.ts";
+import { measureStartAfterCrash } from "./start_after_crash.ts";
+import { commandOutput } from "../tests/fixtures/process.ts";
+
+/** The machine of the run: kernel, CPU model, cores, memory, versions. */
+async function machine(): Promise<
+  Omit<RunInfo, "date" | "command" | "quick" | "loadBefore" | "loadAfter" | "durationS">
+> {
+  const cpuinfo = await Deno.readTextFile("/proc/cpuinfo");
+  const mem = /^MemTotal:\s+(\d+) kB/m.exec(await Deno.readTextFile("/proc/meminfo"))?.[1];
+  const version = (cmd: string) =>
+    commandOutput(cmd, ["--version"]).then((t) => t.split("\n")[0].trim(), () => "?");
+  return {
+    kernel: `${Deno.osRelease()} (${(await Deno.readTextFile("/proc/version")).trim()})`,
+    cpu: /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? "?",
+    cores: navigator.hardwareConcurrency,
+    memoryGiB: Number(mem) / 1024 / 1024,
+    deno: `Deno ${Deno.version.deno} (V8 ${Deno.version.v8})`,
+    lttng: await version("lttng"),
+    babeltrace2: await version("babeltrace2"),
+  };
+}
 
 async function main(args: string[]): Promise<number> {
-  const opts = parseOptions(args, `${ROOT}/docs/BENCHMARKS.md`);
+  const opts = parseOptions(args, `${ROOT}/docs/BENCHMARKS.md`, RESULTS_PATH);
   if (opts.help) {
     console.log(USAGE.trimEnd());
     return 0;
@@ -81,15 +111,12 @@ async function main(args: string[]): Promise<number> {
   await Deno.chmod(work, 0o755);
   const ctx: BenchContext = { opts, work, budget };
   const step = (what: string) => console.error(`bench: [${num(budget.elapsedS(), 0)} s] ${what}`);
-  const results: Parameters<typeof buildReport>[0] = {
-    opts,
-    date,
-    command: Deno.env.get("LTTNG_TRIG_BENCH_COMMAND") ??
-      `deno run -P=tests bench/main.ts ${args.join(" ")}`.trim(),
-    loadBefore,
-    loadAfter: "",
-    durationS: 0,
+  const sections: Section[] = [];
+  const done = (s: Section) => {
+    sections.push(s);
+    console.log(`\n${renderSection(s)}\n`);
   };
+  let pipeMedian = NaN;
   try {
     const needsSessiond = opts.only.has("crash") || opts.only.has("storm") ||
       opts.only.has("chain") || opts.only.has("start");
@@ -103,18 +130,17 @@ async function main(args: string[]): Promise<number> {
     }
     if (opts.only.has("crash")) {
       step("1. crash-to-release latency");
-      results.crash = await measureCrash(ctx);
-      console.log(`\n${crashSection(results.crash).text}\n`);
+      const crash = await measureCrash(ctx);
+      pipeMedian = pipeHold(crash);
+      done(crashSection(crash));
     }
     if (opts.only.has("notify")) {
       step("2. notifier cost");
-      results.notify = await measureNotify(ctx);
-      console.log(`\n${notifySection(results.notify).text}\n`);
+      done(notifySection(await measureNotify(ctx)));
     }
     if (opts.only.has("ingest")) {
       step("3. daemon ingest");
-      results.ingest = await measureIngest(ctx);
-      console.log(`\n${ingestSection(results.ingest, opts).text}\n`);
+      done(ingestSection(await measureIngest(ctx), opts));
     }
     if (opts.only.has("storm")) {
       if (budget.left() < 2 * opts.stormWindowS * 1000 + 90_000) {
@@ -123,8 +149,7 @@ async function main(args: string[]): Promise<number> {
         );
       }
       step("4. storm");
-      results.storm = await measureStorm(ctx, crasher);
-      console.log(`\n${stormSection(results.storm, pipeHold(results.crash), opts)}\n`);
+      done(stormSection(await measureStorm(ctx, crasher), pipeMedian, opts));
     }
     if (opts.only.has("chain")) {
       step("5. the chain over systemd-coredump");
@@ -135,32 +160,38 @@ async function main(args: string[]): Promise<number> {
           `measurement 5 (the chain) cannot run: ${why}: install systemd-coredump and zstd (bash scripts/setup.sh --tests), or leave it out with --only`,
         );
       }
-      results.chain = await measureChain(ctx);
-      console.log(`\n${chainSection(results.chain)}\n`);
+      done(chainSection(await measureChain(ctx)));
     }
     if (opts.only.has("report")) {
       step("6. crash report");
-      results.crashReport = await measureCrashReport(ctx);
-      console.log(`\n${crashReportSection(results.crashReport)}\n`);
+      done(crashReportSection(await measureCrashReport(ctx)));
     }
     if (opts.only.has("start")) {
       step("7. a traced program's start after a crash whose core is kept");
-      results.start = await measureStartAfterCrash(ctx);
-      console.log(`\n${startSection(results.start).text}\n`);
+      done(startSection(await measureStartAfterCrash(ctx)));
     }
   } finally {
     await Deno.remove(work, { recursive: true }).catch(() => {});
     ours.dirs.delete(work);
     clearTimeout(hardDeadline);
   }
-  results.loadAfter = loadavg();
-  results.durationS = budget.elapsedS();
-  const report = await buildReport(results);
+  const run: RunInfo = {
+    date: date.toISOString(),
+    ...await machine(),
+    command: Deno.env.get("LTTNG_TRIG_BENCH_COMMAND") ??
+      `deno run -P=tests bench/main.ts ${args.join(" ")}`.trim(),
+    quick: opts.quick,
+    loadBefore,
+    loadAfter: loadavg(),
+    durationS: budget.elapsedS(),
+  };
+  console.log(["Targets:", ...targetLines(sections)].join("\n"));
   if (opts.out !== undefined) {
-    await writeReport(opts.out, report.doc);
-    console.error(`bench: wrote ${opts.out}`);
+    // The sections another run measured (evidence under load) stay.
+    const results = mergeResults(await readResults(opts.json), run, sections);
+    await writeResults(results, opts.json, opts.out);
+    console.error(`bench: wrote ${opts.json} and ${opts.out}`);
   }
-  console.log(report.console);
   return 0;
 }
 

@@ -21,7 +21,8 @@ export type Measurement = typeof MEASUREMENTS[number];
 /** Usage of `bash scripts/bench.sh` (and of `deno run bench/main.ts`). */
 export const USAGE = `Usage: bash scripts/bench.sh [OPTIONS]
 
-Measures lttng-trig on this machine (as root) and writes docs/BENCHMARKS.md. A full run
+Measures lttng-trig on this machine (as root), writes its figures to bench/results.json
+and renders docs/BENCHMARKS.md from them. A full run
 takes about two minutes on 2 cores; --quick about forty seconds.
 
 Options:
@@ -40,6 +41,7 @@ Options:
   --budget=S              Stop starting new work after S seconds (default 540); every
                           wait has its own deadline, so the run ends soon after.
   --out=PATH              Where to write the report (default docs/BENCHMARKS.md).
+  --json=PATH             Where to write the figures (default bench/results.json).
   --no-write              Print the tables only.
   -h, --help              Show this help.
 `;
@@ -67,10 +69,19 @@ export interface BenchOptions {
   budgetS: number;
   /** Where to write the report; undefined with --no-write. */
   out?: string;
+  /** Where to write the figures the report is rendered from. */
+  json: string;
 }
 
-/** Parse `args`; `defaultOut` is the report's default path. Throws {@linkcode UsageError}. */
-export function parseOptions(args: string[], defaultOut: string): BenchOptions {
+/**
+ * Parse `args`; `defaultOut` and `defaultJson` are the report's and the figures' default
+ * paths. Throws {@linkcode UsageError}.
+ */
+export function parseOptions(
+  args: string[],
+  defaultOut: string,
+  defaultJson: string,
+): BenchOptions {
   let values;
   try {
     ({ values } = parseArgs({
@@ -87,6 +98,7 @@ export function parseOptions(args: string[], defaultOut: string): BenchOptions {
         only: { type: "string" },
         budget: { type: "string" },
         out: { type: "string" },
+        json: { type: "string" },
         "no-write": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -124,5 +136,6 @@ export function parseOptions(args: string[], defaultOut: string): BenchOptions {
     only,
     budgetS: int("budget", values.budget, 540, 30),
     out: values["no-write"] ? undefined : (values.out ?? defaultOut),
+    json: values.json ?? defaultJson,
   };
 }

@@ -20,13 +20,6 @@ import { corePatternFor } from "../lib/install/pattern.ts";
 import { INSTALL_PIPE_LIMIT } from "../lib/cli/install_args.ts";
 import { type BenchContext, LAUNCHER, ours, setCorePattern, startRootDaemon } from "./run.ts";
 import { benchSession, setSnapshotTrigger } from "./project.ts";
-import { num, summarize, table } from "./stats.ts";
-
-/** Median, min and max in ms. */
-function ms(values: number[]): string[] {
-  const s = summarize(values);
-  return [num(s.median), num(s.min), num(s.max)];
-}
 
 /** One configuration of the daemon, measured. */
 export interface StartRun {
@@ -109,49 +102,4 @@ export async function measureStartAfterCrash(ctx: BenchContext): Promise<StartPh
     await Deno.remove(cores, { recursive: true }).catch(() => {});
     ours.dirs.delete(cores);
   }
-}
-
-/** After a crash over no crash, the medians' ratio. */
-function ratio(r: StartRun): number {
-  return summarize(r.afterCrashMs).median / summarize(r.calmMs).median;
-}
-
-/** Measurement 7's section of the report; `met` is the goal (within 10%), for the daemon as it is. */
-export function startSection(p: StartPhase): { text: string; met: boolean } {
-  const met = p.runs.length > 0 && ratio(p.runs[0]) <= 1.1;
-  const failures = p.runs.flatMap((r) => r.failures);
-  return {
-    met,
-    text: [
-      "## 7. A traced program's start right after a crash whose core is kept",
-      "",
-      `Pipe mode as \`install --core-dir\` writes it (\`${p.pattern}\`, core_pipe_limit ${INSTALL_PIPE_LIMIT}), \`ulimit -c unlimited\`, the daemon's default liblttng-ctl path, a snapshot trigger on a per-pid session. Start: from spawn to the crasher's \`crashing\` line (lttng-ust's registration with lttng-sessiond included). Each round, one start with no crash in flight, then one right after that program's crash (as soon as it is reaped).`,
-      "",
-      table(
-        [
-          "daemon",
-          "traced program's start",
-          "n",
-          "median ms",
-          "min ms",
-          "max ms",
-          "after / before",
-        ],
-        p.runs.flatMap((r) => [
-          [r.label, "with no crash in flight", String(r.calmMs.length), ...ms(r.calmMs), ""],
-          [
-            r.label,
-            "right after a crash whose core is kept",
-            String(r.afterCrashMs.length),
-            ...ms(r.afterCrashMs),
-            `${ratio(r).toFixed(2)}x`,
-          ],
-        ]),
-      ),
-      "",
-      `Goal: within 10% (${met ? "met" : "not met"}).${
-        failures.length > 0 ? ` Failures: ${failures.join("; ")}.` : ""
-      } What slowed the next program: the crash report of the crash before it (decompressing the kept core, eu-stack), started as soon as the crash was released, on the same CPUs as the program's start and lttng-sessiond's registration of it. Without --core-dir (no report) or when the next program starts after the report, the start is as fast as with no crash. The daemon now starts a report once no crash has come for 250 ms (at most 5 s after its crash).`,
-    ].join("\n"),
-  };
 }

@@ -1,5 +1,5 @@
 /**
- * The benchmark's statistics and Markdown formatting.
+ * The benchmark's statistics and number formatting (bench/report.ts writes the Markdown).
  *
  * @module
  */
@@ -37,15 +37,4 @@ export function num(v: number, digits = 1): string {
 /** `v` with its sign always written ("+1.0", "-0.5"). */
 export function signed(v: number, digits = 1): string {
   return (v >= 0 ? "+" : "") + num(v, digits);
-}
-
-/** A Markdown table. */
-export function table(header: string[], rows: string[][]): string {
-  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
-  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
-}
-
-/** How a target fared: met, missed, or not measured in this run. */
-export function verdict(ok: boolean | undefined): string {
-  return ok === undefined ? "not measured" : ok ? "**met**" : "**missed**";
 }

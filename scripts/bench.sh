@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # lttng-trig's benchmark (as root): installs what is missing (scripts/setup.sh), then runs
-# bench/main.ts, which prints its tables and the README's figures and writes
-# docs/BENCHMARKS.md. It changes core_pattern only under the tests' lock and restores it,
+# bench/main.ts, which prints its tables, writes its figures to bench/results.json and
+# renders docs/BENCHMARKS.md from them (bench/report.ts). It changes core_pattern only under the tests' lock and restores it,
 # starts lttng-sessiond only if none runs, and stops only what it started. Options: --quick
 # for a short run, --help.
 set -euo pipefail

@@ -8,6 +8,7 @@ import { UsageError } from "../core/errors.ts";
 import { type FileSpec, HELP_OPTION, type OptionSpec } from "../core/registry.ts";
 import { type PathEnv, processPathEnv } from "../core/paths.ts";
 import { parseByteSize } from "../core/size.ts";
+import { replaceUnprintable } from "../core/unprintable.ts";
 
 /** Where a command writes: injected by tests. */
 export interface Output {
@@ -68,8 +69,6 @@ export const CONTROL_SOCKET_FILE: FileSpec = {
   help: "The daemon's control socket, which set, list, remove, history, show and watch use.",
 };
 
-export { controlSocketPath } from "../core/paths.ts";
-
 /** Pad columns of `rows` to a table (the last column is not padded). */
 export function table(rows: string[][]): string[] {
   const widths: number[] = [];
@@ -115,18 +114,9 @@ export function shortTime(iso: string): string {
 }
 
 /**
- * Characters a terminal may act on rather than show: C0 controls (ESC starts a sequence),
- * DEL, C1 controls (U+009B is a CSI of its own), and the invisible ones that reorder or
- * hide text (bidirectional overrides, zero-width marks, line and paragraph separators).
- */
-const UNPRINTABLE =
-  // deno-lint-ignore no-control-regex
-  /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb\p{Cs}]/gu;
-
-/**
- * `text` with every character a terminal could act on written as an escape (`\n`, `\t`,
- * `\x1b`, `\u009b`, `\u202e`), and nothing else changed: for text that is already
- * quoted as its source wants (babeltrace2's event lines).
+ * `text` with every character a terminal could act on (lib/core/unprintable.ts) written
+ * as an escape (`\n`, `\t`, `\x1b`, `\u009b`, `\u202e`), and nothing else changed: for
+ * text that is already quoted as its source wants (babeltrace2's event lines).
  *
  * @example
  * ```ts
@@ -135,7 +125,7 @@ const UNPRINTABLE =
  * ```
  */
 export function printable(text: string): string {
-  return text.replace(UNPRINTABLE, (c) => {
+  return replaceUnprintable(text, (c) => {
     const named = ({ "\n": "\\n", "\r": "\\r", "\t": "\\t" } as Record<string, string>)[c];
     if (named !== undefined) return named;
     const code = c.charCodeAt(0);
@@ -147,25 +137,36 @@ export function printable(text: string): string {
 
 /**
  * A string that came from a crash (exec name, hostname, executable path, command line,
- * snapshot path, reason), as text output prints it: backslashes and quotes escaped, then
- * {@linkcode printable}. The one way `show`, `history`, `watch` and `status` print such
- * a string: a hostname set with `unshare -u` or a directory named with an escape sequence
- * must not reach root's terminal as bytes it acts on. (JSON output is escaped by
- * {@linkcode jsonLine}.)
+ * snapshot path, reason), as text output prints it: backslashes escaped (so that every
+ * escape in the output is one this wrote), then {@linkcode printable}. Quotes stay as
+ * they are: they are text, not controls. The one way `show`, `history`, `watch` and
+ * `status` print such a string: a hostname set with `unshare -u` or a directory named
+ * with an escape sequence must not reach root's terminal as bytes it acts on. (JSON
+ * output is escaped by {@linkcode jsonLine}.)
  *
  * @example
  * ```ts
  * import { escaped } from "./common.ts";
- * escaped('say "hi"\x9b2J'); // => 'say \\"hi\\"\\u009b2J'
+ * escaped('session "web"\x9b2J'); // => 'session "web"\\u009b2J'
  * ```
  */
 export function escaped(text: string): string {
-  return printable(text.replace(/[\\"]/g, (c) => `\\${c}`));
+  return printable(text.replaceAll("\\", "\\\\"));
 }
 
-/** `text` {@linkcode escaped} and in double quotes: an exec name, a command-line word. */
+/**
+ * `text` in double quotes, as a string literal: its backslashes and quotes escaped, then
+ * {@linkcode printable}. For a value whose ends the reader must see: an exec name, a
+ * command-line word.
+ *
+ * @example
+ * ```ts
+ * import { quoted } from "./common.ts";
+ * quoted('say "hi"'); // => '"say \\"hi\\""'
+ * ```
+ */
 export function quoted(text: string): string {
-  return `"${escaped(text)}"`;
+  return `"${printable(text.replace(/[\\"]/g, (c) => `\\${c}`))}"`;
 }
 
 /**
@@ -174,8 +175,8 @@ export function quoted(text: string): string {
  * `\uXXXX` (the same JSON value).
  */
 export function jsonLine(value: unknown): string {
-  return JSON.stringify(value).replace(
-    UNPRINTABLE,
+  return replaceUnprintable(
+    JSON.stringify(value),
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
   );
 }

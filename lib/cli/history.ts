@@ -8,11 +8,11 @@ import { UsageError } from "../core/errors.ts";
 import type { CrashRecord, SignatureGroup } from "../protocol/records.ts";
 import { signalName } from "../core/signals.ts";
 import { ControlClient } from "../client/client.ts";
+import { controlSocketPath } from "../core/paths.ts";
 import {
   type CommandContext,
   COMMON_HELP_OPTION,
   CONTROL_SOCKET_FILE,
-  controlSocketPath,
   escaped,
   jsonLine,
   parseCount,

@@ -12,10 +12,10 @@
  */
 import { ControlClient } from "../client/client.ts";
 import { CommandError } from "../core/errors.ts";
-import { resolveStateDir, ROOT_STATE_DIR } from "../core/paths.ts";
+import { controlSocketPath, resolveStateDir, ROOT_STATE_DIR } from "../core/paths.ts";
 import { planChain, socketRefusal } from "../install/chain_plan.ts";
 import { kernelVersion } from "../core/kernel_version.ts";
-import { type CommandContext, controlSocketPath } from "./common.ts";
+import type { CommandContext } from "./common.ts";
 import { INSTALL_PIPE_LIMIT, type InstallArgs, parseInstallArgs } from "./install_args.ts";
 
 import {

@@ -7,11 +7,11 @@ import { UsageError } from "../core/errors.ts";
 import { describeAction, describeCondition, formatRatePolicy } from "../core/trigger.ts";
 import { formatDuration } from "../core/duration.ts";
 import { ControlClient } from "../client/client.ts";
+import { controlSocketPath } from "../core/paths.ts";
 import {
   type CommandContext,
   COMMON_HELP_OPTION,
   CONTROL_SOCKET_FILE,
-  controlSocketPath,
   jsonLine,
   printable,
   runDirOption,

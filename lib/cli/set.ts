@@ -5,7 +5,8 @@
  * @module
  */
 import { ControlClient } from "../client/client.ts";
-import { type CommandContext, controlSocketPath } from "./common.ts";
+import type { CommandContext } from "./common.ts";
+import { controlSocketPath } from "../core/paths.ts";
 import { defaultKernelFiles, type KernelFiles } from "../install/kernel_files.ts";
 import { contextWarnings, patternWarnings, withRootDaemonHint } from "./newcomer.ts";
 import { parseSetArgs } from "./set_args.ts";

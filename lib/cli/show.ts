@@ -12,11 +12,11 @@ import { type CrashEvents, readLastEvents, type TraceEvent } from "../report/eve
 import { signalName } from "../core/signals.ts";
 import { ControlClient } from "../client/client.ts";
 import { snapshotDirProblem } from "../lttng/control.ts";
+import { controlSocketPath } from "../core/paths.ts";
 import {
   type CommandContext,
   COMMON_HELP_OPTION,
   CONTROL_SOCKET_FILE,
-  controlSocketPath,
   escaped,
   jsonLine,
   parseCount,

@@ -6,8 +6,8 @@
  * @module
  */
 import { UsageError } from "../core/errors.ts";
-import { ROOT_STATE_DIR } from "../core/paths.ts";
-import { type CommandContext, controlSocketPath, jsonLine } from "./common.ts";
+import { controlSocketPath, ROOT_STATE_DIR } from "../core/paths.ts";
+import { type CommandContext, jsonLine } from "./common.ts";
 import { type CommandSpec, HELP_OPTION, usageLine } from "../core/registry.ts";
 import { parse } from "../core/option_parser.ts";
 import { defaultKernelFiles, type KernelFiles } from "../install/kernel_files.ts";

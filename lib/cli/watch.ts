@@ -7,12 +7,12 @@ import { chainShowText } from "./chain_fate.ts";
 import { UsageError } from "../core/errors.ts";
 import { signalName } from "../core/signals.ts";
 import { ControlClient } from "../client/client.ts";
-import type { WatchEvent } from "../protocol/control.ts";
+import type { WatchEvent } from "../protocol/watch.ts";
+import { controlSocketPath } from "../core/paths.ts";
 import {
   type CommandContext,
   COMMON_HELP_OPTION,
   CONTROL_SOCKET_FILE,
-  controlSocketPath,
   escaped,
   jsonLine,
   quoted,

@@ -29,8 +29,8 @@ import type {
   SetReply,
   SetRequest,
   StatusReply,
-  WatchEvent,
 } from "../protocol/control.ts";
+import type { WatchEvent } from "../protocol/watch.ts";
 import {
   encodeOnAnyCoreDump,
   type NotifyReply,
@@ -44,7 +44,16 @@ import {
   DaemonUnavailableError,
 } from "../core/errors.ts";
 
-/** Options of {@linkcode controlRequest} and {@linkcode sendNotification}. */
+/**
+ * Options of {@linkcode controlRequest} and {@linkcode sendNotification}.
+ *
+ * @example
+ * ```ts
+ * import { ControlClient, type RequestOptions } from "./client.ts";
+ * const quick: RequestOptions = { timeoutMs: 2_000 };
+ * const client = new ControlClient("/var/run/lttng/client-lttng-trig", quick);
+ * ```
+ */
 export interface RequestOptions {
   /** Deadline for the whole exchange, in milliseconds. @default 30000 */
   timeoutMs?: number;
@@ -130,10 +139,27 @@ function payloadOf<T>(reply: ControlReply): T {
  * the daemon refuses, {@linkcode ControlTransportError} when no answer comes.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { controlRequest } from "./client.ts";
- * import { ControlCommand } from "../wire/control.ts";
- * const { triggers } = await controlRequest("/var/run/lttng/client-lttng-trig", ControlCommand.LIST, {});
+ * import { ControlCommand, ControlStatus, encodeControlReply } from "../wire/control.ts";
+ * import { readFrame, writeAll } from "../wire/frame.ts";
+ *
+ * // A stand-in for the daemon, which answers LIST with no trigger.
+ * const dir = await Deno.makeTempDir();
+ * const listener = Deno.listen({ transport: "unix", path: `${dir}/client-lttng-trig` });
+ * const daemon = (async () => {
+ *   using conn = await listener.accept();
+ *   const frame = await readFrame(conn, { maxPayload: () => 1024 });
+ *   const reply = { status: ControlStatus.OK, error: "", payload: { triggers: [] } };
+ *   await writeAll(conn, encodeControlReply(frame!.header.cmd, reply));
+ * })();
+ *
+ * const { triggers } = await controlRequest(`${dir}/client-lttng-trig`, ControlCommand.LIST, {});
+ * assert.deepEqual(triggers, []);
+ * await daemon;
+ * listener.close();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function controlRequest<C extends ControlCommandCode>(
@@ -159,6 +185,22 @@ export async function controlRequest<C extends ControlCommandCode>(
  * Follow the daemon's WATCH stream: `onEvent` gets each event (watching, crash,
  * outcome, heartbeat, dropped) until `signal` aborts (resolves) or the daemon goes away
  * (rejects with {@linkcode ControlTransportError}).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { watchDaemon } from "./client.ts";
+ * import { DaemonUnavailableError } from "../core/errors.ts";
+ *
+ * // Print each crash until `stop.abort()`; no daemon runs in this empty run directory.
+ * const runDir = await Deno.makeTempDir();
+ * const stop = new AbortController();
+ * const watching = watchDaemon(`${runDir}/client-lttng-trig`, (event) => {
+ *   if (event.type === "crash") console.log(`${event.execName} (pid ${event.pid}) crashed`);
+ * }, stop.signal);
+ * await assert.rejects(watching, DaemonUnavailableError);
+ * await Deno.remove(runDir);
+ * ```
  */
 export async function watchDaemon(
   path: string,
@@ -204,10 +246,18 @@ export async function watchDaemon(
  * A typed client of one daemon's control socket: one method per command.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { ControlClient } from "./client.ts";
- * const client = new ControlClient("/var/run/lttng/client-lttng-trig");
- * for (const t of (await client.list()).triggers) console.log(t.name);
+ * import { ControlTransportError } from "../core/errors.ts";
+ *
+ * const client = new ControlClient("/var/run/lttng/client-lttng-trig", { timeoutMs: 5_000 });
+ * try {
+ *   for (const t of (await client.list()).triggers) console.log(t.name, t.session);
+ * } catch (err) {
+ *   // No daemon here (or not ours to read): the request never got an answer.
+ *   assert.ok(err instanceof ControlTransportError);
+ * }
  * ```
  */
 export class ControlClient {
@@ -259,7 +309,33 @@ export class ControlClient {
 
 /**
  * Send an ONANYCOREDUMP notification to the socket at `path` and wait for the daemon's
- * reply (the RFC's `lttng_trigger()`).
+ * reply (the RFC's `lttng_trigger()`), which comes once the actions the crash fired have
+ * finished. Rejects with {@linkcode ControlTransportError} when no reply comes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sendNotification } from "./client.ts";
+ * import { readFrame, writeAll } from "../wire/frame.ts";
+ * import { encodeNotifyReply, ONANYCOREDUMP_C_SIZE } from "../wire/notify.ts";
+ *
+ * // A stand-in for the daemon, for which one trigger fired.
+ * const dir = await Deno.makeTempDir();
+ * const listener = Deno.listen({ transport: "unix", path: `${dir}/notify-lttng-sessiond` });
+ * const daemon = (async () => {
+ *   using conn = await listener.accept();
+ *   await readFrame(conn, { maxPayload: () => ONANYCOREDUMP_C_SIZE });
+ *   await writeAll(conn, encodeNotifyReply({ status: 0, fired: 1, failed: 0 }));
+ * })();
+ *
+ * const reply = await sendNotification(`${dir}/notify-lttng-sessiond`, {
+ *   pid: 42, uid: 1000, gid: 1000, execName: "apache2", hostname: "A_HOST_NAME",
+ * });
+ * assert.deepEqual(reply, { status: 0, fired: 1, failed: 0 });
+ * await daemon;
+ * listener.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  */
 export function sendNotification(
   path: string,

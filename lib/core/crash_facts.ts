@@ -6,7 +6,16 @@
  * @module
  */
 
-/** The facts of one crash as the daemon sees them. */
+/**
+ * The facts of one crash as the daemon sees them.
+ *
+ * @example
+ * ```ts
+ * import type { CrashFacts } from "./crash_facts.ts";
+ * // What the RFC's notification carries; the other facts are optional.
+ * const facts: CrashFacts = { pid: 42, uid: 1000, gid: 1000, execName: "apache2", hostname: "A_HOST_NAME" };
+ * ```
+ */
 export interface CrashFacts {
   /** Pid (`%p`). */
   pid: number;

@@ -16,7 +16,16 @@ export class UsageError extends Error {
   }
 }
 
-/** A failure to report as `Error: ...` with exit code 1. */
+/**
+ * A failure to report as `Error: ...` with exit code 1; the base of the client's errors.
+ *
+ * @example
+ * ```ts
+ * import { CommandError, DaemonUnavailableError } from "./errors.ts";
+ * const err: unknown = new DaemonUnavailableError("/tmp/none/client-lttng-trig");
+ * if (err instanceof CommandError) console.error(`Error: ${err.message}`);
+ * ```
+ */
 export class CommandError extends Error {
   /** Build a command error. */
   constructor(message: string, options?: ErrorOptions) {
@@ -31,12 +40,32 @@ export class CommandError extends Error {
  * - `denied`: the socket refuses this user;
  * - `timeout`: the daemon did not answer within the deadline;
  * - `closed`: the connection ended without a reply (the daemon stopped).
+ *
+ * @example
+ * ```ts
+ * import type { ControlTransportReason } from "./errors.ts";
+ * function retryable(reason: ControlTransportReason): boolean {
+ *   return reason === "timeout" || reason === "closed";
+ * }
+ * ```
  */
 export type ControlTransportReason = "unavailable" | "denied" | "timeout" | "closed";
 
 /**
  * A request to the daemon failed on the way: no daemon, a deadline, a connection closed
  * without a reply. Not a daemon's refusal: that is a {@linkcode ControlRequestError}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ControlClient } from "../client/client.ts";
+ * import { ControlTransportError } from "./errors.ts";
+ * const dir = await Deno.makeTempDir();
+ * await assert.rejects(new ControlClient(`${dir}/client-lttng-trig`).status(), (e) => {
+ *   return e instanceof ControlTransportError && e.reason === "unavailable";
+ * });
+ * await Deno.remove(dir);
+ * ```
  */
 export class ControlTransportError extends CommandError {
   /** What went wrong. */
@@ -57,7 +86,19 @@ export class ControlTransportError extends CommandError {
   }
 }
 
-/** The daemon cannot be reached on its control socket: nothing answers there. */
+/**
+ * The daemon cannot be reached on its socket: nothing answers there.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ControlClient } from "../client/client.ts";
+ * import { DaemonUnavailableError } from "./errors.ts";
+ * const dir = await Deno.makeTempDir();
+ * await assert.rejects(new ControlClient(`${dir}/client-lttng-trig`).list(), DaemonUnavailableError);
+ * await Deno.remove(dir);
+ * ```
+ */
 export class DaemonUnavailableError extends ControlTransportError {
   /** Build the error. */
   constructor(path: string, options?: ErrorOptions) {
@@ -71,7 +112,26 @@ export class DaemonUnavailableError extends ControlTransportError {
   }
 }
 
-/** The daemon answered a control request with a failure status. */
+/**
+ * The daemon answered a control request with a failure status (a `ControlStatus` code)
+ * and a message that says what to do.
+ *
+ * @example
+ * ```ts
+ * import { ControlClient } from "../client/client.ts";
+ * import { ControlStatus } from "../wire/control.ts";
+ * import { ControlRequestError } from "./errors.ts";
+ * async function removeIfPresent(client: ControlClient, name: string): Promise<boolean> {
+ *   try {
+ *     await client.remove(name);
+ *     return true;
+ *   } catch (err) {
+ *     if (err instanceof ControlRequestError && err.status === ControlStatus.NOT_FOUND) return false;
+ *     throw err;
+ *   }
+ * }
+ * ```
+ */
 export class ControlRequestError extends CommandError {
   /** The `ControlStatus` code. */
   readonly status: number;

@@ -9,10 +9,32 @@ import { safeExecName } from "./paths.ts";
 import { formatDuration } from "./duration.ts";
 import type { CrashFacts } from "./crash_facts.ts";
 
-/** The one condition type: any process dumped core (the RFC's `OnAnyCoreDump`). */
+/**
+ * The one condition type: any process dumped core (the RFC's `OnAnyCoreDump`).
+ *
+ * @example
+ * ```ts
+ * import { ON_ANY_CORE_DUMP, type TriggerCondition } from "./trigger.ts";
+ * const anyCrash: TriggerCondition = { type: ON_ANY_CORE_DUMP };
+ * ```
+ */
 export const ON_ANY_CORE_DUMP = "OnAnyCoreDump";
 
-/** What a trigger waits for, with the optional filters that narrow it. */
+/**
+ * What a trigger waits for, with the optional filters that narrow it.
+ *
+ * @example
+ * ```ts
+ * import type { TriggerCondition } from "./trigger.ts";
+ * // An nginx worker of uid 33 killed by SIGSEGV (11) or SIGABRT (6).
+ * const condition: TriggerCondition = {
+ *   type: "OnAnyCoreDump",
+ *   exec: "nginx*",
+ *   uids: [33],
+ *   signals: [11, 6],
+ * };
+ * ```
+ */
 export interface TriggerCondition {
   /** Always {@linkcode ON_ANY_CORE_DUMP}. */
   type: typeof ON_ANY_CORE_DUMP;
@@ -28,7 +50,21 @@ export interface TriggerCondition {
   signals?: number[];
 }
 
-/** Take a snapshot of the session (`lttng snapshot record`). */
+/**
+ * Take a snapshot of the session (`lttng snapshot record`).
+ *
+ * @example
+ * ```ts
+ * import type { SnapshotAction } from "./trigger.ts";
+ * // At most 64 MiB, sent to an lttng-relayd; keep the 10 newest.
+ * const action: SnapshotAction = {
+ *   type: "snapshot",
+ *   maxSize: 64 * 1024 * 1024,
+ *   url: "net://relayd.example",
+ *   maxSnapshots: 10,
+ * };
+ * ```
+ */
 export interface SnapshotAction {
   /** Action kind. */
   type: "snapshot";
@@ -48,16 +84,40 @@ export interface SnapshotAction {
   maxAgeMs?: number;
 }
 
-/** Stop the session (`lttng stop`). */
+/**
+ * Stop the session (`lttng stop`).
+ *
+ * @example
+ * ```ts
+ * import type { StopAction } from "./trigger.ts";
+ * const action: StopAction = { type: "stop" };
+ * ```
+ */
 export interface StopAction {
   /** Action kind. */
   type: "stop";
 }
 
-/** What a trigger does when it fires. */
+/**
+ * What a trigger does when it fires.
+ *
+ * @example
+ * ```ts
+ * import type { TriggerAction } from "./trigger.ts";
+ * const verb = (a: TriggerAction) => a.type === "snapshot" ? "lttng snapshot record" : "lttng stop";
+ * ```
+ */
 export type TriggerAction = SnapshotAction | StopAction;
 
-/** LTTng's rate policies: fire every Nth time, or once at the Nth time. */
+/**
+ * LTTng's rate policies: fire every Nth time, or once at the Nth time.
+ *
+ * @example
+ * ```ts
+ * import type { RatePolicy } from "./trigger.ts";
+ * const onThirdCrash: RatePolicy = { kind: "once-after", count: 3 }; // once-after:3
+ * ```
+ */
 export interface RatePolicy {
   /** `every` or `once-after`. */
   kind: "every" | "once-after";
@@ -65,7 +125,22 @@ export interface RatePolicy {
   count: number;
 }
 
-/** What a client asks for when it sets a trigger. */
+/**
+ * What a client asks for when it sets a trigger.
+ *
+ * @example
+ * ```ts
+ * import type { TriggerSpec } from "./trigger.ts";
+ * // `lttng-trig set -s web -n web-crash --exec='nginx*' --rate-policy=every:1 OnAnyCoreDump snapshot`
+ * const spec: TriggerSpec = {
+ *   name: "web-crash",
+ *   session: "web",
+ *   condition: { type: "OnAnyCoreDump", exec: "nginx*" },
+ *   action: { type: "snapshot" },
+ *   ratePolicy: { kind: "every", count: 1 },
+ * };
+ * ```
+ */
 export interface TriggerSpec {
   /** Unique name per owner; generated when absent. */
   name?: string;
@@ -86,7 +161,15 @@ export interface TriggerSpec {
   maxPerDay?: number;
 }
 
-/** A stored trigger. */
+/**
+ * A stored trigger: the spec, its name, its owner and its counters.
+ *
+ * @example
+ * ```ts
+ * import type { Trigger } from "./trigger.ts";
+ * const line = (t: Trigger) => `${t.name} on ${t.session}: seen ${t.hits}, fired ${t.fired}`;
+ * ```
+ */
 export interface Trigger extends TriggerSpec {
   /** The trigger's name. */
   name: string;

@@ -13,7 +13,6 @@ import {
   encodeControlReply,
 } from "../wire/control.ts";
 import type {
-  ChainEvent,
   ControlCommandCode,
   HistoryReply,
   HistoryRequest,
@@ -22,9 +21,8 @@ import type {
   ReplyOf,
   SetReply,
   StatusReply,
-  WatchEvent,
-  WatchingEvent,
 } from "../protocol/control.ts";
+import type { ChainEvent, WatchEvent, WatchingEvent } from "../protocol/watch.ts";
 import type { CrashHandler } from "./crash_handler.ts";
 import type { ReportQueue } from "./report_queue.ts";
 import type { CrashRecord } from "../protocol/records.ts";

@@ -18,7 +18,8 @@ import {
   MAX_CONTROL_REQUEST,
 } from "../wire/control.ts";
 import type { FrameError } from "../wire/frame.ts";
-import type { ChainEvent, StatusReply } from "../protocol/control.ts";
+import type { StatusReply } from "../protocol/control.ts";
+import type { ChainEvent } from "../protocol/watch.ts";
 import type { ChainFate, CoreFate } from "../protocol/records.ts";
 import { holdByPidfd, pidfdAlive } from "../sys/pidfd.ts";
 import type { CrashHandler } from "./crash_handler.ts";

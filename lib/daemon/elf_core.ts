@@ -65,14 +65,6 @@ function cstr(bytes: Uint8Array): string {
 }
 
 /** Where the notes are, from the ELF header and program headers in `head`. */
-export function findNotes(
-  head: Uint8Array,
-): { phEnd: number; offset: number; size: number } | { phEnd: number } {
-  const layout = coreLayout(head);
-  if ("note" in layout) throw new SyntaxError(`Not a supported core: ${layout.note}`);
-  return findNotesIn(head, layout);
-}
-
 function findNotesIn(
   head: Uint8Array,
   layout: CoreLayout,

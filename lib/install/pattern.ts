@@ -7,6 +7,7 @@
  */
 import { COREDUMP_SOCKET_NAME } from "../core/paths.ts";
 import { kernelVersion } from "../core/kernel_version.ts";
+import { hasUnprintable } from "../core/unprintable.ts";
 import { chainWords } from "../core/chain_words.ts";
 
 /**
@@ -154,8 +155,7 @@ export function stripNewline(text: string): string {
 /** A pattern for a message: `'core'`, or JSON-quoted when it holds control characters. */
 export function quotePattern(text: string): string {
   const t = stripNewline(text);
-  // deno-lint-ignore no-control-regex
-  return /[\x00-\x1f\x7f]/.test(t) ? JSON.stringify(t) : `'${t}'`;
+  return hasUnprintable(t) ? JSON.stringify(t) : `'${t}'`;
 }
 
 /**

@@ -1,26 +1,55 @@
 /**
  * The control socket's messages, typed once: for each command of
  * {@linkcode ControlCommand}, the request the client sends, the reply payload the daemon
- * answers with, and for WATCH the events that follow. The daemon's handler, the client,
- * the CLI and mod.ts all use these types; the bytes are lib/wire/control.ts's.
+ * answers with (the events of the WATCH stream that follow are lib/protocol/watch.ts's).
+ * The daemon's handler, the client, the CLI and mod.ts all use these types; the bytes are
+ * lib/wire/control.ts's.
  *
  * @module
  */
 import { ControlCommand } from "../wire/control.ts";
-import type { CrashFacts } from "../core/crash_facts.ts";
 import type { Trigger, TriggerSpec } from "../core/trigger.ts";
-import type { CrashRecord, SignatureGroup, TriggerOutcome } from "./records.ts";
-import type { ChainFate } from "./records.ts";
-import type { Frame } from "./records.ts";
+import type { CrashRecord, SignatureGroup } from "./records.ts";
+import type { WatchingEvent, WatchRequest } from "./watch.ts";
 
 export { ControlCommand };
 
-/** A control command code: a value of {@linkcode ControlCommand}. */
+/**
+ * A control command code: a value of {@linkcode ControlCommand}.
+ *
+ * @example
+ * ```ts
+ * import { ControlCommand, type ControlCommandCode } from "./control.ts";
+ * const reads: ControlCommandCode[] = [ControlCommand.LIST, ControlCommand.HISTORY];
+ * ```
+ */
 export type ControlCommandCode = (typeof ControlCommand)[keyof typeof ControlCommand];
 
-/** SET: the trigger to add. */
+/**
+ * SET: the trigger to add.
+ *
+ * @example
+ * ```ts
+ * import type { SetRequest } from "./control.ts";
+ * const request: SetRequest = {
+ *   session: "web",
+ *   condition: { type: "OnAnyCoreDump" },
+ *   action: { type: "stop" },
+ * };
+ * ```
+ */
 export type SetRequest = TriggerSpec;
-/** SET: the stored trigger, and warnings about its session. */
+/**
+ * SET: the stored trigger, and warnings about its session.
+ *
+ * @example
+ * ```ts
+ * import type { SetReply } from "./control.ts";
+ * function report(reply: SetReply): string[] {
+ *   return [`Added trigger \`${reply.trigger.name}\`.`, ...reply.warnings.map((w) => `Warning: ${w}`)];
+ * }
+ * ```
+ */
 export interface SetReply {
   /** The trigger as stored (with its name and counters). */
   trigger: Trigger;
@@ -28,20 +57,52 @@ export interface SetReply {
   warnings: string[];
 }
 
-/** LIST: no argument. */
+/**
+ * LIST: no argument.
+ *
+ * @example
+ * ```ts
+ * import type { ListRequest } from "./control.ts";
+ * const request: ListRequest = {};
+ * ```
+ */
 export type ListRequest = Record<string, never> | null;
-/** LIST: every trigger of the daemon. */
+/**
+ * LIST: every trigger of the daemon.
+ *
+ * @example
+ * ```ts
+ * import type { ListReply } from "./control.ts";
+ * const names = (reply: ListReply) => reply.triggers.map((t) => t.name);
+ * ```
+ */
 export interface ListReply {
   /** The triggers, in creation order. */
   triggers: Trigger[];
 }
 
-/** REMOVE: the trigger's name. */
+/**
+ * REMOVE: the trigger's name.
+ *
+ * @example
+ * ```ts
+ * import type { RemoveRequest } from "./control.ts";
+ * const request: RemoveRequest = { name: "web-crash" };
+ * ```
+ */
 export interface RemoveRequest {
   /** Name of the trigger to remove. */
   name: string;
 }
-/** REMOVE: the name removed. */
+/**
+ * REMOVE: the name removed.
+ *
+ * @example
+ * ```ts
+ * import type { RemoveReply } from "./control.ts";
+ * const said = (reply: RemoveReply) => `Removed trigger \`${reply.removed}\`.`;
+ * ```
+ */
 export interface RemoveReply {
   /** Name of the removed trigger. */
   removed: string;
@@ -50,6 +111,17 @@ export interface RemoveReply {
 /**
  * HISTORY: which crashes; `exec` is a glob on the exec name or the executable's path,
  * `since` an ISO 8601 time.
+ *
+ * @example
+ * ```ts
+ * import type { HistoryRequest } from "./control.ts";
+ * // The 20 newest crashes of an nginx process this week.
+ * const request: HistoryRequest = {
+ *   limit: 20,
+ *   exec: "nginx*",
+ *   since: new Date(Date.now() - 7 * 86_400_000).toISOString(),
+ * };
+ * ```
  */
 export interface HistoryRequest {
   /** The newest `limit` matching crashes. */
@@ -73,7 +145,17 @@ export interface HistoryRequest {
    */
   bySignature?: boolean;
 }
-/** HISTORY: the matching crashes, oldest first. */
+/**
+ * HISTORY: the matching crashes, oldest first.
+ *
+ * @example
+ * ```ts
+ * import type { HistoryReply } from "./control.ts";
+ * function failed(reply: HistoryReply): number[] {
+ *   return reply.crashes.filter((c) => c.outcome === "failed").map((c) => c.id);
+ * }
+ * ```
+ */
 export interface HistoryReply {
   /** The crashes (none with `bySignature`). */
   crashes: CrashRecord[];
@@ -81,9 +163,25 @@ export interface HistoryReply {
   signatures?: SignatureGroup[];
 }
 
-/** STATUS: no argument. */
+/**
+ * STATUS: no argument.
+ *
+ * @example
+ * ```ts
+ * import type { StatusRequest } from "./control.ts";
+ * const request: StatusRequest = {};
+ * ```
+ */
 export type StatusRequest = Record<string, never> | null;
-/** STATUS: facts about the running daemon. */
+/**
+ * STATUS: facts about the running daemon.
+ *
+ * @example
+ * ```ts
+ * import type { StatusReply } from "./control.ts";
+ * const triggers = (status: StatusReply) => status.triggers;
+ * ```
+ */
 export type StatusReply = {
   /** The daemon's pid. */
   pid: number;
@@ -125,7 +223,15 @@ export type StatusReply = {
   corePatternWatch?: CorePatternWatchFacts;
 };
 
-/** What the root daemon's watch of core_pattern saw since it started. */
+/**
+ * What the root daemon's watch of core_pattern saw since it started.
+ *
+ * @example
+ * ```ts
+ * import type { CorePatternWatchFacts } from "./control.ts";
+ * const lost = (w: CorePatternWatchFacts) => w.lost?.pattern;
+ * ```
+ */
 export interface CorePatternWatchFacts {
   /** Seconds between two reads of core_pattern. */
   intervalS: number;
@@ -135,97 +241,15 @@ export interface CorePatternWatchFacts {
   lost?: { time: string; pattern: string };
 }
 
-/** WATCH: no argument. */
-export type WatchRequest = Record<string, never> | null;
-
-/** WATCH, first reply: the daemon follows crashes for this client. */
-export interface WatchingEvent {
-  /** Discriminant. */
-  type: "watching";
-  /** The daemon's pid. */
-  pid: number;
-}
-/** WATCH: a crash arrived, before its actions. */
-export type CrashEvent = { type: "crash" } & CrashFacts & {
-  /** History id. */
-  id: number;
-  /** Where it came from: `notify` or `socket`. */
-  source: string;
-  /** When the daemon received it (ISO 8601). */
-  time: string;
-};
-/** WATCH: a crash's actions have finished. */
-export type OutcomeEvent = { type: "outcome" } & CrashFacts & {
-  /** History id. */
-  id: number;
-  /** Triggers whose action ran. */
-  fired: number;
-  /** Of those, how many failed. */
-  failed: number;
-  /** Per-trigger outcomes. */
-  results: TriggerOutcome[];
-  /** The history outcome word. */
-  outcome: string;
-  /** Where it came from: `notify` or `socket`. */
-  source: string;
-  /** Its signature so far (the report's, once ready, may differ: see ReportEvent). */
-  signature?: string;
-};
-/** WATCH: the chained crash handler (`install --chain`) of a crash ended, and was recorded. */
-export interface ChainEvent {
-  /** Discriminant. */
-  type: "chain";
-  /** History id of the crash. */
-  id: number;
-  /** The crash's pid. */
-  pid: number;
-  /** When the daemon recorded it (ISO 8601). */
-  time: string;
-  /** What the handler did. */
-  chain: ChainFate;
-}
-/** WATCH: a crash's report is stored, after the crash's release (its kept core). */
-export interface ReportEvent {
-  /** Discriminant. */
-  type: "report";
-  /** History id of the crash. */
-  id: number;
-  /** The crash's pid. */
-  pid: number;
-  /** `ready` (possibly partial) or `failed`. */
-  state: "ready" | "failed";
-  /** The crashing thread's innermost frame that has a function name. */
-  frame?: Frame;
-  /** Why it failed. */
-  reason?: string;
-  /** The crash's signature, from the report's frames (or its signal and executable). */
-  signature?: string;
-}
-/** WATCH: sent every 15 s without events, so a client can tell the daemon lives. */
-export interface HeartbeatEvent {
-  /** Discriminant. */
-  type: "heartbeat";
-  /** The daemon's clock (ISO 8601). */
-  time: string;
-}
-/** WATCH: this watcher fell behind and lost its `count` oldest events. */
-export interface DroppedEvent {
-  /** Discriminant. */
-  type: "dropped";
-  /** Events lost. */
-  count: number;
-}
-/** One frame of the WATCH stream, told apart by `type`. */
-export type WatchEvent =
-  | WatchingEvent
-  | CrashEvent
-  | OutcomeEvent
-  | ChainEvent
-  | ReportEvent
-  | HeartbeatEvent
-  | DroppedEvent;
-
-/** Request and reply of each control command. */
+/**
+ * Request and reply of each control command.
+ *
+ * @example
+ * ```ts
+ * import { ControlCommand, type ControlMessages } from "./control.ts";
+ * type Remove = ControlMessages[typeof ControlCommand.REMOVE]; // { request: RemoveRequest; reply: RemoveReply }
+ * ```
+ */
 export interface ControlMessages {
   /** SET. */
   [ControlCommand.SET]: { request: SetRequest; reply: SetReply };
@@ -241,12 +265,37 @@ export interface ControlMessages {
   [ControlCommand.WATCH]: { request: WatchRequest; reply: WatchingEvent };
 }
 
-/** The request payload of command `C`. */
+/**
+ * The request payload of command `C`.
+ *
+ * @example
+ * ```ts
+ * import { ControlCommand, type RequestOf } from "./control.ts";
+ * const request: RequestOf<typeof ControlCommand.HISTORY> = { limit: 10, exec: "nginx*" };
+ * ```
+ */
 export type RequestOf<C extends ControlCommandCode> = ControlMessages[C]["request"];
-/** The reply payload of command `C`. */
+/**
+ * The reply payload of command `C`.
+ *
+ * @example
+ * ```ts
+ * import type { ControlCommand, ReplyOf } from "./control.ts";
+ * const count = (reply: ReplyOf<typeof ControlCommand.LIST>) => reply.triggers.length;
+ * ```
+ */
 export type ReplyOf<C extends ControlCommandCode> = ControlMessages[C]["reply"];
 
-/** A control request: the command and its payload, told apart by `cmd`. */
+/**
+ * A control request: the command and its payload, told apart by `cmd`.
+ *
+ * @example
+ * ```ts
+ * import type { ControlRequest } from "./control.ts";
+ * import { ControlCommand } from "../wire/control.ts";
+ * const request: ControlRequest = { cmd: ControlCommand.REMOVE, request: { name: "web-crash" } };
+ * ```
+ */
 export type ControlRequest = {
   [C in ControlCommandCode]: {
     /** The command. */
@@ -256,7 +305,18 @@ export type ControlRequest = {
   };
 }[ControlCommandCode];
 
-/** A successful reply to a control request, told apart by `cmd`. */
+/**
+ * A successful reply to a control request, told apart by `cmd`.
+ *
+ * @example
+ * ```ts
+ * import type { ControlReplyPayload } from "./control.ts";
+ * import { ControlCommand } from "../wire/control.ts";
+ * function count(r: ControlReplyPayload): number {
+ *   return r.cmd === ControlCommand.LIST ? r.payload.triggers.length : 0;
+ * }
+ * ```
+ */
 export type ControlReplyPayload = {
   [C in ControlCommandCode]: {
     /** The command answered. */

@@ -8,7 +8,16 @@
  */
 import type { CrashFacts } from "../core/crash_facts.ts";
 
-/** One frame of a thread's backtrace, innermost first. */
+/**
+ * One frame of a thread's backtrace, innermost first.
+ *
+ * @example
+ * ```ts
+ * import type { Frame } from "./records.ts";
+ * // A frame as gdb prints it: #0 0x401136 in crash (x=0) at crasher.c:12
+ * const frame: Frame = { pc: "0x401136", function: "crash", module: "/usr/bin/crasher" };
+ * ```
+ */
 export interface Frame {
   /** The program counter, as `0x` and lowercase hex (64-bit values do not fit a number). */
   pc: string;
@@ -23,7 +32,15 @@ export interface Frame {
   module?: string;
 }
 
-/** The backtrace of one thread. */
+/**
+ * The backtrace of one thread.
+ *
+ * @example
+ * ```ts
+ * import type { ThreadBacktrace } from "./records.ts";
+ * const top = (t: ThreadBacktrace) => t.frames[0]?.function ?? "??";
+ * ```
+ */
 export interface ThreadBacktrace {
   /** Its tid (in the crashed process's pid namespace, as in the core). */
   tid: number;
@@ -31,10 +48,26 @@ export interface ThreadBacktrace {
   frames: Frame[];
 }
 
-/** The state of a crash's report: computed later than the crash, so pending first. */
+/**
+ * The state of a crash's report: computed later than the crash, so pending first.
+ *
+ * @example
+ * ```ts
+ * import type { ReportState } from "./records.ts";
+ * const done = (state: ReportState) => state !== "pending";
+ * ```
+ */
 export type ReportState = "pending" | "ready" | "failed";
 
-/** What happened to one trigger for one crash. */
+/**
+ * What happened to one trigger for one crash.
+ *
+ * @example
+ * ```ts
+ * import type { TriggerOutcome } from "./records.ts";
+ * const said = (o: TriggerOutcome) => `${o.trigger} on ${o.session}: ${o.outcome}${o.reason ? ` (${o.reason})` : ""}`;
+ * ```
+ */
 export interface TriggerOutcome {
   /** Trigger name. */
   trigger: string;
@@ -59,7 +92,15 @@ export interface TriggerOutcome {
   removed?: SnapshotRemoved;
 }
 
-/** When and why retention removed a snapshot. */
+/**
+ * When and why retention removed a snapshot.
+ *
+ * @example
+ * ```ts
+ * import type { SnapshotRemoved } from "./records.ts";
+ * const said = (r: SnapshotRemoved) => `removed at ${r.time}: ${r.reason}`;
+ * ```
+ */
 export interface SnapshotRemoved {
   /** When (ISO 8601). */
   time: string;
@@ -67,7 +108,15 @@ export interface SnapshotRemoved {
   reason: string;
 }
 
-/** What happened to a crash's core. */
+/**
+ * What happened to a crash's core.
+ *
+ * @example
+ * ```ts
+ * import type { CoreFate } from "./records.ts";
+ * const said = (c: CoreFate) => c.kept ? `core kept in ${c.path} (${c.bytes} bytes)` : `core not kept: ${c.reason}`;
+ * ```
+ */
 export interface CoreFate {
   /** Whether it was kept. */
   kept: boolean;
@@ -82,6 +131,12 @@ export interface CoreFate {
 /**
  * What the chained crash handler (`install --chain`) did with a crash, as the notifier
  * tells the daemon after it ends (CHAIN_RESULT) and journals it in STATE_DIR/chain.log.
+ *
+ * @example
+ * ```ts
+ * import type { ChainFate } from "./records.ts";
+ * const ok = (c: ChainFate) => c.outcome === "ok";
+ * ```
  */
 export interface ChainFate {
   /** The program run (argv[0]), or `""` when none could be named. */
@@ -103,7 +158,17 @@ export interface ChainFate {
   reason?: string;
 }
 
-/** One crash in the history. */
+/**
+ * One crash in the history: what the kernel and the process told, and what each trigger did.
+ *
+ * @example
+ * ```ts
+ * import type { CrashRecord } from "./records.ts";
+ * function summary(c: CrashRecord): string {
+ *   return `#${c.id} ${c.execName} (pid ${c.pid}, uid ${c.uid}) at ${c.time}: ${c.outcome}`;
+ * }
+ * ```
+ */
 export interface CrashRecord extends CrashFacts {
   /** History id. */
   id: number;
@@ -133,7 +198,15 @@ export interface CrashRecord extends CrashFacts {
   signature?: string;
 }
 
-/** The crashes of one signature, as `history --by-signature` lists them. */
+/**
+ * The crashes of one signature, as `history --by-signature` lists them.
+ *
+ * @example
+ * ```ts
+ * import type { SignatureGroup } from "./records.ts";
+ * const said = (g: SignatureGroup) => `${g.count} crashes of ${g.execName} at ${g.signature}, first ${g.first}`;
+ * ```
+ */
 export interface SignatureGroup {
   /** The signature. */
   signature: string;
@@ -154,6 +227,12 @@ export interface SignatureGroup {
 /**
  * A crash that reached no daemon (the notifier journaled it in STATE_DIR/notifier.log),
  * for the history: imported at the daemon's next start.
+ *
+ * @example
+ * ```ts
+ * import type { MissedCrash } from "./records.ts";
+ * const said = (m: MissedCrash) => `${m.facts.execName} (pid ${m.facts.pid}) at ${m.time}: ${m.detail}`;
+ * ```
  */
 export interface MissedCrash {
   /** What the notifier knew of it. */
@@ -167,6 +246,12 @@ export interface MissedCrash {
 /**
  * A crash's report as the store keeps it: `pending` once a kept core is known, then
  * `ready` (the backtraces, possibly partial: see `missing`) or `failed` (see `reason`).
+ *
+ * @example
+ * ```ts
+ * import type { ReportRecord } from "./records.ts";
+ * const crashing = (r: ReportRecord) => r.threads?.find((t) => t.tid === r.crashingTid);
+ * ```
  */
 export interface ReportRecord {
   /** Where the report stands. */

@@ -127,13 +127,6 @@ export class LastEventsCollector {
   }
 }
 
-/** The last events of `filter` among `lines` of babeltrace2 text. */
-export function selectLastEvents(lines: Iterable<string>, filter: EventsFilter): CrashEvents {
-  const c = new LastEventsCollector(filter);
-  for (const line of lines) c.push(line);
-  return c.result();
-}
-
 /** Options of {@linkcode readLastEvents}. */
 export interface ReadEventsOptions extends EventsFilter {
   /** Kill babeltrace2 after this long. @default 30000 */

@@ -6,7 +6,15 @@
  */
 import { encodeHeaderInto, HEADER_SIZE, LITTLE_ENDIAN, viewOf } from "./header.ts";
 
-/** Commands of the control socket. */
+/**
+ * Commands of the control socket.
+ *
+ * @example
+ * ```ts
+ * import { ControlCommand, encodeControlRequest } from "./control.ts";
+ * const list = encodeControlRequest(ControlCommand.LIST, {}); // header, then "{}"
+ * ```
+ */
 export const ControlCommand = {
   /** Add a trigger. */
   SET: 1,
@@ -25,12 +33,46 @@ export const ControlCommand = {
 /** Bit set in the `cmd` of every reply: reply to command `c` is `c | REPLY_BIT`. */
 export const REPLY_BIT = 0x8000_0000;
 
-/** Largest request payload the daemon reads. */
+/**
+ * Largest request payload the daemon reads: 64 KiB.
+ *
+ * @example
+ * ```ts
+ * import { MAX_CONTROL_REQUEST } from "./control.ts";
+ * import type { ReadFrameOptions } from "./frame.ts";
+ * const requests: ReadFrameOptions = { maxPayload: () => MAX_CONTROL_REQUEST };
+ * ```
+ */
 export const MAX_CONTROL_REQUEST = 64 * 1024;
-/** Largest reply payload a client reads. */
+/**
+ * Largest reply payload a client reads: 16 MiB.
+ *
+ * @example
+ * ```ts
+ * import { MAX_CONTROL_REPLY, REPLY_BIT } from "./control.ts";
+ * import type { ReadFrameOptions } from "./frame.ts";
+ * // A client of command 2 (LIST) reads only the reply to it.
+ * const reply: ReadFrameOptions = {
+ *   maxPayload: (cmd) => cmd === ((2 | REPLY_BIT) >>> 0) ? MAX_CONTROL_REPLY : -1,
+ * };
+ * ```
+ */
 export const MAX_CONTROL_REPLY = 16 * 1024 * 1024;
 
-/** Status codes of a {@linkcode ControlReply}. */
+/**
+ * Status codes of a {@linkcode ControlReply}.
+ *
+ * @example
+ * ```ts
+ * import { ControlCommand, ControlStatus, encodeControlReply } from "./control.ts";
+ * // A daemon refusing a trigger whose name is taken.
+ * encodeControlReply(ControlCommand.SET, {
+ *   status: ControlStatus.EXISTS,
+ *   error: 'a trigger named "t1" exists',
+ *   payload: null,
+ * });
+ * ```
+ */
 export const ControlStatus = {
   /** Success. */
   OK: 0,
@@ -64,6 +106,16 @@ export const ControlStatus = {
  *     char data[];           // error text, then payload
  * };
  * ```
+ *
+ * @example
+ * ```ts
+ * import { type ControlReply, ControlStatus } from "./control.ts";
+ * const ok: ControlReply<{ removed: string }> = {
+ *   status: ControlStatus.OK,
+ *   error: "",
+ *   payload: { removed: "t1" },
+ * };
+ * ```
  */
 export interface ControlReply<P = unknown> {
   /** A {@linkcode ControlStatus} value. */
@@ -81,7 +133,17 @@ const CONTROL_REPLY_FIXED = 12;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
-/** Encode a request frame: header then `payload` as JSON. */
+/**
+ * Encode a request frame: header then `payload` as JSON. A payload over
+ * {@linkcode MAX_CONTROL_REQUEST} bytes is a `RangeError`.
+ *
+ * @example
+ * ```ts
+ * import { ControlCommand, encodeControlRequest } from "./control.ts";
+ * const frame = encodeControlRequest(ControlCommand.REMOVE, { name: "t1" });
+ * new TextDecoder().decode(frame.subarray(8)); // '{"name":"t1"}'
+ * ```
+ */
 export function encodeControlRequest(cmd: number, payload: unknown): Uint8Array {
   const body = encoder.encode(JSON.stringify(payload ?? null));
   if (body.byteLength > MAX_CONTROL_REQUEST) {
@@ -95,7 +157,20 @@ export function encodeControlRequest(cmd: number, payload: unknown): Uint8Array 
   return frame;
 }
 
-/** Decode a request payload: UTF-8 JSON. */
+/**
+ * Decode a request payload: UTF-8 JSON (empty is `null`); anything else is a
+ * `SyntaxError`. The value is not checked against the command's type: a daemon
+ * validates it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ControlCommand, decodeControlRequest, encodeControlRequest } from "./control.ts";
+ * const frame = encodeControlRequest(ControlCommand.REMOVE, { name: "t1" });
+ * assert.deepEqual(decodeControlRequest(frame.subarray(8)), { name: "t1" });
+ * assert.throws(() => decodeControlRequest(new Uint8Array([0xff])), SyntaxError);
+ * ```
+ */
 export function decodeControlRequest(payload: Uint8Array): unknown {
   if (payload.byteLength === 0) return null;
   let text: string;
@@ -111,7 +186,19 @@ export function decodeControlRequest(payload: Uint8Array): unknown {
   }
 }
 
-/** Encode a reply frame for command `cmd`. */
+/**
+ * Encode a reply frame for command `cmd` (its header's command is `cmd | REPLY_BIT`).
+ *
+ * @example
+ * ```ts
+ * import { ControlCommand, ControlStatus, encodeControlReply } from "./control.ts";
+ * const frame = encodeControlReply(ControlCommand.REMOVE, {
+ *   status: ControlStatus.OK,
+ *   error: "",
+ *   payload: { removed: "t1" },
+ * });
+ * ```
+ */
 export function encodeControlReply(cmd: number, reply: ControlReply): Uint8Array {
   const error = encoder.encode(reply.error);
   const body = reply.payload === null || reply.payload === undefined
@@ -134,7 +221,19 @@ export function encodeControlReply(cmd: number, reply: ControlReply): Uint8Array
   return frame;
 }
 
-/** Decode a reply payload (the bytes after the header). */
+/**
+ * Decode a reply payload (the bytes after the header). Lengths that disagree with the
+ * payload's size are a `RangeError`; text that is not UTF-8 JSON, a `SyntaxError`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ControlCommand, decodeControlReply, encodeControlReply } from "./control.ts";
+ * const reply = { status: 3, error: 'no trigger named "t9"', payload: null };
+ * const frame = encodeControlReply(ControlCommand.REMOVE, reply);
+ * assert.deepEqual(decodeControlReply(frame.subarray(8)), reply);
+ * ```
+ */
 export function decodeControlReply(payload: Uint8Array): ControlReply {
   if (payload.byteLength < CONTROL_REPLY_FIXED) {
     throw new RangeError(

@@ -6,19 +6,73 @@
  */
 import { decodeHeader, type Header, HEADER_SIZE } from "./header.ts";
 
-/** The part of `Deno.Conn` that framing needs. */
+/**
+ * The part of `Deno.Conn` that framing needs.
+ *
+ * @example
+ * ```ts
+ * import type { ByteReader } from "./frame.ts";
+ * // A reader over bytes in memory, in reads of one byte: what a test of a decoder uses.
+ * function oneByteAtATime(bytes: Uint8Array): ByteReader {
+ *   let at = 0;
+ *   return {
+ *     read(p) {
+ *       if (at === bytes.byteLength) return Promise.resolve(null);
+ *       p[0] = bytes[at++];
+ *       return Promise.resolve(1);
+ *     },
+ *   };
+ * }
+ * ```
+ */
 export interface ByteReader {
   /** Read into `p`; resolves to the byte count, or `null` at end of stream. */
   read(p: Uint8Array): Promise<number | null>;
 }
 
-/** The part of `Deno.Conn` that writing a frame needs. */
+/**
+ * The part of `Deno.Conn` that writing a frame needs.
+ *
+ * @example
+ * ```ts
+ * import type { ByteWriter } from "./frame.ts";
+ * // A writer that collects what it is given.
+ * const written: number[] = [];
+ * const writer: ByteWriter = {
+ *   write(p) {
+ *     written.push(...p);
+ *     return Promise.resolve(p.byteLength);
+ *   },
+ * };
+ * ```
+ */
 export interface ByteWriter {
   /** Write some of `p`; resolves to the byte count written. */
   write(p: Uint8Array): Promise<number>;
 }
 
-/** A decoded frame: its header and its payload. */
+/**
+ * A decoded frame: its header and its payload.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type Frame, readFrame } from "./frame.ts";
+ * const bytes = new Uint8Array([7, 0, 0, 0, 2, 0, 0, 0, 0xab, 0xcd]); // cmd 7, 2 bytes
+ * let at = 0;
+ * const reader = { // a stream over `bytes`; a Deno.Conn in real use
+ *   read(p: Uint8Array): Promise<number | null> {
+ *     const n = Math.min(p.byteLength, bytes.byteLength - at);
+ *     p.set(bytes.subarray(at, at + n));
+ *     at += n;
+ *     return Promise.resolve(n === 0 ? null : n);
+ *   },
+ * };
+ * const frame: Frame | null = await readFrame(reader, { maxPayload: () => 16 });
+ * assert.deepEqual(frame?.header, { cmd: 7, msgSize: 2 });
+ * assert.deepEqual(frame?.payload, new Uint8Array([0xab, 0xcd]));
+ * ```
+ */
 export interface Frame {
   /** The frame's header. */
   header: Header;
@@ -26,7 +80,19 @@ export interface Frame {
   payload: Uint8Array;
 }
 
-/** Options of {@linkcode readFrame}. */
+/**
+ * Options of {@linkcode readFrame}.
+ *
+ * @example
+ * ```ts
+ * import { NotifyCommand, ONANYCOREDUMP_C_SIZE } from "./notify.ts";
+ * import type { ReadFrameOptions } from "./frame.ts";
+ * // What a daemon's notification socket accepts: command 1, at most C's 524 bytes.
+ * const options: ReadFrameOptions = {
+ *   maxPayload: (cmd) => cmd === NotifyCommand.ONANYCOREDUMP ? ONANYCOREDUMP_C_SIZE : -1,
+ * };
+ * ```
+ */
 export interface ReadFrameOptions {
   /**
    * Largest payload accepted for a command; a bigger `msg_size` is refused before any of
@@ -35,7 +101,29 @@ export interface ReadFrameOptions {
   maxPayload(cmd: number): number;
 }
 
-/** Thrown by {@linkcode readFrame} for a frame that cannot be accepted. */
+/**
+ * Thrown by {@linkcode readFrame} for a frame that cannot be accepted.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { FrameError, readFrame } from "./frame.ts";
+ * const bytes = new Uint8Array([7, 0, 0, 0, 2, 0, 0, 0, 0xab, 0xcd]); // cmd 7, 2 bytes
+ * let at = 0;
+ * const reader = { // a stream over `bytes`; a Deno.Conn in real use
+ *   read(p: Uint8Array): Promise<number | null> {
+ *     const n = Math.min(p.byteLength, bytes.byteLength - at);
+ *     p.set(bytes.subarray(at, at + n));
+ *     at += n;
+ *     return Promise.resolve(n === 0 ? null : n);
+ *   },
+ * };
+ * // Command 7 is not one this reader accepts: refused before its payload is read.
+ * await assert.rejects(readFrame(reader, { maxPayload: () => -1 }), (e) => {
+ *   return e instanceof FrameError && e.kind === "unknown-command" && e.header?.cmd === 7;
+ * });
+ * ```
+ */
 export class FrameError extends Error {
   /** What was wrong, for a reply's status. */
   readonly kind: "eof" | "too-large" | "unknown-command";
@@ -64,7 +152,21 @@ export async function readFull(reader: ByteReader, buf: Uint8Array): Promise<num
   return got;
 }
 
-/** Write all of `bytes` to `writer`. */
+/**
+ * Write all of `bytes` to `writer`, however few bytes each write takes.
+ *
+ * @example
+ * ```ts
+ * import { encodeOnAnyCoreDump } from "./notify.ts";
+ * import { writeAll } from "./frame.ts";
+ * const frame = encodeOnAnyCoreDump({
+ *   pid: 42, uid: 1000, gid: 1000, execName: "apache2", hostname: "A_HOST_NAME",
+ * });
+ * const sent: number[] = [];
+ * await writeAll({ write: (p) => (sent.push(p[0]), Promise.resolve(1)) }, frame);
+ * sent.length; // 530
+ * ```
+ */
 export async function writeAll(writer: ByteWriter, bytes: Uint8Array): Promise<void> {
   let done = 0;
   while (done < bytes.byteLength) {
@@ -76,6 +178,25 @@ export async function writeAll(writer: ByteWriter, bytes: Uint8Array): Promise<v
  * Read one frame. Resolves to `null` when the stream ends cleanly before a frame starts;
  * throws {@linkcode FrameError} when it ends inside one, when the command is unknown or
  * when `msg_size` is over the command's limit.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readFrame } from "./frame.ts";
+ * const bytes = new Uint8Array([7, 0, 0, 0, 2, 0, 0, 0, 0xab, 0xcd]); // cmd 7, 2 bytes
+ * let at = 0;
+ * const reader = { // a stream over `bytes`; a Deno.Conn in real use
+ *   read(p: Uint8Array): Promise<number | null> {
+ *     const n = Math.min(p.byteLength, bytes.byteLength - at);
+ *     p.set(bytes.subarray(at, at + n));
+ *     at += n;
+ *     return Promise.resolve(n === 0 ? null : n);
+ *   },
+ * };
+ * const frame = await readFrame(reader, { maxPayload: (cmd) => cmd === 7 ? 16 : -1 });
+ * assert.equal(frame?.header.cmd, 7);
+ * assert.equal(await readFrame(reader, { maxPayload: () => 16 }), null); // the end
+ * ```
  */
 export async function readFrame(
   reader: ByteReader,

@@ -11,13 +11,30 @@
  * @module
  */
 
-/** Size in bytes of an encoded {@linkcode Header}. */
+/**
+ * Size in bytes of an encoded {@linkcode Header}.
+ *
+ * @example
+ * ```ts
+ * import { HEADER_SIZE } from "./header.ts";
+ * const frame = new Uint8Array(HEADER_SIZE + 522); // an ONANYCOREDUMP frame
+ * ```
+ */
 export const HEADER_SIZE = 8;
 
 /** Byte order of every integer on the wire: little-endian (docs/PROTOCOL.md, "Header"). */
 export const LITTLE_ENDIAN = true;
 
-/** A frame header: the command and the size of the payload that follows. */
+/**
+ * A frame header: the command and the size of the payload that follows.
+ *
+ * @example
+ * ```ts
+ * import { decodeHeader, type Header } from "./header.ts";
+ * const header: Header = decodeHeader(new Uint8Array([1, 0, 0, 0, 10, 2, 0, 0]));
+ * header.msgSize; // 522
+ * ```
+ */
 export interface Header {
   /** Command code. */
   cmd: number;

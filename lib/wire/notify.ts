@@ -4,18 +4,23 @@
  *
  * @module
  */
-import {
-  checkU32,
-  decodeHeader,
-  encodeHeaderInto,
-  HEADER_SIZE,
-  LITTLE_ENDIAN,
-  viewOf,
-} from "./header.ts";
+import { checkU32, encodeHeaderInto, HEADER_SIZE, LITTLE_ENDIAN, viewOf } from "./header.ts";
 import { decodeCString, encodeCStringInto } from "./cstring.ts";
 import { type ByteReader, readFrame } from "./frame.ts";
 
-/** Commands of the notification socket (RFC: `enum lttcomm_sessiond_notify_cmd`). */
+/**
+ * Commands of the notification socket (RFC: `enum lttcomm_sessiond_notify_cmd`).
+ *
+ * @example
+ * ```ts
+ * import { decodeHeader } from "./header.ts";
+ * import { encodeOnAnyCoreDump, NotifyCommand } from "./notify.ts";
+ * const frame = encodeOnAnyCoreDump({
+ *   pid: 42, uid: 1000, gid: 1000, execName: "apache2", hostname: "A_HOST_NAME",
+ * });
+ * decodeHeader(frame).cmd === NotifyCommand.ONANYCOREDUMP; // true
+ * ```
+ */
 export const NotifyCommand = {
   /** `LTTCOMM_NOTIFY_TRIGGER_ONANYCOREDUMP`: a process dumped core. */
   ONANYCOREDUMP: 1,
@@ -27,9 +32,32 @@ export const NotifyCommand = {
 export const EXEC_NAME_SIZE = 255;
 /** RFC 1035's 255 bytes: the size of `hostname`. */
 export const HOSTNAME_SIZE = 255;
-/** The packed size of `struct lttcomm_sessiond_notify_onanycoredump` (what we send). */
+/**
+ * The packed size of `struct lttcomm_sessiond_notify_onanycoredump` (what lttng-trig
+ * sends): 522.
+ *
+ * @example
+ * ```ts
+ * import { encodeOnAnyCoreDumpInto, ONANYCOREDUMP_SIZE } from "./notify.ts";
+ * const payload = new Uint8Array(ONANYCOREDUMP_SIZE);
+ * encodeOnAnyCoreDumpInto({
+ *     pid: 42, uid: 1000, gid: 1000, execName: "apache2", hostname: "A_HOST_NAME",
+ *   }, payload); // 522
+ * ```
+ */
 export const ONANYCOREDUMP_SIZE: number = 12 + EXEC_NAME_SIZE + HOSTNAME_SIZE; // 522
-/** `sizeof` the same struct from a C compiler, padded to 4-byte alignment. */
+/**
+ * `sizeof` the same struct from a C compiler, padded to 4-byte alignment: 524. The
+ * daemon accepts both sizes.
+ *
+ * @example
+ * ```ts
+ * import { decodeOnAnyCoreDump, ONANYCOREDUMP_C_SIZE } from "./notify.ts";
+ * // What a C sender writes after `memset(&msg, 0, sizeof msg)`: the padding is ignored.
+ * const padded = new Uint8Array(ONANYCOREDUMP_C_SIZE);
+ * decodeOnAnyCoreDump(padded).execName; // ""
+ * ```
+ */
 export const ONANYCOREDUMP_C_SIZE = 524;
 
 /**
@@ -43,6 +71,15 @@ export const ONANYCOREDUMP_C_SIZE = 524;
  *     char exec_name[NAME_MAX]; // offset 12, 255 bytes, NUL-terminated, zero-padded
  *     char hostname[255];       // offset 267, NUL-terminated, zero-padded
  * };                            // 522 bytes packed, 524 with C padding
+ * ```
+ *
+ * @example
+ * ```ts
+ * import type { OnAnyCoreDumpMessage } from "./notify.ts";
+ * // The RFC's example: apache2, pid 42, crashed on A_HOST_NAME.
+ * const crash: OnAnyCoreDumpMessage = {
+ *   pid: 42, uid: 1000, gid: 1000, execName: "apache2", hostname: "A_HOST_NAME",
+ * };
  * ```
  */
 export interface OnAnyCoreDumpMessage {
@@ -58,7 +95,19 @@ export interface OnAnyCoreDumpMessage {
   hostname: string;
 }
 
-/** Status codes of a {@linkcode NotifyReply}. */
+/**
+ * Status codes of a {@linkcode NotifyReply}.
+ *
+ * @example
+ * ```ts
+ * import { type NotifyReply, NotifyStatus } from "./notify.ts";
+ * function describe(reply: NotifyReply): string {
+ *   return reply.status === NotifyStatus.OK
+ *     ? `${reply.fired} trigger(s) fired`
+ *     : `status ${reply.status}, ${reply.failed} of ${reply.fired} failed`;
+ * }
+ * ```
+ */
 export const NotifyStatus = {
   /** Every action the crash fired finished well (or none matched). */
   OK: 0,
@@ -90,6 +139,13 @@ export const NotifyStatus = {
  * ```
  *
  * A sender of the RFC's command 1 always gets the 12 bytes of before.
+ *
+ * @example
+ * ```ts
+ * import { encodeNotifyReply, type NotifyReply, NotifyStatus } from "./notify.ts";
+ * const reply: NotifyReply = { status: NotifyStatus.OK, fired: 1, failed: 0 };
+ * encodeNotifyReply(reply).byteLength; // 20: the header and 12 bytes
+ * ```
  */
 export interface NotifyReply {
   /** A {@linkcode NotifyStatus} value. */
@@ -113,7 +169,19 @@ export const NOTIFY_REPLY_ID_SIZE = 24;
 
 /**
  * Encode an ONANYCOREDUMP payload (522 bytes) into `target` at `offset`; returns the next
- * offset.
+ * offset. Throws a `RangeError` when `target` has no room or an id is not a uint32.
+ *
+ * @example
+ * ```ts
+ * import { HEADER_SIZE, encodeHeaderInto } from "./header.ts";
+ * import { encodeOnAnyCoreDumpInto, NotifyCommand, ONANYCOREDUMP_SIZE } from "./notify.ts";
+ * // One buffer for the whole frame, written in place.
+ * const frame = new Uint8Array(HEADER_SIZE + ONANYCOREDUMP_SIZE);
+ * let at = encodeHeaderInto({ cmd: NotifyCommand.ONANYCOREDUMP, msgSize: ONANYCOREDUMP_SIZE }, frame);
+ * at = encodeOnAnyCoreDumpInto({
+ *     pid: 42, uid: 1000, gid: 1000, execName: "apache2", hostname: "A_HOST_NAME",
+ *   }, frame, at); // 530
+ * ```
  */
 export function encodeOnAnyCoreDumpInto(
   msg: OnAnyCoreDumpMessage,
@@ -162,6 +230,18 @@ export function encodeOnAnyCoreDump(msg: OnAnyCoreDumpMessage): Uint8Array {
  * Decode an ONANYCOREDUMP payload. Accepts the packed 522 bytes and C's padded 524 (the
  * two padding bytes are ignored); any other size is a `RangeError`, a string without NUL
  * a `SyntaxError`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { HEADER_SIZE } from "./header.ts";
+ * import { decodeOnAnyCoreDump, encodeOnAnyCoreDump } from "./notify.ts";
+ * const frame = encodeOnAnyCoreDump({
+ *   pid: 42, uid: 1000, gid: 1000, execName: "apache2", hostname: "A_HOST_NAME",
+ * });
+ * assert.equal(decodeOnAnyCoreDump(frame.subarray(HEADER_SIZE)).execName, "apache2");
+ * assert.throws(() => decodeOnAnyCoreDump(frame.subarray(0, 100)), RangeError);
+ * ```
  */
 export function decodeOnAnyCoreDump(payload: Uint8Array): OnAnyCoreDumpMessage {
   if (
@@ -184,6 +264,14 @@ export function decodeOnAnyCoreDump(payload: Uint8Array): OnAnyCoreDumpMessage {
 /**
  * Encode a whole reply frame: header then the {@linkcode NotifyReply}, of 12 bytes, or
  * of 24 when it has a `crashId`.
+ *
+ * @example
+ * ```ts
+ * import { encodeNotifyReply, NotifyStatus } from "./notify.ts";
+ * // What a daemon answers once the actions the crash fired have finished.
+ * const frame = encodeNotifyReply({ status: NotifyStatus.OK, fired: 1, failed: 0 });
+ * frame.byteLength; // 20
+ * ```
  */
 export function encodeNotifyReply(reply: NotifyReply): Uint8Array {
   const size = reply.crashId === undefined ? NOTIFY_REPLY_SIZE : NOTIFY_REPLY_ID_SIZE;
@@ -199,7 +287,19 @@ export function encodeNotifyReply(reply: NotifyReply): Uint8Array {
   return frame;
 }
 
-/** Decode a reply payload (exactly 12 bytes, or 24 with the crash id). */
+/**
+ * Decode a reply payload (exactly 12 bytes, or 24 with the crash id); any other size is
+ * a `RangeError`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { HEADER_SIZE } from "./header.ts";
+ * import { decodeNotifyReply, encodeNotifyReply } from "./notify.ts";
+ * const frame = encodeNotifyReply({ status: 1, fired: 2, failed: 1 });
+ * assert.deepEqual(decodeNotifyReply(frame.subarray(HEADER_SIZE)), { status: 1, fired: 2, failed: 1 });
+ * ```
+ */
 export function decodeNotifyReply(payload: Uint8Array): NotifyReply {
   if (payload.byteLength !== NOTIFY_REPLY_SIZE && payload.byteLength !== NOTIFY_REPLY_ID_SIZE) {
     throw new RangeError(
@@ -219,27 +319,29 @@ export function decodeNotifyReply(payload: Uint8Array): NotifyReply {
 
 /**
  * Read the daemon's reply to a notification from `reader` (any other frame, or one
- * longer than a reply, is an error); resolves to `null` when the daemon closed first.
+ * longer than a reply, is a `FrameError`); resolves to `null` when the daemon closed
+ * first.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeNotifyReply, readNotifyReply } from "./notify.ts";
+ * const bytes = encodeNotifyReply({ status: 0, fired: 1, failed: 0 });
+ * let at = 0;
+ * const conn = { // a stream over `bytes`; a Deno.Conn in real use
+ *   read(p: Uint8Array): Promise<number | null> {
+ *     const n = Math.min(p.byteLength, bytes.byteLength - at);
+ *     p.set(bytes.subarray(at, at + n));
+ *     at += n;
+ *     return Promise.resolve(n === 0 ? null : n);
+ *   },
+ * };
+ * assert.deepEqual(await readNotifyReply(conn), { status: 0, fired: 1, failed: 0 });
+ * ```
  */
 export async function readNotifyReply(reader: ByteReader): Promise<NotifyReply | null> {
   const frame = await readFrame(reader, {
     maxPayload: (cmd) => cmd === NotifyCommand.REPLY ? NOTIFY_REPLY_ID_SIZE : -1,
   });
   return frame === null ? null : decodeNotifyReply(frame.payload);
-}
-
-/** Decode a whole reply frame, header included; trailing bytes are an error. */
-export function decodeNotifyReplyFrame(frame: Uint8Array): NotifyReply {
-  const header = decodeHeader(frame);
-  if (header.cmd !== NotifyCommand.REPLY) {
-    throw new SyntaxError(`Cannot decode reply: unexpected command ${header.cmd}`);
-  }
-  if (frame.byteLength !== HEADER_SIZE + header.msgSize) {
-    throw new RangeError(
-      `Cannot decode reply: header says ${header.msgSize} payload bytes, got ${
-        frame.byteLength - HEADER_SIZE
-      }`,
-    );
-  }
-  return decodeNotifyReply(frame.subarray(HEADER_SIZE));
 }

@@ -30,12 +30,6 @@ const COMMANDS = listedCommands(mainHelp.stdout);
 const HELP: Record<string, string> = {};
 for (const command of COMMANDS) HELP[command] = (await cli(["help", command])).stdout;
 
-/** The `--options` of a command's usage line. */
-function usageOptions(help: string): string[] {
-  const usage = help.split("\n")[0];
-  return [...new Set([...usage.matchAll(/\[(--[a-z][a-z0-9-]*)/g)].map((m) => m[1]))];
-}
-
 /**
  * Whether `help` explains `option`: an indented line, other than the usage line, that
  * begins with it (after other options of the same entry, as in
@@ -178,7 +172,6 @@ Deno.test("explains() finds option entries only", () => {
   assert.ok(explains(help, "--e"));
   assert.ok(explains(help, "--long-one"));
   assert.ok(!explains(help, "--d"));
-  assert.deepEqual(usageOptions(help), ["--a", "--b", "--c", "--d"]);
 });
 
 Deno.test("an unknown option is a usage error for every command but notify", async (t) => {

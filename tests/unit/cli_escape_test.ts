@@ -1,18 +1,17 @@
 /**
- * Text output of `show`, `history` and `watch` on crash records whose every string is
- * hostile: ESC sequences, C1 controls (U+009B is a CSI), DEL, bidirectional overrides.
- * None may reach the terminal as the character it is.
+ * How text output escapes what a terminal would act on (lib/core/unprintable.ts defines
+ * it): one table for the escaping functions, then `show`, `history` and `watch` on crash
+ * records whose every string is hostile (ESC sequences, C1 controls, DEL, bidirectional
+ * overrides). None may reach the terminal as the character it is.
  */
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { escaped, jsonLine, printable, quoted } from "../../lib/cli/common.ts";
+import { hasUnprintable, UNPRINTABLE } from "../../lib/core/unprintable.ts";
 import { historyLines } from "../../lib/cli/history.ts";
 import { showLines } from "../../lib/cli/show.ts";
 import { watchLine } from "../../lib/cli/watch.ts";
 import type { CrashRecord } from "../../lib/protocol/records.ts";
-
-/** What a terminal could act on: C0, DEL, C1, and the invisible reordering marks. */
-// deno-lint-ignore no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069]/u;
 
 /** A string with a title-setting OSC, a screen clear, an 8-bit CSI, DEL and an RLO. */
 function hostile(tag: string): string {
@@ -51,25 +50,54 @@ function hostileCrash(): CrashRecord {
 
 function assertNoControl(lines: string[]): void {
   for (const line of lines) {
-    assert.doesNotMatch(line, CONTROL, `a control character reaches the terminal: ${line}`);
+    assert.doesNotMatch(line, UNPRINTABLE, `a control character reaches the terminal: ${line}`);
   }
 }
 
-Deno.test("escaped() writes every control as an escape and keeps the rest", () => {
-  assert.equal(escaped('a"b\\c'), 'a\\"b\\\\c');
-  assert.equal(escaped("\x1b[2J"), "\\x1b[2J");
-  assert.equal(escaped("\x9b2J\x7f\u202e"), "\\u009b2J\\x7f\\u202e");
-  assert.equal(escaped("tab\there\nnl"), "tab\\there\\nnl");
-  assert.equal(escaped("naïve 😀 日本"), "naïve 😀 日本");
-  assert.equal(quoted("x y"), '"x y"');
-  assert.equal(printable('"kept" \x1b'), '"kept" \\x1b');
+const ESCAPES: [string, (text: string) => string, string, string][] = [
+  // what, function, input, output
+  ["an OSC and a BEL", printable, "a\x1b]0;pwned\x07b", "a\\x1b]0;pwned\\x07b"],
+  ["quotes and backslashes as they are", printable, '"kept" \\ \x1b', '"kept" \\ \\x1b'],
+  [
+    "quotes as they are",
+    escaped,
+    'session "ghost" does not exist',
+    'session "ghost" does not exist',
+  ],
+  ["a backslash, so every escape shown is one written", escaped, "a\\x1b", "a\\\\x1b"],
+  ["a CSI", escaped, "\x1b[2J", "\\x1b[2J"],
+  ["an 8-bit CSI, DEL and an RLO", escaped, "\x9b2J\x7f\u202e", "\\u009b2J\\x7f\\u202e"],
+  ["a tab, a newline, a return", escaped, "tab\there\nnl\r", "tab\\there\\nnl\\r"],
+  ["invisible marks", escaped, "\u200b\u2066\ufeff\u00ad", "\\u200b\\u2066\\ufeff\\u00ad"],
+  ["a lone surrogate", escaped, "x\ud800", "x\\ud800"],
+  ["letters, accents, emoji, CJK", escaped, "naïve 😀 日本", "naïve 😀 日本"],
+  ["a plain word", quoted, "x y", '"x y"'],
+  ["a quote, as a string literal", quoted, 'say "hi"', '"say \\"hi\\""'],
+  ["a backslash and an ESC", quoted, "a\\b\x1b", '"a\\\\b\\x1b"'],
+  [
+    "C0, C1 and RLO as \\uXXXX",
+    (t) => jsonLine({ s: t }),
+    "\n\x9b\u202e",
+    '{"s":"\\n\\u009b\\u202e"}',
+  ],
+];
+
+Deno.test("printable(), escaped(), quoted() and jsonLine() escape what a terminal acts on, and only that", () => {
+  for (const [what, escape, input, output] of ESCAPES) {
+    assert.equal(escape(input), output, what);
+    assert.ok(!hasUnprintable(output), what);
+  }
 });
 
-Deno.test("jsonLine() escapes C1 controls and keeps the same JSON value", () => {
-  const value = { s: hostile("x"), n: 1, a: ["😀"] };
-  const line = jsonLine(value);
-  assert.doesNotMatch(line, CONTROL);
-  assert.deepEqual(JSON.parse(line), value);
+Deno.test("no string makes printable(), escaped(), quoted() or jsonLine() print a control; jsonLine() keeps the value", () => {
+  fc.assert(
+    fc.property(fc.string({ unit: "binary" }), (text) => {
+      for (const escape of [printable, escaped, quoted, (t: string) => jsonLine([t])]) {
+        assert.ok(!hasUnprintable(escape(text)));
+      }
+      assert.deepEqual(JSON.parse(jsonLine({ text })), { text });
+    }),
+  );
 });
 
 Deno.test("showLines() prints no control character from a hostile crash record", () => {
@@ -98,4 +126,12 @@ Deno.test("watchLine() prints no control character from a hostile crash or outco
   assertNoControl([crash, outcome]);
   assert.match(crash, /exec "exec\\x1b/);
   assert.match(outcome, /\/tmp\/snap\\x1b/);
+});
+
+Deno.test("show and history print a reason's quotes as they are, with no backslash", () => {
+  const reason = 'session "ghost" does not exist: create it with lttng create ghost --snapshot';
+  const crash = hostileCrash();
+  const c = { ...crash, results: [{ ...crash.results[0], snapshot: undefined, reason }] };
+  assert.ok(showLines(c).some((l) => l.includes(reason)), showLines(c).join("\n"));
+  assert.ok(historyLines([c]).some((l) => l.includes(reason)), historyLines([c]).join("\n"));
 });

@@ -7,7 +7,7 @@ import {
 } from "../../lib/core/errors.ts";
 import { ControlCommand, ControlStatus, encodeControlReply } from "../../lib/wire/control.ts";
 import { HEADER_SIZE } from "../../lib/wire/header.ts";
-import type { WatchEvent } from "../../lib/protocol/control.ts";
+import type { WatchEvent } from "../../lib/protocol/watch.ts";
 
 /**
  * A fake daemon on a unix socket in a temporary directory: `answer` gets each

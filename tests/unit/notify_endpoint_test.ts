@@ -1,11 +1,8 @@
 import assert from "node:assert/strict";
 import { NotifyEndpoint, type NotifyEndpointOptions } from "../../lib/daemon/notify_endpoint.ts";
 import type { CrashFacts } from "../../lib/core/crash_facts.ts";
-import {
-  decodeNotifyReplyFrame,
-  encodeOnAnyCoreDump,
-  NotifyStatus,
-} from "../../lib/wire/notify.ts";
+import { decodeNotifyReply, encodeOnAnyCoreDump, NotifyStatus } from "../../lib/wire/notify.ts";
+import { HEADER_SIZE } from "../../lib/wire/header.ts";
 import { encodeOnAnyCoreDumpExt } from "../../lib/wire/notify_ext.ts";
 
 /** An endpoint of a daemon running as `uid`, on a socket in a temporary directory. */
@@ -83,7 +80,7 @@ Deno.test("NotifyEndpoint: a user's daemon drops a notification of another uid, 
 Deno.test("NotifyEndpoint: a user's daemon acts on its own uid's crash", async () => {
   await using ep = await endpoint(1001);
   const reply = await ep.send(encodeOnAnyCoreDump({ ...CRASH, uid: 1001 }));
-  assert.equal(decodeNotifyReplyFrame(reply).status, NotifyStatus.OK);
+  assert.equal(decodeNotifyReply(reply.subarray(HEADER_SIZE)).status, NotifyStatus.OK);
   assert.deepEqual(ep.handled.map((f) => f.uid), [1001]);
 });
 
@@ -91,7 +88,7 @@ Deno.test("NotifyEndpoint: root's daemon acts on every uid's crash", async () =>
   await using ep = await endpoint(0);
   for (const uid of [0, 1001, 0xffff_ffff]) {
     const reply = await ep.send(encodeOnAnyCoreDump({ ...CRASH, uid }));
-    assert.equal(decodeNotifyReplyFrame(reply).status, NotifyStatus.OK);
+    assert.equal(decodeNotifyReply(reply.subarray(HEADER_SIZE)).status, NotifyStatus.OK);
   }
   assert.deepEqual(ep.handled.map((f) => f.uid), [0, 1001, 0xffff_ffff]);
 });

@@ -1,11 +1,14 @@
 /**
- * docs/PROTOCOL.md against the protocol's own types: every field of the STATUS reply and
- * every WATCH event type that lib/protocol/control.ts declares has its row, and no row
- * names one that is gone.
+ * docs/PROTOCOL.md against the protocol's own types: every field of the STATUS reply
+ * (lib/protocol/control.ts) and every WATCH event type (lib/protocol/watch.ts) has its
+ * row, and no row names one that is gone.
  */
 import assert from "node:assert/strict";
 
 const source = await Deno.readTextFile(new URL("../../lib/protocol/control.ts", import.meta.url));
+const watchSource = await Deno.readTextFile(
+  new URL("../../lib/protocol/watch.ts", import.meta.url),
+);
 const doc = await Deno.readTextFile(new URL("../../docs/PROTOCOL.md", import.meta.url));
 
 /** The body of `export type NAME = { ... };` (its top-level fields only). */
@@ -38,7 +41,7 @@ Deno.test("PROTOCOL.md's STATUS table has a row for each field of StatusReply, a
 });
 
 Deno.test("PROTOCOL.md's WATCH table has a row for each event type of WatchEvent, and no other", () => {
-  const types = [...source.matchAll(/type: "([a-z]+)"/g)].map((m) => m[1]);
+  const types = [...watchSource.matchAll(/type: "([a-z]+)"/g)].map((m) => m[1]);
   assert.deepEqual(types, [
     "watching",
     "crash",

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import {
+  type CrashEvents,
   EventsError,
+  type EventsFilter,
+  LastEventsCollector,
   parseEventLine,
   readLastEvents,
-  selectLastEvents,
 } from "../../lib/report/events.ts";
 
 // Recorded with babeltrace2 from a snapshot of a per-uid session with the vpid and vtid
@@ -12,6 +14,13 @@ import {
 const dir = new URL("../fixtures/report/", import.meta.url);
 const VTID = (await Deno.readTextFile(new URL("babeltrace2_vtid.txt", dir))).split("\n");
 const VPID = (await Deno.readTextFile(new URL("babeltrace2_vpid.txt", dir))).split("\n");
+
+/** What a {@linkcode LastEventsCollector} keeps of `lines`, as readLastEvents() feeds it. */
+function lastEvents(lines: Iterable<string>, filter: EventsFilter): CrashEvents {
+  const c = new LastEventsCollector(filter);
+  for (const line of lines) c.push(line);
+  return c.result();
+}
 
 Deno.test("parseEventLine() reads time, name, fields, vtid and vpid", () => {
   const malloc = VTID.find((l) => l.includes("size = 7777"))!;
@@ -31,26 +40,26 @@ Deno.test("parseEventLine() reads time, name, fields, vtid and vpid", () => {
   assert.equal(parseEventLine("babeltrace2: warning"), undefined);
 });
 
-Deno.test("selectLastEvents() keeps the crashing thread's events by vtid", () => {
-  const r = selectLastEvents(VTID, { pid: 4575, tid: 4579, count: 5 });
+Deno.test("LastEventsCollector keeps the crashing thread's events by vtid", () => {
+  const r = lastEvents(VTID, { pid: 4575, tid: 4579, count: 5 });
   assert.equal(r.matchedBy, "vtid");
   assert.deepEqual(r.events.map((e) => [e.name, e.vtid]), [["lttng_ust_libc:malloc", 4579]]);
   assert.match(r.events[0].fields, /size = 7777/);
-  const main = selectLastEvents(VTID, { pid: 4575, tid: 4575, count: 3 });
+  const main = lastEvents(VTID, { pid: 4575, tid: 4575, count: 3 });
   assert.equal(main.events.length, 3);
   assert.ok(main.events.every((e) => e.vtid === 4575 && e.name === "lttng_ust_libc:calloc"));
 });
 
-Deno.test("selectLastEvents() falls back to the process's events by vpid, then to all", () => {
-  const r = selectLastEvents(VPID, { pid: 4575, tid: 4579, count: 2 });
+Deno.test("LastEventsCollector falls back to the process's events by vpid, then to all", () => {
+  const r = lastEvents(VPID, { pid: 4575, tid: 4579, count: 2 });
   assert.equal(r.matchedBy, "vpid");
   assert.deepEqual(r.events.map((e) => e.name), ["lttng_ust_libc:calloc", "lttng_ust_libc:malloc"]);
-  assert.deepEqual(selectLastEvents(VPID, { pid: 1, count: 2 }).events, []);
+  assert.deepEqual(lastEvents(VPID, { pid: 1, count: 2 }).events, []);
   const bare = VPID.map((l) => l.replace(/, \{ vpid = \d+ \}/, ""));
-  const all = selectLastEvents(bare, { pid: 4575, tid: 4579, count: 4 });
+  const all = lastEvents(bare, { pid: 4575, tid: 4579, count: 4 });
   assert.equal(all.matchedBy, "none");
   assert.equal(all.events.length, 4);
-  assert.throws(() => selectLastEvents([], { pid: 1, count: -1 }), RangeError);
+  assert.throws(() => lastEvents([], { pid: 1, count: -1 }), RangeError);
 });
 
 Deno.test("readLastEvents() rejects with EventsError when the trace cannot be read", async () => {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type { CrashFacts } from "../../lib/core/crash_facts.ts";
+import { conditionMatches, execFilterWarning } from "../../lib/core/trigger_match.ts";
 import {
   formatRatePolicy,
   isValidTriggerName,
@@ -11,7 +12,6 @@ import {
   triggerIdentity,
   type TriggerSpec,
 } from "../../lib/core/trigger.ts";
-import { conditionMatches, execFilterWarning } from "../../lib/core/trigger_match.ts";
 import { validateTriggerSpec } from "../../lib/core/trigger_validate.ts";
 
 const CRASH: CrashFacts = {

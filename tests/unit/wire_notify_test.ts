@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
   decodeNotifyReply,
-  decodeNotifyReplyFrame,
   decodeOnAnyCoreDump,
   encodeNotifyReply,
   encodeOnAnyCoreDump,
@@ -25,6 +24,7 @@ import {
 } from "../../lib/wire/notify_results.ts";
 import { namingCrash, NotifyRefCommand, splitCrashId } from "../../lib/wire/notify_ref.ts";
 import { decodeCString, encodeCStringInto } from "../../lib/wire/cstring.ts";
+import { type ByteReader, FrameError } from "../../lib/wire/frame.ts";
 
 const encoder = new TextEncoder();
 
@@ -229,21 +229,36 @@ Deno.test("decodeNotifyReply() rejects a payload that is not exactly 12 or 24 by
   }
 });
 
-Deno.test("decodeNotifyReplyFrame() round-trips encodeNotifyReply()", () => {
+/** `bytes` as a stream, in reads of at most `chunk` bytes. */
+function streamOf(bytes: Uint8Array, chunk = bytes.byteLength): ByteReader {
+  let at = 0;
+  return {
+    read(p: Uint8Array): Promise<number | null> {
+      const n = Math.min(p.byteLength, chunk, bytes.byteLength - at);
+      p.set(bytes.subarray(at, at + n));
+      at += n;
+      return Promise.resolve(n === 0 ? null : n);
+    },
+  };
+}
+
+Deno.test("readNotifyReply() round-trips encodeNotifyReply(), a byte at a time too", async () => {
   const reply = { status: NotifyStatus.ACTION_FAILED, fired: 3, failed: 1 };
-  assert.deepEqual(decodeNotifyReplyFrame(encodeNotifyReply(reply)), reply);
+  assert.deepEqual(await readNotifyReply(streamOf(encodeNotifyReply(reply))), reply);
+  assert.deepEqual(await readNotifyReply(streamOf(encodeNotifyReply(reply), 1)), reply);
 });
 
-Deno.test("decodeNotifyReplyFrame() rejects another command, trailing bytes and a short frame", () => {
+Deno.test("readNotifyReply() rejects another command, a longer payload and a short frame", async () => {
   const frame = encodeNotifyReply({ status: 0, fired: 0, failed: 0 });
   const other = frame.slice();
   other[0] = 2;
-  assert.throws(() => decodeNotifyReplyFrame(other), SyntaxError);
-  const longer = new Uint8Array(frame.byteLength + 1);
-  longer.set(frame);
-  assert.throws(() => decodeNotifyReplyFrame(longer), RangeError);
-  assert.throws(() => decodeNotifyReplyFrame(frame.subarray(0, 19)), RangeError);
-  assert.throws(() => decodeNotifyReplyFrame(frame.subarray(0, 5)), RangeError);
+  await assert.rejects(readNotifyReply(streamOf(other)), FrameError);
+  const longer = frame.slice();
+  new DataView(longer.buffer).setUint32(4, NOTIFY_REPLY_ID_SIZE + 1, true);
+  await assert.rejects(readNotifyReply(streamOf(longer)), FrameError);
+  await assert.rejects(readNotifyReply(streamOf(frame.subarray(0, 19))), FrameError);
+  await assert.rejects(readNotifyReply(streamOf(frame.subarray(0, 5))), FrameError);
+  assert.equal(await readNotifyReply(streamOf(new Uint8Array(0))), null);
 });
 
 /** A string of arbitrary unicode with no NUL. */
@@ -293,7 +308,7 @@ Deno.test("encodeOnAnyCoreDump() then decodeOnAnyCoreDump() round-trips any mess
   );
 });
 
-Deno.test("encodeNotifyReply() with a crash id writes the 24-byte reply; the 12-byte one is unchanged", () => {
+Deno.test("encodeNotifyReply() with a crash id writes the 24-byte reply; the 12-byte one is unchanged", async () => {
   const frame = encodeNotifyReply({ status: 1, fired: 2, failed: 1, crashId: 0x1_0000_0005 });
   assert.equal(frame.byteLength, 8 + NOTIFY_REPLY_ID_SIZE);
   assert.deepEqual(
@@ -333,7 +348,7 @@ Deno.test("encodeNotifyReply() with a crash id writes the 24-byte reply; the 12-
       0, // crash_id
     ],
   );
-  assert.deepEqual(decodeNotifyReplyFrame(frame), {
+  assert.deepEqual(await readNotifyReply(streamOf(frame)), {
     status: 1,
     fired: 2,
     failed: 1,
@@ -352,17 +367,7 @@ Deno.test("readNotifyReply() reads the 12-byte reply and the 24-byte one", async
       crashId: 9,
     }]
   ) {
-    const bytes = encodeNotifyReply(reply);
-    let at = 0;
-    const reader = {
-      read(p: Uint8Array): Promise<number | null> {
-        const n = Math.min(p.byteLength, bytes.byteLength - at);
-        p.set(bytes.subarray(at, at + n));
-        at += n;
-        return Promise.resolve(n === 0 ? null : n);
-      },
-    };
-    assert.deepEqual(await readNotifyReply(reader), reply);
+    assert.deepEqual(await readNotifyReply(streamOf(encodeNotifyReply(reply))), reply);
   }
 });
 

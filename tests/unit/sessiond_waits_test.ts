@@ -2,7 +2,7 @@
  * lttng-sessiond left waiting on a crashed process: the parsing of `/proc` and
  * `getdents64` (lib/sys/socket_waits.ts) and when the daemon looks
  * (lib/daemon/sessiond_waits.ts). The real thing, a traced program crashing during its
- * registration with a real lttng-sessiond, is tests/e2e/sessiond_waits_test.ts.
+ * registration with a real lttng-sessiond, is bench/sessiond_waits.ts.
  */
 import assert from "node:assert/strict";
 import { blockedReadFd, parseDirents } from "../../lib/sys/socket_waits.ts";

@@ -90,8 +90,11 @@ Deno.test({
         assert.equal(saved.corePattern, ours);
         assert.equal(saved.corePipeLimit, 64);
         assert.deepEqual(saved.previous, { corePattern: `${SYSTEMD}\n`, corePipeLimit: "0\n" });
-        // No temporary file is left beside it.
-        assert.deepEqual([...Deno.readDirSync(state)].map((e) => e.name), ["install.json"]);
+        // No temporary file is left beside it: only the notifier's own file.
+        assert.deepEqual([...Deno.readDirSync(state)].map((e) => e.name).sort(), [
+          "install.json",
+          "notifier.json",
+        ]);
       });
 
       await t.step("status says installed, and exits 0 with a daemon that answers", async () => {

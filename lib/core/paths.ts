@@ -130,3 +130,9 @@ export const CHAIN_LOG_NAME = "chain.log";
 export const HELD_DIR_NAME = "lttng-trig-held";
 /** The limits' file in a core directory (`DIR/.limits.json`), read by every keeper. */
 export const LIMITS_FILE = ".limits.json";
+/**
+ * The early path's hold files' directory, in the root daemon's run directory: one file per
+ * crash whose early actions run, named by its pid and locked by the daemon until they end;
+ * the launcher waits on it before starting the notifier (bin/lttng-trig).
+ */
+export const EARLY_HOLD_DIR_NAME = "lttng-trig-early";

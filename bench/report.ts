@@ -243,8 +243,9 @@ export function renderBenchmarks(results: Results): string {
 }
 
 /**
- * `run` and `sections` as the results of a run, with the sections of `previous` that
- * another run measured (they carry their own `run`) and that this one did not replace.
+ * `run` and `sections` as the results of a run, with the sections of `previous` that this
+ * one did not measure again, each with the run it is from (its own `run`, else the one of
+ * `previous`): a partial run (`--only`) loses no figure.
  */
 export function mergeResults(
   previous: Results | undefined,
@@ -252,7 +253,16 @@ export function mergeResults(
   sections: Section[],
 ): Results {
   const ids = new Set(sections.map((s) => s.id));
-  const kept = (previous?.sections ?? []).filter((s) => s.run !== undefined && !ids.has(s.id));
+  // A section this run did not measure keeps its figures, stamped with the run they are from.
+  const kept = (previous?.sections ?? []).filter((s) => !ids.has(s.id)).map((s) =>
+    s.run !== undefined || previous === undefined ? s : {
+      ...s,
+      run: {
+        date: `${previous.run.date.slice(0, 16).replace("T", " ")} UTC`,
+        command: previous.run.command,
+      },
+    }
+  );
   return { run, sections: ordered([...sections, ...kept]) };
 }
 

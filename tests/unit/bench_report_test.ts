@@ -79,12 +79,20 @@ function section(id: string, run?: Section["run"]): Section {
   return { id, title: id, about: `about ${id}`, tables: [], ...(run ? { run } : {}) };
 }
 
-Deno.test("mergeResults() keeps another run's sections, replaces those measured again, drops the rest", () => {
+Deno.test("mergeResults() replaces the sections measured again and keeps the others, each with the run it is from", () => {
   const evidence = section("evidence", { date: "then", command: "deno run bench/evidence.ts" });
   const previous: Results = { run: RUN, sections: [section("crash"), section("notify"), evidence] };
-  const merged = mergeResults(previous, RUN, [section("notify"), section("ingest")]);
-  assert.deepEqual(merged.sections.map((s) => s.id), ["notify", "ingest", "evidence"]);
-  assert.equal(merged.sections[2], evidence);
+  const merged = mergeResults(previous, { ...RUN, date: "2026-12-05T00:00:00.000Z" }, [
+    section("notify"),
+    section("ingest"),
+  ]);
+  assert.deepEqual(merged.sections.map((s) => s.id), ["crash", "notify", "ingest", "evidence"]);
+  assert.deepEqual(merged.sections[0].run, {
+    date: "2026-12-04 00:00 UTC",
+    command: "bash scripts/bench.sh",
+  });
+  assert.equal(merged.sections[1].run, undefined); // this run's
+  assert.equal(merged.sections[3], evidence);
   assert.deepEqual(mergeResults(undefined, RUN, [section("crash")]).sections.map((s) => s.id), [
     "crash",
   ]);

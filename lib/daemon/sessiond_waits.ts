@@ -12,11 +12,11 @@
  * So while an action runs for a crash, the root daemon looks at once, and again at 1, 3,
  * 10, 30, 100 and 1000 ms, for a thread of lttng-sessiond (the one of `lttng-sessiond.pid` in its
  * run directory) blocked reading a socket whose peer is the crashed process, still
- * dumping core, and ends that wait (lib/sys/socket_waits.ts): lttng-sessiond sees the
- * process as gone, which it is but for its dump. The trade-off, in docs/NEVER_SILENT.md:
- * with per-process buffers, that process's own buffers go with it, as they would after
- * the 5 s; with per-user buffers (LTTng's default), nothing is lost and the snapshot is
- * taken before the other processes overwrite the crash's events.
+ * dumping core, and ends that wait (lib/sys/socket_waits.ts): it answers in the dead
+ * process's place with a reply lttng-sessiond rejects and goes on from, the process still
+ * registered (its per-process buffers kept for the snapshot), or, where it cannot, shuts
+ * the socket, which lttng-sessiond reads as the process gone (its per-process buffers go
+ * with it). docs/NEVER_SILENT.md.
  *
  * @module
  */
@@ -87,10 +87,14 @@ export class SessiondWaits {
       }
       return;
     }
-    for (const { tid } of r.ended) {
+    for (const { tid, how } of r.ended) {
       this.ended++;
       o.log(
-        `lttng-sessiond (pid ${waiter}, thread ${tid}) was waiting on crashed pid ${pid}, which died while it registered with LTTng: that wait is ended (it held every LTTng command and new traced program for up to 5 s)`,
+        `lttng-sessiond (pid ${waiter}, thread ${tid}) was waiting on crashed pid ${pid}, which died while it registered with LTTng: ${
+          how === "answer"
+            ? "it was answered in its place, and goes on with that process still registered (its buffers kept)"
+            : "its socket was shut, as when the process exits (with per-process buffers, that process's go)"
+        } (the wait held every LTTng command and new traced program for up to 5 s)`,
       );
     }
   }

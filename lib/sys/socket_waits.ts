@@ -3,7 +3,10 @@
  * end belongs to a process that can never answer (it is dumping core: its other threads
  * are gone, and the dumping one is in the kernel until it exits). Found through `/proc`
  * (each thread's `syscall` file: the call it is blocked in and its first argument, the
- * fd), `pidfd_getfd` (a copy of that fd) and `SO_PEERCRED` (who connected); ended with
+ * fd), `pidfd_getfd` (a copy of that fd) and `SO_PEERCRED` (who connected). Ended by an
+ * answer in the dead peer's place: zero bytes written into the peer's end of the
+ * connection (the fd of the peer whose sock_diag peer inode is the waiter's socket), which
+ * the waiter reads as a reply it rejects; or, where that cannot be done, by
  * `shutdown(SHUT_RDWR)` on the copy, which acts on the socket itself: the blocked read
  * returns at once, as it would when the peer exits.
  *
@@ -15,7 +18,16 @@
  * @module
  */
 import { cString, ERRNO_SYMBOLS, errnoOf, lazyLibc } from "./ffi.ts";
-import { SHUT_RDWR, SO_PEERCRED, SOL_SOCKET } from "./linux.ts";
+import {
+  AF_UNIX,
+  MSG_DONTWAIT,
+  MSG_NOSIGNAL,
+  SHUT_RDWR,
+  SO_PEERCRED,
+  SOCK_CLOEXEC,
+  SOCK_DGRAM,
+  SOL_SOCKET,
+} from "./linux.ts";
 import { closePidfd, pidfdOpen, readProcText } from "./pidfd.ts";
 
 const SYMBOLS = {
@@ -27,6 +39,10 @@ const SYMBOLS = {
   getdents64: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
   shutdown: { parameters: ["i32", "i32"], result: "i32" },
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  send: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
+  recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
+  readlink: { parameters: ["buffer", "buffer", "usize"], result: "isize" },
   ...ERRNO_SYMBOLS,
 } as const;
 
@@ -38,6 +54,23 @@ const ARCH = {
   aarch64: new Set([63, 207, 212]),
 } as const;
 const O_RDONLY_DIRECTORY_CLOEXEC = 0o2000000 | 0o200000;
+/** `AF_NETLINK`, `NETLINK_SOCK_DIAG`, `SOCK_DIAG_BY_FAMILY`, `NLM_F_REQUEST`. */
+const AF_NETLINK = 16;
+const NETLINK_SOCK_DIAG = 4;
+const SOCK_DIAG_BY_FAMILY = 20;
+const NLM_F_REQUEST = 1;
+const NLMSG_ERROR = 2;
+/** `UDIAG_SHOW_PEER`, and the attribute that carries it (`UNIX_DIAG_PEER`). */
+const UDIAG_SHOW_PEER = 4;
+const UNIX_DIAG_PEER = 2;
+/**
+ * What the waiter is given in place of its dead peer's reply: more zero bytes than any
+ * lttng-ust reply (`struct ustcomm_ust_reply`, 600 bytes in 2.13). It reads one reply's
+ * worth, finds the command it names is not the one it sent, and goes on with an error, as
+ * after its timeout, with the peer still registered: the rest stays unread in a socket
+ * that closes when the process exits.
+ */
+const ANSWER_BYTES = 4096;
 
 type Lib = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 const lib = lazyLibc(SYMBOLS);
@@ -95,10 +128,113 @@ export function blockedReadFd(text: string, reads: ReadonlySet<number>): number 
   return Number.parseInt(fd.slice(2), 16);
 }
 
+/** The target of a symbolic link under `/proc`, through libc; `undefined` if none. */
+function linkOf(c: Lib, path: string): string | undefined {
+  const buf = new Uint8Array(256);
+  const n = Number(c.readlink(cString(path), buf, BigInt(buf.length)));
+  return n <= 0 ? undefined : new TextDecoder().decode(buf.subarray(0, n));
+}
+
+/** The inode of a socket from its `/proc/PID/fd/N` link (`socket:[123]`). */
+export function socketInode(link: string | undefined): number | undefined {
+  const m = /^socket:\[(\d{1,10})\]$/.exec(link ?? "");
+  return m === null ? undefined : Number(m[1]);
+}
+
+/** The `SOCK_DIAG_BY_FAMILY` request for the unix socket `ino` and its peer. */
+export function unixDiagRequest(ino: number): Uint8Array<ArrayBuffer> {
+  const buf = new Uint8Array(16 + 24);
+  const v = new DataView(buf.buffer);
+  v.setUint32(0, buf.length, true); // nlmsg_len
+  v.setUint16(4, SOCK_DIAG_BY_FAMILY, true);
+  v.setUint16(6, NLM_F_REQUEST, true);
+  buf[16] = AF_UNIX; // sdiag_family; sdiag_protocol 0, pad
+  v.setUint32(20, 0xffff_ffff, true); // udiag_states: any
+  v.setUint32(24, ino, true);
+  v.setUint32(28, UDIAG_SHOW_PEER, true);
+  v.setUint32(32, 0xffff_ffff, true); // udiag_cookie: INET_DIAG_NOCOOKIE
+  v.setUint32(36, 0xffff_ffff, true);
+  return buf;
+}
+
+/**
+ * The peer inode in a reply to {@linkcode unixDiagRequest} (`struct nlmsghdr`, `struct
+ * unix_diag_msg`, then attributes), bounds-checked; `undefined` for an error, another
+ * socket or no peer.
+ */
+export function parseUnixDiagPeer(buf: Uint8Array, ino: number): number | undefined {
+  const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (buf.length < 32) return undefined;
+  const len = v.getUint32(0, true);
+  if (len < 32 || len > buf.length || v.getUint16(4, true) === NLMSG_ERROR) return undefined;
+  if (buf[16] !== AF_UNIX || v.getUint32(20, true) !== ino) return undefined;
+  for (let at = 32; at + 4 <= len;) {
+    const alen = v.getUint16(at, true);
+    if (alen < 4 || at + alen > len) return undefined;
+    if (v.getUint16(at + 2, true) === UNIX_DIAG_PEER && alen >= 8) {
+      return v.getUint32(at + 4, true);
+    }
+    at += (alen + 3) & ~3;
+  }
+  return undefined;
+}
+
+/** The inode of the peer of unix socket `ino`, through sock_diag; `undefined` if unknown. */
+function unixPeer(c: Lib, diag: number, ino: number): number | undefined {
+  const req = unixDiagRequest(ino);
+  if (Number(c.send(diag, req, BigInt(req.length), MSG_NOSIGNAL)) !== req.length) return undefined;
+  const reply = new Uint8Array(512);
+  const n = Number(c.recv(diag, reply, BigInt(reply.length), 0));
+  return n <= 0 ? undefined : parseUnixDiagPeer(reply.subarray(0, n), ino);
+}
+
+/**
+ * Answer, in place of `dead`, the read blocked on the socket whose inode is `ino`: find the
+ * fd of `dead` connected to it and write {@linkcode ANSWER_BYTES} zero bytes there. False
+ * when it cannot (no sock_diag, no such fd, no rights).
+ */
+function answerFor(
+  c: Lib,
+  dead: number,
+  ino: number,
+  isDead: (pid: number) => boolean,
+): boolean {
+  const pidfd = pidfdOpen(dead);
+  if (typeof pidfd === "string") return false;
+  const diag = c.socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  try {
+    if (diag < 0 || !isDead(dead)) return false;
+    const fds = listDir(c, `/proc/${dead}/fd`);
+    if (typeof fds === "string") return false;
+    for (const fd of fds) {
+      if (!/^\d+$/.test(fd)) continue;
+      const own = socketInode(linkOf(c, `/proc/${dead}/fd/${fd}`));
+      if (own === undefined || unixPeer(c, diag, own) !== ino) continue;
+      const copy = Number(c.syscall(SYS_PIDFD_GETFD, BigInt(pidfd), BigInt(fd), 0n, 0n));
+      if (copy < 0) return false;
+      try {
+        const zeros = new Uint8Array(ANSWER_BYTES);
+        const sent = c.send(copy, zeros, BigInt(zeros.length), MSG_DONTWAIT | MSG_NOSIGNAL);
+        return Number(sent) === zeros.length;
+      } finally {
+        c.close(copy);
+      }
+    }
+    return false;
+  } finally {
+    if (diag >= 0) c.close(diag);
+    closePidfd(pidfd);
+  }
+}
+
 /** What {@linkcode endWaitsOnDeadPeer} did. */
 export interface EndedWaits {
-  /** The threads of the waiter whose wait was ended, each with its fd. */
-  ended: { tid: number; fd: number }[];
+  /**
+   * The threads of the waiter whose wait was ended, each with its fd and how: `answer`
+   * (the waiter was given a reply it rejects, its peer left registered) or `shutdown` (the
+   * socket shut, as when the peer exits), when no answer could be given.
+   */
+  ended: { tid: number; fd: number; how: "answer" | "shutdown" }[];
 }
 
 /**
@@ -145,7 +281,12 @@ export function endWaitsOnDeadPeer(o: {
           new Uint8Array(len.buffer),
         );
         if (asked !== 0 || cred[0] !== o.peer || !o.isDead(o.peer)) continue;
-        if (c.shutdown(copy, SHUT_RDWR) === 0) ended.push({ tid: Number(tid), fd });
+        const ino = socketInode(linkOf(c, `/proc/${o.waiter}/fd/${fd}`));
+        if (ino !== undefined && answerFor(c, o.peer, ino, o.isDead)) {
+          ended.push({ tid: Number(tid), fd, how: "answer" });
+        } else if (c.shutdown(copy, SHUT_RDWR) === 0) {
+          ended.push({ tid: Number(tid), fd, how: "shutdown" });
+        }
       } finally {
         c.close(copy);
       }

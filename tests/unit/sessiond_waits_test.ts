@@ -5,7 +5,13 @@
  * registration with a real lttng-sessiond, is bench/sessiond_waits.ts.
  */
 import assert from "node:assert/strict";
-import { blockedReadFd, parseDirents } from "../../lib/sys/socket_waits.ts";
+import {
+  blockedReadFd,
+  parseDirents,
+  parseUnixDiagPeer,
+  socketInode,
+  unixDiagRequest,
+} from "../../lib/sys/socket_waits.ts";
 import { SessiondWaits } from "../../lib/daemon/sessiond_waits.ts";
 import type { CrashFacts } from "../../lib/core/crash_facts.ts";
 
@@ -73,6 +79,67 @@ Deno.test("parseDirents reads every whole record and stops at one that does not 
   for (const [what, buf, names] of cases) assert.deepEqual(parseDirents(buf), names, what);
 });
 
+Deno.test("socketInode reads a socket's /proc fd link, and nothing else", () => {
+  const cases: [string | undefined, number | undefined][] = [
+    ["socket:[105765]", 105765],
+    ["socket:[0]", 0],
+    ["pipe:[105765]", undefined],
+    ["/dev/null", undefined],
+    ["socket:[12345678901]", undefined], // past 32 bits
+    ["socket:[105765] ", undefined],
+    [undefined, undefined],
+  ];
+  for (const [link, ino] of cases) assert.equal(socketInode(link), ino, String(link));
+});
+
+Deno.test("unixDiagRequest asks sock_diag for one unix socket and its peer", () => {
+  const req = unixDiagRequest(105765);
+  const v = new DataView(req.buffer);
+  assert.equal(req.length, 40);
+  assert.deepEqual(
+    [v.getUint32(0, true), v.getUint16(4, true), v.getUint16(6, true), req[16]],
+    [40, 20, 1, 1], // length, SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST, AF_UNIX
+  );
+  assert.deepEqual(
+    [v.getUint32(20, true), v.getUint32(24, true), v.getUint32(28, true)],
+    [0xffff_ffff, 105765, 4], // any state, the inode, UDIAG_SHOW_PEER
+  );
+  assert.deepEqual([v.getUint32(32, true), v.getUint32(36, true)], [0xffff_ffff, 0xffff_ffff]);
+});
+
+/** A sock_diag reply: header, unix_diag_msg for `ino`, then `attrs` ([type, u32 value]). */
+function diagReply(
+  ino: number,
+  attrs: [number, number][],
+  o: { type?: number; len?: number } = {},
+) {
+  const buf = new Uint8Array(32 + attrs.length * 8);
+  const v = new DataView(buf.buffer);
+  v.setUint32(0, o.len ?? buf.length, true);
+  v.setUint16(4, o.type ?? 20, true);
+  buf[16] = 1;
+  v.setUint32(20, ino, true);
+  attrs.forEach(([type, value], i) => {
+    v.setUint16(32 + i * 8, 8, true);
+    v.setUint16(34 + i * 8, type, true);
+    v.setUint32(36 + i * 8, value, true);
+  });
+  return buf;
+}
+
+Deno.test("parseUnixDiagPeer finds the peer attribute, bounds-checked", () => {
+  const cases: [string, Uint8Array, number | undefined][] = [
+    ["peer after another attribute", diagReply(7, [[4, 0], [2, 105762]]), 105762],
+    ["peer first", diagReply(7, [[2, 9]]), 9],
+    ["no peer", diagReply(7, [[4, 0]]), undefined],
+    ["another socket", diagReply(8, [[2, 9]]), undefined],
+    ["an error message", diagReply(7, [[2, 9]], { type: 2 }), undefined],
+    ["length past the buffer", diagReply(7, [[2, 9]], { len: 400 }), undefined],
+    ["cut short", diagReply(7, [[2, 9]]).subarray(0, 30), undefined],
+  ];
+  for (const [what, buf, peer] of cases) assert.equal(parseUnixDiagPeer(buf, 7), peer, what);
+});
+
 const crash = (pid: number, globalPid?: number) =>
   ({ pid, ...(globalPid === undefined ? {} : { globalPid }) }) as CrashFacts;
 
@@ -85,7 +152,7 @@ Deno.test("SessiondWaits looks at once for lttng-sessiond's waits on the crashed
     isDead: () => true,
     end: (o) => {
       calls.push({ waiter: o.waiter, comm: o.comm, peer: o.peer });
-      return { ended: calls.length === 1 ? [{ tid: 4250, fd: 84 }] : [] };
+      return { ended: calls.length === 1 ? [{ tid: 4250, fd: 84, how: "answer" as const }] : [] };
     },
     log: (l) => lines.push(l),
   });
@@ -93,7 +160,8 @@ Deno.test("SessiondWaits looks at once for lttng-sessiond's waits on the crashed
   waits.watch(crash(17, 9001), done.promise);
   assert.deepEqual(calls, [{ waiter: 4242, comm: "lttng-sessiond", peer: 9001 }]);
   assert.equal(waits.ended, 1);
-  assert.match(lines[0], /pid 4242, thread 4250\) was waiting on crashed pid 9001/);
+  assert.match(lines[0], /pid 4242, thread 4250\) was waiting on crashed pid 9001,/);
+  assert.match(lines[0], /answered in its place/);
   done.resolve();
   await done.promise;
   await Promise.resolve();

@@ -5,23 +5,24 @@
  *
  * @module
  */
+import { libcSymbols } from "../sys/libc_symbols.ts";
 import { cString, dlopenFirst, LIBC_PATHS } from "../sys/ffi.ts";
 import { F_SETFD, FD_CLOEXEC, SO_PEERCRED, SOL_SOCKET } from "../sys/linux.ts";
 
 export { LIBC_PATHS };
 
 const SYMBOLS = {
-  open: { parameters: ["buffer", "i32"], result: "i32" },
-  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-  close: { parameters: ["i32"], result: "i32" },
-  readlink: { parameters: ["buffer", "buffer", "usize"], result: "isize" },
-  // int prctl(int option, unsigned long, ...): always called with all four.
-  prctl: { parameters: ["i32", "u64", "u64", "u64", "u64"], result: "i32" },
-  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
-  // int fcntl(int fd, int cmd, ...): called with an int argument.
-  fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
-  clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
-  sysconf: { parameters: ["i32"], result: "i64" },
+  ...libcSymbols(
+    "open",
+    "read",
+    "close",
+    "readlink",
+    "prctl",
+    "getsockopt",
+    "fcntl",
+    "clock_gettime",
+    "sysconf",
+  ),
 } as const;
 
 const CLOCK_MONOTONIC = 1;
@@ -82,7 +83,7 @@ function open(): Libc | string {
   const c = lib.symbols;
   return {
     readFile(file) {
-      const fd = c.open(cString(file), O_RDONLY_CLOEXEC);
+      const fd = c.open(cString(file), O_RDONLY_CLOEXEC, 0);
       if (fd < 0) return undefined;
       try {
         const buf = readBuffer; // calls are synchronous: one buffer serves them all

@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { libcSymbols } from "../sys/libc_symbols.ts";
 import { cString, dlopenFirst, ERRNO_SYMBOLS, errnoOf, LIBC_PATHS } from "../sys/ffi.ts";
 import { closePidfd } from "../sys/pidfd.ts";
 import {
@@ -38,17 +39,18 @@ import {
 } from "../sys/linux.ts";
 
 const SYMBOLS = {
-  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
-  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
-  listen: { parameters: ["i32", "i32"], result: "i32" },
-  accept4: { parameters: ["i32", "pointer", "pointer", "i32"], result: "i32" },
-  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
-  recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
-  poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
-  shutdown: { parameters: ["i32", "i32"], result: "i32" },
-  // int fcntl(int fd, int cmd, ...): called with an int argument.
-  fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
-  close: { parameters: ["i32"], result: "i32" },
+  ...libcSymbols(
+    "socket",
+    "bind",
+    "listen",
+    "accept4",
+    "getsockopt",
+    "recv",
+    "poll",
+    "shutdown",
+    "fcntl",
+    "close",
+  ),
   ...ERRNO_SYMBOLS,
 } as const;
 

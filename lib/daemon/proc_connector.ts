@@ -22,6 +22,7 @@
  *
  * @module
  */
+import { libcSymbols } from "../sys/libc_symbols.ts";
 import { dlopenFirst, ERRNO_SYMBOLS, errnoOf, LIBC_PATHS } from "../sys/ffi.ts";
 import {
   type CoredumpEvent,
@@ -41,21 +42,19 @@ import {
 } from "../sys/linux.ts";
 
 const SYMBOLS = {
-  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
-  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
-  send: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
-  recvfrom: {
-    parameters: ["i32", "buffer", "usize", "i32", "buffer", "buffer"],
-    result: "isize",
-  },
-  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
-  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
-  pipe2: { parameters: ["buffer", "i32"], result: "i32" },
-  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-  close: { parameters: ["i32"], result: "i32" },
+  ...libcSymbols(
+    "socket",
+    "bind",
+    "send",
+    "recvfrom",
+    "setsockopt",
+    "getsockname",
+    "pipe2",
+    "write",
+    "close",
+    "poll",
+  ),
   ...ERRNO_SYMBOLS,
-  // struct pollfd[], nfds, timeout: on a thread of its own, so that waiting blocks nothing.
-  poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
 } as const;
 
 const AF_NETLINK = 16;

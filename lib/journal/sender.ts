@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { libcSymbols } from "../sys/libc_symbols.ts";
 import { cString, dlopenFirst, LIBC_PATHS } from "../sys/ffi.ts";
 import {
   AF_UNIX,
@@ -22,16 +23,17 @@ import {
 } from "../sys/linux.ts";
 
 const SYMBOLS = {
-  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
-  sendto: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"], result: "isize" },
-  sendmsg: { parameters: ["i32", "buffer", "i32"], result: "isize" },
-  memfd_create: { parameters: ["buffer", "u32"], result: "i32" },
-  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-  // int fcntl(int, int, ...): always called with one int argument.
-  fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
-  close: { parameters: ["i32"], result: "i32" },
-  __errno_location: { parameters: [], result: "pointer" },
-  strerror: { parameters: ["i32"], result: "pointer" },
+  ...libcSymbols(
+    "socket",
+    "sendto",
+    "sendmsg",
+    "memfd_create",
+    "write",
+    "fcntl",
+    "close",
+    "__errno_location",
+    "strerror",
+  ),
 } as const;
 
 // Linux, x86-64 and arm64 alike.

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { libcSymbols } from "../sys/libc_symbols.ts";
 import { cString, dlopenFirst, ERRNO_SYMBOLS, errnoOf, LIBC_PATHS } from "../sys/ffi.ts";
 import {
   AF_UNIX,
@@ -32,24 +33,14 @@ import {
 
 /** What a connection needs of libc: all a root crash binds (each symbol bound costs time). */
 const CONNECT_SYMBOLS = {
-  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
-  connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
-  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
-  send: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
-  recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
-  poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
-  shutdown: { parameters: ["i32", "i32"], result: "i32" },
-  close: { parameters: ["i32"], result: "i32" },
+  ...libcSymbols("socket", "connect", "getsockopt", "send", "recv", "poll", "shutdown", "close"),
   ...ERRNO_SYMBOLS,
 } as const;
 
 /** Those, and the slot locks' and the pidfd's calls (a user's crash, `%F`). */
 const SYMBOLS = {
   ...CONNECT_SYMBOLS,
-  open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
-  flock: { parameters: ["i32", "i32"], result: "i32" },
-  // int ioctl(int fd, unsigned long request, ...): PIDFD_GET_INFO (lib/notify/identity.ts).
-  ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
+  ...libcSymbols("open", "flock", "ioctl"),
 } as const;
 
 const O_RDWR = 2;

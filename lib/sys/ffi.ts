@@ -5,6 +5,8 @@
  * @module
  */
 
+import { libcSymbols } from "./libc_symbols.ts";
+
 const encoder = new TextEncoder();
 
 /** Where libc is, on the supported hosts (the `ffi` permission lists the same). */
@@ -60,10 +62,7 @@ export function lazyLibc<S extends Deno.ForeignLibraryInterface>(
  * `--allow-ffi` for every path): add them to a library's symbols to use
  * {@linkcode errnoOf}.
  */
-export const ERRNO_SYMBOLS = {
-  __errno_location: { parameters: [], result: "pointer" },
-  memcpy: { parameters: ["buffer", "pointer", "usize"], result: "pointer" },
-} as const;
+export const ERRNO_SYMBOLS = libcSymbols("__errno_location", "memcpy");
 
 const errnoBuf = new Int32Array(1);
 

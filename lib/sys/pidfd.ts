@@ -13,14 +13,11 @@
  *
  * @module
  */
+import { libcSymbols } from "./libc_symbols.ts";
 import { cString, dlopenFirst, ERRNO_SYMBOLS, errnoOf, lazyLibc, LIBC_PATHS } from "./ffi.ts";
 
 const SYMBOLS = {
-  // long syscall(long number, ...): always called with four arguments.
-  syscall: { parameters: ["i64", "i64", "i64", "i64", "i64"], result: "i64" },
-  open: { parameters: ["buffer", "i32"], result: "i32" },
-  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-  close: { parameters: ["i32"], result: "i32" },
+  ...libcSymbols("syscall", "open", "read", "close"),
   ...ERRNO_SYMBOLS,
 } as const;
 
@@ -100,7 +97,7 @@ export function parsePidfdInfo(text: string): PidfdPids | undefined {
 export function readProcText(path: string): { text: string } | string {
   const c = lib();
   if (typeof c === "string") return c;
-  const file = c.open(cString(path), O_RDONLY_CLOEXEC);
+  const file = c.open(cString(path), O_RDONLY_CLOEXEC, 0);
   if (file < 0) return `cannot read ${path}: ${errnoText(errnoOf(c))}`;
   try {
     const buf = new Uint8Array(16 * 1024);
@@ -153,8 +150,7 @@ export function closePidfd(fd: number): void {
  * {@linkcode pidfdInfoThrough} with the `ioctl` of its one binding of libc instead.)
  */
 const INFO_SYMBOLS = {
-  // int ioctl(int fd, unsigned long request, ...): always called with a pointer.
-  ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
+  ...libcSymbols("ioctl"),
 } as const;
 /** `PIDFD_GET_INFO`: `_IOWR(0xFF, 11, struct pidfd_info)`, of its first version's 64 bytes. */
 const PIDFD_GET_INFO = 0xc040_ff0bn;

@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { libcSymbols } from "./libc_symbols.ts";
 import { cString, ERRNO_SYMBOLS, errnoOf, lazyLibc } from "./ffi.ts";
 import {
   AF_UNIX,
@@ -31,18 +32,18 @@ import {
 import { closePidfd, pidfdOpen, readProcText } from "./pidfd.ts";
 
 const SYMBOLS = {
-  // long syscall(long number, ...): always called with four arguments.
-  syscall: { parameters: ["i64", "i64", "i64", "i64", "i64"], result: "i64" },
-  open: { parameters: ["buffer", "i32"], result: "i32" },
-  close: { parameters: ["i32"], result: "i32" },
-  // ssize_t getdents64(int fd, void *dirp, size_t count): glibc 2.30+.
-  getdents64: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
-  shutdown: { parameters: ["i32", "i32"], result: "i32" },
-  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
-  send: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
-  recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
-  readlink: { parameters: ["buffer", "buffer", "usize"], result: "isize" },
+  ...libcSymbols(
+    "syscall",
+    "open",
+    "close",
+    "getdents64",
+    "getsockopt",
+    "shutdown",
+    "socket",
+    "send",
+    "recv",
+    "readlink",
+  ),
   ...ERRNO_SYMBOLS,
 } as const;
 
@@ -80,7 +81,7 @@ const lib = lazyLibc(SYMBOLS);
  * it cannot be listed.
  */
 function listDir(c: Lib, path: string): string[] | string {
-  const fd = c.open(cString(path), O_RDONLY_DIRECTORY_CLOEXEC);
+  const fd = c.open(cString(path), O_RDONLY_DIRECTORY_CLOEXEC, 0);
   if (fd < 0) return `cannot list ${path}: errno ${errnoOf(c)}`;
   try {
     const names: string[] = [];

@@ -13,6 +13,11 @@
  * @module
  */
 
+import { EARLY_HOLD_DIR_NAME, ROOT_RUN_DIR } from "../core/paths.ts";
+
+/** The root daemon's hold directory, where bin/lttng-trig looks (it names it too). */
+export const EARLY_HOLD_DIR = `${ROOT_RUN_DIR}/${EARLY_HOLD_DIR_NAME}`;
+
 /** Longest a hold is kept, in milliseconds: the launcher's own bound is 1 s. */
 export const EARLY_HOLD_MAX_MS = 1000;
 

@@ -20,8 +20,8 @@ import { UNKNOWN_ID } from "./held_process.ts";
 import { type ProcConnectorCounts, ProcConnectorSocket } from "./proc_connector.ts";
 import type { CoredumpEvent } from "./proc_event.ts";
 import { closePidfd, pidfdAlive, pidfdOpen } from "../sys/pidfd.ts";
-import { EARLY_HOLD_DIR_NAME, ROOT_RUN_DIR } from "../core/paths.ts";
-import { EarlyHolds } from "./early_hold.ts";
+import { ROOT_RUN_DIR } from "../core/paths.ts";
+import { EARLY_HOLD_DIR, EarlyHolds } from "./early_hold.ts";
 import { libc } from "./libc.ts";
 import { DaemonStartError } from "./run_dirs.ts";
 
@@ -65,23 +65,18 @@ export async function listenEarly(o: ListenEarlyOptions): Promise<EarlyPath | st
   const c = libc();
   const ops = o.pinOps ??
     (typeof c === "string" ? c : { ...c, pidfdOpen, pidfdAlive, closePidfd });
-  // The launcher looks for hold files in root's run directory only.
-  const holds = o.runDir.replace(/\/+$/, "") === ROOT_RUN_DIR && typeof ops !== "string"
-    ? EarlyHolds.prepare(`${ROOT_RUN_DIR}/${EARLY_HOLD_DIR_NAME}`, o.log)
-    : undefined;
-  if (typeof holds === "string") o.log(`early path: notifiers are not held: ${holds}`);
   const early = typeof ops === "string" ? ops : await EarlyPath.start({
     crashes: o.crashes,
     ops,
     hostname: Deno.hostname(),
     log: o.log,
-    ...(holds === undefined || typeof holds === "string" ? {} : { holds }),
+    // The launcher looks for hold files in root's run directory only.
+    ...(o.runDir.replace(/\/+$/, "") === ROOT_RUN_DIR ? { holdDir: EARLY_HOLD_DIR } : {}),
   });
   if (typeof early !== "string") {
     o.log("early path: listening to the kernel's process connector");
     return early;
   }
-  if (holds !== undefined && typeof holds !== "string") holds.close();
   if (o.connector === "only") {
     throw new DaemonStartError(
       `${early}: run the daemon as root with CAP_NET_ADMIN, or without --connector=only`,
@@ -101,8 +96,11 @@ export interface EarlyPathOptions {
   hostname: string;
   /** Log line sink. */
   log(line: string): void;
-  /** Holds each early crash's notifier while its actions run (lib/daemon/early_hold.ts). */
-  holds?: Pick<EarlyHolds, "take" | "close">;
+  /**
+   * Where to hold each early crash's notifier while its actions run
+   * (lib/daemon/early_hold.ts); no hold without it.
+   */
+  holdDir?: string;
 }
 
 /** What `status` says of the early path. */
@@ -131,6 +129,7 @@ export class EarlyPath {
   #notPinned = 0;
   #closed = false;
   #ownUts?: string;
+  #holds?: EarlyHolds;
 
   private constructor(options: EarlyPathOptions) {
     this.#options = options;
@@ -146,6 +145,11 @@ export class EarlyPath {
     });
     if (typeof socket === "string") return socket;
     path.#socket = socket;
+    if (options.holdDir !== undefined) {
+      const holds = EarlyHolds.prepare(options.holdDir, options.log);
+      if (typeof holds === "string") options.log(`early path: notifiers are not held: ${holds}`);
+      else path.#holds = holds;
+    }
     // The first crash must not wait for the pinning code to be compiled: run it once on
     // the daemon itself (refused: it is not dumping core).
     pinCrash(
@@ -209,7 +213,7 @@ export class EarlyPath {
     this.#pins.set(pin.tgid, pin);
     this.#sweep ??= setInterval(() => this.#sweepPins(), SWEEP_MS);
     const alive = () => this.#pins.get(pin.tgid) === pin && o.ops.pidfdAlive(pin.pidfd);
-    const release = o.holds?.take(pin.tgid);
+    const release = this.#holds?.take(pin.tgid);
     o.crashes.handleEarly({ ...pin.facts, globalPid: pin.tgid }, alive).catch((err) =>
       o.log(`process connector: crash pid=${pin.tgid}: ${(err as Error).message}`)
     ).finally(release);
@@ -258,6 +262,6 @@ export class EarlyPath {
     clearInterval(this.#sweep);
     await this.#socket.close();
     for (const pin of [...this.#pins.values()]) this.#unpin(pin);
-    this.#options.holds?.close();
+    this.#holds?.close();
   }
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import { libcSymbols } from "../sys/libc_symbols.ts";
-import { cString, dlopenFirst, LIBC_PATHS } from "../sys/ffi.ts";
+import { cString, dlopenFirst, LIBC_PATHS, readLinkWith } from "../sys/ffi.ts";
 import { F_SETFD, FD_CLOEXEC, SO_PEERCRED, SOL_SOCKET } from "../sys/linux.ts";
 
 export { LIBC_PATHS };
@@ -99,12 +99,7 @@ function open(): Libc | string {
         c.close(fd);
       }
     },
-    readLink(link) {
-      const buf = new Uint8Array(4096);
-      const n = Number(c.readlink(cString(link), buf, BigInt(buf.length)));
-      // A target as long as the buffer may have been cut: not known, then.
-      return n < 0 || n >= buf.length ? undefined : decoder.decode(buf.subarray(0, n));
-    },
+    readLink: (link) => readLinkWith(c.readlink, link),
     bootOffsetNs() {
       const ts = new BigInt64Array(2);
       c.clock_gettime(CLOCK_BOOTTIME, ts);

@@ -31,11 +31,13 @@ import {
   PROC_MESSAGE_MAX,
 } from "./proc_event.ts";
 import {
+  AF_NETLINK,
   EAGAIN,
   EINTR,
   ENOBUFS,
   MSG_DONTWAIT,
   O_CLOEXEC,
+  POLLIN,
   SOCK_CLOEXEC,
   SOCK_DGRAM,
   SOL_SOCKET,
@@ -57,13 +59,11 @@ const SYMBOLS = {
   ...ERRNO_SYMBOLS,
 } as const;
 
-const AF_NETLINK = 16;
 const NETLINK_CONNECTOR = 11;
 const CN_IDX_PROC = 1;
 const SO_RCVBUF = 8;
 const SO_RCVBUFFORCE = 33;
 const MSG_TRUNC = 0x20;
-const POLLIN = 1;
 /** The socket's receive buffer: room for about 10 000 events (the kernel counts overhead). */
 const RCVBUF_BYTES = 4 << 20;
 /** Most datagrams read before the event loop gets a turn. */

@@ -8,7 +8,8 @@
  * @module
  */
 import { type CrashReport, innermostNamedFrame } from "../report/backtrace.ts";
-import type { Frame, ReportRecord } from "../protocol/records.ts";
+import type { ReportRecord } from "../protocol/records.ts";
+import type { ReportEvent } from "../protocol/watch.ts";
 import { limitUidOf } from "../sys/subuid.ts";
 import { Listeners } from "../core/listeners.ts";
 import {
@@ -18,21 +19,8 @@ import {
   type ReportMakerOptions,
 } from "./report_maker.ts";
 
-/** What `watch` is told once a report is stored. */
-export interface ReportNotice {
-  /** The crash's history id. */
-  id: number;
-  /** The crash's pid. */
-  pid: number;
-  /** `ready` or `failed`. */
-  state: "ready" | "failed";
-  /** The crashing thread's innermost frame with a function name, when there is one. */
-  frame?: Frame;
-  /** Why it failed. */
-  reason?: string;
-  /** The signature the report gave the crash (lib/report/signature.ts), when stored. */
-  signature?: string;
-}
+/** What `watch` is told once a report is stored: its WATCH event, less the type. */
+export type ReportNotice = Omit<ReportEvent, "type">;
 
 /** Options of {@linkcode ReportQueue}. */
 export interface ReportQueueOptions extends ReportMakerOptions {

@@ -56,20 +56,6 @@ export class SessiondWaits {
   watch(crash: CrashFacts, done: Promise<unknown>): void {
     const pid = crash.globalPid ?? crash.pid;
     if (!Number.isSafeInteger(pid) || pid <= 0) return;
-    let pending = true;
-    const timers: ReturnType<typeof setTimeout>[] = [];
-    const stop = () => {
-      pending = false;
-      for (const t of timers) clearTimeout(t);
-    };
-    done.then(stop, stop);
-    for (const ms of LOOK_AT_MS) {
-      if (ms === 0) this.#look(pid);
-      else timers.push(setTimeout(() => pending && this.#look(pid), ms));
-    }
-  }
-
-  #look(pid: number): void {
     const o = this.#o;
     let waiter: number;
     try {
@@ -78,7 +64,24 @@ export class SessiondWaits {
       return; // no session daemon there: nothing waits
     }
     if (!Number.isSafeInteger(waiter) || waiter <= 0) return;
+    let pending = true;
+    const timers: ReturnType<typeof setTimeout>[] = [];
+    const stop = () => {
+      pending = false;
+      for (const t of timers) clearTimeout(t);
+    };
+    done.then(stop, stop);
+    for (const ms of LOOK_AT_MS) {
+      if (ms === 0) this.#look(waiter, pid);
+      else timers.push(setTimeout(() => pending && this.#look(waiter, pid), ms));
+    }
+  }
+
+  #look(waiter: number, pid: number): void {
+    const o = this.#o;
     const isDead = o.isDead ?? isDumpingCore;
+    // Released, or never held: nothing can wait on it that its exit will not end.
+    if (!isDead(pid)) return;
     const r = (o.end ?? endWaitsOnDeadPeer)({ waiter, comm: "lttng-sessiond", peer: pid, isDead });
     if (typeof r === "string") {
       if (this.#refused !== r) {

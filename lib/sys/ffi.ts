@@ -41,6 +41,23 @@ export function dlopenFirst<S extends Deno.ForeignLibraryInterface>(
 }
 
 /**
+ * The target of the symbolic link `path` (a `/proc` link: Deno refuses those) through
+ * libc's `readlink`; `undefined` when there is none, or when it may have been cut.
+ */
+export function readLinkWith(
+  readlink: (
+    path: Uint8Array<ArrayBuffer>,
+    buf: Uint8Array<ArrayBuffer>,
+    len: bigint,
+  ) => number | bigint,
+  path: string,
+): string | undefined {
+  const buf = new Uint8Array(4096);
+  const n = Number(readlink(cString(path), buf, BigInt(buf.length)));
+  return n < 0 || n >= buf.length ? undefined : new TextDecoder().decode(buf.subarray(0, n));
+}
+
+/**
  * libc with `symbols`, opened on the first call and kept: each module binds only the
  * calls it makes (Deno spends time per symbol bound). A string says why it cannot load.
  */

@@ -9,6 +9,8 @@
 
 /** `AF_UNIX` (socket(7)). */
 export const AF_UNIX = 1;
+/** `AF_NETLINK` (netlink(7)). */
+export const AF_NETLINK = 16;
 /** `SOCK_STREAM`. */
 export const SOCK_STREAM = 1;
 /** `SOCK_DGRAM`. */

@@ -18,8 +18,9 @@
  * @module
  */
 import { libcSymbols } from "./libc_symbols.ts";
-import { cString, ERRNO_SYMBOLS, errnoOf, lazyLibc } from "./ffi.ts";
+import { cString, ERRNO_SYMBOLS, errnoOf, lazyLibc, readLinkWith } from "./ffi.ts";
 import {
+  AF_NETLINK,
   AF_UNIX,
   MSG_DONTWAIT,
   MSG_NOSIGNAL,
@@ -55,8 +56,7 @@ const ARCH = {
   aarch64: new Set([63, 207, 212]),
 } as const;
 const O_RDONLY_DIRECTORY_CLOEXEC = 0o2000000 | 0o200000;
-/** `AF_NETLINK`, `NETLINK_SOCK_DIAG`, `SOCK_DIAG_BY_FAMILY`, `NLM_F_REQUEST`. */
-const AF_NETLINK = 16;
+/** `NETLINK_SOCK_DIAG`, `SOCK_DIAG_BY_FAMILY`, `NLM_F_REQUEST`, `NLMSG_ERROR`. */
 const NETLINK_SOCK_DIAG = 4;
 const SOCK_DIAG_BY_FAMILY = 20;
 const NLM_F_REQUEST = 1;
@@ -127,13 +127,6 @@ export function blockedReadFd(text: string, reads: ReadonlySet<number>): number 
   if (!/^\d+$/.test(call ?? "") || !reads.has(Number(call))) return undefined;
   if (!/^0x[0-9a-f]{1,8}$/.test(fd ?? "")) return undefined;
   return Number.parseInt(fd.slice(2), 16);
-}
-
-/** The target of a symbolic link under `/proc`, through libc; `undefined` if none. */
-function linkOf(c: Lib, path: string): string | undefined {
-  const buf = new Uint8Array(256);
-  const n = Number(c.readlink(cString(path), buf, BigInt(buf.length)));
-  return n <= 0 ? undefined : new TextDecoder().decode(buf.subarray(0, n));
 }
 
 /** The inode of a socket from its `/proc/PID/fd/N` link (`socket:[123]`). */
@@ -209,7 +202,7 @@ function answerFor(
     if (typeof fds === "string") return false;
     for (const fd of fds) {
       if (!/^\d+$/.test(fd)) continue;
-      const own = socketInode(linkOf(c, `/proc/${dead}/fd/${fd}`));
+      const own = socketInode(readLinkWith(c.readlink, `/proc/${dead}/fd/${fd}`));
       if (own === undefined || unixPeer(c, diag, own) !== ino) continue;
       const copy = Number(c.syscall(SYS_PIDFD_GETFD, BigInt(pidfd), BigInt(fd), 0n, 0n));
       if (copy < 0) return false;
@@ -282,7 +275,7 @@ export function endWaitsOnDeadPeer(o: {
           new Uint8Array(len.buffer),
         );
         if (asked !== 0 || cred[0] !== o.peer || !o.isDead(o.peer)) continue;
-        const ino = socketInode(linkOf(c, `/proc/${o.waiter}/fd/${fd}`));
+        const ino = socketInode(readLinkWith(c.readlink, `/proc/${o.waiter}/fd/${fd}`));
         if (ino !== undefined && answerFor(c, o.peer, ino, o.isDead)) {
           ended.push({ tid: Number(tid), fd, how: "answer" });
         } else if (c.shutdown(copy, SHUT_RDWR) === 0) {

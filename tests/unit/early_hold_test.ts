@@ -3,7 +3,7 @@
  * `flock -s` on a file the daemon locked, opened without creating it.
  */
 import assert from "node:assert/strict";
-import { EarlyHolds } from "../../lib/daemon/early_hold.ts";
+import { EARLY_HOLD_DIR, EarlyHolds } from "../../lib/daemon/early_hold.ts";
 
 const ROOT = Deno.uid() === 0 ? undefined : "the hold directory must be root's: run as root";
 
@@ -85,4 +85,12 @@ Deno.test({
       await Deno.remove(parent, { recursive: true });
     }
   },
+});
+
+Deno.test("the launcher waits on the hold directory the daemon uses", async () => {
+  const launcher = await Deno.readTextFile(new URL("../../bin/lttng-trig", import.meta.url));
+  assert.ok(
+    launcher.includes(`3<"${EARLY_HOLD_DIR}/$word"`),
+    `bin/lttng-trig does not open ${EARLY_HOLD_DIR}/PID`,
+  );
 });

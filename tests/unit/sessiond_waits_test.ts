@@ -170,7 +170,7 @@ Deno.test("SessiondWaits looks at once for lttng-sessiond's waits on the crashed
   assert.equal(calls.length, 1);
 });
 
-Deno.test("SessiondWaits does nothing without a session daemon, and says once why it cannot look", async () => {
+Deno.test("SessiondWaits does nothing without a session daemon or for a process not dumping core, and says once why it cannot look", async () => {
   const lines: string[] = [];
   let ends = 0;
   const none = new SessiondWaits({
@@ -183,9 +183,19 @@ Deno.test("SessiondWaits does nothing without a session daemon, and says once wh
   });
   none.watch(crash(5), Promise.resolve());
   assert.equal(ends, 0);
+  const released = new SessiondWaits({
+    pidFile: "p",
+    readFile: () => "77",
+    isDead: () => false,
+    end: () => (ends++, { ended: [] }),
+    log: (l) => lines.push(l),
+  });
+  released.watch(crash(5), Promise.resolve());
+  assert.equal(ends, 0);
   const refused = new SessiondWaits({
     pidFile: "p",
     readFile: () => "77",
+    isDead: () => true,
     end: () => "cannot take fd 84 of pid 77: errno 1",
     log: (l) => lines.push(l),
   });
